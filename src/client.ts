@@ -1,0 +1,135 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { vector } from '@electric-sql/pglite-pgvector';
+import type { ExtractTablesWithRelations } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import { ConnectionError, describeServer } from './errors.ts';
+import * as schema from './schema/index.ts';
+
+export type Schema = typeof schema;
+type Relations = ExtractTablesWithRelations<Schema>;
+/** A typed Drizzle database over either target (server or embedded). */
+export type Database = PgDatabase<PgQueryResultHKT, Schema, Relations>;
+export type Transaction = PgTransaction<PgQueryResultHKT, Schema, Relations>;
+
+/** Plain SQL on the same target, for what Drizzle does not model (migrations, catalog checks). */
+export interface RawSql {
+  query<T extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** One or more statements without parameters. */
+  exec(text: string): Promise<void>;
+}
+
+/** A raw session that stays on one connection until released (advisory locks need that). */
+export interface DedicatedSession extends RawSql {
+  release(): Promise<void>;
+}
+
+export type DbTarget =
+  | { kind: 'server'; /** host:port/database, never the password */ display: string }
+  | { kind: 'embedded'; dataDir: string };
+
+export interface DbHandle {
+  db: Database;
+  target: DbTarget;
+  sql: RawSql;
+  /** A session pinned to one connection (the embedded database only has one). */
+  dedicated(): Promise<DedicatedSession>;
+  close(): Promise<void>;
+}
+
+export interface CreateDbOptions {
+  /** A `postgres://` URL. Default: `DATABASE_URL`; when that is unset too, the embedded database. */
+  url?: string;
+  /** Embedded data directory (`memory://` for a throwaway one). Default: `NEONHUB_DATA_DIR` or `.data/pglite`. */
+  dataDir?: string;
+  /** An embedded instance already open (tests load migrated data dirs this way). */
+  pglite?: PGlite;
+  /** Server pool size. */
+  max?: number;
+}
+
+export const defaultDataDir = () => process.env.NEONHUB_DATA_DIR ?? path.join(process.cwd(), '.data', 'pglite');
+
+/** The extensions every embedded database is opened with: a data dir using vector cannot be read without it. */
+export const pgliteExtensions = { vector, pg_trgm };
+
+export function openPglite(dataDir: string): PGlite {
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  return new PGlite({ dataDir, extensions: pgliteExtensions });
+}
+
+/**
+ * Opens nothing until the first query: postgres.js connects lazily and PGlite starts in the
+ * background. With `DATABASE_URL` (or `url`) it talks to that server; without, to the embedded
+ * PostgreSQL under `.data/`.
+ */
+export function createDb(options: CreateDbOptions = {}): DbHandle {
+  if (options.pglite) return embeddedHandle(options.pglite, options.pglite.dataDir ?? 'memory://');
+  const url = options.url ?? process.env.DATABASE_URL;
+  if (url) return serverHandle(url, options.max ?? 10);
+  const dataDir = options.dataDir ?? defaultDataDir();
+  return embeddedHandle(openPglite(dataDir), dataDir);
+}
+
+function serverHandle(url: string, max: number): DbHandle {
+  const display = describeServer(url);
+  const client = postgres(url, {
+    max,
+    onnotice: () => {},
+    connection: { application_name: 'neonhub-db' },
+  });
+  const db = drizzlePostgres(client, { schema }) as unknown as Database;
+  const rawOf = (session: postgres.Sql | postgres.ReservedSql): RawSql => ({
+    query: async <T,>(text: string, params: unknown[] = []) =>
+      (await session.unsafe(text, params as postgres.ParameterOrJSON<never>[]).catch(connectionFailure(display))) as unknown as T[],
+    exec: async (text: string) => {
+      await session.unsafe(text).simple().catch(connectionFailure(display));
+    },
+  });
+  return {
+    db,
+    target: { kind: 'server', display },
+    sql: rawOf(client),
+    dedicated: async () => {
+      const reserved = await client.reserve().catch(connectionFailure(display));
+      return { ...rawOf(reserved), release: async () => reserved.release() };
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+function embeddedHandle(pglite: PGlite, dataDir: string): DbHandle {
+  const db = drizzlePglite(pglite, { schema }) as unknown as Database;
+  const raw: RawSql = {
+    query: async <T,>(text: string, params: unknown[] = []) => (await pglite.query(text, params)).rows as T[],
+    exec: async (text: string) => {
+      await pglite.exec(text);
+    },
+  };
+  return {
+    db,
+    target: { kind: 'embedded', dataDir },
+    sql: raw,
+    dedicated: async () => ({ ...raw, release: async () => {} }),
+    close: async () => {
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+const connectionCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'CONNECT_TIMEOUT']);
+
+function connectionFailure(display: string) {
+  return (error: unknown): never => {
+    const code = (error as { code?: string }).code;
+    if (code && connectionCodes.has(code)) throw new ConnectionError(display, code, error);
+    if (code === '28P01' || code === '28000') throw new ConnectionError(display, 'authentication failed', error);
+    if (code === '3D000') throw new ConnectionError(display, 'database does not exist', error);
+    throw error;
+  };
+}

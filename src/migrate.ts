@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DbHandle, RawSql } from './client.ts';
+import { MigrationError, MigrationLedgerError, ServerRequirementError } from './errors.ts';
+
+/** The `drizzle/` folder shipped with the package (one level up from both `src/` and `dist/`). */
+export const defaultMigrationsFolder = fileURLToPath(new URL('../drizzle', import.meta.url));
+
+// Any fixed key works as long as every migrator of this schema uses the same one.
+const MIGRATION_LOCK_KEY = 7_232_114_001;
+
+export interface Migration {
+  tag: string;
+  /** The journal's `when`, which drizzle records as `created_at` in its ledger. */
+  createdAt: number;
+  /** sha256 of the file, as drizzle-kit computes it. */
+  hash: string;
+  statements: string[];
+}
+
+export interface MigrateProgress {
+  event: 'locked' | 'applying' | 'applied';
+  migration?: string;
+  index?: number;
+  total?: number;
+  ms?: number;
+}
+
+export interface MigrateOptions {
+  migrationsFolder?: string;
+  onProgress?: (progress: MigrateProgress) => void;
+}
+
+export interface MigrateResult {
+  applied: string[];
+  alreadyApplied: number;
+}
+
+/** The journal and SQL files of a migrations folder, split into statements. */
+export function readMigrations(folder = defaultMigrationsFolder): Migration[] {
+  const journalPath = path.join(folder, 'meta', '_journal.json');
+  let journal: { entries: { tag: string; when: number }[] };
+  try {
+    journal = JSON.parse(readFileSync(journalPath, 'utf8'));
+  } catch (error) {
+    throw new MigrationError(`cannot read the migration journal ${journalPath}`, undefined, undefined, error);
+  }
+  return journal.entries.map((entry) => {
+    const text = readFileSync(path.join(folder, `${entry.tag}.sql`), 'utf8');
+    return {
+      tag: entry.tag,
+      createdAt: entry.when,
+      hash: createHash('sha256').update(text).digest('hex'),
+      statements: text.split('--> statement-breakpoint').filter((statement) => statement.trim() !== ''),
+    };
+  });
+}
+
+type LedgerRow = { hash: string; created_at: string | number | null };
+
+/**
+ * Compares what the database has applied with the journal and returns what is pending, or refuses:
+ * an applied migration that was edited, one the journal does not know, or a pending one older than
+ * the newest applied one (drizzle-kit's migrator would skip it silently).
+ */
+export function planMigrations(journal: Migration[], ledger: LedgerRow[]): Migration[] {
+  const byCreatedAt = new Map(journal.map((migration) => [migration.createdAt, migration]));
+  const applied = new Set<number>();
+  for (const row of ledger) {
+    const createdAt = Number(row.created_at);
+    const known = byCreatedAt.get(createdAt);
+    if (!known) {
+      throw new MigrationLedgerError(
+        `the database has a migration applied that this package does not know (created_at ${createdAt}); deploy the package version that wrote it, or newer`,
+      );
+    }
+    if (known.hash !== row.hash) {
+      throw new MigrationLedgerError(
+        `migration ${known.tag} was edited after it was applied (its hash differs from the ledger); shipped migrations are immutable: revert the edit and add a new migration`,
+        known.tag,
+      );
+    }
+    applied.add(createdAt);
+  }
+  const newestApplied = Math.max(0, ...applied);
+  const pending = journal.filter((migration) => !applied.has(migration.createdAt));
+  const outOfOrder = pending.find((migration) => migration.createdAt < newestApplied);
+  if (outOfOrder) {
+    const newest = journal.find((migration) => migration.createdAt === newestApplied);
+    throw new MigrationLedgerError(
+      `migration ${outOfOrder.tag} is older than the newest applied migration ${newest?.tag ?? newestApplied} and was never applied; regenerate it after the applied ones (drizzle-kit generate) instead of applying it out of order`,
+      outOfOrder.tag,
+    );
+  }
+  return pending;
+}
+
+const semver = (version: string) => version.split(/[.-]/).map((part) => Number.parseInt(part, 10) || 0);
+const atLeast = (version: string, minimum: number[]) => {
+  const parts = semver(version);
+  for (let i = 0; i < minimum.length; i++) {
+    const part = parts[i] ?? 0;
+    const floor = minimum[i] ?? 0;
+    if (part !== floor) return part > floor;
+  }
+  return true;
+};
+
+const PGVECTOR_HELP =
+  'use the pgvector/pgvector docker image (docker compose up -d), or install the distro package postgresql-<major>-pgvector, or unset DATABASE_URL to use the embedded database';
+
+/** Refuses, before anything is written, a server without pgvector >= 0.8 and pg_trgm, or older than PostgreSQL 15. */
+export async function checkServerRequirements(sql: RawSql): Promise<void> {
+  const [server] = await sql.query<{ version: number }>(`select current_setting('server_version_num')::int as version`);
+  if (!server || server.version < 150000) {
+    throw new ServerRequirementError(
+      `PostgreSQL ${Math.floor((server?.version ?? 0) / 10000)} is too old: NeonHub needs PostgreSQL 15 or newer`,
+    );
+  }
+  const extensions = await sql.query<{ name: string; default_version: string; installed_version: string | null }>(
+    `select name, default_version, installed_version from pg_available_extensions where name in ('vector', 'pg_trgm')`,
+  );
+  const vector = extensions.find((extension) => extension.name === 'vector');
+  if (!vector) {
+    throw new ServerRequirementError(`pgvector is not installed on this server; NeonHub needs pgvector >= 0.8: ${PGVECTOR_HELP}`);
+  }
+  const vectorVersion = vector.installed_version ?? vector.default_version;
+  if (!atLeast(vectorVersion, [0, 8])) {
+    throw new ServerRequirementError(
+      `pgvector ${vectorVersion} is too old; NeonHub needs pgvector >= 0.8 (iterative index scans): ${PGVECTOR_HELP}, then ALTER EXTENSION vector UPDATE`,
+    );
+  }
+  if (!extensions.some((extension) => extension.name === 'pg_trgm')) {
+    throw new ServerRequirementError('pg_trgm is not available on this server: install the PostgreSQL contrib package');
+  }
+}
+
+const firstLine = (statement: string) =>
+  statement
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => line !== '' && !line.startsWith('--'))
+    ?.slice(0, 120) ?? '';
+
+/**
+ * Applies pending migrations under a PostgreSQL advisory lock, each in its own transaction, using
+ * drizzle's own ledger (`drizzle.__drizzle_migrations`) so `drizzle-kit migrate` stays usable.
+ * Concurrent callers wait for the lock and then find nothing left to do.
+ */
+export async function migrate(handle: DbHandle, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const journal = readMigrations(options.migrationsFolder);
+  const session = await handle.dedicated();
+  try {
+    await checkServerRequirements(session);
+    await session.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    options.onProgress?.({ event: 'locked' });
+    try {
+      await session.exec(
+        'create schema if not exists drizzle; create table if not exists drizzle.__drizzle_migrations (id serial primary key, hash text not null, created_at bigint)',
+      );
+      const ledger = await session.query<LedgerRow>(
+        'select hash, created_at from drizzle.__drizzle_migrations order by created_at',
+      );
+      const pending = planMigrations(journal, ledger);
+      const applied: string[] = [];
+      for (const [index, migration] of pending.entries()) {
+        const started = performance.now();
+        options.onProgress?.({ event: 'applying', migration: migration.tag, index, total: pending.length });
+        await applyOne(session, migration);
+        applied.push(migration.tag);
+        options.onProgress?.({
+          event: 'applied',
+          migration: migration.tag,
+          index,
+          total: pending.length,
+          ms: performance.now() - started,
+        });
+      }
+      return { applied, alreadyApplied: ledger.length };
+    } finally {
+      await session.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+    }
+  } finally {
+    await session.release();
+  }
+}
+
+async function applyOne(session: RawSql, migration: Migration): Promise<void> {
+  await session.exec('begin');
+  let current = '';
+  try {
+    for (const statement of migration.statements) {
+      current = statement;
+      await session.exec(statement);
+    }
+    await session.query('insert into drizzle.__drizzle_migrations (hash, created_at) values ($1, $2)', [
+      migration.hash,
+      migration.createdAt,
+    ]);
+    await session.exec('commit');
+  } catch (error) {
+    await session.exec('rollback').catch(() => {});
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new MigrationError(
+      `migration ${migration.tag} failed and was rolled back, at: ${firstLine(current)}: ${reason}`,
+      migration.tag,
+      current,
+      error,
+    );
+  }
+}

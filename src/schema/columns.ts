@@ -1,0 +1,33 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { pgPolicy, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+/** Time-ordered UUIDv7 from the database, so raw SQL inserts get one too (bootstrap migration). */
+export const id = () =>
+  uuid('id')
+    .notNull()
+    .default(sql`uuidv7()`);
+
+export const primaryId = () => id().primaryKey();
+
+export const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+/** `updated_at` is bumped by the `touch_updated_at` trigger, so raw SQL updates move it too. */
+export const timestamps = () => ({
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Soft delete: only for rows a user can restore; live-row uniques are partial on `deleted_at is null`. */
+export const softDelete = () => ({
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+});
+
+export const liveRows = sql`deleted_at is null`;
+
+
+/** The tenant of the current transaction, set by `withTenant` (null means no tenant: nothing visible). */
+export const currentOrganization = sql`organization_id = app_current_org_id()`;
+
+/** Row-level security policy every tenant table carries: reads and writes see only the current tenant. */
+export const tenantPolicy = (table: string, using: SQL = currentOrganization) =>
+  pgPolicy(`${table}_tenant_isolation`, { as: 'permissive', for: 'all', to: 'public', using, withCheck: using });

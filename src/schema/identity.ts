@@ -1,0 +1,300 @@
+import { sql } from 'drizzle-orm';
+import {
+  type AnyPgColumn,
+  boolean,
+  check,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgPolicy,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { createdAt, primaryId, timestamps } from './columns.ts';
+import { credentialKind, membershipStatus } from './enums.ts';
+import { organizations } from './organizations.ts';
+import { tenantReference, tenantTable } from './tenancy.ts';
+
+export { organizations };
+export type { NewOrganization, Organization, OrganizationSettings } from './organizations.ts';
+
+/** Raw bytes (hashes, ciphertexts). */
+export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value)),
+});
+
+export type UserPreferences = {
+  theme?: 'light' | 'dark' | 'system';
+  emailNotifications?: boolean;
+  defaultOrganizationId?: string;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Global: people and the Auth.js tables (property names are the ones @auth/drizzle-adapter reads).
+// In a tenant scope `users` shows only members of the current organization; the Auth.js tables,
+// which hold OAuth tokens, are not readable at all (sign-in runs outside tenant scope).
+// ---------------------------------------------------------------------------------------------
+
+export const users = pgTable(
+  'users',
+  {
+    id: primaryId(),
+    name: text('name'),
+    email: text('email').notNull(),
+    emailVerified: timestamp('email_verified', { withTimezone: true, mode: 'date' }),
+    image: text('image'),
+    /** BCP 47 tag used for generated copy and UI, e.g. `en-US`. */
+    locale: text('locale').notNull().default('en-US'),
+    /** IANA zone name used for schedules and reports, e.g. `Europe/Berlin`. */
+    timezone: text('timezone').notNull().default('UTC'),
+    preferences: jsonb('preferences').$type<UserPreferences>().notNull().default({}),
+    ...timestamps(),
+  },
+  (t) => [
+    // Sign-in looks people up by email whatever its case, and two spellings must not make two users.
+    uniqueIndex('users_email_key').on(sql`lower(${t.email})`),
+    check('users_email_format_check', sql`${t.email} ~ '^[^@\\s]+@[^@\\s]+$'`),
+    pgPolicy('users_member_visibility', {
+      as: 'permissive',
+      for: 'select',
+      to: 'public',
+      using: sql`id = app_current_user_id() or exists (select 1 from memberships m where m.user_id = users.id and m.organization_id = app_current_org_id())`,
+    }),
+  ],
+).enableRLS();
+
+export type User = typeof users.$inferSelect;
+export type NewUser = typeof users.$inferInsert;
+
+export const accounts = pgTable(
+  'accounts',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    provider: text('provider').notNull(),
+    providerAccountId: text('provider_account_id').notNull(),
+    refresh_token: text('refresh_token'),
+    access_token: text('access_token'),
+    expires_at: integer('expires_at'),
+    token_type: text('token_type'),
+    scope: text('scope'),
+    id_token: text('id_token'),
+    session_state: text('session_state'),
+  },
+  (t) => [
+    primaryKey({ name: 'accounts_pkey', columns: [t.provider, t.providerAccountId] }),
+    index('accounts_user_id_idx').on(t.userId),
+  ],
+).enableRLS();
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    sessionToken: text('session_token').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    expires: timestamp('expires', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('sessions_user_id_idx').on(t.userId)],
+).enableRLS();
+
+export const verificationTokens = pgTable(
+  'verification_tokens',
+  {
+    identifier: text('identifier').notNull(),
+    token: text('token').notNull(),
+    expires: timestamp('expires', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [primaryKey({ name: 'verification_tokens_pkey', columns: [t.identifier, t.token] })],
+).enableRLS();
+
+export const authenticators = pgTable(
+  'authenticators',
+  {
+    credentialID: text('credential_id').notNull().unique('authenticators_credential_id_key'),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    providerAccountId: text('provider_account_id').notNull(),
+    credentialPublicKey: text('credential_public_key').notNull(),
+    counter: integer('counter').notNull(),
+    credentialDeviceType: text('credential_device_type').notNull(),
+    credentialBackedUp: boolean('credential_backed_up').notNull(),
+    transports: text('transports'),
+  },
+  (t) => [primaryKey({ name: 'authenticators_pkey', columns: [t.userId, t.credentialID] })],
+).enableRLS();
+
+/** The permission catalog: `resource:action` keys that roles grant. Global reference data. */
+export const permissions = pgTable(
+  'permissions',
+  {
+    key: text('key').primaryKey(),
+    description: text('description').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [check('permissions_key_format_check', sql`${t.key} ~ '^[a-z_]+:[a-z_*]+$'`)],
+);
+
+export type Permission = typeof permissions.$inferSelect;
+
+// ---------------------------------------------------------------------------------------------
+// Tenant-owned
+// ---------------------------------------------------------------------------------------------
+
+export const roles = tenantTable(
+  'roles',
+  {
+    /** Stable machine name (`owner`, `admin`, `editor`, `viewer`, or a custom key). */
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    description: text('description'),
+    /** System roles are created with every organization and cannot be deleted or renamed. */
+    isSystem: boolean('is_system').notNull().default(false),
+    ...timestamps(),
+  },
+  (t) => [
+    unique('roles_organization_id_key_key').on(t.organizationId, t.key),
+    check('roles_key_format_check', sql`${t.key} ~ '^[a-z][a-z0-9_]{1,62}$'`),
+  ],
+);
+
+export type Role = typeof roles.$inferSelect;
+export type NewRole = typeof roles.$inferInsert;
+
+export const rolePermissions = tenantTable(
+  'role_permissions',
+  {
+    roleId: uuid('role_id').notNull(),
+    permissionKey: text('permission_key')
+      .notNull()
+      .references(() => permissions.key, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    ...tenantReference('role_permissions', t, t.roleId, roles),
+    unique('role_permissions_organization_id_role_id_permission_key_key').on(
+      t.organizationId,
+      t.roleId,
+      t.permissionKey,
+    ),
+    index('role_permissions_permission_key_idx').on(t.permissionKey),
+  ],
+);
+
+export type RolePermission = typeof rolePermissions.$inferSelect;
+
+export const memberships = tenantTable(
+  'memberships',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    roleId: uuid('role_id').notNull(),
+    status: membershipStatus('status').notNull().default('invited'),
+    invitedByUserId: uuid('invited_by_user_id').references((): AnyPgColumn => users.id, {
+      onDelete: 'set null',
+    }),
+    invitedAt: timestamp('invited_at', { withTimezone: true }),
+    joinedAt: timestamp('joined_at', { withTimezone: true }),
+    ...timestamps(),
+  },
+  (t) => [
+    unique('memberships_organization_id_user_id_key').on(t.organizationId, t.userId),
+    // A role still held by someone cannot be deleted.
+    ...tenantReference('memberships', t, t.roleId, roles, 'restrict'),
+    // "Which organizations am I in?" runs on every sign-in (user scope).
+    index('memberships_user_id_idx').on(t.userId),
+    pgPolicy('memberships_own_visibility', {
+      as: 'permissive',
+      for: 'select',
+      to: 'public',
+      using: sql`user_id = app_current_user_id()`,
+    }),
+    index('memberships_invited_by_user_id_idx').on(t.invitedByUserId),
+  ],
+);
+
+export type Membership = typeof memberships.$inferSelect;
+export type NewMembership = typeof memberships.$inferInsert;
+
+export const apiKeys = tenantTable(
+  'api_keys',
+  {
+    name: text('name').notNull(),
+    /** What a UI shows (`nh_live_AbCd1234`); the key itself is shown once and never stored. */
+    prefix: text('prefix').notNull(),
+    /** SHA-256 of the whole key. */
+    keyHash: bytea('key_hash').notNull(),
+    /** `resource:action` keys from the permission catalog, or `*` for all. */
+    scopes: text('scopes').array().notNull().default(sql`'{}'::text[]`),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    createdByUserId: uuid('created_by_user_id').references(() => users.id, { onDelete: 'set null' }),
+    ...timestamps(),
+  },
+  (t) => [
+    unique('api_keys_organization_id_key_hash_key').on(t.organizationId, t.keyHash),
+    // Verification finds a key by its hash before it knows the tenant (app_resolve_api_key).
+    index('api_keys_key_hash_idx').on(t.keyHash),
+    index('api_keys_created_by_user_id_idx').on(t.createdByUserId),
+    check('api_keys_key_hash_length_check', sql`octet_length(${t.keyHash}) = 32`),
+    // The one sanctioned cross-tenant read: whoever presents a key's hash may read that key's row
+    // (app_resolve_api_key sets the hash transaction-locally), and nothing else.
+    pgPolicy('api_keys_lookup_by_hash', {
+      as: 'permissive',
+      for: 'select',
+      to: 'public',
+      using: sql`${t.keyHash} = decode(nullif(current_setting('app.api_key_hash', true), ''), 'hex')`,
+    }),
+  ],
+);
+
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type NewApiKey = typeof apiKeys.$inferInsert;
+
+export type CredentialMetadata = {
+  scopes?: string[];
+  /** When the provider says the token expires (ISO 8601). */
+  expiresAt?: string;
+  accountLabel?: string;
+};
+
+/** Connector secrets, envelope-encrypted by the package (`src/crypto.ts`); no plaintext at rest. */
+export const credentials = tenantTable(
+  'credentials',
+  {
+    provider: text('provider').notNull(),
+    kind: credentialKind('kind').notNull(),
+    label: text('label').notNull(),
+    /** Key-ring id that wraps the data key; rotation re-wraps every row whose id is not the active one. */
+    keyId: text('key_id').notNull(),
+    /** AES-256-GCM envelope bound to organization, table, row and column. */
+    secret: bytea('secret').notNull(),
+    metadata: jsonb('metadata').$type<CredentialMetadata>().notNull().default({}),
+    rotatedAt: timestamp('rotated_at', { withTimezone: true }),
+    createdByUserId: uuid('created_by_user_id').references(() => users.id, { onDelete: 'set null' }),
+    ...timestamps(),
+  },
+  (t) => [
+    unique('credentials_organization_id_provider_label_key').on(t.organizationId, t.provider, t.label),
+    // Rotation walks rows still wrapped by a retired key.
+    index('credentials_key_id_idx').on(t.keyId),
+    index('credentials_created_by_user_id_idx').on(t.createdByUserId),
+  ],
+);
+
+export type Credential = typeof credentials.$inferSelect;
+export type NewCredential = typeof credentials.$inferInsert;
+
