@@ -32,6 +32,36 @@ CREATE TYPE "public"."tool_execution_status" AS ENUM('running', 'succeeded', 'fa
 CREATE TYPE "public"."tool_kind" AS ENUM('builtin', 'http', 'mcp');--> statement-breakpoint
 CREATE TYPE "public"."tool_status" AS ENUM('active', 'disabled');--> statement-breakpoint
 CREATE TYPE "public"."train_status" AS ENUM('queued', 'running', 'succeeded', 'failed', 'cancelled');--> statement-breakpoint
+CREATE TABLE "audit_chain_heads" (
+	"organization_id" uuid PRIMARY KEY NOT NULL,
+	"seq" bigint NOT NULL,
+	"hash" "bytea" NOT NULL
+);
+--> statement-breakpoint
+ALTER TABLE "audit_chain_heads" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
+CREATE TABLE "audit_logs" (
+	"id" uuid DEFAULT uuidv7() NOT NULL,
+	"organization_id" uuid NOT NULL,
+	"seq" bigint DEFAULT 0 NOT NULL,
+	"actor_type" "audit_actor_type" NOT NULL,
+	"actor_id" uuid,
+	"actor_label" text,
+	"action" text NOT NULL,
+	"target_type" text,
+	"target_id" text,
+	"request_id" text,
+	"ip" "inet",
+	"user_agent" text,
+	"changes" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"prev_hash" "bytea",
+	"hash" "bytea",
+	CONSTRAINT "audit_logs_pkey" PRIMARY KEY("organization_id","created_at","id"),
+	CONSTRAINT "audit_logs_action_format_check" CHECK ("audit_logs"."action" ~ '^[a-z_]+\.[a-z_]+$'),
+	CONSTRAINT "audit_logs_actor_check" CHECK (("audit_logs"."actor_type" = 'system') or ("audit_logs"."actor_id" is not null))
+);
+--> statement-breakpoint
+ALTER TABLE "audit_logs" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
 CREATE TABLE "accounts" (
 	"user_id" uuid NOT NULL,
 	"type" text NOT NULL,
@@ -50,7 +80,7 @@ CREATE TABLE "accounts" (
 ALTER TABLE "accounts" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
 CREATE TABLE "api_keys" (
 	"id" uuid DEFAULT uuidv7() NOT NULL,
-	"organization_id" uuid NOT NULL,
+	"organization_id" uuid DEFAULT app_current_org_id() NOT NULL,
 	"name" text NOT NULL,
 	"prefix" text NOT NULL,
 	"key_hash" "bytea" NOT NULL,
@@ -83,7 +113,7 @@ CREATE TABLE "authenticators" (
 ALTER TABLE "authenticators" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
 CREATE TABLE "credentials" (
 	"id" uuid DEFAULT uuidv7() NOT NULL,
-	"organization_id" uuid NOT NULL,
+	"organization_id" uuid DEFAULT app_current_org_id() NOT NULL,
 	"provider" text NOT NULL,
 	"kind" "credential_kind" NOT NULL,
 	"label" text NOT NULL,
@@ -101,7 +131,7 @@ CREATE TABLE "credentials" (
 ALTER TABLE "credentials" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
 CREATE TABLE "memberships" (
 	"id" uuid DEFAULT uuidv7() NOT NULL,
-	"organization_id" uuid NOT NULL,
+	"organization_id" uuid DEFAULT app_current_org_id() NOT NULL,
 	"user_id" uuid NOT NULL,
 	"role_id" uuid NOT NULL,
 	"status" "membership_status" DEFAULT 'invited' NOT NULL,
@@ -139,7 +169,7 @@ CREATE TABLE "permissions" (
 --> statement-breakpoint
 CREATE TABLE "role_permissions" (
 	"id" uuid DEFAULT uuidv7() NOT NULL,
-	"organization_id" uuid NOT NULL,
+	"organization_id" uuid DEFAULT app_current_org_id() NOT NULL,
 	"role_id" uuid NOT NULL,
 	"permission_key" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
@@ -150,7 +180,7 @@ CREATE TABLE "role_permissions" (
 ALTER TABLE "role_permissions" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
 CREATE TABLE "roles" (
 	"id" uuid DEFAULT uuidv7() NOT NULL,
-	"organization_id" uuid NOT NULL,
+	"organization_id" uuid DEFAULT app_current_org_id() NOT NULL,
 	"key" text NOT NULL,
 	"name" text NOT NULL,
 	"description" text,
@@ -193,36 +223,6 @@ CREATE TABLE "verification_tokens" (
 );
 --> statement-breakpoint
 ALTER TABLE "verification_tokens" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
-CREATE TABLE "audit_chain_heads" (
-	"organization_id" uuid PRIMARY KEY NOT NULL,
-	"seq" bigint NOT NULL,
-	"hash" "bytea" NOT NULL
-);
---> statement-breakpoint
-ALTER TABLE "audit_chain_heads" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
-CREATE TABLE "audit_logs" (
-	"id" uuid DEFAULT uuidv7() NOT NULL,
-	"organization_id" uuid NOT NULL,
-	"seq" bigint DEFAULT 0 NOT NULL,
-	"actor_type" "audit_actor_type" NOT NULL,
-	"actor_id" uuid,
-	"actor_label" text,
-	"action" text NOT NULL,
-	"target_type" text,
-	"target_id" text,
-	"request_id" text,
-	"ip" "inet",
-	"user_agent" text,
-	"changes" jsonb DEFAULT '{}'::jsonb NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"prev_hash" "bytea",
-	"hash" "bytea",
-	CONSTRAINT "audit_logs_pkey" PRIMARY KEY("organization_id","created_at","id"),
-	CONSTRAINT "audit_logs_action_format_check" CHECK ("audit_logs"."action" ~ '^[a-z_]+\.[a-z_]+$'),
-	CONSTRAINT "audit_logs_actor_check" CHECK (("audit_logs"."actor_type" = 'system') or ("audit_logs"."actor_id" is not null))
-);
---> statement-breakpoint
-ALTER TABLE "audit_logs" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
 ALTER TABLE "accounts" ADD CONSTRAINT "accounts_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_created_by_user_id_users_id_fk" FOREIGN KEY ("created_by_user_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -238,6 +238,8 @@ ALTER TABLE "role_permissions" ADD CONSTRAINT "role_permissions_organization_id_
 ALTER TABLE "role_permissions" ADD CONSTRAINT "role_permissions_role_id_fkey" FOREIGN KEY ("organization_id","role_id") REFERENCES "public"."roles"("organization_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "roles" ADD CONSTRAINT "roles_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "sessions" ADD CONSTRAINT "sessions_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "audit_logs_organization_id_seq_idx" ON "audit_logs" USING btree ("organization_id","seq");--> statement-breakpoint
+CREATE INDEX "audit_logs_organization_id_target_idx" ON "audit_logs" USING btree ("organization_id","target_type","target_id");--> statement-breakpoint
 CREATE INDEX "accounts_user_id_idx" ON "accounts" USING btree ("user_id");--> statement-breakpoint
 CREATE INDEX "api_keys_key_hash_idx" ON "api_keys" USING btree ("key_hash");--> statement-breakpoint
 CREATE INDEX "api_keys_created_by_user_id_idx" ON "api_keys" USING btree ("created_by_user_id");--> statement-breakpoint
@@ -251,17 +253,17 @@ CREATE INDEX "role_permissions_role_id_idx" ON "role_permissions" USING btree ("
 CREATE INDEX "role_permissions_permission_key_idx" ON "role_permissions" USING btree ("permission_key");--> statement-breakpoint
 CREATE INDEX "sessions_user_id_idx" ON "sessions" USING btree ("user_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "users_email_key" ON "users" USING btree (lower("email"));--> statement-breakpoint
-CREATE INDEX "audit_logs_organization_id_seq_idx" ON "audit_logs" USING btree ("organization_id","seq");--> statement-breakpoint
-CREATE INDEX "audit_logs_organization_id_target_idx" ON "audit_logs" USING btree ("organization_id","target_type","target_id");--> statement-breakpoint
+CREATE POLICY "audit_chain_heads_tenant_isolation" ON "audit_chain_heads" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint
+CREATE POLICY "audit_logs_tenant_isolation" ON "audit_logs" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint
 CREATE POLICY "api_keys_tenant_isolation" ON "api_keys" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint
 CREATE POLICY "api_keys_lookup_by_hash" ON "api_keys" AS PERMISSIVE FOR SELECT TO public USING ("api_keys"."key_hash" = decode(nullif(current_setting('app.api_key_hash', true), ''), 'hex'));--> statement-breakpoint
 CREATE POLICY "credentials_tenant_isolation" ON "credentials" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint
 CREATE POLICY "memberships_tenant_isolation" ON "memberships" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint
 CREATE POLICY "memberships_own_visibility" ON "memberships" AS PERMISSIVE FOR SELECT TO public USING (user_id = app_current_user_id());--> statement-breakpoint
 CREATE POLICY "organizations_tenant_isolation" ON "organizations" AS PERMISSIVE FOR ALL TO public USING (id = app_current_org_id()) WITH CHECK (id = app_current_org_id());--> statement-breakpoint
+CREATE POLICY "organizations_enumeration" ON "organizations" AS PERMISSIVE FOR SELECT TO public USING (current_setting('app.enumerate_organizations', true) = 'on');--> statement-breakpoint
 CREATE POLICY "organizations_member_visibility" ON "organizations" AS PERMISSIVE FOR SELECT TO public USING (exists (select 1 from memberships m where m.organization_id = organizations.id and m.user_id = app_current_user_id() and m.status = 'active'));--> statement-breakpoint
 CREATE POLICY "role_permissions_tenant_isolation" ON "role_permissions" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint
 CREATE POLICY "roles_tenant_isolation" ON "roles" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint
-CREATE POLICY "users_member_visibility" ON "users" AS PERMISSIVE FOR SELECT TO public USING (id = app_current_user_id() or exists (select 1 from memberships m where m.user_id = users.id and m.organization_id = app_current_org_id()));--> statement-breakpoint
-CREATE POLICY "audit_chain_heads_tenant_isolation" ON "audit_chain_heads" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint
-CREATE POLICY "audit_logs_tenant_isolation" ON "audit_logs" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());
+CREATE POLICY "roles_holder_visibility" ON "roles" AS PERMISSIVE FOR SELECT TO public USING (exists (select 1 from memberships m where m.organization_id = roles.organization_id and m.role_id = roles.id and m.user_id = app_current_user_id()));--> statement-breakpoint
+CREATE POLICY "users_member_visibility" ON "users" AS PERMISSIVE FOR SELECT TO public USING (id = app_current_user_id() or exists (select 1 from memberships m where m.user_id = users.id and m.organization_id = app_current_org_id()));

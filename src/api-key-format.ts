@@ -73,7 +73,8 @@ export function displayPrefix(key: string): string {
  * Generates a new API key `nh_<env>_<body><checksum>`. Show `key` once; store `hash` and `prefix`.
  */
 export function generateApiKey(env: ApiKeyEnv = 'live'): { key: string; hash: Buffer; prefix: string } {
-  if (env !== 'live' && env !== 'test') throw new TypeError(`API key env must be "live" or "test", got ${env}`);
+  if (env !== 'live' && env !== 'test')
+    throw new TypeError(`API key env must be "live" or "test", got ${env}`);
   const body = toBase62(BigInt(`0x${randomBytes(BODY_BYTES).toString('hex')}`), BODY_LENGTH);
   const unchecked = `nh_${env}_${body}`;
   const key = unchecked + checksumOf(unchecked);

@@ -19,7 +19,10 @@ export type Transaction = PgTransaction<PgQueryResultHKT, Schema, Relations>;
 
 /** Plain SQL on the same target, for what Drizzle does not model (migrations, catalog checks). */
 export interface RawSql {
-  query<T extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  query<T extends Record<string, unknown> = Record<string, unknown>>(
+    text: string,
+    params?: unknown[],
+  ): Promise<T[]>;
   /** One or more statements without parameters. */
   exec(text: string): Promise<void>;
 }
@@ -30,7 +33,7 @@ export interface DedicatedSession extends RawSql {
 }
 
 export type DbTarget =
-  | { kind: 'server'; /** host:port/database, never the password */ display: string }
+  | { kind: 'server' /** host:port/database, never the password */; display: string }
   | { kind: 'embedded'; dataDir: string };
 
 export interface DbHandle {
@@ -53,7 +56,8 @@ export interface CreateDbOptions {
   max?: number;
 }
 
-export const defaultDataDir = () => process.env.NEONHUB_DATA_DIR ?? path.join(process.cwd(), '.data', 'pglite');
+export const defaultDataDir = () =>
+  process.env.NEONHUB_DATA_DIR ?? path.join(process.cwd(), '.data', 'pglite');
 
 /** The extensions every embedded database is opened with: a data dir using vector cannot be read without it. */
 export const pgliteExtensions = { vector, pg_trgm };
@@ -85,8 +89,10 @@ function serverHandle(url: string, max: number): DbHandle {
   });
   const db = drizzlePostgres(client, { schema }) as unknown as Database;
   const rawOf = (session: postgres.Sql | postgres.ReservedSql): RawSql => ({
-    query: async <T,>(text: string, params: unknown[] = []) =>
-      (await session.unsafe(text, params as postgres.ParameterOrJSON<never>[]).catch(connectionFailure(display))) as unknown as T[],
+    query: async <T>(text: string, params: unknown[] = []) =>
+      (await session
+        .unsafe(text, params as postgres.ParameterOrJSON<never>[])
+        .catch(connectionFailure(display))) as unknown as T[],
     exec: async (text: string) => {
       await session.unsafe(text).simple().catch(connectionFailure(display));
     },
@@ -106,7 +112,7 @@ function serverHandle(url: string, max: number): DbHandle {
 function embeddedHandle(pglite: PGlite, dataDir: string): DbHandle {
   const db = drizzlePglite(pglite, { schema }) as unknown as Database;
   const raw: RawSql = {
-    query: async <T,>(text: string, params: unknown[] = []) => (await pglite.query(text, params)).rows as T[],
+    query: async <T>(text: string, params: unknown[] = []) => (await pglite.query(text, params)).rows as T[],
     exec: async (text: string) => {
       await pglite.exec(text);
     },
@@ -122,14 +128,27 @@ function embeddedHandle(pglite: PGlite, dataDir: string): DbHandle {
   };
 }
 
-const connectionCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'CONNECT_TIMEOUT']);
+const connectionCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'CONNECT_TIMEOUT',
+]);
 
 function connectionFailure(display: string) {
   return (error: unknown): never => {
     const code = (error as { code?: string }).code;
     if (code && connectionCodes.has(code)) throw new ConnectionError(display, code, error);
-    if (code === '28P01' || code === '28000') throw new ConnectionError(display, 'authentication failed', error);
+    if (code === '28P01' || code === '28000')
+      throw new ConnectionError(display, 'authentication failed', error);
     if (code === '3D000') throw new ConnectionError(display, 'database does not exist', error);
     throw error;
   };
+}
+
+/** Rows of `db.execute(...)`, which postgres.js returns as an array and PGlite as `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }

@@ -65,7 +65,7 @@ export class KeyRing {
     if (token !== constructing) throw new TypeError('build a KeyRing with createKeyRing() or loadKeyRing()');
     this.activeKeyId = activeKeyId;
     this.keyIds = Object.freeze([...keys.keys()]);
-    this.insecure = keys.has(DEV_KEY_ID);
+    this.insecure = [...keys.values()].some((key) => key.equals(DEV_KEY));
     keyMaterial.set(this, keys);
     Object.freeze(this);
   }
@@ -118,7 +118,9 @@ export function createKeyRing(entries: { id: string; key: Uint8Array }[], active
   }
   const active = activeId ?? entries[0]?.id ?? '';
   if (!keys.has(active)) {
-    throw new Error(`active credential key id ${showKeyId(active)} is not in the key ring (${[...keys.keys()].join(', ')})`);
+    throw new Error(
+      `active credential key id ${showKeyId(active)} is not in the key ring (${[...keys.keys()].join(', ')})`,
+    );
   }
   return new KeyRing(constructing, keys, active);
 }
@@ -157,7 +159,10 @@ export function loadKeyRing(env: Readonly<Record<string, string | undefined>> = 
           '(comma-separated keyId:base64key entries of 32 bytes; generate one with generateKeyRingEntry)',
       );
     }
-    return createKeyRing([{ id: DEV_KEY_ID, key: DEV_KEY }], activeId);
+    if (activeId !== undefined && activeId !== DEV_KEY_ID) {
+      throw new Error(`${CREDENTIAL_KEY_ID_ENV} is set but ${CREDENTIAL_KEYS_ENV} is empty`);
+    }
+    return createKeyRing([{ id: DEV_KEY_ID, key: DEV_KEY }]);
   }
   const entries = raw
     .split(',')
@@ -165,10 +170,14 @@ export function loadKeyRing(env: Readonly<Record<string, string | undefined>> = 
     .filter((part) => part !== '')
     .map(parseKeyEntry);
   if (production && entries.some((e) => e.id === DEV_KEY_ID || Buffer.from(e.key).equals(DEV_KEY))) {
-    throw new Error(`${CREDENTIAL_KEYS_ENV}: the public development key "${DEV_KEY_ID}" is refused in production`);
+    throw new Error(
+      `${CREDENTIAL_KEYS_ENV}: the public development key "${DEV_KEY_ID}" is refused in production`,
+    );
   }
   if (activeId !== undefined && !entries.some((e) => e.id === activeId)) {
-    throw new Error(`${CREDENTIAL_KEY_ID_ENV}=${showKeyId(activeId)} does not name a key in ${CREDENTIAL_KEYS_ENV}`);
+    throw new Error(
+      `${CREDENTIAL_KEY_ID_ENV}=${showKeyId(activeId)} does not name a key in ${CREDENTIAL_KEYS_ENV}`,
+    );
   }
   return createKeyRing(entries, activeId);
 }
@@ -365,7 +374,11 @@ export function rewrapSecret(
       return { keyId: env.keyId, ciphertext: Buffer.from(ciphertext), changed: false };
     }
     const wrapped = wrapDataKey(ring, dataKey, aad);
-    return { keyId: ring.activeKeyId, ciphertext: serialize(ring.activeKeyId, wrapped, env.payload), changed: true };
+    return {
+      keyId: ring.activeKeyId,
+      ciphertext: serialize(ring.activeKeyId, wrapped, env.payload),
+      changed: true,
+    };
   } finally {
     dataKey.fill(0);
   }

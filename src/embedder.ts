@@ -16,7 +16,9 @@ export type LocalEmbedder = {
 
 function assertDimensions(dimensions: number): void {
   if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > MAX_DIMENSIONS) {
-    throw new RangeError(`dimensions must be an integer from 1 to ${MAX_DIMENSIONS}, got ${String(dimensions)}`);
+    throw new RangeError(
+      `dimensions must be an integer from 1 to ${MAX_DIMENSIONS}, got ${String(dimensions)}`,
+    );
   }
 }
 

@@ -6,7 +6,10 @@ export function describeServer(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConnectionError('DATABASE_URL', 'malformed URL (expected postgres://user:password@host:5432/database)');
+    throw new ConnectionError(
+      'DATABASE_URL',
+      'malformed URL (expected postgres://user:password@host:5432/database)',
+    );
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new ConnectionError(
@@ -19,7 +22,8 @@ export function describeServer(url: string): string {
 }
 
 const hints: Record<string, string> = {
-  ECONNREFUSED: 'is the server running? `docker compose up -d` starts one, or unset DATABASE_URL for the embedded database',
+  ECONNREFUSED:
+    'is the server running? `docker compose up -d` starts one, or unset DATABASE_URL for the embedded database',
   ENOTFOUND: 'the host name does not resolve: check DATABASE_URL',
   EAI_AGAIN: 'the host name does not resolve: check DATABASE_URL',
   ETIMEDOUT: 'no answer: check the host, port and firewall in DATABASE_URL',
@@ -141,7 +145,11 @@ export function toDatabaseError(error: unknown): unknown {
   const table = pg.table ?? pg.table_name ?? pg.message?.match(rlsTable)?.[1];
   const column = pg.column ?? pg.column_name;
   const constraint = pg.constraint ?? pg.constraint_name;
-  const where = [table && `table ${table}`, column && `column ${column}`, constraint && `constraint ${constraint}`]
+  const where = [
+    table && `table ${table}`,
+    column && `column ${column}`,
+    constraint && `constraint ${constraint}`,
+  ]
     .filter(Boolean)
     .join(', ');
   const message = `${kind.replaceAll('_', ' ')}${where ? ` (${where})` : ''}: ${pg.message ?? 'database error'}`;

@@ -113,18 +113,26 @@ const PGVECTOR_HELP =
 
 /** Refuses, before anything is written, a server without pgvector >= 0.8 and pg_trgm, or older than PostgreSQL 15. */
 export async function checkServerRequirements(sql: RawSql): Promise<void> {
-  const [server] = await sql.query<{ version: number }>(`select current_setting('server_version_num')::int as version`);
+  const [server] = await sql.query<{ version: number }>(
+    `select current_setting('server_version_num')::int as version`,
+  );
   if (!server || server.version < 150000) {
     throw new ServerRequirementError(
       `PostgreSQL ${Math.floor((server?.version ?? 0) / 10000)} is too old: NeonHub needs PostgreSQL 15 or newer`,
     );
   }
-  const extensions = await sql.query<{ name: string; default_version: string; installed_version: string | null }>(
+  const extensions = await sql.query<{
+    name: string;
+    default_version: string;
+    installed_version: string | null;
+  }>(
     `select name, default_version, installed_version from pg_available_extensions where name in ('vector', 'pg_trgm')`,
   );
   const vector = extensions.find((extension) => extension.name === 'vector');
   if (!vector) {
-    throw new ServerRequirementError(`pgvector is not installed on this server; NeonHub needs pgvector >= 0.8: ${PGVECTOR_HELP}`);
+    throw new ServerRequirementError(
+      `pgvector is not installed on this server; NeonHub needs pgvector >= 0.8: ${PGVECTOR_HELP}`,
+    );
   }
   const vectorVersion = vector.installed_version ?? vector.default_version;
   if (!atLeast(vectorVersion, [0, 8])) {
@@ -133,7 +141,9 @@ export async function checkServerRequirements(sql: RawSql): Promise<void> {
     );
   }
   if (!extensions.some((extension) => extension.name === 'pg_trgm')) {
-    throw new ServerRequirementError('pg_trgm is not available on this server: install the PostgreSQL contrib package');
+    throw new ServerRequirementError(
+      'pg_trgm is not available on this server: install the PostgreSQL contrib package',
+    );
   }
 }
 

@@ -60,10 +60,7 @@ export const auditLogs = pgTable(
     index('audit_logs_organization_id_seq_idx').on(t.organizationId, t.seq),
     index('audit_logs_organization_id_target_idx').on(t.organizationId, t.targetType, t.targetId),
     check('audit_logs_action_format_check', sql`${t.action} ~ '^[a-z_]+\\.[a-z_]+$'`),
-    check(
-      'audit_logs_actor_check',
-      sql`(${t.actorType} = 'system') or (${t.actorId} is not null)`,
-    ),
+    check('audit_logs_actor_check', sql`(${t.actorType} = 'system') or (${t.actorId} is not null)`),
     tenantPolicy('audit_logs'),
   ],
 ).enableRLS();

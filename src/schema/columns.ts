@@ -2,10 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { pgPolicy, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /** Time-ordered UUIDv7 from the database, so raw SQL inserts get one too (bootstrap migration). */
-export const id = () =>
-  uuid('id')
-    .notNull()
-    .default(sql`uuidv7()`);
+export const id = () => uuid('id').notNull().default(sql`uuidv7()`);
 
 export const primaryId = () => id().primaryKey();
 
@@ -24,10 +21,15 @@ export const softDelete = () => ({
 
 export const liveRows = sql`deleted_at is null`;
 
-
 /** The tenant of the current transaction, set by `withTenant` (null means no tenant: nothing visible). */
 export const currentOrganization = sql`organization_id = app_current_org_id()`;
 
 /** Row-level security policy every tenant table carries: reads and writes see only the current tenant. */
 export const tenantPolicy = (table: string, using: SQL = currentOrganization) =>
-  pgPolicy(`${table}_tenant_isolation`, { as: 'permissive', for: 'all', to: 'public', using, withCheck: using });
+  pgPolicy(`${table}_tenant_isolation`, {
+    as: 'permissive',
+    for: 'all',
+    to: 'public',
+    using,
+    withCheck: using,
+  });

@@ -38,7 +38,14 @@ export const agentKind = pgEnum('agent_kind', agentKinds);
 export const agentStatuses = ['draft', 'active', 'paused', 'archived'] as const;
 export const agentStatus = pgEnum('agent_status', agentStatuses);
 
-export const agentRunStatuses = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out'] as const;
+export const agentRunStatuses = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'timed_out',
+] as const;
 export const agentRunStatus = pgEnum('agent_run_status', agentRunStatuses);
 
 export const agentRunTriggers = ['user', 'api', 'schedule', 'webhook', 'agent'] as const;
@@ -116,7 +123,14 @@ export const socialPostStatus = pgEnum('social_post_status', socialPostStatuses)
 export const abTestStatuses = ['draft', 'running', 'completed', 'cancelled'] as const;
 export const abTestStatus = pgEnum('ab_test_status', abTestStatuses);
 
-export const subscriptionStatuses = ['trialing', 'active', 'past_due', 'canceled', 'incomplete', 'paused'] as const;
+export const subscriptionStatuses = [
+  'trialing',
+  'active',
+  'past_due',
+  'canceled',
+  'incomplete',
+  'paused',
+] as const;
 export const subscriptionStatus = pgEnum('subscription_status', subscriptionStatuses);
 
 export const invoiceStatuses = ['draft', 'open', 'paid', 'void', 'uncollectible'] as const;

@@ -21,8 +21,8 @@ import { credentialKind, membershipStatus } from './enums.ts';
 import { organizations } from './organizations.ts';
 import { tenantReference, tenantTable } from './tenancy.ts';
 
-export { organizations };
 export type { NewOrganization, Organization, OrganizationSettings } from './organizations.ts';
+export { organizations };
 
 /** Raw bytes (hashes, ciphertexts). */
 export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -166,6 +166,13 @@ export const roles = tenantTable(
   (t) => [
     unique('roles_organization_id_key_key').on(t.organizationId, t.key),
     check('roles_key_format_check', sql`${t.key} ~ '^[a-z][a-z0-9_]{1,62}$'`),
+    // A user scope sees the roles it holds, to list its organizations with its role in each.
+    pgPolicy('roles_holder_visibility', {
+      as: 'permissive',
+      for: 'select',
+      to: 'public',
+      using: sql`exists (select 1 from memberships m where m.organization_id = roles.organization_id and m.role_id = roles.id and m.user_id = app_current_user_id())`,
+    }),
   ],
 );
 
@@ -297,4 +304,3 @@ export const credentials = tenantTable(
 
 export type Credential = typeof credentials.$inferSelect;
 export type NewCredential = typeof credentials.$inferInsert;
-

@@ -1,5 +1,6 @@
 // The whole schema, one module per domain; imports flow from identity upwards.
+
+export * from './audit.ts';
 export * from './enums.ts';
 export * from './identity.ts';
-export * from './audit.ts';
 export * from './relations.ts';

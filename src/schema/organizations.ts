@@ -32,6 +32,13 @@ export const organizations = pgTable(
     check('organizations_slug_format_check', sql`${t.slug} ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'`),
     check('organizations_data_region_format_check', sql`${t.dataRegion} ~ '^[a-z]{2}(-[a-z0-9]+)*$'`),
     tenantPolicy('organizations', sql`id = app_current_org_id()`),
+    // Admin jobs (key rotation, retention) enumerate tenants, then work inside each one's scope.
+    pgPolicy('organizations_enumeration', {
+      as: 'permissive',
+      for: 'select',
+      to: 'public',
+      using: sql`current_setting('app.enumerate_organizations', true) = 'on'`,
+    }),
     // A user scope lists the organizations its person is an active member of.
     pgPolicy('organizations_member_visibility', {
       as: 'permissive',

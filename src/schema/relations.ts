@@ -1,15 +1,15 @@
 import { relations } from 'drizzle-orm';
 import {
+  accounts,
   apiKeys,
   credentials,
   memberships,
   organizations,
-  rolePermissions,
   permissions,
+  rolePermissions,
   roles,
-  users,
-  accounts,
   sessions,
+  users,
 } from './identity.ts';
 
 export const organizationsRelations = relations(organizations, ({ many }) => ({

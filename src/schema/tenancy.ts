@@ -1,10 +1,11 @@
+import { sql } from 'drizzle-orm';
 import type { BuildExtraConfigColumns } from 'drizzle-orm/column-builder';
 import {
   type AnyPgColumn,
-  type PgColumnBuilderBase,
-  type PgTableExtraConfigValue,
   foreignKey,
   index,
+  type PgColumnBuilderBase,
+  type PgTableExtraConfigValue,
   pgTable,
   primaryKey,
   uuid,
@@ -14,7 +15,8 @@ import { organizations } from './organizations.ts';
 
 const tenantColumns = () => ({
   id: id(),
-  organizationId: uuid('organization_id').notNull(),
+  /** Defaults to the tenant of the current scope, so inserts inside `withTenant` need not repeat it. */
+  organizationId: uuid('organization_id').notNull().default(sql`app_current_org_id()`),
 });
 
 type TenantColumns = ReturnType<typeof tenantColumns>;

@@ -147,7 +147,9 @@ describe('encryptSecret / decryptSecret', () => {
   it('refuses a key with the same id but different bytes', () => {
     const { ciphertext } = encryptSecret(ringA, SECRET, ctx);
     const impostor = createKeyRing([{ id: 'key-a', key: keyB }]);
-    expect(decryptError(() => decryptSecret(impostor, ciphertext, ctx)).code).toBe('tampered_or_wrong_context');
+    expect(decryptError(() => decryptSecret(impostor, ciphertext, ctx)).code).toBe(
+      'tampered_or_wrong_context',
+    );
   });
 });
 
@@ -190,7 +192,9 @@ describe('KeyRing', () => {
     expect(() => createKeyRing([{ id: 'x'.repeat(33), key: keyA }])).toThrow(/invalid credential key id/);
     expect(() => createKeyRing([])).toThrow(/at least one key/);
     const short = randomBytes(31);
-    expect(() => createKeyRing([{ id: 'short-key', key: short }])).toThrow(/"short-key" must be exactly 32 bytes/);
+    expect(() => createKeyRing([{ id: 'short-key', key: short }])).toThrow(
+      /"short-key" must be exactly 32 bytes/,
+    );
     expect(() =>
       createKeyRing([
         { id: 'dup', key: keyA },
@@ -215,6 +219,7 @@ describe('loadKeyRing', () => {
     expect(ring.keyIds).toEqual(['key-a', 'key-b']);
     expect(ring.activeKeyId).toBe('key-a');
     expect(ring.insecure).toBe(false);
+    expect(ringA.insecure).toBe(false);
     // Interoperates with a ring built from the same bytes.
     const { ciphertext } = encryptSecret(ring, SECRET, ctx);
     expect(decryptSecretText(ringA, ciphertext, ctx)).toBe(SECRET);
@@ -259,11 +264,18 @@ describe('loadKeyRing', () => {
   });
 
   it('falls back to the public dev-insecure ring outside production', () => {
-    for (const env of [{}, { NODE_ENV: 'development' }, { NODE_ENV: 'test', NEONHUB_CREDENTIAL_KEYS: '  ' }]) {
+    for (const env of [
+      {},
+      { NODE_ENV: 'development' },
+      { NODE_ENV: 'test', NEONHUB_CREDENTIAL_KEYS: '  ' },
+    ]) {
       const ring = loadKeyRing(env);
       expect(ring.keyIds).toEqual([DEV_KEY_ID]);
       expect(ring.insecure).toBe(true);
     }
+    expect(() => loadKeyRing({ NEONHUB_CREDENTIAL_KEY_ID: 'key-a' })).toThrow(
+      /NEONHUB_CREDENTIAL_KEY_ID is set but NEONHUB_CREDENTIAL_KEYS is empty/,
+    );
     // Stable across processes, so a laptop database stays readable after a restart.
     const { ciphertext } = encryptSecret(loadKeyRing({}), SECRET, ctx);
     expect(decryptSecretText(loadKeyRing({}), ciphertext, ctx)).toBe(SECRET);
@@ -320,7 +332,9 @@ describe('rewrapSecret (key rotation)', () => {
       expect(keyIdOf(rewrapped.ciphertext)).toBe('key-b');
       // The data part (IV, tag, ciphertext) is carried over byte for byte.
       const tail = row.ciphertext.subarray(row.ciphertext.length - PAYLOAD_BYTES - row.secret.length);
-      expect(rewrapped.ciphertext.subarray(rewrapped.ciphertext.length - tail.length).equals(tail)).toBe(true);
+      expect(rewrapped.ciphertext.subarray(rewrapped.ciphertext.length - tail.length).equals(tail)).toBe(
+        true,
+      );
       expect(rewrapped.ciphertext.length).toBe(row.ciphertext.length);
       // Key A can be retired: B alone decrypts.
       expect(decryptSecretText(onlyB, rewrapped.ciphertext, row.rowCtx)).toBe(row.secret);

@@ -1,0 +1,111 @@
+import { and, eq, ne, sql } from 'drizzle-orm';
+import { type Database, rowsOf, type Transaction } from './client.ts';
+import {
+  decryptSecretText,
+  encryptSecret,
+  type KeyRing,
+  rewrapSecret,
+  type SecretContext,
+} from './crypto.ts';
+import { listOrganizationIdsForAdminJob } from './organizations.ts';
+import { type Credential, type CredentialMetadata, credentials, type NewCredential } from './schema/index.ts';
+import { assertUuid, withTenant } from './tenant.ts';
+
+export interface StoreCredentialInput {
+  provider: string;
+  kind: NewCredential['kind'];
+  label: string;
+  /** The plaintext secret (token, key); encrypted before it leaves the process. */
+  secret: string;
+  metadata?: CredentialMetadata;
+  createdByUserId?: string | null;
+}
+
+/** Everything about a credential but its secret. */
+export type CredentialSummary = Omit<Credential, 'secret'>;
+
+const contextOf = (organizationId: string, rowId: string): SecretContext => ({
+  organizationId,
+  table: 'credentials',
+  rowId,
+  column: 'secret',
+});
+
+function summarize(row: Credential): CredentialSummary {
+  const { secret: _secret, ...summary } = row;
+  return summary;
+}
+
+/**
+ * Encrypts and stores a connector secret for the current tenant (call inside `withTenant`). The
+ * ciphertext is bound to this organization, row and column: copied anywhere else it fails to decrypt.
+ */
+export async function storeCredential(
+  tx: Transaction,
+  ring: KeyRing,
+  input: StoreCredentialInput,
+): Promise<CredentialSummary> {
+  const [ids] = rowsOf<{ id: string; organization_id: string | null }>(
+    await tx.execute(sql`select uuidv7()::text as id, app_current_org_id()::text as organization_id`),
+  );
+  if (!ids?.organization_id) throw new Error('storeCredential must run inside withTenant');
+  const { keyId, ciphertext } = encryptSecret(ring, input.secret, contextOf(ids.organization_id, ids.id));
+  const [row] = await tx
+    .insert(credentials)
+    .values({
+      id: ids.id,
+      organizationId: ids.organization_id,
+      provider: input.provider,
+      kind: input.kind,
+      label: input.label,
+      keyId,
+      secret: ciphertext,
+      metadata: input.metadata ?? {},
+      createdByUserId: input.createdByUserId ?? null,
+    })
+    .returning();
+  if (!row) throw new Error('credential insert returned no row');
+  return summarize(row);
+}
+
+/** The plaintext of one of the current tenant's credentials, or undefined when there is no such row. */
+export async function readCredentialSecret(
+  tx: Transaction,
+  ring: KeyRing,
+  credentialId: string,
+): Promise<string | undefined> {
+  assertUuid(credentialId, 'credentialId');
+  const [row] = await tx.select().from(credentials).where(eq(credentials.id, credentialId));
+  if (!row) return undefined;
+  return decryptSecretText(ring, row.secret, contextOf(row.organizationId, row.id));
+}
+
+/**
+ * Key rotation: re-wraps every credential not yet under the ring's active key, one tenant at a
+ * time (the admin-job enumeration path), each row checked by decryption first. Returns counts.
+ */
+export async function rotateCredentialKeys(
+  db: Database,
+  ring: KeyRing,
+): Promise<{ organizations: number; rewrapped: number }> {
+  const organizationIds = await listOrganizationIdsForAdminJob(db);
+  let rewrapped = 0;
+  for (const organizationId of organizationIds) {
+    rewrapped += await withTenant(db, organizationId, async (tx) => {
+      const stale = await tx
+        .select()
+        .from(credentials)
+        .where(ne(credentials.keyId, ring.activeKeyId))
+        .for('update');
+      for (const row of stale) {
+        const next = rewrapSecret(ring, row.secret, contextOf(row.organizationId, row.id));
+        await tx
+          .update(credentials)
+          .set({ keyId: next.keyId, secret: next.ciphertext, rotatedAt: sql`now()` })
+          .where(and(eq(credentials.organizationId, row.organizationId), eq(credentials.id, row.id)));
+      }
+      return stale.length;
+    });
+  }
+  return { organizations: organizationIds.length, rewrapped };
+}

@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import type { PgTable } from 'drizzle-orm/pg-core';
+import type { Database, Transaction } from '../client.ts';
+import type { KeyRing } from '../crypto.ts';
+
+/** A UUID (version 8, RFC 9562) derived from its parts: the same parts give the same id on every run. */
+export function stableId(...parts: string[]): string {
+  const bytes = createHash('sha256')
+    .update(`neonhub-seed|${parts.join('|')}`)
+    .digest()
+    .subarray(0, 16);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export interface SeedContext {
+  organizationId: string;
+  slug: string;
+  ownerUserId: string;
+  /** Members seeded besides the owner, by role key. */
+  memberUserIds: Record<string, string>;
+  /** A stable id for one of this organization's seed rows. */
+  id(...parts: string[]): string;
+  ring: KeyRing;
+}
+
+/** Rows newly inserted, per table: a re-run reports zeros. */
+export type SeedCounts = Record<string, number>;
+
+export interface DomainSeed {
+  name: string;
+  /** Global reference rows, written outside any tenant scope. */
+  global?(db: Database): Promise<SeedCounts>;
+  /** One organization's rows, written inside its tenant scope. */
+  tenant?(tx: Transaction, ctx: SeedContext): Promise<SeedCounts>;
+}
+
+/**
+ * Inserts rows whose ids are fixed, skipping those already there, and counts what was new. Tables
+ * whose rows were written by an earlier run are left as they are.
+ */
+export async function insertNew<TTable extends PgTable>(
+  tx: Database | Transaction,
+  table: TTable,
+  rows: TTable['$inferInsert'][],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const inserted = await tx.insert(table).values(rows).onConflictDoNothing().returning();
+  return inserted.length;
+}
+
+export function addCounts(into: SeedCounts, from: SeedCounts): SeedCounts {
+  for (const [table, count] of Object.entries(from)) into[table] = (into[table] ?? 0) + count;
+  return into;
+}

@@ -1,0 +1,63 @@
+import type { Database } from '../client.ts';
+import { type KeyRing, loadKeyRing } from '../crypto.ts';
+import { withTenant } from '../tenant.ts';
+import { addCounts, type DomainSeed, type SeedContext, type SeedCounts } from './context.ts';
+import { identitySeed, seedOrganization, type TenantSeedInput } from './identity.ts';
+
+export type { DomainSeed, SeedContext, SeedCounts } from './context.ts';
+export { stableId } from './context.ts';
+
+/** Every domain's seed, in dependency order (identity first). */
+export const domainSeeds: DomainSeed[] = [identitySeed];
+
+/** The organization `npm run db:setup` creates for local development. */
+export const demoTenant: TenantSeedInput = {
+  slug: 'demo',
+  name: 'Demo Co',
+  ownerEmail: 'admin@demo.example',
+  ownerName: 'Demo Admin',
+};
+
+export interface SeedResult {
+  organizationId: string;
+  ownerUserId: string;
+  /** Rows inserted per table by this run (all zero on a re-run). */
+  created: SeedCounts;
+}
+
+/** Global reference data of every domain (embedding spaces and the like). Idempotent. */
+export async function seedGlobal(db: Database): Promise<SeedCounts> {
+  const counts: SeedCounts = {};
+  for (const domain of domainSeeds) if (domain.global) addCounts(counts, await domain.global(db));
+  return counts;
+}
+
+/**
+ * One organization with data in every domain: what `db:setup` gives a laptop and what tests use as
+ * a fully populated tenant. Fixed ids, so running it again inserts nothing.
+ */
+export async function seedTenant(
+  db: Database,
+  input: TenantSeedInput,
+  options: { ring?: KeyRing; onDomain?: (name: string) => void } = {},
+): Promise<SeedResult> {
+  const created = await seedGlobal(db);
+  const { ctx, counts } = await seedOrganization(db, input, options.ring ?? loadKeyRing());
+  addCounts(created, counts);
+  for (const domain of domainSeeds) {
+    options.onDomain?.(domain.name);
+    if (domain.tenant) {
+      const run = domain.tenant;
+      addCounts(
+        created,
+        await withTenant(db, ctx.organizationId, (tx) => run(tx, ctx satisfies SeedContext)),
+      );
+    }
+  }
+  return { organizationId: ctx.organizationId, ownerUserId: ctx.ownerUserId, created };
+}
+
+/** The local development seed: the demo organization. */
+export function seed(db: Database, options: { ring?: KeyRing; onDomain?: (name: string) => void } = {}) {
+  return seedTenant(db, demoTenant, options);
+}

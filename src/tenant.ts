@@ -1,0 +1,63 @@
+import { sql } from 'drizzle-orm';
+import type { Database, Transaction } from './client.ts';
+import { toDatabaseError } from './errors.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */
+export const APP_ROLE = 'neonhub_app';
+
+export function assertUuid(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string' || !UUID.test(value)) {
+    throw new TypeError(
+      `${name} must be a UUID, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`,
+    );
+  }
+}
+
+async function scoped<T>(
+  db: Database | Transaction,
+  setting: 'app.current_org_id' | 'app.current_user_id',
+  value: string,
+  fn: (tx: Transaction) => Promise<T>,
+): Promise<T> {
+  try {
+    return await db.transaction(async (tx) => {
+      // Both transaction-local: they end with the transaction, so a pooled connection's next user
+      // starts with no tenant and its own login role.
+      await tx.execute(
+        sql`select set_config('role', ${APP_ROLE}, true), set_config(${setting}, ${value}, true)`,
+      );
+      return fn(tx);
+    });
+  } catch (error) {
+    throw toDatabaseError(error);
+  }
+}
+
+/**
+ * Runs `fn` in one transaction as `neonhub_app` with `app.current_org_id` set: every tenant table
+ * shows and accepts only this organization's rows, whatever role the service logged in as.
+ * Database refusals come out as `DatabaseError`s naming table, column and constraint.
+ */
+export function withTenant<T>(
+  db: Database | Transaction,
+  organizationId: string,
+  fn: (tx: Transaction) => Promise<T>,
+): Promise<T> {
+  assertUuid(organizationId, 'organizationId');
+  return scoped(db, 'app.current_org_id', organizationId, fn);
+}
+
+/**
+ * Runs `fn` as `neonhub_app` for a signed-in person before a tenant is chosen: they see
+ * themselves, their memberships and the organizations they are an active member of.
+ */
+export function withUser<T>(
+  db: Database | Transaction,
+  userId: string,
+  fn: (tx: Transaction) => Promise<T>,
+): Promise<T> {
+  assertUuid(userId, 'userId');
+  return scoped(db, 'app.current_user_id', userId, fn);
+}

@@ -1,0 +1,4 @@
+// Zod schemas derived from the tables (drizzle-zod), one module per domain like src/schema/.
+
+export * from './audit.ts';
+export * from './identity.ts';

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { createDb, type DbHandle, pgliteExtensions } from '../../src/client.ts';
+import { adminUrlFor, type TestBackend } from './backend.ts';
+
+export const backend: TestBackend = inject('backend');
+export const onServer = backend.kind === 'server';
+
+export interface TestDatabase extends DbHandle {
+  /** Server URL of this file's database (server backend only). */
+  url?: string;
+}
+
+/** A freshly migrated database of its own: a template clone on a server, a loaded data dir on PGlite. */
+export async function openTestDatabase(): Promise<TestDatabase> {
+  if (backend.kind === 'server') {
+    const name = `neonhub_test_${randomBytes(6).toString('hex')}`;
+    const admin = createDb({ url: backend.url, max: 1 });
+    await admin.sql.exec(`create database ${name} template ${backend.template}`);
+    const url = adminUrlFor(backend.url, name);
+    const handle = createDb({ url, max: 8 });
+    return {
+      ...handle,
+      url,
+      close: async () => {
+        await handle.close();
+        await admin.sql.exec(`drop database if exists ${name} with (force)`);
+        await admin.close();
+      },
+    };
+  }
+  const dump = await readFile(backend.dataDirDump);
+  const pglite = new PGlite({ loadDataDir: new Blob([dump]), extensions: pgliteExtensions });
+  return createDb({ pglite });
+}
+
+/** An empty database (no migrations) on the server, for tests of the migrator itself. */
+export async function openEmptyServerDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  if (backend.kind !== 'server') throw new Error('an empty server database needs the server backend');
+  const name = `neonhub_empty_${randomBytes(6).toString('hex')}`;
+  const admin = createDb({ url: backend.url, max: 1 });
+  await admin.sql.exec(`create database ${name}`);
+  return {
+    url: adminUrlFor(backend.url, name),
+    drop: async () => {
+      await admin.sql.exec(`drop database if exists ${name} with (force)`);
+      await admin.close();
+    },
+  };
+}
+
+/** Opens this file's database before its tests and closes it after. */
+export function useTestDatabase(): { readonly current: TestDatabase } {
+  const holder: { current?: TestDatabase } = {};
+  beforeAll(async () => {
+    holder.current = await openTestDatabase();
+  });
+  afterAll(async () => {
+    await holder.current?.close();
+  });
+  return {
+    get current() {
+      if (!holder.current) throw new Error('the test database is opened in beforeAll');
+      return holder.current;
+    },
+  };
+}

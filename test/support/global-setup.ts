@@ -1,0 +1,78 @@
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { createDb, openPglite } from '../../src/client.ts';
+import { migrate } from '../../src/migrate.ts';
+import { adminUrlFor, type TestBackend } from './backend.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    backend: TestBackend;
+  }
+}
+
+let stopContainer: (() => Promise<void>) | undefined;
+let dropTemplate: (() => Promise<void>) | undefined;
+
+/** Where the suite runs: TEST_DATABASE_URL, else a pgvector container when Docker answers, else PGlite. */
+async function serverUrl(): Promise<{ url: string; source: string } | undefined> {
+  if (process.env.TEST_DATABASE_URL)
+    return { url: process.env.TEST_DATABASE_URL, source: 'TEST_DATABASE_URL' };
+  if (process.env.NEONHUB_TEST_CONTAINERS === '0') return undefined;
+  try {
+    // Imported lazily: without a Docker engine it throws within milliseconds and PGlite takes over.
+    const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+    const container = await new PostgreSqlContainer('pgvector/pgvector:pg18').start();
+    stopContainer = async () => {
+      await container.stop();
+    };
+    return { url: container.getConnectionUri(), source: 'a Testcontainers pgvector/pgvector:pg18 container' };
+  } catch {
+    return undefined;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const server = await serverUrl();
+  if (server) {
+    const template = `neonhub_test_template_${process.pid}`;
+    const admin = createDb({ url: server.url, max: 1 });
+    await admin.sql.exec(`drop database if exists ${template}`);
+    await admin.sql.exec(`create database ${template}`);
+    const target = createDb({ url: adminUrlFor(server.url, template), max: 1 });
+    await migrate(target);
+    const [version] = await target.sql.query<{ server: string; vector: string }>(
+      `select current_setting('server_version') as server, (select extversion from pg_extension where extname = 'vector') as vector`,
+    );
+    await target.close();
+    dropTemplate = async () => {
+      await admin.sql.exec(`drop database if exists ${template} with (force)`);
+      await admin.close();
+    };
+    console.log(
+      `[neonhub-db tests] PostgreSQL ${version?.server} with pgvector ${version?.vector} from ${server.source}; each file clones ${template}`,
+    );
+    project.provide('backend', { kind: 'server', url: server.url, template });
+  } else {
+    const pglite = openPglite('memory://');
+    await migrate(createDb({ pglite }));
+    const [version] = (
+      await pglite.query<{ server: string; vector: string }>(
+        `select current_setting('server_version') as server, (select extversion from pg_extension where extname = 'vector') as vector`,
+      )
+    ).rows;
+    const dump = await pglite.dumpDataDir('none');
+    await pglite.close();
+    const file = path.join(tmpdir(), `neonhub-test-${process.pid}.tar`);
+    await writeFile(file, Buffer.from(await dump.arrayBuffer()));
+    console.log(
+      `[neonhub-db tests] embedded PGlite (PostgreSQL ${version?.server}, pgvector ${version?.vector}); no TEST_DATABASE_URL and no Docker engine; each file loads a migrated data dir`,
+    );
+    project.provide('backend', { kind: 'pglite', dataDirDump: file });
+  }
+  return async () => {
+    await dropTemplate?.();
+    await stopContainer?.();
+  };
+}
