@@ -56,10 +56,11 @@ PG_CONFIG="$BINDIR/pg_config"
 # version_ge A B: true when version A >= B.
 version_ge() { [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" == "$2" ]]; }
 
+# Version of the installed extension ("" when absent or incomplete).
 installed_pgvector_version() {
   local control
   control="$("$PG_CONFIG" --sharedir)/extension/vector.control"
-  [[ -f "$control" ]] || return 0
+  [[ -f "$control" && -f "$("$PG_CONFIG" --pkglibdir)/vector.so" ]] || return 0
   sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" "$control"
 }
 
@@ -149,14 +150,15 @@ cmd_install() {
     return 0
   fi
   [[ $EUID == 0 ]] || die "install needs root (apt-get, make install)"
-  log "PostgreSQL $MAJOR on Debian $(cat /etc/debian_version 2>/dev/null || echo '?'); pgvector ${have:-absent}, need >= $MIN_PGVECTOR"
+  local debian pkg="postgresql-$MAJOR-pgvector"
+  debian="$(cat /etc/debian_version 2>/dev/null || echo unknown)"
+  log "PostgreSQL $MAJOR on Debian $debian; pgvector ${have:-absent}, need >= $MIN_PGVECTOR"
 
-  local pkg="postgresql-$MAJOR-pgvector"
   candidate="$(apt_candidate "$pkg")"
   if [[ -z "$candidate" ]] || ! version_ge "$candidate" "$MIN_PGVECTOR"; then
-    # Nothing usable in the current lists. Add the source entry before the single update so the
-    # same refresh serves both paths (a refreshed list may still offer the binary package).
-    if [[ -z "$candidate" ]]; then add_trixie_deb_src; fi
+    # Nothing usable in the current lists. Before Debian 13 the binary package does not exist
+    # (or is too old): add the source entry first so one update serves the build.
+    if [[ "${debian%%.*}" =~ ^[0-9]+$ ]] && (( ${debian%%.*} < 13 )); then add_trixie_deb_src; fi
     apt_update_once
     candidate="$(apt_candidate "$pkg")"
   fi
