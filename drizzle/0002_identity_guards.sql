@@ -37,6 +37,17 @@ INSERT INTO permissions (key, description) VALUES
   ('tasks:write', 'Create and change tasks and feedback')
 ON CONFLICT (key) DO UPDATE SET description = EXCLUDED.description;
 --> statement-breakpoint
+-- Closed to neonhub_app (no policy, no grant); the owner keeps using them for sign-in flows.
+ALTER TABLE users ENABLE ROW LEVEL SECURITY;
+--> statement-breakpoint
+ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;
+--> statement-breakpoint
+ALTER TABLE sessions ENABLE ROW LEVEL SECURITY;
+--> statement-breakpoint
+ALTER TABLE verification_tokens ENABLE ROW LEVEL SECURITY;
+--> statement-breakpoint
+ALTER TABLE authenticators ENABLE ROW LEVEL SECURITY;
+--> statement-breakpoint
 SELECT app_partition_by_month('audit_logs', 'created_at');
 --> statement-breakpoint
 -- Guards go on the partitioned parent before any partition exists, so every partition gets them.

@@ -28,7 +28,6 @@ export async function createApiKey(
   const [row] = await tx
     .insert(apiKeys)
     .values({
-      organizationId: sql`app_current_org_id()`,
       name: input.name,
       prefix,
       keyHash: hash,

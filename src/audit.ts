@@ -10,10 +10,7 @@ export type AuditEntry = Omit<
 
 /** Appends to the current tenant's audit trail (call inside `withTenant`); the database links the hash chain. */
 export async function recordAudit(tx: Transaction, entry: AuditEntry): Promise<AuditLog> {
-  const [row] = await tx
-    .insert(auditLogs)
-    .values({ ...entry, organizationId: sql`app_current_org_id()` })
-    .returning();
+  const [row] = await tx.insert(auditLogs).values(entry).returning();
   if (!row) throw new Error('audit insert returned no row');
   return row;
 }

@@ -1,6 +1,7 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { type Database, rowsOf, type Transaction } from './client.ts';
 import {
+  CredentialDecryptError,
   decryptSecretText,
   encryptSecret,
   type KeyRing,
@@ -80,32 +81,44 @@ export async function readCredentialSecret(
   return decryptSecretText(ring, row.secret, contextOf(row.organizationId, row.id));
 }
 
+export interface RotationResult {
+  organizations: number;
+  rewrapped: number;
+  /** Rows that do not decrypt (moved, altered, or under a key the ring lacks): left as they are. */
+  failed: { organizationId: string; credentialId: string; reason: CredentialDecryptError['code'] }[];
+}
+
 /**
  * Key rotation: re-wraps every credential not yet under the ring's active key, one tenant at a
- * time (the admin-job enumeration path), each row checked by decryption first. Returns counts.
+ * time (the admin-job enumeration path). Each row is authenticated first; one that fails is
+ * reported and skipped, so a single damaged row never blocks the rest.
  */
-export async function rotateCredentialKeys(
-  db: Database,
-  ring: KeyRing,
-): Promise<{ organizations: number; rewrapped: number }> {
+export async function rotateCredentialKeys(db: Database, ring: KeyRing): Promise<RotationResult> {
   const organizationIds = await listOrganizationIdsForAdminJob(db);
-  let rewrapped = 0;
+  const result: RotationResult = { organizations: organizationIds.length, rewrapped: 0, failed: [] };
   for (const organizationId of organizationIds) {
-    rewrapped += await withTenant(db, organizationId, async (tx) => {
+    await withTenant(db, organizationId, async (tx) => {
       const stale = await tx
         .select()
         .from(credentials)
         .where(ne(credentials.keyId, ring.activeKeyId))
         .for('update');
       for (const row of stale) {
-        const next = rewrapSecret(ring, row.secret, contextOf(row.organizationId, row.id));
+        let next: ReturnType<typeof rewrapSecret>;
+        try {
+          next = rewrapSecret(ring, row.secret, contextOf(row.organizationId, row.id));
+        } catch (error) {
+          if (!(error instanceof CredentialDecryptError)) throw error;
+          result.failed.push({ organizationId, credentialId: row.id, reason: error.code });
+          continue;
+        }
         await tx
           .update(credentials)
           .set({ keyId: next.keyId, secret: next.ciphertext, rotatedAt: sql`now()` })
           .where(and(eq(credentials.organizationId, row.organizationId), eq(credentials.id, row.id)));
+        result.rewrapped++;
       }
-      return stale.length;
     });
   }
-  return { organizations: organizationIds.length, rewrapped };
+  return result;
 }

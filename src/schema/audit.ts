@@ -33,7 +33,7 @@ export const auditLogs = pgTable(
   'audit_logs',
   {
     id: id(),
-    organizationId: uuid('organization_id').notNull(),
+    organizationId: uuid('organization_id').notNull().default(sql`app_current_org_id()`),
     /** Position in the organization's hash chain (set by the database). */
     seq: bigint('seq', { mode: 'number' }).notNull().default(0),
     actorType: auditActorType('actor_type').notNull(),

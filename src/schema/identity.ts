@@ -39,7 +39,9 @@ export type UserPreferences = {
 // ---------------------------------------------------------------------------------------------
 // Global: people and the Auth.js tables (property names are the ones @auth/drizzle-adapter reads).
 // In a tenant scope `users` shows only members of the current organization; the Auth.js tables,
-// which hold OAuth tokens, are not readable at all (sign-in runs outside tenant scope).
+// which hold OAuth tokens, are not readable at all (sign-in runs outside tenant scope). Their RLS
+// is enabled by the identity_guards migration: `.enableRLS()` would change the table types the
+// adapter accepts.
 // ---------------------------------------------------------------------------------------------
 
 export const users = pgTable(
@@ -68,7 +70,7 @@ export const users = pgTable(
       using: sql`id = app_current_user_id() or exists (select 1 from memberships m where m.user_id = users.id and m.organization_id = app_current_org_id())`,
     }),
   ],
-).enableRLS();
+);
 
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
@@ -94,7 +96,7 @@ export const accounts = pgTable(
     primaryKey({ name: 'accounts_pkey', columns: [t.provider, t.providerAccountId] }),
     index('accounts_user_id_idx').on(t.userId),
   ],
-).enableRLS();
+);
 
 export const sessions = pgTable(
   'sessions',
@@ -106,7 +108,7 @@ export const sessions = pgTable(
     expires: timestamp('expires', { withTimezone: true, mode: 'date' }).notNull(),
   },
   (t) => [index('sessions_user_id_idx').on(t.userId)],
-).enableRLS();
+);
 
 export const verificationTokens = pgTable(
   'verification_tokens',
@@ -116,7 +118,7 @@ export const verificationTokens = pgTable(
     expires: timestamp('expires', { withTimezone: true, mode: 'date' }).notNull(),
   },
   (t) => [primaryKey({ name: 'verification_tokens_pkey', columns: [t.identifier, t.token] })],
-).enableRLS();
+);
 
 export const authenticators = pgTable(
   'authenticators',
@@ -133,7 +135,7 @@ export const authenticators = pgTable(
     transports: text('transports'),
   },
   (t) => [primaryKey({ name: 'authenticators_pkey', columns: [t.userId, t.credentialID] })],
-).enableRLS();
+);
 
 /** The permission catalog: `resource:action` keys that roles grant. Global reference data. */
 export const permissions = pgTable(

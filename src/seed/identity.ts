@@ -1,10 +1,20 @@
 import { eq } from 'drizzle-orm';
+import { generateApiKey } from '../api-key-format.ts';
 import { recordAudit } from '../audit.ts';
 import type { Database } from '../client.ts';
+import { storeCredential } from '../credentials.ts';
 import { createOrganization } from '../organizations.ts';
-import { auditLogs, memberships, organizations, roles, users } from '../schema/index.ts';
+import {
+  apiKeys,
+  auditLogs,
+  credentials,
+  memberships,
+  organizations,
+  roles,
+  users,
+} from '../schema/index.ts';
 import { withTenant } from '../tenant.ts';
-import { type DomainSeed, insertNew, type SeedContext, stableId } from './context.ts';
+import { type DomainSeed, insertNew, type SeedContext, type SeedCounts, stableId } from './context.ts';
 
 export interface TenantSeedInput {
   slug: string;
@@ -81,18 +91,48 @@ export async function seedOrganization(
 
 export const identitySeed: DomainSeed = {
   name: 'identity',
-  // The trail is append-only, so the seed writes its first entry only into an empty one.
   tenant: async (tx, ctx) => {
+    const counts: SeedCounts = {};
+    // A key whose secret nobody keeps: it shows how keys look in a listing, and cannot be used.
+    const { hash, prefix } = generateApiKey('test');
+    counts.api_keys = await insertNew(tx, apiKeys, [
+      {
+        id: ctx.id('api_key', 'demo'),
+        name: 'Demo integration',
+        prefix,
+        keyHash: hash,
+        scopes: ['brands:read', 'campaigns:read'],
+        createdByUserId: ctx.ownerUserId,
+      },
+    ]);
+    const [credential] = await tx
+      .select({ id: credentials.id })
+      .from(credentials)
+      .where(eq(credentials.label, 'Demo model provider'));
+    if (!credential) {
+      await storeCredential(tx, ctx.ring, {
+        provider: 'openai',
+        kind: 'api_key',
+        label: 'Demo model provider',
+        secret: `sk-demo-${ctx.slug}-not-a-real-key`,
+        metadata: { accountLabel: 'demo' },
+        createdByUserId: ctx.ownerUserId,
+      });
+    }
+    counts.credentials = credential ? 0 : 1;
+    // The trail is append-only, so the seed writes its first entry only into an empty one.
     const [existing] = await tx.select({ id: auditLogs.id }).from(auditLogs).limit(1);
-    if (existing) return { audit_logs: 0 };
-    await recordAudit(tx, {
-      actorType: 'system',
-      actorLabel: 'seed',
-      action: 'organization.seeded',
-      targetType: 'organization',
-      targetId: ctx.organizationId,
-      changes: { after: { slug: ctx.slug } },
-    });
-    return { audit_logs: 1 };
+    if (!existing) {
+      await recordAudit(tx, {
+        actorType: 'system',
+        actorLabel: 'seed',
+        action: 'organization.seeded',
+        targetType: 'organization',
+        targetId: ctx.organizationId,
+        changes: { after: { slug: ctx.slug } },
+      });
+    }
+    counts.audit_logs = existing ? 0 : 1;
+    return counts;
   },
 };

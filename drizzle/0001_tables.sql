@@ -41,7 +41,7 @@ CREATE TABLE "audit_chain_heads" (
 ALTER TABLE "audit_chain_heads" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
 CREATE TABLE "audit_logs" (
 	"id" uuid DEFAULT uuidv7() NOT NULL,
-	"organization_id" uuid NOT NULL,
+	"organization_id" uuid DEFAULT app_current_org_id() NOT NULL,
 	"seq" bigint DEFAULT 0 NOT NULL,
 	"actor_type" "audit_actor_type" NOT NULL,
 	"actor_id" uuid,
@@ -62,6 +62,56 @@ CREATE TABLE "audit_logs" (
 );
 --> statement-breakpoint
 ALTER TABLE "audit_logs" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
+CREATE TABLE "brand_voices" (
+	"id" uuid DEFAULT uuidv7() NOT NULL,
+	"organization_id" uuid DEFAULT app_current_org_id() NOT NULL,
+	"brand_id" uuid NOT NULL,
+	"name" text NOT NULL,
+	"version" integer DEFAULT 1 NOT NULL,
+	"is_default" boolean DEFAULT false NOT NULL,
+	"prompt_template" text NOT NULL,
+	"style_rules" jsonb NOT NULL,
+	"examples" jsonb DEFAULT '[]'::jsonb NOT NULL,
+	"embedding_space_id" uuid,
+	"embedding_dimensions" integer,
+	"embedding" halfvec,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "brand_voices_pkey" PRIMARY KEY("organization_id","id"),
+	CONSTRAINT "brand_voices_version_check" CHECK ("brand_voices"."version" >= 1),
+	CONSTRAINT "brand_voices_embedding_dimensions_check" CHECK (("brand_voices"."embedding" is null and "brand_voices"."embedding_space_id" is null and "brand_voices"."embedding_dimensions" is null) or ("brand_voices"."embedding" is not null and "brand_voices"."embedding_space_id" is not null and vector_dims("brand_voices"."embedding") = "brand_voices"."embedding_dimensions"))
+);
+--> statement-breakpoint
+ALTER TABLE "brand_voices" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
+CREATE TABLE "brands" (
+	"id" uuid DEFAULT uuidv7() NOT NULL,
+	"organization_id" uuid DEFAULT app_current_org_id() NOT NULL,
+	"slug" text NOT NULL,
+	"name" text NOT NULL,
+	"description" text,
+	"website" text,
+	"industry" text,
+	"status" "brand_status" DEFAULT 'active' NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"deleted_at" timestamp with time zone,
+	CONSTRAINT "brands_pkey" PRIMARY KEY("organization_id","id"),
+	CONSTRAINT "brands_slug_format_check" CHECK ("brands"."slug" ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$')
+);
+--> statement-breakpoint
+ALTER TABLE "brands" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
+CREATE TABLE "embedding_spaces" (
+	"id" uuid PRIMARY KEY DEFAULT uuidv7() NOT NULL,
+	"provider" text NOT NULL,
+	"model" text NOT NULL,
+	"dimensions" integer NOT NULL,
+	"distance" "embedding_distance" DEFAULT 'cosine' NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "embedding_spaces_provider_model_dimensions_key" UNIQUE("provider","model","dimensions"),
+	CONSTRAINT "embedding_spaces_id_dimensions_key" UNIQUE("id","dimensions"),
+	CONSTRAINT "embedding_spaces_dimensions_check" CHECK ("embedding_spaces"."dimensions" between 1 and 4000)
+);
+--> statement-breakpoint
 CREATE TABLE "accounts" (
 	"user_id" uuid NOT NULL,
 	"type" text NOT NULL,
@@ -77,7 +127,6 @@ CREATE TABLE "accounts" (
 	CONSTRAINT "accounts_pkey" PRIMARY KEY("provider","provider_account_id")
 );
 --> statement-breakpoint
-ALTER TABLE "accounts" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
 CREATE TABLE "api_keys" (
 	"id" uuid DEFAULT uuidv7() NOT NULL,
 	"organization_id" uuid DEFAULT app_current_org_id() NOT NULL,
@@ -110,7 +159,6 @@ CREATE TABLE "authenticators" (
 	CONSTRAINT "authenticators_credential_id_key" UNIQUE("credential_id")
 );
 --> statement-breakpoint
-ALTER TABLE "authenticators" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
 CREATE TABLE "credentials" (
 	"id" uuid DEFAULT uuidv7() NOT NULL,
 	"organization_id" uuid DEFAULT app_current_org_id() NOT NULL,
@@ -199,7 +247,6 @@ CREATE TABLE "sessions" (
 	"expires" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint
-ALTER TABLE "sessions" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
 CREATE TABLE "users" (
 	"id" uuid PRIMARY KEY DEFAULT uuidv7() NOT NULL,
 	"name" text,
@@ -222,7 +269,10 @@ CREATE TABLE "verification_tokens" (
 	CONSTRAINT "verification_tokens_pkey" PRIMARY KEY("identifier","token")
 );
 --> statement-breakpoint
-ALTER TABLE "verification_tokens" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
+ALTER TABLE "brand_voices" ADD CONSTRAINT "brand_voices_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "brand_voices" ADD CONSTRAINT "brand_voices_brand_id_fkey" FOREIGN KEY ("organization_id","brand_id") REFERENCES "public"."brands"("organization_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "brand_voices" ADD CONSTRAINT "brand_voices_embedding_space_fkey" FOREIGN KEY ("embedding_space_id","embedding_dimensions") REFERENCES "public"."embedding_spaces"("id","dimensions") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "brands" ADD CONSTRAINT "brands_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "accounts" ADD CONSTRAINT "accounts_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_created_by_user_id_users_id_fk" FOREIGN KEY ("created_by_user_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -240,6 +290,11 @@ ALTER TABLE "roles" ADD CONSTRAINT "roles_organization_id_fkey" FOREIGN KEY ("or
 ALTER TABLE "sessions" ADD CONSTRAINT "sessions_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "audit_logs_organization_id_seq_idx" ON "audit_logs" USING btree ("organization_id","seq");--> statement-breakpoint
 CREATE INDEX "audit_logs_organization_id_target_idx" ON "audit_logs" USING btree ("organization_id","target_type","target_id");--> statement-breakpoint
+CREATE INDEX "brand_voices_brand_id_idx" ON "brand_voices" USING btree ("organization_id","brand_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "brand_voices_organization_id_brand_id_name_version_key" ON "brand_voices" USING btree ("organization_id","brand_id","name","version");--> statement-breakpoint
+CREATE UNIQUE INDEX "brand_voices_organization_id_brand_id_default_key" ON "brand_voices" USING btree ("organization_id","brand_id") WHERE is_default;--> statement-breakpoint
+CREATE INDEX "brand_voices_embedding_space_id_idx" ON "brand_voices" USING btree ("embedding_space_id","embedding_dimensions");--> statement-breakpoint
+CREATE UNIQUE INDEX "brands_organization_id_slug_key" ON "brands" USING btree ("organization_id","slug") WHERE deleted_at is null;--> statement-breakpoint
 CREATE INDEX "accounts_user_id_idx" ON "accounts" USING btree ("user_id");--> statement-breakpoint
 CREATE INDEX "api_keys_key_hash_idx" ON "api_keys" USING btree ("key_hash");--> statement-breakpoint
 CREATE INDEX "api_keys_created_by_user_id_idx" ON "api_keys" USING btree ("created_by_user_id");--> statement-breakpoint
@@ -255,6 +310,8 @@ CREATE INDEX "sessions_user_id_idx" ON "sessions" USING btree ("user_id");--> st
 CREATE UNIQUE INDEX "users_email_key" ON "users" USING btree (lower("email"));--> statement-breakpoint
 CREATE POLICY "audit_chain_heads_tenant_isolation" ON "audit_chain_heads" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint
 CREATE POLICY "audit_logs_tenant_isolation" ON "audit_logs" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint
+CREATE POLICY "brand_voices_tenant_isolation" ON "brand_voices" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint
+CREATE POLICY "brands_tenant_isolation" ON "brands" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint
 CREATE POLICY "api_keys_tenant_isolation" ON "api_keys" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint
 CREATE POLICY "api_keys_lookup_by_hash" ON "api_keys" AS PERMISSIVE FOR SELECT TO public USING ("api_keys"."key_hash" = decode(nullif(current_setting('app.api_key_hash', true), ''), 'hex'));--> statement-breakpoint
 CREATE POLICY "credentials_tenant_isolation" ON "credentials" AS PERMISSIVE FOR ALL TO public USING (organization_id = app_current_org_id()) WITH CHECK (organization_id = app_current_org_id());--> statement-breakpoint

@@ -1,0 +1,252 @@
+import { sql } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { rowsOf, type Transaction } from '../src/client.ts';
+import { type SeedResult, seedTenant } from '../src/seed/index.ts';
+import { APP_ROLE, withTenant } from '../src/tenant.ts';
+import { foreignKeys, insertableColumns, tenantTables } from './support/catalog.ts';
+import { useTestDatabase } from './support/database.ts';
+
+const database = useTestDatabase();
+
+let acme: SeedResult;
+let globex: SeedResult;
+
+beforeAll(async () => {
+  const { db } = database.current;
+  acme = await seedTenant(db, {
+    slug: 'acme',
+    name: 'Acme',
+    ownerEmail: 'owner@acme.example',
+    ownerName: 'Ann',
+  });
+  globex = await seedTenant(db, {
+    slug: 'globex',
+    name: 'Globex',
+    ownerEmail: 'owner@globex.example',
+    ownerName: 'Gus',
+  });
+});
+
+const orgColumn = (table: string) => (table === 'organizations' ? 'id' : 'organization_id');
+
+/** The ways a request can reach the database without being the victim tenant. */
+const scopes = {
+  'another tenant': (tx: Transaction) =>
+    tx.execute(
+      sql`select set_config('role', ${APP_ROLE}, true), set_config('app.current_org_id', ${acme.organizationId}, true)`,
+    ),
+  'no tenant': (tx: Transaction) => tx.execute(sql`select set_config('role', ${APP_ROLE}, true)`),
+  'empty setting': (tx: Transaction) =>
+    tx.execute(sql`select set_config('role', ${APP_ROLE}, true), set_config('app.current_org_id', '', true)`),
+  'malformed setting': (tx: Transaction) =>
+    tx.execute(
+      sql`select set_config('role', ${APP_ROLE}, true), set_config('app.current_org_id', 'x'' or true --', true)`,
+    ),
+};
+
+/** Runs one attempt in its own rolled-back transaction: how many victim rows it reached (0 when refused). */
+async function attempt(
+  run: (tx: Transaction) => Promise<number>,
+  scope: (tx: Transaction) => Promise<unknown>,
+) {
+  let touched = 0;
+  await database.current.db
+    .transaction(async (tx) => {
+      await scope(tx);
+      touched = await run(tx);
+      tx.rollback();
+    })
+    .catch(() => {});
+  return touched;
+}
+
+/** Rows an INSERT, UPDATE or DELETE touched (postgres.js says `count`, PGlite `affectedRows`). */
+const affectedRows = (result: unknown) => {
+  const { count, affectedRows } = result as { count?: number; affectedRows?: number };
+  return Number(count ?? affectedRows ?? 0);
+};
+
+describe('cross-tenant attack matrix', () => {
+  it('every tenant table refuses select, insert, update and delete from outside its tenant', async () => {
+    const { sql: raw } = database.current;
+    const tables = await tenantTables(raw);
+    const victim = globex.organizationId;
+    let attempts = 0;
+    const succeeded: string[] = [];
+    const empty: string[] = [];
+    const invisibleToOwner: string[] = [];
+    for (const table of tables) {
+      const column = orgColumn(table);
+      const [sample] = await raw.query<{ row: Record<string, unknown> }>(
+        `select to_jsonb(t) as row from ${table} t where ${column} = $1 limit 1`,
+        [victim],
+      );
+      if (!sample) {
+        empty.push(table);
+        continue;
+      }
+      const columns = (await insertableColumns(raw, table)).map((name) => `"${name}"`).join(', ');
+      const copy = {
+        ...sample.row,
+        ...('id' in sample.row && table !== 'organizations' ? { id: crypto.randomUUID() } : {}),
+      };
+      const select = async (tx: Transaction) =>
+        rowsOf<{ n: number }>(
+          await tx.execute(sql.raw(`select count(*)::int as n from ${table} where ${column} = '${victim}'`)),
+        )[0]?.n ?? 0;
+      const operations: Record<string, (tx: Transaction) => Promise<number>> = {
+        select,
+        insert: async (tx) =>
+          affectedRows(
+            await tx.execute(
+              sql`insert into ${sql.raw(table)} (${sql.raw(columns)}) select ${sql.raw(columns)} from jsonb_populate_record(null::${sql.raw(table)}, ${JSON.stringify(copy)}::jsonb)`,
+            ),
+          ),
+        update: async (tx) =>
+          affectedRows(
+            await tx.execute(
+              sql.raw(`update ${table} set ${column} = ${column} where ${column} = '${victim}'`),
+            ),
+          ),
+        delete: async (tx) =>
+          affectedRows(await tx.execute(sql.raw(`delete from ${table} where ${column} = '${victim}'`))),
+      };
+      // Control: the victim's own scope does see its rows, so a 0 below means refused, not absent.
+      const own = await withTenant(database.current.db, victim, select);
+      if (own === 0) invisibleToOwner.push(table);
+      for (const [scopeName, scope] of Object.entries(scopes)) {
+        for (const [operation, run] of Object.entries(operations)) {
+          attempts++;
+          const touched = await attempt(run, scope);
+          if (touched > 0) succeeded.push(`${table}: ${operation} as ${scopeName} (${touched} rows)`);
+        }
+      }
+    }
+    console.log(
+      `attack matrix: ${tables.length} tenant tables x 4 operations x ${Object.keys(scopes).length} scopes = ${attempts} attempts, ${succeeded.length} succeeded`,
+    );
+    expect(empty, 'every tenant table needs seeded rows for the matrix to mean something').toEqual([]);
+    expect(invisibleToOwner).toEqual([]);
+    expect(succeeded).toEqual([]);
+    expect(attempts).toBe(tables.length * 16);
+  });
+});
+
+describe('global tables are no side door', () => {
+  it('a tenant scope sees only its members among users, and nothing of the Auth.js tables', async () => {
+    const { db, sql: raw } = database.current;
+    // Sign-in data of a Globex person, written the way Auth.js writes it: outside any tenant scope.
+    const globexOwner = globex.ownerUserId;
+    await raw.query(
+      `insert into accounts (user_id, type, provider, provider_account_id, access_token) values ($1, 'oauth', 'github', 'gus', 'gho_secret')`,
+      [globexOwner],
+    );
+    await raw.query(
+      `insert into sessions (session_token, user_id, expires) values ('sess-gus', $1, now() + interval '1 day')`,
+      [globexOwner],
+    );
+    await raw.query(
+      `insert into verification_tokens (identifier, token, expires) values ('gus@globex.example', 'tok', now() + interval '1 hour')`,
+    );
+    await raw.query(
+      `insert into authenticators (credential_id, user_id, provider_account_id, credential_public_key, counter, credential_device_type, credential_backed_up) values ('cred-gus', $1, 'gus', 'pk', 0, 'singleDevice', false)`,
+      [globexOwner],
+    );
+    const visibleUsers = await withTenant(db, acme.organizationId, async (tx) =>
+      rowsOf<{ email: string }>(await tx.execute(sql`select email from users order by email`)).map(
+        (row) => row.email,
+      ),
+    );
+    expect(visibleUsers).toEqual(['editor@acme.example', 'owner@acme.example', 'viewer@acme.example']);
+
+    let attempts = 0;
+    let succeeded = 0;
+    const authTables = ['accounts', 'sessions', 'verification_tokens', 'authenticators'];
+    const statements = [
+      ...authTables.flatMap((table) => [
+        `select count(*) from ${table}`,
+        `delete from ${table}`,
+        `update ${table} set expires = expires`,
+      ]),
+      `insert into sessions (session_token, user_id, expires) values ('forged', '${globexOwner}', now())`,
+      `update users set name = 'pwned' where id = '${globexOwner}'`,
+      `delete from users where id = '${globexOwner}'`,
+      `insert into users (email) values ('intruder@example.com')`,
+    ].filter((statement) => !/accounts set expires|authenticators set expires/.test(statement));
+    for (const [scopeName, scope] of Object.entries(scopes)) {
+      for (const statement of statements) {
+        attempts++;
+        const touched = await attempt(async (tx) => {
+          const result = await tx.execute(sql.raw(statement));
+          const rows = rowsOf<{ count?: number | string }>(result);
+          return statement.startsWith('select')
+            ? Number(rows[0]?.count ?? 0)
+            : affectedRows(result) || (statement.startsWith('insert') ? 1 : 0);
+        }, scope);
+        if (touched > 0) {
+          succeeded++;
+          console.log(`leak: ${statement} as ${scopeName}`);
+        }
+      }
+    }
+    console.log(
+      `global tables: ${attempts} attempts on users and the Auth.js tables, ${succeeded} succeeded`,
+    );
+    expect(succeeded).toBe(0);
+    const [stillThere] = await raw.query<{ n: number }>(
+      `select count(*)::int as n from sessions where session_token = 'sess-gus'`,
+    );
+    expect(stillThere?.n).toBe(1);
+  });
+});
+
+describe('composite references', () => {
+  it('refuse, for every composite foreign key, a row pointing at another tenant', async () => {
+    const { sql: raw } = database.current;
+    const tenant = new Set(await tenantTables(raw));
+    const composite = (await foreignKeys(raw)).filter(
+      (fk) => tenant.has(fk.table) && tenant.has(fk.referencedTable) && fk.columns.length > 1,
+    );
+    const refused: string[] = [];
+    const notRefused: string[] = [];
+    for (const fk of composite) {
+      const own = fk.columns.filter((column) => column !== 'organization_id');
+      const theirs = fk.referencedColumns.filter((column) => column !== 'organization_id');
+      const [parent] = await raw.query<Record<string, unknown>>(
+        `select ${theirs.join(', ')} from ${fk.referencedTable} where organization_id = $1 limit 1`,
+        [globex.organizationId],
+      );
+      if (!parent) {
+        notRefused.push(`${fk.name}: no ${fk.referencedTable} row in the other tenant to point at`);
+        continue;
+      }
+      // As the owner, with user triggers off: only the foreign key itself can refuse.
+      const session = await database.current.dedicated();
+      try {
+        await session.exec(`begin; alter table ${fk.table} disable trigger user`);
+        await session.query(
+          `with target as (select ctid, tableoid from ${fk.table} where organization_id = $1 limit 1)
+           update ${fk.table} t set (${own.join(', ')}) = (
+             select ${theirs.join(', ')} from ${fk.referencedTable} where organization_id = $2 limit 1)
+           from target where t.ctid = target.ctid and t.tableoid = target.tableoid`,
+          [acme.organizationId, globex.organizationId],
+        );
+        notRefused.push(`${fk.name}: accepted a reference into another tenant`);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        const constraint = error as { constraint?: string; constraint_name?: string };
+        if (code === '23503' && (constraint.constraint ?? constraint.constraint_name) === fk.name)
+          refused.push(fk.name);
+        else notRefused.push(`${fk.name}: ${(error as Error).message}`);
+      } finally {
+        await session.exec('rollback');
+        await session.release();
+      }
+    }
+    console.log(
+      `composite references: ${composite.length} foreign keys, ${refused.length} refused a cross-tenant row`,
+    );
+    expect(notRefused).toEqual([]);
+    expect(refused.length).toBe(composite.length);
+  });
+});
