@@ -103,7 +103,28 @@ function serverHandle(url: string, max: number): DbHandle {
     sql: rawOf(client),
     dedicated: async () => {
       const reserved = await client.reserve().catch(connectionFailure(display));
-      return { ...rawOf(reserved), release: async () => reserved.release() };
+      // After its connection dies, a reserved postgres.js session crashes the process on the next
+      // write: remember the loss and answer every later call with it instead.
+      let lost: unknown;
+      const guard =
+        <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+        async (...args: A): Promise<R> => {
+          if (lost) throw lost;
+          try {
+            return await call(...args);
+          } catch (error) {
+            if (String((error as { code?: unknown }).code).startsWith('CONNECTION_')) lost = error;
+            throw error;
+          }
+        };
+      const raw = rawOf(reserved);
+      return {
+        query: guard(raw.query) as RawSql['query'],
+        exec: guard(raw.exec),
+        release: async () => {
+          if (!lost) reserved.release();
+        },
+      };
     },
     close: () => client.end({ timeout: 5 }),
   };

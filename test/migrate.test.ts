@@ -1,0 +1,248 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDb, type DbHandle, openPglite } from '../src/client.ts';
+import { MigrationError, MigrationLedgerError } from '../src/errors.ts';
+import { defaultMigrationsFolder, migrate, readMigrations } from '../src/migrate.ts';
+import { onServer, openEmptyServerDatabase } from './support/database.ts';
+
+const journal = readMigrations();
+const drizzleKitBin = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('drizzle-kit')),
+  'bin.cjs',
+);
+const runDrizzleKitMigrate = (url: string) =>
+  spawnSync(process.execPath, [drizzleKitBin, 'migrate'], {
+    cwd: path.join(defaultMigrationsFolder, '..'),
+    env: { ...process.env, DATABASE_URL: url },
+    encoding: 'utf8',
+  });
+const scratch = mkdtempSync(path.join(tmpdir(), 'neonhub-migrations-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A copy of the shipped migrations that a test may extend or damage. */
+function migrationsCopy(name: string): string {
+  const folder = path.join(scratch, name);
+  cpSync(defaultMigrationsFolder, folder, { recursive: true });
+  return folder;
+}
+
+/** Appends a migration to a copy's journal, `when` milliseconds after the epoch of the last one (negative: before). */
+function addMigration(folder: string, tag: string, sql: string, offsetMs: number) {
+  const journalPath = path.join(folder, 'meta', '_journal.json');
+  const data = JSON.parse(readFileSync(journalPath, 'utf8')) as {
+    entries: { idx: number; when: number; tag: string }[];
+  };
+  const last = data.entries.at(-1);
+  if (!last) throw new Error('empty journal');
+  data.entries.push({ ...last, idx: last.idx + 1, when: last.when + offsetMs, tag });
+  writeFileSync(journalPath, JSON.stringify(data, null, 2));
+  writeFileSync(path.join(folder, `${tag}.sql`), sql);
+}
+
+/** An empty database on the current backend. */
+async function emptyDatabase(): Promise<{ handle: DbHandle; drop(): Promise<void>; url?: string }> {
+  if (onServer) {
+    const empty = await openEmptyServerDatabase();
+    const handle = createDb({ url: empty.url, max: 2 });
+    return {
+      handle,
+      url: empty.url,
+      drop: async () => {
+        await handle.close();
+        await empty.drop();
+      },
+    };
+  }
+  const handle = createDb({ pglite: openPglite('memory://') });
+  return { handle, drop: () => handle.close() };
+}
+
+const ledger = (handle: DbHandle) =>
+  handle.sql.query<{ hash: string; created_at: string }>(
+    'select hash, created_at from drizzle.__drizzle_migrations order by id',
+  );
+
+describe('migrator', () => {
+  it('applies every migration to an empty database, and a second run is a no-op', async () => {
+    const { handle, drop } = await emptyDatabase();
+    try {
+      const first = await migrate(handle);
+      expect(first.applied).toEqual(journal.map((migration) => migration.tag));
+      const second = await migrate(handle);
+      expect(second).toEqual({ applied: [], alreadyApplied: journal.length });
+      expect((await ledger(handle)).map((row) => row.hash)).toEqual(
+        journal.map((migration) => migration.hash),
+      );
+    } finally {
+      await drop();
+    }
+  });
+
+  it('refuses a migration older than the newest applied one, naming it', async () => {
+    const { handle, drop } = await emptyDatabase();
+    try {
+      await migrate(handle);
+      const folder = migrationsCopy('out-of-order');
+      addMigration(folder, '0099_backdated', 'create table backdated (id int);', -60_000);
+      const error = await migrate(handle, { migrationsFolder: folder }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MigrationLedgerError);
+      expect((error as Error).message).toMatch(/0099_backdated is older than the newest applied migration/);
+      const [table] = await handle.sql.query<{ exists: boolean }>(
+        `select to_regclass('backdated') is not null as exists`,
+      );
+      expect(table?.exists).toBe(false);
+    } finally {
+      await drop();
+    }
+  });
+
+  it('refuses an applied migration that was edited afterwards, and one the package does not know', async () => {
+    const { handle, drop } = await emptyDatabase();
+    try {
+      await migrate(handle);
+      const edited = migrationsCopy('edited');
+      const target = journal[1]?.tag ?? '';
+      writeFileSync(
+        path.join(edited, `${target}.sql`),
+        `${readFileSync(path.join(edited, `${target}.sql`), 'utf8')}\n-- edited`,
+      );
+      const error = await migrate(handle, { migrationsFolder: edited }).catch((e: unknown) => e);
+      expect((error as Error).message).toContain(`migration ${target} was edited after it was applied`);
+
+      const newer = migrationsCopy('newer');
+      addMigration(newer, '0099_newer', 'select 1;', 60_000);
+      await migrate(handle, { migrationsFolder: newer });
+      const unknown = await migrate(handle).catch((e: unknown) => e);
+      expect(unknown).toBeInstanceOf(MigrationLedgerError);
+      expect((unknown as Error).message).toMatch(/does not know/);
+    } finally {
+      await drop();
+    }
+  });
+
+  it('rolls a failing migration back whole and names the migration and the statement; a fixed rerun converges', async () => {
+    const { handle, drop } = await emptyDatabase();
+    try {
+      await migrate(handle);
+      const folder = migrationsCopy('failing');
+      addMigration(
+        folder,
+        '0099_half_done',
+        'create table half_done (id int);\n--> statement-breakpoint\ninsert into half_done values (1 / 0);',
+        60_000,
+      );
+      const error = await migrate(handle, { migrationsFolder: folder }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MigrationError);
+      expect((error as Error).message).toMatch(
+        /migration 0099_half_done failed and was rolled back, at: insert into half_done/,
+      );
+      expect((error as Error).message).toMatch(/division by zero/);
+      const [table] = await handle.sql.query<{ exists: boolean }>(
+        `select to_regclass('half_done') is not null as exists`,
+      );
+      expect(table?.exists).toBe(false);
+      expect(await ledger(handle)).toHaveLength(journal.length);
+      writeFileSync(path.join(folder, '0099_half_done.sql'), 'create table half_done (id int);');
+      expect((await migrate(handle, { migrationsFolder: folder })).applied).toEqual(['0099_half_done']);
+    } finally {
+      await drop();
+    }
+  });
+
+  // Concurrency needs several connections to one database: PGlite has a single connection.
+  it.skipIf(!onServer).each([4, 8])(
+    '%i migrators started at once apply each migration exactly once',
+    async (count) => {
+      const empty = await openEmptyServerDatabase();
+      const handles = Array.from({ length: count }, () => createDb({ url: empty.url, max: 1 }));
+      try {
+        const results = await Promise.allSettled(handles.map((handle) => migrate(handle)));
+        const failed = results.filter((result) => result.status === 'rejected');
+        const applied = results.flatMap((result) =>
+          result.status === 'fulfilled' ? result.value.applied : [],
+        );
+        const rows = await ledger(handles[0] as DbHandle);
+        const duplicates = rows.length - new Set(rows.map((row) => row.hash)).size;
+        console.log(
+          `${count} concurrent migrators: ${failed.length} failed, ${applied.length} migration applications for ${journal.length} migrations, ${duplicates} duplicate ledger rows`,
+        );
+        expect(failed).toEqual([]);
+        expect(applied).toHaveLength(journal.length);
+        expect(rows).toHaveLength(journal.length);
+        expect(duplicates).toBe(0);
+      } finally {
+        await Promise.all(handles.map((handle) => handle.close()));
+        await empty.drop();
+      }
+    },
+  );
+
+  // Killing a backend mid-migration needs a server (pg_terminate_backend).
+  it.skipIf(!onServer)(
+    'a migrator killed mid-migration leaves the schema before it, and a rerun converges',
+    async () => {
+      const empty = await openEmptyServerDatabase();
+      const victim = createDb({ url: empty.url, max: 1 });
+      const killer = createDb({ url: empty.url, max: 1 });
+      try {
+        await migrate(victim);
+        const folder = migrationsCopy('killed');
+        addMigration(
+          folder,
+          '0099_slow',
+          'create table slow_one (id int);\n--> statement-breakpoint\nselect pg_sleep(5);\n--> statement-breakpoint\ncreate table slow_two (id int);',
+          60_000,
+        );
+        const running = migrate(victim, { migrationsFolder: folder }).catch((e: unknown) => e);
+        let killed = 0;
+        for (let tries = 0; tries < 50 && killed === 0; tries++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          const rows = await killer.sql.query<{ killed: boolean }>(
+            `select pg_terminate_backend(pid) as killed from pg_stat_activity where datname = current_database() and query like '%pg_sleep(5)%' and pid <> pg_backend_pid()`,
+          );
+          killed = rows.filter((row) => row.killed).length;
+        }
+        expect(killed).toBe(1);
+        expect(await running).toBeInstanceOf(Error);
+        const [state] = await killer.sql.query<{ one: boolean; two: boolean }>(
+          `select to_regclass('slow_one') is not null as one, to_regclass('slow_two') is not null as two`,
+        );
+        expect(state).toEqual({ one: false, two: false });
+        writeFileSync(
+          path.join(folder, '0099_slow.sql'),
+          'create table slow_one (id int);\n--> statement-breakpoint\ncreate table slow_two (id int);',
+        );
+        const rerun = await migrate(killer, { migrationsFolder: folder });
+        expect(rerun.applied).toEqual(['0099_slow']);
+      } finally {
+        await victim.close().catch(() => {});
+        await killer.close();
+        await empty.drop();
+      }
+    },
+  );
+
+  // drizzle-kit's own migrator talks to servers only.
+  it.skipIf(!onServer)(
+    'shares its ledger with `drizzle-kit migrate`, which deploys may run instead',
+    async () => {
+      const empty = await openEmptyServerDatabase();
+      const handle = createDb({ url: empty.url, max: 1 });
+      try {
+        const kit = runDrizzleKitMigrate(empty.url);
+        expect(kit.status, kit.stderr || kit.stdout).toBe(0);
+        expect(await migrate(handle)).toEqual({ applied: [], alreadyApplied: journal.length });
+        const again = runDrizzleKitMigrate(empty.url);
+        expect(again.status).toBe(0);
+        expect(await ledger(handle)).toHaveLength(journal.length);
+      } finally {
+        await handle.close();
+        await empty.drop();
+      }
+    },
+  );
+});
