@@ -1,0 +1,52 @@
+// The package's public surface. Importing it opens nothing: connections start with the first query.
+
+export { API_KEY_PATTERN, parseApiKey } from './api-key-format.ts';
+export {
+  type ApiKeyVerification,
+  createApiKey,
+  revokeApiKey,
+  scopesAllow,
+  verifyApiKey,
+} from './api-keys.ts';
+export { dropPartitionsBefore, ensurePartitions, recordAudit, verifyAuditChain } from './audit.ts';
+export {
+  type CreateDbOptions,
+  createDb,
+  type Database,
+  type DbHandle,
+  type DbTarget,
+  type RawSql,
+  rowsOf,
+  type Schema,
+  type Transaction,
+} from './client.ts';
+export { readCredentialSecret, rotateCredentialKeys, storeCredential } from './credentials.ts';
+export {
+  CredentialDecryptError,
+  createKeyRing,
+  generateKeyRingEntry,
+  type KeyRing,
+  loadKeyRing,
+} from './crypto.ts';
+export { createLocalEmbedder, embedText } from './embedder.ts';
+export {
+  ConnectionError,
+  DatabaseError,
+  type DatabaseErrorKind,
+  MigrationError,
+  MigrationLedgerError,
+  ServerRequirementError,
+  toDatabaseError,
+} from './errors.ts';
+export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
+export {
+  type CreateOrganizationInput,
+  createOrganization,
+  listOrganizationIdsForAdminJob,
+  listUserOrganizations,
+  memberPermissions,
+} from './organizations.ts';
+export { type PermissionKey, permissionKeys, systemRoles } from './permissions.ts';
+export * as schema from './schema/index.ts';
+export { seed, seedTenant } from './seed/index.ts';
+export { APP_ROLE, withTenant, withUser } from './tenant.ts';
