@@ -25,10 +25,15 @@ async function scoped<T>(
     return await db.transaction(async (tx) => {
       // Both transaction-local: they end with the transaction, so a pooled connection's next user
       // starts with no tenant and its own login role.
-      await tx.execute(
-        sql`select set_config('role', ${APP_ROLE}, true), set_config(${setting}, ${value}, true)`,
+      // Started, not awaited, so a server driver pipelines it with fn's first query: safe, because
+      // the server runs them in order and a failed scope aborts the transaction before fn's queries.
+      const scope = Promise.resolve(
+        tx.execute(sql`select set_config('role', ${APP_ROLE}, true), set_config(${setting}, ${value}, true)`),
       );
-      return fn(tx);
+      scope.catch(() => {});
+      const result = await fn(tx);
+      await scope;
+      return result;
     });
   } catch (error) {
     throw toDatabaseError(error);
@@ -40,7 +45,7 @@ async function scoped<T>(
  * shows and accepts only this organization's rows, whatever role the service logged in as.
  * Database refusals come out as `DatabaseError`s naming table, column and constraint.
  */
-export function withTenant<T>(
+export async function withTenant<T>(
   db: Database | Transaction,
   organizationId: string,
   fn: (tx: Transaction) => Promise<T>,
@@ -53,7 +58,7 @@ export function withTenant<T>(
  * Runs `fn` as `neonhub_app` for a signed-in person before a tenant is chosen: they see
  * themselves, their memberships and the organizations they are an active member of.
  */
-export function withUser<T>(
+export async function withUser<T>(
   db: Database | Transaction,
   userId: string,
   fn: (tx: Transaction) => Promise<T>,

@@ -1,0 +1,35 @@
+import { migrateBench } from './migrate.ts';
+import { type Bench, type BenchRow, benchTarget } from './support.ts';
+import { tenantScopeBench } from './tenant-scope.ts';
+
+// Each bench prints its paths side by side with their baselines, measured in the same run.
+const benches: Bench[] = [tenantScopeBench, migrateBench];
+
+const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
+const target = benchTarget(serverUrl);
+const only = process.argv.slice(2);
+console.log(
+  `benchmarks on ${serverUrl ? `the server at ${new URL(serverUrl).host}` : 'the embedded database'}\n`,
+);
+
+const rows: (BenchRow & { bench: string })[] = [];
+for (const bench of benches) {
+  if (only.length > 0 && !only.some((word) => bench.name.includes(word))) continue;
+  if (bench.needsServer && !serverUrl) {
+    console.log(`- ${bench.name}: skipped, needs a server (${bench.needsServer}); set BENCH_DATABASE_URL`);
+    continue;
+  }
+  process.stdout.write(`- ${bench.name} ... `);
+  const started = performance.now();
+  const result = await bench.run(target);
+  console.log(`${((performance.now() - started) / 1000).toFixed(1)} s`);
+  rows.push(...result.map((row) => ({ ...row, bench: bench.name })));
+}
+
+console.log('');
+for (const row of rows) {
+  console.log(`${row.ok ? 'ok  ' : 'MISS'} ${row.bench}: ${row.path}`);
+  console.log(
+    `     ${row.measured}  vs  ${row.baseline}  =>  ${row.ratio.toFixed(2)}x (target ${row.target})`,
+  );
+}

@@ -1,0 +1,85 @@
+import { asc, eq, sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { createOrganization } from '../src/organizations.ts';
+import { brands, users } from '../src/schema/index.ts';
+import { withTenant } from '../src/tenant.ts';
+import { type Bench, ms, timeSideBySide } from './support.ts';
+
+/** A tenant-scoped read through `withTenant` against the same query sent raw with postgres.js. */
+export const tenantScopeBench: Bench = {
+  name: 'tenant scope overhead',
+  needsServer: 'compares against a raw postgres.js query on a server connection',
+  async run(target) {
+    const database = await target.fresh();
+    const raw = postgres(database.url ?? '', { max: 1, onnotice: () => {} });
+    try {
+      const { db } = database.handle;
+      const [owner] = await db.insert(users).values({ email: 'bench@example.com' }).returning();
+      const { organization } = await createOrganization(db, {
+        slug: 'bench',
+        name: 'Bench',
+        ownerUserId: owner?.id ?? '',
+      });
+      await withTenant(db, organization.id, (tx) =>
+        tx.execute(
+          sql`insert into brands (slug, name) select 'brand-' || g, 'Brand ' || g from generate_series(1, 2000) g`,
+        ),
+      );
+      const iterations = 2000;
+      const throughPackage = () =>
+        withTenant(db, organization.id, (tx) => tx.select().from(brands).orderBy(asc(brands.slug)).limit(20));
+      // What a service writes by hand for the same isolation: one transaction, role and tenant set locally.
+      const scopedByHand = () =>
+        raw.begin(async (tx) => {
+          const scope = tx`select set_config('role', 'neonhub_app', true), set_config('app.current_org_id', ${organization.id}, true)`;
+          const rows = await tx`select * from brands order by slug limit 20`;
+          await scope;
+          return rows;
+        });
+      const bare = () =>
+        raw`select * from brands where organization_id = ${organization.id} order by slug limit 20`;
+      const [scoped, byHand] = await timeSideBySide(throughPackage, scopedByHand, iterations);
+      const [scopedAgain, direct] = await timeSideBySide(throughPackage, bare, iterations);
+      // The same Drizzle query in a plain Drizzle transaction: what the tenant scope itself adds.
+      const drizzleOnly = () =>
+        db.transaction((tx) =>
+          tx
+            .select()
+            .from(brands)
+            .where(eq(brands.organizationId, organization.id))
+            .orderBy(asc(brands.slug))
+            .limit(20),
+        );
+      const [scopedOnce, unscoped] = await timeSideBySide(throughPackage, drizzleOnly, iterations);
+      return [
+        {
+          path: `20 brands of one tenant, p50 of ${iterations}, same isolation by hand`,
+          measured: `withTenant ${ms(scoped.p50)} (p95 ${ms(scoped.p95)})`,
+          baseline: `postgres.js transaction ${ms(byHand.p50)} (p95 ${ms(byHand.p95)})`,
+          ratio: scoped.p50 / byHand.p50,
+          target: '<= 1.2x',
+          ok: scoped.p50 / byHand.p50 <= 1.2,
+        },
+        {
+          path: `20 brands of one tenant, p50 of ${iterations}, the scope alone`,
+          measured: `withTenant ${ms(scopedOnce.p50)} (p95 ${ms(scopedOnce.p95)})`,
+          baseline: `Drizzle transaction, WHERE only ${ms(unscoped.p50)} (p95 ${ms(unscoped.p95)})`,
+          ratio: scopedOnce.p50 / unscoped.p50,
+          target: 'contrast: role, setting and RLS',
+          ok: true,
+        },
+        {
+          path: `20 brands of one tenant, p50 of ${iterations}, no isolation (owner, WHERE only)`,
+          measured: `withTenant ${ms(scopedAgain.p50)} (p95 ${ms(scopedAgain.p95)})`,
+          baseline: `bare postgres.js query ${ms(direct.p50)} (p95 ${ms(direct.p95)})`,
+          ratio: scopedAgain.p50 / direct.p50,
+          target: 'contrast: BEGIN and COMMIT are two more round trips',
+          ok: true,
+        },
+      ];
+    } finally {
+      await raw.end();
+      await database.close();
+    }
+  },
+};

@@ -1,0 +1,110 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createDb } from '../src/client.ts';
+import { ConnectionError, DatabaseError } from '../src/errors.ts';
+import { createOrganization } from '../src/organizations.ts';
+import { roles, users } from '../src/schema/index.ts';
+import { withTenant } from '../src/tenant.ts';
+import { useTestDatabase } from './support/database.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+const database = useTestDatabase();
+
+function cli(args: string[], env: Record<string, string>, cwd = root) {
+  const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...rest } = process.env;
+  return spawnSync(tsx, [path.join(root, 'src', 'cli.ts'), ...args], {
+    cwd,
+    env: { ...rest, ...env },
+    encoding: 'utf8',
+  });
+}
+
+describe('connecting', () => {
+  it('names the host, never the password, when the server is unreachable', async () => {
+    const handle = createDb({ url: 'postgres://neonhub:s3cret-pw@127.0.0.1:1/neonhub' });
+    const error = await handle.sql.query('select 1').catch((e: unknown) => e);
+    await handle.close();
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as Error).message).toContain('127.0.0.1:1/neonhub');
+    expect((error as Error).message).not.toContain('s3cret-pw');
+  });
+
+  it('refuses a malformed URL without echoing it', () => {
+    expect(() => createDb({ url: 'postgres//neonhub:s3cret-pw@host' })).toThrow(ConnectionError);
+    expect(() => createDb({ url: 'postgres//neonhub:s3cret-pw@host' })).not.toThrow(/s3cret-pw/);
+  });
+
+  it('the CLI exits non-zero with one line, no stack trace and no password', () => {
+    const run = cli(['migrate'], { DATABASE_URL: 'postgres://neonhub:s3cret-pw@127.0.0.1:1/neonhub' });
+    expect(run.status).toBe(1);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^neonhub-db: cannot use PostgreSQL at 127\.0\.0\.1:1\/neonhub: ECONNREFUSED/);
+    expect(run.stderr + run.stdout).not.toContain('s3cret-pw');
+  });
+
+  it('opens nothing on import: no data directory appears until a query runs', () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'neonhub-import-'));
+    try {
+      const run = spawnSync(
+        tsx,
+        ['-e', `import('${path.join(root, 'src', 'index.ts')}').then((m) => console.log(typeof m.createDb))`],
+        {
+          cwd,
+          encoding: 'utf8',
+        },
+      );
+      expect(run.stdout.trim()).toBe('function');
+      expect(existsSync(path.join(cwd, '.data'))).toBe(false);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('bad input', () => {
+  it('comes back as a DatabaseError naming table, column or constraint, with nothing written', async () => {
+    const { db } = database.current;
+    const [owner] = await db.insert(users).values({ email: 'errors@example.com' }).returning();
+    const { organization } = await createOrganization(db, {
+      slug: 'errors',
+      name: 'Errors',
+      ownerUserId: owner?.id ?? '',
+    });
+    const check = await withTenant(db, organization.id, (tx) =>
+      tx.insert(roles).values({ key: 'Bad Key', name: 'x' }),
+    ).catch((e: unknown) => e);
+    expect(check).toBeInstanceOf(DatabaseError);
+    expect(check).toMatchObject({
+      kind: 'check_violation',
+      table: 'roles',
+      constraint: 'roles_key_format_check',
+    });
+    const missing = await withTenant(db, organization.id, (tx) =>
+      tx.insert(roles).values({ key: 'ok_key', name: null as unknown as string }),
+    ).catch((e: unknown) => e);
+    expect(missing).toMatchObject({ kind: 'not_null_violation', table: 'roles', column: 'name' });
+    // A batch with one bad row writes none of them.
+    const batch = await withTenant(db, organization.id, (tx) =>
+      tx.insert(roles).values([
+        { key: 'fine_one', name: 'Fine' },
+        { key: 'owner', name: 'Duplicate of a system role' },
+      ]),
+    ).catch((e: unknown) => e);
+    expect(batch).toMatchObject({ kind: 'unique_violation', constraint: 'roles_organization_id_key_key' });
+    const keys = await withTenant(db, organization.id, (tx) => tx.select({ key: roles.key }).from(roles));
+    expect(keys.map((row) => row.key).sort()).toEqual(['admin', 'editor', 'owner', 'viewer']);
+  });
+
+  it('refuses a tenant id that is not a UUID before touching the database', async () => {
+    const { db } = database.current;
+    await expect(withTenant(db, "1' or '1'='1", async () => 1)).rejects.toThrow(
+      /organizationId must be a UUID/,
+    );
+  });
+});
