@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Transaction } from '../src/client.ts';
+import { createOrganization } from '../src/organizations.ts';
+import { organizations, roles, users } from '../src/schema/index.ts';
+import { withTenant } from '../src/tenant.ts';
+import { insertOrganizationSchema, insertRoleSchema, insertUserSchema } from '../src/validators/index.ts';
+import { useTestDatabase } from './support/database.ts';
+
+const database = useTestDatabase();
+
+/** Whether the database stores a row: tried in a transaction that is always rolled back. */
+async function stored(
+  organizationId: string,
+  write: (tx: Transaction) => Promise<unknown>,
+): Promise<boolean> {
+  let accepted = false;
+  await withTenant(database.current.db, organizationId, async (tx) => {
+    await write(tx);
+    accepted = true;
+    tx.rollback();
+  }).catch(() => {});
+  return accepted;
+}
+
+// Text drawn from the characters the patterns care about, mixed with well-formed values, so both
+// sides of every rule get exercised.
+const tricky = fc.string({
+  unit: fc.constantFrom('a', 'z', '0', '9', '-', '_', 'A', ' ', '@', '.', 'é', '\n'),
+  maxLength: 70,
+});
+const slugs = fc.oneof(fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?$/), tricky);
+const roleKeys = fc.oneof(fc.stringMatching(/^[a-z][a-z0-9_]{1,20}$/), tricky);
+const names = fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), tricky);
+
+describe('validators and the database agree', () => {
+  it('what a validator accepts the database stores (organizations, users, roles)', async () => {
+    const { db } = database.current;
+    const [owner] = await db.insert(users).values({ email: 'props@example.com' }).returning();
+    const { organization } = await createOrganization(db, {
+      slug: 'props',
+      name: 'Props',
+      ownerUserId: owner?.id ?? '',
+    });
+    const tally = {
+      cases: 0,
+      bothAccept: 0,
+      bothReject: 0,
+      onlyDatabaseAccepts: 0,
+      onlyValidatorAccepts: [] as unknown[],
+    };
+    const record = (validator: boolean, databaseAccepts: boolean, input: unknown) => {
+      tally.cases++;
+      if (validator && databaseAccepts) tally.bothAccept++;
+      else if (!validator && !databaseAccepts) tally.bothReject++;
+      else if (databaseAccepts) tally.onlyDatabaseAccepts++;
+      else tally.onlyValidatorAccepts.push(input);
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        slugs,
+        names,
+        fc.constantFrom('us', 'eu', 'eu-west', 'US', 'e', 'ap-south-1', ''),
+        async (slug, name, dataRegion) => {
+          const id = crypto.randomUUID();
+          const input = { id, slug, name, dataRegion };
+          const validator = insertOrganizationSchema.safeParse(input).success;
+          record(validator, await stored(id, (tx) => tx.insert(organizations).values(input)), input);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(tricky, fc.emailAddress()), async (email) => {
+        const input = { email };
+        const validator = insertUserSchema.safeParse(input).success;
+        let databaseAccepts = false;
+        await db
+          .transaction(async (tx) => {
+            await tx.insert(users).values(input);
+            databaseAccepts = true;
+            tx.rollback();
+          })
+          .catch(() => {});
+        record(validator, databaseAccepts, input);
+      }),
+      { numRuns: 150 },
+    );
+    await fc.assert(
+      fc.asyncProperty(roleKeys, names, async (key, name) => {
+        const input = { key, name, organizationId: organization.id };
+        const validator = insertRoleSchema.safeParse(input).success;
+        record(validator, await stored(organization.id, (tx) => tx.insert(roles).values(input)), input);
+      }),
+      { numRuns: 150 },
+    );
+    console.log(
+      `validators vs database: ${tally.cases} cases, ${tally.bothAccept} accepted by both, ${tally.bothReject} refused by both, ${tally.onlyDatabaseAccepts} refused only by the stricter validator, ${tally.onlyValidatorAccepts.length} accepted by the validator but refused by the database`,
+    );
+    expect(tally.onlyValidatorAccepts).toEqual([]);
+    expect(tally.bothAccept).toBeGreaterThan(20);
+    expect(tally.bothReject).toBeGreaterThan(20);
+  });
+});
