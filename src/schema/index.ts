@@ -4,4 +4,8 @@ export * from './identity.ts';
 export * from './audit.ts';
 export * from './embeddings.ts';
 export * from './brand.ts';
+export * from './campaigns.ts';
+export * from './billing.ts';
+export * from './integrations.ts';
+export * from './work.ts';
 export * from './relations.ts';
