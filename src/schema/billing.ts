@@ -107,8 +107,14 @@ export const invoices = tenantTable(
     check('invoices_amounts_check', sql`${t.subtotal} >= 0 and ${t.tax} >= 0 and ${t.amountPaid} >= 0`),
     check('invoices_total_check', sql`${t.total} = ${t.subtotal} + ${t.tax}`),
     check('invoices_amount_paid_check', sql`${t.amountPaid} <= ${t.total}`),
-    check('invoices_period_check', sql`${t.periodEnd} is null or ${t.periodStart} is null or ${t.periodEnd} > ${t.periodStart}`),
-    check('invoices_due_check', sql`${t.dueAt} is null or ${t.issuedAt} is null or ${t.dueAt} >= ${t.issuedAt}`),
+    check(
+      'invoices_period_check',
+      sql`${t.periodEnd} is null or ${t.periodStart} is null or ${t.periodEnd} > ${t.periodStart}`,
+    ),
+    check(
+      'invoices_due_check',
+      sql`${t.dueAt} is null or ${t.issuedAt} is null or ${t.dueAt} >= ${t.issuedAt}`,
+    ),
     check('invoices_issued_check', sql`${t.status} = 'draft' or ${t.issuedAt} is not null`),
     check(
       'invoices_paid_check',

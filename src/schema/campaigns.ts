@@ -168,8 +168,14 @@ export const campaigns = tenantTable(
       .where(liveRows),
     check('campaigns_slug_format_check', sql`${t.slug} ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'`),
     check('campaigns_name_check', sql`length(btrim(${t.name})) between 1 and 200`),
-    check('campaigns_dates_check', sql`${t.endsAt} is null or ${t.startsAt} is null or ${t.endsAt} >= ${t.startsAt}`),
-    check('campaigns_budget_check', sql`${t.budget} is null or (${t.budget} >= 0 and ${t.currency} is not null)`),
+    check(
+      'campaigns_dates_check',
+      sql`${t.endsAt} is null or ${t.startsAt} is null or ${t.endsAt} >= ${t.startsAt}`,
+    ),
+    check(
+      'campaigns_budget_check',
+      sql`${t.budget} is null or (${t.budget} >= 0 and ${t.currency} is not null)`,
+    ),
     check('campaigns_currency_check', sql`${t.currency} ~ '^[A-Z]{3}$'`),
     // A campaign that is scheduled, running or done has a start.
     check(
@@ -400,7 +406,10 @@ export const abTests = tenantTable(
     ...tenantReference('ab_tests', t, t.campaignId, campaigns),
     unique('ab_tests_organization_id_campaign_id_name_key').on(t.organizationId, t.campaignId, t.name),
     check('ab_tests_goal_metric_format_check', sql`${t.goalMetric} ~ '^[a-z][a-z0-9_]{0,62}$'`),
-    check('ab_tests_dates_check', sql`${t.endedAt} is null or ${t.startedAt} is null or ${t.endedAt} >= ${t.startedAt}`),
+    check(
+      'ab_tests_dates_check',
+      sql`${t.endedAt} is null or ${t.startedAt} is null or ${t.endedAt} >= ${t.startedAt}`,
+    ),
     check('ab_tests_running_check', sql`${t.status} <> 'running' or ${t.startedAt} is not null`),
     check('ab_tests_completed_check', sql`${t.status} <> 'completed' or ${t.endedAt} is not null`),
   ],

@@ -66,7 +66,10 @@ export const feedback = tenantTable(
     index('feedback_message_id_idx').on(t.organizationId, t.messageId),
     index('feedback_agent_run_id_idx').on(t.organizationId, t.agentRunId),
     index('feedback_user_id_idx').on(t.userId),
-    check('feedback_target_check', sql`num_nonnulls(${t.messageId}, ${t.contentVersionId}, ${t.agentRunId}) = 1`),
+    check(
+      'feedback_target_check',
+      sql`num_nonnulls(${t.messageId}, ${t.contentVersionId}, ${t.agentRunId}) = 1`,
+    ),
     check('feedback_rating_check', sql`${t.rating} between 1 and 5`),
     check('feedback_content_check', sql`${t.rating} is not null or length(btrim(${t.comment})) > 0`),
   ],
