@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowsOf, type Transaction } from './client.ts';
-import { toDatabaseError } from './errors.ts';
+import { DatabaseError, toDatabaseError } from './errors.ts';
 import { parseInput } from './invalid-input.ts';
 import { channels } from './schema/enums.ts';
 import { type MetricPoint, metricNameSchema, metricPointSchema } from './validators/campaigns.ts';
@@ -9,6 +9,26 @@ import { type MetricPoint, metricNameSchema, metricPointSchema } from './validat
 export type { MetricPoint } from './validators/campaigns.ts';
 
 type Channel = (typeof channels)[number];
+
+/** A refusal raised on a partition (`campaign_metrics_p2026_10`) named after the table callers know. */
+function metricsError(error: unknown): unknown {
+  const typed = toDatabaseError(error);
+  if (
+    !(typed instanceof DatabaseError) ||
+    !/^campaign_metrics_(p\d{4}_\d{2}|default)$/.test(typed.table ?? '')
+  )
+    return typed;
+  const message = typed.message.replace(`table ${typed.table}`, 'table campaign_metrics');
+  return new DatabaseError(
+    typed.kind,
+    typed.code,
+    message,
+    'campaign_metrics',
+    typed.column,
+    typed.constraint,
+    error,
+  );
+}
 
 /** Points per statement: one JSON parameter each, well under protocol and memory limits. */
 const BATCH = 5000;
@@ -87,7 +107,7 @@ export async function upsertMetricPoints(
       result.unchanged += existing - (written - inserted);
     }
   } catch (error) {
-    throw toDatabaseError(error);
+    throw metricsError(error);
   }
   result.unchanged += points.length - rows.length;
   return result;
@@ -170,14 +190,12 @@ function pointFilters(q: { channel?: Channel; contentItemId?: string | null }): 
 }
 
 /**
- * A campaign's series for one metric over `[from, to)` at hourly or daily grain in a time zone
- * (daily buckets are local days, 23 or 25 hours long across DST changes). Summed in SQL over the
- * point key's index (organization, campaign, metric, bucket range) and only the partitions of the
- * window; gaps are filled with zeros.
+ * The statement behind `campaignMetricSeries` for a query whose time zone is settled; exported so
+ * its plan can be inspected (`EXPLAIN`). Validates the query like the function does.
  */
-export async function campaignMetricSeries(tx: Transaction, query: MetricSeriesQuery): Promise<MetricSeries> {
+export function campaignMetricSeriesSql(query: MetricSeriesQuery & { timeZone: string }): SQL {
   const q = parseInput(seriesQuerySchema, query, 'campaign_metrics', 'query');
-  const timeZone = q.timeZone ?? (await tenantTimeZone(tx));
+  const timeZone = query.timeZone;
   const from = q.from.toISOString();
   const to = q.to.toISOString();
   // Hours step in absolute time from the first local hour; days step in local calendar days.
@@ -188,28 +206,40 @@ export async function campaignMetricSeries(tx: Transaction, query: MetricSeriesQ
       : sql`select d at time zone ${timeZone} as bucket
             from generate_series(date_trunc('day', ${from}::timestamptz, ${timeZone}) at time zone ${timeZone},
               (${to}::timestamptz - interval '1 microsecond') at time zone ${timeZone}, interval '1 day') as d`;
+  return sql`
+    with sums as (
+      select date_trunc(${q.grain}, m.bucket, ${timeZone}) as bucket, sum(m.value) as value
+      from campaign_metrics m
+      where m.organization_id = app_current_org_id() and m.campaign_id = ${q.campaignId}::uuid
+        and m.metric = ${q.metric} and m.bucket >= ${from}::timestamptz and m.bucket < ${to}::timestamptz
+        ${pointFilters(q)}
+      group by 1
+    ), buckets as (${buckets})
+    select (extract(epoch from b.bucket) * 1000)::float8 as epoch_ms, coalesce(s.value, 0)::float8 as value
+    from buckets b left join sums s on s.bucket = b.bucket
+    order by b.bucket`;
+}
+
+/**
+ * A campaign's series for one metric over `[from, to)` at hourly or daily grain in a time zone
+ * (daily buckets are local days, 23 or 25 hours long across DST changes). Summed in SQL over the
+ * point key's index (organization, campaign, metric, bucket range) and only the partitions of the
+ * window; gaps are filled with zeros. Bad input raises a `DatabaseError` of kind `invalid_input`.
+ */
+export async function campaignMetricSeries(tx: Transaction, query: MetricSeriesQuery): Promise<MetricSeries> {
+  const q = parseInput(seriesQuerySchema, query, 'campaign_metrics', 'query');
+  const timeZone = q.timeZone ?? (await tenantTimeZone(tx));
   try {
-    const rows = rowsOf<{ bucket: string | Date; value: string | number }>(
-      await tx.execute(sql`
-        with sums as (
-          select date_trunc(${q.grain}, m.bucket, ${timeZone}) as bucket, sum(m.value) as value
-          from campaign_metrics m
-          where m.organization_id = app_current_org_id() and m.campaign_id = ${q.campaignId}::uuid
-            and m.metric = ${q.metric} and m.bucket >= ${from}::timestamptz and m.bucket < ${to}::timestamptz
-            ${pointFilters(q)}
-          group by 1
-        ), buckets as (${buckets})
-        select b.bucket, coalesce(s.value, 0) as value
-        from buckets b left join sums s on s.bucket = b.bucket
-        order by b.bucket`),
+    const rows = rowsOf<{ epoch_ms: number | string; value: number | string }>(
+      await tx.execute(campaignMetricSeriesSql({ ...query, timeZone })),
     );
     return {
       timeZone,
       grain: q.grain,
-      points: rows.map((row) => ({ bucket: new Date(row.bucket), value: Number(row.value) })),
+      points: rows.map((row) => ({ bucket: new Date(Number(row.epoch_ms)), value: Number(row.value) })),
     };
   } catch (error) {
-    throw toDatabaseError(error);
+    throw metricsError(error);
   }
 }
 
@@ -265,6 +295,6 @@ export async function campaignChannelTotals(
     );
     return rows.map((row) => ({ channel: row.channel, metric: row.metric, value: Number(row.value) }));
   } catch (error) {
-    throw toDatabaseError(error);
+    throw metricsError(error);
   }
 }
