@@ -84,7 +84,7 @@ const invoiceRefinements = {
   tax: money,
   total: money,
   amountPaid: money,
-  lines: z.array(invoiceLineSchema),
+  lines: () => z.array(invoiceLineSchema),
 };
 export const selectInvoiceSchema = createSelectSchema(invoices, { lines: z.array(invoiceLineSchema) });
 export const insertInvoiceSchema = createInsertSchema(invoices, invoiceRefinements)
@@ -127,7 +127,7 @@ const usageRecordRefinements = {
   quantity: (s: z.ZodString) =>
     s.regex(decimalPattern(20, 6), 'a non-negative decimal with at most 6 decimals, as a string'),
   idempotencyKey: (s: z.ZodString) => s.min(1).max(200),
-  metadata: usageMetadataSchema,
+  metadata: () => usageMetadataSchema,
 };
 export const selectUsageRecordSchema = createSelectSchema(usageRecords, { metadata: usageMetadataSchema });
 export const insertUsageRecordSchema = createInsertSchema(usageRecords, usageRecordRefinements);

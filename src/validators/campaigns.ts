@@ -64,7 +64,7 @@ const endNotBeforeStart = (v: Dated) => !v.startsAt || !v.endsAt || v.endsAt >= 
 // Content
 // ---------------------------------------------------------------------------------------------
 
-const contentItemRefinements = { title, metadata: contentMetadataSchema };
+const contentItemRefinements = { title, metadata: () => contentMetadataSchema };
 export const selectContentItemSchema = createSelectSchema(contentItems, { metadata: contentMetadataSchema });
 export const insertContentItemSchema = createInsertSchema(contentItems, contentItemRefinements).refine(
   (v) => v.status !== 'published' || (v.publishedAt != null && v.currentVersionId != null),
@@ -146,7 +146,7 @@ export type MetricPoint = z.input<typeof metricPointSchema>;
 
 const emailSequenceRefinements = {
   name,
-  trigger: emailSequenceTriggerSchema,
+  trigger: () => emailSequenceTriggerSchema,
   fromEmail: (s: z.ZodString) => s.regex(/^[^@\s]+@[^@\s]+$/, 'an email address').max(320),
 };
 export const selectEmailSequenceSchema = createSelectSchema(emailSequences, {

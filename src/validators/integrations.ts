@@ -17,7 +17,7 @@ const connectorRefinements = {
   provider: (s: z.ZodString) =>
     s.regex(new RegExp(providerPattern), 'lowercase letters, digits and underscores, starting with a letter'),
   name: (s: z.ZodString) => s.trim().min(1).max(200),
-  config: connectorConfigSchema,
+  config: () => connectorConfigSchema,
   lastError: (s: z.ZodString) => s.max(4000),
 };
 export const selectConnectorSchema = createSelectSchema(connectors, { config: connectorConfigSchema });
