@@ -172,6 +172,15 @@ describe('content versions', () => {
     expect(version?.brandVoice?.name).toBe('Launch voice');
     expect(version?.contentItem?.title).toBe('Welcome email');
     expect(version?.feedback).toHaveLength(1);
+    const item = await withTenant(database.current.db, orgId, (tx) =>
+      tx.query.contentItems.findFirst({
+        where: eq(contentItems.id, ids.content.blog),
+        with: { currentVersion: true, versions: true, brand: true },
+      }),
+    );
+    expect(item?.currentVersion?.version).toBe(2);
+    expect(item?.versions.map((v) => v.version).sort()).toEqual([1, 2]);
+    expect(item?.status).toBe('published');
   });
 });
 
