@@ -29,7 +29,7 @@ export async function verifyAuditChain(
 }
 
 /** Tables partitioned by month; maintenance keeps partitions ahead of time for each. */
-export const monthlyPartitionedTables = ['audit_logs'] as const;
+export const monthlyPartitionedTables = ['audit_logs', 'campaign_metrics'] as const;
 
 /** Creates missing monthly partitions (a month back, three ahead) for every partitioned table. Run daily. */
 export async function ensurePartitions(db: Database): Promise<number> {

@@ -136,13 +136,16 @@ function pgErrorOf(error: unknown): PgErrorFields | undefined {
 
 const rlsTable = /row-level security policy for table "([^"]+)"/;
 
+/** A monthly partition (`campaign_metrics_p2026_10`, `audit_logs_default`) is named after the table callers know. */
+const parentTable = (table: string | undefined) => table?.replace(/_(p\d{4}_\d{2}|default)$/, '');
+
 /** Turns a driver error into a `DatabaseError`; anything else is returned unchanged. */
 export function toDatabaseError(error: unknown): unknown {
   if (error instanceof DatabaseError) return error;
   const pg = pgErrorOf(error);
   if (!pg?.code) return error;
   const kind = kinds[pg.code] ?? 'other';
-  const table = pg.table ?? pg.table_name ?? pg.message?.match(rlsTable)?.[1];
+  const table = parentTable(pg.table ?? pg.table_name ?? pg.message?.match(rlsTable)?.[1]);
   const column = pg.column ?? pg.column_name;
   const constraint = pg.constraint ?? pg.constraint_name;
   const where = [
@@ -152,6 +155,7 @@ export function toDatabaseError(error: unknown): unknown {
   ]
     .filter(Boolean)
     .join(', ');
-  const message = `${kind.replaceAll('_', ' ')}${where ? ` (${where})` : ''}: ${pg.message ?? 'database error'}`;
+  const detail = (pg.message ?? 'database error').replace(/"(\w+)_(p\d{4}_\d{2}|default)"/g, '"$1"');
+  const message = `${kind.replaceAll('_', ' ')}${where ? ` (${where})` : ''}: ${detail}`;
   return new DatabaseError(kind, pg.code, message, table, column, constraint, error);
 }

@@ -210,8 +210,13 @@ describe('composite references', () => {
     const refused: string[] = [];
     const notRefused: string[] = [];
     for (const fk of composite) {
-      const own = fk.columns.filter((column) => column !== 'organization_id');
-      const theirs = fk.referencedColumns.filter((column) => column !== 'organization_id');
+      // The row keeps its own id (a key like (organization_id, id, current_version_id) points at a
+      // child of itself); every other referencing column takes the other tenant's value.
+      const pairs = fk.columns
+        .map((column, i) => [column, fk.referencedColumns[i] ?? ''] as const)
+        .filter(([column]) => column !== 'organization_id' && column !== 'id');
+      const own = pairs.map(([column]) => column);
+      const theirs = pairs.map(([, column]) => column);
       const [parent] = await raw.query<Record<string, unknown>>(
         `select ${theirs.join(', ')} from ${fk.referencedTable} where organization_id = $1 limit 1`,
         [globex.organizationId],

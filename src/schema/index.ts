@@ -1,8 +1,12 @@
 // The whole schema, one module per domain; imports flow from identity upwards.
 
 export * from './audit.ts';
+export * from './billing.ts';
 export * from './brand.ts';
+export * from './campaigns.ts';
 export * from './embeddings.ts';
 export * from './enums.ts';
 export * from './identity.ts';
+export * from './integrations.ts';
 export * from './relations.ts';
+export * from './work.ts';

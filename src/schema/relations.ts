@@ -1,4 +1,18 @@
 import { relations } from 'drizzle-orm';
+import { invoices, subscriptions } from './billing.ts';
+import { brands, brandVoices } from './brand.ts';
+import {
+  abTests,
+  abTestVariants,
+  campaignContents,
+  campaignMetrics,
+  campaigns,
+  contentItems,
+  contentVersions,
+  emailSequenceSteps,
+  emailSequences,
+  socialPosts,
+} from './campaigns.ts';
 import {
   accounts,
   apiKeys,
@@ -11,6 +25,8 @@ import {
   sessions,
   users,
 } from './identity.ts';
+import { connectors } from './integrations.ts';
+import { feedback, tasks } from './work.ts';
 
 export const organizationsRelations = relations(organizations, ({ many }) => ({
   memberships: many(memberships),
@@ -71,4 +87,162 @@ export const credentialsRelations = relations(credentials, ({ one }) => ({
     references: [organizations.id],
   }),
   createdByUser: one(users, { fields: [credentials.createdByUserId], references: [users.id] }),
+}));
+
+// ---------------------------------------------------------------------------------------------
+// Content and campaigns, billing, integrations, work
+// ---------------------------------------------------------------------------------------------
+
+export const contentItemsRelations = relations(contentItems, ({ one, many }) => ({
+  brand: one(brands, {
+    fields: [contentItems.organizationId, contentItems.brandId],
+    references: [brands.organizationId, brands.id],
+  }),
+  currentVersion: one(contentVersions, {
+    fields: [contentItems.organizationId, contentItems.currentVersionId],
+    references: [contentVersions.organizationId, contentVersions.id],
+    relationName: 'currentVersion',
+  }),
+  versions: many(contentVersions, { relationName: 'itemVersions' }),
+  campaigns: many(campaignContents),
+  tasks: many(tasks),
+}));
+
+export const contentVersionsRelations = relations(contentVersions, ({ one, many }) => ({
+  contentItem: one(contentItems, {
+    fields: [contentVersions.organizationId, contentVersions.contentItemId],
+    references: [contentItems.organizationId, contentItems.id],
+    relationName: 'itemVersions',
+  }),
+  brandVoice: one(brandVoices, {
+    fields: [contentVersions.organizationId, contentVersions.brandVoiceId],
+    references: [brandVoices.organizationId, brandVoices.id],
+  }),
+  feedback: many(feedback),
+}));
+
+export const campaignsRelations = relations(campaigns, ({ one, many }) => ({
+  brand: one(brands, {
+    fields: [campaigns.organizationId, campaigns.brandId],
+    references: [brands.organizationId, brands.id],
+  }),
+  contents: many(campaignContents),
+  metrics: many(campaignMetrics),
+  emailSequences: many(emailSequences),
+  socialPosts: many(socialPosts),
+  abTests: many(abTests),
+  tasks: many(tasks),
+}));
+
+export const campaignContentsRelations = relations(campaignContents, ({ one }) => ({
+  campaign: one(campaigns, {
+    fields: [campaignContents.organizationId, campaignContents.campaignId],
+    references: [campaigns.organizationId, campaigns.id],
+  }),
+  contentItem: one(contentItems, {
+    fields: [campaignContents.organizationId, campaignContents.contentItemId],
+    references: [contentItems.organizationId, contentItems.id],
+  }),
+}));
+
+export const campaignMetricsRelations = relations(campaignMetrics, ({ one }) => ({
+  campaign: one(campaigns, {
+    fields: [campaignMetrics.organizationId, campaignMetrics.campaignId],
+    references: [campaigns.organizationId, campaigns.id],
+  }),
+  contentItem: one(contentItems, {
+    fields: [campaignMetrics.organizationId, campaignMetrics.contentItemId],
+    references: [contentItems.organizationId, contentItems.id],
+  }),
+}));
+
+export const emailSequencesRelations = relations(emailSequences, ({ one, many }) => ({
+  campaign: one(campaigns, {
+    fields: [emailSequences.organizationId, emailSequences.campaignId],
+    references: [campaigns.organizationId, campaigns.id],
+  }),
+  steps: many(emailSequenceSteps),
+}));
+
+export const emailSequenceStepsRelations = relations(emailSequenceSteps, ({ one }) => ({
+  sequence: one(emailSequences, {
+    fields: [emailSequenceSteps.organizationId, emailSequenceSteps.sequenceId],
+    references: [emailSequences.organizationId, emailSequences.id],
+  }),
+  contentItem: one(contentItems, {
+    fields: [emailSequenceSteps.organizationId, emailSequenceSteps.contentItemId],
+    references: [contentItems.organizationId, contentItems.id],
+  }),
+}));
+
+export const socialPostsRelations = relations(socialPosts, ({ one }) => ({
+  campaign: one(campaigns, {
+    fields: [socialPosts.organizationId, socialPosts.campaignId],
+    references: [campaigns.organizationId, campaigns.id],
+  }),
+  contentItem: one(contentItems, {
+    fields: [socialPosts.organizationId, socialPosts.contentItemId],
+    references: [contentItems.organizationId, contentItems.id],
+  }),
+}));
+
+export const abTestsRelations = relations(abTests, ({ one, many }) => ({
+  campaign: one(campaigns, {
+    fields: [abTests.organizationId, abTests.campaignId],
+    references: [campaigns.organizationId, campaigns.id],
+  }),
+  variants: many(abTestVariants),
+}));
+
+export const abTestVariantsRelations = relations(abTestVariants, ({ one }) => ({
+  abTest: one(abTests, {
+    fields: [abTestVariants.organizationId, abTestVariants.abTestId],
+    references: [abTests.organizationId, abTests.id],
+  }),
+  contentVersion: one(contentVersions, {
+    fields: [abTestVariants.organizationId, abTestVariants.contentVersionId],
+    references: [contentVersions.organizationId, contentVersions.id],
+  }),
+}));
+
+export const subscriptionsRelations = relations(subscriptions, ({ many }) => ({
+  invoices: many(invoices),
+}));
+
+export const invoicesRelations = relations(invoices, ({ one }) => ({
+  subscription: one(subscriptions, {
+    fields: [invoices.organizationId, invoices.subscriptionId],
+    references: [subscriptions.organizationId, subscriptions.id],
+  }),
+}));
+
+export const connectorsRelations = relations(connectors, ({ one }) => ({
+  credential: one(credentials, {
+    fields: [connectors.organizationId, connectors.credentialId],
+    references: [credentials.organizationId, credentials.id],
+  }),
+}));
+
+export const tasksRelations = relations(tasks, ({ one }) => ({
+  assignee: one(memberships, {
+    fields: [tasks.organizationId, tasks.assigneeMembershipId],
+    references: [memberships.organizationId, memberships.id],
+  }),
+  campaign: one(campaigns, {
+    fields: [tasks.organizationId, tasks.campaignId],
+    references: [campaigns.organizationId, campaigns.id],
+  }),
+  contentItem: one(contentItems, {
+    fields: [tasks.organizationId, tasks.contentItemId],
+    references: [contentItems.organizationId, contentItems.id],
+  }),
+  createdByUser: one(users, { fields: [tasks.createdByUserId], references: [users.id] }),
+}));
+
+export const feedbackRelations = relations(feedback, ({ one }) => ({
+  contentVersion: one(contentVersions, {
+    fields: [feedback.organizationId, feedback.contentVersionId],
+    references: [contentVersions.organizationId, contentVersions.id],
+  }),
+  user: one(users, { fields: [feedback.userId], references: [users.id] }),
 }));

@@ -1,4 +1,8 @@
 // Zod schemas derived from the tables (drizzle-zod), one module per domain like src/schema/.
 
 export * from './audit.ts';
+export * from './billing.ts';
+export * from './campaigns.ts';
 export * from './identity.ts';
+export * from './integrations.ts';
+export * from './work.ts';

@@ -1,0 +1,443 @@
+import { sql } from 'drizzle-orm';
+import {
+  char,
+  check,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  type PgTableExtraConfigValue,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { brands, brandVoices } from './brand.ts';
+import { createdAt, id, liveRows, softDelete, tenantPolicy, timestamps } from './columns.ts';
+import {
+  abTestStatus,
+  campaignStatus,
+  channel,
+  contentKind,
+  contentStatus,
+  socialPlatform,
+  socialPostStatus,
+} from './enums.ts';
+import { organizations } from './organizations.ts';
+import { tenantReference, tenantTable } from './tenancy.ts';
+
+/** Metric names and goal metrics: `impressions`, `clicks`, `spend`, ... (also the validators' pattern). */
+export const metricNamePattern = '^[a-z][a-z0-9_]{0,62}$';
+
+// ---------------------------------------------------------------------------------------------
+// Content: an item and its immutable versions
+// ---------------------------------------------------------------------------------------------
+
+export type ContentMetadata = {
+  locale?: string;
+  tags?: string[];
+  seo?: { title?: string; description?: string; keywords?: string[] };
+};
+
+export const contentItems = tenantTable(
+  'content_items',
+  {
+    brandId: uuid('brand_id').notNull(),
+    kind: contentKind('kind').notNull(),
+    title: text('title').notNull(),
+    status: contentStatus('status').notNull().default('draft'),
+    /**
+     * The version shown and published; always one of this item's versions (composite FK
+     * `(organization_id, id, current_version_id) -> content_versions(organization_id, content_item_id, id)`).
+     */
+    currentVersionId: uuid('current_version_id'),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
+    metadata: jsonb('metadata').$type<ContentMetadata>().notNull().default({}),
+    ...timestamps(),
+    ...softDelete(),
+  },
+  (t): PgTableExtraConfigValue[] => [
+    ...tenantReference('content_items', t, t.brandId, brands),
+    foreignKey({
+      name: 'content_items_current_version_fkey',
+      columns: [t.organizationId, t.id, t.currentVersionId],
+      foreignColumns: [contentVersions.organizationId, contentVersions.contentItemId, contentVersions.id],
+    }).onDelete('no action'),
+    index('content_items_current_version_idx').on(t.organizationId, t.id, t.currentVersionId),
+    // The content library: a brand's live items by status, newest first.
+    index('content_items_organization_id_brand_id_status_idx')
+      .on(t.organizationId, t.brandId, t.status, t.updatedAt)
+      .where(liveRows),
+    check('content_items_title_check', sql`length(btrim(${t.title})) between 1 and 300`),
+    check(
+      'content_items_published_check',
+      sql`${t.status} <> 'published' or (${t.publishedAt} is not null and ${t.currentVersionId} is not null)`,
+    ),
+  ],
+);
+
+export type ContentItem = typeof contentItems.$inferSelect;
+export type NewContentItem = typeof contentItems.$inferInsert;
+
+/**
+ * One immutable version of a content item: UPDATE is refused by a trigger, DELETE too unless it
+ * is the cascade of deleting its item or organization. Lineage: the brand voice and the agent run
+ * that produced it.
+ */
+export const contentVersions = tenantTable(
+  'content_versions',
+  {
+    contentItemId: uuid('content_item_id').notNull(),
+    /** 1, 2, 3... per item. */
+    version: integer('version').notNull(),
+    /** Markdown (or plain text for short formats such as ad copy). */
+    body: text('body').notNull(),
+    /** Subject line, headline or title of this version, when the format has one. */
+    headline: text('headline'),
+    /** The brand voice the text was written in. */
+    brandVoiceId: uuid('brand_voice_id'),
+    /**
+     * The agent run that produced this version (references `agent_runs`; the composite foreign key
+     * is added with the agents domain). Null for text written by a person.
+     */
+    agentRunId: uuid('agent_run_id'),
+    /** Free-form notes of the author or the run (model, prompt id, reviewer remarks). */
+    notes: text('notes'),
+    createdAt: createdAt(),
+  },
+  (t): PgTableExtraConfigValue[] => [
+    ...tenantReference('content_versions', t, t.contentItemId, contentItems),
+    // A voice that wrote published text is kept (checked at the end of the statement, so deleting
+    // a whole brand, whose items go with it, still works).
+    ...tenantReference('content_versions', t, t.brandVoiceId, brandVoices, 'no action'),
+    unique('content_versions_organization_id_content_item_id_version_key').on(
+      t.organizationId,
+      t.contentItemId,
+      t.version,
+    ),
+    // Target of content_items' current-version reference: the version must belong to the item.
+    unique('content_versions_organization_id_content_item_id_id_key').on(
+      t.organizationId,
+      t.contentItemId,
+      t.id,
+    ),
+    // "What did this run write?": lineage from an agent run to its content.
+    index('content_versions_agent_run_id_idx').on(t.organizationId, t.agentRunId),
+    check('content_versions_version_check', sql`${t.version} >= 1`),
+    check('content_versions_body_check', sql`length(${t.body}) between 1 and 1000000`),
+  ],
+);
+
+export type ContentVersion = typeof contentVersions.$inferSelect;
+export type NewContentVersion = typeof contentVersions.$inferInsert;
+
+// ---------------------------------------------------------------------------------------------
+// Campaigns
+// ---------------------------------------------------------------------------------------------
+
+export const campaigns = tenantTable(
+  'campaigns',
+  {
+    brandId: uuid('brand_id').notNull(),
+    slug: text('slug').notNull(),
+    name: text('name').notNull(),
+    status: campaignStatus('status').notNull().default('draft'),
+    /** What the campaign is for, in a sentence ("Drive 2,000 trial sign-ups in Q3"). */
+    objective: text('objective'),
+    /** Total budget in `currency`; null when the campaign has none. */
+    budget: numeric('budget', { precision: 14, scale: 2 }),
+    /** ISO 4217 code of `budget`. */
+    currency: char('currency', { length: 3 }),
+    startsAt: timestamp('starts_at', { withTimezone: true }),
+    endsAt: timestamp('ends_at', { withTimezone: true }),
+    channels: channel('channels').array().notNull().default(sql`'{}'::channel[]`),
+    ...timestamps(),
+    ...softDelete(),
+  },
+  (t) => [
+    ...tenantReference('campaigns', t, t.brandId, brands),
+    // Slugs are unique per organization among live campaigns, so a deleted one frees its slug.
+    uniqueIndex('campaigns_organization_id_slug_key').on(t.organizationId, t.slug).where(liveRows),
+    // The campaign board: live campaigns by status and start.
+    index('campaigns_organization_id_status_starts_at_idx')
+      .on(t.organizationId, t.status, t.startsAt)
+      .where(liveRows),
+    check('campaigns_slug_format_check', sql`${t.slug} ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'`),
+    check('campaigns_name_check', sql`length(btrim(${t.name})) between 1 and 200`),
+    check(
+      'campaigns_dates_check',
+      sql`${t.endsAt} is null or ${t.startsAt} is null or ${t.endsAt} >= ${t.startsAt}`,
+    ),
+    check(
+      'campaigns_budget_check',
+      sql`${t.budget} is null or (${t.budget} >= 0 and ${t.currency} is not null)`,
+    ),
+    check('campaigns_currency_check', sql`${t.currency} ~ '^[A-Z]{3}$'`),
+    // A campaign that is scheduled, running or done has a start.
+    check(
+      'campaigns_status_check',
+      sql`${t.status} not in ('scheduled', 'active', 'completed') or ${t.startsAt} is not null`,
+    ),
+  ],
+);
+
+export type Campaign = typeof campaigns.$inferSelect;
+export type NewCampaign = typeof campaigns.$inferInsert;
+
+/** Which content a campaign uses, on which channel. */
+export const campaignContents = tenantTable(
+  'campaign_contents',
+  {
+    campaignId: uuid('campaign_id').notNull(),
+    contentItemId: uuid('content_item_id').notNull(),
+    channel: channel('channel'),
+    /** Order of the content in the campaign plan. */
+    position: integer('position').notNull().default(0),
+    ...timestamps(),
+  },
+  (t) => [
+    ...tenantReference('campaign_contents', t, t.campaignId, campaigns),
+    ...tenantReference('campaign_contents', t, t.contentItemId, contentItems),
+    unique('campaign_contents_organization_id_campaign_id_content_item_id_key').on(
+      t.organizationId,
+      t.campaignId,
+      t.contentItemId,
+    ),
+    check('campaign_contents_position_check', sql`${t.position} >= 0`),
+  ],
+);
+
+export type CampaignContent = typeof campaignContents.$inferSelect;
+export type NewCampaignContent = typeof campaignContents.$inferInsert;
+
+/** Breakdown of a point (`{ "country": "DE", "device": "mobile" }`); not part of its identity. */
+export type MetricDimensions = Record<string, string | number | boolean>;
+
+/**
+ * Campaign performance, one row per (campaign, content, channel, metric, hour) so late events
+ * upsert the same row. Partitioned by month on `bucket` (custom migration); retention drops whole
+ * partitions. Not a `tenantTable`: a partitioned table's keys must include the partition key.
+ */
+export const campaignMetrics = pgTable(
+  'campaign_metrics',
+  {
+    id: id(),
+    organizationId: uuid('organization_id').notNull().default(sql`app_current_org_id()`),
+    campaignId: uuid('campaign_id').notNull(),
+    /** The content the point is about; null for campaign-level figures (null is one key value). */
+    contentItemId: uuid('content_item_id'),
+    channel: channel('channel').notNull(),
+    metric: text('metric').notNull(),
+    /** Start of the hour the value covers (a whole UTC hour). */
+    bucket: timestamp('bucket', { withTimezone: true }).notNull(),
+    value: numeric('value', { precision: 20, scale: 4 }).notNull(),
+    dimensions: jsonb('dimensions').$type<MetricDimensions>().notNull().default({}),
+    ...timestamps(),
+  },
+  (t) => [
+    // The partition key has to be part of the primary key of a partitioned table.
+    primaryKey({ name: 'campaign_metrics_pkey', columns: [t.organizationId, t.bucket, t.id] }),
+    // The upsert key. Its order serves a campaign's series for one metric over a window
+    // (equality on organization, campaign, metric; range on bucket) and its channel totals.
+    unique('campaign_metrics_point_key')
+      .on(t.organizationId, t.campaignId, t.metric, t.bucket, t.channel, t.contentItemId)
+      .nullsNotDistinct(),
+    // Written by hand rather than with tenantReference: the point key above starts with these
+    // columns and indexes the reference, so a second index on a big table is spared.
+    foreignKey({
+      name: 'campaign_metrics_campaign_id_fkey',
+      columns: [t.organizationId, t.campaignId],
+      foreignColumns: [campaigns.organizationId, campaigns.id],
+    }).onDelete('cascade'),
+    ...tenantReference('campaign_metrics', t, t.contentItemId, contentItems),
+    foreignKey({
+      name: 'campaign_metrics_organization_id_fkey',
+      columns: [t.organizationId],
+      foreignColumns: [organizations.id],
+    }).onDelete('cascade'),
+    check('campaign_metrics_metric_format_check', sql`${t.metric} ~ '^[a-z][a-z0-9_]{0,62}$'`),
+    check('campaign_metrics_value_check', sql`${t.value} >= 0`),
+    // Whole hours only, whatever the session time zone.
+    check('campaign_metrics_bucket_hour_check', sql`extract(epoch from ${t.bucket}) % 3600 = 0`),
+    tenantPolicy('campaign_metrics'),
+  ],
+).enableRLS();
+
+export type CampaignMetric = typeof campaignMetrics.$inferSelect;
+export type NewCampaignMetric = typeof campaignMetrics.$inferInsert;
+
+// ---------------------------------------------------------------------------------------------
+// Email sequences
+// ---------------------------------------------------------------------------------------------
+
+export type EmailSequenceTrigger = {
+  event: 'signup' | 'trial_started' | 'purchase' | 'abandoned_cart' | 'manual' | 'segment_joined';
+  /** For `segment_joined`: the audience segment's key. */
+  segment?: string;
+};
+
+export const emailSequences = tenantTable(
+  'email_sequences',
+  {
+    /** The campaign the sequence belongs to, if any. */
+    campaignId: uuid('campaign_id'),
+    name: text('name').notNull(),
+    /** Same lifecycle as campaigns: draft, scheduled, active, paused, completed, archived. */
+    status: campaignStatus('status').notNull().default('draft'),
+    trigger: jsonb('trigger').$type<EmailSequenceTrigger>().notNull().default({ event: 'manual' }),
+    fromName: text('from_name'),
+    fromEmail: text('from_email'),
+    ...timestamps(),
+  },
+  (t) => [
+    ...tenantReference('email_sequences', t, t.campaignId, campaigns),
+    unique('email_sequences_organization_id_name_key').on(t.organizationId, t.name),
+    check('email_sequences_name_check', sql`length(btrim(${t.name})) between 1 and 200`),
+    check('email_sequences_from_email_check', sql`${t.fromEmail} ~ '^[^@\\s]+@[^@\\s]+$'`),
+  ],
+);
+
+export type EmailSequence = typeof emailSequences.$inferSelect;
+export type NewEmailSequence = typeof emailSequences.$inferInsert;
+
+export const emailSequenceSteps = tenantTable(
+  'email_sequence_steps',
+  {
+    sequenceId: uuid('sequence_id').notNull(),
+    /** 1, 2, 3... within the sequence. */
+    ordinal: integer('ordinal').notNull(),
+    /** Wait after the previous step (after the trigger for the first step). */
+    delayMinutes: integer('delay_minutes').notNull().default(0),
+    subject: text('subject').notNull(),
+    /** The content the step sends; kept while a step uses it. */
+    contentItemId: uuid('content_item_id').notNull(),
+    ...timestamps(),
+  },
+  (t) => [
+    ...tenantReference('email_sequence_steps', t, t.sequenceId, emailSequences),
+    ...tenantReference('email_sequence_steps', t, t.contentItemId, contentItems, 'no action'),
+    unique('email_sequence_steps_organization_id_sequence_id_ordinal_key').on(
+      t.organizationId,
+      t.sequenceId,
+      t.ordinal,
+    ),
+    check('email_sequence_steps_ordinal_check', sql`${t.ordinal} >= 1`),
+    check('email_sequence_steps_delay_check', sql`${t.delayMinutes} between 0 and 525600`),
+    check('email_sequence_steps_subject_check', sql`length(btrim(${t.subject})) between 1 and 300`),
+  ],
+);
+
+export type EmailSequenceStep = typeof emailSequenceSteps.$inferSelect;
+export type NewEmailSequenceStep = typeof emailSequenceSteps.$inferInsert;
+
+// ---------------------------------------------------------------------------------------------
+// Social posts
+// ---------------------------------------------------------------------------------------------
+
+export const socialPosts = tenantTable(
+  'social_posts',
+  {
+    campaignId: uuid('campaign_id'),
+    /** The content posted; kept while a post uses it. */
+    contentItemId: uuid('content_item_id').notNull(),
+    platform: socialPlatform('platform').notNull(),
+    status: socialPostStatus('status').notNull().default('draft'),
+    scheduledAt: timestamp('scheduled_at', { withTimezone: true }),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
+    /** The platform's id of the published post. */
+    externalId: text('external_id'),
+    externalUrl: text('external_url'),
+    /** Why publishing failed, as the platform said it. */
+    lastError: text('last_error'),
+    ...timestamps(),
+  },
+  (t) => [
+    ...tenantReference('social_posts', t, t.campaignId, campaigns),
+    ...tenantReference('social_posts', t, t.contentItemId, contentItems, 'no action'),
+    // Webhooks from a platform find the post by its id there.
+    unique('social_posts_organization_id_platform_external_id_key').on(
+      t.organizationId,
+      t.platform,
+      t.externalId,
+    ),
+    // The publisher picks due posts: scheduled, oldest first.
+    index('social_posts_scheduled_at_idx')
+      .on(t.organizationId, t.scheduledAt)
+      .where(sql`status = 'scheduled'`),
+    check('social_posts_scheduled_check', sql`${t.status} <> 'scheduled' or ${t.scheduledAt} is not null`),
+    check(
+      'social_posts_published_check',
+      sql`${t.status} <> 'published' or (${t.publishedAt} is not null and ${t.externalId} is not null)`,
+    ),
+    check('social_posts_failed_check', sql`${t.status} <> 'failed' or ${t.lastError} is not null`),
+  ],
+);
+
+export type SocialPost = typeof socialPosts.$inferSelect;
+export type NewSocialPost = typeof socialPosts.$inferInsert;
+
+// ---------------------------------------------------------------------------------------------
+// A/B tests
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An experiment inside a campaign. While it is `running` its variants' weights add up to 100 and
+ * there are at least two: a deferred constraint trigger checks it at commit, so one transaction
+ * can rebalance weights (`ab_tests_weights_check`).
+ */
+export const abTests = tenantTable(
+  'ab_tests',
+  {
+    campaignId: uuid('campaign_id').notNull(),
+    name: text('name').notNull(),
+    hypothesis: text('hypothesis'),
+    status: abTestStatus('status').notNull().default('draft'),
+    /** The metric that decides the winner (`clicks`, `conversions`...). */
+    goalMetric: text('goal_metric').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    ...timestamps(),
+  },
+  (t) => [
+    ...tenantReference('ab_tests', t, t.campaignId, campaigns),
+    unique('ab_tests_organization_id_campaign_id_name_key').on(t.organizationId, t.campaignId, t.name),
+    check('ab_tests_goal_metric_format_check', sql`${t.goalMetric} ~ '^[a-z][a-z0-9_]{0,62}$'`),
+    check(
+      'ab_tests_dates_check',
+      sql`${t.endedAt} is null or ${t.startedAt} is null or ${t.endedAt} >= ${t.startedAt}`,
+    ),
+    check('ab_tests_running_check', sql`${t.status} <> 'running' or ${t.startedAt} is not null`),
+    check('ab_tests_completed_check', sql`${t.status} <> 'completed' or ${t.endedAt} is not null`),
+  ],
+);
+
+export type AbTest = typeof abTests.$inferSelect;
+export type NewAbTest = typeof abTests.$inferInsert;
+
+export const abTestVariants = tenantTable(
+  'ab_test_variants',
+  {
+    abTestId: uuid('ab_test_id').notNull(),
+    /** Short label (`A`, `B`, `control`). */
+    key: text('key').notNull(),
+    /** The version this variant shows; kept while a variant uses it. */
+    contentVersionId: uuid('content_version_id'),
+    /** Share of traffic in percent. */
+    weight: integer('weight').notNull(),
+    ...timestamps(),
+  },
+  (t) => [
+    ...tenantReference('ab_test_variants', t, t.abTestId, abTests),
+    ...tenantReference('ab_test_variants', t, t.contentVersionId, contentVersions, 'no action'),
+    unique('ab_test_variants_organization_id_ab_test_id_key_key').on(t.organizationId, t.abTestId, t.key),
+    check('ab_test_variants_key_check', sql`${t.key} ~ '^[A-Za-z0-9_-]{1,40}$'`),
+    check('ab_test_variants_weight_check', sql`${t.weight} between 0 and 100`),
+  ],
+);
+
+export type AbTestVariant = typeof abTestVariants.$inferSelect;
+export type NewAbTestVariant = typeof abTestVariants.$inferInsert;

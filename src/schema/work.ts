@@ -1,0 +1,79 @@
+import { sql } from 'drizzle-orm';
+import { check, index, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { campaigns, contentItems, contentVersions } from './campaigns.ts';
+import { createdAt, timestamps } from './columns.ts';
+import { taskPriority, taskStatus } from './enums.ts';
+import { users } from './identity.ts';
+import { tenantReference, tenantTable } from './tenancy.ts';
+
+export const tasks = tenantTable(
+  'tasks',
+  {
+    title: text('title').notNull(),
+    description: text('description'),
+    status: taskStatus('status').notNull().default('todo'),
+    priority: taskPriority('priority').notNull().default('medium'),
+    /**
+     * The member it is assigned to (`memberships`). The composite foreign key is written in the
+     * work_guards migration with `ON DELETE SET NULL (assignee_membership_id)`, which drizzle-kit
+     * cannot express: removing a member unassigns their tasks.
+     */
+    assigneeMembershipId: uuid('assignee_membership_id'),
+    dueAt: timestamp('due_at', { withTimezone: true }),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+    /** The campaign the task concerns, if any. */
+    campaignId: uuid('campaign_id'),
+    /** The content the task concerns, if any. */
+    contentItemId: uuid('content_item_id'),
+    createdByUserId: uuid('created_by_user_id').references(() => users.id, { onDelete: 'set null' }),
+    ...timestamps(),
+  },
+  (t) => [
+    ...tenantReference('tasks', t, t.campaignId, campaigns),
+    ...tenantReference('tasks', t, t.contentItemId, contentItems),
+    // "My open tasks by due date" (also indexes the assignee reference).
+    index('tasks_assignee_membership_id_idx').on(t.organizationId, t.assigneeMembershipId, t.status, t.dueAt),
+    index('tasks_created_by_user_id_idx').on(t.createdByUserId),
+    check('tasks_title_check', sql`length(btrim(${t.title})) between 1 and 300`),
+    check('tasks_done_check', sql`(${t.status} = 'done') = (${t.completedAt} is not null)`),
+  ],
+);
+
+export type Task = typeof tasks.$inferSelect;
+export type NewTask = typeof tasks.$inferInsert;
+
+/**
+ * A rating and/or comment on exactly one of: a chat message, a content version, an agent run
+ * (`feedback_target_check`).
+ */
+export const feedback = tenantTable(
+  'feedback',
+  {
+    /** References `messages`; the composite foreign key is added with the chat domain. */
+    messageId: uuid('message_id'),
+    contentVersionId: uuid('content_version_id'),
+    /** References `agent_runs`; the composite foreign key is added with the agents domain. */
+    agentRunId: uuid('agent_run_id'),
+    /** 1 (bad) to 5 (great). */
+    rating: smallint('rating'),
+    comment: text('comment'),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    ...tenantReference('feedback', t, t.contentVersionId, contentVersions),
+    // Feedback shown beside a message or a run (and the index their foreign keys will need).
+    index('feedback_message_id_idx').on(t.organizationId, t.messageId),
+    index('feedback_agent_run_id_idx').on(t.organizationId, t.agentRunId),
+    index('feedback_user_id_idx').on(t.userId),
+    check(
+      'feedback_target_check',
+      sql`num_nonnulls(${t.messageId}, ${t.contentVersionId}, ${t.agentRunId}) = 1`,
+    ),
+    check('feedback_rating_check', sql`${t.rating} between 1 and 5`),
+    check('feedback_content_check', sql`${t.rating} is not null or length(btrim(${t.comment})) > 0`),
+  ],
+);
+
+export type Feedback = typeof feedback.$inferSelect;
+export type NewFeedback = typeof feedback.$inferInsert;

@@ -1,0 +1,35 @@
+import { eq } from 'drizzle-orm';
+import { storeCredential } from '../credentials.ts';
+import { connectors } from '../schema/index.ts';
+import type { DomainSeed } from './context.ts';
+
+export const integrationsSeed: DomainSeed = {
+  name: 'integrations',
+  // A connected HubSpot account with its token encrypted by the key ring; written once.
+  tenant: async (tx, ctx) => {
+    const connectorId = ctx.id('connector', 'hubspot');
+    const [existing] = await tx
+      .select({ id: connectors.id })
+      .from(connectors)
+      .where(eq(connectors.id, connectorId));
+    if (existing) return { credentials: 0, connectors: 0 };
+    const credential = await storeCredential(tx, ctx.ring, {
+      provider: 'hubspot',
+      kind: 'oauth2',
+      label: 'HubSpot (seed)',
+      secret: `seed-hubspot-token-${ctx.slug}`,
+      metadata: { scopes: ['crm.objects.contacts.read'], accountLabel: `${ctx.slug} portal` },
+      createdByUserId: ctx.ownerUserId,
+    });
+    await tx.insert(connectors).values({
+      id: connectorId,
+      provider: 'hubspot',
+      name: 'HubSpot CRM',
+      status: 'connected',
+      config: { accountId: `portal-${ctx.slug}`, syncIntervalMinutes: 60, settings: { syncContacts: true } },
+      credentialId: credential.id,
+      lastSyncedAt: new Date(Date.now() - 3_600_000),
+    });
+    return { credentials: 1, connectors: 1 };
+  },
+};

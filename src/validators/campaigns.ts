@@ -1,0 +1,230 @@
+import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod';
+import { z } from 'zod';
+import {
+  abTests,
+  abTestVariants,
+  campaignContents,
+  campaignMetrics,
+  campaigns,
+  contentItems,
+  contentVersions,
+  emailSequenceSteps,
+  emailSequences,
+  metricNamePattern,
+  socialPosts,
+} from '../schema/campaigns.ts';
+import { channels } from '../schema/enums.ts';
+import { currencySchema, moneyMessage, moneyPattern } from './billing.ts';
+import { slugPattern } from './identity.ts';
+
+// Shapes of the JSON columns; the tables' `$type<T>()` say the same in TypeScript.
+export const contentMetadataSchema = z
+  .object({
+    locale: z.string().min(2).max(35).optional(),
+    tags: z.array(z.string().min(1).max(64)).max(50).optional(),
+    seo: z
+      .object({
+        title: z.string().max(200).optional(),
+        description: z.string().max(500).optional(),
+        keywords: z.array(z.string().min(1).max(64)).max(50).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const metricDimensionsSchema = z.record(
+  z.string().min(1).max(64),
+  z.union([z.string().max(200), z.number().finite(), z.boolean()]),
+);
+
+export const emailSequenceTriggerSchema = z
+  .object({
+    event: z.enum(['signup', 'trial_started', 'purchase', 'abandoned_cart', 'manual', 'segment_joined']),
+    segment: z.string().min(1).max(100).optional(),
+  })
+  .strict()
+  .refine((t) => t.event !== 'segment_joined' || t.segment !== undefined, {
+    message: 'a `segment_joined` trigger names its segment',
+    path: ['segment'],
+  });
+
+/** The metric names the tables' `*_metric_format_check` constraints accept. */
+export const metricNameSchema = z
+  .string()
+  .regex(new RegExp(metricNamePattern), 'lowercase letters, digits and underscores, starting with a letter');
+
+const title = (s: z.ZodString) => s.trim().min(1).max(300);
+const name = (s: z.ZodString) => s.trim().min(1).max(200);
+
+type Dated = { startsAt?: Date | null; endsAt?: Date | null };
+const endNotBeforeStart = (v: Dated) => !v.startsAt || !v.endsAt || v.endsAt >= v.startsAt;
+
+// ---------------------------------------------------------------------------------------------
+// Content
+// ---------------------------------------------------------------------------------------------
+
+const contentItemRefinements = { title, metadata: () => contentMetadataSchema };
+export const selectContentItemSchema = createSelectSchema(contentItems, { metadata: contentMetadataSchema });
+export const insertContentItemSchema = createInsertSchema(contentItems, contentItemRefinements).refine(
+  (v) => v.status !== 'published' || (v.publishedAt != null && v.currentVersionId != null),
+  { message: 'published content has a publication time and a current version', path: ['status'] },
+);
+export const updateContentItemSchema = createUpdateSchema(contentItems, contentItemRefinements);
+
+export const selectContentVersionSchema = createSelectSchema(contentVersions);
+/** Versions are immutable: there is no update schema. */
+export const insertContentVersionSchema = createInsertSchema(contentVersions, {
+  version: (s) => s.int().min(1),
+  body: (s) => s.min(1).max(1_000_000),
+  headline: (s) => s.max(300),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Campaigns
+// ---------------------------------------------------------------------------------------------
+
+const campaignRefinements = {
+  slug: (s: z.ZodString) =>
+    s.regex(slugPattern, 'lowercase letters, digits and inner hyphens, 1-63 characters'),
+  name,
+  objective: (s: z.ZodString) => s.max(2000),
+  budget: (s: z.ZodString) => s.regex(moneyPattern, moneyMessage),
+  currency: () => currencySchema,
+};
+export const selectCampaignSchema = createSelectSchema(campaigns);
+export const insertCampaignSchema = createInsertSchema(campaigns, campaignRefinements)
+  .refine(endNotBeforeStart, { message: 'the end is not before the start', path: ['endsAt'] })
+  .refine((v) => v.budget == null || v.currency != null, {
+    message: 'a budget has a currency',
+    path: ['currency'],
+  })
+  .refine((v) => !['scheduled', 'active', 'completed'].includes(v.status ?? 'draft') || v.startsAt != null, {
+    message: 'a scheduled, active or completed campaign has a start',
+    path: ['startsAt'],
+  });
+export const updateCampaignSchema = createUpdateSchema(campaigns, campaignRefinements).refine(
+  endNotBeforeStart,
+  { message: 'the end is not before the start', path: ['endsAt'] },
+);
+
+export const selectCampaignContentSchema = createSelectSchema(campaignContents);
+export const insertCampaignContentSchema = createInsertSchema(campaignContents, {
+  position: (s) => s.int().min(0),
+});
+export const updateCampaignContentSchema = createUpdateSchema(campaignContents, {
+  position: (s) => s.int().min(0),
+});
+
+export const selectCampaignMetricSchema = createSelectSchema(campaignMetrics, {
+  dimensions: metricDimensionsSchema,
+});
+
+const wholeHour = (d: Date) => d.getTime() % 3_600_000 === 0;
+
+/** One point for `upsertMetricPoints`: the value of a metric for an hour on a channel. */
+export const metricPointSchema = z
+  .object({
+    campaignId: z.uuid(),
+    contentItemId: z.uuid().nullish(),
+    channel: z.enum(channels),
+    metric: metricNameSchema,
+    /** Start of the hour (a whole UTC hour). */
+    bucket: z.date().refine(wholeHour, 'a whole hour (minutes, seconds and milliseconds zero)'),
+    value: z.union([
+      z.number().finite().min(0),
+      z.string().regex(/^\d{1,16}(\.\d{1,4})?$/, 'a non-negative decimal with at most 4 decimals'),
+    ]),
+    dimensions: metricDimensionsSchema.optional(),
+  })
+  .strict();
+export type MetricPoint = z.input<typeof metricPointSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Email sequences, social posts
+// ---------------------------------------------------------------------------------------------
+
+const emailSequenceRefinements = {
+  name,
+  trigger: () => emailSequenceTriggerSchema,
+  fromEmail: (s: z.ZodString) => s.regex(/^[^@\s]+@[^@\s]+$/, 'an email address').max(320),
+};
+export const selectEmailSequenceSchema = createSelectSchema(emailSequences, {
+  trigger: emailSequenceTriggerSchema,
+});
+export const insertEmailSequenceSchema = createInsertSchema(emailSequences, emailSequenceRefinements);
+export const updateEmailSequenceSchema = createUpdateSchema(emailSequences, emailSequenceRefinements);
+
+const emailSequenceStepRefinements = {
+  ordinal: (s: z.ZodNumber) => s.int().min(1),
+  delayMinutes: (s: z.ZodNumber) => s.int().min(0).max(525_600),
+  subject: title,
+};
+export const selectEmailSequenceStepSchema = createSelectSchema(emailSequenceSteps);
+export const insertEmailSequenceStepSchema = createInsertSchema(
+  emailSequenceSteps,
+  emailSequenceStepRefinements,
+);
+export const updateEmailSequenceStepSchema = createUpdateSchema(
+  emailSequenceSteps,
+  emailSequenceStepRefinements,
+);
+
+const socialPostRefinements = {
+  externalId: (s: z.ZodString) => s.min(1).max(200),
+  externalUrl: (s: z.ZodString) => s.url().max(2000),
+};
+export const selectSocialPostSchema = createSelectSchema(socialPosts);
+export const insertSocialPostSchema = createInsertSchema(socialPosts, socialPostRefinements)
+  .refine((v) => v.status !== 'scheduled' || v.scheduledAt != null, {
+    message: 'a scheduled post has a scheduled time',
+    path: ['scheduledAt'],
+  })
+  .refine((v) => v.status !== 'published' || (v.publishedAt != null && v.externalId != null), {
+    message: 'a published post has its publication time and external id',
+    path: ['publishedAt'],
+  })
+  .refine((v) => v.status !== 'failed' || v.lastError != null, {
+    message: 'a failed post says why',
+    path: ['lastError'],
+  });
+export const updateSocialPostSchema = createUpdateSchema(socialPosts, socialPostRefinements);
+
+// ---------------------------------------------------------------------------------------------
+// A/B tests
+// ---------------------------------------------------------------------------------------------
+
+const abTestRefinements = {
+  name,
+  goalMetric: () => metricNameSchema,
+  hypothesis: (s: z.ZodString) => s.max(2000),
+};
+type AbTestDates = { startedAt?: Date | null; endedAt?: Date | null };
+const abTestEndNotBeforeStart = (v: AbTestDates) => !v.startedAt || !v.endedAt || v.endedAt >= v.startedAt;
+export const selectAbTestSchema = createSelectSchema(abTests);
+export const insertAbTestSchema = createInsertSchema(abTests, abTestRefinements)
+  .refine(abTestEndNotBeforeStart, { message: 'the end is not before the start', path: ['endedAt'] })
+  .refine((v) => v.status !== 'running' || v.startedAt != null, {
+    message: 'a running test has a start',
+    path: ['startedAt'],
+  });
+export const updateAbTestSchema = createUpdateSchema(abTests, abTestRefinements).refine(
+  abTestEndNotBeforeStart,
+  { message: 'the end is not before the start', path: ['endedAt'] },
+);
+
+const abTestVariantRefinements = {
+  key: (s: z.ZodString) => s.regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, `_` and `-`, up to 40'),
+  weight: (s: z.ZodNumber) => s.int().min(0).max(100),
+};
+export const selectAbTestVariantSchema = createSelectSchema(abTestVariants);
+export const insertAbTestVariantSchema = createInsertSchema(abTestVariants, abTestVariantRefinements);
+export const updateAbTestVariantSchema = createUpdateSchema(abTestVariants, abTestVariantRefinements);
+
+/** The variants of a test about to run: at least two, weights adding up to 100 (`ab_tests_weights_check`). */
+export const runningAbTestVariantsSchema = z
+  .array(z.object({ key: z.string(), weight: z.number().int().min(0).max(100) }))
+  .min(2, 'a running test has at least two variants')
+  .refine((variants) => variants.reduce((sum, v) => sum + v.weight, 0) === 100, {
+    message: 'the weights of a running test add up to 100',
+  });

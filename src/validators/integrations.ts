@@ -1,0 +1,33 @@
+import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod';
+import { z } from 'zod';
+import { connectors, providerPattern } from '../schema/integrations.ts';
+
+export const connectorConfigSchema = z
+  .object({
+    accountId: z.string().min(1).max(200).optional(),
+    scopes: z.array(z.string().min(1).max(200)).optional(),
+    syncIntervalMinutes: z.number().int().min(5).max(10_080).optional(),
+    settings: z
+      .record(z.string().min(1).max(64), z.union([z.string().max(2000), z.number(), z.boolean()]))
+      .optional(),
+  })
+  .strict();
+
+const connectorRefinements = {
+  provider: (s: z.ZodString) =>
+    s.regex(new RegExp(providerPattern), 'lowercase letters, digits and underscores, starting with a letter'),
+  name: (s: z.ZodString) => s.trim().min(1).max(200),
+  config: () => connectorConfigSchema,
+  lastError: (s: z.ZodString) => s.max(4000),
+};
+export const selectConnectorSchema = createSelectSchema(connectors, { config: connectorConfigSchema });
+export const insertConnectorSchema = createInsertSchema(connectors, connectorRefinements)
+  .refine((v) => v.status !== 'error' || v.lastError != null, {
+    message: 'a connector in error says why',
+    path: ['lastError'],
+  })
+  .refine((v) => v.status !== 'connected' || v.credentialId != null, {
+    message: 'a connected connector has a credential',
+    path: ['credentialId'],
+  });
+export const updateConnectorSchema = createUpdateSchema(connectors, connectorRefinements);

@@ -1,0 +1,28 @@
+import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod';
+import type { z } from 'zod';
+import { feedback, tasks } from '../schema/work.ts';
+
+const taskRefinements = {
+  title: (s: z.ZodString) => s.trim().min(1).max(300),
+  description: (s: z.ZodString) => s.max(20_000),
+};
+export const selectTaskSchema = createSelectSchema(tasks);
+export const insertTaskSchema = createInsertSchema(tasks, taskRefinements).refine(
+  (v) => (v.status === 'done') === (v.completedAt != null),
+  { message: 'a task has a completion time exactly when it is done', path: ['completedAt'] },
+);
+export const updateTaskSchema = createUpdateSchema(tasks, taskRefinements);
+
+export const selectFeedbackSchema = createSelectSchema(feedback);
+export const insertFeedbackSchema = createInsertSchema(feedback, {
+  rating: (s) => s.int().min(1).max(5),
+  comment: (s) => s.max(10_000),
+})
+  .refine((v) => [v.messageId, v.contentVersionId, v.agentRunId].filter((x) => x != null).length === 1, {
+    message: 'feedback is about exactly one message, content version or agent run',
+    path: ['contentVersionId'],
+  })
+  .refine((v) => v.rating != null || (v.comment != null && v.comment.trim().length > 0), {
+    message: 'feedback has a rating or a comment',
+    path: ['rating'],
+  });

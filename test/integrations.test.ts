@@ -1,0 +1,122 @@
+import { eq } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Transaction } from '../src/client.ts';
+import { readCredentialSecret, storeCredential } from '../src/credentials.ts';
+import { loadKeyRing } from '../src/crypto.ts';
+import { DatabaseError } from '../src/errors.ts';
+import { connectors, credentials } from '../src/schema/index.ts';
+import { stableId } from '../src/seed/context.ts';
+import { seedTenant } from '../src/seed/index.ts';
+import { withTenant } from '../src/tenant.ts';
+import { insertConnectorSchema, selectConnectorSchema } from '../src/validators/index.ts';
+import { useTestDatabase } from './support/database.ts';
+
+const database = useTestDatabase();
+const ring = loadKeyRing({});
+let orgId = '';
+let otherOrgId = '';
+const inOrg = <T>(fn: (tx: Transaction) => Promise<T>) => withTenant(database.current.db, orgId, fn);
+
+async function failure(promise: Promise<unknown>): Promise<DatabaseError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof DatabaseError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+beforeAll(async () => {
+  const { db } = database.current;
+  orgId = (
+    await seedTenant(
+      db,
+      { slug: 'acme', name: 'Acme', ownerEmail: 'o@acme.example', ownerName: 'O' },
+      { ring },
+    )
+  ).organizationId;
+  otherOrgId = (
+    await seedTenant(
+      db,
+      { slug: 'globex', name: 'Globex', ownerEmail: 'o@globex.example', ownerName: 'G' },
+      { ring },
+    )
+  ).organizationId;
+});
+
+describe('connectors', () => {
+  it('seeds a connected connector whose credential is encrypted at rest and decrypts in its tenant', async () => {
+    const connector = await inOrg((tx) =>
+      tx.query.connectors.findFirst({
+        where: eq(connectors.id, stableId('acme', 'connector', 'hubspot')),
+        with: { credential: true },
+      }),
+    );
+    expect(connector?.status).toBe('connected');
+    expect(selectConnectorSchema.safeParse(connector).success).toBe(true);
+    const stored = connector?.credential?.secret;
+    expect(stored?.toString('utf8')).not.toContain('seed-hubspot-token');
+    const secret = await inOrg((tx) => readCredentialSecret(tx, ring, connector?.credentialId ?? ''));
+    expect(secret).toBe('seed-hubspot-token-acme');
+  });
+
+  it("refuses another tenant's credential", async () => {
+    const foreign = await withTenant(database.current.db, otherOrgId, (tx) =>
+      tx.select({ id: credentials.id }).from(credentials),
+    );
+    const error = await failure(
+      inOrg((tx) =>
+        tx.insert(connectors).values({
+          provider: 'hubspot',
+          name: 'Stolen',
+          status: 'connected',
+          credentialId: foreign[0]?.id,
+        }),
+      ),
+    );
+    expect(error.kind).toBe('foreign_key_violation');
+    expect(error.constraint).toBe('connectors_credential_id_fkey');
+  });
+
+  it('disconnects, not deletes, a connector whose credential is removed', async () => {
+    const id = await inOrg(async (tx) => {
+      const credential = await storeCredential(tx, ring, {
+        provider: 'google_ads',
+        kind: 'oauth2',
+        label: 'Ads',
+        secret: 'token',
+      });
+      const [row] = await tx
+        .insert(connectors)
+        .values({ provider: 'google_ads', name: 'Ads', status: 'connected', credentialId: credential.id })
+        .returning();
+      await tx.delete(credentials).where(eq(credentials.id, credential.id));
+      return row?.id ?? '';
+    });
+    const [row] = await inOrg((tx) => tx.select().from(connectors).where(eq(connectors.id, id)));
+    expect(row).toMatchObject({ credentialId: null, status: 'error', lastError: 'credential removed' });
+    expect(row?.organizationId).toBe(orgId);
+  });
+
+  it('checks provider format, status sanity and unique names, in the database and the validator', async () => {
+    const cases: [typeof connectors.$inferInsert, string][] = [
+      [{ provider: 'Google Ads', name: 'x' }, 'connectors_provider_format_check'],
+      [{ provider: 'linkedin', name: 'x', status: 'error' }, 'connectors_error_check'],
+      [{ provider: 'linkedin', name: 'x', status: 'connected' }, 'connectors_connected_check'],
+    ];
+    for (const [values, constraint] of cases) {
+      const error = await failure(inOrg((tx) => tx.insert(connectors).values(values)));
+      expect(error.constraint).toBe(constraint);
+      expect(insertConnectorSchema.safeParse(values).success, constraint).toBe(false);
+    }
+    const duplicate = await failure(
+      inOrg((tx) => tx.insert(connectors).values({ provider: 'hubspot', name: 'HubSpot CRM' })),
+    );
+    expect(duplicate.constraint).toBe('connectors_organization_id_provider_name_key');
+    expect(
+      insertConnectorSchema.safeParse({ provider: 'hubspot', name: 'x', config: { syncIntervalMinutes: 1 } })
+        .success,
+    ).toBe(false);
+  });
+});

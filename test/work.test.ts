@@ -1,0 +1,143 @@
+import { eq } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Transaction } from '../src/client.ts';
+import { DatabaseError } from '../src/errors.ts';
+import { feedback, memberships, tasks, users } from '../src/schema/index.ts';
+import { campaignSeedIds } from '../src/seed/campaigns.ts';
+import { stableId } from '../src/seed/context.ts';
+import { seedTenant } from '../src/seed/index.ts';
+import { withTenant } from '../src/tenant.ts';
+import { insertFeedbackSchema, insertTaskSchema } from '../src/validators/index.ts';
+import { useTestDatabase } from './support/database.ts';
+
+const database = useTestDatabase();
+let orgId = '';
+const inOrg = <T>(fn: (tx: Transaction) => Promise<T>) => withTenant(database.current.db, orgId, fn);
+const ids = campaignSeedIds({
+  organizationId: '',
+  slug: 'acme',
+  ownerUserId: '',
+  memberUserIds: {},
+  id: (...parts) => stableId('acme', ...parts),
+  ring: undefined as never,
+});
+
+async function failure(promise: Promise<unknown>): Promise<DatabaseError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof DatabaseError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+beforeAll(async () => {
+  orgId = (
+    await seedTenant(database.current.db, {
+      slug: 'acme',
+      name: 'Acme',
+      ownerEmail: 'o@acme.example',
+      ownerName: 'O',
+    })
+  ).organizationId;
+});
+
+describe('tasks', () => {
+  it('lists seeded tasks with their assignee, campaign and content', async () => {
+    const rows = await inOrg((tx) =>
+      tx.query.tasks.findMany({
+        with: { assignee: true, campaign: true, contentItem: true },
+        orderBy: tasks.title,
+      }),
+    );
+    expect(rows.map((t) => t.title)).toEqual([
+      'Publish the launch blog post',
+      'Review the welcome email copy',
+      'Send the launch performance report',
+    ]);
+    expect(rows[1]?.assignee?.id).toBe(stableId('acme', 'membership', 'editor'));
+    expect(rows[0]?.campaign?.slug).toBe('spring-launch');
+  });
+
+  it('has a completion time exactly when done', async () => {
+    const cases = [
+      { title: 'Done without a time', status: 'done' as const },
+      { title: 'Open with a time', status: 'todo' as const, completedAt: new Date() },
+    ];
+    for (const values of cases) {
+      const error = await failure(inOrg((tx) => tx.insert(tasks).values(values)));
+      expect(error.constraint).toBe('tasks_done_check');
+      expect(insertTaskSchema.safeParse(values).success).toBe(false);
+    }
+    const blank = await failure(inOrg((tx) => tx.insert(tasks).values({ title: '   ' })));
+    expect(blank.constraint).toBe('tasks_title_check');
+  });
+
+  it('unassigns, not deletes, the tasks of a removed member', async () => {
+    const { db } = database.current;
+    const [user] = await db.insert(users).values({ email: 'temp@acme.example' }).returning();
+    const taskId = await inOrg(async (tx) => {
+      const [editor] = await tx
+        .select()
+        .from(memberships)
+        .where(eq(memberships.id, stableId('acme', 'membership', 'editor')));
+      const [member] = await tx
+        .insert(memberships)
+        .values({ userId: user?.id ?? '', roleId: editor?.roleId ?? '', status: 'active' })
+        .returning();
+      const [task] = await tx
+        .insert(tasks)
+        .values({ title: 'Temporary work', assigneeMembershipId: member?.id })
+        .returning();
+      await tx.delete(memberships).where(eq(memberships.id, member?.id ?? ''));
+      return task?.id ?? '';
+    });
+    const [task] = await inOrg((tx) => tx.select().from(tasks).where(eq(tasks.id, taskId)));
+    expect(task?.assigneeMembershipId).toBeNull();
+    expect(task?.organizationId).toBe(orgId);
+  });
+
+  it("refuses an assignee from another organization's memberships", async () => {
+    const other = await seedTenant(database.current.db, {
+      slug: 'globex',
+      name: 'Globex',
+      ownerEmail: 'o@globex.example',
+      ownerName: 'G',
+    });
+    expect(other.organizationId).not.toBe(orgId);
+    const error = await failure(
+      inOrg((tx) =>
+        tx
+          .insert(tasks)
+          .values({ title: 'Cross', assigneeMembershipId: stableId('globex', 'membership', 'editor') }),
+      ),
+    );
+    expect(error.kind).toBe('foreign_key_violation');
+    expect(error.constraint).toBe('tasks_assignee_membership_id_fkey');
+  });
+});
+
+describe('feedback', () => {
+  it('is about exactly one target and has a rating or a comment', async () => {
+    const version = ids.version(ids.content.blog, 2);
+    const cases: [typeof feedback.$inferInsert, string][] = [
+      [{ rating: 3 }, 'feedback_target_check'],
+      [{ contentVersionId: version, messageId: stableId('message'), rating: 3 }, 'feedback_target_check'],
+      [{ contentVersionId: version, rating: 6 }, 'feedback_rating_check'],
+      [{ contentVersionId: version, comment: '  ' }, 'feedback_content_check'],
+    ];
+    for (const [values, constraint] of cases) {
+      const error = await failure(inOrg((tx) => tx.insert(feedback).values(values)));
+      expect(error.kind).toBe('check_violation');
+      expect(error.constraint).toBe(constraint);
+      expect(insertFeedbackSchema.safeParse(values).success, constraint).toBe(false);
+    }
+    const ok = { agentRunId: stableId('run', '1'), rating: 5 };
+    expect(insertFeedbackSchema.safeParse(ok).success).toBe(true);
+    await inOrg((tx) => tx.insert(feedback).values(ok));
+    const rows = await inOrg((tx) => tx.select().from(feedback));
+    console.log('feedback rows', rows.length);
+    expect(rows).toHaveLength(2);
+  });
+});
