@@ -4,4 +4,6 @@ export * from './identity.ts';
 export * from './audit.ts';
 export * from './embeddings.ts';
 export * from './brand.ts';
+export * from './agents.ts';
+export * from './chat.ts';
 export * from './relations.ts';
