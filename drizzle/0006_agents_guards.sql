@@ -33,12 +33,10 @@ ALTER TABLE messages ADD CONSTRAINT messages_run_id_fkey
   FOREIGN KEY (organization_id, run_id) REFERENCES agent_runs (organization_id, id)
   ON DELETE SET NULL (run_id);
 --> statement-breakpoint
--- Config versions are immutable: UPDATE is always refused, DELETE unless it cascades from the
--- agent or the organization (then it runs inside the referential trigger, at depth 1).
-CREATE TRIGGER agent_configs_refuse_update BEFORE UPDATE ON agent_configs
-  FOR EACH ROW EXECUTE FUNCTION app_refuse_change();
---> statement-breakpoint
-CREATE TRIGGER agent_configs_refuse_delete BEFORE DELETE ON agent_configs
+-- Config versions are immutable: UPDATE and DELETE are refused, unless a referential action runs
+-- them (inside its trigger, depth >= 1): the cascade from the agent or the organization, and
+-- SET NULL of created_by_user_id when the author's user is deleted.
+CREATE TRIGGER agent_configs_refuse_change BEFORE UPDATE OR DELETE ON agent_configs
   FOR EACH ROW WHEN (pg_trigger_depth() < 1) EXECUTE FUNCTION app_refuse_change();
 --> statement-breakpoint
 -- A run's status only moves forward: queued -> running -> succeeded | failed | cancelled |

@@ -14,7 +14,6 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { brands } from './brand.ts';
 import { createdAt, liveRows, softDelete, timestamps } from './columns.ts';
 import {
   agentKind,
@@ -304,10 +303,7 @@ export const agentRuns = tenantTable(
     index('agent_runs_conversation_id_idx').on(t.organizationId, t.conversationId),
     ...tenantReference('agent_runs', t, t.parentRunId, t),
     unique('agent_runs_organization_id_idempotency_key_key').on(t.organizationId, t.idempotencyKey),
-    check(
-      'agent_runs_tokens_check',
-      sql`${t.promptTokens} >= 0 and ${t.completionTokens} >= 0`,
-    ),
+    check('agent_runs_tokens_check', sql`${t.promptTokens} >= 0 and ${t.completionTokens} >= 0`),
     check('agent_runs_cost_check', sql`${t.costAmount} >= 0`),
     check('agent_runs_currency_check', sql`${t.currency} ~ '^[A-Z]{3}$'`),
     check(

@@ -1,9 +1,10 @@
 // The whole schema, one module per domain; imports flow from identity upwards.
+
+export * from './agents.ts';
+export * from './audit.ts';
+export * from './brand.ts';
+export * from './chat.ts';
+export * from './embeddings.ts';
 export * from './enums.ts';
 export * from './identity.ts';
-export * from './audit.ts';
-export * from './embeddings.ts';
-export * from './brand.ts';
-export * from './agents.ts';
-export * from './chat.ts';
 export * from './relations.ts';

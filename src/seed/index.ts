@@ -1,6 +1,8 @@
 import type { Database } from '../client.ts';
 import { type KeyRing, loadKeyRing } from '../crypto.ts';
 import { withTenant } from '../tenant.ts';
+import { agentsSeed } from './agents.ts';
+import { chatSeed } from './chat.ts';
 import { addCounts, type DomainSeed, type SeedContext, type SeedCounts } from './context.ts';
 import { identitySeed, seedOrganization, type TenantSeedInput } from './identity.ts';
 
@@ -8,7 +10,7 @@ export type { DomainSeed, SeedContext, SeedCounts } from './context.ts';
 export { stableId } from './context.ts';
 
 /** Every domain's seed, in dependency order (identity first). */
-export const domainSeeds: DomainSeed[] = [identitySeed];
+export const domainSeeds: DomainSeed[] = [identitySeed, agentsSeed, chatSeed];
 
 /** The organization `npm run db:setup` creates for local development. */
 export const demoTenant: TenantSeedInput = {

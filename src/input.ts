@@ -1,0 +1,49 @@
+import type { z } from 'zod';
+
+export interface InputIssue {
+  /** The column (snake_case) or nested path the issue is about, when there is one. */
+  column?: string;
+  path: (string | number)[];
+  message: string;
+}
+
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * Input refused before it reached the database: names the table, the column and what is wrong.
+ * Nothing was written.
+ */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+  constructor(
+    readonly table: string,
+    readonly issues: InputIssue[],
+  ) {
+    const described = issues
+      .map(
+        (issue) =>
+          (issue.path.length > 0 ? `${issue.path.map(String).map(snake).join('.')}: ` : '') + issue.message,
+      )
+      .join('; ');
+    super(`invalid input for ${table}: ${described}`);
+  }
+
+  /** The first column named by an issue. */
+  get column(): string | undefined {
+    return this.issues.find((issue) => issue.column)?.column;
+  }
+}
+
+/** Parses `value` with `schema`, or throws an `InputError` naming `table` and the offending columns. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, table: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new InputError(
+    table,
+    result.error.issues.map((issue) => {
+      const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
+      const head = path[0];
+      return { column: typeof head === 'string' ? snake(head) : undefined, path, message: issue.message };
+    }),
+  );
+}
