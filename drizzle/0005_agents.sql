@@ -224,7 +224,7 @@ CREATE UNIQUE INDEX "agents_organization_id_slug_key" ON "agents" USING btree ("
 CREATE INDEX "agents_brand_id_idx" ON "agents" USING btree ("organization_id","brand_id");--> statement-breakpoint
 CREATE INDEX "agents_current_config_id_idx" ON "agents" USING btree ("organization_id","current_config_id","id");--> statement-breakpoint
 CREATE INDEX "tool_executions_tool_id_idx" ON "tool_executions" USING btree ("organization_id","tool_id");--> statement-breakpoint
-CREATE INDEX "conversations_created_by_user_id_last_message_at_idx" ON "conversations" USING btree ("created_by_user_id","organization_id","last_message_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "conversations_created_by_user_id_last_message_at_idx" ON "conversations" USING btree ("created_by_user_id","organization_id","last_message_at","id");--> statement-breakpoint
 CREATE INDEX "conversations_brand_id_idx" ON "conversations" USING btree ("organization_id","brand_id");--> statement-breakpoint
 CREATE INDEX "conversations_agent_id_idx" ON "conversations" USING btree ("organization_id","agent_id");--> statement-breakpoint
 CREATE INDEX "messages_conversation_id_created_at_idx" ON "messages" USING btree ("organization_id","conversation_id","created_at","id");--> statement-breakpoint

@@ -127,7 +127,10 @@ export async function appendMessage(tx: Transaction, input: AppendMessageInput):
     if (!row) throw new Error('message insert returned no row');
     await tx
       .update(conversations)
-      .set({ lastMessageAt: sql`greatest(${conversations.lastMessageAt}, ${row.createdAt})` })
+      // The stored time, to the microsecond (a JS Date would round it to milliseconds).
+      .set({
+        lastMessageAt: sql`greatest(${conversations.lastMessageAt}, (select m.created_at from messages m where m.id = ${row.id}::uuid))`,
+      })
       .where(eq(conversations.id, row.conversationId));
     return row;
   });

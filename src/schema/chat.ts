@@ -44,13 +44,13 @@ export const conversations = tenantTable(
       columns: [t.createdByUserId],
       foreignColumns: [users.id],
     }).onDelete('set null'),
-    // A user's conversations by last activity (listUserConversations, keyset on (last_message_at, id));
-    // also serves the users FK.
+    // A user's conversations by last activity (listUserConversations, keyset on (last_message_at, id),
+    // read backwards for newest first); also serves the users FK.
     index('conversations_created_by_user_id_last_message_at_idx').on(
       t.createdByUserId,
       t.organizationId,
-      t.lastMessageAt.desc(),
-      t.id.desc(),
+      t.lastMessageAt,
+      t.id,
     ),
     index('conversations_brand_id_idx').on(t.organizationId, t.brandId),
     index('conversations_agent_id_idx').on(t.organizationId, t.agentId),
