@@ -1,8 +1,7 @@
 import { and, desc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowsOf, type Transaction } from './client.ts';
-import { toDatabaseError } from './errors.ts';
-import { InputError, parseInput } from './input.ts';
+import { guarded, InputError, parseInput } from './input.ts';
 import { type Cursor, keysetBefore, microsOf, pageOf } from './keyset.ts';
 import {
   type Conversation,
@@ -19,14 +18,6 @@ import { insertConversationSchema, insertMessageBaseSchema, partsFitRole } from 
 export type MessageView = Omit<Message, 'embedding'>;
 
 const { embedding: _embedding, ...messageViewColumns } = getTableColumns(messages);
-
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw toDatabaseError(error);
-  }
-}
 
 const createConversationInputSchema = insertConversationSchema
   .pick({
@@ -144,7 +135,7 @@ export async function setMessageEmbedding(
 ): Promise<void> {
   assertUuid(messageId, 'messageId');
   assertUuid(embedding.spaceId, 'spaceId');
-  await guarded(() =>
+  const updated = await guarded(() =>
     tx
       .update(messages)
       .set({
@@ -152,8 +143,14 @@ export async function setMessageEmbedding(
         embeddingDimensions: embedding.vector.length,
         embedding: embedding.vector,
       })
-      .where(eq(messages.id, messageId)),
+      .where(eq(messages.id, messageId))
+      .returning({ id: messages.id }),
   );
+  if (updated.length === 0) {
+    throw new InputError('messages', [
+      { column: 'id', path: ['messageId'], message: 'not found in this organization' },
+    ]);
+  }
 }
 
 export interface PageOptions {

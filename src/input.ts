@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { toDatabaseError } from './errors.ts';
 
 export interface InputIssue {
   /** The column (snake_case) or nested path the issue is about, when there is one. */
@@ -46,4 +47,24 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, table
       return { column: typeof head === 'string' ? snake(head) : undefined, path, message: issue.message };
     }),
   );
+}
+
+/** `InputError` for an id that names no row the current tenant can see. */
+export const notFound = (table: string, column: string, path: string) =>
+  new InputError(table, [{ column, path: [path], message: 'not found in this organization' }]);
+
+/** Runs database work, turning driver errors into `DatabaseError`s (input errors pass through). */
+export async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw toDatabaseError(error);
+  }
+}
+
+/** The single row a write returned. */
+export function firstRow<T>(rows: T[], what: string): T {
+  const [row] = rows;
+  if (!row) throw new Error(`${what} returned no row`);
+  return row;
 }

@@ -2,20 +2,23 @@ import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   agentRunStats,
-  createAgent,
-  createTool,
   finishRun,
-  grantTool,
   listAgentRuns,
   listToolExecutions,
   markRunStarted,
-  publishAgentConfig,
   recordToolExecution,
+  startRun,
+} from '../src/agent-runs.ts';
+import {
+  createAgent,
+  createTool,
+  grantTool,
+  publishAgentConfig,
   setAgentCapability,
   setCurrentConfig,
-  startRun,
 } from '../src/agents.ts';
 import { createConversation } from '../src/chat.ts';
+import { rowsOf } from '../src/client.ts';
 import { DatabaseError } from '../src/errors.ts';
 import { InputError } from '../src/input.ts';
 import {
@@ -550,5 +553,105 @@ describe('agent validators', () => {
         .where(eq(agentConfigs.id, config?.id ?? '')),
     );
     expect(after?.createdByUserId).toBeNull();
+  });
+});
+
+describe('catalog invariants and isolation of the agents and chat tables', () => {
+  it('forces RLS, keys every unique and tenant FK by organization, and indexes every FK', async () => {
+    const raw = database.current.sql;
+    const rls = await raw.query<{ table: string; forced: boolean; policies: number }>(
+      `select c.relname as table, c.relforcerowsecurity as forced,
+              (select count(*)::int from pg_policy p where p.polrelid = c.oid) as policies
+       from pg_class c where c.relname = any($1) order by 1`,
+      [agentTables],
+    );
+    expect(rls).toHaveLength(agentTables.length);
+    for (const row of rls) expect(row, row.table).toMatchObject({ forced: true });
+    for (const row of rls) expect(Number(row.policies), row.table).toBeGreaterThan(0);
+
+    const constraints = await raw.query<{
+      name: string;
+      type: string;
+      target: string | null;
+      columns: string;
+    }>(
+      `select con.conname as name, con.contype as type, ref.relname as target,
+              array_to_string(array(select a.attname from unnest(con.conkey) with ordinality k(n, o)
+                join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.n order by k.o), ',') as columns
+       from pg_constraint con join pg_class c on c.oid = con.conrelid
+       left join pg_class ref on ref.oid = con.confrelid
+       where c.relname = any($1) and con.contype in ('u', 'f')`,
+      [agentTables],
+    );
+    const global = new Set(['users', 'embedding_spaces', 'organizations']);
+    for (const con of constraints) {
+      if (con.type === 'f' && global.has(con.target ?? '')) continue;
+      expect(con.columns.split(',')[0], con.name).toBe('organization_id');
+    }
+    const unindexed = await raw.query<{ name: string }>(
+      `select con.conname as name from pg_constraint con join pg_class c on c.oid = con.conrelid
+       where c.relname = any($1) and con.contype = 'f' and not exists (
+         select 1 from pg_index i where i.indrelid = con.conrelid
+           and (i.indkey::int2[])[0:cardinality(con.conkey) - 1] @> con.conkey
+           and (i.indkey::int2[])[0:cardinality(con.conkey) - 1] <@ con.conkey)`,
+      [agentTables],
+    );
+    expect(unindexed).toEqual([]);
+    console.log(
+      `${rls.length} tables forced RLS; ${constraints.length} uniques and FKs checked; FKs without a leading index: ${unindexed.length}`,
+    );
+    const partial = await raw.query<{ n: number }>(
+      `select count(*)::int as n from pg_index i join pg_class c on c.oid = i.indrelid
+       where c.relname = any($1) and i.indisunique and i.indpred is not null`,
+      [agentTables],
+    );
+    expect(Number(partial[0]?.n)).toBe(1); // agents_organization_id_slug_key: live agents only
+  });
+
+  it("shows, changes and deletes none of another tenant's rows", async () => {
+    const { db } = database.current;
+    let attempts = 0;
+    let succeeded = 0;
+    for (const table of agentTables) {
+      const t = sql.identifier(table);
+      const counted = await withTenant(db, otherOrg, async (tx) => {
+        const rows = rowsOf<{ n: number }>(
+          await tx.execute(sql`select count(*)::int as n from ${t} where organization_id = ${org}::uuid`),
+        );
+        const updated = rowsOf(
+          await tx.execute(
+            sql`update ${t} set organization_id = organization_id where organization_id = ${org}::uuid returning 1`,
+          ),
+        );
+        return Number(rows[0]?.n) + updated.length;
+      });
+      attempts += 2;
+      if (counted > 0) succeeded++;
+      const deleted = await withTenant(db, otherOrg, async (tx) =>
+        rowsOf(await tx.execute(sql`delete from ${t} where organization_id = ${org}::uuid returning 1`)),
+      ).catch(() => []);
+      attempts++;
+      if (deleted.length > 0) succeeded++;
+    }
+    const insert = await refusal(() =>
+      withTenant(db, otherOrg, (tx) =>
+        tx.insert(tools).values({
+          organizationId: org,
+          key: 'smuggled',
+          name: 'x',
+          description: 'x',
+          kind: 'builtin',
+          inputSchema: { type: 'object' },
+        }),
+      ),
+    );
+    attempts++;
+    expect(insert.message).toMatch(/row-level security/);
+    console.log(
+      `cross-tenant attempts on ${agentTables.length} tables: ${attempts}, succeeded: ${succeeded}`,
+    );
+    expect(succeeded).toBe(0);
+    const mine = await tenant((tx) => tx.select().from(tools));
+    expect(mine.length).toBeGreaterThan(0);
   });
 });
