@@ -2,7 +2,7 @@ import { desc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowsOf, type Transaction } from './client.ts';
 import { toDatabaseError } from './errors.ts';
-import { parseInput } from './invalid-input.ts';
+import { parseInput } from './input.ts';
 import { type Subscription, subscriptions } from './schema/index.ts';
 import { assertUuid } from './tenant.ts';
 import { insertUsageRecordSchema } from './validators/billing.ts';
@@ -27,7 +27,7 @@ const usageInputSchema = insertUsageRecordSchema
 /**
  * Records usage events of the current tenant in one statement; an event whose idempotency key is
  * already stored is skipped (at-least-once reporters may retry freely). Bad input raises a
- * `DatabaseError` of kind `invalid_input` naming the column, and nothing is written.
+ * `InputError` (kind `invalid_input`) naming the column, and nothing is written.
  */
 export async function recordUsage(
   tx: Transaction,

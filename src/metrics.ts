@@ -2,7 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowsOf, type Transaction } from './client.ts';
 import { toDatabaseError } from './errors.ts';
-import { parseInput } from './invalid-input.ts';
+import { parseInput } from './input.ts';
 import { channels } from './schema/enums.ts';
 import { type MetricPoint, metricNameSchema, metricPointSchema } from './validators/campaigns.ts';
 
@@ -26,7 +26,7 @@ export interface UpsertMetricPointsResult {
  * Writes metric points of the current tenant in bulk: one row per (campaign, content, channel,
  * metric, hour), so a late event for the same key replaces the value, and replaying a batch changes
  * nothing (not even `updated_at`). Within a batch the last point for a key wins. Every point is
- * validated first: bad input raises a `DatabaseError` of kind `invalid_input` naming the column, and
+ * validated first: bad input raises an `InputError` (kind `invalid_input`) naming the column, and
  * nothing is written. Set-based: `insert ... select from jsonb_to_recordset(...) on conflict ...`.
  */
 export async function upsertMetricPoints(
@@ -204,7 +204,7 @@ export function campaignMetricSeriesSql(query: MetricSeriesQuery & { timeZone: s
  * A campaign's series for one metric over `[from, to)` at hourly or daily grain in a time zone
  * (daily buckets are local days, 23 or 25 hours long across DST changes). Summed in SQL over the
  * point key's index (organization, campaign, metric, bucket range) and only the partitions of the
- * window; gaps are filled with zeros. Bad input raises a `DatabaseError` of kind `invalid_input`.
+ * window; gaps are filled with zeros. Bad input raises an `InputError` (kind `invalid_input`).
  */
 export async function campaignMetricSeries(tx: Transaction, query: MetricSeriesQuery): Promise<MetricSeries> {
   const q = parseInput(seriesQuerySchema, query, 'campaign_metrics', 'query');

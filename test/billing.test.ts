@@ -13,21 +13,12 @@ import {
   toCents,
 } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
+import { failure } from './support/errors.ts';
 
 const database = useTestDatabase();
 let orgId = '';
 let otherOrgId = '';
 const inOrg = <T>(fn: (tx: Transaction) => Promise<T>) => withTenant(database.current.db, orgId, fn);
-
-async function failure(promise: Promise<unknown>): Promise<DatabaseError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DatabaseError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 beforeAll(async () => {
   const { db } = database.current;

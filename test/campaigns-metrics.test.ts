@@ -16,6 +16,7 @@ import { stableId } from '../src/seed/context.ts';
 import { seedTenant } from '../src/seed/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
+import { failure } from './support/errors.ts';
 
 const database = useTestDatabase();
 const HOUR = 3_600_000;
@@ -37,16 +38,6 @@ const seeded = campaignSeedIds({
   id: (...parts) => stableId(acme.slug, ...parts),
   ring: undefined as never,
 });
-
-async function failure(promise: Promise<unknown>): Promise<DatabaseError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DatabaseError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 const inAcme = <T>(fn: (tx: Transaction) => Promise<T>) => withTenant(database.current.db, orgId, fn);
 

@@ -26,6 +26,7 @@ import {
   runningAbTestVariantsSchema,
 } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
+import { failure } from './support/errors.ts';
 
 const database = useTestDatabase();
 const tenant = { slug: 'acme', name: 'Acme', ownerEmail: 'owner@acme.example', ownerName: 'Acme Owner' };
@@ -38,17 +39,6 @@ const ids = campaignSeedIds({
   id: (...parts) => stableId(tenant.slug, ...parts),
   ring: undefined as never,
 });
-
-/** The error a rejected promise carries, for assertions on its typed fields. */
-async function failure(promise: Promise<unknown>): Promise<DatabaseError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DatabaseError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 const campaignTables = [
   'content_items',

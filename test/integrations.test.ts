@@ -10,22 +10,13 @@ import { seedTenant } from '../src/seed/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { insertConnectorSchema, selectConnectorSchema } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
+import { failure } from './support/errors.ts';
 
 const database = useTestDatabase();
 const ring = loadKeyRing({});
 let orgId = '';
 let otherOrgId = '';
 const inOrg = <T>(fn: (tx: Transaction) => Promise<T>) => withTenant(database.current.db, orgId, fn);
-
-async function failure(promise: Promise<unknown>): Promise<DatabaseError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DatabaseError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 beforeAll(async () => {
   const { db } = database.current;

@@ -225,12 +225,21 @@ describe('composite references', () => {
         notRefused.push(`${fk.name}: no ${fk.referencedTable} row in the other tenant to point at`);
         continue;
       }
-      // As the owner, with user triggers off: only the foreign key itself can refuse.
+      // As the owner, with every other trigger of the table off (user triggers, and the checks of
+      // other keys that point at this row): only this foreign key can refuse, and at once.
       const session = await database.current.dedicated();
       try {
-        await session.exec(`begin; alter table ${fk.table} disable trigger user`);
+        await session.exec('begin; set constraints all immediate');
+        const others = await session.query<{ name: string }>(
+          `select tgname as name from pg_trigger where tgrelid = $1::regclass and tgconstraint <> (
+             select oid from pg_constraint where conname = $2 and conrelid = $1::regclass)`,
+          [fk.table, fk.name],
+        );
+        for (const trigger of others)
+          await session.exec(`alter table ${fk.table} disable trigger "${trigger.name}"`);
         await session.query(
-          `with target as (select ctid, tableoid from ${fk.table} where organization_id = $1 limit 1)
+          `with target as (select ctid, tableoid from ${fk.table} where organization_id = $1
+                           order by (${own.map((column) => `${column} is not null`).join(' and ')}) desc limit 1)
            update ${fk.table} t set (${own.join(', ')}) = (
              select ${theirs.join(', ')} from ${fk.referencedTable} where organization_id = $2 limit 1)
            from target where t.ctid = target.ctid and t.tableoid = target.tableoid`,

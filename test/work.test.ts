@@ -9,6 +9,7 @@ import { seedTenant } from '../src/seed/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { insertFeedbackSchema, insertTaskSchema } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
+import { failure } from './support/errors.ts';
 
 const database = useTestDatabase();
 let orgId = '';
@@ -21,16 +22,6 @@ const ids = campaignSeedIds({
   id: (...parts) => stableId('acme', ...parts),
   ring: undefined as never,
 });
-
-async function failure(promise: Promise<unknown>): Promise<DatabaseError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DatabaseError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 beforeAll(async () => {
   orgId = (
@@ -133,11 +124,11 @@ describe('feedback', () => {
       expect(error.constraint).toBe(constraint);
       expect(insertFeedbackSchema.safeParse(values).success, constraint).toBe(false);
     }
-    const ok = { agentRunId: stableId('run', '1'), rating: 5 };
+    const ok = { agentRunId: stableId('acme', 'agent_run', 'social', 'failed'), rating: 5 };
     expect(insertFeedbackSchema.safeParse(ok).success).toBe(true);
     await inOrg((tx) => tx.insert(feedback).values(ok));
     const rows = await inOrg((tx) => tx.select().from(feedback));
     console.log('feedback rows', rows.length);
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(4);
   });
 });

@@ -16,6 +16,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { agentRuns } from './agents.ts';
 import { brands, brandVoices } from './brand.ts';
 import { createdAt, id, liveRows, softDelete, tenantPolicy, timestamps } from './columns.ts';
 import {
@@ -100,10 +101,7 @@ export const contentVersions = tenantTable(
     headline: text('headline'),
     /** The brand voice the text was written in. */
     brandVoiceId: uuid('brand_voice_id'),
-    /**
-     * The agent run that produced this version (references `agent_runs`; the composite foreign key
-     * is added with the agents domain). Null for text written by a person.
-     */
+    /** The agent run that produced this version; null for text written by a person. */
     agentRunId: uuid('agent_run_id'),
     /** Free-form notes of the author or the run (model, prompt id, reviewer remarks). */
     notes: text('notes'),
@@ -125,8 +123,10 @@ export const contentVersions = tenantTable(
       t.contentItemId,
       t.id,
     ),
-    // "What did this run write?": lineage from an agent run to its content.
-    index('content_versions_agent_run_id_idx').on(t.organizationId, t.agentRunId),
+    // Lineage from content back to the run that wrote it (and "what did this run write?"). The run
+    // is kept while its text is: checked at the end of the statement, so deleting a whole
+    // organization still works, and never SET NULL, which the immutable versions refuse.
+    ...tenantReference('content_versions', t, t.agentRunId, agentRuns, 'no action'),
     check('content_versions_version_check', sql`${t.version} >= 1`),
     check('content_versions_body_check', sql`length(${t.body}) between 1 and 1000000`),
   ],

@@ -1,9 +1,11 @@
 // The whole schema, one module per domain; imports flow from identity upwards.
 
+export * from './agents.ts';
 export * from './audit.ts';
 export * from './billing.ts';
 export * from './brand.ts';
 export * from './campaigns.ts';
+export * from './chat.ts';
 export * from './embeddings.ts';
 export * from './enums.ts';
 export * from './identity.ts';

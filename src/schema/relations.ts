@@ -1,4 +1,13 @@
 import { relations } from 'drizzle-orm';
+import {
+  agentCapabilities,
+  agentConfigs,
+  agentRuns,
+  agents,
+  agentTools,
+  toolExecutions,
+  tools,
+} from './agents.ts';
 import { invoices, subscriptions } from './billing.ts';
 import { brands, brandVoices } from './brand.ts';
 import {
@@ -13,6 +22,7 @@ import {
   emailSequences,
   socialPosts,
 } from './campaigns.ts';
+import { conversations, messages } from './chat.ts';
 import {
   accounts,
   apiKeys,
@@ -117,6 +127,10 @@ export const contentVersionsRelations = relations(contentVersions, ({ one, many 
   brandVoice: one(brandVoices, {
     fields: [contentVersions.organizationId, contentVersions.brandVoiceId],
     references: [brandVoices.organizationId, brandVoices.id],
+  }),
+  agentRun: one(agentRuns, {
+    fields: [contentVersions.organizationId, contentVersions.agentRunId],
+    references: [agentRuns.organizationId, agentRuns.id],
   }),
   feedback: many(feedback),
 }));
@@ -244,5 +258,132 @@ export const feedbackRelations = relations(feedback, ({ one }) => ({
     fields: [feedback.organizationId, feedback.contentVersionId],
     references: [contentVersions.organizationId, contentVersions.id],
   }),
+  message: one(messages, {
+    fields: [feedback.organizationId, feedback.messageId],
+    references: [messages.organizationId, messages.id],
+  }),
+  agentRun: one(agentRuns, {
+    fields: [feedback.organizationId, feedback.agentRunId],
+    references: [agentRuns.organizationId, agentRuns.id],
+  }),
   user: one(users, { fields: [feedback.userId], references: [users.id] }),
+}));
+
+// ---------------------------------------------------------------------------------------------
+// Agents and chat
+// ---------------------------------------------------------------------------------------------
+
+export const agentsRelations = relations(agents, ({ one, many }) => ({
+  brand: one(brands, {
+    fields: [agents.organizationId, agents.brandId],
+    references: [brands.organizationId, brands.id],
+  }),
+  currentConfig: one(agentConfigs, {
+    fields: [agents.organizationId, agents.currentConfigId],
+    references: [agentConfigs.organizationId, agentConfigs.id],
+    relationName: 'currentConfig',
+  }),
+  configs: many(agentConfigs, { relationName: 'agentConfigs' }),
+  capabilities: many(agentCapabilities),
+  tools: many(agentTools),
+  runs: many(agentRuns),
+  conversations: many(conversations),
+}));
+
+export const agentConfigsRelations = relations(agentConfigs, ({ one, many }) => ({
+  agent: one(agents, {
+    fields: [agentConfigs.organizationId, agentConfigs.agentId],
+    references: [agents.organizationId, agents.id],
+    relationName: 'agentConfigs',
+  }),
+  createdByUser: one(users, { fields: [agentConfigs.createdByUserId], references: [users.id] }),
+  runs: many(agentRuns),
+}));
+
+export const agentCapabilitiesRelations = relations(agentCapabilities, ({ one }) => ({
+  agent: one(agents, {
+    fields: [agentCapabilities.organizationId, agentCapabilities.agentId],
+    references: [agents.organizationId, agents.id],
+  }),
+}));
+
+export const toolsRelations = relations(tools, ({ many }) => ({
+  agents: many(agentTools),
+  executions: many(toolExecutions),
+}));
+
+export const agentToolsRelations = relations(agentTools, ({ one }) => ({
+  agent: one(agents, {
+    fields: [agentTools.organizationId, agentTools.agentId],
+    references: [agents.organizationId, agents.id],
+  }),
+  tool: one(tools, {
+    fields: [agentTools.organizationId, agentTools.toolId],
+    references: [tools.organizationId, tools.id],
+  }),
+}));
+
+export const agentRunsRelations = relations(agentRuns, ({ one, many }) => ({
+  agent: one(agents, {
+    fields: [agentRuns.organizationId, agentRuns.agentId],
+    references: [agents.organizationId, agents.id],
+  }),
+  config: one(agentConfigs, {
+    fields: [agentRuns.organizationId, agentRuns.configId],
+    references: [agentConfigs.organizationId, agentConfigs.id],
+  }),
+  conversation: one(conversations, {
+    fields: [agentRuns.organizationId, agentRuns.conversationId],
+    references: [conversations.organizationId, conversations.id],
+  }),
+  parentRun: one(agentRuns, {
+    fields: [agentRuns.organizationId, agentRuns.parentRunId],
+    references: [agentRuns.organizationId, agentRuns.id],
+    relationName: 'subRuns',
+  }),
+  subRuns: many(agentRuns, { relationName: 'subRuns' }),
+  toolExecutions: many(toolExecutions),
+  messages: many(messages),
+}));
+
+export const toolExecutionsRelations = relations(toolExecutions, ({ one }) => ({
+  run: one(agentRuns, {
+    fields: [toolExecutions.organizationId, toolExecutions.runId],
+    references: [agentRuns.organizationId, agentRuns.id],
+  }),
+  tool: one(tools, {
+    fields: [toolExecutions.organizationId, toolExecutions.toolId],
+    references: [tools.organizationId, tools.id],
+  }),
+}));
+
+export const conversationsRelations = relations(conversations, ({ one, many }) => ({
+  brand: one(brands, {
+    fields: [conversations.organizationId, conversations.brandId],
+    references: [brands.organizationId, brands.id],
+  }),
+  agent: one(agents, {
+    fields: [conversations.organizationId, conversations.agentId],
+    references: [agents.organizationId, agents.id],
+  }),
+  createdByUser: one(users, { fields: [conversations.createdByUserId], references: [users.id] }),
+  messages: many(messages),
+  runs: many(agentRuns),
+}));
+
+export const messagesRelations = relations(messages, ({ one, many }) => ({
+  conversation: one(conversations, {
+    fields: [messages.organizationId, messages.conversationId],
+    references: [conversations.organizationId, conversations.id],
+  }),
+  run: one(agentRuns, {
+    fields: [messages.organizationId, messages.runId],
+    references: [agentRuns.organizationId, agentRuns.id],
+  }),
+  parentMessage: one(messages, {
+    fields: [messages.organizationId, messages.parentMessageId],
+    references: [messages.organizationId, messages.id],
+    relationName: 'branches',
+  }),
+  branches: many(messages, { relationName: 'branches' }),
 }));

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { check, index, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { agentRuns } from './agents.ts';
 import { campaigns, contentItems, contentVersions } from './campaigns.ts';
+import { messages } from './chat.ts';
 import { createdAt, timestamps } from './columns.ts';
 import { taskPriority, taskStatus } from './enums.ts';
 import { users } from './identity.ts';
@@ -49,10 +51,8 @@ export type NewTask = typeof tasks.$inferInsert;
 export const feedback = tenantTable(
   'feedback',
   {
-    /** References `messages`; the composite foreign key is added with the chat domain. */
     messageId: uuid('message_id'),
     contentVersionId: uuid('content_version_id'),
-    /** References `agent_runs`; the composite foreign key is added with the agents domain. */
     agentRunId: uuid('agent_run_id'),
     /** 1 (bad) to 5 (great). */
     rating: smallint('rating'),
@@ -62,9 +62,9 @@ export const feedback = tenantTable(
   },
   (t) => [
     ...tenantReference('feedback', t, t.contentVersionId, contentVersions),
-    // Feedback shown beside a message or a run (and the index their foreign keys will need).
-    index('feedback_message_id_idx').on(t.organizationId, t.messageId),
-    index('feedback_agent_run_id_idx').on(t.organizationId, t.agentRunId),
+    // Feedback is about its target and goes with it.
+    ...tenantReference('feedback', t, t.messageId, messages),
+    ...tenantReference('feedback', t, t.agentRunId, agentRuns),
     index('feedback_user_id_idx').on(t.userId),
     check(
       'feedback_target_check',

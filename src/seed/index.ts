@@ -1,8 +1,10 @@
 import type { Database } from '../client.ts';
 import { type KeyRing, loadKeyRing } from '../crypto.ts';
 import { withTenant } from '../tenant.ts';
+import { agentsSeed } from './agents.ts';
 import { billingSeed } from './billing.ts';
 import { campaignsSeed } from './campaigns.ts';
+import { chatSeed } from './chat.ts';
 import { addCounts, type DomainSeed, type SeedContext, type SeedCounts } from './context.ts';
 import { identitySeed, seedOrganization, type TenantSeedInput } from './identity.ts';
 import { integrationsSeed } from './integrations.ts';
@@ -14,6 +16,8 @@ export { stableId } from './context.ts';
 /** Every domain's seed, in dependency order (identity first). */
 export const domainSeeds: DomainSeed[] = [
   identitySeed,
+  agentsSeed,
+  chatSeed,
   campaignsSeed,
   billingSeed,
   integrationsSeed,

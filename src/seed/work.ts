@@ -50,6 +50,19 @@ export const workSeed: DomainSeed = {
         comment: 'Much clearer than the first draft; the subject line could be shorter.',
         userId: ctx.ownerUserId,
       },
+      // Ratings of the copilot's answer and of the run that wrote it (seeded by the chat and agents domains).
+      {
+        id: ctx.id('feedback', 'copilot-answer'),
+        messageId: ctx.id('message', 'spring-tagline', '4'),
+        rating: 5,
+        userId: ctx.ownerUserId,
+      },
+      {
+        id: ctx.id('feedback', 'weekly-social-run'),
+        agentRunId: ctx.id('agent_run', 'social', 'weekly'),
+        comment: 'Posted at the right times, but skipped the LinkedIn variant.',
+        userId: ctx.ownerUserId,
+      },
     ]);
     return counts;
   },

@@ -1,8 +1,10 @@
 // Zod schemas derived from the tables (drizzle-zod), one module per domain like src/schema/.
 
+export * from './agents.ts';
 export * from './audit.ts';
 export * from './billing.ts';
 export * from './campaigns.ts';
+export * from './chat.ts';
 export * from './identity.ts';
 export * from './integrations.ts';
 export * from './work.ts';

@@ -1,0 +1,86 @@
+import type { z } from 'zod';
+import { toDatabaseError } from './errors.ts';
+
+export interface InputIssue {
+  /** The column (snake_case) or nested path the issue is about, when there is one. */
+  column?: string;
+  path: (string | number)[];
+  message: string;
+}
+
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * Input refused before it reached the database: names the table, the column and what is wrong.
+ * Nothing was written.
+ */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+  /** The same field a `DatabaseError` has, so callers can branch on one property. */
+  readonly kind = 'invalid_input' as const;
+  /** Refused before any constraint was involved. */
+  readonly constraint: string | undefined = undefined;
+  constructor(
+    readonly table: string,
+    readonly issues: InputIssue[],
+  ) {
+    const described = issues
+      .map(
+        (issue) =>
+          (issue.path.length > 0 ? `${issue.path.map(String).map(snake).join('.')}: ` : '') + issue.message,
+      )
+      .join('; ');
+    super(`invalid input for ${table}: ${described}`);
+  }
+
+  /** The first column named by an issue. */
+  get column(): string | undefined {
+    return this.issues.find((issue) => issue.column)?.column;
+  }
+}
+
+/**
+ * Parses `value` with `schema`, or throws an `InputError` naming `table` and the offending columns.
+ * `label` says which input it was in a batch (`points[3]`), and prefixes the paths in the message.
+ */
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  table: string,
+  label?: string,
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new InputError(
+    table,
+    result.error.issues.map((issue) => {
+      const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
+      const head = path[0];
+      return {
+        column: typeof head === 'string' ? snake(head) : undefined,
+        path: label ? [label, ...path] : path,
+        message: issue.message,
+      };
+    }),
+  );
+}
+
+/** `InputError` for an id that names no row the current tenant can see. */
+export const notFound = (table: string, column: string, path: string) =>
+  new InputError(table, [{ column, path: [path], message: 'not found in this organization' }]);
+
+/** Runs database work, turning driver errors into `DatabaseError`s (input errors pass through). */
+export async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw toDatabaseError(error);
+  }
+}
+
+/** The single row a write returned. */
+export function firstRow<T>(rows: T[], what: string): T {
+  const [row] = rows;
+  if (!row) throw new Error(`${what} returned no row`);
+  return row;
+}

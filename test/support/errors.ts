@@ -1,0 +1,15 @@
+import { DatabaseError } from '../../src/errors.ts';
+import { InputError } from '../../src/input.ts';
+
+/** The typed refusal a piece of work ends with; anything else (or success) fails the test. */
+export async function failure(
+  work: Promise<unknown> | (() => Promise<unknown>),
+): Promise<DatabaseError | InputError> {
+  try {
+    await (typeof work === 'function' ? work() : work);
+  } catch (error) {
+    if (error instanceof DatabaseError || error instanceof InputError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal, but the work succeeded');
+}
