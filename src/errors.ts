@@ -82,6 +82,7 @@ type PgErrorFields = {
 const kinds: Record<string, DatabaseErrorKind> = {
   '23505': 'unique_violation',
   '23503': 'foreign_key_violation',
+  '23001': 'foreign_key_violation',
   '23514': 'check_violation',
   '23502': 'not_null_violation',
   '23P01': 'exclusion_violation',
