@@ -1,4 +1,6 @@
 import { relations } from 'drizzle-orm';
+import { brands, brandVoices } from './brand.ts';
+import { embeddingSpaces } from './embeddings.ts';
 import {
   accounts,
   apiKeys,
@@ -11,6 +13,7 @@ import {
   sessions,
   users,
 } from './identity.ts';
+import { chunks, datasets, documents, inferenceEndpoints, modelVersions, trainingJobs } from './rag.ts';
 
 export const organizationsRelations = relations(organizations, ({ many }) => ({
   memberships: many(memberships),
@@ -71,4 +74,87 @@ export const credentialsRelations = relations(credentials, ({ one }) => ({
     references: [organizations.id],
   }),
   createdByUser: one(users, { fields: [credentials.createdByUserId], references: [users.id] }),
+}));
+
+// ---------------------------------------------------------------------------------------------
+// Brand and RAG
+// ---------------------------------------------------------------------------------------------
+
+export const embeddingSpacesRelations = relations(embeddingSpaces, ({ many }) => ({
+  brandVoices: many(brandVoices),
+  datasets: many(datasets),
+  chunks: many(chunks),
+}));
+
+export const brandsRelations = relations(brands, ({ one, many }) => ({
+  organization: one(organizations, { fields: [brands.organizationId], references: [organizations.id] }),
+  voices: many(brandVoices),
+}));
+
+export const brandVoicesRelations = relations(brandVoices, ({ one }) => ({
+  brand: one(brands, {
+    fields: [brandVoices.organizationId, brandVoices.brandId],
+    references: [brands.organizationId, brands.id],
+  }),
+  embeddingSpace: one(embeddingSpaces, {
+    fields: [brandVoices.embeddingSpaceId],
+    references: [embeddingSpaces.id],
+  }),
+}));
+
+export const datasetsRelations = relations(datasets, ({ one, many }) => ({
+  organization: one(organizations, { fields: [datasets.organizationId], references: [organizations.id] }),
+  embeddingSpace: one(embeddingSpaces, {
+    fields: [datasets.embeddingSpaceId],
+    references: [embeddingSpaces.id],
+  }),
+  documents: many(documents),
+  chunks: many(chunks),
+  trainingJobs: many(trainingJobs),
+}));
+
+export const documentsRelations = relations(documents, ({ one, many }) => ({
+  dataset: one(datasets, {
+    fields: [documents.organizationId, documents.datasetId],
+    references: [datasets.organizationId, datasets.id],
+  }),
+  chunks: many(chunks),
+}));
+
+export const chunksRelations = relations(chunks, ({ one }) => ({
+  document: one(documents, {
+    fields: [chunks.organizationId, chunks.documentId],
+    references: [documents.organizationId, documents.id],
+  }),
+  dataset: one(datasets, {
+    fields: [chunks.organizationId, chunks.datasetId],
+    references: [datasets.organizationId, datasets.id],
+  }),
+  embeddingSpace: one(embeddingSpaces, {
+    fields: [chunks.embeddingSpaceId],
+    references: [embeddingSpaces.id],
+  }),
+}));
+
+export const modelVersionsRelations = relations(modelVersions, ({ many }) => ({
+  trainingJobs: many(trainingJobs),
+  inferenceEndpoints: many(inferenceEndpoints),
+}));
+
+export const trainingJobsRelations = relations(trainingJobs, ({ one }) => ({
+  dataset: one(datasets, {
+    fields: [trainingJobs.organizationId, trainingJobs.datasetId],
+    references: [datasets.organizationId, datasets.id],
+  }),
+  outputModelVersion: one(modelVersions, {
+    fields: [trainingJobs.organizationId, trainingJobs.outputModelVersionId],
+    references: [modelVersions.organizationId, modelVersions.id],
+  }),
+}));
+
+export const inferenceEndpointsRelations = relations(inferenceEndpoints, ({ one }) => ({
+  modelVersion: one(modelVersions, {
+    fields: [inferenceEndpoints.organizationId, inferenceEndpoints.modelVersionId],
+    references: [modelVersions.organizationId, modelVersions.id],
+  }),
 }));

@@ -1,14 +1,16 @@
 import type { Database } from '../client.ts';
 import { type KeyRing, loadKeyRing } from '../crypto.ts';
 import { withTenant } from '../tenant.ts';
+import { brandSeed } from './brand.ts';
 import { addCounts, type DomainSeed, type SeedContext, type SeedCounts } from './context.ts';
 import { identitySeed, seedOrganization, type TenantSeedInput } from './identity.ts';
+import { ragSeed } from './rag.ts';
 
 export type { DomainSeed, SeedContext, SeedCounts } from './context.ts';
 export { stableId } from './context.ts';
 
 /** Every domain's seed, in dependency order (identity first). */
-export const domainSeeds: DomainSeed[] = [identitySeed];
+export const domainSeeds: DomainSeed[] = [identitySeed, brandSeed, ragSeed];
 
 /** The organization `npm run db:setup` creates for local development. */
 export const demoTenant: TenantSeedInput = {

@@ -1,0 +1,166 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { rowsOf, type Transaction } from './client.ts';
+import {
+  assertEmbedderFits,
+  assertVector,
+  distanceOperator,
+  type Embedder,
+  embeddingIndexName,
+  getEmbeddingSpace,
+  invalidInput,
+  isUuid,
+  vectorLiteral,
+} from './embedding-spaces.ts';
+import type { EmbeddingSpace } from './schema/index.ts';
+
+/** Largest k a search accepts. */
+export const MAX_K = 1000;
+
+/**
+ * Filters leaving at most this many candidates are searched exactly (no index): cheaper than an
+ * iterative index scan at that size, and exact. Above it the HNSW index serves the query.
+ */
+export const DEFAULT_EXACT_THRESHOLD = 2000;
+
+/** pgvector's own floor for `hnsw.max_scan_tuples`. */
+const MIN_SCAN_TUPLES = 20_000;
+const MAX_SCAN_TUPLES = 5_000_000;
+
+export type VectorStrategy = 'exact' | 'hnsw';
+
+export interface VectorSearchOptions {
+  /** `auto` (default) decides by a capped count of the candidates; the others force a path. */
+  strategy?: 'auto' | VectorStrategy;
+  /** Candidates at or under which `auto` searches exactly. Default {@link DEFAULT_EXACT_THRESHOLD}. */
+  exactThreshold?: number;
+  /** `hnsw.ef_search` for this query (1..1000). Default: max(100, 2 x the rows wanted). */
+  efSearch?: number;
+}
+
+/** The query vector: given, or the embedding of `text` by an embedder of the same space. */
+export type QueryVector = { vector: number[]; text?: undefined } | { text: string; embedder: Embedder };
+
+export interface NearestPlan {
+  strategy: VectorStrategy;
+  /** Rows matching the filter, counted up to the exact threshold + 1. */
+  candidates: number;
+  efSearch?: number;
+  maxScanTuples?: number;
+}
+
+export interface NearestQuery {
+  table: string;
+  space: EmbeddingSpace;
+  vector: number[];
+  /** Extra conditions on the table (unqualified columns), already safe SQL. */
+  filter: SQL;
+  /** Rows wanted from the nearest-neighbour step. */
+  limit: number;
+  options: VectorSearchOptions;
+}
+
+/** Checks k: an integer from 1 to {@link MAX_K}. */
+export function assertK(k: unknown, table: string): asserts k is number {
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > MAX_K)
+    throw invalidInput(table, 'embedding', `k must be an integer from 1 to ${MAX_K}, got ${String(k)}`);
+}
+
+/** A list of UUIDs as a SQL array literal (each checked, so inlining is safe). */
+export function uuidArray(ids: readonly string[], table: string, column: string): SQL {
+  for (const id of ids)
+    if (!isUuid(id))
+      throw invalidInput(table, column, `${column} must hold UUIDs, got ${JSON.stringify(id)}`);
+  return sql.raw(`'{${ids.join(',')}}'::uuid[]`);
+}
+
+/** Loads the space, checks the query (vector or text + embedder) against it and returns the vector. */
+export async function resolveQueryVector(
+  tx: Transaction,
+  spaceId: string,
+  query: QueryVector,
+  table: string,
+): Promise<{ space: EmbeddingSpace; vector: number[] }> {
+  const space = await getEmbeddingSpace(tx, spaceId, table);
+  if (query.text !== undefined) {
+    if (typeof query.text !== 'string' || !/[\p{L}\p{N}]/u.test(query.text))
+      throw invalidInput(table, 'content', 'the query text is empty (it has no letters or digits)');
+    if (!query.embedder) throw invalidInput(table, 'embedding', 'a text query needs an embedder');
+    assertEmbedderFits(query.embedder, space, table);
+    const [vector] = await query.embedder.embedMany([query.text]);
+    assertVector(vector, space, table);
+    return { space, vector };
+  }
+  if (query.vector === undefined) throw invalidInput(table, 'embedding', 'give a query vector or a text');
+  assertVector(query.vector, space, table);
+  return { space, vector: query.vector };
+}
+
+const spaceLiteral = (space: EmbeddingSpace) => {
+  if (!isUuid(space.id)) throw new Error(`embedding space id ${space.id} is not a UUID`);
+  return sql.raw(`'${space.id}'::uuid`);
+};
+
+/**
+ * Chooses the path: a count of the candidates capped at the exact threshold (served by the
+ * table's (tenant, filter, space) index, so it costs at most that many index entries), then either
+ * exact or HNSW. For HNSW it sets, transaction-locally, relaxed iterative scans, `ef_search`, and
+ * `max_scan_tuples` large enough for the filter's selectivity (estimated from the index's size).
+ */
+export async function planNearest(tx: Transaction, q: NearestQuery): Promise<NearestPlan> {
+  const threshold = Math.max(q.options.exactThreshold ?? DEFAULT_EXACT_THRESHOLD, q.limit);
+  const efSearch = q.options.efSearch ?? Math.min(1000, Math.max(100, 2 * q.limit));
+  if (!Number.isInteger(efSearch) || efSearch < 1 || efSearch > 1000)
+    throw invalidInput(q.table, 'embedding', `efSearch must be an integer from 1 to 1000, got ${efSearch}`);
+  const [counted] = rowsOf<{ candidates: number; index_tuples: number | null }>(
+    await tx.execute(sql`
+      select (select count(*)::int from (
+                select 1 from ${sql.identifier(q.table)}
+                where embedding_space_id = ${spaceLiteral(q.space)} and ${q.filter}
+                limit ${threshold + 1}) c) as candidates,
+             (select reltuples::float8 from pg_class
+              where oid = to_regclass(${`public.${embeddingIndexName(q.table, q.space.id)}`})) as index_tuples`),
+  );
+  const candidates = Number(counted?.candidates ?? 0);
+  const indexTuples = counted?.index_tuples;
+  const wanted = q.options.strategy ?? 'auto';
+  // No index for this space on this table (registered outside app_register_embedding_space): exact.
+  const exact =
+    wanted === 'exact' ||
+    indexTuples === null ||
+    indexTuples === undefined ||
+    (wanted === 'auto' && candidates <= threshold);
+  if (exact) return { strategy: 'exact', candidates };
+
+  // Selectivity is at least candidates / rows in the index; scan enough tuples to find `limit` of them.
+  const rows = Math.max(Number(indexTuples), candidates);
+  const maxScanTuples = Math.min(
+    MAX_SCAN_TUPLES,
+    Math.max(MIN_SCAN_TUPLES, Math.ceil((8 * q.limit * rows) / Math.max(candidates, 1))),
+  );
+  await tx.execute(sql`
+    select set_config('hnsw.iterative_scan', 'relaxed_order', true),
+           set_config('hnsw.ef_search', ${String(efSearch)}, true),
+           set_config('hnsw.max_scan_tuples', ${String(maxScanTuples)}, true)`);
+  return { strategy: 'hnsw', candidates, efSearch, maxScanTuples };
+}
+
+/**
+ * `select id, distance ... order by distance limit n` for a plan. HNSW: the indexed expression
+ * (`embedding::halfvec(D) <op> query`) under the partial index's predicate, so the index serves it;
+ * with relaxed order the caller re-sorts. Exact: the uncast expression, which no index matches.
+ */
+export function nearestSql(q: NearestQuery, plan: NearestPlan): SQL {
+  const op = sql.raw(distanceOperator(q.space.distance));
+  const dims = sql.raw(String(q.space.dimensions));
+  const literal = vectorLiteral(q.vector);
+  const distance =
+    plan.strategy === 'hnsw'
+      ? sql`(embedding::halfvec(${dims}) ${op} ${literal}::halfvec(${dims}))`
+      : sql`(embedding ${op} ${literal}::halfvec)`;
+  return sql`
+    select id, ${distance} as distance
+    from ${sql.identifier(q.table)}
+    where embedding_space_id = ${spaceLiteral(q.space)} and ${q.filter}
+    order by distance
+    limit ${q.limit}`;
+}
