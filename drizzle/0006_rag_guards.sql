@@ -22,10 +22,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT format('%s_embedding_%s_hnsw_idx', table_name, right(replace(space_id::text, '-', ''), 12)) $$;
 --> statement-breakpoint
 -- Creates every missing per-space ANN index, on every table of the public schema that has an
--- `embedding` halfvec column and an `embedding_space_id` column (found from the catalog, so tables
+-- `embedding` halfvec column and `embedding_space_id` and `embedding_dimensions` columns (found from the catalog, so tables
 -- added later are covered when their migration calls this). pgvector's pattern for vectors of mixed
 -- lengths: an HNSW index on the expression cast to the space's length, partial on the space, with
--- the space's operator class; queries that repeat the expression and the predicate use it.
+-- the space's operator class; queries that repeat the expression and the predicate use it. The
+-- predicate names the length too: a row claiming another length for the space never reaches the
+-- cast, so the `<table>_embedding_space_fkey` reference refuses it by name instead of the cast.
 -- Returns the names of the indexes it created. Run by the schema owner (migrations, registration).
 CREATE OR REPLACE FUNCTION app_ensure_embedding_indexes() RETURNS SETOF text
 LANGUAGE plpgsql AS $$
@@ -45,14 +47,16 @@ BEGIN
                   AND NOT a.attisdropped AND a.atttypid = 'halfvec'::regtype)
       AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'embedding_space_id'
                   AND NOT a.attisdropped)
+      AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'embedding_dimensions'
+                  AND NOT a.attisdropped)
     ORDER BY c.relname
   LOOP
     FOR s IN SELECT id, dimensions, distance FROM embedding_spaces ORDER BY created_at, id LOOP
       index_name := app_embedding_index_name(t.relname, s.id);
       IF to_regclass(format('public.%I', index_name)) IS NULL THEN
         EXECUTE format(
-          'CREATE INDEX IF NOT EXISTS %I ON public.%I USING hnsw ((embedding::halfvec(%s)) %s) WHERE embedding_space_id = %L',
-          index_name, t.relname, s.dimensions, app_embedding_opclass(s.distance), s.id);
+          'CREATE INDEX IF NOT EXISTS %I ON public.%I USING hnsw ((embedding::halfvec(%s)) %s) WHERE embedding_space_id = %L AND embedding_dimensions = %s',
+          index_name, t.relname, s.dimensions, app_embedding_opclass(s.distance), s.id, s.dimensions);
         RETURN NEXT index_name;
       END IF;
     END LOOP;

@@ -95,9 +95,14 @@ export async function resolveQueryVector(
   return { space, vector: query.vector };
 }
 
-const spaceLiteral = (space: EmbeddingSpace) => {
-  if (!isUuid(space.id)) throw new Error(`embedding space id ${space.id} is not a UUID`);
-  return sql.raw(`'${space.id}'::uuid`);
+/**
+ * The per-space index's predicate, inlined as literals: a parameter would not let the planner
+ * prove the partial index applies (generic plans).
+ */
+const inSpace = (space: EmbeddingSpace) => {
+  if (!isUuid(space.id) || !Number.isInteger(space.dimensions))
+    throw new Error(`embedding space ${space.id} is malformed`);
+  return sql.raw(`embedding_space_id = '${space.id}'::uuid and embedding_dimensions = ${space.dimensions}`);
 };
 
 /**
@@ -115,7 +120,7 @@ export async function planNearest(tx: Transaction, q: NearestQuery): Promise<Nea
     await tx.execute(sql`
       select (select count(*)::int from (
                 select 1 from ${sql.identifier(q.table)}
-                where embedding_space_id = ${spaceLiteral(q.space)} and ${q.filter}
+                where ${inSpace(q.space)} and ${q.filter}
                 limit ${threshold + 1}) c) as candidates,
              (select reltuples::float8 from pg_class
               where oid = to_regclass(${`public.${embeddingIndexName(q.table, q.space.id)}`})) as index_tuples`),
@@ -160,7 +165,7 @@ export function nearestSql(q: NearestQuery, plan: NearestPlan): SQL {
   return sql`
     select id, ${distance} as distance
     from ${sql.identifier(q.table)}
-    where embedding_space_id = ${spaceLiteral(q.space)} and ${q.filter}
+    where ${inSpace(q.space)} and ${q.filter}
     order by distance
     limit ${q.limit}`;
 }

@@ -55,7 +55,7 @@ const brandVoiceRefinements = {
   version: (s: z.ZodNumber) => s.int().min(1),
   promptTemplate: (s: z.ZodString) => s.min(1).max(20000),
   styleRules: styleRulesSchema,
-  examples: brandVoiceExamplesSchema,
+  examples: brandVoiceExamplesSchema.optional(),
   ...embeddingRefinements,
 };
 /** What an API may show of a voice: everything but the embedding. */
@@ -66,6 +66,7 @@ export const selectBrandVoiceSchema = createSelectSchema(brandVoices, {
 export const insertBrandVoiceSchema = createInsertSchema(brandVoices, brandVoiceRefinements).superRefine(
   checkEmbeddingFields,
 );
-export const updateBrandVoiceSchema = createUpdateSchema(brandVoices, brandVoiceRefinements).superRefine(
-  checkEmbeddingFields,
-);
+export const updateBrandVoiceSchema = createUpdateSchema(brandVoices, {
+  ...brandVoiceRefinements,
+  styleRules: styleRulesSchema.optional(),
+}).superRefine(checkEmbeddingFields);

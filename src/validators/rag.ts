@@ -11,7 +11,8 @@ import {
 import { checkEmbeddingFields, embeddingRefinements } from './embeddings.ts';
 import { slugPattern } from './identity.ts';
 
-// Shapes of the JSON columns; the tables' `$type<T>()` say the same in TypeScript.
+// Shapes of the JSON columns; the tables' `$type<T>()` say the same in TypeScript. A schema given
+// to drizzle-zod replaces the column's, so columns with a default take it `.optional()` on insert.
 export const documentMetadataSchema = z
   .object({
     language: z.string().min(2).max(35).optional(),
@@ -87,7 +88,7 @@ const documentRefinements = {
   title: (s: z.ZodString) => s.min(1).max(1000),
   contentHash: (s: z.ZodString) => s.regex(sha256Hex, 'a lowercase hex sha256'),
   mimeType: (s: z.ZodString) => s.regex(/^[\w.+-]+\/[\w.+-]+$/, 'a MIME type such as text/markdown'),
-  metadata: documentMetadataSchema,
+  metadata: documentMetadataSchema.optional(),
 };
 export const selectDocumentSchema = createSelectSchema(documents, { metadata: documentMetadataSchema });
 export const insertDocumentSchema = createInsertSchema(documents, documentRefinements).superRefine(
@@ -100,7 +101,7 @@ const chunkRefinements = {
   content: (s: z.ZodString) => s.min(1),
   tokenCount: (s: z.ZodNumber) => s.int().min(0),
   contentHash: (s: z.ZodString) => s.regex(sha256Hex, 'a lowercase hex sha256'),
-  metadata: chunkMetadataSchema,
+  metadata: chunkMetadataSchema.optional(),
   ...embeddingRefinements,
 };
 /** What search and APIs show of a chunk: never the embedding nor the search vector. */
@@ -120,7 +121,7 @@ const modelVersionRefinements = {
   version: (s: z.ZodNumber) => s.int().min(1),
   provider: (s: z.ZodString) => s.trim().min(1).max(100),
   baseModel: (s: z.ZodString) => s.trim().min(1).max(200),
-  metrics: modelMetricsSchema,
+  metrics: modelMetricsSchema.optional(),
 };
 const readyNeedsArtifact = (
   value: { status?: string | null; artifactUri?: string | null },
@@ -164,8 +165,8 @@ function checkTrainingJob(job: JobTimes, ctx: z.RefinementCtx): void {
 
 const trainingJobRefinements = {
   baseModel: (s: z.ZodString) => s.trim().min(1).max(200),
-  hyperparameters: hyperparametersSchema,
-  metrics: modelMetricsSchema,
+  hyperparameters: hyperparametersSchema.optional(),
+  metrics: modelMetricsSchema.optional(),
 };
 export const selectTrainingJobSchema = createSelectSchema(trainingJobs, {
   hyperparameters: hyperparametersSchema,
@@ -179,7 +180,7 @@ export const updateTrainingJobSchema = createUpdateSchema(trainingJobs, training
 const inferenceEndpointRefinements = {
   name: (s: z.ZodString) => s.trim().min(1).max(200),
   url: (s: z.ZodString) => s.regex(httpUrl, 'an http(s) URL').max(2000),
-  config: inferenceEndpointConfigSchema,
+  config: inferenceEndpointConfigSchema.optional(),
 };
 export const selectInferenceEndpointSchema = createSelectSchema(inferenceEndpoints, {
   config: inferenceEndpointConfigSchema,
