@@ -13,15 +13,20 @@ export interface CreateDatasetInput {
   kind?: Dataset['kind'];
 }
 
-/** Throws `invalid_input` naming the first field a Zod parse refused. */
+/**
+ * Throws `invalid_input` naming the first field a Zod parse refused. `column` names the JSON column
+ * when the parse was of that column's value alone.
+ */
 export function refuseIssues(
   table: string,
   result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } },
+  column?: string,
 ): void {
   const [issue] = result.error?.issues ?? [];
   if (!result.success && issue) {
-    const field = String(issue.path[0] ?? 'row').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-    throw invalidInput(table, field, `${issue.path.join('.') || 'row'}: ${issue.message}`);
+    const field = column ?? String(issue.path[0] ?? 'row').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const where = [column, ...issue.path.map(String)].filter(Boolean).join('.') || 'row';
+    throw invalidInput(table, field, `${where}: ${issue.message}`);
   }
 }
 

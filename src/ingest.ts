@@ -96,7 +96,8 @@ function checkChunks(chunks: unknown): asserts chunks is IngestChunk[] {
     seen.add(ordinal);
     if (chunk.tokenCount !== undefined && (!Number.isInteger(chunk.tokenCount) || chunk.tokenCount < 0))
       throw invalidInput('chunks', 'token_count', `chunk ${index}: tokenCount must be an integer >= 0`);
-    if (chunk.metadata !== undefined) refuseIssues('chunks', chunkMetadataSchema.safeParse(chunk.metadata));
+    if (chunk.metadata !== undefined)
+      refuseIssues('chunks', chunkMetadataSchema.safeParse(chunk.metadata), 'metadata');
   });
 }
 
@@ -164,7 +165,8 @@ export async function ingestDocument(tx: Transaction, input: IngestDocumentInput
     throw invalidInput('documents', 'title', 'the document needs a title');
   if (doc.id !== undefined && !isUuid(doc.id))
     throw invalidInput('documents', 'id', `document id must be a UUID, got ${String(doc.id)}`);
-  if (doc.metadata !== undefined) refuseIssues('documents', documentMetadataSchema.safeParse(doc.metadata));
+  if (doc.metadata !== undefined)
+    refuseIssues('documents', documentMetadataSchema.safeParse(doc.metadata), 'metadata');
   try {
     const dataset = await getLiveDataset(tx, input.datasetId, 'chunks');
     const space = await getEmbeddingSpace(tx, dataset.embeddingSpaceId, 'chunks');

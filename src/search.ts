@@ -215,8 +215,9 @@ export interface HybridHit extends ChunkHit {
 }
 
 /**
- * Full-text (`websearch_to_tsquery` on the generated `search_vector`, GIN) and vector results
- * fused by reciprocal rank in one SQL statement; the vector side follows the same plan as
+ * Full-text and vector results fused by reciprocal rank in one SQL statement. The full-text side
+ * matches any of the text's words (its lexemes OR-ed, so a chunk need not contain them all),
+ * ranked by `ts_rank_cd` and served by the GIN index on the generated `search_vector`; the vector side follows the same plan as
  * {@link searchChunks}. Give `text` plus either `embedder` or a precomputed `vector`.
  */
 export async function hybridSearch(
@@ -251,7 +252,10 @@ export async function hybridSearch(
         ),
         lexical as materialized (
           select c.id, row_number() over (order by ts_rank_cd(c.search_vector, w.query) desc, c.id) as rank
-          from chunks c, websearch_to_tsquery(${config}, ${input.text}) as w(query)
+          from chunks c, (
+            select coalesce(string_agg(quote_literal(lexeme), ' | ')::tsquery, ''::tsquery)
+            from unnest(tsvector_to_array(to_tsvector(${config}, ${input.text}))) as lexeme
+          ) as w(query)
           where c.search_vector @@ w.query and c.dataset_id = any(${datasets})
           order by rank
           limit ${pool}
