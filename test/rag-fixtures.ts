@@ -9,7 +9,7 @@ import {
   ensureEmbeddingIndexes,
   registerEmbeddingSpace,
 } from '../src/embedding-spaces.ts';
-import { DatabaseError } from '../src/errors.ts';
+import { DatabaseError, toDatabaseError } from '../src/errors.ts';
 import { ingestDocument } from '../src/ingest.ts';
 import { createOrganization } from '../src/organizations.ts';
 import { users } from '../src/schema/index.ts';
@@ -29,13 +29,14 @@ export async function makeTenant(db: Database, slug: string): Promise<string> {
 
 export const localSpace = (db: Database) => registerEmbeddingSpace(db, LOCAL_EMBEDDING_SPACE);
 
-/** The error a promise rejects with (fails the test when it resolves). */
+/** The error a promise rejects with, typed like the package's (fails the test when it resolves). */
 export async function errorOf(promise: Promise<unknown>): Promise<DatabaseError> {
   try {
     await promise;
   } catch (error) {
-    expect(error).toBeInstanceOf(DatabaseError);
-    return error as DatabaseError;
+    const typed = toDatabaseError(error);
+    expect(typed).toBeInstanceOf(DatabaseError);
+    return typed as DatabaseError;
   }
   throw new Error('expected the call to fail');
 }
