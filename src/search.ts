@@ -1,8 +1,8 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { rowsOf, type Transaction } from './client.ts';
-import { type Embedder, invalidInput, scoreSql } from './embedding-spaces.ts';
+import { type Embedder, invalidInput, isUuid, scoreSql } from './embedding-spaces.ts';
 import { toDatabaseError } from './errors.ts';
-import type { ChunkMetadata, EmbeddingSpace } from './schema/index.ts';
+import type { ChunkMetadata } from './schema/index.ts';
 import { TEXT_SEARCH_CONFIG } from './schema/rag.ts';
 import {
   assertK,
@@ -85,16 +85,23 @@ const toHit = (row: HitRow): ChunkHit => ({
  */
 export async function searchableDatasets(
   tx: Transaction,
-  space: EmbeddingSpace,
+  spaceId: string,
   datasetIds: readonly string[] | undefined,
 ): Promise<string[]> {
+  if (!isUuid(spaceId))
+    throw invalidInput(
+      'chunks',
+      'embedding_space_id',
+      `embedding space id must be a UUID, got ${String(spaceId)}`,
+    );
+  const space = { id: spaceId.toLowerCase() };
   if (datasetIds !== undefined && !Array.isArray(datasetIds))
     throw invalidInput('chunks', 'dataset_id', 'datasetIds must be an array of dataset ids');
   const wanted = datasetIds === undefined ? undefined : [...new Set(datasetIds)];
   if (wanted?.length === 0) throw invalidInput('chunks', 'dataset_id', 'datasetIds is empty');
   const filter = wanted
     ? sql`id = any(${uuidArray(wanted, 'chunks', 'dataset_id')})`
-    : sql`deleted_at is null`;
+    : sql`deleted_at is null and embedding_space_id = ${space.id}::uuid`;
   const rows = rowsOf<{ id: string; embedding_space_id: string; deleted_at: unknown }>(
     await tx.execute(sql`select id, embedding_space_id, deleted_at from datasets where ${filter}`),
   );
@@ -144,8 +151,11 @@ async function prepareChunkQuery(
   query: QueryVector,
   limit: number,
 ): Promise<{ q: NearestQuery; datasetIds: string[] }> {
-  const { space, vector } = await resolveQueryVector(tx, input.spaceId, query, 'chunks');
-  const datasetIds = await searchableDatasets(tx, space, input.datasetIds);
+  // Independent look-ups: postgres.js pipelines them on the transaction's connection.
+  const [{ space, vector }, datasetIds] = await Promise.all([
+    resolveQueryVector(tx, input.spaceId, query, 'chunks'),
+    searchableDatasets(tx, input.spaceId, input.datasetIds),
+  ]);
   const filter = sql`dataset_id = any(${uuidArray(datasetIds, 'chunks', 'dataset_id')})`;
   return { q: { table: 'chunks', space, vector, filter, limit, options: input }, datasetIds };
 }

@@ -106,47 +106,46 @@ const inSpace = (space: EmbeddingSpace) => {
 };
 
 /**
- * Chooses the path: a count of the candidates capped at the exact threshold (served by the
- * table's (tenant, filter, space) index, so it costs at most that many index entries), then either
- * exact or HNSW. For HNSW it sets, transaction-locally, relaxed iterative scans, `ef_search`, and
+ * Chooses the path in one round trip: a count of the candidates capped at the exact threshold
+ * (served by the table's (tenant, filter, space) index, so it reads at most that many entries),
+ * then exact, or HNSW with, transaction-locally, relaxed iterative scans, `ef_search`, and
  * `max_scan_tuples` large enough for the filter's selectivity (estimated from the index's size).
  */
 export async function planNearest(tx: Transaction, q: NearestQuery): Promise<NearestPlan> {
   const threshold = Math.max(q.options.exactThreshold ?? DEFAULT_EXACT_THRESHOLD, q.limit);
+  if (!Number.isInteger(threshold) || threshold < 0)
+    throw invalidInput(q.table, 'embedding', `exactThreshold must be an integer >= 0, got ${threshold}`);
   const efSearch = q.options.efSearch ?? Math.min(1000, Math.max(100, 2 * q.limit));
   if (!Number.isInteger(efSearch) || efSearch < 1 || efSearch > 1000)
     throw invalidInput(q.table, 'embedding', `efSearch must be an integer from 1 to 1000, got ${efSearch}`);
-  const [counted] = rowsOf<{ candidates: number; index_tuples: number | null }>(
-    await tx.execute(sql`
-      select (select count(*)::int from (
-                select 1 from ${sql.identifier(q.table)}
-                where ${inSpace(q.space)} and ${q.filter}
-                limit ${threshold + 1}) c) as candidates,
-             (select reltuples::float8 from pg_class
-              where oid = to_regclass(${`public.${embeddingIndexName(q.table, q.space.id)}`})) as index_tuples`),
-  );
-  const candidates = Number(counted?.candidates ?? 0);
-  const indexTuples = counted?.index_tuples;
   const wanted = q.options.strategy ?? 'auto';
-  // No index for this space on this table (registered outside app_register_embedding_space): exact.
-  const exact =
-    wanted === 'exact' ||
-    indexTuples === null ||
-    indexTuples === undefined ||
-    (wanted === 'auto' && candidates <= threshold);
-  if (exact) return { strategy: 'exact', candidates };
-
-  // Selectivity is at least candidates / rows in the index; scan enough tuples to find `limit` of them.
-  const rows = Math.max(Number(indexTuples), candidates);
-  const maxScanTuples = Math.min(
-    MAX_SCAN_TUPLES,
-    Math.max(MIN_SCAN_TUPLES, Math.ceil((8 * q.limit * rows) / Math.max(candidates, 1))),
+  if (!['auto', 'exact', 'hnsw'].includes(wanted))
+    throw invalidInput(q.table, 'embedding', `strategy must be auto, exact or hnsw, got ${String(wanted)}`);
+  const index = `public.${embeddingIndexName(q.table, q.space.id)}`;
+  // A space without an index on this table (inserted around app_register_embedding_space) is searched exactly.
+  const [row] = rowsOf<{ candidates: number; use_index: boolean; max_scan_tuples: string | null }>(
+    await tx.execute(sql`
+      with counted as (
+        select (select count(*)::int from (
+                  select 1 from ${sql.identifier(q.table)}
+                  where ${inSpace(q.space)} and ${q.filter}
+                  limit ${threshold + 1}) c) as n,
+               (select reltuples::float8 from pg_class where oid = to_regclass(${index})) as t
+      ), decided as (
+        select n, t, (t is not null and ${wanted !== 'exact'} and (${wanted === 'hnsw'} or n > ${threshold})) as use_index,
+               least(${MAX_SCAN_TUPLES}, greatest(${MIN_SCAN_TUPLES},
+                 ceil(8.0 * ${q.limit} * greatest(t, n) / greatest(n, 1))))::bigint::text as scan_tuples
+        from counted
+      )
+      select n as candidates, use_index,
+             case when use_index then set_config('hnsw.max_scan_tuples', scan_tuples, true) end as max_scan_tuples,
+             case when use_index then set_config('hnsw.iterative_scan', 'relaxed_order', true) end as iterative_scan,
+             case when use_index then set_config('hnsw.ef_search', ${String(efSearch)}, true) end as ef_search
+      from decided`),
   );
-  await tx.execute(sql`
-    select set_config('hnsw.iterative_scan', 'relaxed_order', true),
-           set_config('hnsw.ef_search', ${String(efSearch)}, true),
-           set_config('hnsw.max_scan_tuples', ${String(maxScanTuples)}, true)`);
-  return { strategy: 'hnsw', candidates, efSearch, maxScanTuples };
+  const candidates = Number(row?.candidates ?? 0);
+  if (!row?.use_index) return { strategy: 'exact', candidates };
+  return { strategy: 'hnsw', candidates, efSearch, maxScanTuples: Number(row.max_scan_tuples) };
 }
 
 /**
