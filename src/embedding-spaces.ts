@@ -98,6 +98,10 @@ export async function ensureEmbeddingIndexes(db: Database): Promise<string[]> {
   }
 }
 
+// A space never changes once registered (a referenced one cannot be deleted), and ids are random:
+// remembering the ones seen saves searches a round trip.
+const knownSpaces = new Map<string, EmbeddingSpace>();
+
 /** The space with this id, or an `invalid_input` error naming it. Readable inside tenant scopes. */
 export async function getEmbeddingSpace(
   db: Database | Transaction,
@@ -110,8 +114,11 @@ export async function getEmbeddingSpace(
       'embedding_space_id',
       `embedding space id must be a UUID, got ${String(spaceId)}`,
     );
+  const cached = knownSpaces.get(spaceId.toLowerCase());
+  if (cached) return cached;
   const [space] = await db.select().from(embeddingSpaces).where(eq(embeddingSpaces.id, spaceId));
   if (!space) throw invalidInput(table, 'embedding_space_id', `unknown embedding space ${spaceId}`);
+  knownSpaces.set(space.id, space);
   return space;
 }
 

@@ -125,6 +125,24 @@ async function* copyLines(rows: LoadRow[]): AsyncGenerator<string> {
   if (batch) yield batch;
 }
 
+/**
+ * Re-ingesting a document updates chunks whose content, tokens or metadata changed, keeping the stored
+ * vector of unchanged content (a new document skips this: nothing can conflict, and a plain INSERT is
+ * cheaper).
+ */
+const onConflictUpdate = sql`
+          on conflict (organization_id, document_id, ordinal) do update set
+            content = excluded.content,
+            token_count = excluded.token_count,
+            content_hash = excluded.content_hash,
+            metadata = excluded.metadata,
+            embedding_space_id = coalesce(excluded.embedding_space_id, chunks.embedding_space_id),
+            embedding_dimensions = coalesce(excluded.embedding_dimensions, chunks.embedding_dimensions),
+            embedding = coalesce(excluded.embedding, chunks.embedding)
+          where excluded.embedding is not null
+             or (chunks.content_hash, chunks.token_count, chunks.metadata)
+                is distinct from (excluded.content_hash, excluded.token_count, excluded.metadata)`;
+
 /** Loads the rows where the upsert can read them: a COPY-filled temp table, or a JSON recordset. */
 async function loadSource(tx: Transaction, rows: LoadRow[]): Promise<{ source: SQL; path: 'copy' | 'json' }> {
   const client = serverClient(tx);
@@ -235,25 +253,18 @@ export async function ingestDocument(tx: Transaction, input: IngestDocumentInput
                  case when s.embedding is not null then ${space.dimensions}::int end,
                  s.embedding
           from ${source}
-          on conflict (organization_id, document_id, ordinal) do update set
-            content = excluded.content,
-            token_count = excluded.token_count,
-            content_hash = excluded.content_hash,
-            metadata = excluded.metadata,
-            embedding_space_id = coalesce(excluded.embedding_space_id, chunks.embedding_space_id),
-            embedding_dimensions = coalesce(excluded.embedding_dimensions, chunks.embedding_dimensions),
-            embedding = coalesce(excluded.embedding, chunks.embedding)
-          where excluded.embedding is not null
-             or (chunks.content_hash, chunks.token_count, chunks.metadata)
-                is distinct from (excluded.content_hash, excluded.token_count, excluded.metadata)
+          ${existing === undefined ? sql`` : onConflictUpdate}
           returning (xmax = 0) as inserted`),
       );
       const ordinals = sql.raw(`'{${rows.map((row) => row.ordinal).join(',')}}'::int[]`);
-      const deleted = rowsOf<{ id: string }>(
-        await sp.execute(sql`
-          delete from chunks where document_id = ${documentId} and not (ordinal = any(${ordinals}))
-          returning id`),
-      ).length;
+      const deleted =
+        existing === undefined
+          ? 0
+          : rowsOf<{ id: string }>(
+              await sp.execute(sql`
+                delete from chunks where document_id = ${documentId} and not (ordinal = any(${ordinals}))
+                returning id`),
+            ).length;
       await sp.execute(sql`
         update datasets set status = 'ready' where id = ${dataset.id} and status in ('empty', 'ingesting')`);
       const inserted = written.filter((row) => row.inserted).length;

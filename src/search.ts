@@ -18,7 +18,7 @@ import {
 } from './vector-query.ts';
 
 export type { QueryVector, VectorSearchOptions } from './vector-query.ts';
-export { DEFAULT_EXACT_THRESHOLD, MAX_K } from './vector-query.ts';
+export { defaultEfSearch, defaultExactThreshold, MAX_K } from './vector-query.ts';
 
 export type ChunkSearchInput = QueryVector &
   VectorSearchOptions & {
@@ -80,44 +80,50 @@ const toHit = (row: HitRow): ChunkHit => ({
 });
 
 /**
- * The datasets a search covers: the given ones (each must be a live dataset of the current tenant
- * in `space`, else an `invalid_input` error naming it) or all the tenant's live datasets in it.
+ * The datasets a search covers, as a filter on chunks: the given ones, or all the tenant's live
+ * datasets in the space. For given ones it also returns the look-up that {@link checkDatasets}
+ * validates; both run inside the plan's statement, saving a round trip.
  */
-export async function searchableDatasets(
-  tx: Transaction,
+function datasetScope(
   spaceId: string,
   datasetIds: readonly string[] | undefined,
-): Promise<string[]> {
-  if (!isUuid(spaceId))
-    throw invalidInput(
-      'chunks',
-      'embedding_space_id',
-      `embedding space id must be a UUID, got ${String(spaceId)}`,
-    );
-  const space = { id: spaceId.toLowerCase() };
+): { filter: SQL; check?: SQL; wanted?: string[] } {
   if (datasetIds !== undefined && !Array.isArray(datasetIds))
     throw invalidInput('chunks', 'dataset_id', 'datasetIds must be an array of dataset ids');
-  const wanted = datasetIds === undefined ? undefined : [...new Set(datasetIds)];
-  if (wanted?.length === 0) throw invalidInput('chunks', 'dataset_id', 'datasetIds is empty');
-  const filter = wanted
-    ? sql`id = any(${uuidArray(wanted, 'chunks', 'dataset_id')})`
-    : sql`deleted_at is null and embedding_space_id = ${space.id}::uuid`;
-  const rows = rowsOf<{ id: string; embedding_space_id: string; deleted_at: unknown }>(
-    await tx.execute(sql`select id, embedding_space_id, deleted_at from datasets where ${filter}`),
-  );
-  if (!wanted) return rows.filter((row) => row.embedding_space_id === space.id).map((row) => row.id);
+  if (datasetIds === undefined) {
+    if (!isUuid(spaceId)) throw new Error(`embedding space id ${spaceId} is not a UUID`);
+    return {
+      filter: sql.raw(
+        `dataset_id in (select id from datasets where deleted_at is null and embedding_space_id = '${spaceId}'::uuid)`,
+      ),
+    };
+  }
+  const wanted = [...new Set(datasetIds.map((id) => (typeof id === 'string' ? id.toLowerCase() : id)))];
+  if (wanted.length === 0) throw invalidInput('chunks', 'dataset_id', 'datasetIds is empty');
+  const ids = uuidArray(wanted, 'chunks', 'dataset_id');
+  return {
+    wanted,
+    filter: sql`dataset_id = any(${ids})`,
+    check: sql`(select coalesce(json_agg(json_build_object('id', id, 'space', embedding_space_id, 'deleted', deleted_at is not null)), '[]'::json)
+                from datasets where id = any(${ids}))`,
+  };
+}
+
+/** Each given dataset must be a live dataset of the current tenant in the space searched. */
+function checkDatasets(wanted: string[] | undefined, found: unknown, spaceId: string): void {
+  if (!wanted) return;
+  const rows = (found ?? []) as { id: string; space: string; deleted: boolean }[];
   for (const id of wanted) {
     const row = rows.find((r) => r.id === id);
     if (!row) throw invalidInput('chunks', 'dataset_id', `dataset ${id} does not exist in this organization`);
-    if (row.deleted_at !== null) throw invalidInput('chunks', 'dataset_id', `dataset ${id} is deleted`);
-    if (row.embedding_space_id !== space.id)
+    if (row.deleted) throw invalidInput('chunks', 'dataset_id', `dataset ${id} is deleted`);
+    if (row.space !== spaceId)
       throw invalidInput(
         'chunks',
         'dataset_id',
-        `dataset ${id} is embedded in space ${row.embedding_space_id}, not ${space.id}`,
+        `dataset ${id} is embedded in space ${row.space}, not ${spaceId}`,
       );
   }
-  return wanted;
 }
 
 /** The nearest chunks as (id, distance), strictly ordered, for a plan. */
@@ -145,19 +151,19 @@ async function selectHits(
   ).map(toHit);
 }
 
-async function prepareChunkQuery(
+/** The space, the query vector and the dataset filter of a chunk search, then its plan. */
+async function planChunkQuery(
   tx: Transaction,
   input: VectorSearchOptions & { spaceId: string; datasetIds?: string[] },
   query: QueryVector,
   limit: number,
-): Promise<{ q: NearestQuery; datasetIds: string[] }> {
-  // Independent look-ups: postgres.js pipelines them on the transaction's connection.
-  const [{ space, vector }, datasetIds] = await Promise.all([
-    resolveQueryVector(tx, input.spaceId, query, 'chunks'),
-    searchableDatasets(tx, input.spaceId, input.datasetIds),
-  ]);
-  const filter = sql`dataset_id = any(${uuidArray(datasetIds, 'chunks', 'dataset_id')})`;
-  return { q: { table: 'chunks', space, vector, filter, limit, options: input }, datasetIds };
+): Promise<{ q: NearestQuery; plan: NearestPlan }> {
+  const { space, vector } = await resolveQueryVector(tx, input.spaceId, query, 'chunks');
+  const scope = datasetScope(space.id, input.datasetIds);
+  const q: NearestQuery = { table: 'chunks', space, vector, filter: scope.filter, limit, options: input };
+  const plan = await planNearest(tx, q, scope.check);
+  checkDatasets(scope.wanted, plan.checked, space.id);
+  return { q, plan };
 }
 
 /**
@@ -173,9 +179,7 @@ export async function searchChunks(tx: Transaction, input: ChunkSearchInput): Pr
   const k = input.k ?? 10;
   assertK(k, 'chunks');
   try {
-    const { q, datasetIds } = await prepareChunkQuery(tx, input, input, k);
-    if (datasetIds.length === 0) return { hits: [], strategy: 'exact', candidates: 0 };
-    const plan = await planNearest(tx, q);
+    const { q, plan } = await planChunkQuery(tx, input, input, k);
     const hits = await selectHits(tx, q, plan, k);
     if (plan.strategy === 'hnsw' && hits.length < k && plan.candidates > hits.length) {
       const exact = await selectHits(tx, q, { strategy: 'exact', candidates: plan.candidates }, k);
@@ -194,8 +198,7 @@ export async function explainSearchChunks(
 ): Promise<{ strategy: 'exact' | 'hnsw'; plan: string }> {
   const k = input.k ?? 10;
   assertK(k, 'chunks');
-  const { q } = await prepareChunkQuery(tx, input, input, k);
-  const plan = await planNearest(tx, q);
+  const { q, plan } = await planChunkQuery(tx, input, input, k);
   const rows = rowsOf<{ 'QUERY PLAN': string }>(
     await tx.execute(sql`explain with ${nearestChunks(q, plan)} select * from nearest order by distance`),
   );
@@ -249,10 +252,7 @@ export async function hybridSearch(
       input.vector !== undefined
         ? { vector: input.vector }
         : { text: input.text, embedder: input.embedder as Embedder };
-    const { q, datasetIds } = await prepareChunkQuery(tx, input, query, pool);
-    if (datasetIds.length === 0) return { hits: [], strategy: 'exact' };
-    const plan = await planNearest(tx, q);
-    const datasets = uuidArray(datasetIds, 'chunks', 'dataset_id');
+    const { q, plan } = await planChunkQuery(tx, input, query, pool);
     const config = sql.raw(`'${TEXT_SEARCH_CONFIG}'::regconfig`);
     const rows = rowsOf<HitRow & { semantic_rank: number | null; lexical_rank: number | null }>(
       await tx.execute(sql`
@@ -261,12 +261,12 @@ export async function hybridSearch(
           select id, row_number() over (order by distance, id) as rank from nearest
         ),
         lexical as materialized (
-          select c.id, row_number() over (order by ts_rank_cd(c.search_vector, w.query) desc, c.id) as rank
-          from chunks c, (
+          select id, row_number() over (order by ts_rank_cd(search_vector, w.query) desc, id) as rank
+          from chunks, (
             select coalesce(string_agg(quote_literal(lexeme), ' | ')::tsquery, ''::tsquery)
             from unnest(tsvector_to_array(to_tsvector(${config}, ${input.text}))) as lexeme
           ) as w(query)
-          where c.search_vector @@ w.query and c.dataset_id = any(${datasets})
+          where search_vector @@ w.query and ${q.filter}
           order by rank
           limit ${pool}
         ),

@@ -17,10 +17,19 @@ import type { EmbeddingSpace } from './schema/index.ts';
 export const MAX_K = 1000;
 
 /**
- * Filters leaving at most this many candidates are searched exactly (no index): cheaper than an
- * iterative index scan at that size, and exact. Above it the HNSW index serves the query.
+ * Filters leaving at most this many candidates are searched exactly (no index): at that size an
+ * exact scan costs about what an iterative index scan does, and loses nothing. Above it the HNSW
+ * index serves the query. An exact scan's cost grows with the vector length, so the threshold
+ * shrinks with it: 2,000 candidates at 256 dimensions, 667 at 768, 333 at 1,536 (at least 200).
  */
-export const DEFAULT_EXACT_THRESHOLD = 2000;
+export function defaultExactThreshold(dimensions: number): number {
+  return Math.max(200, Math.round(512_000 / dimensions));
+}
+
+/** `hnsw.ef_search` unless told otherwise: twice the rows wanted, at least pgvector's default of 40. */
+export function defaultEfSearch(limit: number): number {
+  return Math.min(1000, Math.max(40, 2 * limit));
+}
 
 /** pgvector's own floor for `hnsw.max_scan_tuples`. */
 const MIN_SCAN_TUPLES = 20_000;
@@ -31,9 +40,9 @@ export type VectorStrategy = 'exact' | 'hnsw';
 export interface VectorSearchOptions {
   /** `auto` (default) decides by a capped count of the candidates; the others force a path. */
   strategy?: 'auto' | VectorStrategy;
-  /** Candidates at or under which `auto` searches exactly. Default {@link DEFAULT_EXACT_THRESHOLD}. */
+  /** Candidates at or under which `auto` searches exactly. Default {@link defaultExactThreshold}. */
   exactThreshold?: number;
-  /** `hnsw.ef_search` for this query (1..1000). Default: max(100, 2 x the rows wanted). */
+  /** `hnsw.ef_search` for this query (1..1000). Default {@link defaultEfSearch}; iterative scans go further when the filter needs it. */
   efSearch?: number;
 }
 
@@ -42,6 +51,8 @@ export type QueryVector = { vector: number[]; text?: undefined } | { text: strin
 
 export interface NearestPlan {
   strategy: VectorStrategy;
+  /** What the caller's extra look-up returned (see {@link planNearest}). */
+  checked?: unknown;
   /** Rows matching the filter, counted up to the exact threshold + 1. */
   candidates: number;
   efSearch?: number;
@@ -106,16 +117,16 @@ const inSpace = (space: EmbeddingSpace) => {
 };
 
 /**
- * Chooses the path in one round trip: a count of the candidates capped at the exact threshold
+ * Chooses the path in one round trip (which also runs the caller's `check` look-up, if any): a count of the candidates capped at the exact threshold
  * (served by the table's (tenant, filter, space) index, so it reads at most that many entries),
  * then exact, or HNSW with, transaction-locally, relaxed iterative scans, `ef_search`, and
  * `max_scan_tuples` large enough for the filter's selectivity (estimated from the index's size).
  */
-export async function planNearest(tx: Transaction, q: NearestQuery): Promise<NearestPlan> {
-  const threshold = Math.max(q.options.exactThreshold ?? DEFAULT_EXACT_THRESHOLD, q.limit);
+export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL): Promise<NearestPlan> {
+  const threshold = Math.max(q.options.exactThreshold ?? defaultExactThreshold(q.space.dimensions), q.limit);
   if (!Number.isInteger(threshold) || threshold < 0)
     throw invalidInput(q.table, 'embedding', `exactThreshold must be an integer >= 0, got ${threshold}`);
-  const efSearch = q.options.efSearch ?? Math.min(1000, Math.max(100, 2 * q.limit));
+  const efSearch = q.options.efSearch ?? defaultEfSearch(q.limit);
   if (!Number.isInteger(efSearch) || efSearch < 1 || efSearch > 1000)
     throw invalidInput(q.table, 'embedding', `efSearch must be an integer from 1 to 1000, got ${efSearch}`);
   const wanted = q.options.strategy ?? 'auto';
@@ -123,7 +134,12 @@ export async function planNearest(tx: Transaction, q: NearestQuery): Promise<Nea
     throw invalidInput(q.table, 'embedding', `strategy must be auto, exact or hnsw, got ${String(wanted)}`);
   const index = `public.${embeddingIndexName(q.table, q.space.id)}`;
   // A space without an index on this table (inserted around app_register_embedding_space) is searched exactly.
-  const [row] = rowsOf<{ candidates: number; use_index: boolean; max_scan_tuples: string | null }>(
+  const [row] = rowsOf<{
+    candidates: number;
+    use_index: boolean;
+    max_scan_tuples: string | null;
+    checked: unknown;
+  }>(
     await tx.execute(sql`
       with counted as (
         select (select count(*)::int from (
@@ -137,15 +153,16 @@ export async function planNearest(tx: Transaction, q: NearestQuery): Promise<Nea
                  ceil(8.0 * ${q.limit} * greatest(t, n) / greatest(n, 1))))::bigint::text as scan_tuples
         from counted
       )
-      select n as candidates, use_index,
+      select n as candidates, use_index, ${check ?? sql`null`} as checked,
              case when use_index then set_config('hnsw.max_scan_tuples', scan_tuples, true) end as max_scan_tuples,
              case when use_index then set_config('hnsw.iterative_scan', 'relaxed_order', true) end as iterative_scan,
              case when use_index then set_config('hnsw.ef_search', ${String(efSearch)}, true) end as ef_search
       from decided`),
   );
   const candidates = Number(row?.candidates ?? 0);
-  if (!row?.use_index) return { strategy: 'exact', candidates };
-  return { strategy: 'hnsw', candidates, efSearch, maxScanTuples: Number(row.max_scan_tuples) };
+  const checked = row?.checked;
+  if (!row?.use_index) return { strategy: 'exact', candidates, checked };
+  return { strategy: 'hnsw', candidates, checked, efSearch, maxScanTuples: Number(row.max_scan_tuples) };
 }
 
 /**
