@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowsOf, type Transaction } from './client.ts';
 import { guarded, InputError, parseInput } from './input.ts';
@@ -6,13 +6,13 @@ import { type Cursor, keysetBefore, microsOf, pageOf } from './keyset.ts';
 import {
   type Conversation,
   conversations,
-  embeddingSpaces,
   type Message,
   type MessagePart,
   messages,
 } from './schema/index.ts';
 import { assertUuid } from './tenant.ts';
 import { insertConversationSchema, insertMessageBaseSchema, partsFitRole } from './validators/chat.ts';
+import { type NearestPlan, nearestSql, planNearest, resolveQueryVector } from './vector-query.ts';
 
 /** A message as lists return it: never its embedding. */
 export type MessageView = Omit<Message, 'embedding'>;
@@ -261,67 +261,50 @@ export interface SimilarMessage {
   distance: number;
 }
 
-const operators = { cosine: '<=>', l2: '<->', inner_product: '<#>' } as const;
-
 /**
- * Past messages of the current tenant closest to `vector` in one embedding space. Orders by
- * `embedding::halfvec(D) <op> $q::halfvec(D)` filtered on the space, the expression each space's
- * partial HNSW index is built on; iterative scans (relaxed order, re-sorted here) keep k results
- * when row-level security filters most candidates out. Never returns the embeddings.
+ * Past messages of the current tenant closest to `vector` in one embedding space, by the same
+ * exact-or-HNSW plan as chunk search (src/vector-query.ts): the per-space partial index serves it,
+ * iterative scans keep k results when row-level security filters most candidates out, and the
+ * exact path answers when the filter leaves few. Never returns the embeddings.
  */
 export async function findSimilarMessages(
   tx: Transaction,
   query: SimilarMessagesQuery,
 ): Promise<SimilarMessage[]> {
-  assertUuid(query.spaceId, 'spaceId');
-  const limit = parseInput(z.int().min(1).max(200), query.limit ?? 10, 'limit');
+  const limit = parseInput(z.int().min(1).max(200), query.limit ?? 10, 'messages', 'limit');
+  if (query.excludeConversationId !== undefined)
+    assertUuid(query.excludeConversationId, 'excludeConversationId');
   return guarded(async () => {
-    const [space] = await tx
-      .select({ dimensions: embeddingSpaces.dimensions, distance: embeddingSpaces.distance })
-      .from(embeddingSpaces)
-      .where(eq(embeddingSpaces.id, query.spaceId));
-    if (!space) {
-      throw new InputError('messages', [
-        { column: 'embedding_space_id', path: ['spaceId'], message: 'no such embedding space' },
-      ]);
-    }
-    const { dimensions, distance } = space;
-    parseInput(
-      z.array(z.number()).length(dimensions, `the space has ${dimensions} dimensions`),
-      query.vector,
+    const { space, vector } = await resolveQueryVector(
+      tx,
+      query.spaceId,
+      { vector: query.vector },
       'messages',
     );
-    await tx.execute(
-      sql`select set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', ${String(
-        parseInput(z.int().min(1).max(1000), query.efSearch ?? 100, 'ef_search'),
-      )}, true)`,
-    );
-    const cast = sql.raw(`::halfvec(${dimensions})`);
-    const op = sql.raw(operators[distance]);
-    const q = sql`${`[${query.vector.join(',')}]`}${cast}`;
-    const exclude: SQL = query.excludeConversationId
-      ? sql`and conversation_id <> ${query.excludeConversationId}::uuid`
-      : sql``;
-    const rows = rowsOf<{
-      id: string;
-      conversation_id: string;
-      role: Message['role'];
-      text: string;
-      created_at: string;
-      distance: number | string;
-    }>(
-      await tx.execute(sql`
-        select id, conversation_id, role, text, distance,
-          to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
-        from (
-          select id, conversation_id, role, text, created_at, embedding${cast} ${op} ${q} as distance
-          from messages
-          where embedding_space_id = ${query.spaceId}::uuid ${exclude}
-          order by embedding${cast} ${op} ${q}
-          limit ${limit}
-        ) nearest
-        order by distance, id`),
-    );
+    const filter = query.excludeConversationId
+      ? sql`conversation_id <> ${query.excludeConversationId}::uuid`
+      : sql`true`;
+    const q = { table: 'messages', space, vector, filter, limit, options: { efSearch: query.efSearch } };
+    const nearest = async (plan: NearestPlan) =>
+      rowsOf<{
+        id: string;
+        conversation_id: string;
+        role: Message['role'];
+        text: string;
+        created_at: string;
+        distance: number | string;
+      }>(
+        await tx.execute(sql`
+          with nearest as materialized (${nearestSql(q, plan)})
+          select m.id, m.conversation_id, m.role, m.text, n.distance,
+                 to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
+          from nearest n join messages m on m.id = n.id
+          order by n.distance, m.id`),
+      );
+    const plan = await planNearest(tx, q);
+    let rows = await nearest(plan);
+    if (plan.strategy === 'hnsw' && rows.length < limit && plan.candidates > rows.length)
+      rows = await nearest({ strategy: 'exact', candidates: plan.candidates });
     return rows.map((row) => ({
       id: row.id,
       conversationId: row.conversation_id,

@@ -1,5 +1,7 @@
 // The package's public surface. Importing it opens nothing: connections start with the first query.
 
+export * from './agent-runs.ts';
+export * from './agents.ts';
 export { API_KEY_PATTERN, parseApiKey } from './api-key-format.ts';
 export {
   type ApiKeyVerification,
@@ -9,6 +11,9 @@ export {
   verifyApiKey,
 } from './api-keys.ts';
 export { dropPartitionsBefore, ensurePartitions, recordAudit, verifyAuditChain } from './audit.ts';
+export * from './billing.ts';
+export * from './brands.ts';
+export * from './chat.ts';
 export {
   type CreateDbOptions,
   createDb,
@@ -28,7 +33,9 @@ export {
   type KeyRing,
   loadKeyRing,
 } from './crypto.ts';
+export * from './datasets.ts';
 export { createLocalEmbedder, embedText } from './embedder.ts';
+export * from './embedding-spaces.ts';
 export {
   ConnectionError,
   DatabaseError,
@@ -38,6 +45,9 @@ export {
   ServerRequirementError,
   toDatabaseError,
 } from './errors.ts';
+export * from './ingest.ts';
+export { InputError } from './input.ts';
+export * from './metrics.ts';
 export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
 export {
   type CreateOrganizationInput,
@@ -48,5 +58,6 @@ export {
 } from './organizations.ts';
 export { type PermissionKey, permissionKeys, systemRoles } from './permissions.ts';
 export * as schema from './schema/index.ts';
+export * from './search.ts';
 export { seed, seedTenant } from './seed/index.ts';
 export { APP_ROLE, withTenant, withUser } from './tenant.ts';

@@ -24,13 +24,15 @@ export class InputError extends Error {
     readonly table: string,
     readonly issues: InputIssue[],
   ) {
+    const column = issues.find((issue) => issue.column)?.column;
     const described = issues
       .map(
         (issue) =>
           (issue.path.length > 0 ? `${issue.path.map(String).map(snake).join('.')}: ` : '') + issue.message,
       )
       .join('; ');
-    super(`invalid input for ${table}: ${described}`);
+    // The same shape as a DatabaseError's message: what was refused, where, and why.
+    super(`invalid input (table ${table}${column ? `, column ${column}` : ''}): ${described}`);
   }
 
   /** The first column named by an issue. */
@@ -63,6 +65,17 @@ export function parseInput<S extends z.ZodType>(
       };
     }),
   );
+}
+
+/** One refused argument: names the table and column, says what is wrong. */
+export const invalidInput = (table: string, column: string, message: string) =>
+  new InputError(table, [{ column, path: [], message }]);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a value is a UUID string (safe to inline as a SQL literal). */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
 }
 
 /** `InputError` for an id that names no row the current tenant can see. */

@@ -1,14 +1,13 @@
 import { sql } from 'drizzle-orm';
 import type { Database, Transaction } from './client.ts';
 import { toDatabaseError } from './errors.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from './input.ts';
 
 /** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */
 export const APP_ROLE = 'neonhub_app';
 
 export function assertUuid(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string' || !UUID.test(value)) {
+  if (!isUuid(value)) {
     throw new TypeError(
       `${name} must be a UUID, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`,
     );

@@ -2,7 +2,6 @@ import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dropPartitionsBefore, ensurePartitions } from '../src/audit.ts';
 import { rowsOf, type Transaction } from '../src/client.ts';
-import { DatabaseError } from '../src/errors.ts';
 import {
   campaignChannelTotals,
   campaignMetricSeries,

@@ -1,7 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../src/client.ts';
-import { DatabaseError } from '../src/errors.ts';
 import {
   abTests,
   abTestVariants,

@@ -11,7 +11,6 @@ import {
   setMessageEmbedding,
 } from '../src/chat.ts';
 import { embedText } from '../src/embedder.ts';
-import { DatabaseError } from '../src/errors.ts';
 import { InputError } from '../src/input.ts';
 import { conversations, embeddingSpaces, messages } from '../src/schema/index.ts';
 import { seedTenant } from '../src/seed/index.ts';

@@ -3,7 +3,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Transaction } from '../src/client.ts';
 import { readCredentialSecret, storeCredential } from '../src/credentials.ts';
 import { loadKeyRing } from '../src/crypto.ts';
-import { DatabaseError } from '../src/errors.ts';
 import { connectors, credentials } from '../src/schema/index.ts';
 import { stableId } from '../src/seed/context.ts';
 import { seedTenant } from '../src/seed/index.ts';

@@ -1,7 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Transaction } from '../src/client.ts';
-import { DatabaseError } from '../src/errors.ts';
 import { feedback, memberships, tasks, users } from '../src/schema/index.ts';
 import { campaignSeedIds } from '../src/seed/campaigns.ts';
 import { stableId } from '../src/seed/context.ts';

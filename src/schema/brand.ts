@@ -27,7 +27,14 @@ export const brands = tenantTable(
 export type Brand = typeof brands.$inferSelect;
 export type NewBrand = typeof brands.$inferInsert;
 
-export type ReadingLevel = 'elementary' | 'middle_school' | 'high_school' | 'college' | 'professional';
+export const readingLevels = [
+  'elementary',
+  'middle_school',
+  'high_school',
+  'college',
+  'professional',
+] as const;
+export type ReadingLevel = (typeof readingLevels)[number];
 
 /** How a brand writes; validated by `styleRulesSchema` (src/validators/brand.ts). */
 export type StyleRules = {

@@ -10,5 +10,6 @@ export * from './embeddings.ts';
 export * from './enums.ts';
 export * from './identity.ts';
 export * from './integrations.ts';
+export * from './rag.ts';
 export * from './relations.ts';
 export * from './work.ts';

@@ -23,6 +23,7 @@ import {
   socialPosts,
 } from './campaigns.ts';
 import { conversations, messages } from './chat.ts';
+import { embeddingSpaces } from './embeddings.ts';
 import {
   accounts,
   apiKeys,
@@ -36,6 +37,7 @@ import {
   users,
 } from './identity.ts';
 import { connectors } from './integrations.ts';
+import { chunks, datasets, documents, inferenceEndpoints, modelVersions, trainingJobs } from './rag.ts';
 import { feedback, tasks } from './work.ts';
 
 export const organizationsRelations = relations(organizations, ({ many }) => ({
@@ -386,4 +388,85 @@ export const messagesRelations = relations(messages, ({ one, many }) => ({
     relationName: 'branches',
   }),
   branches: many(messages, { relationName: 'branches' }),
+}));
+// Brand and RAG
+// ---------------------------------------------------------------------------------------------
+
+export const embeddingSpacesRelations = relations(embeddingSpaces, ({ many }) => ({
+  brandVoices: many(brandVoices),
+  datasets: many(datasets),
+  chunks: many(chunks),
+}));
+
+export const brandsRelations = relations(brands, ({ one, many }) => ({
+  organization: one(organizations, { fields: [brands.organizationId], references: [organizations.id] }),
+  voices: many(brandVoices),
+}));
+
+export const brandVoicesRelations = relations(brandVoices, ({ one }) => ({
+  brand: one(brands, {
+    fields: [brandVoices.organizationId, brandVoices.brandId],
+    references: [brands.organizationId, brands.id],
+  }),
+  embeddingSpace: one(embeddingSpaces, {
+    fields: [brandVoices.embeddingSpaceId],
+    references: [embeddingSpaces.id],
+  }),
+}));
+
+export const datasetsRelations = relations(datasets, ({ one, many }) => ({
+  organization: one(organizations, { fields: [datasets.organizationId], references: [organizations.id] }),
+  embeddingSpace: one(embeddingSpaces, {
+    fields: [datasets.embeddingSpaceId],
+    references: [embeddingSpaces.id],
+  }),
+  documents: many(documents),
+  chunks: many(chunks),
+  trainingJobs: many(trainingJobs),
+}));
+
+export const documentsRelations = relations(documents, ({ one, many }) => ({
+  dataset: one(datasets, {
+    fields: [documents.organizationId, documents.datasetId],
+    references: [datasets.organizationId, datasets.id],
+  }),
+  chunks: many(chunks),
+}));
+
+export const chunksRelations = relations(chunks, ({ one }) => ({
+  document: one(documents, {
+    fields: [chunks.organizationId, chunks.documentId],
+    references: [documents.organizationId, documents.id],
+  }),
+  dataset: one(datasets, {
+    fields: [chunks.organizationId, chunks.datasetId],
+    references: [datasets.organizationId, datasets.id],
+  }),
+  embeddingSpace: one(embeddingSpaces, {
+    fields: [chunks.embeddingSpaceId],
+    references: [embeddingSpaces.id],
+  }),
+}));
+
+export const modelVersionsRelations = relations(modelVersions, ({ many }) => ({
+  trainingJobs: many(trainingJobs),
+  inferenceEndpoints: many(inferenceEndpoints),
+}));
+
+export const trainingJobsRelations = relations(trainingJobs, ({ one }) => ({
+  dataset: one(datasets, {
+    fields: [trainingJobs.organizationId, trainingJobs.datasetId],
+    references: [datasets.organizationId, datasets.id],
+  }),
+  outputModelVersion: one(modelVersions, {
+    fields: [trainingJobs.organizationId, trainingJobs.outputModelVersionId],
+    references: [modelVersions.organizationId, modelVersions.id],
+  }),
+}));
+
+export const inferenceEndpointsRelations = relations(inferenceEndpoints, ({ one }) => ({
+  modelVersion: one(modelVersions, {
+    fields: [inferenceEndpoints.organizationId, inferenceEndpoints.modelVersionId],
+    references: [modelVersions.organizationId, modelVersions.id],
+  }),
 }));

@@ -3,11 +3,13 @@ import { type KeyRing, loadKeyRing } from '../crypto.ts';
 import { withTenant } from '../tenant.ts';
 import { agentsSeed } from './agents.ts';
 import { billingSeed } from './billing.ts';
+import { brandSeed } from './brand.ts';
 import { campaignsSeed } from './campaigns.ts';
 import { chatSeed } from './chat.ts';
 import { addCounts, type DomainSeed, type SeedContext, type SeedCounts } from './context.ts';
 import { identitySeed, seedOrganization, type TenantSeedInput } from './identity.ts';
 import { integrationsSeed } from './integrations.ts';
+import { ragSeed } from './rag.ts';
 import { workSeed } from './work.ts';
 
 export type { DomainSeed, SeedContext, SeedCounts } from './context.ts';
@@ -16,6 +18,8 @@ export { stableId } from './context.ts';
 /** Every domain's seed, in dependency order (identity first). */
 export const domainSeeds: DomainSeed[] = [
   identitySeed,
+  brandSeed,
+  ragSeed,
   agentsSeed,
   chatSeed,
   campaignsSeed,

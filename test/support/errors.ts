@@ -1,4 +1,4 @@
-import { DatabaseError } from '../../src/errors.ts';
+import { DatabaseError, toDatabaseError } from '../../src/errors.ts';
 import { InputError } from '../../src/input.ts';
 
 /** The typed refusal a piece of work ends with; anything else (or success) fails the test. */
@@ -7,7 +7,9 @@ export async function failure(
 ): Promise<DatabaseError | InputError> {
   try {
     await (typeof work === 'function' ? work() : work);
-  } catch (error) {
+  } catch (caught) {
+    // Raw Drizzle calls (outside withTenant) reject with the driver's error: type it the same way.
+    const error = toDatabaseError(caught);
     if (error instanceof DatabaseError || error instanceof InputError) return error;
     throw error;
   }

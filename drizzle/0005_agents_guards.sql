@@ -75,3 +75,6 @@ CREATE TRIGGER tool_executions_status_transition BEFORE UPDATE OF status ON tool
 --> statement-breakpoint
 -- Agents and chat tables: updated_at triggers, forced RLS and neonhub_app grants.
 SELECT app_install_table_hooks();
+--> statement-breakpoint
+-- Messages carry embeddings: give them the per-space ANN index of every space already registered.
+SELECT app_ensure_embedding_indexes();

@@ -1,0 +1,289 @@
+import { sql } from 'drizzle-orm';
+import {
+  check,
+  customType,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { liveRows, softDelete, timestamps } from './columns.ts';
+import { embeddingColumns, embeddingConstraints, embeddingSpaces } from './embeddings.ts';
+import {
+  datasetKind,
+  datasetStatus,
+  documentStatus,
+  inferenceEndpointStatus,
+  modelVersionStatus,
+  trainStatus,
+} from './enums.ts';
+import { tenantReference, tenantTable } from './tenancy.ts';
+
+/** A `tsvector`, written by the database only (generated columns). */
+export const tsvector = customType<{ data: string; driverData: string }>({
+  dataType: () => 'tsvector',
+});
+
+/** The text search configuration of chunk content: the generated column and every query use it. */
+export const TEXT_SEARCH_CONFIG = 'english';
+
+const sha256Hex = (column: string) => sql.raw(`${column} ~ '^[0-9a-f]{64}$'`);
+
+export const datasets = tenantTable(
+  'datasets',
+  {
+    slug: text('slug').notNull(),
+    name: text('name').notNull(),
+    description: text('description'),
+    kind: datasetKind('kind').notNull().default('documents'),
+    /** Every chunk of the dataset is embedded in this space (enforced by `chunks_dataset_space_fkey`). */
+    embeddingSpaceId: uuid('embedding_space_id').notNull(),
+    status: datasetStatus('status').notNull().default('empty'),
+    ...timestamps(),
+    ...softDelete(),
+  },
+  (t) => [
+    foreignKey({
+      name: 'datasets_embedding_space_id_fkey',
+      columns: [t.embeddingSpaceId],
+      foreignColumns: [embeddingSpaces.id],
+    }).onDelete('restrict'),
+    index('datasets_embedding_space_id_idx').on(t.embeddingSpaceId),
+    // Slugs are unique per organization among live datasets, so a deleted dataset frees its slug.
+    uniqueIndex('datasets_organization_id_slug_key').on(t.organizationId, t.slug).where(liveRows),
+    // Target of chunks' (dataset, space) reference: a chunk's embedding is in its dataset's space.
+    unique('datasets_organization_id_id_embedding_space_id_key').on(
+      t.organizationId,
+      t.id,
+      t.embeddingSpaceId,
+    ),
+    check('datasets_slug_format_check', sql`${t.slug} ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'`),
+  ],
+);
+
+export type Dataset = typeof datasets.$inferSelect;
+export type NewDataset = typeof datasets.$inferInsert;
+
+/** What is known about a document's origin; validated by `documentMetadataSchema`. */
+export type DocumentMetadata = {
+  language?: string;
+  author?: string;
+  tags?: string[];
+  publishedAt?: string;
+  byteSize?: number;
+};
+
+export const documents = tenantTable(
+  'documents',
+  {
+    datasetId: uuid('dataset_id').notNull(),
+    /** Where the document came from (URL, bucket key); the ingest key when the caller gives no id. */
+    sourceUri: text('source_uri'),
+    title: text('title').notNull(),
+    mimeType: text('mime_type').notNull().default('text/plain'),
+    /** sha256 (hex) of the document's chunk hashes in order: unchanged documents are recognised. */
+    contentHash: text('content_hash'),
+    status: documentStatus('status').notNull().default('pending'),
+    /** Why the last ingest failed (status `failed`). */
+    error: text('error'),
+    metadata: jsonb('metadata').$type<DocumentMetadata>().notNull().default({}),
+    ...timestamps(),
+  },
+  (t) => [
+    ...tenantReference('documents', t, t.datasetId, datasets),
+    // Target of chunks' (dataset, document) reference, so a chunk's dataset is its document's.
+    unique('documents_organization_id_dataset_id_id_key').on(t.organizationId, t.datasetId, t.id),
+    // Re-ingesting the same source updates the document instead of adding a copy.
+    unique('documents_organization_id_dataset_id_source_uri_key').on(
+      t.organizationId,
+      t.datasetId,
+      t.sourceUri,
+    ),
+    // Fuzzy title search (`searchDocumentTitles`, pg_trgm `%` and `<->`).
+    index('documents_title_trgm_idx').using('gin', t.title.op('gin_trgm_ops')),
+    check('documents_content_hash_check', sha256Hex('content_hash')),
+    check('documents_title_check', sql`length(${t.title}) between 1 and 1000`),
+    check('documents_failed_error_check', sql`${t.status} <> 'failed' or ${t.error} is not null`),
+  ],
+);
+
+export type Document = typeof documents.$inferSelect;
+export type NewDocument = typeof documents.$inferInsert;
+
+/** Where a chunk sits in its document; validated by `chunkMetadataSchema`. */
+export type ChunkMetadata = {
+  page?: number;
+  heading?: string;
+  startOffset?: number;
+  endOffset?: number;
+};
+
+export const chunks = tenantTable(
+  'chunks',
+  {
+    /** Denormalised from the document so filtered search needs no join. */
+    datasetId: uuid('dataset_id').notNull(),
+    documentId: uuid('document_id').notNull(),
+    /** Position in the document from 0; ingest is idempotent by (document, ordinal). */
+    ordinal: integer('ordinal').notNull(),
+    content: text('content').notNull(),
+    tokenCount: integer('token_count').notNull().default(0),
+    /** sha256 (hex) of `content`: ingest re-embeds only chunks whose hash changed. */
+    contentHash: text('content_hash').notNull(),
+    /** Full-text vector of `content`, maintained by the database. */
+    searchVector: tsvector('search_vector')
+      .notNull()
+      .generatedAlwaysAs(sql.raw(`to_tsvector('${TEXT_SEARCH_CONFIG}'::regconfig, content)`)),
+    metadata: jsonb('metadata').$type<ChunkMetadata>().notNull().default({}),
+    ...embeddingColumns(),
+    ...timestamps(),
+  },
+  (t) => [
+    foreignKey({
+      name: 'chunks_document_fkey',
+      columns: [t.organizationId, t.datasetId, t.documentId],
+      foreignColumns: [documents.organizationId, documents.datasetId, documents.id],
+    }).onDelete('cascade'),
+    index('chunks_dataset_id_document_id_idx').on(t.organizationId, t.datasetId, t.documentId),
+    // MATCH SIMPLE: a chunk not embedded yet (null space) is not checked.
+    foreignKey({
+      name: 'chunks_dataset_space_fkey',
+      columns: [t.organizationId, t.datasetId, t.embeddingSpaceId],
+      foreignColumns: [datasets.organizationId, datasets.id, datasets.embeddingSpaceId],
+    }).onDelete('cascade'),
+    // Also the candidate count and exact path of filtered search (tenant, datasets, space).
+    index('chunks_dataset_id_embedding_space_id_idx').on(t.organizationId, t.datasetId, t.embeddingSpaceId),
+    uniqueIndex('chunks_organization_id_document_id_ordinal_key').on(
+      t.organizationId,
+      t.documentId,
+      t.ordinal,
+    ),
+    // Full-text half of hybrid search (`@@` on websearch_to_tsquery).
+    index('chunks_search_vector_idx').using('gin', t.searchVector),
+    check('chunks_ordinal_check', sql`${t.ordinal} >= 0`),
+    check('chunks_token_count_check', sql`${t.tokenCount} >= 0`),
+    check('chunks_content_check', sql`length(${t.content}) > 0`),
+    check('chunks_content_hash_check', sha256Hex('content_hash')),
+    ...embeddingConstraints('chunks', t),
+  ],
+);
+
+export type Chunk = typeof chunks.$inferSelect;
+export type NewChunk = typeof chunks.$inferInsert;
+
+/** Evaluation figures of a model version or a training run, by metric name (loss, bleu, ...). */
+export type ModelMetrics = Record<string, number>;
+
+export const modelVersions = tenantTable(
+  'model_versions',
+  {
+    name: text('name').notNull(),
+    version: integer('version').notNull().default(1),
+    /** Who serves the weights (`openai`, `together`, `self-hosted`, ...). */
+    provider: text('provider').notNull(),
+    baseModel: text('base_model').notNull(),
+    /** Where the weights or the provider's fine-tune id live. */
+    artifactUri: text('artifact_uri'),
+    status: modelVersionStatus('status').notNull().default('training'),
+    metrics: jsonb('metrics').$type<ModelMetrics>().notNull().default({}),
+    ...timestamps(),
+  },
+  (t) => [
+    uniqueIndex('model_versions_organization_id_name_version_key').on(t.organizationId, t.name, t.version),
+    check('model_versions_version_check', sql`${t.version} >= 1`),
+    check('model_versions_ready_artifact_check', sql`${t.status} <> 'ready' or ${t.artifactUri} is not null`),
+  ],
+);
+
+export type ModelVersion = typeof modelVersions.$inferSelect;
+export type NewModelVersion = typeof modelVersions.$inferInsert;
+
+/** Training settings; validated by `hyperparametersSchema`. */
+export type Hyperparameters = {
+  epochs?: number;
+  learningRate?: number;
+  batchSize?: number;
+  loraRank?: number;
+  extra?: Record<string, string | number | boolean>;
+};
+
+export const trainingJobs = tenantTable(
+  'training_jobs',
+  {
+    datasetId: uuid('dataset_id').notNull(),
+    baseModel: text('base_model').notNull(),
+    /**
+     * The model version the job produced. Its reference
+     * `(organization_id, output_model_version_id) -> model_versions ON DELETE SET NULL (output_model_version_id)`
+     * is written in the rag_guards migration: drizzle-kit would null organization_id too.
+     */
+    outputModelVersionId: uuid('output_model_version_id'),
+    status: trainStatus('status').notNull().default('queued'),
+    hyperparameters: jsonb('hyperparameters').$type<Hyperparameters>().notNull().default({}),
+    metrics: jsonb('metrics').$type<ModelMetrics>().notNull().default({}),
+    error: text('error'),
+    queuedAt: timestamp('queued_at', { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    ...timestamps(),
+  },
+  (t) => [
+    ...tenantReference('training_jobs', t, t.datasetId, datasets),
+    // Serves the SET NULL reference to model_versions (guards migration).
+    index('training_jobs_output_model_version_id_idx').on(t.organizationId, t.outputModelVersionId),
+    // The job queue: the oldest queued jobs of a tenant first.
+    index('training_jobs_organization_id_status_queued_at_idx').on(t.organizationId, t.status, t.queuedAt),
+    check('training_jobs_started_check', sql`${t.startedAt} is null or ${t.startedAt} >= ${t.queuedAt}`),
+    check(
+      'training_jobs_finished_check',
+      sql`${t.finishedAt} is null or (${t.startedAt} is not null and ${t.finishedAt} >= ${t.startedAt})`,
+    ),
+    check(
+      'training_jobs_status_check',
+      sql`(${t.status} not in ('running', 'succeeded', 'failed') or ${t.startedAt} is not null)
+        and (${t.status} not in ('succeeded', 'failed') or ${t.finishedAt} is not null)
+        and (${t.status} in ('succeeded', 'failed', 'cancelled') or ${t.finishedAt} is null)
+        and (${t.status} <> 'failed' or ${t.error} is not null)`,
+    ),
+  ],
+);
+
+export type TrainingJob = typeof trainingJobs.$inferSelect;
+export type NewTrainingJob = typeof trainingJobs.$inferInsert;
+
+/** How an endpoint serves its model; validated by `inferenceEndpointConfigSchema`. */
+export type InferenceEndpointConfig = {
+  maxTokens?: number;
+  temperature?: number;
+  timeoutMs?: number;
+  minReplicas?: number;
+  maxReplicas?: number;
+  /** Name of the connector credential holding the endpoint's key (never the key itself). */
+  credentialName?: string;
+};
+
+export const inferenceEndpoints = tenantTable(
+  'inference_endpoints',
+  {
+    modelVersionId: uuid('model_version_id').notNull(),
+    name: text('name').notNull(),
+    url: text('url').notNull(),
+    status: inferenceEndpointStatus('status').notNull().default('provisioning'),
+    config: jsonb('config').$type<InferenceEndpointConfig>().notNull().default({}),
+    ...timestamps(),
+  },
+  (t) => [
+    // A model version that is being served cannot be deleted (checked at statement end).
+    ...tenantReference('inference_endpoints', t, t.modelVersionId, modelVersions, 'no action'),
+    uniqueIndex('inference_endpoints_organization_id_name_key').on(t.organizationId, t.name),
+    check('inference_endpoints_url_check', sql`${t.url} ~ '^https?://[^\\s/]+'`),
+  ],
+);
+
+export type InferenceEndpoint = typeof inferenceEndpoints.$inferSelect;
+export type NewInferenceEndpoint = typeof inferenceEndpoints.$inferInsert;

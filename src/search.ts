@@ -1,0 +1,361 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { rowsOf, type Transaction } from './client.ts';
+import { type Embedder, scoreSql } from './embedding-spaces.ts';
+import { toDatabaseError } from './errors.ts';
+import { invalidInput, isUuid } from './input.ts';
+import type { ChunkMetadata } from './schema/index.ts';
+import { TEXT_SEARCH_CONFIG } from './schema/rag.ts';
+import {
+  assertK,
+  MAX_K,
+  type NearestPlan,
+  type NearestQuery,
+  nearestSql,
+  planNearest,
+  type QueryVector,
+  resolveQueryVector,
+  uuidArray,
+  type VectorSearchOptions,
+} from './vector-query.ts';
+
+export type { QueryVector, VectorSearchOptions } from './vector-query.ts';
+export { defaultEfSearch, defaultExactThreshold, MAX_K } from './vector-query.ts';
+
+export type ChunkSearchInput = QueryVector &
+  VectorSearchOptions & {
+    spaceId: string;
+    /** Default 10; 1..1000. */
+    k?: number;
+    /** Only these datasets (each must be a live dataset of the current tenant in this space). */
+    datasetIds?: string[];
+  };
+
+/** A chunk found by a search: never its embedding. */
+export interface ChunkHit {
+  id: string;
+  datasetId: string;
+  documentId: string;
+  documentTitle: string;
+  ordinal: number;
+  content: string;
+  tokenCount: number;
+  metadata: ChunkMetadata;
+  /** The space's distance to the query (smaller is nearer); null for a chunk not embedded yet. */
+  distance: number | null;
+  /** Larger is better: cosine similarity for cosine spaces; the fused rank score for hybrid search. */
+  score: number;
+}
+
+export interface ChunkSearchResult {
+  hits: ChunkHit[];
+  /** `hnsw_then_exact`: the index scan found fewer than k, so the exact path answered. */
+  strategy: 'exact' | 'hnsw' | 'hnsw_then_exact';
+  /** Chunks matching the filter, counted up to the exact threshold + 1. */
+  candidates: number;
+}
+
+type HitRow = {
+  id: string;
+  dataset_id: string;
+  document_id: string;
+  document_title: string;
+  ordinal: number;
+  content: string;
+  token_count: number;
+  metadata: ChunkMetadata;
+  distance: number | null;
+  score: number;
+};
+
+const toHit = (row: HitRow): ChunkHit => ({
+  id: row.id,
+  datasetId: row.dataset_id,
+  documentId: row.document_id,
+  documentTitle: row.document_title,
+  ordinal: Number(row.ordinal),
+  content: row.content,
+  tokenCount: Number(row.token_count),
+  metadata: row.metadata,
+  distance: row.distance === null ? null : Number(row.distance),
+  score: Number(row.score),
+});
+
+/**
+ * The datasets a search covers, as a filter on chunks: the given ones, or all the tenant's live
+ * datasets in the space. For given ones it also returns the look-up that {@link checkDatasets}
+ * validates; both run inside the plan's statement, saving a round trip.
+ */
+function datasetScope(
+  spaceId: string,
+  datasetIds: readonly string[] | undefined,
+): { filter: SQL; check?: SQL; wanted?: string[] } {
+  if (datasetIds !== undefined && !Array.isArray(datasetIds))
+    throw invalidInput('chunks', 'dataset_id', 'datasetIds must be an array of dataset ids');
+  if (datasetIds === undefined) {
+    if (!isUuid(spaceId)) throw new Error(`embedding space id ${spaceId} is not a UUID`);
+    return {
+      filter: sql.raw(
+        `dataset_id in (select id from datasets where deleted_at is null and embedding_space_id = '${spaceId}'::uuid)`,
+      ),
+    };
+  }
+  const wanted = [...new Set(datasetIds.map((id) => (typeof id === 'string' ? id.toLowerCase() : id)))];
+  if (wanted.length === 0) throw invalidInput('chunks', 'dataset_id', 'datasetIds is empty');
+  const ids = uuidArray(wanted, 'chunks', 'dataset_id');
+  return {
+    wanted,
+    filter: sql`dataset_id = any(${ids})`,
+    check: sql`(select coalesce(json_agg(json_build_object('id', id, 'space', embedding_space_id, 'deleted', deleted_at is not null)), '[]'::json)
+                from datasets where id = any(${ids}))`,
+  };
+}
+
+/** Each given dataset must be a live dataset of the current tenant in the space searched. */
+function checkDatasets(wanted: string[] | undefined, found: unknown, spaceId: string): void {
+  if (!wanted) return;
+  const rows = (found ?? []) as { id: string; space: string; deleted: boolean }[];
+  for (const id of wanted) {
+    const row = rows.find((r) => r.id === id);
+    if (!row) throw invalidInput('chunks', 'dataset_id', `dataset ${id} does not exist in this organization`);
+    if (row.deleted) throw invalidInput('chunks', 'dataset_id', `dataset ${id} is deleted`);
+    if (row.space !== spaceId)
+      throw invalidInput(
+        'chunks',
+        'dataset_id',
+        `dataset ${id} is embedded in space ${row.space}, not ${spaceId}`,
+      );
+  }
+}
+
+/** The nearest chunks as (id, distance), strictly ordered, for a plan. */
+function nearestChunks(q: NearestQuery, plan: NearestPlan): SQL {
+  return sql`nearest as materialized (${nearestSql(q, plan)})`;
+}
+
+async function selectHits(
+  tx: Transaction,
+  q: NearestQuery,
+  plan: NearestPlan,
+  k: number,
+): Promise<ChunkHit[]> {
+  const score = sql.raw(scoreSql(q.space.distance, 'n.distance'));
+  return rowsOf<HitRow>(
+    await tx.execute(sql`
+      with ${nearestChunks(q, plan)}
+      select c.id, c.dataset_id, c.document_id, d.title as document_title, c.ordinal, c.content,
+             c.token_count, c.metadata, n.distance, ${score} as score
+      from nearest n
+      join chunks c on c.organization_id = app_current_org_id() and c.id = n.id
+      join documents d on d.organization_id = c.organization_id and d.id = c.document_id
+      order by n.distance, c.id
+      limit ${k}`),
+  ).map(toHit);
+}
+
+/** The space, the query vector and the dataset filter of a chunk search, then its plan. */
+async function planChunkQuery(
+  tx: Transaction,
+  input: VectorSearchOptions & { spaceId: string; datasetIds?: string[] },
+  query: QueryVector,
+  limit: number,
+): Promise<{ q: NearestQuery; plan: NearestPlan }> {
+  const { space, vector } = await resolveQueryVector(tx, input.spaceId, query, 'chunks');
+  const scope = datasetScope(space.id, input.datasetIds);
+  const q: NearestQuery = { table: 'chunks', space, vector, filter: scope.filter, limit, options: input };
+  const plan = await planNearest(tx, q, scope.check);
+  checkDatasets(scope.wanted, plan.checked, space.id);
+  return { q, plan };
+}
+
+/**
+ * Top-k chunks of the current tenant nearest to a vector (or to a text, embedded by `embedder`),
+ * optionally within some datasets, with distances and scores, never the embeddings.
+ *
+ * Filtered search keeps its recall: a capped count decides between an exact scan (few candidates)
+ * and the space's HNSW index with relaxed iterative scans (settings made transaction-locally, so
+ * they last until the caller's transaction ends); results are re-sorted after the index scan, and
+ * whenever at least k chunks match, k come back (the exact path answers if the index finds fewer).
+ */
+export async function searchChunks(tx: Transaction, input: ChunkSearchInput): Promise<ChunkSearchResult> {
+  const k = input.k ?? 10;
+  assertK(k, 'chunks');
+  try {
+    const { q, plan } = await planChunkQuery(tx, input, input, k);
+    const hits = await selectHits(tx, q, plan, k);
+    if (plan.strategy === 'hnsw' && hits.length < k && plan.candidates > hits.length) {
+      const exact = await selectHits(tx, q, { strategy: 'exact', candidates: plan.candidates }, k);
+      return { hits: exact, strategy: 'hnsw_then_exact', candidates: plan.candidates };
+    }
+    return { hits, strategy: plan.strategy, candidates: plan.candidates };
+  } catch (error) {
+    throw toDatabaseError(error);
+  }
+}
+
+/** The plan PostgreSQL chooses for a chunk search (EXPLAIN, no ANALYZE), with the path it took. */
+export async function explainSearchChunks(
+  tx: Transaction,
+  input: ChunkSearchInput,
+): Promise<{ strategy: 'exact' | 'hnsw'; plan: string }> {
+  const k = input.k ?? 10;
+  assertK(k, 'chunks');
+  const { q, plan } = await planChunkQuery(tx, input, input, k);
+  const rows = rowsOf<{ 'QUERY PLAN': string }>(
+    await tx.execute(sql`explain with ${nearestChunks(q, plan)} select * from nearest order by distance`),
+  );
+  return { strategy: plan.strategy, plan: rows.map((row) => row['QUERY PLAN']).join('\n') };
+}
+
+export type HybridSearchInput = VectorSearchOptions & {
+  spaceId: string;
+  /** Default 10; 1..1000. */
+  k?: number;
+  datasetIds?: string[];
+  /** The words to match; also embedded by `embedder` when no `vector` is given. */
+  text: string;
+  vector?: number[];
+  embedder?: Embedder;
+  /** Reciprocal rank fusion constant (default 60): score = sum of 1 / (rrfK + rank). */
+  rrfK?: number;
+  /** How many results each side contributes before fusion (default max(40, 4k), at most 1000). */
+  pool?: number;
+};
+
+export interface HybridHit extends ChunkHit {
+  /** Rank among vector results (1 = nearest), null when only the full-text side found it. */
+  semanticRank: number | null;
+  /** Rank among full-text results, null when only the vector side found it. */
+  lexicalRank: number | null;
+}
+
+/**
+ * Full-text and vector results fused by reciprocal rank in one SQL statement. The full-text side
+ * matches any of the text's words (its lexemes OR-ed, so a chunk need not contain them all),
+ * ranked by `ts_rank_cd` and served by the GIN index on the generated `search_vector`; the vector side follows the same plan as
+ * {@link searchChunks}. Give `text` plus either `embedder` or a precomputed `vector`.
+ */
+export async function hybridSearch(
+  tx: Transaction,
+  input: HybridSearchInput,
+): Promise<{ hits: HybridHit[]; strategy: 'exact' | 'hnsw' }> {
+  const k = input.k ?? 10;
+  assertK(k, 'chunks');
+  if (typeof input.text !== 'string' || !/[\p{L}\p{N}]/u.test(input.text))
+    throw invalidInput('chunks', 'content', 'the query text is empty (it has no letters or digits)');
+  const rrfK = input.rrfK ?? 60;
+  if (!Number.isFinite(rrfK) || rrfK < 0) throw invalidInput('chunks', 'embedding', 'rrfK must be >= 0');
+  const pool = input.pool ?? Math.min(MAX_K, Math.max(40, 4 * k));
+  assertK(pool, 'chunks');
+  try {
+    if (input.vector === undefined && input.embedder === undefined)
+      throw invalidInput('chunks', 'embedding', 'hybrid search needs a query vector or an embedder');
+    const query: QueryVector =
+      input.vector !== undefined
+        ? { vector: input.vector }
+        : { text: input.text, embedder: input.embedder as Embedder };
+    const { q, plan } = await planChunkQuery(tx, input, query, pool);
+    const config = sql.raw(`'${TEXT_SEARCH_CONFIG}'::regconfig`);
+    const rows = rowsOf<HitRow & { semantic_rank: number | null; lexical_rank: number | null }>(
+      await tx.execute(sql`
+        with ${nearestChunks(q, plan)},
+        semantic as (
+          select id, row_number() over (order by distance, id) as rank from nearest
+        ),
+        lexical as materialized (
+          select id, row_number() over (order by ts_rank_cd(search_vector, w.query) desc, id) as rank
+          from chunks, (
+            select coalesce(string_agg(quote_literal(lexeme), ' | ')::tsquery, ''::tsquery)
+            from unnest(tsvector_to_array(to_tsvector(${config}, ${input.text}))) as lexeme
+          ) as w(query)
+          where search_vector @@ w.query and ${q.filter}
+          order by rank
+          limit ${pool}
+        ),
+        fused as (
+          select coalesce(s.id, l.id) as id, s.rank as semantic_rank, l.rank as lexical_rank,
+                 coalesce(1.0 / (${rrfK}::float8 + s.rank), 0) + coalesce(1.0 / (${rrfK}::float8 + l.rank), 0) as score
+          from semantic s full join lexical l on l.id = s.id
+          order by score desc, id
+          limit ${k}
+        )
+        select c.id, c.dataset_id, c.document_id, d.title as document_title, c.ordinal, c.content,
+               c.token_count, c.metadata, n.distance, f.score::float8 as score,
+               f.semantic_rank::int as semantic_rank, f.lexical_rank::int as lexical_rank
+        from fused f
+        join chunks c on c.organization_id = app_current_org_id() and c.id = f.id
+        join documents d on d.organization_id = c.organization_id and d.id = c.document_id
+        left join nearest n on n.id = f.id
+        order by f.score desc, c.id`),
+    );
+    const hits = rows.map((row) => ({
+      ...toHit(row),
+      semanticRank: row.semantic_rank === null ? null : Number(row.semantic_rank),
+      lexicalRank: row.lexical_rank === null ? null : Number(row.lexical_rank),
+    }));
+    return { hits, strategy: plan.strategy };
+  } catch (error) {
+    throw toDatabaseError(error);
+  }
+}
+
+export interface TitleSearchInput {
+  query: string;
+  datasetIds?: string[];
+  /** Default 10; 1..1000. */
+  limit?: number;
+  /** pg_trgm word similarity a title must reach (0..1, default 0.3). */
+  minSimilarity?: number;
+}
+
+export interface TitleHit {
+  id: string;
+  datasetId: string;
+  title: string;
+  sourceUri: string | null;
+  similarity: number;
+}
+
+/**
+ * Documents of the current tenant whose title resembles `query` (pg_trgm word similarity, served by
+ * the trigram GIN index), best first. Typos and partial words match ("pricng" finds "Pricing").
+ */
+export async function searchDocumentTitles(tx: Transaction, input: TitleSearchInput): Promise<TitleHit[]> {
+  const limit = input.limit ?? 10;
+  assertK(limit, 'documents');
+  if (typeof input.query !== 'string' || input.query.trim() === '')
+    throw invalidInput('documents', 'title', 'the title query is empty');
+  const minSimilarity = input.minSimilarity ?? 0.3;
+  if (!(minSimilarity >= 0 && minSimilarity <= 1))
+    throw invalidInput('documents', 'title', 'minSimilarity must be between 0 and 1');
+  try {
+    const datasetFilter = input.datasetIds
+      ? sql`d.dataset_id = any(${uuidArray(input.datasetIds, 'documents', 'dataset_id')})`
+      : sql`true`;
+    await tx.execute(
+      sql`select set_config('pg_trgm.word_similarity_threshold', ${String(minSimilarity)}, true)`,
+    );
+    return rowsOf<{
+      id: string;
+      dataset_id: string;
+      title: string;
+      source_uri: string | null;
+      similarity: number;
+    }>(
+      await tx.execute(sql`
+        select d.id, d.dataset_id, d.title, d.source_uri, word_similarity(${input.query}, d.title)::float8 as similarity
+        from documents d
+        join datasets s on s.organization_id = d.organization_id and s.id = d.dataset_id and s.deleted_at is null
+        where ${input.query} <% d.title and ${datasetFilter}
+        order by similarity desc, d.id
+        limit ${limit}`),
+    ).map((row) => ({
+      id: row.id,
+      datasetId: row.dataset_id,
+      title: row.title,
+      sourceUri: row.source_uri,
+      similarity: Number(row.similarity),
+    }));
+  } catch (error) {
+    throw toDatabaseError(error);
+  }
+}

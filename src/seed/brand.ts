@@ -1,0 +1,107 @@
+import { voiceText } from '../brands.ts';
+import type { Database, Transaction } from '../client.ts';
+import { createLocalEmbedder } from '../embedder.ts';
+import { findEmbeddingSpace, registerEmbeddingSpace } from '../embedding-spaces.ts';
+import { brands, brandVoices, type EmbeddingSpace, type StyleRules } from '../schema/index.ts';
+import { type DomainSeed, insertNew, type SeedContext } from './context.ts';
+
+/** The space of the local embedder (src/embedder.ts): seeds and tests embed without a model download. */
+export const LOCAL_EMBEDDING_SPACE = {
+  provider: 'neonhub-local',
+  model: 'feature-hash-v1',
+  dimensions: 256,
+  distance: 'cosine',
+} as const;
+
+export const localEmbedder = createLocalEmbedder(LOCAL_EMBEDDING_SPACE.dimensions);
+
+/** The registered local space (the global seed registers it first). */
+export async function localEmbeddingSpace(db: Database | Transaction): Promise<EmbeddingSpace> {
+  const space = await findEmbeddingSpace(db, LOCAL_EMBEDDING_SPACE);
+  if (!space) throw new Error('the local embedding space is not registered: run the global seed first');
+  return space;
+}
+
+const defaultRules: StyleRules = {
+  tone: ['confident', 'warm', 'playful'],
+  do: ['Lead with the benefit', 'Use short sentences', 'Address the reader as you'],
+  dont: ['Use jargon', 'Make promises we cannot keep', 'Shout in all caps'],
+  preferredVocabulary: ['glow', 'launch', 'bright', 'together'],
+  bannedVocabulary: ['synergy', 'disrupt', 'cheap'],
+  readingLevel: 'middle_school',
+};
+
+const formalRules: StyleRules = {
+  tone: ['precise', 'formal', 'reassuring'],
+  do: ['State facts and figures', 'Cite sources', 'Keep a neutral register'],
+  dont: ['Use slang', 'Use exclamation marks'],
+  preferredVocabulary: ['reliable', 'compliance', 'security'],
+  bannedVocabulary: ['awesome', 'crazy'],
+  readingLevel: 'professional',
+};
+
+async function seedBrands(tx: Transaction, ctx: SeedContext) {
+  const space = await localEmbeddingSpace(tx);
+  const brandId = ctx.id('brand', 'neon');
+  const brandCount = await insertNew(tx, brands, [
+    {
+      id: brandId,
+      slug: 'neon',
+      name: `${ctx.slug === 'demo' ? 'Neon' : ctx.slug} Brand`,
+      description: 'Bright, friendly marketing for everyday runners.',
+      website: `https://${ctx.slug}.example`,
+      industry: 'Sportswear',
+    },
+  ]);
+  const voices = [
+    {
+      id: ctx.id('brand_voice', 'neon-playful'),
+      brandId,
+      name: 'Playful launch voice',
+      isDefault: true,
+      promptTemplate: 'Write as {{brand}}: confident, warm and playful. Task: {{task}}',
+      styleRules: defaultRules,
+      examples: [
+        { output: 'Lace up and glow: our spring running shoes launch today, bright as your morning run.' },
+        {
+          input: 'Tweet about the sale',
+          output: 'Run together, glow together. 20% off every running shoe this week.',
+          channel: 'social',
+        },
+      ],
+    },
+    {
+      id: ctx.id('brand_voice', 'neon-formal'),
+      brandId,
+      name: 'Formal corporate voice',
+      isDefault: false,
+      promptTemplate: 'Write as {{brand}} for investors and partners, precise and formal. Task: {{task}}',
+      styleRules: formalRules,
+      examples: [
+        { output: 'Our quarterly results reflect reliable growth, strong security and full compliance.' },
+      ],
+    },
+  ];
+  const voiceCount = await insertNew(
+    tx,
+    brandVoices,
+    voices.map((voice) => ({
+      ...voice,
+      embeddingSpaceId: space.id,
+      embeddingDimensions: space.dimensions,
+      embedding: localEmbedder.embed(voiceText(voice)),
+    })),
+  );
+  return { brands: brandCount, brand_voices: voiceCount };
+}
+
+/** The local embedding space (with its indexes), a brand, and its default and formal voices, embedded. */
+export const brandSeed: DomainSeed = {
+  name: 'brand',
+  async global(db) {
+    const existed = await findEmbeddingSpace(db, LOCAL_EMBEDDING_SPACE);
+    await registerEmbeddingSpace(db, LOCAL_EMBEDDING_SPACE);
+    return { embedding_spaces: existed ? 0 : 1 };
+  },
+  tenant: seedBrands,
+};

@@ -1,0 +1,122 @@
+import { sql } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { rowsOf } from '../src/client.ts';
+import { vectorLiteral } from '../src/embedding-spaces.ts';
+import type { EmbeddingSpace } from '../src/schema/index.ts';
+import { searchChunks } from '../src/search.ts';
+import { localEmbedder } from '../src/seed/brand.ts';
+import { withTenant } from '../src/tenant.ts';
+import { onServer, useTestDatabase } from './support/database.ts';
+import { type CorpusTenant, loadCorpus, localSpace, queryTexts } from './support/rag.ts';
+
+const database = useTestDatabase();
+
+// Corpus size: a few thousand chunks on PGlite (HNSW in WebAssembly is slow), more on the server.
+const N = onServer ? 20_000 : 3_000;
+const QUERIES = onServer ? 20 : 10;
+const K = 10;
+
+/** Tenants of very different sizes; each dataset's share of all chunks. */
+const shares = [
+  [0.25, 0.15, 0.07, 0.03],
+  [0.2, 0.05],
+  [0.12],
+  [0.04, 0.02],
+  [0.03, 0.01],
+  [0.015, 0.005],
+  [0.007, 0.003],
+];
+
+/** Filters: a tenant and some of its datasets (indexes into `shares`), from half the rows to under 1%. */
+const filters: { tenant: number; datasets: number[] }[] = [
+  { tenant: 0, datasets: [0, 1, 2, 3] },
+  { tenant: 0, datasets: [0] },
+  { tenant: 2, datasets: [0] },
+  { tenant: 1, datasets: [1] },
+  { tenant: 0, datasets: [3] },
+  { tenant: 4, datasets: [1] },
+  { tenant: 5, datasets: [1] },
+  { tenant: 6, datasets: [1] },
+];
+
+let space: EmbeddingSpace;
+let tenants: CorpusTenant[];
+
+beforeAll(async () => {
+  const { db } = database.current;
+  space = await localSpace(db);
+  const started = performance.now();
+  tenants = await loadCorpus(
+    db,
+    space.id,
+    shares.map((datasets, i) => ({ slug: `recall-${i}`, datasets: datasets.map((s) => Math.round(s * N)) })),
+    { deferIndexes: true, seed: 11 },
+  );
+  console.log(
+    `recall corpus: ${N} chunks, ${tenants.length} tenants, loaded and indexed in ${(performance.now() - started).toFixed(0)} ms`,
+  );
+});
+
+describe('filtered retrieval recall', () => {
+  it('keeps recall@10 >= 0.95 against exact search from under 1% to half of the rows', async () => {
+    const { db } = database.current;
+    const vectors = queryTexts(QUERIES, 2024).map((text) => localEmbedder.embed(text));
+    const report: Record<string, string | number>[] = [];
+    for (const filter of filters) {
+      const tenant = tenants[filter.tenant];
+      if (!tenant) throw new Error('no tenant');
+      const chosen = filter.datasets.map((i) => tenant.datasets[i]).filter((d) => d !== undefined);
+      const datasetIds = chosen.map((d) => d.id);
+      const rows = chosen.reduce((sum, d) => sum + d.chunks, 0);
+      const measured = await withTenant(db, tenant.organizationId, async (tx) => {
+        const totals = { auto: 0, hnsw: 0, autoMs: 0, exactMs: 0, minHits: K, strategies: new Set<string>() };
+        // Whenever at least k chunks match, k come back; with fewer, all of them.
+        for (const vector of vectors) {
+          let started = performance.now();
+          const truth = rowsOf<{ id: string }>(
+            await tx.execute(sql`
+              select id from chunks
+              where dataset_id = any(${sql.raw(`'{${datasetIds.join(',')}}'::uuid[]`)}) and embedding_space_id = ${space.id}
+              order by embedding <=> ${vectorLiteral(vector)}::halfvec, id
+              limit ${K}`),
+          ).map((r) => r.id);
+          totals.exactMs += performance.now() - started;
+          started = performance.now();
+          const auto = await searchChunks(tx, { spaceId: space.id, vector, k: K, datasetIds });
+          totals.autoMs += performance.now() - started;
+          const hnsw = await searchChunks(tx, {
+            spaceId: space.id,
+            vector,
+            k: K,
+            datasetIds,
+            strategy: 'hnsw',
+          });
+          const recall = (hits: { id: string }[]) =>
+            hits.filter((h) => truth.includes(h.id)).length / Math.min(K, truth.length);
+          totals.auto += recall(auto.hits);
+          totals.hnsw += recall(hnsw.hits);
+          totals.minHits = Math.min(totals.minHits, auto.hits.length, hnsw.hits.length);
+          totals.strategies.add(auto.strategy);
+          totals.strategies.add(`forced ${hnsw.strategy}`);
+        }
+        return totals;
+      });
+      const line = {
+        selectivity: `${((100 * rows) / N).toFixed(1)}%`,
+        rows,
+        'recall@10 (auto)': Number((measured.auto / vectors.length).toFixed(3)),
+        'recall@10 (hnsw forced)': Number((measured.hnsw / vectors.length).toFixed(3)),
+        'min hits': measured.minHits,
+        paths: [...measured.strategies].join(', '),
+        'auto ms/query': Number((measured.autoMs / vectors.length).toFixed(2)),
+        'exact scan ms/query': Number((measured.exactMs / vectors.length).toFixed(2)),
+      };
+      report.push(line);
+    }
+    console.table(report);
+    for (const line of report) {
+      expect(line['recall@10 (auto)'], String(line.selectivity)).toBeGreaterThanOrEqual(0.95);
+      expect(line['min hits'], String(line.selectivity)).toBe(Math.min(K, Number(line.rows)));
+    }
+  });
+});

@@ -1,0 +1,280 @@
+import { sql } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createDb, rowsOf } from '../src/client.ts';
+import { createDataset, deleteDataset } from '../src/datasets.ts';
+import { createLocalEmbedder } from '../src/embedder.ts';
+import { embeddingIndexName, registerEmbeddingSpace } from '../src/embedding-spaces.ts';
+import { ingestDocument } from '../src/ingest.ts';
+import type { EmbeddingSpace } from '../src/schema/index.ts';
+import { explainSearchChunks, hybridSearch, searchChunks, searchDocumentTitles } from '../src/search.ts';
+import { localEmbedder } from '../src/seed/brand.ts';
+import { withTenant } from '../src/tenant.ts';
+import { onServer, useTestDatabase } from './support/database.ts';
+import { failure } from './support/errors.ts';
+import { type CorpusTenant, loadCorpus, localSpace, queryTexts } from './support/rag.ts';
+
+const database = useTestDatabase();
+
+let space: EmbeddingSpace;
+let a: CorpusTenant;
+let b: CorpusTenant;
+
+const dataset = (tenant: CorpusTenant, index: number) => {
+  const found = tenant.datasets[index];
+  if (!found) throw new Error(`no dataset ${index}`);
+  return found;
+};
+
+beforeAll(async () => {
+  const { db } = database.current;
+  space = await localSpace(db);
+  const started = performance.now();
+  [a, b] = (await loadCorpus(
+    db,
+    space.id,
+    [
+      { slug: 'search-a', datasets: onServer ? [4000, 600, 15, 5] : [1200, 300, 15, 5] },
+      { slug: 'search-b', datasets: onServer ? [1000] : [300] },
+    ],
+    { deferIndexes: true },
+  )) as [CorpusTenant, CorpusTenant];
+  console.log(`corpus loaded in ${(performance.now() - started).toFixed(0)} ms`);
+});
+
+describe('searchChunks', () => {
+  it('returns the k nearest chunks of the tenant, best first, with scores and no embeddings', async () => {
+    const { db } = database.current;
+    const [text] = queryTexts(1, 1);
+    const result = await withTenant(db, a.organizationId, (tx) =>
+      searchChunks(tx, { spaceId: space.id, text: text ?? '', embedder: localEmbedder, k: 10 }),
+    );
+    console.log(
+      `strategy ${result.strategy}, candidates ${result.candidates}, top score ${result.hits[0]?.score}`,
+    );
+    expect(result.hits).toHaveLength(10);
+    const ids = new Set(a.datasets.map((d) => d.id));
+    for (const [i, hit] of result.hits.entries()) {
+      expect(ids.has(hit.datasetId)).toBe(true);
+      expect(hit).not.toHaveProperty('embedding');
+      expect(hit.score).toBeCloseTo(1 - (hit.distance ?? 0), 6);
+      if (i > 0) expect(hit.distance ?? 0).toBeGreaterThanOrEqual(result.hits[i - 1]?.distance ?? 0);
+    }
+  });
+
+  it('returns k rows whenever k match, on both paths, and all of them when fewer match', async () => {
+    const { db } = database.current;
+    const vectors = queryTexts(5, 2).map((t) => localEmbedder.embed(t));
+    const cases = a.datasets.map((d) => ({ datasetIds: [d.id], expected: Math.min(10, d.chunks) }));
+    await withTenant(db, a.organizationId, async (tx) => {
+      for (const { datasetIds, expected } of cases) {
+        for (const strategy of ['auto', 'hnsw', 'exact'] as const) {
+          for (const vector of vectors) {
+            const result = await searchChunks(tx, { spaceId: space.id, vector, k: 10, datasetIds, strategy });
+            expect(result.hits, `${strategy} on ${datasetIds[0]}`).toHaveLength(expected);
+            expect(new Set(result.hits.map((h) => h.id)).size).toBe(expected);
+            expect(result.hits.every((h) => h.datasetId === datasetIds[0])).toBe(true);
+          }
+        }
+      }
+    });
+    console.log(`k guarantee held for ${cases.length} datasets x 3 strategies x ${vectors.length} queries`);
+  });
+
+  // PGlite's corpus here is too small for the planner to prefer the index; the server's is not.
+  it.skipIf(!onServer)(
+    'uses the space HNSW index for a broad filter and no index for a narrow one',
+    async () => {
+      const { db } = database.current;
+      const vector = localEmbedder.embed(queryTexts(1, 3)[0] ?? '');
+      const index = embeddingIndexName('chunks', space.id);
+      await withTenant(db, a.organizationId, async (tx) => {
+        const broad = await explainSearchChunks(tx, { spaceId: space.id, vector, k: 10 });
+        console.log(`broad filter (${broad.strategy}):\n${broad.plan}`);
+        expect(broad.strategy).toBe('hnsw');
+        expect(broad.plan).toContain(`Index Scan using ${index}`);
+        const narrow = await explainSearchChunks(tx, {
+          spaceId: space.id,
+          vector,
+          k: 10,
+          datasetIds: [dataset(a, 2).id],
+        });
+        console.log(`narrow filter (${narrow.strategy}):\n${narrow.plan}`);
+        expect(narrow.strategy).toBe('exact');
+        expect(narrow.plan).not.toContain(index);
+      });
+    },
+  );
+
+  it('keeps pgvector settings inside the transaction', async () => {
+    const { db } = database.current;
+    // One connection, so the next transaction runs where the settings were made.
+    const single = database.current.url ? createDb({ url: database.current.url, max: 1 }) : database.current;
+    const vector = localEmbedder.embed('settings check');
+    const inside = await withTenant(single.db, a.organizationId, async (tx) => {
+      await searchChunks(tx, { spaceId: space.id, vector, strategy: 'hnsw', efSearch: 123 });
+      return rowsOf<{ scan: string; ef: string }>(
+        await tx.execute(
+          sql`select current_setting('hnsw.iterative_scan') as scan, current_setting('hnsw.ef_search') as ef`,
+        ),
+      )[0];
+    });
+    expect(inside).toEqual({ scan: 'relaxed_order', ef: '123' });
+    const after = rowsOf<{ scan: string; ef: string }>(
+      await single.db.execute(
+        sql`select current_setting('hnsw.iterative_scan') as scan, current_setting('hnsw.ef_search') as ef`,
+      ),
+    )[0];
+    console.log('inside the search transaction:', inside, 'after it:', after);
+    expect(after).toEqual({ scan: 'off', ef: '40' });
+    if (single !== database.current) await single.close();
+    expect(db).toBeDefined();
+  });
+
+  it('refuses bad input with an error naming what is wrong', async () => {
+    const { db } = database.current;
+    const other = await registerEmbeddingSpace(db, { provider: 'test', model: 'other', dimensions: 4 });
+    const vector = localEmbedder.embed('hello');
+    const base = { spaceId: space.id, vector };
+    const cases: [string, Parameters<typeof searchChunks>[1], RegExp][] = [
+      ['k = 0', { ...base, k: 0 }, /k must be an integer from 1 to 1000, got 0/],
+      ['k = 1001', { ...base, k: 1001 }, /got 1001/],
+      ['k = 2.5', { ...base, k: 2.5 }, /got 2.5/],
+      ['empty text', { spaceId: space.id, text: '  ?! ', embedder: localEmbedder }, /query text is empty/],
+      ['wrong dimensions', { ...base, vector: [1, 2, 3] }, /3 dimensions but embedding space .* has 256/],
+      [
+        'NaN',
+        { ...base, vector: vector.map((x, i) => (i === 9 ? Number.NaN : x)) },
+        /component 9 is not a number/,
+      ],
+      [
+        'infinite',
+        { ...base, vector: vector.map((x, i) => (i === 1 ? -Infinity : x)) },
+        /component 1 is infinite/,
+      ],
+      [
+        'beyond halfvec',
+        { ...base, vector: vector.map((x, i) => (i === 2 ? 1e6 : x)) },
+        /outside halfvec's range/,
+      ],
+      [
+        'unknown space',
+        { ...base, spaceId: '0190aaaa-0000-7000-8000-00000000beef' },
+        /unknown embedding space/,
+      ],
+      ['malformed space', { ...base, spaceId: 'nope' }, /must be a UUID/],
+      [
+        "another tenant's dataset",
+        { ...base, datasetIds: [dataset(b, 0).id] },
+        /does not exist in this organization/,
+      ],
+      [
+        'dataset of another space',
+        { spaceId: other.id, vector: [1, 0, 0, 0], datasetIds: [dataset(a, 0).id] },
+        /is embedded in space/,
+      ],
+      ['no datasets', { ...base, datasetIds: [] }, /datasetIds is empty/],
+      [
+        'embedder of another space',
+        { spaceId: space.id, text: 'hello', embedder: createLocalEmbedder(32) },
+        /does not produce vectors/,
+      ],
+    ];
+    await withTenant(db, a.organizationId, async (tx) => {
+      for (const [name, input, message] of cases) {
+        const error = await failure(searchChunks(tx, input));
+        console.log(`${name}: ${error.message}`);
+        expect(error.kind).toBe('invalid_input');
+        expect(error.message).toMatch(message);
+      }
+    });
+  });
+
+  it('leaves soft-deleted datasets out of search and refuses them as filters', async () => {
+    const { db } = database.current;
+    await withTenant(db, b.organizationId, async (tx) => {
+      const doomed = await createDataset(tx, { slug: 'doomed', name: 'Doomed', embeddingSpaceId: space.id });
+      await ingestDocument(tx, {
+        datasetId: doomed.id,
+        document: { title: 'Secret plans' },
+        chunks: [{ content: 'the zorblax launch plan is secret' }],
+        embedder: localEmbedder,
+      });
+      const query = { spaceId: space.id, text: 'zorblax launch plan', embedder: localEmbedder, k: 3 };
+      expect((await searchChunks(tx, query)).hits[0]?.datasetId).toBe(doomed.id);
+      await deleteDataset(tx, doomed.id);
+      expect((await searchChunks(tx, query)).hits.map((h) => h.datasetId)).not.toContain(doomed.id);
+      const error = await failure(searchChunks(tx, { ...query, datasetIds: [doomed.id] }));
+      expect(error.message).toMatch(/is deleted/);
+    });
+  });
+});
+
+describe('hybridSearch and title search', () => {
+  it('fuses full-text and vector ranks in one statement', async () => {
+    const { db } = database.current;
+    await withTenant(db, a.organizationId, async (tx) => {
+      const ds = dataset(a, 1);
+      await ingestDocument(tx, {
+        datasetId: ds.id,
+        document: { title: 'Quarterly quasar report' },
+        chunks: [
+          { content: 'The quasar campaign doubled newsletter signups in the quarter.' },
+          { content: 'Budgets for the quasar launch were approved by finance.' },
+        ],
+        embedder: localEmbedder,
+      });
+      const result = await hybridSearch(tx, {
+        spaceId: space.id,
+        text: 'quasar newsletter signups',
+        embedder: localEmbedder,
+        k: 5,
+        datasetIds: [ds.id],
+      });
+      console.log(
+        'hybrid:',
+        result.hits.map(
+          (h) => `${h.score.toFixed(4)} sem=${h.semanticRank} lex=${h.lexicalRank} ${h.content.slice(0, 40)}`,
+        ),
+      );
+      expect(result.hits).toHaveLength(5);
+      expect(result.hits[0]?.content).toContain('quasar campaign doubled newsletter');
+      expect(result.hits[0]?.lexicalRank).toBe(1);
+      for (const hit of result.hits) {
+        const expected =
+          (hit.semanticRank ? 1 / (60 + hit.semanticRank) : 0) +
+          (hit.lexicalRank ? 1 / (60 + hit.lexicalRank) : 0);
+        expect(hit.score).toBeCloseTo(expected, 9);
+        expect(hit.datasetId).toBe(ds.id);
+      }
+      const both = result.hits.filter((h) => h.semanticRank !== null && h.lexicalRank !== null);
+      expect(both.length).toBeGreaterThan(0);
+      const empty = await failure(hybridSearch(tx, { spaceId: space.id, text: '', embedder: localEmbedder }));
+      expect(empty.message).toMatch(/query text is empty/);
+    });
+  });
+
+  it('finds titles despite typos, only in the current tenant', async () => {
+    const { db } = database.current;
+    await withTenant(db, b.organizationId, (tx) =>
+      ingestDocument(tx, {
+        datasetId: dataset(b, 0).id,
+        document: { title: 'Holiday pricing playbook' },
+        chunks: [{ content: 'Discounts for the holidays.' }],
+        embedder: localEmbedder,
+      }),
+    );
+    const mine = await withTenant(db, b.organizationId, (tx) =>
+      searchDocumentTitles(tx, { query: 'pricng playbok' }),
+    );
+    console.log('titles for "pricng playbok":', mine);
+    expect(mine[0]?.title).toBe('Holiday pricing playbook');
+    const theirs = await withTenant(db, a.organizationId, (tx) =>
+      searchDocumentTitles(tx, { query: 'pricng playbok' }),
+    );
+    expect(theirs.map((t) => t.title)).not.toContain('Holiday pricing playbook');
+    const error = await failure(
+      withTenant(db, a.organizationId, (tx) => searchDocumentTitles(tx, { query: ' ' })),
+    );
+    expect(error.column).toBe('title');
+  });
+});
