@@ -158,7 +158,7 @@ describe('content versions', () => {
         with: { brandVoice: true, contentItem: true, feedback: true },
       }),
     );
-    expect(version?.brandVoice?.name).toBe('Launch voice');
+    expect(version?.brandVoice?.name).toBe('Playful launch voice');
     expect(version?.contentItem?.title).toBe('Welcome email');
     expect(version?.feedback).toHaveLength(1);
     const item = await withTenant(database.current.db, orgId, (tx) =>

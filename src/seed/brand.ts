@@ -40,9 +40,16 @@ const formalRules: StyleRules = {
   readingLevel: 'professional',
 };
 
+/** The fixed ids of the seeded brand and its voices, for the seeds that reference them. */
+export const brandSeedIds = (ctx: SeedContext) => ({
+  brand: ctx.id('brand', 'neon'),
+  playfulVoice: ctx.id('brand_voice', 'neon-playful'),
+  formalVoice: ctx.id('brand_voice', 'neon-formal'),
+});
+
 async function seedBrands(tx: Transaction, ctx: SeedContext) {
   const space = await localEmbeddingSpace(tx);
-  const brandId = ctx.id('brand', 'neon');
+  const brandId = brandSeedIds(ctx).brand;
   const brandCount = await insertNew(tx, brands, [
     {
       id: brandId,
@@ -55,7 +62,7 @@ async function seedBrands(tx: Transaction, ctx: SeedContext) {
   ]);
   const voices = [
     {
-      id: ctx.id('brand_voice', 'neon-playful'),
+      id: brandSeedIds(ctx).playfulVoice,
       brandId,
       name: 'Playful launch voice',
       isDefault: true,
@@ -71,7 +78,7 @@ async function seedBrands(tx: Transaction, ctx: SeedContext) {
       ],
     },
     {
-      id: ctx.id('brand_voice', 'neon-formal'),
+      id: brandSeedIds(ctx).formalVoice,
       brandId,
       name: 'Formal corporate voice',
       isDefault: false,

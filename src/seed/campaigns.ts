@@ -4,8 +4,6 @@ import { type MetricPoint, upsertMetricPoints } from '../metrics.ts';
 import {
   abTests,
   abTestVariants,
-  brands,
-  brandVoices,
   campaignContents,
   campaignMetrics,
   campaigns,
@@ -15,6 +13,7 @@ import {
   emailSequences,
   socialPosts,
 } from '../schema/index.ts';
+import { brandSeedIds } from './brand.ts';
 import { type DomainSeed, insertNew, type SeedContext, type SeedCounts } from './context.ts';
 
 const HOUR = 3_600_000;
@@ -27,8 +26,9 @@ export const seedMetricChannels = ['email', 'social'] as const;
 /** The fixed ids of this domain's seed rows, shared with the seeds that reference them. */
 export function campaignSeedIds(ctx: SeedContext) {
   return {
-    brand: ctx.id('brand', 'campaign-studio'),
-    brandVoice: ctx.id('brand-voice', 'campaign-studio'),
+    // The brand domain's seed writes these; content and campaigns build on them.
+    brand: brandSeedIds(ctx).brand,
+    brandVoice: brandSeedIds(ctx).playfulVoice,
     campaign: ctx.id('campaign', 'spring-launch'),
     content: {
       blog: ctx.id('content', 'launch-blog'),
@@ -69,32 +69,6 @@ export const campaignsSeed: DomainSeed = {
     const ids = campaignSeedIds(ctx);
     const now = currentHour();
     const counts: SeedCounts = {};
-    counts.brands = await insertNew(tx, brands, [
-      {
-        id: ids.brand,
-        slug: 'campaign-studio',
-        name: 'Campaign Studio',
-        description: 'The brand the seeded campaign, content and metrics belong to.',
-      },
-    ]);
-    counts.brand_voices = await insertNew(tx, brandVoices, [
-      {
-        id: ids.brandVoice,
-        brandId: ids.brand,
-        name: 'Launch voice',
-        isDefault: true,
-        promptTemplate: 'Write as Campaign Studio: confident, warm, concrete. {{task}}',
-        styleRules: {
-          tone: ['confident', 'warm'],
-          do: ['use concrete numbers', 'address the reader as you'],
-          dont: ['use jargon', 'promise what the product does not do'],
-          preferredVocabulary: ['launch', 'team'],
-          bannedVocabulary: ['synergy'],
-          readingLevel: 'high_school',
-        },
-      },
-    ]);
-
     const items = [
       { id: ids.content.blog, kind: 'blog_post' as const, title: 'Spring launch: what is new' },
       { id: ids.content.welcome, kind: 'email' as const, title: 'Welcome email' },
