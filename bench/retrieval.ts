@@ -1,23 +1,21 @@
+import { randomBytes } from 'node:crypto';
 // Retrieval and ingest benchmark: filtered top-k against an unfiltered HNSW query, recall against
 // exact search, bulk ingest against raw COPY and row-by-row INSERT, halfvec against vector indexes.
-// Run alone with `tsx bench/retrieval.ts` (DATABASE_URL or TEST_DATABASE_URL: a server, where it
-// creates and drops its own database; neither: an in-memory PGlite at a smaller scale).
-// BENCH_CHUNKS, BENCH_DIMS, BENCH_TENANTS and BENCH_QUERIES change the scale.
-import { randomBytes } from 'node:crypto';
+// `npm run bench -- retrieval`; BENCH_CHUNKS, BENCH_DIMS, BENCH_TENANTS and BENCH_QUERIES change the scale.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { is, sql } from 'drizzle-orm';
 import { PostgresJsSession } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
-import { createDb, type DbHandle, openPglite, rowsOf, type Transaction } from '../src/client.ts';
+import { type DbHandle, rowsOf, type Transaction } from '../src/client.ts';
 import { createDataset } from '../src/datasets.ts';
 import { embeddingIndexName, registerEmbeddingSpace, vectorLiteral } from '../src/embedding-spaces.ts';
 import { ingestDocument } from '../src/ingest.ts';
-import { migrate } from '../src/migrate.ts';
 import { createOrganization } from '../src/organizations.ts';
 import { chunks, documents, type EmbeddingSpace, users } from '../src/schema/index.ts';
 import { defaultEfSearch, searchChunks } from '../src/search.ts';
 import { withTenant } from '../src/tenant.ts';
+import type { Bench } from './support.ts';
 
 export interface RetrievalBenchOptions {
   chunks: number;
@@ -339,48 +337,34 @@ async function benchIngest(handle: DbHandle, tenant: Tenant, o: RetrievalBenchOp
   return lines;
 }
 
-/** Opens a fresh database (its own on a server, in memory otherwise), migrates, runs, drops it. */
-export async function runRetrievalBench(
-  overrides: Partial<RetrievalBenchOptions> = {},
-): Promise<BenchLine[]> {
-  const url = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-  const onServer = Boolean(url);
-  const options: RetrievalBenchOptions = {
+/** Scale: the design's full size on a server, a laptop-sized corpus on the embedded database. */
+function retrievalOptions(onServer: boolean): RetrievalBenchOptions {
+  return {
     chunks: Number(process.env.BENCH_CHUNKS ?? (onServer ? 100_000 : 3000)),
     dims: Number(process.env.BENCH_DIMS ?? (onServer ? 768 : 256)),
     tenants: Number(process.env.BENCH_TENANTS ?? (onServer ? 50 : 10)),
     queries: Number(process.env.BENCH_QUERIES ?? (onServer ? 100 : 20)),
     k: 10,
-    ...overrides,
   };
-  let handle: DbHandle;
-  let drop = async () => {};
-  if (url) {
-    const name = `neonhub_bench_${randomBytes(5).toString('hex')}`;
-    const admin = createDb({ url, max: 1 });
-    await admin.sql.exec(`create database ${name}`);
-    const parsed = new URL(url);
-    parsed.pathname = `/${name}`;
-    handle = createDb({ url: parsed.toString(), max: 4 });
-    drop = async () => {
-      await handle.close();
-      await admin.sql.exec(`drop database if exists ${name} with (force)`);
-      await admin.close();
-    };
-  } else {
-    handle = createDb({ pglite: openPglite('memory://') });
-    drop = () => handle.close();
-  }
-  try {
-    await migrate(handle);
-    console.log(`retrieval bench on ${handle.target.kind}: ${JSON.stringify(options)}`);
-    return await benchRetrieval(handle, options);
-  } finally {
-    await drop();
-  }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const lines = await runRetrievalBench();
-  console.table(lines.map((l) => ({ ...l, ok: l.ok === undefined ? '' : l.ok ? 'yes' : 'NO' })));
-}
+export const retrievalBench: Bench = {
+  name: 'filtered retrieval and ingest',
+  async run(target) {
+    const options = retrievalOptions(Boolean(target.serverUrl));
+    const database = await target.fresh();
+    try {
+      console.log(`\n  retrieval bench: ${JSON.stringify(options)}`);
+      const lines = await benchRetrieval(database.handle, options);
+      return lines.map((line) => ({
+        path: line.name,
+        measured: `${line.value} ${line.unit}`,
+        ratio: line.unit === 'x' ? line.value : undefined,
+        target: line.target ?? 'contrast',
+        ok: line.ok ?? true,
+      }));
+    } finally {
+      await database.close();
+    }
+  },
+};

@@ -1,9 +1,10 @@
 import { migrateBench } from './migrate.ts';
+import { retrievalBench } from './retrieval.ts';
 import { type Bench, type BenchRow, benchTarget } from './support.ts';
 import { tenantScopeBench } from './tenant-scope.ts';
 
 // Each bench prints its paths side by side with their baselines, measured in the same run.
-const benches: Bench[] = [tenantScopeBench, migrateBench];
+const benches: Bench[] = [tenantScopeBench, migrateBench, retrievalBench];
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
 const target = benchTarget(serverUrl);
@@ -29,7 +30,6 @@ for (const bench of benches) {
 console.log('');
 for (const row of rows) {
   console.log(`${row.ok ? 'ok  ' : 'MISS'} ${row.bench}: ${row.path}`);
-  console.log(
-    `     ${row.measured}  vs  ${row.baseline}  =>  ${row.ratio.toFixed(2)}x (target ${row.target})`,
-  );
+  const versus = row.baseline ? `  vs  ${row.baseline}  =>  ${row.ratio?.toFixed(2)}x` : '';
+  console.log(`     ${row.measured}${versus} (target ${row.target})`);
 }

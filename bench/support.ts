@@ -6,8 +6,8 @@ import { migrate } from '../src/migrate.ts';
 export interface BenchRow {
   path: string;
   measured: string;
-  baseline: string;
-  ratio: number;
+  baseline?: string;
+  ratio?: number;
   target: string;
   ok: boolean;
 }
