@@ -40,6 +40,7 @@ import {
 } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
+import { acmeTenant, seedAcmeAndGlobex } from './support/tenants.ts';
 
 const database = useTestDatabase();
 
@@ -60,19 +61,7 @@ let otherOrg = '';
 let owner = '';
 
 beforeAll(async () => {
-  const { db } = database.current;
-  const acme = await seedTenant(db, {
-    slug: 'acme',
-    name: 'Acme',
-    ownerEmail: 'owner@acme.example',
-    ownerName: 'A',
-  });
-  const globex = await seedTenant(db, {
-    slug: 'globex',
-    name: 'Globex',
-    ownerEmail: 'owner@globex.example',
-    ownerName: 'G',
-  });
+  const { acme, globex } = await seedAcmeAndGlobex(database.current.db);
   org = acme.organizationId;
   otherOrg = globex.organizationId;
   owner = acme.ownerUserId;
@@ -83,19 +72,14 @@ const tenant = <T>(fn: Parameters<typeof withTenant<T>>[2]) => withTenant(databa
 describe('agents seed', () => {
   it('fills every agents and chat table and inserts nothing on a second run', async () => {
     const { db } = database.current;
-    const again = await seedTenant(db, {
-      slug: 'acme',
-      name: 'Acme',
-      ownerEmail: 'owner@acme.example',
-      ownerName: 'A',
-    });
+    const again = await seedTenant(db, acmeTenant);
     const created = Object.entries(again.created).filter(([, n]) => n > 0);
     expect(created).toEqual([]);
     const counts: Record<string, number> = {};
     for (const table of agentTables) {
-      const [row] = await withTenant(db, org, (tx) =>
-        tx.execute(sql`select count(*)::int as n from ${sql.identifier(table)}`),
-      ).then((r) => (Array.isArray(r) ? r : (r as { rows: { n: number }[] }).rows) as { n: number }[]);
+      const [row] = await withTenant(db, org, async (tx) =>
+        rowsOf<{ n: number }>(await tx.execute(sql`select count(*)::int as n from ${sql.identifier(table)}`)),
+      );
       counts[table] = Number(row?.n);
     }
     console.log('seeded rows per table (one tenant):', counts);

@@ -3,7 +3,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { recordUsage, usageByMeter, usageForCurrentPeriod } from '../src/billing.ts';
 import { rowsOf, type Transaction } from '../src/client.ts';
 import { invoices, subscriptions, usageRecords } from '../src/schema/index.ts';
-import { seedTenant } from '../src/seed/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import {
   insertInvoiceSchema,
@@ -13,6 +12,7 @@ import {
 } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
+import { seedAcmeAndGlobex } from './support/tenants.ts';
 
 const database = useTestDatabase();
 let orgId = '';
@@ -20,12 +20,9 @@ let otherOrgId = '';
 const inOrg = <T>(fn: (tx: Transaction) => Promise<T>) => withTenant(database.current.db, orgId, fn);
 
 beforeAll(async () => {
-  const { db } = database.current;
-  orgId = (await seedTenant(db, { slug: 'acme', name: 'Acme', ownerEmail: 'o@acme.example', ownerName: 'O' }))
-    .organizationId;
-  otherOrgId = (
-    await seedTenant(db, { slug: 'globex', name: 'Globex', ownerEmail: 'o@globex.example', ownerName: 'G' })
-  ).organizationId;
+  const { acme, globex } = await seedAcmeAndGlobex(database.current.db);
+  orgId = acme.organizationId;
+  otherOrgId = globex.organizationId;
 });
 
 const invoice = {

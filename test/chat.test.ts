@@ -13,11 +13,11 @@ import {
 import { embedText } from '../src/embedder.ts';
 import { InputError } from '../src/input.ts';
 import { conversations, embeddingSpaces, messages } from '../src/schema/index.ts';
-import { seedTenant } from '../src/seed/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { insertMessageSchema, messageContentSchema, messagePartSchema } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
+import { seedAcmeAndGlobex } from './support/tenants.ts';
 
 const database = useTestDatabase();
 
@@ -27,19 +27,7 @@ let owner = '';
 let otherOwner = '';
 
 beforeAll(async () => {
-  const { db } = database.current;
-  const acme = await seedTenant(db, {
-    slug: 'acme',
-    name: 'Acme',
-    ownerEmail: 'owner@acme.example',
-    ownerName: 'A',
-  });
-  const globex = await seedTenant(db, {
-    slug: 'globex',
-    name: 'Globex',
-    ownerEmail: 'owner@globex.example',
-    ownerName: 'G',
-  });
+  const { acme, globex } = await seedAcmeAndGlobex(database.current.db);
   org = acme.organizationId;
   otherOrg = globex.organizationId;
   owner = acme.ownerUserId;

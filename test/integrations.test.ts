@@ -5,11 +5,11 @@ import { readCredentialSecret, storeCredential } from '../src/credentials.ts';
 import { loadKeyRing } from '../src/crypto.ts';
 import { connectors, credentials } from '../src/schema/index.ts';
 import { stableId } from '../src/seed/context.ts';
-import { seedTenant } from '../src/seed/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { insertConnectorSchema, selectConnectorSchema } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
+import { seedAcmeAndGlobex } from './support/tenants.ts';
 
 const database = useTestDatabase();
 const ring = loadKeyRing({});
@@ -18,21 +18,9 @@ let otherOrgId = '';
 const inOrg = <T>(fn: (tx: Transaction) => Promise<T>) => withTenant(database.current.db, orgId, fn);
 
 beforeAll(async () => {
-  const { db } = database.current;
-  orgId = (
-    await seedTenant(
-      db,
-      { slug: 'acme', name: 'Acme', ownerEmail: 'o@acme.example', ownerName: 'O' },
-      { ring },
-    )
-  ).organizationId;
-  otherOrgId = (
-    await seedTenant(
-      db,
-      { slug: 'globex', name: 'Globex', ownerEmail: 'o@globex.example', ownerName: 'G' },
-      { ring },
-    )
-  ).organizationId;
+  const { acme, globex } = await seedAcmeAndGlobex(database.current.db, { ring });
+  orgId = acme.organizationId;
+  otherOrgId = globex.organizationId;
 });
 
 describe('connectors', () => {

@@ -1,10 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf, type Transaction } from '../src/client.ts';
-import { type SeedResult, seedTenant } from '../src/seed/index.ts';
+import type { SeedResult } from '../src/seed/index.ts';
 import { APP_ROLE, withTenant } from '../src/tenant.ts';
 import { foreignKeys, insertableColumns, tenantTables } from './support/catalog.ts';
 import { useTestDatabase } from './support/database.ts';
+import { seedAcmeAndGlobex } from './support/tenants.ts';
 
 const database = useTestDatabase();
 
@@ -12,19 +13,7 @@ let acme: SeedResult;
 let globex: SeedResult;
 
 beforeAll(async () => {
-  const { db } = database.current;
-  acme = await seedTenant(db, {
-    slug: 'acme',
-    name: 'Acme',
-    ownerEmail: 'owner@acme.example',
-    ownerName: 'Ann',
-  });
-  globex = await seedTenant(db, {
-    slug: 'globex',
-    name: 'Globex',
-    ownerEmail: 'owner@globex.example',
-    ownerName: 'Gus',
-  });
+  ({ acme, globex } = await seedAcmeAndGlobex(database.current.db));
 });
 
 const orgColumn = (table: string) => (table === 'organizations' ? 'id' : 'organization_id');
