@@ -105,6 +105,16 @@ describe('catalog invariants', () => {
        from pg_roles r where rolname = 'neonhub_app'`,
     );
     expect(role).toEqual({ super: false, bypass: false, login: false, owned: 0 });
+    // DML only: no DDL in the schema, no TRUNCATE, REFERENCES or TRIGGER on any table.
+    const [beyondDml] = await sql.query<{ tables: number; create: boolean }>(
+      `select count(*)::int as tables, has_schema_privilege('neonhub_app', 'public', 'CREATE') as create
+       from pg_class c
+       where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
+         and (has_table_privilege('neonhub_app', c.oid, 'TRUNCATE')
+              or has_table_privilege('neonhub_app', c.oid, 'REFERENCES')
+              or has_table_privilege('neonhub_app', c.oid, 'TRIGGER'))`,
+    );
+    expect(beyondDml).toEqual({ tables: 0, create: false });
   });
 
   it('every table with updated_at has the trigger that maintains it', async () => {
