@@ -25,9 +25,13 @@ export function defaultExactThreshold(dimensions: number): number {
   return Math.max(200, Math.round(512_000 / dimensions));
 }
 
-/** `hnsw.ef_search` unless told otherwise: twice the rows wanted, at least pgvector's default of 40. */
+/**
+ * `hnsw.ef_search` unless told otherwise: ten times the rows wanted, at least 100. pgvector's
+ * default of 40 gave recall@10 of 0.89 to 0.92 on filters of 10% to 30% of 100k 768-dimension
+ * chunks (`npm run bench`); the larger list stays well inside the latency budget.
+ */
 export function defaultEfSearch(limit: number): number {
-  return Math.min(1000, Math.max(40, 2 * limit));
+  return Math.min(1000, Math.max(100, 10 * limit));
 }
 
 /** pgvector's own floor for `hnsw.max_scan_tuples`. */
