@@ -1,10 +1,11 @@
+import { halfvecBench } from './halfvec.ts';
 import { migrateBench } from './migrate.ts';
 import { retrievalBench } from './retrieval.ts';
 import { type Bench, type BenchRow, benchTarget } from './support.ts';
 import { tenantScopeBench } from './tenant-scope.ts';
 
 // Each bench prints its paths side by side with their baselines, measured in the same run.
-const benches: Bench[] = [tenantScopeBench, migrateBench, retrievalBench];
+const benches: Bench[] = [tenantScopeBench, migrateBench, retrievalBench, halfvecBench];
 
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
 const target = benchTarget(serverUrl);

@@ -1,6 +1,7 @@
 // Shared by the brand, rag and search test files: tenants, the local space, a generated corpus.
 
 import { sql } from 'drizzle-orm';
+import { rng } from '../../bench/vectors.ts';
 import type { Database } from '../../src/client.ts';
 import { createDataset } from '../../src/datasets.ts';
 import {
@@ -14,6 +15,8 @@ import { users } from '../../src/schema/index.ts';
 import { LOCAL_EMBEDDING_SPACE, localEmbedder } from '../../src/seed/brand.ts';
 import { withTenant } from '../../src/tenant.ts';
 
+export { rng };
+
 /** An organization with an owner; returns its id. */
 export async function makeTenant(db: Database, slug: string): Promise<string> {
   const [user] = await db
@@ -26,18 +29,6 @@ export async function makeTenant(db: Database, slug: string): Promise<string> {
 }
 
 export const localSpace = (db: Database) => registerEmbeddingSpace(db, LOCAL_EMBEDDING_SPACE);
-
-/** Deterministic pseudo-random numbers in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const syllables = [
   'ka',
