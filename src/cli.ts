@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensurePartitions } from './audit.ts';
+import { citusDistributionPlan } from './citus.ts';
 import { createDb, type DbHandle, defaultDataDir, openPglite } from './client.ts';
 import { ConnectionError, MigrationError, ServerRequirementError } from './errors.ts';
 import { defaultMigrationsFolder, migrate, planMigrations, readMigrations } from './migrate.ts';
@@ -23,6 +24,7 @@ const usage = `neonhub-db <command>
   studio    browse the database with Drizzle Studio
   check     drift check: the schema and drizzle/ agree (drizzle-kit generate + check)
   maintain  create monthly partitions ahead of time (run daily)
+  citus     print the SQL that distributes this schema on Citus by organization
 
 Uses DATABASE_URL when set, else the embedded PostgreSQL in .data/ (NEONHUB_DATA_DIR overrides).`;
 
@@ -190,6 +192,15 @@ async function main(argv: string[]): Promise<void> {
       return studio();
     case 'reset':
       return reset(force);
+    case 'citus': {
+      const handle = createDb();
+      try {
+        for (const step of await citusDistributionPlan(handle.sql)) say(step.sql);
+      } finally {
+        await handle.close();
+      }
+      return;
+    }
     case 'setup':
     case 'migrate':
     case 'seed':

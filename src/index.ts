@@ -14,6 +14,7 @@ export { dropPartitionsBefore, ensurePartitions, recordAudit, verifyAuditChain }
 export * from './billing.ts';
 export * from './brands.ts';
 export * from './chat.ts';
+export { citusDistributionPlan, type DistributionStep } from './citus.ts';
 export {
   type CreateDbOptions,
   createDb,
