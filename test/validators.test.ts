@@ -2,9 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Transaction } from '../src/client.ts';
 import { createOrganization } from '../src/organizations.ts';
-import { organizations, roles, users } from '../src/schema/index.ts';
+import { brands, campaigns, organizations, roles, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
-import { insertOrganizationSchema, insertRoleSchema, insertUserSchema } from '../src/validators/index.ts';
+import {
+  insertBrandSchema,
+  insertCampaignSchema,
+  insertOrganizationSchema,
+  insertRoleSchema,
+  insertUserSchema,
+} from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
 
 const database = useTestDatabase();
@@ -100,5 +106,66 @@ describe('validators and the database agree', () => {
     expect(tally.onlyValidatorAccepts).toEqual([]);
     expect(tally.bothAccept).toBeGreaterThan(20);
     expect(tally.bothReject).toBeGreaterThan(20);
+  });
+
+  it('what a validator accepts the database stores (brands, campaigns with money and dates)', async () => {
+    const { db } = database.current;
+    const [owner] = await db.insert(users).values({ email: 'money@example.com' }).returning();
+    const { organization } = await createOrganization(db, {
+      slug: 'money',
+      name: 'Money',
+      ownerUserId: owner?.id ?? '',
+    });
+    const [brand] = await withTenant(db, organization.id, (tx) =>
+      tx.insert(brands).values({ slug: 'base', name: 'Base' }).returning(),
+    );
+    let cases = 0;
+    let bothAccept = 0;
+    let bothReject = 0;
+    const onlyValidator: unknown[] = [];
+    const money = fc.oneof(
+      fc.stringMatching(/^\d{1,12}(\.\d{1,2})?$/),
+      fc.constantFrom('-1.00', '1.005', '1e3', '', ' 12', '999999999999.99', '1000000000000.00', 'NaN'),
+    );
+    const currency = fc.constantFrom('USD', 'EUR', 'usd', 'EU', 'EURO', '', '12A');
+    const day = fc.integer({ min: 0, max: 60 }).map((n) => new Date(Date.UTC(2026, 0, 1 + n)));
+    await fc.assert(
+      fc.asyncProperty(
+        slugs,
+        names,
+        fc.option(money),
+        fc.option(currency),
+        fc.option(day),
+        fc.option(day),
+        async (slug, name, budget, code, startsAt, endsAt) => {
+          const input = { brandId: brand?.id ?? '', slug, name, budget, currency: code, startsAt, endsAt };
+          const validator = insertCampaignSchema.safeParse(input).success;
+          const databaseAccepts = await stored(organization.id, (tx) => tx.insert(campaigns).values(input));
+          cases++;
+          if (validator && databaseAccepts) bothAccept++;
+          else if (!validator && !databaseAccepts) bothReject++;
+          else if (validator) onlyValidator.push(input);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    await fc.assert(
+      fc.asyncProperty(slugs, names, async (slug, name) => {
+        const input = { slug, name };
+        const validator = insertBrandSchema.safeParse(input).success;
+        const databaseAccepts = await stored(organization.id, (tx) => tx.insert(brands).values(input));
+        cases++;
+        if (validator && databaseAccepts) bothAccept++;
+        else if (!validator && !databaseAccepts) bothReject++;
+        else if (validator) onlyValidator.push(input);
+      }),
+      { numRuns: 100 },
+    );
+    console.log(
+      `validators vs database (brands, campaigns): ${cases} cases, ${bothAccept} accepted by both, ${bothReject} refused by both, ${onlyValidator.length} accepted by the validator but refused by the database`,
+    );
+    expect(onlyValidator).toEqual([]);
+    expect(bothAccept).toBeGreaterThan(20);
+    expect(bothReject).toBeGreaterThan(20);
   });
 });
