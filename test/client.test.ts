@@ -48,6 +48,33 @@ describe('connecting', () => {
     expect(run.stderr + run.stdout).not.toContain('s3cret-pw');
   });
 
+  it('`reset` refuses a database that is not local unless forced, before connecting', () => {
+    const run = cli(['reset'], { DATABASE_URL: 'postgres://neonhub:s3cret-pw@db.example.com:5432/prod' });
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe(
+      'neonhub-db: refusing to reset PostgreSQL at db.example.com:5432/prod: not a local database (pass --force if you mean it)',
+    );
+  });
+
+  it('`setup` on a fresh embedded database creates the demo data, and a second run changes nothing', () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'neonhub-setup-'));
+    try {
+      const first = cli(['setup'], { NEONHUB_DATA_DIR: dataDir });
+      expect(first.status, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/applied, 0 already there/);
+      expect(first.stdout).toMatch(/created .*1 organizations/);
+      const second = cli(['setup'], { NEONHUB_DATA_DIR: dataDir });
+      expect(second.status, second.stderr).toBe(0);
+      expect(second.stdout).toMatch(/up to date/);
+      expect(second.stdout).toMatch(/nothing new: the demo data is already there/);
+      const status = cli(['status'], { NEONHUB_DATA_DIR: dataDir });
+      expect(status.stdout).toMatch(/pgvector 0\.8\.\d+/);
+      expect(status.stdout).toMatch(/0 pending/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('opens nothing on import: no data directory appears until a query runs', () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'neonhub-import-'));
     try {
