@@ -3,9 +3,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDb, type DbHandle, openPglite } from '../src/client.ts';
-import { MigrationError, MigrationLedgerError } from '../src/errors.ts';
+import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../src/errors.ts';
 import { defaultMigrationsFolder, migrate, readMigrations } from '../src/migrate.ts';
 import { onServer, openEmptyServerDatabase } from './support/database.ts';
 
@@ -79,6 +80,26 @@ describe('migrator', () => {
       );
     } finally {
       await drop();
+    }
+  });
+
+  it('refuses, before writing anything, a PostgreSQL without pgvector, saying how to get it', async () => {
+    // PGlite opened without its vector extension has no pgvector to offer, like a bare server.
+    const bare = createDb({ pglite: new PGlite() });
+    try {
+      const error = await migrate(bare).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ServerRequirementError);
+      expect((error as Error).message).toMatch(
+        /pgvector is not installed on this server; NeonHub needs pgvector >= 0\.8/,
+      );
+      expect((error as Error).message).toMatch(/pgvector\/pgvector docker image/);
+      const [written] = await bare.sql.query<{ schemas: number; tables: number }>(
+        `select (select count(*)::int from pg_namespace where nspname = 'drizzle') as schemas,
+                (select count(*)::int from pg_tables where schemaname = 'public') as tables`,
+      );
+      expect(written).toEqual({ schemas: 0, tables: 0 });
+    } finally {
+      await bare.close();
     }
   });
 
