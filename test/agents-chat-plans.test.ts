@@ -105,6 +105,7 @@ async function explain(tx: Transaction, query: SQLWrapper | SQL, analyze = true)
 const MESSAGES = 100_000;
 const RUNS = 100_000;
 
+// 100k-row plans need a server: PGlite writes that many rows too slowly and plans with one backend.
 describe.skipIf(!onServer)('hot-path plans at scale', () => {
   // PGlite has no shared buffers statistics worth comparing and takes minutes for 300k rows; the
   // plans that matter are a server's.
