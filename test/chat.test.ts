@@ -10,12 +10,15 @@ import {
   type MessageView,
   setMessageEmbedding,
 } from '../src/chat.ts';
+import { rowsOf } from '../src/client.ts';
 import { embedText } from '../src/embedder.ts';
+import { embeddingIndexName, getEmbeddingSpace, registerEmbeddingSpace } from '../src/embedding-spaces.ts';
 import { InputError } from '../src/input.ts';
 import { conversations, embeddingSpaces, messages } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { insertMessageSchema, messageContentSchema, messagePartSchema } from '../src/validators/index.ts';
-import { useTestDatabase } from './support/database.ts';
+import { nearestSql, planNearest } from '../src/vector-query.ts';
+import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
 
@@ -311,6 +314,56 @@ describe('similar messages', () => {
         .where(eq(messages.id, mine.ids[1] ?? '')),
     );
     expect(stored?.dims).toBe(dims);
+  });
+});
+
+describe('similar messages at scale', () => {
+  // The planner prefers the index only over thousands of embedded rows, which PGlite's HNSW inserts
+  // (about 5 ms each) would take minutes to write.
+  it.skipIf(!onServer)('are served by the space HNSW index, k of them, from the tenant only', async () => {
+    const { db } = database.current;
+    const dims = 128;
+    const space = await registerEmbeddingSpace(db, {
+      provider: 'test',
+      model: 'random-128',
+      dimensions: dims,
+    });
+    const rows = 6000;
+    await tenant(async (tx) => {
+      const conversation = await createConversation(tx, { title: 'Many' });
+      await tx.execute(sql`
+        insert into messages (conversation_id, role, content, text, embedding_space_id, embedding_dimensions, embedding)
+        select ${conversation.id}::uuid, 'user', '[{"type": "text", "text": "m"}]'::jsonb, 'm', ${space.id}::uuid, ${dims},
+               v.embedding::vector(${sql.raw(String(dims))})::halfvec(${sql.raw(String(dims))})
+        from generate_series(1, ${rows}) g,
+             lateral (select array_agg(random() - 0.5 + 0 * (d + g)) as embedding from generate_series(1, ${dims}) d) v`);
+    });
+    await database.current.sql.exec('analyze messages');
+    const vector = Array.from({ length: dims }, (_, i) => Math.sin(i));
+    const { strategy, text } = await tenant(async (tx) => {
+      const q = {
+        table: 'messages',
+        space: await getEmbeddingSpace(tx, space.id, 'messages'),
+        vector,
+        filter: sql`true`,
+        limit: 10,
+        options: {},
+      };
+      const plan = await planNearest(tx, q);
+      const explained = rowsOf<{ 'QUERY PLAN': string }>(
+        await tx.execute(sql`explain ${nearestSql(q, plan)}`),
+      );
+      return { strategy: plan.strategy, text: explained.map((row) => row['QUERY PLAN']).join('\n') };
+    });
+    console.log(`similar messages over ${rows} embedded rows (${strategy}):\n${text}`);
+    expect(strategy).toBe('hnsw');
+    expect(text).toContain(`Index Scan using ${embeddingIndexName('messages', space.id)}`);
+    const found = await tenant((tx) => findSimilarMessages(tx, { spaceId: space.id, vector, limit: 10 }));
+    expect(found).toHaveLength(10);
+    const elsewhere = await withTenant(database.current.db, otherOrg, (tx) =>
+      findSimilarMessages(tx, { spaceId: space.id, vector, limit: 10 }),
+    );
+    expect(elsewhere).toEqual([]);
   });
 });
 
