@@ -54,6 +54,8 @@ export interface CreateDbOptions {
   pglite?: PGlite;
   /** Server pool size. */
   max?: number;
+  /** Called with the text of every statement sent to the database (tests audit them; never logs parameters). */
+  onStatement?: (text: string) => void;
 }
 
 export const defaultDataDir = () =>
@@ -73,18 +75,21 @@ export function openPglite(dataDir: string): PGlite {
  * PostgreSQL under `.data/`.
  */
 export function createDb(options: CreateDbOptions = {}): DbHandle {
-  if (options.pglite) return embeddedHandle(options.pglite, options.pglite.dataDir ?? 'memory://');
+  const { onStatement } = options;
+  if (options.pglite)
+    return embeddedHandle(options.pglite, options.pglite.dataDir ?? 'memory://', onStatement);
   const url = options.url ?? process.env.DATABASE_URL;
-  if (url) return serverHandle(url, options.max ?? 10);
+  if (url) return serverHandle(url, options.max ?? 10, onStatement);
   const dataDir = options.dataDir ?? defaultDataDir();
-  return embeddedHandle(openPglite(dataDir), dataDir);
+  return embeddedHandle(openPglite(dataDir), dataDir, onStatement);
 }
 
-function serverHandle(url: string, max: number): DbHandle {
+function serverHandle(url: string, max: number, onStatement?: (text: string) => void): DbHandle {
   const display = describeServer(url);
   const client = postgres(url, {
     max,
     onnotice: () => {},
+    ...(onStatement && { debug: (_connection: number, text: string) => onStatement(text) }),
     connection: { application_name: 'neonhub-db' },
   });
   const db = drizzlePostgres(client, { schema }) as unknown as Database;
@@ -130,7 +135,8 @@ function serverHandle(url: string, max: number): DbHandle {
   };
 }
 
-function embeddedHandle(pglite: PGlite, dataDir: string): DbHandle {
+function embeddedHandle(pglite: PGlite, dataDir: string, onStatement?: (text: string) => void): DbHandle {
+  if (onStatement) observeStatements(pglite, onStatement);
   const db = drizzlePglite(pglite, { schema }) as unknown as Database;
   const raw: RawSql = {
     query: async <T>(text: string, params: unknown[] = []) => (await pglite.query(text, params)).rows as T[],
@@ -147,6 +153,28 @@ function embeddedHandle(pglite: PGlite, dataDir: string): DbHandle {
       if (!pglite.closed) await pglite.close();
     },
   };
+}
+
+/** Reports every statement an embedded instance runs, its transactions' included. */
+function observeStatements(pglite: PGlite, onStatement: (text: string) => void): void {
+  const wrap = <T extends { query: PGlite['query']; exec: PGlite['exec'] }>(target: T): T => {
+    const query = target.query.bind(target);
+    const exec = target.exec.bind(target);
+    target.query = ((text: string, ...rest: unknown[]) => {
+      onStatement(text);
+      return (query as (...args: unknown[]) => unknown)(text, ...rest);
+    }) as T['query'];
+    target.exec = ((text: string, ...rest: unknown[]) => {
+      onStatement(text);
+      return (exec as (...args: unknown[]) => unknown)(text, ...rest);
+    }) as T['exec'];
+    return target;
+  };
+  wrap(pglite);
+  const transaction = pglite.transaction.bind(pglite);
+  type TransactionCallback = Parameters<PGlite['transaction']>[0];
+  pglite.transaction = ((callback: TransactionCallback) =>
+    transaction((tx) => callback(wrap(tx)))) as PGlite['transaction'];
 }
 
 const connectionCodes = new Set([

@@ -45,6 +45,11 @@ export class ConnectionError extends Error {
   }
 }
 
+/** A tenant scope used wrongly: outside a scope, nested for another tenant, or run as a privileged login. */
+export class TenantScopeError extends Error {
+  override readonly name = 'TenantScopeError';
+}
+
 /** A server that lacks what the schema needs (pgvector >= 0.8, pg_trgm, PostgreSQL >= 15). */
 export class ServerRequirementError extends Error {
   override readonly name = 'ServerRequirementError';

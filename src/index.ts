@@ -44,6 +44,7 @@ export {
   MigrationError,
   MigrationLedgerError,
   ServerRequirementError,
+  TenantScopeError,
   toDatabaseError,
 } from './errors.ts';
 export * from './ingest.ts';
@@ -61,4 +62,4 @@ export { type PermissionKey, permissionKeys, systemRoles } from './permissions.t
 export * as schema from './schema/index.ts';
 export * from './search.ts';
 export { seed, seedTenant } from './seed/index.ts';
-export { APP_ROLE, withTenant, withUser } from './tenant.ts';
+export { APP_ROLE, currentTenant, withTenant, withUser } from './tenant.ts';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database, Transaction } from './client.ts';
-import { toDatabaseError } from './errors.ts';
+import { TenantScopeError, toDatabaseError } from './errors.ts';
 import { isUuid } from './input.ts';
 
 /** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */
@@ -14,6 +14,26 @@ export function assertUuid(value: unknown, name: string): asserts value is strin
   }
 }
 
+/** The scope each transaction's Drizzle session belongs to; nested savepoints share the session. */
+const scopes = new WeakMap<object, { setting: string; value: string }>();
+
+const sessionOf = (tx: Database | Transaction): object => (tx as unknown as { session: object }).session;
+
+/**
+ * The organization id of the tenant scope `tx` belongs to (its savepoints included). Every
+ * statement the package sends names it, so a statement routes to one shard and stays correct
+ * even where a policy is missing. Throws `TenantScopeError` outside a tenant scope.
+ */
+export function currentTenant(tx: Database | Transaction): string {
+  const scope = scopes.get(sessionOf(tx));
+  if (scope?.setting !== 'app.current_org_id') {
+    throw new TenantScopeError(
+      'this call needs a tenant scope: run it inside withTenant(db, organizationId, fn)',
+    );
+  }
+  return scope.value;
+}
+
 async function scoped<T>(
   db: Database | Transaction,
   setting: 'app.current_org_id' | 'app.current_user_id',
@@ -22,6 +42,7 @@ async function scoped<T>(
 ): Promise<T> {
   try {
     return await db.transaction(async (tx) => {
+      scopes.set(sessionOf(tx), { setting, value });
       // Both transaction-local: they end with the transaction, so a pooled connection's next user
       // starts with no tenant and its own login role.
       // Started, not awaited, so a server driver pipelines it with fn's first query: safe, because
