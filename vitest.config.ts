@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    // Tests log in as the local superuser on purpose; the one-time development warning would repeat per file.
+    env: { NEONHUB_QUIET_DEVELOPMENT_LOGIN: '1' },
   },
 });

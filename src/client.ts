@@ -8,8 +8,10 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import type { KeyRing } from './crypto.ts';
 import { ConnectionError, describeServer } from './errors.ts';
 import * as schema from './schema/index.ts';
+import { registerScopeRuntime } from './scope-runtime.ts';
 
 export type Schema = typeof schema;
 type Relations = ExtractTablesWithRelations<Schema>;
@@ -54,6 +56,8 @@ export interface CreateDbOptions {
   pglite?: PGlite;
   /** Server pool size. */
   max?: number;
+  /** Opens organizations' tenant scope keys. Default: `loadKeyRing()` when a scope first needs it. */
+  keys?: KeyRing;
   /** Called with the text of every statement sent to the database (tests audit them; never logs parameters). */
   onStatement?: (text: string) => void;
 }
@@ -75,6 +79,12 @@ export function openPglite(dataDir: string): PGlite {
  * PostgreSQL under `.data/`.
  */
 export function createDb(options: CreateDbOptions = {}): DbHandle {
+  const handle = openHandle(options);
+  registerScopeRuntime(handle.db, { target: handle.target, keys: options.keys });
+  return handle;
+}
+
+function openHandle(options: CreateDbOptions): DbHandle {
   const { onStatement } = options;
   if (options.pglite)
     return embeddedHandle(options.pglite, options.pglite.dataDir ?? 'memory://', onStatement);

@@ -54,9 +54,13 @@ export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
 export {
   type CreateOrganizationInput,
   createOrganization,
+  demoOrganizationId,
+  listMembers,
   listOrganizationIdsForAdminJob,
   listUserOrganizations,
+  type MemberProfile,
   memberPermissions,
+  organizationExists,
 } from './organizations.ts';
 export { type PermissionKey, permissionKeys, systemRoles } from './permissions.ts';
 export * as schema from './schema/index.ts';

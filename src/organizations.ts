@@ -12,14 +12,19 @@ import {
   rolePermissions,
   roles,
 } from './schema/index.ts';
-import { assertUuid, withTenant, withUser } from './tenant.ts';
+import { runtimeOf } from './scope-runtime.ts';
+import { assertUuid, currentTenant, withTenant, withUser } from './tenant.ts';
+import { newScopeKey, sealScopeKey } from './tenant-keys.ts';
 
 export interface CreateOrganizationInput
   extends Pick<NewOrganization, 'slug' | 'name' | 'plan' | 'dataRegion' | 'settings'> {
   /** Becomes the owner (active membership with the `owner` role). */
   ownerUserId: string;
-  /** Fixed id, for seeds; normally the database picks a UUIDv7. */
-  id?: string;
+  /**
+   * Demo data only: derive the tenant's scope key from this public string, so seeding twice finds
+   * the same organization. Anyone who knows it can open the tenant: never in production.
+   */
+  demoSeed?: string;
 }
 
 export interface CreatedOrganization {
@@ -31,18 +36,23 @@ export interface CreatedOrganization {
 /**
  * Creates an organization with its system roles (owner, admin, editor, viewer) and their
  * permissions, and the owner's active membership, in one transaction: all of it or nothing.
+ * Its id is the hash of a fresh scope key, stored sealed by the key ring (`createDb({ keys })`).
  */
 export async function createOrganization(
   db: Database,
   input: CreateOrganizationInput,
 ): Promise<CreatedOrganization> {
   assertUuid(input.ownerUserId, 'ownerUserId');
-  const id = input.id ?? (await newId(db));
+  const runtime = runtimeOf(db);
+  const { key, organizationId: id } = newScopeKey(input.demoSeed);
+  const scopeKey = sealScopeKey(runtime.keyRing(), id, key);
+  runtime.rememberKey(id, key);
   return withTenant(db, id, async (tx) => {
     const [organization] = await tx
       .insert(organizations)
       .values({
         id,
+        scopeKey,
         slug: input.slug,
         name: input.name,
         plan: input.plan,
@@ -87,6 +97,18 @@ export async function createOrganization(
   });
 }
 
+/** The organization a demo seed string names (see `CreateOrganizationInput.demoSeed`). */
+export const demoOrganizationId = (demoSeed: string) => newScopeKey(demoSeed).organizationId;
+
+/** Whether an organization with this id exists (ids are key hashes: guessing one is hopeless). */
+export async function organizationExists(db: Database, id: string): Promise<boolean> {
+  assertUuid(id, 'organizationId');
+  const [row] = rowsOf<{ exists: boolean }>(
+    await db.execute(sql`select app_organization_scope_key(${id}) is not null as exists`),
+  );
+  return row?.exists === true;
+}
+
 export async function newId(db: Database | Transaction): Promise<string> {
   const [row] = rowsOf<{ id: string }>(await db.execute(sql`select uuidv7()::text as id`));
   if (!row) throw new Error('uuidv7() returned nothing');
@@ -100,36 +122,47 @@ export interface UserOrganization {
   roleKey: string;
 }
 
-/** The organizations a signed-in person is an active member of, with their role: the sign-in screen's list. */
+/**
+ * The organizations a signed-in person is an active member of, with their role: the sign-in
+ * screen's list. A sanctioned cross-tenant read (`app_user_organizations`, SECURITY DEFINER).
+ */
 export function listUserOrganizations(db: Database, userId: string): Promise<UserOrganization[]> {
-  return withUser(db, userId, (tx) =>
-    tx
-      .select({
-        id: organizations.id,
-        slug: organizations.slug,
-        name: organizations.name,
-        roleKey: roles.key,
-      })
-      .from(memberships)
-      .innerJoin(organizations, eq(organizations.id, memberships.organizationId))
-      .innerJoin(
-        roles,
-        and(eq(roles.organizationId, memberships.organizationId), eq(roles.id, memberships.roleId)),
-      )
-      .where(
-        and(
-          eq(memberships.userId, userId),
-          eq(memberships.status, 'active'),
-          sql`${organizations.deletedAt} is null`,
-        ),
-      )
-      .orderBy(organizations.name),
+  return withUser(db, userId, async (tx) =>
+    rowsOf<UserOrganization>(
+      await tx.execute(
+        sql`select id, slug, name, role_key as "roleKey" from app_user_organizations(${userId})`,
+      ),
+    ),
   );
+}
+
+export interface MemberProfile {
+  userId: string;
+  email: string;
+  name: string | null;
+  image: string | null;
+  roleId: string;
+  joinedAt: Date | null;
+}
+
+/**
+ * The current tenant's active members with their profiles. `users` itself is closed to tenant
+ * scopes: a person is visible in a tenant only through an active membership there.
+ */
+export async function listMembers(tx: Transaction): Promise<MemberProfile[]> {
+  currentTenant(tx);
+  const rows = rowsOf<MemberProfile & { joinedAt: Date | string | null }>(
+    await tx.execute(
+      sql`select user_id as "userId", email, name, image, role_id as "roleId", joined_at as "joinedAt" from app_member_profiles()`,
+    ),
+  );
+  return rows.map((row) => ({ ...row, joinedAt: row.joinedAt === null ? null : new Date(row.joinedAt) }));
 }
 
 /** Permission keys a member holds in the current tenant (empty for a non-member or a suspended one). */
 export async function memberPermissions(tx: Transaction, userId: string): Promise<string[]> {
   assertUuid(userId, 'userId');
+  const organizationId = currentTenant(tx);
   const rows = await tx
     .select({ key: rolePermissions.permissionKey })
     .from(memberships)
@@ -140,22 +173,27 @@ export async function memberPermissions(tx: Transaction, userId: string): Promis
         eq(rolePermissions.roleId, memberships.roleId),
       ),
     )
-    .where(and(eq(memberships.userId, userId), eq(memberships.status, 'active')))
+    .where(
+      and(
+        eq(memberships.organizationId, organizationId),
+        eq(rolePermissions.organizationId, organizationId),
+        eq(memberships.userId, userId),
+        eq(memberships.status, 'active'),
+      ),
+    )
     .orderBy(rolePermissions.permissionKey);
   return rows.map((row) => row.key);
 }
 
 /**
  * The sanctioned enumeration of tenants for admin jobs (credential key rotation, retention,
- * backfills): ids only; each job then works inside `withTenant` of one organization at a time.
+ * backfills): ids only, through `app_organization_ids` (SECURITY DEFINER); each job then works
+ * inside `withTenant` of one organization at a time.
  */
 export async function listOrganizationIdsForAdminJob(db: Database): Promise<string[]> {
   try {
-    return await db.transaction(async (tx) => {
-      await tx.execute(sql`select set_config('app.enumerate_organizations', 'on', true)`);
-      const rows = await tx.select({ id: organizations.id }).from(organizations).orderBy(organizations.id);
-      return rows.map((row) => row.id);
-    });
+    const rows = rowsOf<{ id: string }>(await db.execute(sql`select id from app_organization_ids() as id`));
+    return rows.map((row) => row.id);
   } catch (error) {
     throw toDatabaseError(error);
   }

@@ -1,10 +1,10 @@
-import { sql } from 'drizzle-orm';
+import { PgTransaction } from 'drizzle-orm/pg-core';
 import type { Database, Transaction } from './client.ts';
 import { TenantScopeError, toDatabaseError } from './errors.ts';
 import { isUuid } from './input.ts';
+import { APP_ROLE, describeScope, runtimeOf, type Scope, scopeOf } from './scope-runtime.ts';
 
-/** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */
-export const APP_ROLE = 'neonhub_app';
+export { APP_ROLE };
 
 export function assertUuid(value: unknown, name: string): asserts value is string {
   if (!isUuid(value)) {
@@ -14,55 +14,55 @@ export function assertUuid(value: unknown, name: string): asserts value is strin
   }
 }
 
-/** The scope each transaction's Drizzle session belongs to; nested savepoints share the session. */
-const scopes = new WeakMap<object, { setting: string; value: string }>();
-
-const sessionOf = (tx: Database | Transaction): object => (tx as unknown as { session: object }).session;
-
 /**
  * The organization id of the tenant scope `tx` belongs to (its savepoints included). Every
  * statement the package sends names it, so a statement routes to one shard and stays correct
  * even where a policy is missing. Throws `TenantScopeError` outside a tenant scope.
  */
 export function currentTenant(tx: Database | Transaction): string {
-  const scope = scopes.get(sessionOf(tx));
-  if (scope?.setting !== 'app.current_org_id') {
+  const scope = scopeOf(tx);
+  if (scope?.kind !== 'tenant') {
     throw new TenantScopeError(
       'this call needs a tenant scope: run it inside withTenant(db, organizationId, fn)',
     );
   }
-  return scope.value;
+  return scope.organizationId;
 }
 
-async function scoped<T>(
+/**
+ * The same scope again is a no-op (`fn` runs in the open transaction); any other scope inside
+ * one is refused: it would either leak into the rest of the outer transaction or be undone by it.
+ */
+async function enter<T>(
   db: Database | Transaction,
-  setting: 'app.current_org_id' | 'app.current_user_id',
-  value: string,
+  scope: Scope,
   fn: (tx: Transaction) => Promise<T>,
 ): Promise<T> {
+  const outer = scopeOf(db);
+  if (outer) {
+    if (describeScope(outer) === describeScope(scope)) return fn(db as Transaction);
+    throw new TenantScopeError(
+      `a scope for ${describeScope(scope)} cannot open inside the scope of ${describeScope(outer)}: ` +
+        'finish the outer scope first (scopes do not nest across tenants or users)',
+    );
+  }
+  if (db instanceof PgTransaction) {
+    throw new TenantScopeError(
+      'withTenant and withUser take the database, not a transaction: a scope is its own transaction',
+    );
+  }
   try {
-    return await db.transaction(async (tx) => {
-      scopes.set(sessionOf(tx), { setting, value });
-      // Both transaction-local: they end with the transaction, so a pooled connection's next user
-      // starts with no tenant and its own login role.
-      // Started, not awaited, so a server driver pipelines it with fn's first query: safe, because
-      // the server runs them in order and a failed scope aborts the transaction before fn's queries.
-      const scope = Promise.resolve(
-        tx.execute(sql`select set_config('role', ${APP_ROLE}, true), set_config(${setting}, ${value}, true)`),
-      );
-      scope.catch(() => {});
-      const result = await fn(tx);
-      await scope;
-      return result;
-    });
+    return await runtimeOf(db).run(db, scope, fn);
   } catch (error) {
     throw toDatabaseError(error);
   }
 }
 
 /**
- * Runs `fn` in one transaction as `neonhub_app` with `app.current_org_id` set: every tenant table
- * shows and accepts only this organization's rows, whatever role the service logged in as.
+ * Runs `fn` in one transaction as `neonhub_app`, scoped to one organization: every tenant table
+ * shows and accepts only its rows, whatever role the service logged in as. The role, the tenant
+ * and a `search_path` that searches temp tables last are in force before `fn`'s first statement
+ * leaves, whatever its shape (awaited, `.execute()`, `.then`, `Promise.all`, raw `sql`).
  * Database refusals come out as `DatabaseError`s naming table, column and constraint.
  */
 export async function withTenant<T>(
@@ -71,12 +71,13 @@ export async function withTenant<T>(
   fn: (tx: Transaction) => Promise<T>,
 ): Promise<T> {
   assertUuid(organizationId, 'organizationId');
-  return scoped(db, 'app.current_org_id', organizationId, fn);
+  return enter(db, { kind: 'tenant', organizationId }, fn);
 }
 
 /**
- * Runs `fn` as `neonhub_app` for a signed-in person before a tenant is chosen: they see
- * themselves, their memberships and the organizations they are an active member of.
+ * Runs `fn` as `neonhub_app` for a signed-in person before a tenant is chosen. No tenant table is
+ * visible in it: what a person may see across tenants (their organizations, their invitations)
+ * comes from the package's functions that take this scope.
  */
 export async function withUser<T>(
   db: Database | Transaction,
@@ -84,5 +85,14 @@ export async function withUser<T>(
   fn: (tx: Transaction) => Promise<T>,
 ): Promise<T> {
   assertUuid(userId, 'userId');
-  return scoped(db, 'app.current_user_id', userId, fn);
+  return enter(db, { kind: 'user', userId }, fn);
+}
+
+/** The signed-in person of a user scope; throws `TenantScopeError` outside one. */
+export function currentUser(tx: Database | Transaction): string {
+  const scope = scopeOf(tx);
+  if (scope?.kind !== 'user') {
+    throw new TenantScopeError('this call needs a user scope: run it inside withUser(db, userId, fn)');
+  }
+  return scope.userId;
 }

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { Transaction } from '../src/client.ts';
 import { createOrganization } from '../src/organizations.ts';
 import { brands, campaigns, organizations, roles, users } from '../src/schema/index.ts';
+import { runtimeOf } from '../src/scope-runtime.ts';
 import { withTenant } from '../src/tenant.ts';
+import { newScopeKey } from '../src/tenant-keys.ts';
 import {
   insertBrandSchema,
   insertCampaignSchema,
@@ -68,8 +70,10 @@ describe('validators and the database agree', () => {
         names,
         fc.constantFrom('us', 'eu', 'eu-west', 'US', 'e', 'ap-south-1', ''),
         async (slug, name, dataRegion) => {
-          const id = crypto.randomUUID();
-          const input = { id, slug, name, dataRegion };
+          // A fresh tenant the way createOrganization makes one: the id is its scope key's hash.
+          const { key, organizationId: id } = newScopeKey();
+          runtimeOf(db).rememberKey(id, key);
+          const input = { id, scopeKey: Buffer.from('sealed'), slug, name, dataRegion };
           const validator = insertOrganizationSchema.safeParse(input).success;
           record(validator, await stored(id, (tx) => tx.insert(organizations).values(input)), input);
         },

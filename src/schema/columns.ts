@@ -1,5 +1,11 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { pgPolicy, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { customType, pgPolicy, pgRole, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+/** Raw bytes (hashes, ciphertexts). */
+export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value)),
+});
 
 /** Time-ordered UUIDv7 from the database, so raw SQL inserts get one too (bootstrap migration). */
 export const id = () => uuid('id').notNull().default(sql`uuidv7()`);
@@ -21,7 +27,10 @@ export const softDelete = () => ({
 
 export const liveRows = sql`deleted_at is null`;
 
-/** The tenant of the current transaction, set by `withTenant` (null means no tenant: nothing visible). */
+/**
+ * The tenant of the current transaction: `withTenant` sets its scope key and the database hashes
+ * it back to the organization id (null means no tenant: nothing visible).
+ */
 export const currentOrganization = sql`organization_id = app_current_org_id()`;
 
 /** Row-level security policy every tenant table carries: reads and writes see only the current tenant. */
@@ -32,4 +41,21 @@ export const tenantPolicy = (table: string, using: SQL = currentOrganization) =>
     to: 'public',
     using,
     withCheck: using,
+  });
+
+/**
+ * Owns the SECURITY DEFINER functions of the sanctioned cross-tenant paths (API-key lookup, a
+ * person's organizations, tenant enumeration). NOLOGIN and nobody's member, so only those
+ * functions act as it; its policies open exactly the rows they read.
+ */
+export const definerRole = pgRole('neonhub_definer').existing();
+
+/** The read (or read-and-write) a definer function needs on `table`. */
+export const definerAccess = (table: string, command: 'select' | 'update' = 'select') =>
+  pgPolicy(`${table}_definer_${command}`, {
+    as: 'permissive',
+    for: command,
+    to: definerRole,
+    using: sql`true`,
+    ...(command === 'update' && { withCheck: sql`true` }),
   });

@@ -3,11 +3,9 @@ import {
   type AnyPgColumn,
   boolean,
   check,
-  customType,
   index,
   integer,
   jsonb,
-  pgPolicy,
   pgTable,
   primaryKey,
   text,
@@ -16,19 +14,13 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { createdAt, primaryId, timestamps } from './columns.ts';
+import { bytea, createdAt, definerAccess, primaryId, timestamps } from './columns.ts';
 import { credentialKind, membershipStatus } from './enums.ts';
 import { organizations } from './organizations.ts';
 import { tenantReference, tenantTable } from './tenancy.ts';
 
 export type { NewOrganization, Organization, OrganizationSettings } from './organizations.ts';
-export { organizations };
-
-/** Raw bytes (hashes, ciphertexts). */
-export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
-  dataType: () => 'bytea',
-  fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value)),
-});
+export { bytea, organizations };
 
 export type UserPreferences = {
   theme?: 'light' | 'dark' | 'system';
@@ -63,12 +55,8 @@ export const users = pgTable(
     // Sign-in looks people up by email whatever its case, and two spellings must not make two users.
     uniqueIndex('users_email_key').on(sql`lower(${t.email})`),
     check('users_email_format_check', sql`${t.email} ~ '^[^@\\s]+@[^@\\s]+$'`),
-    pgPolicy('users_member_visibility', {
-      as: 'permissive',
-      for: 'select',
-      to: 'public',
-      using: sql`id = app_current_user_id() or exists (select 1 from memberships m where m.user_id = users.id and m.organization_id = app_current_org_id())`,
-    }),
+    // Members' profiles reach a tenant only through app_member_profiles() (active members).
+    definerAccess('users'),
   ],
 );
 
@@ -168,13 +156,8 @@ export const roles = tenantTable(
   (t) => [
     unique('roles_organization_id_key_key').on(t.organizationId, t.key),
     check('roles_key_format_check', sql`${t.key} ~ '^[a-z][a-z0-9_]{1,62}$'`),
-    // A user scope sees the roles it holds, to list its organizations with its role in each.
-    pgPolicy('roles_holder_visibility', {
-      as: 'permissive',
-      for: 'select',
-      to: 'public',
-      using: sql`exists (select 1 from memberships m where m.organization_id = roles.organization_id and m.role_id = roles.id and m.user_id = app_current_user_id())`,
-    }),
+    // A person's organizations are listed with their role in each.
+    definerAccess('roles'),
   ],
 );
 
@@ -224,12 +207,7 @@ export const memberships = tenantTable(
     ...tenantReference('memberships', t, t.roleId, roles, 'restrict'),
     // "Which organizations am I in?" runs on every sign-in (user scope).
     index('memberships_user_id_idx').on(t.userId),
-    pgPolicy('memberships_own_visibility', {
-      as: 'permissive',
-      for: 'select',
-      to: 'public',
-      using: sql`user_id = app_current_user_id()`,
-    }),
+    definerAccess('memberships'),
     index('memberships_invited_by_user_id_idx').on(t.invitedByUserId),
   ],
 );
@@ -259,14 +237,9 @@ export const apiKeys = tenantTable(
     index('api_keys_key_hash_idx').on(t.keyHash),
     index('api_keys_created_by_user_id_idx').on(t.createdByUserId),
     check('api_keys_key_hash_length_check', sql`octet_length(${t.keyHash}) = 32`),
-    // The one sanctioned cross-tenant read: whoever presents a key's hash may read that key's row
-    // (app_resolve_api_key sets the hash transaction-locally), and nothing else.
-    pgPolicy('api_keys_lookup_by_hash', {
-      as: 'permissive',
-      for: 'select',
-      to: 'public',
-      using: sql`${t.keyHash} = decode(nullif(current_setting('app.api_key_hash', true), ''), 'hex')`,
-    }),
+    // app_resolve_api_key finds a key by its hash before any tenant is known, and records its use.
+    definerAccess('api_keys'),
+    definerAccess('api_keys', 'update'),
   ],
 );
 

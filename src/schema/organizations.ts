@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { check, jsonb, pgPolicy, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
-import { liveRows, primaryId, softDelete, tenantPolicy, timestamps } from './columns.ts';
+import { check, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bytea, definerAccess, liveRows, softDelete, tenantPolicy, timestamps } from './columns.ts';
 import { organizationPlan, organizationPlans } from './enums.ts';
 
 export type OrganizationSettings = {
@@ -11,12 +11,16 @@ export type OrganizationSettings = {
 
 /**
  * The tenant root: every tenant-owned table references it. In a tenant scope only the current
- * organization is visible; creating one goes through `createOrganization`.
+ * organization is visible; creating one goes through `createOrganization`, which picks the scope
+ * key the id is the hash of (src/tenant-keys.ts).
  */
 export const organizations = pgTable(
   'organizations',
   {
-    id: primaryId(),
+    /** SHA-256 of the scope key, cut to a UUID: only the key opens the tenant. */
+    id: uuid('id').primaryKey(),
+    /** The scope key, sealed by the key ring (AES-256-GCM bound to this row and column). */
+    scopeKey: bytea('scope_key').notNull(),
     slug: text('slug').notNull(),
     name: text('name').notNull(),
     plan: organizationPlan('plan').notNull().default(organizationPlans[0]),
@@ -32,20 +36,8 @@ export const organizations = pgTable(
     check('organizations_slug_format_check', sql`${t.slug} ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'`),
     check('organizations_data_region_format_check', sql`${t.dataRegion} ~ '^[a-z]{2}(-[a-z0-9]+)*$'`),
     tenantPolicy('organizations', sql`id = app_current_org_id()`),
-    // Admin jobs (key rotation, retention) enumerate tenants, then work inside each one's scope.
-    pgPolicy('organizations_enumeration', {
-      as: 'permissive',
-      for: 'select',
-      to: 'public',
-      using: sql`current_setting('app.enumerate_organizations', true) = 'on'`,
-    }),
-    // A user scope lists the organizations its person is an active member of.
-    pgPolicy('organizations_member_visibility', {
-      as: 'permissive',
-      for: 'select',
-      to: 'public',
-      using: sql`exists (select 1 from memberships m where m.organization_id = organizations.id and m.user_id = app_current_user_id() and m.status = 'active')`,
-    }),
+    // Scope-key lookup, a person's organizations, tenant enumeration for admin jobs.
+    definerAccess('organizations'),
   ],
 ).enableRLS();
 

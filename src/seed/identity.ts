@@ -1,18 +1,10 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { generateApiKey } from '../api-key-format.ts';
 import { recordAudit } from '../audit.ts';
 import type { Database } from '../client.ts';
 import { storeCredential } from '../credentials.ts';
-import { createOrganization } from '../organizations.ts';
-import {
-  apiKeys,
-  auditLogs,
-  credentials,
-  memberships,
-  organizations,
-  roles,
-  users,
-} from '../schema/index.ts';
+import { createOrganization, demoOrganizationId, organizationExists } from '../organizations.ts';
+import { apiKeys, auditLogs, credentials, memberships, roles, users } from '../schema/index.ts';
 import { withTenant } from '../tenant.ts';
 import { type DomainSeed, insertNew, type SeedContext, type SeedCounts, stableId } from './context.ts';
 
@@ -32,7 +24,8 @@ export async function seedOrganization(
   input: TenantSeedInput,
   ring: SeedContext['ring'],
 ): Promise<{ ctx: SeedContext; counts: Record<string, number> }> {
-  const organizationId = stableId('organization', input.slug);
+  const demoSeed = `seed:${input.slug}`;
+  const organizationId = demoOrganizationId(demoSeed);
   const id = (...parts: string[]) => stableId(input.slug, ...parts);
   const people = [
     { key: 'owner', email: input.ownerEmail, name: input.ownerName },
@@ -51,12 +44,9 @@ export async function seedOrganization(
     })),
   );
   const ownerUserId = stableId('user', input.ownerEmail);
-  const exists = await withTenant(db, organizationId, (tx) =>
-    tx.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, organizationId)),
-  );
-  if (exists.length === 0) {
+  if (!(await organizationExists(db, organizationId))) {
     await createOrganization(db, {
-      id: organizationId,
+      demoSeed,
       slug: input.slug,
       name: input.name,
       ownerUserId,
@@ -66,7 +56,10 @@ export async function seedOrganization(
   }
   const memberUserIds: Record<string, string> = { owner: ownerUserId };
   counts.memberships = await withTenant(db, organizationId, async (tx) => {
-    const roleRows = await tx.select({ id: roles.id, key: roles.key }).from(roles);
+    const roleRows = await tx
+      .select({ id: roles.id, key: roles.key })
+      .from(roles)
+      .where(eq(roles.organizationId, organizationId));
     const roleId = (key: string) => roleRows.find((role) => role.key === key)?.id;
     const others = people.slice(1).flatMap((person) => {
       const role = roleId(person.key);
@@ -76,6 +69,7 @@ export async function seedOrganization(
         ? [
             {
               id: id('membership', person.key),
+              organizationId,
               userId,
               roleId: role,
               status: 'active' as const,
@@ -98,6 +92,7 @@ export const identitySeed: DomainSeed = {
     counts.api_keys = await insertNew(tx, apiKeys, [
       {
         id: ctx.id('api_key', 'demo'),
+        organizationId: ctx.organizationId,
         name: 'Demo integration',
         prefix,
         keyHash: hash,
@@ -108,7 +103,9 @@ export const identitySeed: DomainSeed = {
     const [credential] = await tx
       .select({ id: credentials.id })
       .from(credentials)
-      .where(eq(credentials.label, 'Demo model provider'));
+      .where(
+        and(eq(credentials.organizationId, ctx.organizationId), eq(credentials.label, 'Demo model provider')),
+      );
     if (!credential) {
       await storeCredential(tx, ctx.ring, {
         provider: 'openai',
@@ -121,7 +118,11 @@ export const identitySeed: DomainSeed = {
     }
     counts.credentials = credential ? 0 : 1;
     // The trail is append-only, so the seed writes its first entry only into an empty one.
-    const [existing] = await tx.select({ id: auditLogs.id }).from(auditLogs).limit(1);
+    const [existing] = await tx
+      .select({ id: auditLogs.id })
+      .from(auditLogs)
+      .where(eq(auditLogs.organizationId, ctx.organizationId))
+      .limit(1);
     if (!existing) {
       await recordAudit(tx, {
         actorType: 'system',

@@ -1,0 +1,25 @@
+import { randomBytes } from 'node:crypto';
+import type { DbHandle } from './client.ts';
+import { APP_ROLE } from './scope-runtime.ts';
+
+const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Creates the role an API service logs in as: LOGIN, and nothing else of its own (not superuser,
+ * no CREATEDB/CREATEROLE, no BYPASSRLS, owns nothing), a member of `neonhub_app`, so tenant scopes
+ * can switch to it and `RESET ROLE` gains nothing. Returns the password (generated when not given).
+ * Needs a migrating role with CREATEROLE; on Citus, run it where roles propagate (the coordinator).
+ */
+export async function createServiceLogin(handle: DbHandle, name: string, password?: string): Promise<string> {
+  if (!ROLE_NAME.test(name)) {
+    throw new TypeError(
+      'a login name is 1-63 lowercase letters, digits and underscores, not starting with a digit',
+    );
+  }
+  const secret = password ?? randomBytes(24).toString('base64url');
+  const literal = `'${secret.replaceAll("'", "''")}'`;
+  await handle.sql.exec(
+    `CREATE ROLE ${name} LOGIN PASSWORD ${literal} NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS INHERIT IN ROLE ${APP_ROLE}`,
+  );
+  return secret;
+}

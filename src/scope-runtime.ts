@@ -1,0 +1,330 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { type SQL, sql } from 'drizzle-orm';
+import type { PgDialect } from 'drizzle-orm/pg-core';
+import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
+import type postgres from 'postgres';
+import type { Database, DbTarget, Transaction } from './client.ts';
+import { type KeyRing, loadKeyRing } from './crypto.ts';
+import { TenantScopeError } from './errors.ts';
+import { openScopeKey } from './tenant-keys.ts';
+
+/** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */
+export const APP_ROLE = 'neonhub_app';
+
+/** What a scope is for: one tenant, or a signed-in person before a tenant is chosen. */
+export type Scope = { kind: 'tenant'; organizationId: string } | { kind: 'user'; userId: string };
+
+/** The scope each transaction's Drizzle session belongs to; its savepoints share the session. */
+const scopes = new WeakMap<object, Scope>();
+
+const sessionOf = (tx: Database | Transaction): object => (tx as unknown as { session: object }).session;
+
+/** The scope `db` runs in, when it is a transaction a scope opened (or one of its savepoints). */
+export const scopeOf = (db: Database | Transaction): Scope | undefined => scopes.get(sessionOf(db));
+
+export const describeScope = (scope: Scope) =>
+  scope.kind === 'tenant' ? `tenant ${scope.organizationId}` : `user ${scope.userId}`;
+
+/**
+ * How scopes reach the database for one `Database`: the driver, the key ring that opens tenant
+ * scope keys, a cache of opened keys, and what the login role may do. `createDb` registers one;
+ * a Drizzle database made elsewhere gets one on first use.
+ */
+export interface ScopeRuntimeOptions {
+  target: DbTarget;
+  /** Opens organizations' scope keys. Default: `loadKeyRing()` on first use. */
+  keys?: KeyRing;
+}
+
+const runtimes = new WeakMap<object, ScopeRuntime>();
+
+export function registerScopeRuntime(db: Database, options: ScopeRuntimeOptions): void {
+  runtimes.set(db, new ScopeRuntime(db, options));
+}
+
+export function runtimeOf(db: Database): ScopeRuntime {
+  let runtime = runtimes.get(db);
+  if (!runtime) {
+    runtime = new ScopeRuntime(db, { target: targetOf(clientOf(db)) });
+    runtimes.set(db, runtime);
+  }
+  return runtime;
+}
+
+type Client = { kind: 'server'; sql: postgres.Sql } | { kind: 'embedded'; pglite: PGlite };
+
+function clientOf(db: Database): Client {
+  const client = (db as unknown as { $client: unknown }).$client;
+  if (typeof client === 'function' && 'reserve' in client)
+    return { kind: 'server', sql: client as postgres.Sql };
+  if (client && typeof client === 'object' && 'transaction' in client && 'exec' in client) {
+    return { kind: 'embedded', pglite: client as PGlite };
+  }
+  throw new TenantScopeError('scopes need a database from createDb() (postgres.js or PGlite)');
+}
+
+function targetOf(client: Client): DbTarget {
+  if (client.kind === 'embedded') return { kind: 'embedded', dataDir: client.pglite.dataDir ?? 'memory://' };
+  const { host, port, database } = client.sql.options as unknown as {
+    host: string[];
+    port: number[];
+    database: string;
+  };
+  return { kind: 'server', display: `${host[0] ?? 'localhost'}:${port[0] ?? 5432}/${database}` };
+}
+
+/** A loopback or socket server: where a development login (superuser, owner) is tolerated. */
+export const isLocalTarget = (target: DbTarget) =>
+  target.kind === 'embedded' ||
+  /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|::1|\/[^:]*)[:/]/.test(target.display);
+
+/** The login role, as the first scope finds it. */
+interface Login {
+  name: string;
+  /** Superuser, BYPASSRLS, or able to become the tables' owner: RESET ROLE would open every tenant. */
+  privileged: boolean;
+  /** Citus forwards `SET LOCAL` to its workers, never `set_config`. */
+  citus: boolean;
+}
+
+const RESET_SESSION =
+  "RESET ROLE; RESET search_path; SELECT pg_catalog.set_config('app.tenant_key', '', false), pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP";
+
+let warned = false;
+
+/** Said once per process, and never under the test runner, where every file would repeat it. */
+function warnDevelopmentLogin(login: Login, target: DbTarget): void {
+  if (warned || process.env.NEONHUB_QUIET_DEVELOPMENT_LOGIN) return;
+  warned = true;
+  process.emitWarning(
+    `tenant scopes run as "${login.name}", which can leave neonhub_app with RESET ROLE and see every tenant; ` +
+      `tolerated on ${target.kind === 'embedded' ? 'the embedded database' : 'a local server'} for development only`,
+    { code: 'NEONHUB_DEVELOPMENT_LOGIN' },
+  );
+}
+
+export class ScopeRuntime {
+  private readonly client: Client;
+  private readonly keys = new Map<string, string>();
+  private ring: KeyRing | undefined;
+  private login: Promise<Login> | undefined;
+
+  constructor(
+    db: Database,
+    private readonly options: ScopeRuntimeOptions,
+  ) {
+    this.client = clientOf(db);
+    this.ring = options.keys;
+  }
+
+  keyRing(): KeyRing {
+    this.ring ??= loadKeyRing();
+    return this.ring;
+  }
+
+  /** Keeps a key this process just made (createOrganization), so its first scope needs no lookup. */
+  rememberKey(organizationId: string, key: Uint8Array): void {
+    this.keys.set(organizationId, Buffer.from(key).toString('hex'));
+  }
+
+  async run<T>(db: Database, scope: Scope, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const [login, key] = await Promise.all([
+      this.checkLogin(),
+      scope.kind === 'tenant' ? this.keyOf(scope.organizationId) : '',
+    ]);
+    return this.client.kind === 'server'
+      ? this.runOnServer(this.client.sql, db, scope, key, login, fn)
+      : this.runEmbedded(db, scope, key, fn);
+  }
+
+  private query<T>(text: string, params: unknown[]): Promise<T[]> {
+    return this.client.kind === 'server'
+      ? (this.client.sql.unsafe(text, params as never[]) as unknown as Promise<T[]>)
+      : this.client.pglite.query<T>(text, params).then((result) => result.rows);
+  }
+
+  private checkLogin(): Promise<Login> {
+    this.login ??= this.query<Login>(
+      `select session_user as name,
+              r.rolsuper or r.rolbypassrls or pg_catalog.pg_has_role(session_user, c.relowner, 'MEMBER') as privileged,
+              exists (select from pg_catalog.pg_extension where extname = 'citus') as citus
+         from pg_catalog.pg_roles r, pg_catalog.pg_class c
+        where r.rolname = session_user and c.oid = 'public.organizations'::regclass`,
+      [],
+    ).then(([login]) => {
+      if (!login) throw new TenantScopeError('cannot read the login role: is the database migrated?');
+      if (login.privileged) {
+        const allowed =
+          isLocalTarget(this.options.target) || process.env.NEONHUB_ALLOW_PRIVILEGED_LOGIN === '1';
+        if (!allowed) {
+          throw new TenantScopeError(
+            `tenant scopes refuse to run as "${login.name}": a superuser, BYPASSRLS or owner login sees every ` +
+              'tenant after RESET ROLE. Log in as a role that is only a member of neonhub_app ' +
+              '(`neonhub-db create-login <name>`), or set NEONHUB_ALLOW_PRIVILEGED_LOGIN=1 on a development machine',
+          );
+        }
+        warnDevelopmentLogin(login, this.options.target);
+      }
+      return login;
+    });
+    this.login.catch(() => {
+      this.login = undefined;
+    });
+    return this.login;
+  }
+
+  /** The organization's scope key (hex), opened from its envelope once per process. */
+  private async keyOf(organizationId: string): Promise<string> {
+    const known = this.keys.get(organizationId);
+    if (known) return known;
+    const [row] = await this.query<{ envelope: Uint8Array | null }>(
+      'select public.app_organization_scope_key($1) as envelope',
+      [organizationId],
+    );
+    if (!row?.envelope) throw new TenantScopeError(`no organization ${organizationId}`);
+    const key = openScopeKey(this.keyRing(), organizationId, row.envelope).toString('hex');
+    this.keys.set(organizationId, key);
+    return key;
+  }
+
+  private async runOnServer<T>(
+    client: postgres.Sql,
+    db: Database,
+    scope: Scope,
+    key: string,
+    login: Login,
+    fn: (tx: Transaction) => Promise<T>,
+  ): Promise<T> {
+    const connection = await client.reserve();
+    let lost = false;
+    const send = async <R>(query: Promise<R>): Promise<R> => {
+      try {
+        return await query;
+      } catch (error) {
+        // A dead connection must never go back to the pool (postgres.js would reuse it).
+        if (String((error as { code?: unknown }).code).startsWith('CONNECTION_')) lost = true;
+        throw error;
+      }
+    };
+    try {
+      // BEGIN and the scope leave in one round trip, and fn's statements queue behind them.
+      await Promise.all(
+        login.citus
+          ? [
+              send(
+                connection
+                  .unsafe(
+                    `BEGIN; SET LOCAL citus.propagate_set_commands = 'local'; SET LOCAL ROLE ${APP_ROLE}; ` +
+                      `SET LOCAL search_path = public, pg_temp; SET LOCAL app.tenant_key = '${key}'`,
+                  )
+                  .simple(),
+              ),
+            ]
+          : [
+              send(connection.unsafe('BEGIN')),
+              send(
+                connection.unsafe(
+                  `select pg_catalog.set_config('role', '${APP_ROLE}', true),
+                          pg_catalog.set_config('search_path', 'public, pg_temp', true),
+                          pg_catalog.set_config('app.tenant_key', $1, true)`,
+                  [key],
+                ),
+              ),
+            ],
+      );
+      const tx = scopedTransaction(db, connection);
+      scopes.set(sessionOf(tx), scope);
+      let result: T;
+      try {
+        result = await fn(tx);
+      } catch (error) {
+        if (!lost) await settle(connection, 'ROLLBACK', send).catch(() => {});
+        throw error;
+      }
+      await settle(connection, 'COMMIT', send);
+      return result;
+    } finally {
+      if (!lost) connection.release();
+    }
+  }
+
+  private async runEmbedded<T>(
+    db: Database,
+    scope: Scope,
+    key: string,
+    fn: (tx: Transaction) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await db.transaction(async (tx) => {
+        scopes.set(sessionOf(tx), scope);
+        // Awaited before fn runs: nothing of fn's can reach the database ahead of the scope.
+        await tx.execute(
+          sql`select pg_catalog.set_config('role', ${APP_ROLE}, true),
+                     pg_catalog.set_config('search_path', 'public, pg_temp', true),
+                     pg_catalog.set_config('app.tenant_key', ${key}, true)`,
+        );
+        const result = await fn(tx);
+        // The embedded database has one session for everyone: leave nothing in it.
+        for (const statement of RESET_SESSION.split('; ')) await tx.execute(sql.raw(statement));
+        return result;
+      });
+    } finally {
+      // Session advisory locks outlive a rollback.
+      if (this.client.kind === 'embedded') await this.client.pglite.query('select pg_advisory_unlock_all()');
+    }
+  }
+}
+
+/** Ends the transaction and, in the same round trip, clears what a statement may have left on the session. */
+function settle(
+  connection: postgres.ReservedSql,
+  command: 'COMMIT' | 'ROLLBACK',
+  send: <R>(query: Promise<R>) => Promise<R>,
+): Promise<unknown> {
+  return Promise.all([send(connection.unsafe(command)), send(connection.unsafe(RESET_SESSION).simple())]);
+}
+
+/** Drizzle internals a scoped transaction is built from (stable across drizzle-orm 0.3x–0.45). */
+type DrizzleInternals = {
+  dialect: PgDialect;
+  session: { schema: ConstructorParameters<typeof PostgresJsTransaction>[2]; options: object };
+};
+
+/** A Drizzle transaction on a reserved connection whose BEGIN the scope sent itself. */
+function scopedTransaction(db: Database, connection: postgres.ReservedSql): Transaction {
+  const { dialect, session } = db as unknown as DrizzleInternals;
+  const scopedSession = new PostgresJsSession(connection as never, dialect, session.schema, session.options);
+  return new ScopedPostgresTransaction(
+    dialect,
+    scopedSession as never,
+    session.schema as never,
+  ) as unknown as Transaction;
+}
+
+/** What a nested savepoint is built from (PgTransaction's protected fields). */
+type TransactionInternals = {
+  dialect: PgDialect;
+  session: { execute(query: SQL): Promise<unknown> };
+  schema: DrizzleInternals['session']['schema'];
+  nestedIndex: number;
+};
+
+/** Savepoints written out: a reserved connection has no postgres.js `savepoint()` helper. */
+class ScopedPostgresTransaction extends PostgresJsTransaction<Record<string, unknown>, never> {
+  override async transaction<T>(
+    fn: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => Promise<T>,
+  ): Promise<T> {
+    const { dialect, session, schema, nestedIndex } = this as unknown as TransactionInternals;
+    const name = sql.raw(`neonhub_sp${nestedIndex + 1}`);
+    const nested = new ScopedPostgresTransaction(dialect, session as never, schema as never, nestedIndex + 1);
+    await session.execute(sql`savepoint ${name}`);
+    try {
+      const result = await fn(nested);
+      await session.execute(sql`release savepoint ${name}`);
+      return result;
+    } catch (error) {
+      await session.execute(sql`rollback to savepoint ${name}`);
+      throw error;
+    }
+  }
+}

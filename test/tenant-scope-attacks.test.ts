@@ -1,0 +1,360 @@
+import { randomBytes } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createBrandVoice, setDefaultBrandVoice } from '../src/brands.ts';
+import { createDb, rowsOf, type Transaction } from '../src/client.ts';
+import { TenantScopeError } from '../src/errors.ts';
+import { createServiceLogin } from '../src/logins.ts';
+import { listUserOrganizations } from '../src/organizations.ts';
+import { auditLogs, brands, brandVoices } from '../src/schema/index.ts';
+import { registerScopeRuntime } from '../src/scope-runtime.ts';
+import type { SeedResult } from '../src/seed/index.ts';
+import { withTenant, withUser } from '../src/tenant.ts';
+import { newScopeKey } from '../src/tenant-keys.ts';
+import { onServer, useTestDatabase } from './support/database.ts';
+import { seedAcmeAndGlobex } from './support/tenants.ts';
+
+const database = useTestDatabase();
+
+let acme: SeedResult;
+let globex: SeedResult;
+
+beforeAll(async () => {
+  ({ acme, globex } = await seedAcmeAndGlobex(database.current.db));
+});
+
+/** Brands by organization, as one statement saw them: `{ acme: n, globex: m }`. */
+async function brandsSeen(tx: Transaction | typeof database.current.db): Promise<Record<string, number>> {
+  const rows = rowsOf<{ organization_id: string; n: number }>(
+    await tx.execute(sql`select organization_id, count(*)::int as n from brands group by 1`),
+  );
+  return tally(rows.map((row) => [row.organization_id, row.n]));
+}
+
+function tally(pairs: [string, number][]): Record<string, number> {
+  const seen: Record<string, number> = {};
+  for (const [organization, n] of pairs) {
+    const name =
+      organization === acme.organizationId
+        ? 'acme'
+        : organization === globex.organizationId
+          ? 'globex'
+          : 'other';
+    seen[name] = (seen[name] ?? 0) + n;
+  }
+  return seen;
+}
+
+const byOrganization = (rows: { organizationId: string }[]) =>
+  tally(rows.map((row) => [row.organizationId, 1]));
+
+describe('the scope is in force before the first statement', () => {
+  it('control: the login itself, outside any scope, sees both tenants (so the checks below can see a breach)', async () => {
+    const seen = await database.current.db.transaction((tx) => brandsSeen(tx));
+    expect(seen.acme).toBeGreaterThan(0);
+    expect(seen.globex).toBeGreaterThan(0);
+  });
+
+  // Each shape starts its first query synchronously inside fn, the way a service writes it.
+  const shapes: Record<string, (tx: Transaction) => Promise<{ organizationId: string }[]>> = {
+    '.execute()': (tx) => tx.select({ organizationId: brands.organizationId }).from(brands).execute(),
+    '.then()': (tx) =>
+      tx
+        .select({ organizationId: brands.organizationId })
+        .from(brands)
+        .then((rows) => rows),
+    'relational .execute()': (tx) =>
+      tx.query.brands.findMany({ columns: { organizationId: true } }).execute(),
+    'Promise.all': async (tx) =>
+      (
+        await Promise.all([
+          tx.select({ organizationId: brands.organizationId }).from(brands).execute(),
+          tx.select({ organizationId: brandVoices.organizationId }).from(brandVoices).execute(),
+        ])
+      ).flat(),
+    'raw sql': async (tx) =>
+      rowsOf<{ organizationId: string }>(
+        await tx.execute(sql`select organization_id as "organizationId" from brands`),
+      ),
+    'update ... returning .execute()': (tx) =>
+      tx
+        .update(brands)
+        .set({ updatedAt: sql`updated_at` })
+        .returning({ organizationId: brands.organizationId })
+        .execute(),
+  };
+
+  for (const [shape, run] of Object.entries(shapes)) {
+    it(`${shape}: only the scope's tenant, and some of it`, async () => {
+      const seen = byOrganization(await withTenant(database.current.db, acme.organizationId, run));
+      expect(seen.acme).toBeGreaterThan(0);
+      expect(seen).toEqual({ acme: seen.acme });
+    });
+  }
+
+  it('a savepoint refused and caught mid-scope leaves the scope in force (package functions and raw savepoints)', async () => {
+    const seen = await withTenant(database.current.db, acme.organizationId, async (tx) => {
+      await setDefaultBrandVoice(tx, crypto.randomUUID()).catch(() => {});
+      const [voice] = await tx
+        .select()
+        .from(brandVoices)
+        .where(eq(brandVoices.organizationId, acme.organizationId))
+        .limit(1);
+      if (!voice) throw new Error('acme has a seeded brand voice');
+      await createBrandVoice(tx, {
+        brandId: voice.brandId,
+        name: voice.name,
+        promptTemplate: voice.promptTemplate,
+        styleRules: voice.styleRules,
+      }).catch(() => {});
+      await tx.transaction(async (sp) => sp.execute(sql`select 1 / 0`)).catch(() => {});
+      return brandsSeen(tx);
+    });
+    expect(seen.acme).toBeGreaterThan(0);
+    expect(seen).toEqual({ acme: seen.acme });
+  });
+});
+
+describe('scopes do not nest across tenants or people', () => {
+  it('refuses another tenant, a user scope and a user listing inside a scope, and the outer scope stays whole', async () => {
+    const refusals: string[] = [];
+    const seen = await withTenant(database.current.db, acme.organizationId, async (tx) => {
+      const attempts = {
+        'another tenant': () => withTenant(tx, globex.organizationId, (inner) => brandsSeen(inner)),
+        'a user scope': () => withUser(tx, globex.ownerUserId, async () => 0),
+        "a person's organizations": () =>
+          listUserOrganizations(tx as never, globex.ownerUserId) as Promise<unknown>,
+      };
+      for (const [name, attempt] of Object.entries(attempts)) {
+        await attempt().then(
+          () => {},
+          (error) => {
+            if (error instanceof TenantScopeError) refusals.push(name);
+          },
+        );
+      }
+      // The same tenant again is a no-op that runs inside the open transaction.
+      const again = await withTenant(tx, acme.organizationId, (inner) => brandsSeen(inner));
+      expect(again).toEqual(await brandsSeen(tx));
+      return brandsSeen(tx);
+    });
+    expect(refusals).toEqual(['another tenant', 'a user scope', "a person's organizations"]);
+    expect(seen.acme).toBeGreaterThan(0);
+    expect(seen).toEqual({ acme: seen.acme });
+  });
+
+  it('refuses a transaction opened outside a scope', async () => {
+    await expect(
+      database.current.db.transaction((tx) => withTenant(tx, acme.organizationId, async () => 1)),
+    ).rejects.toThrow(TenantScopeError);
+  });
+});
+
+describe('settings are not keys', () => {
+  const midScope: Record<string, string[]> = {
+    "the victim's id in the old tenant setting": ["select set_config('app.current_org_id', '$VICTIM', true)"],
+    'SET of the old tenant setting': ["set local app.current_org_id = '$VICTIM'"],
+    'a forged scope key': [`select set_config('app.tenant_key', '${randomBytes(32).toString('hex')}', true)`],
+    "the victim's sealed key as the key": [
+      "select set_config('app.tenant_key', encode(app_organization_scope_key('$VICTIM'), 'hex'), true)",
+    ],
+    'enumeration switched on': ["select set_config('app.enumerate_organizations', 'on', true)"],
+    "a person's id": ["select set_config('app.current_user_id', '$VICTIM_OWNER', true)"],
+    'the API-key hash setting': ["select set_config('app.api_key_hash', repeat('0', 64), true)"],
+  };
+
+  it('changing any setting mid-scope shows none of another tenant (and the own tenant stays visible before it)', async () => {
+    const leaks: string[] = [];
+    for (const [name, statements] of Object.entries(midScope)) {
+      await withTenant(database.current.db, acme.organizationId, async (tx) => {
+        const before = await brandsSeen(tx);
+        expect(before.acme, `control for ${name}`).toBeGreaterThan(0);
+        for (const statement of statements) {
+          await tx.execute(
+            sql.raw(
+              statement
+                .replaceAll('$VICTIM_OWNER', globex.ownerUserId)
+                .replaceAll('$VICTIM', globex.organizationId),
+            ),
+          );
+        }
+        const after = await tx.transaction((sp) => brandsSeen(sp)).catch(() => ({}));
+        const organizations = rowsOf<{ id: string }>(
+          await tx.execute(sql`select id from organizations`).catch(() => []),
+        );
+        if (
+          (after as Record<string, number>).globex ||
+          organizations.some((row) => row.id === globex.organizationId)
+        )
+          leaks.push(name);
+      });
+    }
+    console.log(
+      `settings mid-scope: ${Object.keys(midScope).length} attacks, ${leaks.length} reached another tenant`,
+    );
+    expect(leaks).toEqual([]);
+  });
+
+  it("control: the victim's real key does open the victim, so the refusals above are not blindness", async () => {
+    const seen = await withTenant(database.current.db, acme.organizationId, async (tx) => {
+      await tx.execute(
+        sql`select set_config('app.tenant_key', ${newScopeKey('seed:globex').key.toString('hex')}, true)`,
+      );
+      return brandsSeen(tx);
+    });
+    expect(seen.globex).toBeGreaterThan(0);
+  });
+});
+
+describe.skipIf(!onServer)('a service login (server only: PGlite has one superuser session)', () => {
+  const login = `neonhub_test_svc_${randomBytes(4).toString('hex')}`;
+
+  it('RESET ROLE and SET ROLE mid-scope gain nothing; the superuser login is the control', async () => {
+    const { url, sql: raw } = database.current;
+    if (!url) throw new Error('server tests have a URL');
+    const password = await createServiceLogin(database.current, login);
+    const service = new URL(url);
+    service.username = login;
+    service.password = password;
+    const handle = createDb({ url: service.toString(), max: 2 });
+    try {
+      const attacks = [
+        'reset role',
+        'set role postgres',
+        'set role neonhub_definer',
+        'alter table brands no force row level security',
+      ];
+      const gained: string[] = [];
+      for (const attack of attacks) {
+        await withTenant(handle.db, acme.organizationId, async (tx) => {
+          const ok = await tx
+            .transaction((sp) => sp.execute(sql.raw(attack)))
+            .then(
+              () => true,
+              () => false,
+            );
+          const seen = await tx
+            .transaction((sp) => brandsSeen(sp))
+            .catch(() => ({}) as Record<string, number>);
+          if (ok && (seen.globex ?? 0) > 0) gained.push(attack);
+          if (attack.startsWith('alter') && ok) gained.push(attack);
+        });
+      }
+      console.log(
+        `service login: ${attacks.length} role attacks mid-scope, ${gained.length} gained anything`,
+      );
+      expect(gained).toEqual([]);
+      // Control: the same RESET ROLE from the superuser login does open every tenant.
+      const control = await withTenant(database.current.db, acme.organizationId, async (tx) => {
+        await tx.execute(sql`reset role`);
+        return brandsSeen(tx);
+      });
+      expect(control.globex).toBeGreaterThan(0);
+    } finally {
+      await handle.close();
+      await raw.exec(`drop owned by ${login}; drop role ${login}`);
+    }
+  });
+
+  it('refuses to open a scope as a superuser on a remote-looking server unless told it is development', async () => {
+    const { url } = database.current;
+    if (!url) throw new Error('server tests have a URL');
+    const handle = createDb({ url, max: 1 });
+    // The same server, as a deployment would name it: a host that is not loopback.
+    registerScopeRuntime(handle.db, {
+      target: { kind: 'server', display: 'db.internal.example:5432/neonhub' },
+    });
+    try {
+      await expect(withTenant(handle.db, acme.organizationId, async () => 1)).rejects.toThrow(
+        /refuse to run as "postgres"/,
+      );
+      process.env.NEONHUB_ALLOW_PRIVILEGED_LOGIN = '1';
+      registerScopeRuntime(handle.db, {
+        target: { kind: 'server', display: 'db.internal.example:5432/neonhub' },
+      });
+      await expect(withTenant(handle.db, acme.organizationId, async () => 1)).resolves.toBe(1);
+    } finally {
+      delete process.env.NEONHUB_ALLOW_PRIVILEGED_LOGIN;
+      await handle.close();
+    }
+  });
+});
+
+describe('pooled connections keep nothing from a scope', () => {
+  it('session settings, temp tables and advisory locks left by one scope do not reach the next', async () => {
+    // One connection, so the second scope and the check run where the first one ran.
+    const handle = database.current.url
+      ? createDb({ url: database.current.url, max: 1 })
+      : { db: database.current.db, close: async () => {} };
+    try {
+      await withTenant(handle.db, acme.organizationId, async (tx) => {
+        await tx.execute(
+          sql`select set_config('app.tenant_key', ${newScopeKey('seed:acme').key.toString('hex')}, false)`,
+        );
+        await tx.execute(sql`create temp table brands (like public.brands)`);
+        await tx.execute(sql`select pg_advisory_lock(42)`);
+        await tx.execute(sql`set session search_path = pg_temp, public`);
+      });
+      const next = await withTenant(handle.db, globex.organizationId, async (tx) => {
+        const seen = await brandsSeen(tx);
+        const [temp] = rowsOf<{ n: number }>(
+          await tx.execute(
+            sql`select count(*)::int as n from pg_class where relpersistence = 't' and relname = 'brands'`,
+          ),
+        );
+        return { seen, tempTables: temp?.n };
+      });
+      expect(next.seen.globex).toBeGreaterThan(0);
+      expect(next.seen).toEqual({ globex: next.seen.globex });
+      expect(next.tempTables).toBe(0);
+      const [after] = rowsOf<{ key: string; locks: number; path: string }>(
+        await handle.db.execute(
+          sql`select current_setting('app.tenant_key', true) as key, current_setting('search_path') as path,
+                     (select count(*)::int from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()) as locks`,
+        ),
+      );
+      expect(after).toEqual({ key: '', locks: 0, path: expect.not.stringMatching(/^pg_temp/) });
+      // Outside any scope, on that same connection, no tenant is visible through the leftovers.
+      expect(
+        await handle.db.transaction(async (tx) => {
+          await tx.execute(sql`set local role neonhub_app`);
+          return brandsSeen(tx);
+        }),
+      ).toEqual({});
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it("a temp table named like a table never receives the scope's writes, nor masks the audit chain", async () => {
+    await withTenant(database.current.db, acme.organizationId, async (tx) => {
+      await tx.execute(
+        sql`create temp table audit_chain_heads (organization_id uuid, seq bigint, hash bytea)`,
+      );
+      await tx.execute(sql`create temp table audit_logs (like public.audit_logs)`);
+      const before = await tx
+        .select({ id: auditLogs.id })
+        .from(auditLogs)
+        .where(eq(auditLogs.organizationId, acme.organizationId));
+      await tx.insert(auditLogs).values({
+        organizationId: acme.organizationId,
+        actorType: 'system',
+        actorLabel: 'test',
+        action: 'temp.shadow',
+        targetType: 'organization',
+        targetId: acme.organizationId,
+      });
+      const after = await tx
+        .select({ id: auditLogs.id })
+        .from(auditLogs)
+        .where(eq(auditLogs.organizationId, acme.organizationId));
+      expect(after.length).toBe(before.length + 1);
+      const [shadow] = rowsOf<{ n: number }>(
+        await tx.execute(
+          sql`select (select count(*) from pg_temp.audit_logs) + (select count(*) from pg_temp.audit_chain_heads) as n`,
+        ),
+      );
+      expect(Number(shadow?.n)).toBe(0);
+    });
+  });
+});
