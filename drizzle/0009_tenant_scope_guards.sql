@@ -29,9 +29,13 @@ GRANT neonhub_definer TO CURRENT_USER;
 --> statement-breakpoint
 GRANT USAGE, CREATE ON SCHEMA public TO neonhub_definer;
 --> statement-breakpoint
-GRANT SELECT ON organizations, memberships, roles, users, api_keys TO neonhub_definer;
+GRANT SELECT ON organizations, memberships, roles, users, api_keys, invitations TO neonhub_definer;
 --> statement-breakpoint
 GRANT UPDATE (last_used_at) ON api_keys TO neonhub_definer;
+--> statement-breakpoint
+GRANT UPDATE (accepted_at, accepted_by_user_id) ON invitations TO neonhub_definer;
+--> statement-breakpoint
+GRANT INSERT (organization_id, user_id, role_id, status, joined_at) ON memberships TO neonhub_definer;
 --> statement-breakpoint
 -- The sealed scope key of one organization (null when there is none): what withTenant opens.
 CREATE OR REPLACE FUNCTION public.app_organization_scope_key(org uuid) RETURNS bytea
@@ -72,6 +76,67 @@ AS $$
   ORDER BY u.email
 $$;
 --> statement-breakpoint
+-- The founding owner of the current tenant: only while it has no member yet (createOrganization).
+-- Everyone after joins by invitation: no tenant attaches a person by id.
+CREATE OR REPLACE FUNCTION public.app_found_organization(owner uuid) RETURNS uuid
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+  org uuid := public.app_current_org_id();
+  owner_role uuid;
+  created uuid;
+BEGIN
+  IF org IS NULL THEN
+    RAISE EXCEPTION 'app_found_organization needs a tenant scope' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF EXISTS (SELECT FROM public.memberships m WHERE m.organization_id = org) THEN
+    RAISE EXCEPTION 'organization % already has members: people join it by invitation', org
+      USING ERRCODE = 'insufficient_privilege', TABLE = 'memberships', COLUMN = 'user_id';
+  END IF;
+  SELECT r.id INTO owner_role FROM public.roles r WHERE r.organization_id = org AND r.key = 'owner';
+  IF owner_role IS NULL THEN
+    RAISE EXCEPTION 'organization % has no owner role', org USING ERRCODE = 'foreign_key_violation', TABLE = 'memberships', COLUMN = 'role_id';
+  END IF;
+  INSERT INTO public.memberships (organization_id, user_id, role_id, status, joined_at)
+  VALUES (org, owner, owner_role, 'active', now())
+  RETURNING id INTO created;
+  RETURN created;
+END $$;
+--> statement-breakpoint
+-- A person accepts an invitation sent to their address: the token's SHA-256 finds it in whatever
+-- tenant it belongs to, the person's email must be the invited one, and the membership is theirs.
+CREATE OR REPLACE FUNCTION public.app_accept_invitation(person uuid, presented_hash bytea) RETURNS uuid
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+  invitation record;
+  person_email text;
+BEGIN
+  SELECT i.organization_id, i.id, i.email, i.role_id, i.expires_at, i.accepted_at INTO invitation
+  FROM public.invitations i WHERE i.token_hash = presented_hash
+  FOR UPDATE;
+  IF invitation.id IS NULL OR invitation.accepted_at IS NOT NULL OR invitation.expires_at <= now() THEN
+    RAISE EXCEPTION 'the invitation is unknown, already accepted or expired'
+      USING ERRCODE = 'insufficient_privilege', TABLE = 'invitations', COLUMN = 'token_hash';
+  END IF;
+  SELECT u.email INTO person_email FROM public.users u WHERE u.id = person;
+  IF person_email IS NULL OR lower(person_email) <> lower(invitation.email) THEN
+    RAISE EXCEPTION 'the invitation was sent to another address'
+      USING ERRCODE = 'insufficient_privilege', TABLE = 'invitations', COLUMN = 'email';
+  END IF;
+  IF EXISTS (SELECT FROM public.memberships m WHERE m.organization_id = invitation.organization_id AND m.user_id = person) THEN
+    RAISE EXCEPTION 'already a member of this organization'
+      USING ERRCODE = 'unique_violation', TABLE = 'memberships', CONSTRAINT = 'memberships_organization_id_user_id_key';
+  END IF;
+  INSERT INTO public.memberships (organization_id, user_id, role_id, status, joined_at)
+  VALUES (invitation.organization_id, person, invitation.role_id, 'active', now());
+  UPDATE public.invitations i SET accepted_at = now(), accepted_by_user_id = person
+  WHERE i.organization_id = invitation.organization_id AND i.id = invitation.id;
+  RETURN invitation.organization_id;
+END $$;
+--> statement-breakpoint
 -- API-key verification before any tenant is known: the key's tenant and scopes by the SHA-256 of
 -- the presented key, and its use recorded at most once a minute. One round trip.
 CREATE OR REPLACE FUNCTION public.app_resolve_api_key(candidate_hash bytea)
@@ -105,7 +170,8 @@ DECLARE
   f text;
 BEGIN
   FOREACH f IN ARRAY ARRAY['app_organization_scope_key(uuid)', 'app_organization_ids()', 'app_user_organizations(uuid)',
-                           'app_member_profiles()', 'app_resolve_api_key(bytea)'] LOOP
+                           'app_member_profiles()', 'app_found_organization(uuid)', 'app_accept_invitation(uuid, bytea)',
+                           'app_resolve_api_key(bytea)'] LOOP
     EXECUTE format('ALTER FUNCTION public.%s OWNER TO neonhub_definer', f);
     EXECUTE format('REVOKE ALL ON FUNCTION public.%s FROM PUBLIC', f);
     EXECUTE format('GRANT EXECUTE ON FUNCTION public.%s TO neonhub_app', f);
@@ -117,7 +183,8 @@ REVOKE CREATE ON SCHEMA public FROM neonhub_definer;
 REVOKE neonhub_definer FROM CURRENT_USER;
 --> statement-breakpoint
 -- Table hooks, now also: neonhub_app gets DML only where a policy applies to it (not where only
--- neonhub_definer's do), and never UPDATE on an organization's id or scope key.
+-- neonhub_definer's do), never an organization's id or scope key to change, and never a
+-- membership's person to write (people join through the definer functions above).
 CREATE OR REPLACE FUNCTION app_install_table_hooks() RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
@@ -161,6 +228,13 @@ BEGIN
     SELECT format('GRANT UPDATE (%s) ON public.organizations TO neonhub_app', string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum))
     FROM pg_attribute a
     WHERE a.attrelid = 'public.organizations'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('id', 'scope_key')
+  );
+  REVOKE INSERT, UPDATE ON public.memberships FROM neonhub_app;
+  EXECUTE (
+    SELECT format('GRANT UPDATE (%s) ON public.memberships TO neonhub_app', string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum))
+    FROM pg_attribute a
+    WHERE a.attrelid = 'public.memberships'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+      AND a.attname NOT IN ('id', 'organization_id', 'user_id')
   );
   GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO neonhub_app;
 END $$;

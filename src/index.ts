@@ -49,17 +49,15 @@ export {
 } from './errors.ts';
 export * from './ingest.ts';
 export { InputError } from './input.ts';
+export * from './members.ts';
 export * from './metrics.ts';
 export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
 export {
   type CreateOrganizationInput,
   createOrganization,
   demoOrganizationId,
-  listMembers,
   listOrganizationIdsForAdminJob,
   listUserOrganizations,
-  type MemberProfile,
-  memberPermissions,
   organizationExists,
 } from './organizations.ts';
 export { type PermissionKey, permissionKeys, systemRoles } from './permissions.ts';

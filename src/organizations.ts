@@ -82,16 +82,14 @@ export async function createOrganization(
         })),
       ),
     );
+    // The founding owner is the one person a tenant attaches by id (app_found_organization).
+    const [founded] = rowsOf<{ id: string }>(
+      await tx.execute(sql`select app_found_organization(${input.ownerUserId}) as id`),
+    );
     const [ownerMembership] = await tx
-      .insert(memberships)
-      .values({
-        organizationId: id,
-        userId: input.ownerUserId,
-        roleId: byKey.owner.id,
-        status: 'active',
-        joinedAt: new Date(),
-      })
-      .returning();
+      .select()
+      .from(memberships)
+      .where(and(eq(memberships.organizationId, id), eq(memberships.id, founded?.id ?? '')));
     if (!organization || !ownerMembership) throw new Error('organization insert returned no row');
     return { organization, roles: byKey, ownerMembership };
   });
@@ -134,55 +132,6 @@ export function listUserOrganizations(db: Database, userId: string): Promise<Use
       ),
     ),
   );
-}
-
-export interface MemberProfile {
-  userId: string;
-  email: string;
-  name: string | null;
-  image: string | null;
-  roleId: string;
-  joinedAt: Date | null;
-}
-
-/**
- * The current tenant's active members with their profiles. `users` itself is closed to tenant
- * scopes: a person is visible in a tenant only through an active membership there.
- */
-export async function listMembers(tx: Transaction): Promise<MemberProfile[]> {
-  currentTenant(tx);
-  const rows = rowsOf<MemberProfile & { joinedAt: Date | string | null }>(
-    await tx.execute(
-      sql`select user_id as "userId", email, name, image, role_id as "roleId", joined_at as "joinedAt" from app_member_profiles()`,
-    ),
-  );
-  return rows.map((row) => ({ ...row, joinedAt: row.joinedAt === null ? null : new Date(row.joinedAt) }));
-}
-
-/** Permission keys a member holds in the current tenant (empty for a non-member or a suspended one). */
-export async function memberPermissions(tx: Transaction, userId: string): Promise<string[]> {
-  assertUuid(userId, 'userId');
-  const organizationId = currentTenant(tx);
-  const rows = await tx
-    .select({ key: rolePermissions.permissionKey })
-    .from(memberships)
-    .innerJoin(
-      rolePermissions,
-      and(
-        eq(rolePermissions.organizationId, memberships.organizationId),
-        eq(rolePermissions.roleId, memberships.roleId),
-      ),
-    )
-    .where(
-      and(
-        eq(memberships.organizationId, organizationId),
-        eq(rolePermissions.organizationId, organizationId),
-        eq(memberships.userId, userId),
-        eq(memberships.status, 'active'),
-      ),
-    )
-    .orderBy(rolePermissions.permissionKey);
-  return rows.map((row) => row.key);
 }
 
 /**

@@ -34,6 +34,7 @@ const seeded = campaignSeedIds({
   slug: acme.slug,
   ownerUserId: '',
   memberUserIds: {},
+  membershipIds: {},
   id: (...parts) => stableId(acme.slug, ...parts),
   ring: undefined as never,
 });
@@ -150,6 +151,7 @@ describe('upsertMetricPoints', () => {
       slug: globex.slug,
       ownerUserId: '',
       memberUserIds: {},
+      membershipIds: {},
       id: (...parts) => stableId(globex.slug, ...parts),
       ring: undefined as never,
     }).campaign;

@@ -35,6 +35,7 @@ const ids = campaignSeedIds({
   slug: tenant.slug,
   ownerUserId: '',
   memberUserIds: {},
+  membershipIds: {},
   id: (...parts) => stableId(tenant.slug, ...parts),
   ring: undefined as never,
 });

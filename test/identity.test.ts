@@ -8,7 +8,8 @@ import { rowsOf } from '../src/client.ts';
 import { readCredentialSecret, rotateCredentialKeys, storeCredential } from '../src/credentials.ts';
 import { CredentialDecryptError, createKeyRing } from '../src/crypto.ts';
 import { DatabaseError } from '../src/errors.ts';
-import { createOrganization, listUserOrganizations, memberPermissions } from '../src/organizations.ts';
+import { memberPermissions } from '../src/members.ts';
+import { createOrganization, listUserOrganizations } from '../src/organizations.ts';
 import { systemRoles } from '../src/permissions.ts';
 import {
   accounts,

@@ -5,8 +5,9 @@ import { createBrandVoice, setDefaultBrandVoice } from '../src/brands.ts';
 import { createDb, rowsOf, type Transaction } from '../src/client.ts';
 import { TenantScopeError } from '../src/errors.ts';
 import { createServiceLogin } from '../src/logins.ts';
+import { acceptInvitation, inviteMember, listMembers } from '../src/members.ts';
 import { listUserOrganizations } from '../src/organizations.ts';
-import { auditLogs, brands, brandVoices } from '../src/schema/index.ts';
+import { auditLogs, brands, brandVoices, users } from '../src/schema/index.ts';
 import { registerScopeRuntime } from '../src/scope-runtime.ts';
 import type { SeedResult } from '../src/seed/index.ts';
 import { withTenant, withUser } from '../src/tenant.ts';
@@ -356,5 +357,89 @@ describe('pooled connections keep nothing from a scope', () => {
       );
       expect(Number(shadow?.n)).toBe(0);
     });
+  });
+});
+
+describe('people are not adopted', () => {
+  it('a tenant cannot attach, by id or by a self-made invitation, a person of another tenant; an invited person can join', async () => {
+    const { db } = database.current;
+    const victim = globex.ownerUserId;
+    const outcomes = await withTenant(db, acme.organizationId, async (tx) => {
+      const [ownerRole] = rowsOf<{ id: string }>(
+        await tx.execute(
+          sql`select id from roles where organization_id = ${acme.organizationId} and key = 'viewer'`,
+        ),
+      );
+      const attempts: Record<string, () => Promise<unknown>> = {
+        'insert a membership for their id': () =>
+          tx.execute(
+            sql`insert into memberships (organization_id, user_id, role_id, status) values (${acme.organizationId}, ${victim}, ${ownerRole?.id}, 'invited')`,
+          ),
+        'move a membership onto their id': () =>
+          tx.execute(
+            sql`update memberships set user_id = ${victim} where organization_id = ${acme.organizationId}`,
+          ),
+        'found the organization again with them': () =>
+          tx.execute(sql`select app_found_organization(${victim})`),
+        'accept an invitation to their address as someone else': async () => {
+          const { token } = await inviteMember(tx, {
+            email: 'owner@globex.example',
+            roleId: ownerRole?.id ?? '',
+          });
+          return tx.execute(
+            sql`select app_accept_invitation(${acme.ownerUserId}, sha256(convert_to(${token}, 'UTF8')))`,
+          );
+        },
+      };
+      const result: Record<string, string> = {};
+      for (const [name, attempt] of Object.entries(attempts)) {
+        result[name] = await tx.transaction(attempt).then(
+          () => 'succeeded',
+          (error) => (error as { cause?: { code?: string } }).cause?.code ?? String(error),
+        );
+      }
+      // An id nobody has gets the same refusal as a real one: no existence oracle.
+      result['insert for an unknown id'] = await tx
+        .transaction((sp) =>
+          sp.execute(
+            sql`insert into memberships (organization_id, user_id, role_id) values (${acme.organizationId}, ${crypto.randomUUID()}, ${ownerRole?.id})`,
+          ),
+        )
+        .then(
+          () => 'succeeded',
+          (error) => (error as { cause?: { code?: string } }).cause?.code ?? String(error),
+        );
+      result.visible = (await listMembers(tx)).some((member) => member.userId === victim) ? 'yes' : 'no';
+      return result;
+    });
+    console.log(
+      `adoption: ${Object.keys(outcomes).length - 1} attempts, ${Object.values(outcomes).filter((o) => o === 'succeeded').length} succeeded`,
+    );
+    expect(outcomes).toEqual({
+      'insert a membership for their id': '42501',
+      'move a membership onto their id': '42501',
+      'found the organization again with them': '42501',
+      'accept an invitation to their address as someone else': '42501',
+      'insert for an unknown id': '42501',
+      visible: 'no',
+    });
+
+    // Control: the invited person accepts and appears, so the refusals above are not blindness.
+    const [newcomer] = await db.insert(users).values({ email: 'newcomer@elsewhere.example' }).returning();
+    const { token } = await withTenant(db, acme.organizationId, async (tx) => {
+      const [viewer] = rowsOf<{ id: string }>(
+        await tx.execute(
+          sql`select id from roles where organization_id = ${acme.organizationId} and key = 'viewer'`,
+        ),
+      );
+      return inviteMember(tx, { email: 'Newcomer@Elsewhere.example', roleId: viewer?.id ?? '' });
+    });
+    expect(await acceptInvitation(db, newcomer?.id ?? '', token)).toBe(acme.organizationId);
+    await expect(acceptInvitation(db, newcomer?.id ?? '', token)).rejects.toThrow(/already accepted/);
+    const members = await withTenant(db, acme.organizationId, (tx) => listMembers(tx));
+    expect(members.map((member) => member.email)).toContain('newcomer@elsewhere.example');
+    expect((await listUserOrganizations(db, newcomer?.id ?? '')).map((o) => o.id)).toEqual([
+      acme.organizationId,
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Transaction } from '../src/client.ts';
+import { acceptInvitation, inviteMember } from '../src/members.ts';
 import { feedback, memberships, tasks, users } from '../src/schema/index.ts';
 import { campaignSeedIds } from '../src/seed/campaigns.ts';
 import { stableId } from '../src/seed/context.ts';
@@ -12,25 +13,27 @@ import { failure } from './support/errors.ts';
 
 const database = useTestDatabase();
 let orgId = '';
+let editorMembershipId = '';
 const inOrg = <T>(fn: (tx: Transaction) => Promise<T>) => withTenant(database.current.db, orgId, fn);
 const ids = campaignSeedIds({
   organizationId: '',
   slug: 'acme',
   ownerUserId: '',
   memberUserIds: {},
+  membershipIds: {},
   id: (...parts) => stableId('acme', ...parts),
   ring: undefined as never,
 });
 
 beforeAll(async () => {
-  orgId = (
-    await seedTenant(database.current.db, {
-      slug: 'acme',
-      name: 'Acme',
-      ownerEmail: 'o@acme.example',
-      ownerName: 'O',
-    })
-  ).organizationId;
+  const acme = await seedTenant(database.current.db, {
+    slug: 'acme',
+    name: 'Acme',
+    ownerEmail: 'o@acme.example',
+    ownerName: 'O',
+  });
+  orgId = acme.organizationId;
+  editorMembershipId = acme.membershipIds.editor ?? '';
 });
 
 describe('tasks', () => {
@@ -46,7 +49,7 @@ describe('tasks', () => {
       'Review the welcome email copy',
       'Send the launch performance report',
     ]);
-    expect(rows[1]?.assignee?.id).toBe(stableId('acme', 'membership', 'editor'));
+    expect(rows[1]?.assignee?.id).toBe(editorMembershipId);
     expect(rows[0]?.campaign?.slug).toBe('spring-launch');
   });
 
@@ -67,15 +70,16 @@ describe('tasks', () => {
   it('unassigns, not deletes, the tasks of a removed member', async () => {
     const { db } = database.current;
     const [user] = await db.insert(users).values({ email: 'temp@acme.example' }).returning();
+    const { token } = await inOrg(async (tx) => {
+      const [editor] = await tx.select().from(memberships).where(eq(memberships.id, editorMembershipId));
+      return inviteMember(tx, { email: 'temp@acme.example', roleId: editor?.roleId ?? '' });
+    });
+    await acceptInvitation(db, user?.id ?? '', token);
     const taskId = await inOrg(async (tx) => {
-      const [editor] = await tx
+      const [member] = await tx
         .select()
         .from(memberships)
-        .where(eq(memberships.id, stableId('acme', 'membership', 'editor')));
-      const [member] = await tx
-        .insert(memberships)
-        .values({ userId: user?.id ?? '', roleId: editor?.roleId ?? '', status: 'active' })
-        .returning();
+        .where(eq(memberships.userId, user?.id ?? ''));
       const [task] = await tx
         .insert(tasks)
         .values({ title: 'Temporary work', assigneeMembershipId: member?.id })
@@ -98,9 +102,7 @@ describe('tasks', () => {
     expect(other.organizationId).not.toBe(orgId);
     const error = await failure(
       inOrg((tx) =>
-        tx
-          .insert(tasks)
-          .values({ title: 'Cross', assigneeMembershipId: stableId('globex', 'membership', 'editor') }),
+        tx.insert(tasks).values({ title: 'Cross', assigneeMembershipId: other.membershipIds.editor }),
       ),
     );
     expect(error.kind).toBe('foreign_key_violation');

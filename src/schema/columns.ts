@@ -50,12 +50,12 @@ export const tenantPolicy = (table: string, using: SQL = currentOrganization) =>
  */
 export const definerRole = pgRole('neonhub_definer').existing();
 
-/** The read (or read-and-write) a definer function needs on `table`. */
-export const definerAccess = (table: string, command: 'select' | 'update' = 'select') =>
+/** The read, write or insert a definer function needs on `table`. */
+export const definerAccess = (table: string, command: 'select' | 'update' | 'insert' = 'select') =>
   pgPolicy(`${table}_definer_${command}`, {
     as: 'permissive',
     for: command,
     to: definerRole,
-    using: sql`true`,
-    ...(command === 'update' && { withCheck: sql`true` }),
+    ...(command !== 'insert' && { using: sql`true` }),
+    ...(command !== 'select' && { withCheck: sql`true` }),
   });

@@ -207,13 +207,52 @@ export const memberships = tenantTable(
     ...tenantReference('memberships', t, t.roleId, roles, 'restrict'),
     // "Which organizations am I in?" runs on every sign-in (user scope).
     index('memberships_user_id_idx').on(t.userId),
+    // People join only through app_found_organization and app_accept_invitation.
     definerAccess('memberships'),
+    definerAccess('memberships', 'insert'),
     index('memberships_invited_by_user_id_idx').on(t.invitedByUserId),
   ],
 );
 
 export type Membership = typeof memberships.$inferSelect;
 export type NewMembership = typeof memberships.$inferInsert;
+
+/**
+ * An invitation to join, by email: the token goes to that address (only its SHA-256 is kept) and
+ * the person it names accepts it (`acceptInvitation`). A tenant never attaches a person by id.
+ */
+export const invitations = tenantTable(
+  'invitations',
+  {
+    email: text('email').notNull(),
+    roleId: uuid('role_id').notNull(),
+    /** SHA-256 of the token sent to `email`. */
+    tokenHash: bytea('token_hash').notNull(),
+    invitedByUserId: uuid('invited_by_user_id').references(() => users.id, { onDelete: 'set null' }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    acceptedAt: timestamp('accepted_at', { withTimezone: true }),
+    acceptedByUserId: uuid('accepted_by_user_id').references(() => users.id, { onDelete: 'set null' }),
+    ...timestamps(),
+  },
+  (t) => [
+    ...tenantReference('invitations', t, t.roleId, roles, 'cascade'),
+    unique('invitations_organization_id_token_hash_key').on(t.organizationId, t.tokenHash),
+    // Acceptance finds an invitation by its token before it knows the tenant (app_accept_invitation).
+    index('invitations_token_hash_idx').on(t.tokenHash),
+    // One open invitation per address and organization.
+    uniqueIndex('invitations_organization_id_email_key')
+      .on(t.organizationId, sql`lower(${t.email})`)
+      .where(sql`accepted_at is null`),
+    index('invitations_invited_by_user_id_idx').on(t.invitedByUserId),
+    index('invitations_accepted_by_user_id_idx').on(t.acceptedByUserId),
+    check('invitations_email_format_check', sql`${t.email} ~ '^[^@\\s]+@[^@\\s]+$'`),
+    check('invitations_token_hash_length_check', sql`octet_length(${t.tokenHash}) = 32`),
+    definerAccess('invitations'),
+    definerAccess('invitations', 'update'),
+  ],
+);
+
+export type Invitation = typeof invitations.$inferSelect;
 
 export const apiKeys = tenantTable(
   'api_keys',

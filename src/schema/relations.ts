@@ -28,6 +28,7 @@ import {
   accounts,
   apiKeys,
   credentials,
+  invitations,
   memberships,
   organizations,
   permissions,
@@ -42,6 +43,7 @@ import { feedback, tasks } from './work.ts';
 
 export const organizationsRelations = relations(organizations, ({ many }) => ({
   memberships: many(memberships),
+  invitations: many(invitations),
   roles: many(roles),
   apiKeys: many(apiKeys),
   credentials: many(credentials),
@@ -86,6 +88,19 @@ export const membershipsRelations = relations(memberships, ({ one }) => ({
     fields: [memberships.organizationId, memberships.roleId],
     references: [roles.organizationId, roles.id],
   }),
+}));
+
+export const invitationsRelations = relations(invitations, ({ one }) => ({
+  organization: one(organizations, {
+    fields: [invitations.organizationId],
+    references: [organizations.id],
+  }),
+  role: one(roles, {
+    fields: [invitations.organizationId, invitations.roleId],
+    references: [roles.organizationId, roles.id],
+  }),
+  invitedByUser: one(users, { fields: [invitations.invitedByUserId], references: [users.id] }),
+  acceptedByUser: one(users, { fields: [invitations.acceptedByUserId], references: [users.id] }),
 }));
 
 export const apiKeysRelations = relations(apiKeys, ({ one }) => ({

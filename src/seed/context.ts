@@ -19,8 +19,10 @@ export interface SeedContext {
   organizationId: string;
   slug: string;
   ownerUserId: string;
-  /** Members seeded besides the owner, by role key. */
+  /** Seeded people's user ids, by role key (`owner`, `editor`, `viewer`). */
   memberUserIds: Record<string, string>;
+  /** Their memberships' ids, by the same keys. */
+  membershipIds: Record<string, string>;
   /** A stable id for one of this organization's seed rows. */
   id(...parts: string[]): string;
   ring: KeyRing;

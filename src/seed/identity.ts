@@ -3,6 +3,7 @@ import { generateApiKey } from '../api-key-format.ts';
 import { recordAudit } from '../audit.ts';
 import type { Database } from '../client.ts';
 import { storeCredential } from '../credentials.ts';
+import { acceptInvitation, inviteMember } from '../members.ts';
 import { createOrganization, demoOrganizationId, organizationExists } from '../organizations.ts';
 import { apiKeys, auditLogs, credentials, memberships, roles, users } from '../schema/index.ts';
 import { withTenant } from '../tenant.ts';
@@ -54,33 +55,41 @@ export async function seedOrganization(
     });
     counts.organizations = 1;
   }
-  const memberUserIds: Record<string, string> = { owner: ownerUserId };
-  counts.memberships = await withTenant(db, organizationId, async (tx) => {
-    const roleRows = await tx
-      .select({ id: roles.id, key: roles.key })
-      .from(roles)
-      .where(eq(roles.organizationId, organizationId));
-    const roleId = (key: string) => roleRows.find((role) => role.key === key)?.id;
-    const others = people.slice(1).flatMap((person) => {
-      const role = roleId(person.key);
-      const userId = stableId('user', person.email);
-      memberUserIds[person.key] = userId;
-      return role
-        ? [
-            {
-              id: id('membership', person.key),
-              organizationId,
-              userId,
-              roleId: role,
-              status: 'active' as const,
-              joinedAt: new Date(),
-            },
-          ]
-        : [];
-    });
-    return insertNew(tx, memberships, others);
-  });
-  return { ctx: { organizationId, slug: input.slug, ownerUserId, memberUserIds, id, ring }, counts };
+  const memberUserIds: Record<string, string> = {};
+  const membershipIds: Record<string, string> = {};
+  counts.memberships = 0;
+  // Everyone but the founding owner joins the way people do: invited by address, then accepting.
+  for (const person of people) {
+    const userId = stableId('user', person.email);
+    const find = () =>
+      withTenant(db, organizationId, (tx) =>
+        tx
+          .select({ id: memberships.id })
+          .from(memberships)
+          .where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId))),
+      );
+    let [membership] = await find();
+    if (!membership) {
+      const { token } = await withTenant(db, organizationId, async (tx) => {
+        const [role] = await tx
+          .select({ id: roles.id })
+          .from(roles)
+          .where(and(eq(roles.organizationId, organizationId), eq(roles.key, person.key)));
+        if (!role) throw new Error(`organization ${input.slug} has no ${person.key} role`);
+        return inviteMember(tx, { email: person.email, roleId: role.id, invitedByUserId: ownerUserId });
+      });
+      await acceptInvitation(db, userId, token);
+      counts.memberships++;
+      [membership] = await find();
+    }
+    if (!membership) throw new Error(`${person.email} did not join ${input.slug}`);
+    memberUserIds[person.key] = userId;
+    membershipIds[person.key] = membership.id;
+  }
+  return {
+    ctx: { organizationId, slug: input.slug, ownerUserId, memberUserIds, membershipIds, id, ring },
+    counts,
+  };
 }
 
 export const identitySeed: DomainSeed = {

@@ -39,6 +39,8 @@ export const demoTenant: TenantSeedInput = {
 export interface SeedResult {
   organizationId: string;
   ownerUserId: string;
+  /** The seeded people's memberships, by role key (`owner`, `editor`, `viewer`). */
+  membershipIds: Record<string, string>;
   /** Rows inserted per table by this run (all zero on a re-run). */
   created: SeedCounts;
 }
@@ -72,7 +74,12 @@ export async function seedTenant(
       );
     }
   }
-  return { organizationId: ctx.organizationId, ownerUserId: ctx.ownerUserId, created };
+  return {
+    organizationId: ctx.organizationId,
+    ownerUserId: ctx.ownerUserId,
+    membershipIds: ctx.membershipIds,
+    created,
+  };
 }
 
 /** The local development seed: the demo organization. */

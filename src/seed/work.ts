@@ -9,7 +9,7 @@ export const workSeed: DomainSeed = {
   tenant: async (tx, ctx) => {
     const ids = campaignSeedIds(ctx);
     const now = Date.now();
-    const editorMembership = ctx.memberUserIds.editor ? ctx.id('membership', 'editor') : null;
+    const editorMembership = ctx.membershipIds.editor ?? null;
     const counts: Record<string, number> = {};
     counts.tasks = await insertNew(tx, tasks, [
       {

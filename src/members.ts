@@ -1,0 +1,105 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
+import { type Database, rowsOf, type Transaction } from './client.ts';
+import { type Invitation, invitations, memberships, rolePermissions } from './schema/index.ts';
+import { assertUuid, currentTenant, withUser } from './tenant.ts';
+
+export interface MemberProfile {
+  userId: string;
+  email: string;
+  name: string | null;
+  image: string | null;
+  roleId: string;
+  joinedAt: Date | null;
+}
+
+/**
+ * The current tenant's active members with their profiles. `users` itself is closed to tenant
+ * scopes: a person is visible in a tenant only through an active membership there.
+ */
+export async function listMembers(tx: Transaction): Promise<MemberProfile[]> {
+  currentTenant(tx);
+  const rows = rowsOf<MemberProfile & { joinedAt: Date | string | null }>(
+    await tx.execute(
+      sql`select user_id as "userId", email, name, image, role_id as "roleId", joined_at as "joinedAt" from app_member_profiles()`,
+    ),
+  );
+  return rows.map((row) => ({ ...row, joinedAt: row.joinedAt === null ? null : new Date(row.joinedAt) }));
+}
+
+/** Permission keys a member holds in the current tenant (empty for a non-member or a suspended one). */
+export async function memberPermissions(tx: Transaction, userId: string): Promise<string[]> {
+  assertUuid(userId, 'userId');
+  const organizationId = currentTenant(tx);
+  const rows = await tx
+    .select({ key: rolePermissions.permissionKey })
+    .from(memberships)
+    .innerJoin(
+      rolePermissions,
+      and(
+        eq(rolePermissions.organizationId, memberships.organizationId),
+        eq(rolePermissions.roleId, memberships.roleId),
+      ),
+    )
+    .where(
+      and(
+        eq(memberships.organizationId, organizationId),
+        eq(rolePermissions.organizationId, organizationId),
+        eq(memberships.userId, userId),
+        eq(memberships.status, 'active'),
+      ),
+    )
+    .orderBy(rolePermissions.permissionKey);
+  return rows.map((row) => row.key);
+}
+
+export interface InviteMemberInput {
+  email: string;
+  roleId: string;
+  invitedByUserId?: string;
+  /** Default 7 days. */
+  expiresInDays?: number;
+}
+
+const tokenHash = (token: string) => createHash('sha256').update(token, 'utf8').digest();
+
+/**
+ * Invites an address into the current tenant. The returned `token` goes into the link mailed to
+ * that address and is never stored (only its SHA-256); the person it names accepts it.
+ */
+export async function inviteMember(
+  tx: Transaction,
+  input: InviteMemberInput,
+): Promise<{ invitation: Invitation; token: string }> {
+  const organizationId = currentTenant(tx);
+  assertUuid(input.roleId, 'roleId');
+  const token = `nh_inv_${randomBytes(32).toString('base64url')}`;
+  const days = input.expiresInDays ?? 7;
+  const [invitation] = await tx
+    .insert(invitations)
+    .values({
+      organizationId,
+      email: input.email,
+      roleId: input.roleId,
+      tokenHash: tokenHash(token),
+      invitedByUserId: input.invitedByUserId,
+      expiresAt: new Date(Date.now() + days * 86_400_000),
+    })
+    .returning();
+  if (!invitation) throw new Error('invitation insert returned no row');
+  return { invitation, token };
+}
+
+/**
+ * The signed-in person accepts an invitation sent to their address (`app_accept_invitation`):
+ * they become an active member with the invited role. Returns the organization joined.
+ */
+export async function acceptInvitation(db: Database, userId: string, token: string): Promise<string> {
+  return withUser(db, userId, async (tx) => {
+    const [row] = rowsOf<{ organizationId: string }>(
+      await tx.execute(sql`select app_accept_invitation(${userId}, ${tokenHash(token)}) as "organizationId"`),
+    );
+    if (!row) throw new Error('app_accept_invitation returned nothing');
+    return row.organizationId;
+  });
+}
