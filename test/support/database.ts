@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { createDb, type DbHandle, pgliteExtensions } from '../../src/client.ts';
 import { adminUrlFor, type TestBackend } from './backend.ts';
+import { startStatementCapture, statementCaptureDir } from './statement-capture.ts';
 
 export const backend: TestBackend = inject('backend');
 export const onServer = backend.kind === 'server';
@@ -20,7 +21,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     const admin = createDb({ url: backend.url, max: 1 });
     await admin.sql.exec(`create database ${name} template ${backend.template}`);
     const url = adminUrlFor(backend.url, name);
-    const handle = createDb({ url, max: 8 });
+    const handle = captured((onStatement) => createDb({ url, max: 8, onStatement }));
     return {
       ...handle,
       url,
@@ -33,7 +34,14 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   }
   const dump = await readFile(backend.dataDirDump);
   const pglite = new PGlite({ loadDataDir: new Blob([dump]), extensions: pgliteExtensions });
-  return createDb({ pglite });
+  return captured((onStatement) => createDb({ pglite, onStatement }));
+}
+
+/** A test database whose statements are captured for the tenant check when the capture is on. */
+function captured(open: (onStatement?: (text: string) => void) => DbHandle): DbHandle {
+  if (!statementCaptureDir) return open();
+  const capture = startStatementCapture(statementCaptureDir, expect.getState().testPath ?? 'unknown');
+  return capture.attach(open(capture.onStatement));
 }
 
 /** An empty database (no migrations) on the server, for tests of the migrator itself. */
