@@ -14,14 +14,21 @@ export interface TestDatabase extends DbHandle {
   url?: string;
 }
 
-/** A freshly migrated database of its own: a template clone on a server, a loaded data dir on PGlite. */
-export async function openTestDatabase(): Promise<TestDatabase> {
+/**
+ * A freshly migrated database of its own: a template clone on a server, a loaded data dir on PGlite.
+ * Its statements are captured for the tenant check to `captureStatementsTo` (default:
+ * `NEONHUB_STATEMENT_CAPTURE`, unset for no capture).
+ */
+export async function openTestDatabase(
+  options: { captureStatementsTo?: string } = {},
+): Promise<TestDatabase> {
+  const captureTo = options.captureStatementsTo ?? statementCaptureDir;
   if (backend.kind === 'server') {
     const name = `neonhub_test_${randomBytes(6).toString('hex')}`;
     const admin = createDb({ url: backend.url, max: 1 });
     await admin.sql.exec(`create database ${name} template ${backend.template}`);
     const url = adminUrlFor(backend.url, name);
-    const handle = captured((onStatement) => createDb({ url, max: 8, onStatement }));
+    const handle = captured(captureTo, (onStatement) => createDb({ url, max: 8, onStatement }));
     return {
       ...handle,
       url,
@@ -34,13 +41,15 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   }
   const dump = await readFile(backend.dataDirDump);
   const pglite = new PGlite({ loadDataDir: new Blob([dump]), extensions: pgliteExtensions });
-  return captured((onStatement) => createDb({ pglite, onStatement }));
+  return captured(captureTo, (onStatement) => createDb({ pglite, onStatement }));
 }
 
-/** A test database whose statements are captured for the tenant check when the capture is on. */
-function captured(open: (onStatement?: (text: string) => void) => DbHandle): DbHandle {
-  if (!statementCaptureDir) return open();
-  const capture = startStatementCapture(statementCaptureDir, expect.getState().testPath ?? 'unknown');
+function captured(
+  dir: string | undefined,
+  open: (onStatement?: (text: string) => void) => DbHandle,
+): DbHandle {
+  if (!dir) return open();
+  const capture = startStatementCapture(dir, expect.getState().testPath ?? 'unknown');
   return capture.attach(open(capture.onStatement));
 }
 
