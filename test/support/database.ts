@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { createDb, type DbHandle, pgliteExtensions } from '../../src/client.ts';
 import { adminUrlFor, type TestBackend } from './backend.ts';
+import { startStatementCapture, statementCaptureDir } from './statement-capture.ts';
 
 export const backend: TestBackend = inject('backend');
 export const onServer = backend.kind === 'server';
@@ -13,14 +14,21 @@ export interface TestDatabase extends DbHandle {
   url?: string;
 }
 
-/** A freshly migrated database of its own: a template clone on a server, a loaded data dir on PGlite. */
-export async function openTestDatabase(): Promise<TestDatabase> {
+/**
+ * A freshly migrated database of its own: a template clone on a server, a loaded data dir on PGlite.
+ * Its statements are captured for the tenant check to `captureStatementsTo` (default:
+ * `NEONHUB_STATEMENT_CAPTURE`, unset for no capture).
+ */
+export async function openTestDatabase(
+  options: { captureStatementsTo?: string } = {},
+): Promise<TestDatabase> {
+  const captureTo = options.captureStatementsTo ?? statementCaptureDir;
   if (backend.kind === 'server') {
     const name = `neonhub_test_${randomBytes(6).toString('hex')}`;
     const admin = createDb({ url: backend.url, max: 1 });
     await admin.sql.exec(`create database ${name} template ${backend.template}`);
     const url = adminUrlFor(backend.url, name);
-    const handle = createDb({ url, max: 8 });
+    const handle = captured(captureTo, (onStatement) => createDb({ url, max: 8, onStatement }));
     return {
       ...handle,
       url,
@@ -33,7 +41,16 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   }
   const dump = await readFile(backend.dataDirDump);
   const pglite = new PGlite({ loadDataDir: new Blob([dump]), extensions: pgliteExtensions });
-  return createDb({ pglite });
+  return captured(captureTo, (onStatement) => createDb({ pglite, onStatement }));
+}
+
+function captured(
+  dir: string | undefined,
+  open: (onStatement?: (text: string) => void) => DbHandle,
+): DbHandle {
+  if (!dir) return open();
+  const capture = startStatementCapture(dir, expect.getState().testPath ?? 'unknown');
+  return capture.attach(open(capture.onStatement));
 }
 
 /** An empty database (no migrations) on the server, for tests of the migrator itself. */

@@ -1,10 +1,12 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { createDb, openPglite } from '../../src/client.ts';
+import { createDb, openPglite, type RawSql } from '../../src/client.ts';
 import { migrate } from '../../src/migrate.ts';
 import { adminUrlFor, type TestBackend } from './backend.ts';
+import { captureFileSuffix, statementCaptureDir, tenantTablesFile } from './statement-capture.ts';
+import { readTenantTables } from './tenant-statements.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -33,6 +35,16 @@ async function serverUrl(): Promise<{ url: string; source: string } | undefined>
   }
 }
 
+/** With a statement capture asked for: an empty capture dir, and the tenant tables of the migrated catalog. */
+async function startCapture(sql: RawSql): Promise<void> {
+  if (!statementCaptureDir) return;
+  await mkdir(statementCaptureDir, { recursive: true });
+  for (const file of await readdir(statementCaptureDir))
+    if (file.endsWith(captureFileSuffix)) await rm(path.join(statementCaptureDir, file));
+  const tables = Object.fromEntries(await readTenantTables(sql));
+  await writeFile(path.join(statementCaptureDir, tenantTablesFile), `${JSON.stringify(tables, null, 1)}\n`);
+}
+
 export default async function setup(project: TestProject) {
   const server = await serverUrl();
   if (server) {
@@ -42,6 +54,7 @@ export default async function setup(project: TestProject) {
     await admin.sql.exec(`create database ${template}`);
     const target = createDb({ url: adminUrlFor(server.url, template), max: 1 });
     await migrate(target);
+    await startCapture(target.sql);
     const [version] = await target.sql.query<{ server: string; vector: string }>(
       `select current_setting('server_version') as server, (select extversion from pg_extension where extname = 'vector') as vector`,
     );
@@ -56,7 +69,9 @@ export default async function setup(project: TestProject) {
     project.provide('backend', { kind: 'server', url: server.url, template });
   } else {
     const pglite = openPglite('memory://');
-    await migrate(createDb({ pglite }));
+    const handle = createDb({ pglite });
+    await migrate(handle);
+    await startCapture(handle.sql);
     const [version] = (
       await pglite.query<{ server: string; vector: string }>(
         `select current_setting('server_version') as server, (select extversion from pg_extension where extname = 'vector') as vector`,

@@ -1,0 +1,16 @@
+/**
+ * The statements the package may send that touch tenant tables without naming one tenant, each by
+ * the exported function that sends it, with why. The tenant check (`npm run check:statements`)
+ * accepts these and nothing else. Keep it empty: the sanctioned cross-tenant paths (API-key lookup,
+ * a user's organizations, retention, admin jobs) are SECURITY DEFINER functions, and calling one
+ * touches no table directly.
+ */
+export interface SanctionedStatement {
+  /** The exported function that sends it. */
+  origin: string;
+  /** Matches the statement's text. */
+  statement: RegExp;
+  reason: string;
+}
+
+export const sanctionedCrossTenantStatements: readonly SanctionedStatement[] = [];
