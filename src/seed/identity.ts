@@ -123,7 +123,7 @@ export const identitySeed: DomainSeed = {
     // The trail is append-only, so the seed writes its first entry only into an empty one.
     const [existing] = await tx.select({ id: auditLogs.id }).from(auditLogs).limit(1);
     if (!existing) {
-      await recordAudit(tx, {
+      await recordAudit(tx, ctx.ring, {
         actorType: 'system',
         actorLabel: 'seed',
         action: 'organization.seeded',
