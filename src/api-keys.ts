@@ -35,7 +35,8 @@ export async function createApiKey(
   input: CreateApiKeyInput,
 ): Promise<{ key: string; apiKey: ApiKeySummary }> {
   const organizationId = currentTenant(tx);
-  const valid = parseInput(createApiKeyInputSchema, input, 'api_keys');
+  // The validator requires `scopes` although the column defaults to none: supply the default first.
+  const valid = parseInput(createApiKeyInputSchema, { scopes: [], ...input }, 'api_keys');
   const creator = valid.createdByUserId;
   if (!creator) {
     throw new InputError('api_keys', [

@@ -50,7 +50,8 @@ export async function storeCredential(
   input: StoreCredentialInput,
 ): Promise<CredentialSummary> {
   const organizationId = currentTenant(tx);
-  const valid = parseInput(storeCredentialInputSchema, input, 'credentials');
+  // The validator requires `metadata` although the column defaults to `{}`: supply the default first.
+  const valid = parseInput(storeCredentialInputSchema, { metadata: {}, ...input }, 'credentials');
   return guarded(async () => {
     const [ids] = rowsOf<{ id: string }>(await tx.execute(sql`select uuidv7()::text as id`));
     if (!ids) throw new Error('uuidv7() returned no row');
