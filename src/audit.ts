@@ -3,8 +3,9 @@ import { type Database, rowsOf, type Transaction } from './client.ts';
 import { checkSeal, type KeyRing, sealWithRing } from './crypto.ts';
 import { toDatabaseError } from './errors.ts';
 import { parseInput } from './input.ts';
+import { listOrganizationIdsForAdminJob } from './organizations.ts';
 import { type AuditLog, auditChainHeads, auditLogs, type NewAuditLog } from './schema/index.ts';
-import { currentTenant } from './tenant.ts';
+import { currentTenant, withTenant } from './tenant.ts';
 import { recordAuditInputSchema } from './validators/audit.ts';
 
 export type AuditEntry = Omit<
@@ -242,6 +243,21 @@ export async function verifyAuditChain(
   if (last < head.seq) return report(last + 1, 'missing_tail');
   if (last > head.seq || !expectedPrev.equals(head.hash)) return report(head.seq + 1, 'head_mismatch');
   return report(null, null);
+}
+
+/** Verifies every organization's trail, one tenant scope each (the admin-job enumeration path). */
+export async function verifyAllAuditChains(
+  db: Database,
+  ring: KeyRing,
+): Promise<{ organizationId: string; report: AuditChainReport }[]> {
+  const results: { organizationId: string; report: AuditChainReport }[] = [];
+  for (const organizationId of await listOrganizationIdsForAdminJob(db)) {
+    results.push({
+      organizationId,
+      report: await withTenant(db, organizationId, (tx) => verifyAuditChain(tx, ring)),
+    });
+  }
+  return results;
 }
 
 /** Seals the current tenant's head for keeping outside the database; pass it back to {@link verifyAuditChain}. */

@@ -188,6 +188,55 @@ describe('the app role (neonhub_app) cannot rewrite the trail undetected', () =>
     expect((await verify(db, victim)).intact).toBe(true);
   });
 
+  // Roles are cluster-wide: PGlite runs one superuser, so only a server can show a service login.
+  it.skipIf(!onServer)('a service login that is only a member of neonhub_app gets no further', async () => {
+    const { db, sql: raw, url } = database.current;
+    const org = await newOrganization(db, 'service-login');
+    await record(db, org, 2);
+    const role = `audit_service_${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    await raw.exec(
+      `create role ${role} login nosuperuser nobypassrls password '${password}'; grant neonhub_app to ${role}`,
+    );
+    const login = new URL(url ?? '');
+    login.username = role;
+    login.password = password;
+    const service = createDb({ url: login.toString(), max: 1 });
+    try {
+      // Positive control: its own tenant scope appends and verifies.
+      await withTenant(service.db, org, (tx) =>
+        recordAudit(tx, ring, { actorType: 'system', action: 'service.checked' }),
+      );
+      const attacks = [
+        `update audit_chain_heads set seq = 0`,
+        `delete from audit_chain_heads`,
+        `insert into audit_logs (organization_id, actor_type, action) values ('${org}', 'system', 'brand.created')`,
+        `delete from audit_logs`,
+        `select app_audit_set_anchor('${org}', 1, '\\x00', 'audit-2026', '\\x00')`,
+        `select * from app_audit_retention_points(now())`,
+        `set role neonhub_definer`,
+        `reset role; update audit_chain_heads set seq = 0`,
+      ];
+      const outcomes: string[] = [];
+      for (const attack of attacks) {
+        const error = await service.sql.exec(attack).catch((e: unknown) => e);
+        outcomes.push(
+          error instanceof Error && /permission denied|must be able to SET ROLE/.test(error.message)
+            ? 'refused'
+            : `went through: ${attack}`,
+        );
+      }
+      console.log(
+        `audit service-login attacks: ${outcomes.filter((o) => o === 'refused').length} of ${attacks.length} refused`,
+      );
+      expect(outcomes.filter((o) => o !== 'refused')).toEqual([]);
+      expect(await verify(db, org)).toMatchObject({ intact: true, checked: 3 });
+    } finally {
+      await service.close();
+      await raw.exec(`drop role ${role}`);
+    }
+  });
+
   it('detects a row appended through the definer path with a seal it forged', async () => {
     const { db } = database.current;
     const org = await newOrganization(db, 'forged-append');
