@@ -9,7 +9,7 @@ import {
   verifyAuditChain,
 } from '../src/audit.ts';
 import { createDb, type DbHandle, rowsOf } from '../src/client.ts';
-import { createKeyRing } from '../src/crypto.ts';
+import { createKeyRing, loadKeyRing, sealWithRing } from '../src/crypto.ts';
 import { DatabaseError } from '../src/errors.ts';
 import { createOrganization } from '../src/organizations.ts';
 import { users } from '../src/schema/index.ts';
@@ -303,6 +303,41 @@ describe('a superuser without the key cannot rewrite the trail undetected', () =
     });
     // A checkpoint forged without the key is refused outright.
     await expect(verify(db, org, { checkpoints: [{ ...checkpoint, seq: 2 }] })).rejects.toThrow(/not sealed/);
+
+    // Erasing an organization's whole trail, head included, leaves nothing to compare inside the database.
+    await behindTriggers(database.current, `delete from audit_logs where organization_id = '${org}'`);
+    await raw.query(`delete from audit_chain_heads where organization_id = $1`, [org]);
+    expect(await verify(db, org)).toMatchObject({ intact: true, checked: 0, head: { seq: 0 } });
+    expect(broken(await verify(db, org, { checkpoints: [checkpoint] }))).toEqual({
+      firstBrokenSeq: 1,
+      reason: 'rewound',
+    });
+  });
+
+  it('whoever holds the key can re-seal a rewrite: the key ring, not the database, is what the trail trusts', async () => {
+    const { db } = database.current;
+    const org = await newOrganization(db, 'su-keyholder');
+    await record(db, org, 2);
+    const [last] = await database.current.sql.query<{ prev_hash: Buffer; message: Buffer }>(
+      `select prev_hash, app_audit_message(organization_id, seq, id, created_at, actor_type, actor_id, actor_label,
+              'brand.deleted', target_type, target_id, request_id, ip, user_agent, changes) as message
+       from audit_logs where organization_id = $1 and seq = 2`,
+      [org],
+    );
+    const { mac } = sealWithRing(
+      ring,
+      'audit-chain',
+      Buffer.concat([Buffer.from(last?.prev_hash ?? []), Buffer.from(last?.message ?? [])]),
+    );
+    await behindTriggers(
+      database.current,
+      `update audit_logs set action = 'brand.deleted', hash = '\\x${mac.toString('hex')}' where organization_id = '${org}' and seq = 2;
+       update audit_chain_heads set hash = '\\x${mac.toString('hex')}' where organization_id = '${org}'`,
+    );
+    expect((await verify(db, org)).intact).toBe(true);
+    // The public development ring makes every seal forgeable, and the report says so.
+    const devRing = loadKeyRing({}, { developmentAllowed: true, warn: () => {} });
+    expect((await withTenant(db, org, (tx) => verifyAuditChain(tx, devRing))).insecureKey).toBe(true);
   });
 
   it('a deleted middle row, a moved anchor and a row past the head are each named', async () => {
