@@ -190,9 +190,11 @@ export async function verifyAuditChain(
 
   let expectedSeq = head.anchorSeq + 1;
   let expectedPrev = head.anchorHash;
-  let after = -1;
+  // Keyset on (seq, id), so a duplicated sequence number is seen even across a page boundary.
+  let after = { seq: -1, id: '00000000-0000-0000-0000-000000000000' };
   for (;;) {
     const rows = rowsOf<{
+      id: string;
       seq: string | number;
       prev_hash: Uint8Array | null;
       hash: Uint8Array | null;
@@ -200,11 +202,11 @@ export async function verifyAuditChain(
       message: Uint8Array;
     }>(
       await tx.execute(sql`
-        select seq, prev_hash, hash, key_id,
+        select id, seq, prev_hash, hash, key_id,
                app_audit_message(organization_id, seq, id, created_at, actor_type, actor_id, actor_label, action,
                                  target_type, target_id, request_id, ip, user_agent, changes) as message
         from audit_logs
-        where organization_id = ${organizationId}::uuid and seq > ${after}::bigint
+        where organization_id = ${organizationId}::uuid and (seq, id) > (${after.seq}::bigint, ${after.id}::uuid)
         order by seq, id
         limit ${VERIFY_BATCH}`),
     );
@@ -237,11 +239,13 @@ export async function verifyAuditChain(
       expectedPrev = hash;
     }
     if (rows.length < VERIFY_BATCH) break;
-    after = Number(rows[rows.length - 1]?.seq ?? after);
+    const last = rows[rows.length - 1];
+    if (last) after = { seq: Number(last.seq), id: last.id };
   }
-  const last = expectedSeq - 1;
-  if (last < head.seq) return report(last + 1, 'missing_tail');
-  if (last > head.seq || !expectedPrev.equals(head.hash)) return report(head.seq + 1, 'head_mismatch');
+  const lastSeq = expectedSeq - 1;
+  if (lastSeq < head.seq) return report(lastSeq + 1, 'missing_tail');
+  if (lastSeq > head.seq) return report(head.seq + 1, 'head_mismatch');
+  if (!expectedPrev.equals(head.hash)) return report(head.seq, 'head_mismatch');
   return report(null, null);
 }
 
