@@ -133,24 +133,31 @@ BEGIN
   UPDATE public.audit_chain_heads h SET seq = new_seq, hash = new_hash WHERE h.organization_id = org;
 END $$;
 --> statement-breakpoint
--- Retention, before dropping partitions that end on or before `cutoff`: per organization, the
--- newest link those partitions hold, which becomes the sealed anchor the kept trail starts from.
+-- Retention, before dropping partitions that end on or before `cutoff`: per organization and
+-- partition, the newest link it holds; the caller keeps the newest per organization as the sealed
+-- anchor the kept trail starts from. Rows are picked by each partition's range, not by tableoid,
+-- so the same statements select the same rows on Citus shards.
 CREATE OR REPLACE FUNCTION app_audit_retention_points(cutoff timestamptz)
 RETURNS TABLE (organization_id uuid, seq bigint, hash bytea)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
+DECLARE
+  p record;
 BEGIN
-  RETURN QUERY
-  SELECT DISTINCT ON (l.organization_id) l.organization_id, l.seq, l.hash
-  FROM public.audit_logs l
-  WHERE l.tableoid IN (
-    SELECT c.oid FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-    WHERE i.inhparent = 'public.audit_logs'::regclass
-      AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
-      AND (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'))[1]::timestamptz <= cutoff
-  )
-  ORDER BY l.organization_id, l.seq DESC;
+  FOR p IN
+    SELECT (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \(''([^'']+)''\)'))[1]::timestamptz AS lower_bound,
+           (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'))[1]::timestamptz AS upper_bound
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'public.audit_logs'::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+  LOOP
+    CONTINUE WHEN p.upper_bound > cutoff;
+    RETURN QUERY
+    SELECT DISTINCT ON (l.organization_id) l.organization_id, l.seq, l.hash
+    FROM public.audit_logs l
+    WHERE l.created_at >= p.lower_bound AND l.created_at < p.upper_bound
+    ORDER BY l.organization_id, l.seq DESC;
+  END LOOP;
 END $$;
 --> statement-breakpoint
 -- Records a sealed retention anchor; it only ever moves forward and never past the head.

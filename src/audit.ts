@@ -369,21 +369,26 @@ export async function dropPartitionsBefore(
   try {
     return await db.transaction(async (tx) => {
       if (table === 'audit_logs' && ring) {
-        const points = rowsOf<{ organization_id: string; seq: string | number; hash: Uint8Array }>(
+        const points = new Map<string, { seq: number; hash: Buffer }>();
+        for (const row of rowsOf<{ organization_id: string; seq: string | number; hash: Uint8Array }>(
           await tx.execute(
             sql`select organization_id, seq, hash from app_audit_retention_points(${at}::timestamptz)`,
           ),
-        );
-        for (const point of points) {
-          const seq = Number(point.seq);
-          const hash = bytes(point.hash);
+        )) {
+          const seq = Number(row.seq);
+          // One row per organization and month dropped: the newest month's link is the anchor.
+          if ((points.get(row.organization_id)?.seq ?? -1) < seq) {
+            points.set(row.organization_id, { seq, hash: bytes(row.hash) });
+          }
+        }
+        for (const [organizationId, { seq, hash }] of points) {
           const { keyId, mac } = sealWithRing(
             ring,
             'audit-checkpoint',
-            checkpointMessage('anchor', point.organization_id, seq, hash),
+            checkpointMessage('anchor', organizationId, seq, hash),
           );
           await tx.execute(
-            sql`select app_audit_set_anchor(${point.organization_id}::uuid, ${seq}::bigint, ${hash}::bytea, ${keyId}::text, ${mac}::bytea)`,
+            sql`select app_audit_set_anchor(${organizationId}::uuid, ${seq}::bigint, ${hash}::bytea, ${keyId}::text, ${mac}::bytea)`,
           );
         }
       }
