@@ -237,6 +237,40 @@ describe('the app role (neonhub_app) cannot rewrite the trail undetected', () =>
     }
   });
 
+  it('meets the definer functions only as neonhub_definer owns them: search_path pinned, EXECUTE for the app on appends alone', async () => {
+    const { sql: raw } = database.current;
+    const functions = await raw.query<{
+      name: string;
+      owner: string;
+      definer: boolean;
+      config: string[] | null;
+      public_execute: boolean;
+      app_execute: boolean;
+    }>(
+      `select p.proname as name, pg_get_userbyid(p.proowner) as owner, p.prosecdef as definer, p.proconfig as config,
+              exists (select from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                      where a.grantee = 0 and a.privilege_type = 'EXECUTE') as public_execute,
+              has_function_privilege('neonhub_app', p.oid, 'EXECUTE') as app_execute
+       from pg_proc p
+       where p.pronamespace = 'public'::regnamespace and p.proname like 'app\\_audit\\_%' and p.prosecdef
+       order by 1`,
+    );
+    expect(functions.map((f) => [f.name, f.app_execute])).toEqual([
+      ['app_audit_append', true],
+      ['app_audit_prepare', true],
+      ['app_audit_retention_points', false],
+      ['app_audit_set_anchor', false],
+    ]);
+    for (const f of functions) {
+      expect({ name: f.name, owner: f.owner, public: f.public_execute }).toEqual({
+        name: f.name,
+        owner: 'neonhub_definer',
+        public: false,
+      });
+      expect(f.config).toContain('search_path=pg_catalog, public, pg_temp');
+    }
+  });
+
   it('detects a row appended through the definer path with a seal it forged', async () => {
     const { db } = database.current;
     const org = await newOrganization(db, 'forged-append');
