@@ -1,31 +1,337 @@
-import { sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { type Database, rowsOf, type Transaction } from './client.ts';
+import { checkSeal, type KeyRing, sealWithRing } from './crypto.ts';
 import { toDatabaseError } from './errors.ts';
-import { type AuditLog, auditLogs, type NewAuditLog } from './schema/index.ts';
+import { parseInput } from './input.ts';
+import { listOrganizationIdsForAdminJob } from './organizations.ts';
+import { type AuditLog, auditChainHeads, auditLogs, type NewAuditLog } from './schema/index.ts';
+import { currentTenant, withTenant } from './tenant.ts';
+import { recordAuditInputSchema } from './validators/audit.ts';
 
 export type AuditEntry = Omit<
   NewAuditLog,
-  'id' | 'organizationId' | 'seq' | 'createdAt' | 'prevHash' | 'hash'
+  'id' | 'organizationId' | 'seq' | 'createdAt' | 'prevHash' | 'hash' | 'keyId'
 >;
 
-/** Appends to the current tenant's audit trail (call inside `withTenant`); the database links the hash chain. */
-export async function recordAudit(tx: Transaction, entry: AuditEntry): Promise<AuditLog> {
-  const [row] = await tx.insert(auditLogs).values(entry).returning();
-  if (!row) throw new Error('audit insert returned no row');
-  return row;
+const bytes = (value: unknown): Buffer =>
+  value == null ? Buffer.alloc(0) : Buffer.isBuffer(value) ? value : Buffer.from(value as Uint8Array);
+
+/**
+ * Appends to the current tenant's audit trail (call inside `withTenant`). The database hands out
+ * the next link under the tenant's head lock and stamps the time; the row is sealed here with
+ * `HMAC(key, prev_hash || row)` under the ring's active key, which the database never sees.
+ */
+export async function recordAudit(tx: Transaction, ring: KeyRing, entry: AuditEntry): Promise<AuditLog> {
+  const organizationId = currentTenant(tx);
+  // The validator requires `changes` although the column defaults to `{}`: supply the default first.
+  const input = parseInput(recordAuditInputSchema, { changes: {}, ...entry }, 'audit_logs');
+  const fields = {
+    actorType: input.actorType,
+    actorId: input.actorId ?? null,
+    actorLabel: input.actorLabel ?? null,
+    action: input.action,
+    targetType: input.targetType ?? null,
+    targetId: input.targetId ?? null,
+    requestId: input.requestId ?? null,
+    ip: input.ip ?? null,
+    userAgent: input.userAgent ?? null,
+    changes: JSON.stringify(input.changes ?? {}),
+  };
+  const values = sql`${fields.actorType}::audit_actor_type, ${fields.actorId}::uuid, ${fields.actorLabel}::text,
+    ${fields.action}::text, ${fields.targetType}::text, ${fields.targetId}::text, ${fields.requestId}::text,
+    ${fields.ip}::inet, ${fields.userAgent}::text, ${fields.changes}::jsonb`;
+  try {
+    const [link] = rowsOf<{ id: string; seq: string | number; prev_hash: Uint8Array; message: Uint8Array }>(
+      await tx.execute(sql`
+        select p.id, p.seq, p.prev_hash,
+               app_audit_message(${organizationId}::uuid, p.seq, p.id, p.created_at, ${values}) as message
+        from app_audit_prepare(${organizationId}::uuid) p`),
+    );
+    if (!link) throw new Error('app_audit_prepare returned no link');
+    const prevHash = bytes(link.prev_hash);
+    const { keyId, mac } = sealWithRing(ring, 'audit-chain', Buffer.concat([prevHash, bytes(link.message)]));
+    const seq = Number(link.seq);
+    await tx.execute(sql`select app_audit_append(${organizationId}::uuid, ${link.id}::uuid, ${seq}::bigint,
+      ${prevHash}::bytea, ${mac}::bytea, ${keyId}::text, ${values})`);
+    const [row] = await tx
+      .select()
+      .from(auditLogs)
+      .where(
+        and(eq(auditLogs.organizationId, organizationId), eq(auditLogs.seq, seq), eq(auditLogs.id, link.id)),
+      );
+    if (!row) throw new Error('the appended audit entry is not readable');
+    return row;
+  } catch (error) {
+    throw toDatabaseError(error);
+  }
 }
 
-/** Recomputes the current tenant's hash chain: how many rows were checked and where it first breaks. */
+/** Why a chain stops verifying, at `firstBrokenSeq`. */
+export type AuditChainBreak =
+  /** A row from before sealing (no key id): it proves nothing. */
+  | 'unsealed'
+  /** Sealed under a key id the ring does not hold: add the key to verify. */
+  | 'unknown_key'
+  /** The seal does not match the row: a column, the link or the seal was changed. */
+  | 'altered'
+  /** Sequence numbers skip: rows were removed (a dropped or detached partition, a deleted row). */
+  | 'missing_rows'
+  /** A sequence number appears twice. */
+  | 'duplicate'
+  /** The row does not link to the one before it. */
+  | 'relinked'
+  /** The newest rows are gone: the trail ends before the head. */
+  | 'missing_tail'
+  /** Rows past the head, or a trail whose last row is not the head. */
+  | 'head_mismatch'
+  /** The retention anchor is not sealed by the ring (moved or forged). */
+  | 'bad_anchor'
+  /** An exported checkpoint is not in the chain any more (the trail was rewound and rewritten). */
+  | 'rewound';
+
+/** A sealed copy of a tenant's head, to keep outside the database (a log, object storage). */
+export interface AuditCheckpoint {
+  organizationId: string;
+  seq: number;
+  /** Hex of the head's hash. */
+  hash: string;
+  keyId: string;
+  /** Hex HMAC over organization, seq and hash. */
+  seal: string;
+}
+
+export interface AuditChainReport {
+  /** True when the chain verifies from its anchor to the head and nothing structural is wrong. */
+  intact: boolean;
+  /** Rows whose seal and link were checked before the first break. */
+  checked: number;
+  firstBrokenSeq: number | null;
+  reason: AuditChainBreak | null;
+  head: { seq: number; anchorSeq: number };
+  /** Structural changes to the trail's tables (partitions detached, triggers disabled, RLS off), named. */
+  structural: string[];
+  /** True when the ring is the public development ring: seals it makes prove nothing. */
+  insecureKey: boolean;
+}
+
+const checkpointMessage = (kind: 'anchor' | 'head', organizationId: string, seq: number, hash: Buffer) =>
+  Buffer.from(`neonhub:audit-${kind}|${organizationId}|${seq}|${hash.toString('hex')}`, 'utf8');
+
+const VERIFY_BATCH = 1000;
+
+/**
+ * Checks the current tenant's trail end to end: every row's seal under the ring, every link, no
+ * gap from the retention anchor to the head, the head itself, the exported `checkpoints` still in
+ * the chain, and the structure of the trail's tables. Names the first bad sequence number.
+ */
 export async function verifyAuditChain(
   tx: Transaction,
-): Promise<{ checked: number; firstBrokenSeq: number | null }> {
-  const [row] = rowsOf<{ checked: string | number; first_broken_seq: string | number | null }>(
-    await tx.execute(sql`select checked, first_broken_seq from app_verify_audit_chain(app_current_org_id())`),
-  );
-  return {
-    checked: Number(row?.checked ?? 0),
-    firstBrokenSeq: row?.first_broken_seq == null ? null : Number(row.first_broken_seq),
+  ring: KeyRing,
+  options: { checkpoints?: readonly AuditCheckpoint[] } = {},
+): Promise<AuditChainReport> {
+  const organizationId = currentTenant(tx);
+  const [headRow] = await tx
+    .select()
+    .from(auditChainHeads)
+    .where(eq(auditChainHeads.organizationId, organizationId));
+  const head = {
+    seq: headRow?.seq ?? 0,
+    hash: bytes(headRow?.hash),
+    anchorSeq: headRow?.anchorSeq ?? 0,
+    anchorHash: bytes(headRow?.anchorHash),
   };
+  const structural = await auditStructureProblems(tx);
+  let checked = 0;
+  const wanted = new Map<number, Buffer>();
+  const report = (firstBrokenSeq: number | null, reason: AuditChainBreak | null): AuditChainReport => ({
+    intact: reason === null && structural.length === 0,
+    checked,
+    firstBrokenSeq,
+    reason,
+    head: { seq: head.seq, anchorSeq: head.anchorSeq },
+    structural,
+    insecureKey: ring.insecure,
+  });
+
+  if (head.anchorSeq > 0) {
+    const sealed =
+      headRow?.anchorKeyId && headRow.anchorSeal
+        ? checkSeal(
+            ring,
+            'audit-checkpoint',
+            headRow.anchorKeyId,
+            checkpointMessage('anchor', organizationId, head.anchorSeq, head.anchorHash),
+            headRow.anchorSeal,
+          )
+        : 'mismatch';
+    if (sealed !== 'ok')
+      return report(head.anchorSeq + 1, sealed === 'unknown_key' ? 'unknown_key' : 'bad_anchor');
+  }
+  for (const checkpoint of options.checkpoints ?? []) {
+    const hash = Buffer.from(checkpoint.hash, 'hex');
+    const sealed =
+      checkpoint.organizationId === organizationId &&
+      checkSeal(
+        ring,
+        'audit-checkpoint',
+        checkpoint.keyId,
+        checkpointMessage('head', organizationId, checkpoint.seq, hash),
+        Buffer.from(checkpoint.seal, 'hex'),
+      );
+    if (sealed !== 'ok')
+      throw new TypeError(
+        `audit checkpoint at ${checkpoint.seq} is not sealed by this key ring for this organization`,
+      );
+    if (checkpoint.seq > head.seq) return report(head.seq + 1, 'rewound');
+    if (checkpoint.seq === head.anchorSeq && !hash.equals(head.anchorHash))
+      return report(checkpoint.seq, 'rewound');
+    if (checkpoint.seq > head.anchorSeq) wanted.set(checkpoint.seq, hash);
+  }
+
+  let expectedSeq = head.anchorSeq + 1;
+  let expectedPrev = head.anchorHash;
+  // Keyset on (seq, id), so a duplicated sequence number is seen even across a page boundary.
+  let after = { seq: -1, id: '00000000-0000-0000-0000-000000000000' };
+  for (;;) {
+    const rows = rowsOf<{
+      id: string;
+      seq: string | number;
+      prev_hash: Uint8Array | null;
+      hash: Uint8Array | null;
+      key_id: string | null;
+      message: Uint8Array;
+    }>(
+      await tx.execute(sql`
+        select id, seq, prev_hash, hash, key_id,
+               app_audit_message(organization_id, seq, id, created_at, actor_type, actor_id, actor_label, action,
+                                 target_type, target_id, request_id, ip, user_agent, changes) as message
+        from audit_logs
+        where organization_id = ${organizationId}::uuid and (seq, id) > (${after.seq}::bigint, ${after.id}::uuid)
+        order by seq, id
+        limit ${VERIFY_BATCH}`),
+    );
+    for (const row of rows) {
+      const seq = Number(row.seq);
+      const prevHash = bytes(row.prev_hash);
+      const hash = bytes(row.hash);
+      if (row.key_id === null) return report(seq, 'unsealed');
+      const sealed = checkSeal(
+        ring,
+        'audit-chain',
+        row.key_id,
+        Buffer.concat([prevHash, bytes(row.message)]),
+        hash,
+      );
+      if (sealed !== 'ok') return report(seq, sealed === 'unknown_key' ? 'unknown_key' : 'altered');
+      // Rows at or before the anchor are retention's leftovers (concurrent appends at a month's
+      // edge): sealed, but the chain is walked from the anchor.
+      if (seq <= head.anchorSeq) {
+        checked++;
+        continue;
+      }
+      if (seq < expectedSeq) return report(seq, 'duplicate');
+      if (seq > expectedSeq) return report(expectedSeq, 'missing_rows');
+      if (!prevHash.equals(expectedPrev)) return report(seq, 'relinked');
+      const checkpoint = wanted.get(seq);
+      if (checkpoint && !checkpoint.equals(hash)) return report(seq, 'rewound');
+      checked++;
+      expectedSeq = seq + 1;
+      expectedPrev = hash;
+    }
+    if (rows.length < VERIFY_BATCH) break;
+    const last = rows[rows.length - 1];
+    if (last) after = { seq: Number(last.seq), id: last.id };
+  }
+  const lastSeq = expectedSeq - 1;
+  if (lastSeq < head.seq) return report(lastSeq + 1, 'missing_tail');
+  if (lastSeq > head.seq) return report(head.seq + 1, 'head_mismatch');
+  if (!expectedPrev.equals(head.hash)) return report(head.seq, 'head_mismatch');
+  return report(null, null);
+}
+
+/** Verifies every organization's trail, one tenant scope each (the admin-job enumeration path). */
+export async function verifyAllAuditChains(
+  db: Database,
+  ring: KeyRing,
+): Promise<{ organizationId: string; report: AuditChainReport }[]> {
+  const results: { organizationId: string; report: AuditChainReport }[] = [];
+  for (const organizationId of await listOrganizationIdsForAdminJob(db)) {
+    results.push({
+      organizationId,
+      report: await withTenant(db, organizationId, (tx) => verifyAuditChain(tx, ring)),
+    });
+  }
+  return results;
+}
+
+/** Seals the current tenant's head for keeping outside the database; pass it back to {@link verifyAuditChain}. */
+export async function exportAuditCheckpoint(tx: Transaction, ring: KeyRing): Promise<AuditCheckpoint> {
+  const organizationId = currentTenant(tx);
+  const [head] = await tx
+    .select({ seq: auditChainHeads.seq, hash: auditChainHeads.hash })
+    .from(auditChainHeads)
+    .where(eq(auditChainHeads.organizationId, organizationId));
+  const seq = head?.seq ?? 0;
+  const hash = bytes(head?.hash);
+  const { keyId, mac } = sealWithRing(
+    ring,
+    'audit-checkpoint',
+    checkpointMessage('head', organizationId, seq, hash),
+  );
+  return { organizationId, seq, hash: hash.toString('hex'), keyId, seal: mac.toString('hex') };
+}
+
+/**
+ * What the owner could have changed about the trail's tables without touching a row: partitions
+ * detached (a table named like one, not attached), append-only or stamp triggers missing or
+ * disabled on the parent or a partition, row-level security switched off.
+ */
+export async function auditStructureProblems(db: Database | Transaction): Promise<string[]> {
+  const rows = rowsOf<{ problem: string }>(
+    await db.execute(sql`
+      with parent as (select 'public.audit_logs'::regclass::oid as oid),
+      parts as (
+        select c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity
+        from pg_inherits i join pg_class c on c.oid = i.inhrelid
+        where i.inhparent = (select oid from parent)
+      ),
+      required(name) as (values ('audit_logs_refuse_update_delete'), ('audit_logs_refuse_truncate'), ('audit_logs_stamp')),
+      parent_triggers as (
+        select t.oid, t.tgname, t.tgenabled, t.tgtype from pg_trigger t where t.tgrelid = (select oid from parent)
+      )
+      select format('audit_logs: trigger %s is missing', r.name) as problem
+      from required r where not exists (select from parent_triggers t where t.tgname = r.name)
+      union all
+      select format('audit_logs: trigger %s is disabled', t.tgname)
+      from parent_triggers t where t.tgenabled not in ('O', 'A')
+      union all
+      select format('partition %s: trigger %s is %s', p.relname, t.tgname,
+                    case when c.oid is null then 'missing' else 'disabled' end)
+      from parts p cross join parent_triggers t
+      left join pg_trigger c on c.tgrelid = p.oid and c.tgparentid = t.oid
+      where (t.tgtype & 1) = 1 and (c.oid is null or c.tgenabled not in ('O', 'A'))
+      union all
+      select format('partition %s: trigger %s is %s', p.relname, p.relname || '_refuse_truncate',
+                    case when c.oid is null then 'missing' else 'disabled' end)
+      from parts p left join pg_trigger c on c.tgrelid = p.oid and c.tgname = p.relname || '_refuse_truncate'
+      where c.oid is null or c.tgenabled not in ('O', 'A')
+      union all
+      select format('partition %s: row-level security is not forced', p.relname)
+      from parts p where not (p.relrowsecurity and p.relforcerowsecurity)
+      union all
+      select format('%s: row-level security is not forced', c.relname)
+      from pg_class c
+      where c.oid in ((select oid from parent), 'public.audit_chain_heads'::regclass)
+        and not (c.relrowsecurity and c.relforcerowsecurity)
+      union all
+      select format('table %s looks like a detached audit_logs partition', c.relname)
+      from pg_class c
+      where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
+        and c.relname ~ '^audit_logs_(p[0-9]{4}_[0-9]{2}|default)$'
+        and not exists (select from parts p where p.oid = c.oid)
+      order by 1`),
+  );
+  return rows.map((row) => row.problem);
 }
 
 /** Tables partitioned by month; maintenance keeps partitions ahead of time for each. */
@@ -45,20 +351,54 @@ export async function ensurePartitions(db: Database): Promise<number> {
 
 /**
  * Retention: drops whole monthly partitions of `table` that end on or before `cutoff`. The only
- * way audit rows ever leave; row-level UPDATE and DELETE stay refused. Runs as the schema owner.
+ * way audit rows ever leave; row-level UPDATE and DELETE stay refused. For `audit_logs` it first
+ * records, per organization, a sealed anchor at the newest dropped link (so the kept trail still
+ * verifies), in the same transaction as the drop. Runs as the schema owner.
  */
 export async function dropPartitionsBefore(
   db: Database,
   table: (typeof monthlyPartitionedTables)[number],
   cutoff: Date,
+  options: { ring?: KeyRing } = {},
 ): Promise<string[]> {
+  const { ring } = options;
+  if (table === 'audit_logs' && !ring) {
+    throw new TypeError('audit retention needs the key ring: it seals the anchor the kept trail starts from');
+  }
+  const at = cutoff.toISOString();
   try {
-    const rows = rowsOf<{ dropped: string }>(
-      await db.execute(
-        sql`select app_drop_partitions_before(${table}::regclass, ${cutoff.toISOString()}::timestamptz) as dropped`,
-      ),
-    );
-    return rows.map((row) => row.dropped);
+    return await db.transaction(async (tx) => {
+      if (table === 'audit_logs' && ring) {
+        const points = new Map<string, { seq: number; hash: Buffer }>();
+        for (const row of rowsOf<{ organization_id: string; seq: string | number; hash: Uint8Array }>(
+          await tx.execute(
+            sql`select organization_id, seq, hash from app_audit_retention_points(${at}::timestamptz)`,
+          ),
+        )) {
+          const seq = Number(row.seq);
+          // One row per organization and month dropped: the newest month's link is the anchor.
+          if ((points.get(row.organization_id)?.seq ?? -1) < seq) {
+            points.set(row.organization_id, { seq, hash: bytes(row.hash) });
+          }
+        }
+        for (const [organizationId, { seq, hash }] of points) {
+          const { keyId, mac } = sealWithRing(
+            ring,
+            'audit-checkpoint',
+            checkpointMessage('anchor', organizationId, seq, hash),
+          );
+          await tx.execute(
+            sql`select app_audit_set_anchor(${organizationId}::uuid, ${seq}::bigint, ${hash}::bytea, ${keyId}::text, ${mac}::bytea)`,
+          );
+        }
+      }
+      const rows = rowsOf<{ dropped: string }>(
+        await tx.execute(
+          sql`select app_drop_partitions_before(${table}::regclass, ${at}::timestamptz) as dropped`,
+        ),
+      );
+      return rows.map((row) => row.dropped);
+    });
   } catch (error) {
     throw toDatabaseError(error);
   }

@@ -5,9 +5,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensurePartitions } from './audit.ts';
+import { ensurePartitions, verifyAllAuditChains } from './audit.ts';
 import { citusDistributionPlan } from './citus.ts';
 import { createDb, type DbHandle, defaultDataDir, openPglite } from './client.ts';
+import { isLocalDatabaseUrl, loadKeyRing } from './crypto.ts';
 import { ConnectionError, MigrationError, ServerRequirementError } from './errors.ts';
 import { defaultMigrationsFolder, migrate, planMigrations, readMigrations } from './migrate.ts';
 import * as schema from './schema/index.ts';
@@ -25,6 +26,8 @@ const usage = `neonhub-db <command>
   check     drift check: the schema and drizzle/ agree (drizzle-kit generate + check)
   maintain  create monthly partitions ahead of time (run daily)
   citus     print the SQL that distributes this schema on Citus by organization
+  audit verify
+            check every organization's audit trail against the key ring (exit 1 on any finding)
 
 Uses DATABASE_URL when set, else the embedded PostgreSQL in .data/ (NEONHUB_DATA_DIR overrides).`;
 
@@ -161,6 +164,29 @@ function check(): void {
   }
 }
 
+async function auditVerify(handle: DbHandle): Promise<void> {
+  const ring = loadKeyRing(process.env, {
+    developmentAllowed: handle.target.kind === 'embedded' || isLocalDatabaseUrl(process.env.DATABASE_URL),
+    warn: (message) => process.stderr.write(`${message}\n`),
+  });
+  say(`verifying audit trails in ${describe(handle)} with key ring ${ring}`);
+  const results = await verifyAllAuditChains(handle.db, ring);
+  for (const { organizationId, report } of results) {
+    say(
+      report.reason === null
+        ? `  ${organizationId}: ${report.checked} rows verified up to head ${report.head.seq}`
+        : `  ${organizationId}: BROKEN at sequence ${report.firstBrokenSeq} (${report.reason}), ${report.checked} rows verified before it`,
+    );
+  }
+  const structural = results[0]?.report.structural ?? [];
+  for (const problem of structural) say(`  structure: ${problem}`);
+  const failed = results.filter(({ report }) => !report.intact).length;
+  say(
+    failed === 0 ? `  ${results.length} trails intact` : `  ${failed} of ${results.length} trails not intact`,
+  );
+  if (failed > 0) process.exitCode = 1;
+}
+
 async function studio(): Promise<void> {
   const url = process.env.DATABASE_URL;
   if (url) {
@@ -200,6 +226,19 @@ async function main(argv: string[]): Promise<void> {
         await handle.close();
       }
       return;
+    }
+    case 'audit': {
+      if (rest[0] !== 'verify') {
+        say(usage);
+        process.exitCode = 2;
+        return;
+      }
+      const handle = createDb();
+      try {
+        return await auditVerify(handle);
+      } finally {
+        await handle.close();
+      }
     }
     case 'setup':
     case 'migrate':

@@ -1,16 +1,19 @@
-import { and, eq, ne, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { type Database, rowsOf, type Transaction } from './client.ts';
 import {
   CredentialDecryptError,
   decryptSecretText,
   encryptSecret,
   type KeyRing,
+  keyIdOf,
   rewrapSecret,
   type SecretContext,
 } from './crypto.ts';
+import { guarded, parseInput } from './input.ts';
 import { listOrganizationIdsForAdminJob } from './organizations.ts';
 import { type Credential, type CredentialMetadata, credentials, type NewCredential } from './schema/index.ts';
-import { assertUuid, withTenant } from './tenant.ts';
+import { assertUuid, currentTenant, withTenant } from './tenant.ts';
+import { storeCredentialInputSchema } from './validators/identity.ts';
 
 export interface StoreCredentialInput {
   provider: string;
@@ -46,27 +49,30 @@ export async function storeCredential(
   ring: KeyRing,
   input: StoreCredentialInput,
 ): Promise<CredentialSummary> {
-  const [ids] = rowsOf<{ id: string; organization_id: string | null }>(
-    await tx.execute(sql`select uuidv7()::text as id, app_current_org_id()::text as organization_id`),
-  );
-  if (!ids?.organization_id) throw new Error('storeCredential must run inside withTenant');
-  const { keyId, ciphertext } = encryptSecret(ring, input.secret, contextOf(ids.organization_id, ids.id));
-  const [row] = await tx
-    .insert(credentials)
-    .values({
-      id: ids.id,
-      organizationId: ids.organization_id,
-      provider: input.provider,
-      kind: input.kind,
-      label: input.label,
-      keyId,
-      secret: ciphertext,
-      metadata: input.metadata ?? {},
-      createdByUserId: input.createdByUserId ?? null,
-    })
-    .returning();
-  if (!row) throw new Error('credential insert returned no row');
-  return summarize(row);
+  const organizationId = currentTenant(tx);
+  // The validator requires `metadata` although the column defaults to `{}`: supply the default first.
+  const valid = parseInput(storeCredentialInputSchema, { metadata: {}, ...input }, 'credentials');
+  return guarded(async () => {
+    const [ids] = rowsOf<{ id: string }>(await tx.execute(sql`select uuidv7()::text as id`));
+    if (!ids) throw new Error('uuidv7() returned no row');
+    const { keyId, ciphertext } = encryptSecret(ring, valid.secret, contextOf(organizationId, ids.id));
+    const [row] = await tx
+      .insert(credentials)
+      .values({
+        id: ids.id,
+        organizationId,
+        provider: valid.provider,
+        kind: valid.kind,
+        label: valid.label,
+        keyId,
+        secret: ciphertext,
+        metadata: valid.metadata ?? {},
+        createdByUserId: valid.createdByUserId ?? null,
+      })
+      .returning();
+    if (!row) throw new Error('credential insert returned no row');
+    return summarize(row);
+  });
 }
 
 /** The plaintext of one of the current tenant's credentials, or undefined when there is no such row. */
@@ -76,7 +82,13 @@ export async function readCredentialSecret(
   credentialId: string,
 ): Promise<string | undefined> {
   assertUuid(credentialId, 'credentialId');
-  const [row] = await tx.select().from(credentials).where(eq(credentials.id, credentialId));
+  const organizationId = currentTenant(tx);
+  const [row] = await guarded(() =>
+    tx
+      .select()
+      .from(credentials)
+      .where(and(eq(credentials.organizationId, organizationId), eq(credentials.id, credentialId))),
+  );
   if (!row) return undefined;
   return decryptSecretText(ring, row.secret, contextOf(row.organizationId, row.id));
 }
@@ -84,29 +96,58 @@ export async function readCredentialSecret(
 export interface RotationResult {
   organizations: number;
   rewrapped: number;
+  /** Rows already under the active key whose `key_id` column said otherwise: the column was corrected. */
+  corrected: number;
   /** Rows that do not decrypt (moved, altered, or under a key the ring lacks): left as they are. */
   failed: { organizationId: string; credentialId: string; reason: CredentialDecryptError['code'] }[];
 }
 
+/** The key id inside the envelope itself (authenticated by decryption), or the failure code when there is none. */
+function envelopeKeyId(secret: Uint8Array): string | CredentialDecryptError {
+  try {
+    return keyIdOf(secret);
+  } catch (error) {
+    if (error instanceof CredentialDecryptError) return error;
+    throw error;
+  }
+}
+
 /**
- * Key rotation: re-wraps every credential not yet under the ring's active key, one tenant at a
- * time (the admin-job enumeration path). Each row is authenticated first; one that fails is
- * reported and skipped, so a single damaged row never blocks the rest.
+ * Key rotation: re-wraps every credential whose envelope is not under the ring's active key, one
+ * tenant at a time (the admin-job enumeration path). Rows are chosen by the key id inside each
+ * envelope, never by the `key_id` column, so a row whose column lies is still rotated (and its
+ * column corrected). Each row is authenticated first; one that fails is reported and skipped, so
+ * a single damaged row never blocks the rest.
  */
 export async function rotateCredentialKeys(db: Database, ring: KeyRing): Promise<RotationResult> {
   const organizationIds = await listOrganizationIdsForAdminJob(db);
-  const result: RotationResult = { organizations: organizationIds.length, rewrapped: 0, failed: [] };
+  const result: RotationResult = {
+    organizations: organizationIds.length,
+    rewrapped: 0,
+    corrected: 0,
+    failed: [],
+  };
   for (const organizationId of organizationIds) {
     await withTenant(db, organizationId, async (tx) => {
-      const stale = await tx
-        .select()
+      const rows = await tx
+        .select({ id: credentials.id, keyId: credentials.keyId, secret: credentials.secret })
         .from(credentials)
-        .where(ne(credentials.keyId, ring.activeKeyId))
+        .where(eq(credentials.organizationId, organizationId))
         .for('update');
-      for (const row of stale) {
+      for (const row of rows) {
+        const sealedUnder = envelopeKeyId(row.secret);
+        const where = and(eq(credentials.organizationId, organizationId), eq(credentials.id, row.id));
+        if (sealedUnder === ring.activeKeyId) {
+          if (row.keyId !== sealedUnder) {
+            await tx.update(credentials).set({ keyId: sealedUnder }).where(where);
+            result.corrected++;
+          }
+          continue;
+        }
         let next: ReturnType<typeof rewrapSecret>;
         try {
-          next = rewrapSecret(ring, row.secret, contextOf(row.organizationId, row.id));
+          if (sealedUnder instanceof CredentialDecryptError) throw sealedUnder;
+          next = rewrapSecret(ring, row.secret, contextOf(organizationId, row.id));
         } catch (error) {
           if (!(error instanceof CredentialDecryptError)) throw error;
           result.failed.push({ organizationId, credentialId: row.id, reason: error.code });
@@ -115,7 +156,7 @@ export async function rotateCredentialKeys(db: Database, ring: KeyRing): Promise
         await tx
           .update(credentials)
           .set({ keyId: next.keyId, secret: next.ciphertext, rotatedAt: sql`now()` })
-          .where(and(eq(credentials.organizationId, row.organizationId), eq(credentials.id, row.id)));
+          .where(where);
         result.rewrapped++;
       }
     });

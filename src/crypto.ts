@@ -1,11 +1,18 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { inspect } from 'node:util';
 
 /** Environment variable holding the key ring: comma-separated `keyId:base64key` entries. */
 export const CREDENTIAL_KEYS_ENV = 'NEONHUB_CREDENTIAL_KEYS';
 /** Environment variable naming the key id used for new encryptions (default: the first entry). */
 export const CREDENTIAL_KEY_ID_ENV = 'NEONHUB_CREDENTIAL_KEY_ID';
-/** Key id of the built-in development key ring; refused in production. */
+/** Key id of the built-in development key ring; only for the embedded database, a local URL or an explicit opt-in. */
 export const DEV_KEY_ID = 'dev-insecure';
 
 const KEY_ID_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
@@ -144,24 +151,71 @@ function parseKeyEntry(entry: string, index: number): { id: string; key: Uint8Ar
   return { id, key };
 }
 
+/** The value of `NEONHUB_CREDENTIAL_KEYS` that asks for the public development ring explicitly. */
+export const DEV_KEYS_OPT_IN = 'dev';
+
 /**
- * Reads the key ring from `NEONHUB_CREDENTIAL_KEYS` / `NEONHUB_CREDENTIAL_KEY_ID`.
- * Outside production an unset variable gives the public `dev-insecure` ring; in production it throws.
+ * Whether a database URL points at this machine (or is unset, meaning the embedded database):
+ * the only targets where the public development ring may stand in for missing keys.
  */
-export function loadKeyRing(env: Readonly<Record<string, string | undefined>> = process.env): KeyRing {
-  const production = env.NODE_ENV === 'production';
+export function isLocalDatabaseUrl(url: string | undefined): boolean {
+  if (url === undefined || url.trim() === '') return true;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  // No host means a Unix socket, which is local by construction.
+  const socket = host === '' && (parsed.searchParams.get('host') ?? '/').startsWith('/');
+  return socket || host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+export interface LoadKeyRingOptions {
+  /**
+   * Whether the target database may fall back to the public development ring when no keys are
+   * set: true for the embedded database or a local URL. Default: judged from `DATABASE_URL` the way
+   * `createDb` picks its target (unset means the embedded database).
+   */
+  developmentAllowed?: boolean;
+  /** Where the development-ring warning goes (default: `console.warn`). */
+  warn?: (message: string) => void;
+}
+
+const NO_KEYS_HELP =
+  'set it to comma-separated keyId:base64key entries of 32 bytes (generate one with generateKeyRingEntry), ' +
+  `or to "${DEV_KEYS_OPT_IN}" to use the public development key on purpose`;
+
+/**
+ * Reads the key ring from `NEONHUB_CREDENTIAL_KEYS` / `NEONHUB_CREDENTIAL_KEY_ID`. The public
+ * `dev-insecure` ring is used only when asked for (`NEONHUB_CREDENTIAL_KEYS=dev`) or when no keys
+ * are set and the target is the embedded database or a local URL, always with a warning; every
+ * other case without keys throws, whatever `NODE_ENV` says.
+ */
+export function loadKeyRing(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  options: LoadKeyRingOptions = {},
+): KeyRing {
+  const developmentAllowed = options.developmentAllowed ?? isLocalDatabaseUrl(env.DATABASE_URL);
+  const warn = options.warn ?? ((message: string) => console.warn(message));
   const raw = env[CREDENTIAL_KEYS_ENV]?.trim() ?? '';
   const activeId = env[CREDENTIAL_KEY_ID_ENV]?.trim() || undefined;
-  if (raw === '') {
-    if (production) {
+  const optedIn = raw.toLowerCase() === DEV_KEYS_OPT_IN;
+  if (raw === '' || optedIn) {
+    if (!optedIn && !developmentAllowed) {
       throw new Error(
-        `${CREDENTIAL_KEYS_ENV} is not set: production needs at least one credential key ` +
-          '(comma-separated keyId:base64key entries of 32 bytes; generate one with generateKeyRingEntry)',
+        `${CREDENTIAL_KEYS_ENV} is not set and the database is not local: refusing to start without credential keys; ${NO_KEYS_HELP}`,
       );
     }
     if (activeId !== undefined && activeId !== DEV_KEY_ID) {
-      throw new Error(`${CREDENTIAL_KEY_ID_ENV} is set but ${CREDENTIAL_KEYS_ENV} is empty`);
+      throw new Error(`${CREDENTIAL_KEY_ID_ENV} is set but ${CREDENTIAL_KEYS_ENV} holds no keys`);
     }
+    warn(
+      `warning: using the public development credential key "${DEV_KEY_ID}" (${
+        optedIn ? `${CREDENTIAL_KEYS_ENV}=${DEV_KEYS_OPT_IN}` : 'no keys set, local database'
+      }); secrets and audit seals it protects are readable and forgeable by anyone`,
+    );
     return createKeyRing([{ id: DEV_KEY_ID, key: DEV_KEY }]);
   }
   const entries = raw
@@ -169,9 +223,10 @@ export function loadKeyRing(env: Readonly<Record<string, string | undefined>> = 
     .map((part) => part.trim())
     .filter((part) => part !== '')
     .map(parseKeyEntry);
-  if (production && entries.some((e) => e.id === DEV_KEY_ID || Buffer.from(e.key).equals(DEV_KEY))) {
+  if (!developmentAllowed && entries.some((e) => e.id === DEV_KEY_ID || Buffer.from(e.key).equals(DEV_KEY))) {
     throw new Error(
-      `${CREDENTIAL_KEYS_ENV}: the public development key "${DEV_KEY_ID}" is refused in production`,
+      `${CREDENTIAL_KEYS_ENV}: the public development key "${DEV_KEY_ID}" is refused for a database that is not local ` +
+        `(set ${CREDENTIAL_KEYS_ENV}=${DEV_KEYS_OPT_IN} to use it on purpose)`,
     );
   }
   if (activeId !== undefined && !entries.some((e) => e.id === activeId)) {
@@ -387,4 +442,37 @@ export function rewrapSecret(
 /** The id of the key that wraps this ciphertext's data key (throws `malformed` if it is not an envelope). */
 export function keyIdOf(ciphertext: Uint8Array): string {
   return parseEnvelope(ciphertext).keyId;
+}
+
+/** What a ring-keyed MAC seals; each purpose gets its own derived key, never the raw key-encryption key. */
+export type SealPurpose = 'audit-chain' | 'audit-checkpoint';
+
+function sealKey(ring: KeyRing, keyId: string, purpose: SealPurpose): Buffer | undefined {
+  const kek = keyFor(ring, keyId);
+  return kek && createHmac('sha256', kek).update(`${AAD_PREFIX}|seal|${purpose}`, 'utf8').digest();
+}
+
+/** HMAC-SHA256 of `data` under the ring's active key (derived per purpose): the seal plus the key id to store beside it. */
+export function sealWithRing(
+  ring: KeyRing,
+  purpose: SealPurpose,
+  data: Uint8Array,
+): { keyId: string; mac: Buffer } {
+  const key = sealKey(ring, ring.activeKeyId, purpose);
+  if (!key) throw new TypeError('key ring has no active key');
+  return { keyId: ring.activeKeyId, mac: createHmac('sha256', key).update(data).digest() };
+}
+
+/** Checks a seal made by {@link sealWithRing}: `unknown_key` when the ring lacks `keyId`, `mismatch` when the bytes differ. */
+export function checkSeal(
+  ring: KeyRing,
+  purpose: SealPurpose,
+  keyId: string,
+  data: Uint8Array,
+  mac: Uint8Array,
+): 'ok' | 'unknown_key' | 'mismatch' {
+  const key = sealKey(ring, keyId, purpose);
+  if (!key) return 'unknown_key';
+  const expected = createHmac('sha256', key).update(data).digest();
+  return mac.length === expected.length && timingSafeEqual(expected, mac) ? 'ok' : 'mismatch';
 }

@@ -10,7 +10,17 @@ export {
   scopesAllow,
   verifyApiKey,
 } from './api-keys.ts';
-export { dropPartitionsBefore, ensurePartitions, recordAudit, verifyAuditChain } from './audit.ts';
+export {
+  type AuditChainBreak,
+  type AuditChainReport,
+  type AuditCheckpoint,
+  dropPartitionsBefore,
+  ensurePartitions,
+  exportAuditCheckpoint,
+  recordAudit,
+  verifyAllAuditChains,
+  verifyAuditChain,
+} from './audit.ts';
 export * from './billing.ts';
 export * from './brands.ts';
 export * from './chat.ts';
@@ -31,7 +41,9 @@ export {
   CredentialDecryptError,
   createKeyRing,
   generateKeyRingEntry,
+  isLocalDatabaseUrl,
   type KeyRing,
+  type LoadKeyRingOptions,
   loadKeyRing,
 } from './crypto.ts';
 export * from './datasets.ts';

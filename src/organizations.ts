@@ -13,7 +13,7 @@ import {
   roles,
 } from './schema/index.ts';
 import { runtimeOf } from './scope-runtime.ts';
-import { assertUuid, currentTenant, withTenant, withUser } from './tenant.ts';
+import { assertUuid, withTenant, withUser } from './tenant.ts';
 import { newScopeKey, sealScopeKey } from './tenant-keys.ts';
 
 export interface CreateOrganizationInput

@@ -276,6 +276,7 @@ export const apiKeys = tenantTable(
     index('api_keys_key_hash_idx').on(t.keyHash),
     index('api_keys_created_by_user_id_idx').on(t.createdByUserId),
     check('api_keys_key_hash_length_check', sql`octet_length(${t.keyHash}) = 32`),
+    check('api_keys_name_length_check', sql`char_length(${t.name}) between 1 and 100`),
     // app_resolve_api_key finds a key by its hash before any tenant is known, and records its use.
     definerAccess('api_keys'),
     definerAccess('api_keys', 'update'),
@@ -299,7 +300,7 @@ export const credentials = tenantTable(
     provider: text('provider').notNull(),
     kind: credentialKind('kind').notNull(),
     label: text('label').notNull(),
-    /** Key-ring id that wraps the data key; rotation re-wraps every row whose id is not the active one. */
+    /** Key-ring id that wraps the data key, for display; rotation trusts the envelope's own id, not this column. */
     keyId: text('key_id').notNull(),
     /** AES-256-GCM envelope bound to organization, table, row and column. */
     secret: bytea('secret').notNull(),
@@ -312,6 +313,8 @@ export const credentials = tenantTable(
     unique('credentials_organization_id_provider_label_key').on(t.organizationId, t.provider, t.label),
     // Rotation walks rows still wrapped by a retired key.
     index('credentials_key_id_idx').on(t.keyId),
+    check('credentials_provider_length_check', sql`char_length(${t.provider}) between 1 and 100`),
+    check('credentials_label_length_check', sql`char_length(${t.label}) between 1 and 200`),
     index('credentials_created_by_user_id_idx').on(t.createdByUserId),
   ],
 );

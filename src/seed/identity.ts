@@ -133,7 +133,7 @@ export const identitySeed: DomainSeed = {
       .where(eq(auditLogs.organizationId, ctx.organizationId))
       .limit(1);
     if (!existing) {
-      await recordAudit(tx, {
+      await recordAudit(tx, ctx.ring, {
         actorType: 'system',
         actorLabel: 'seed',
         action: 'organization.seeded',

@@ -263,43 +263,87 @@ describe('loadKeyRing', () => {
     );
   });
 
-  it('falls back to the public dev-insecure ring outside production', () => {
-    for (const env of [
-      {},
-      { NODE_ENV: 'development' },
-      { NODE_ENV: 'test', NEONHUB_CREDENTIAL_KEYS: '  ' },
+  const remote = 'postgres://app:secret@db.internal.example:5432/neonhub';
+  const quiet = { warn: () => {} };
+
+  it('uses the public dev-insecure ring on the embedded database or a local URL, with a warning', () => {
+    for (const DATABASE_URL of [
+      undefined,
+      'postgres://app:pw@localhost:5432/neonhub',
+      'postgres://app:pw@127.0.0.1:55432/neonhub',
+      'postgres://app:pw@[::1]:5432/neonhub',
+      'postgres:///neonhub?host=/var/run/postgresql',
     ]) {
-      const ring = loadKeyRing(env);
+      const warnings: string[] = [];
+      const ring = loadKeyRing(
+        { DATABASE_URL, NODE_ENV: 'production', NEONHUB_CREDENTIAL_KEYS: '  ' },
+        { warn: (message) => warnings.push(message) },
+      );
       expect(ring.keyIds).toEqual([DEV_KEY_ID]);
       expect(ring.insecure).toBe(true);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/public development credential key/);
     }
-    expect(() => loadKeyRing({ NEONHUB_CREDENTIAL_KEY_ID: 'key-a' })).toThrow(
-      /NEONHUB_CREDENTIAL_KEY_ID is set but NEONHUB_CREDENTIAL_KEYS is empty/,
+    expect(() => loadKeyRing({ NEONHUB_CREDENTIAL_KEY_ID: 'key-a' }, quiet)).toThrow(
+      /NEONHUB_CREDENTIAL_KEY_ID is set but NEONHUB_CREDENTIAL_KEYS holds no keys/,
     );
     // Stable across processes, so a laptop database stays readable after a restart.
-    const { ciphertext } = encryptSecret(loadKeyRing({}), SECRET, ctx);
-    expect(decryptSecretText(loadKeyRing({}), ciphertext, ctx)).toBe(SECRET);
+    const { ciphertext } = encryptSecret(loadKeyRing({}, quiet), SECRET, ctx);
+    expect(decryptSecretText(loadKeyRing({}, quiet), ciphertext, ctx)).toBe(SECRET);
   });
 
-  it('throws in production when no keys are configured, naming the variable', () => {
-    expect(() => loadKeyRing({ NODE_ENV: 'production' })).toThrow(/NEONHUB_CREDENTIAL_KEYS/);
-    expect(() => loadKeyRing({ NODE_ENV: 'production', NEONHUB_CREDENTIAL_KEYS: '' })).toThrow(
-      /NEONHUB_CREDENTIAL_KEYS is not set/,
+  it('uses it anywhere when asked for explicitly with NEONHUB_CREDENTIAL_KEYS=dev, still warning', () => {
+    const warnings: string[] = [];
+    const ring = loadKeyRing(
+      { DATABASE_URL: remote, NODE_ENV: 'production', NEONHUB_CREDENTIAL_KEYS: 'dev' },
+      { warn: (message) => warnings.push(message) },
     );
+    expect(ring.insecure).toBe(true);
+    expect(warnings.join('\n')).toMatch(/NEONHUB_CREDENTIAL_KEYS=dev/);
   });
 
-  it('refuses the development key in production', () => {
+  it('refuses to start without keys for any other database, whatever NODE_ENV says', () => {
+    const refusals: string[] = [];
+    for (const NODE_ENV of [
+      undefined,
+      'production',
+      'prod',
+      'Production',
+      'staging',
+      'development',
+      'test',
+    ]) {
+      try {
+        loadKeyRing({ DATABASE_URL: remote, NODE_ENV }, quiet);
+      } catch (error) {
+        refusals.push((error as Error).message);
+      }
+    }
+    console.log(
+      `loadKeyRing: ${refusals.length} of 7 NODE_ENV values refused without keys on a remote database`,
+    );
+    expect(refusals).toHaveLength(7);
+    expect(refusals[0]).toMatch(/NEONHUB_CREDENTIAL_KEYS is not set and the database is not local/);
+    expect(refusals[0]).toMatch(/NEONHUB_CREDENTIAL_KEYS=dev|"dev"/);
+    expect(refusals[0]).not.toContain('secret');
+    // The caller that knows its target decides, whatever DATABASE_URL says.
+    expect(() => loadKeyRing({}, { ...quiet, developmentAllowed: false })).toThrow(/not set/);
+    expect(loadKeyRing({ DATABASE_URL: remote }, { ...quiet, developmentAllowed: true }).insecure).toBe(true);
+  });
+
+  it('refuses the development key listed among the keys of a database that is not local', () => {
     const devLine = `${DEV_KEY_ID}:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`;
-    expect(() => loadKeyRing({ NODE_ENV: 'production', NEONHUB_CREDENTIAL_KEYS: devLine })).toThrow(
-      /refused in production/,
+    expect(() => loadKeyRing({ DATABASE_URL: remote, NEONHUB_CREDENTIAL_KEYS: devLine })).toThrow(
+      /public development key "dev-insecure" is refused for a database that is not local/,
     );
+    expect(loadKeyRing({ NEONHUB_CREDENTIAL_KEYS: devLine }).keyIds).toEqual([DEV_KEY_ID]);
   });
 
   it('accepts lines made by generateKeyRingEntry', () => {
     const line = generateKeyRingEntry('2025-01');
     expect(line).toMatch(/^2025-01:[A-Za-z0-9+/]{43}=$/);
     expect(generateKeyRingEntry('2025-01')).not.toBe(line);
-    const ring = loadKeyRing({ NODE_ENV: 'production', NEONHUB_CREDENTIAL_KEYS: line });
+    const ring = loadKeyRing({ DATABASE_URL: remote, NODE_ENV: 'production', NEONHUB_CREDENTIAL_KEYS: line });
     expect(ring.activeKeyId).toBe('2025-01');
     expect(() => generateKeyRingEntry('no spaces')).toThrow(/invalid credential key id/);
   });

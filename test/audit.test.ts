@@ -1,0 +1,620 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AuditChainReport,
+  dropPartitionsBefore,
+  exportAuditCheckpoint,
+  recordAudit,
+  verifyAuditChain,
+} from '../src/audit.ts';
+import { createDb, type DbHandle, rowsOf } from '../src/client.ts';
+import { createKeyRing, loadKeyRing, sealWithRing } from '../src/crypto.ts';
+import { DatabaseError } from '../src/errors.ts';
+import { createOrganization } from '../src/organizations.ts';
+import { users } from '../src/schema/index.ts';
+import { withTenant } from '../src/tenant.ts';
+import { adminUrlFor } from './support/backend.ts';
+import {
+  backend,
+  onServer,
+  openTestDatabase,
+  type TestDatabase,
+  useTestDatabase,
+} from './support/database.ts';
+
+const ring = createKeyRing([{ id: 'audit-2026', key: randomBytes(32) }]);
+/** What an attacker without the key would use to re-seal rows. */
+const otherRing = createKeyRing([{ id: 'audit-2026', key: randomBytes(32) }]);
+
+const database = useTestDatabase();
+let ownerUserId: string;
+
+async function newOrganization(db: DbHandle['db'], slug: string): Promise<string> {
+  return (await createOrganization(db, { slug, name: slug, ownerUserId })).organization.id;
+}
+
+async function record(
+  db: DbHandle['db'],
+  org: string,
+  count: number,
+  action = 'brand.updated',
+): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await withTenant(db, org, (tx) =>
+      recordAudit(tx, ring, {
+        actorType: 'user',
+        actorId: ownerUserId,
+        action,
+        targetType: 'brand',
+        targetId: `b${i}`,
+        ip: '10.0.0.1',
+        changes: { after: { name: `Brand ${i}`, price: 1.5 } },
+      }),
+    );
+  }
+}
+
+const verify = (db: DbHandle['db'], org: string, options?: Parameters<typeof verifyAuditChain>[2]) =>
+  withTenant(db, org, (tx) => verifyAuditChain(tx, ring, options));
+
+/** The break a report names, without the counts. */
+const broken = (report: AuditChainReport) => ({
+  firstBrokenSeq: report.firstBrokenSeq,
+  reason: report.reason,
+});
+
+/** Runs SQL as the app role inside a tenant scope: the refusal's kind, or how many rows it touched. */
+async function asApp(db: DbHandle['db'], org: string, statement: string): Promise<string> {
+  try {
+    const result = await withTenant(db, org, (tx) => tx.execute(sql.raw(statement)));
+    const count =
+      (result as { count?: number; affectedRows?: number }).count ??
+      (result as { affectedRows?: number }).affectedRows;
+    return `${count ?? 0} rows`;
+  } catch (error) {
+    return error instanceof DatabaseError ? error.kind : String(error);
+  }
+}
+
+/** Seal bytes as an attacker without the key would make them: the old unkeyed SHA-256. */
+const unkeyedSeal = `sha256(prev_hash || app_audit_message(organization_id, seq, id, created_at, actor_type, actor_id, actor_label, action, target_type, target_id, request_id, ip, user_agent, changes))`;
+
+beforeAll(async () => {
+  const [owner] = await database.current.db.insert(users).values({ email: 'ann@acme.example' }).returning();
+  if (!owner) throw new Error('no user');
+  ownerUserId = owner.id;
+});
+
+describe('the honest path', () => {
+  it('seals every entry with the key ring, stamps the time in the database, and verifies up to the head', async () => {
+    const { db, sql: raw } = database.current;
+    const org = await newOrganization(db, 'honest');
+    const before = Date.now();
+    await record(db, org, 5);
+    const report = await verify(db, org);
+    console.log(`audit honest path: ${report.checked} rows verified up to head ${report.head.seq}`);
+    expect(report).toEqual({
+      intact: true,
+      checked: 5,
+      firstBrokenSeq: null,
+      reason: null,
+      head: { seq: 5, anchorSeq: 0 },
+      structural: [],
+      insecureKey: false,
+    });
+    const rows = await raw.query<{ seq: string; key_id: string; created_at: Date; hash: Buffer }>(
+      `select seq, key_id, created_at, hash from audit_logs where organization_id = $1 order by seq`,
+      [org],
+    );
+    expect(rows.map((row) => Number(row.seq))).toEqual([1, 2, 3, 4, 5]);
+    expect(rows.every((row) => row.key_id === 'audit-2026' && row.hash.length === 32)).toBe(true);
+    expect(rows.every((row) => new Date(row.created_at).getTime() >= before - 1000)).toBe(true);
+    // Another ring (an attacker's guess at the key) sees the seals as altered.
+    const guessed = await withTenant(db, org, (tx) => verifyAuditChain(tx, otherRing));
+    expect(broken(guessed)).toEqual({ firstBrokenSeq: 1, reason: 'altered' });
+  });
+
+  it('keeps appends of one organization in order when they race', async () => {
+    const { db } = database.current;
+    const org = await newOrganization(db, 'racing');
+    await Promise.all(Array.from({ length: 8 }, () => record(db, org, 1)));
+    const report = await verify(db, org);
+    expect(report).toMatchObject({ intact: true, checked: 8, head: { seq: 8 } });
+  });
+
+  it('validates entries before writing anything, and sets created_at itself whatever the caller sends', async () => {
+    const { db } = database.current;
+    const org = await newOrganization(db, 'validated');
+    const error = await withTenant(db, org, (tx) =>
+      recordAudit(tx, ring, { actorType: 'user', actorId: ownerUserId, action: 'Not An Action' }),
+    ).catch((e: unknown) => e);
+    expect(String(error)).toMatch(/audit_logs.*action/);
+    const sneaky = {
+      actorType: 'system',
+      action: 'brand.created',
+      createdAt: new Date('2019-01-01'),
+    } as const;
+    const row = await withTenant(db, org, (tx) => recordAudit(tx, ring, sneaky));
+    expect(row.createdAt.getFullYear()).toBeGreaterThan(2020);
+    expect((await verify(db, org)).intact).toBe(true);
+  });
+});
+
+describe('the app role (neonhub_app) cannot rewrite the trail undetected', () => {
+  it('is refused every direct write on the trail, its partitions and the chain heads', async () => {
+    const { db, sql: raw } = database.current;
+    const org = await newOrganization(db, 'app-attacks');
+    const victim = await newOrganization(db, 'app-victim');
+    await record(db, org, 3);
+    await record(db, victim, 2);
+    const [partition] = await raw.query<{ name: string }>(
+      `select tableoid::regclass::text as name from audit_logs where organization_id = $1 limit 1`,
+      [org],
+    );
+    const attacks = [
+      `update audit_logs set action = 'brand.deleted'`,
+      `delete from audit_logs`,
+      `truncate audit_logs`,
+      `update ${partition?.name} set action = 'brand.deleted'`,
+      `delete from ${partition?.name}`,
+      `insert into audit_logs (organization_id, actor_type, action, created_at) values ('${org}', 'system', 'brand.created', '2019-06-01')`,
+      `insert into audit_chain_heads (organization_id, seq, hash) values ('${randomBytes(16)
+        .toString('hex')
+        .replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-')}', 0, '')`,
+      `update audit_chain_heads set seq = 1`,
+      `delete from audit_chain_heads`,
+      `select app_audit_set_anchor('${org}', 3, '\\x00', 'audit-2026', '\\x00')`,
+      `select * from app_audit_retention_points(now() + interval '1 year')`,
+      // Another tenant's chain, through the append path itself.
+      `select * from app_audit_prepare('${victim}')`,
+    ];
+    const outcomes = await Promise.all(
+      attacks.map(async (attack) => `${await asApp(db, org, attack)} <- ${attack.slice(0, 60)}`),
+    );
+    const succeeded = outcomes.filter((outcome) => !/^(permission_denied|raised)/.test(outcome));
+    console.log(`audit app-role attacks: ${attacks.length - succeeded.length} of ${attacks.length} refused`);
+    expect(succeeded).toEqual([]);
+    const privileges = await raw.query<{ table: string; write: boolean }>(
+      `select t as table, has_table_privilege('neonhub_app', t, 'INSERT') or has_table_privilege('neonhub_app', t, 'UPDATE')
+              or has_table_privilege('neonhub_app', t, 'DELETE') or has_table_privilege('neonhub_app', t, 'TRUNCATE') as write
+       from unnest(array['audit_logs', 'audit_chain_heads']) t`,
+    );
+    expect(privileges).toEqual([
+      { table: 'audit_logs', write: false },
+      { table: 'audit_chain_heads', write: false },
+    ]);
+    expect((await verify(db, org)).intact).toBe(true);
+    expect((await verify(db, victim)).intact).toBe(true);
+  });
+
+  // Roles are cluster-wide: PGlite runs one superuser, so only a server can show a service login.
+  it.skipIf(!onServer)('a service login that is only a member of neonhub_app gets no further', async () => {
+    const { db, sql: raw, url } = database.current;
+    const org = await newOrganization(db, 'service-login');
+    await record(db, org, 2);
+    const role = `audit_service_${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    await raw.exec(
+      `create role ${role} login nosuperuser nobypassrls password '${password}'; grant neonhub_app to ${role}`,
+    );
+    const login = new URL(url ?? '');
+    login.username = role;
+    login.password = password;
+    const service = createDb({ url: login.toString(), max: 1 });
+    try {
+      // Positive control: its own tenant scope appends and verifies.
+      await withTenant(service.db, org, (tx) =>
+        recordAudit(tx, ring, { actorType: 'system', action: 'service.checked' }),
+      );
+      const attacks = [
+        `update audit_chain_heads set seq = 0`,
+        `delete from audit_chain_heads`,
+        `insert into audit_logs (organization_id, actor_type, action) values ('${org}', 'system', 'brand.created')`,
+        `delete from audit_logs`,
+        `select app_audit_set_anchor('${org}', 1, '\\x00', 'audit-2026', '\\x00')`,
+        `select * from app_audit_retention_points(now())`,
+        `set role neonhub_definer`,
+        `reset role; update audit_chain_heads set seq = 0`,
+      ];
+      const outcomes: string[] = [];
+      for (const attack of attacks) {
+        const error = await service.sql.exec(attack).catch((e: unknown) => e);
+        outcomes.push(
+          error instanceof Error && /permission denied|must be able to SET ROLE/.test(error.message)
+            ? 'refused'
+            : `went through: ${attack}`,
+        );
+      }
+      console.log(
+        `audit service-login attacks: ${outcomes.filter((o) => o === 'refused').length} of ${attacks.length} refused`,
+      );
+      expect(outcomes.filter((o) => o !== 'refused')).toEqual([]);
+      expect(await verify(db, org)).toMatchObject({ intact: true, checked: 3 });
+    } finally {
+      await service.close();
+      await raw.exec(`drop role ${role}`);
+    }
+  });
+
+  it('meets the definer functions only as neonhub_definer owns them: search_path pinned, EXECUTE for the app on appends alone', async () => {
+    const { sql: raw } = database.current;
+    const functions = await raw.query<{
+      name: string;
+      owner: string;
+      definer: boolean;
+      config: string[] | null;
+      public_execute: boolean;
+      app_execute: boolean;
+    }>(
+      `select p.proname as name, pg_get_userbyid(p.proowner) as owner, p.prosecdef as definer, p.proconfig as config,
+              exists (select from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                      where a.grantee = 0 and a.privilege_type = 'EXECUTE') as public_execute,
+              has_function_privilege('neonhub_app', p.oid, 'EXECUTE') as app_execute
+       from pg_proc p
+       where p.pronamespace = 'public'::regnamespace and p.proname like 'app\\_audit\\_%' and p.prosecdef
+       order by 1`,
+    );
+    expect(functions.map((f) => [f.name, f.app_execute])).toEqual([
+      ['app_audit_append', true],
+      ['app_audit_prepare', true],
+      ['app_audit_retention_points', false],
+      ['app_audit_set_anchor', false],
+    ]);
+    for (const f of functions) {
+      expect({ name: f.name, owner: f.owner, public: f.public_execute }).toEqual({
+        name: f.name,
+        owner: 'neonhub_definer',
+        public: false,
+      });
+      expect(f.config).toContain('search_path=pg_catalog, public, pg_temp');
+    }
+  });
+
+  it('detects a row appended through the definer path with a seal it forged', async () => {
+    const { db } = database.current;
+    const org = await newOrganization(db, 'forged-append');
+    await record(db, org, 2);
+    await withTenant(db, org, async (tx) => {
+      const [link] = rowsOf<{ id: string; seq: number; prev_hash: Uint8Array }>(
+        await tx.execute(sql`select id, seq, prev_hash from app_audit_prepare(${org}::uuid)`),
+      );
+      await tx.execute(sql`select app_audit_append(${org}::uuid, ${link?.id}::uuid, ${link?.seq}::bigint,
+        ${Buffer.from(link?.prev_hash ?? [])}::bytea, ${randomBytes(32)}::bytea, 'audit-2026', 'system',
+        null, null, 'brand.deleted', null, null, null, null, null, '{}'::jsonb)`);
+    });
+    await record(db, org, 1);
+    expect(broken(await verify(db, org))).toEqual({ firstBrokenSeq: 3, reason: 'altered' });
+  });
+});
+
+describe('a superuser without the key cannot rewrite the trail undetected', () => {
+  /** Runs statements with every trigger skipped, as only a superuser can. */
+  async function behindTriggers(handle: TestDatabase, statements: string): Promise<void> {
+    const session = await handle.dedicated();
+    try {
+      await session.exec(`begin; set local session_replication_role = replica; ${statements}; commit;`);
+    } finally {
+      await session.release();
+    }
+  }
+
+  it('an edited row, even re-hashed the old unkeyed way and relinked, breaks at its sequence number', async () => {
+    const { db } = database.current;
+    const org = await newOrganization(db, 'su-edit');
+    await record(db, org, 5);
+    await behindTriggers(
+      database.current,
+      `update audit_logs set target_id = 'forged' where organization_id = '${org}' and seq = 3;
+       update audit_logs set hash = ${unkeyedSeal} where organization_id = '${org}' and seq = 3`,
+    );
+    expect(broken(await verify(db, org))).toEqual({ firstBrokenSeq: 3, reason: 'altered' });
+  });
+
+  it('deleting the newest rows is detected against the head, and rewinding the head too against an exported checkpoint', async () => {
+    const { db, sql: raw } = database.current;
+    const org = await newOrganization(db, 'su-tail');
+    await record(db, org, 4);
+    const checkpoint = await withTenant(db, org, (tx) => exportAuditCheckpoint(tx, ring));
+    expect(checkpoint).toMatchObject({ organizationId: org, seq: 4 });
+    expect((await verify(db, org, { checkpoints: [checkpoint] })).intact).toBe(true);
+    await behindTriggers(
+      database.current,
+      `delete from audit_logs where organization_id = '${org}' and seq >= 3`,
+    );
+    expect(broken(await verify(db, org))).toEqual({ firstBrokenSeq: 3, reason: 'missing_tail' });
+    // Rewind the head to the last kept row: consistent inside the database...
+    await raw.query(
+      `update audit_chain_heads h set seq = 2, hash = l.hash from audit_logs l
+       where h.organization_id = $1 and l.organization_id = $1 and l.seq = 2`,
+      [org],
+    );
+    expect((await verify(db, org)).intact).toBe(true);
+    // ...but not with the checkpoint kept outside it.
+    expect(broken(await verify(db, org, { checkpoints: [checkpoint] }))).toEqual({
+      firstBrokenSeq: 3,
+      reason: 'rewound',
+    });
+    // A checkpoint forged without the key is refused outright.
+    await expect(verify(db, org, { checkpoints: [{ ...checkpoint, seq: 2 }] })).rejects.toThrow(/not sealed/);
+
+    // Erasing an organization's whole trail, head included, leaves nothing to compare inside the database.
+    await behindTriggers(database.current, `delete from audit_logs where organization_id = '${org}'`);
+    await raw.query(`delete from audit_chain_heads where organization_id = $1`, [org]);
+    expect(await verify(db, org)).toMatchObject({ intact: true, checked: 0, head: { seq: 0 } });
+    expect(broken(await verify(db, org, { checkpoints: [checkpoint] }))).toEqual({
+      firstBrokenSeq: 1,
+      reason: 'rewound',
+    });
+  });
+
+  it('whoever holds the key can re-seal a rewrite: the key ring, not the database, is what the trail trusts', async () => {
+    const { db } = database.current;
+    const org = await newOrganization(db, 'su-keyholder');
+    await record(db, org, 2);
+    const [last] = await database.current.sql.query<{ prev_hash: Buffer; message: Buffer }>(
+      `select prev_hash, app_audit_message(organization_id, seq, id, created_at, actor_type, actor_id, actor_label,
+              'brand.deleted', target_type, target_id, request_id, ip, user_agent, changes) as message
+       from audit_logs where organization_id = $1 and seq = 2`,
+      [org],
+    );
+    const { mac } = sealWithRing(
+      ring,
+      'audit-chain',
+      Buffer.concat([Buffer.from(last?.prev_hash ?? []), Buffer.from(last?.message ?? [])]),
+    );
+    await behindTriggers(
+      database.current,
+      `update audit_logs set action = 'brand.deleted', hash = '\\x${mac.toString('hex')}' where organization_id = '${org}' and seq = 2;
+       update audit_chain_heads set hash = '\\x${mac.toString('hex')}' where organization_id = '${org}'`,
+    );
+    expect((await verify(db, org)).intact).toBe(true);
+    // The public development ring makes every seal forgeable, and the report says so.
+    const devRing = loadKeyRing({}, { developmentAllowed: true, warn: () => {} });
+    expect((await withTenant(db, org, (tx) => verifyAuditChain(tx, devRing))).insecureKey).toBe(true);
+  });
+
+  it('a deleted middle row, a moved anchor and a row past the head are each named', async () => {
+    const { db, sql: raw } = database.current;
+    const org = await newOrganization(db, 'su-middle');
+    await record(db, org, 5);
+    await behindTriggers(
+      database.current,
+      `delete from audit_logs where organization_id = '${org}' and seq = 2`,
+    );
+    expect(broken(await verify(db, org))).toEqual({ firstBrokenSeq: 2, reason: 'missing_rows' });
+
+    const anchored = await newOrganization(db, 'su-anchor');
+    await record(db, anchored, 3);
+    await behindTriggers(
+      database.current,
+      `delete from audit_logs where organization_id = '${anchored}' and seq <= 2`,
+    );
+    await raw.query(
+      `update audit_chain_heads h set anchor_seq = 2, anchor_hash = l.prev_hash, anchor_key_id = 'audit-2026', anchor_seal = '\\x00'
+       from audit_logs l where h.organization_id = $1 and l.organization_id = $1 and l.seq = 3`,
+      [anchored],
+    );
+    expect(broken(await verify(db, anchored))).toEqual({ firstBrokenSeq: 3, reason: 'bad_anchor' });
+
+    const lagging = await newOrganization(db, 'su-lagging');
+    await record(db, lagging, 3);
+    await raw.query(`update audit_chain_heads set seq = 2 where organization_id = $1`, [lagging]);
+    expect(broken(await verify(db, lagging))).toEqual({ firstBrokenSeq: 3, reason: 'head_mismatch' });
+  });
+
+  it('reports disabled triggers and unforced row-level security on the trail as structural changes', async () => {
+    const { db, sql: raw } = database.current;
+    const org = await newOrganization(db, 'su-structure');
+    await record(db, org, 1);
+    await raw.exec(`alter table audit_logs disable trigger audit_logs_refuse_update_delete`);
+    await raw.exec(`alter table audit_chain_heads no force row level security`);
+    const report = await verify(db, org);
+    await raw.exec(`alter table audit_logs enable trigger audit_logs_refuse_update_delete`);
+    await raw.exec(`alter table audit_chain_heads force row level security`);
+    console.log(
+      `audit structural report: ${report.structural.length} findings, e.g. ${report.structural[0]}`,
+    );
+    expect(report.intact).toBe(false);
+    expect(report.reason).toBeNull();
+    expect(report.structural).toContain('audit_logs: trigger audit_logs_refuse_update_delete is disabled');
+    expect(report.structural).toContain('audit_chain_heads: row-level security is not forced');
+    expect(
+      report.structural.some((line) =>
+        /^partition audit_logs_p\d{4}_\d{2}: trigger audit_logs_refuse_update_delete is disabled$/.test(line),
+      ),
+    ).toBe(true);
+    expect((await verify(db, org)).intact).toBe(true);
+  });
+});
+
+describe('retention', () => {
+  let retained: TestDatabase;
+  beforeAll(async () => {
+    retained = await openTestDatabase();
+    const [owner] = await retained.db.insert(users).values({ email: 'ann@acme.example' }).returning();
+    ownerUserId = owner?.id ?? '';
+  });
+  afterAll(async () => {
+    await retained?.close();
+  });
+
+  it('drops whole months, leaves a sealed anchor, and the trail still verifies after it', async () => {
+    const { db, sql: raw } = retained;
+    const org = await newOrganization(db, 'retained');
+    const untouched = await newOrganization(db, 'untouched');
+    await record(db, org, 3);
+    await raw.query(`select app_create_monthly_partition('audit_logs', (now() - interval '2 years')::date)`);
+    // An old empty month goes, and nothing else.
+    const old = await dropPartitionsBefore(db, 'audit_logs', new Date(Date.now() - 365 * 86_400_000), {
+      ring,
+    });
+    expect(old).toHaveLength(1);
+    expect((await verify(db, org)).checked).toBe(3);
+    await expect(dropPartitionsBefore(db, 'audit_logs', new Date())).rejects.toThrow(/key ring/);
+
+    // Retention up to next month takes the month holding the three rows.
+    const now = new Date();
+    const nextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+    const dropped = await dropPartitionsBefore(db, 'audit_logs', nextMonth, { ring });
+    console.log(`audit retention: dropped ${dropped.join(', ')}`);
+    expect(dropped.length).toBeGreaterThanOrEqual(1);
+    expect(await verify(db, org)).toMatchObject({ intact: true, checked: 0, head: { seq: 3, anchorSeq: 3 } });
+    await record(db, org, 2);
+    expect(await verify(db, org)).toMatchObject({ intact: true, checked: 2, head: { seq: 5, anchorSeq: 3 } });
+    expect(await verify(db, untouched)).toMatchObject({ intact: true, checked: 0, head: { seq: 0 } });
+
+    // A partition dropped without retention's anchor is a gap: here the default one, holding 4 and 5.
+    await raw.exec(`alter table audit_logs detach partition audit_logs_default`);
+    const detached = await verify(db, org);
+    expect(broken(detached)).toEqual({ firstBrokenSeq: 4, reason: 'missing_tail' });
+    expect(detached.structural).toContain(
+      'table audit_logs_default looks like a detached audit_logs partition',
+    );
+    await raw.exec(`drop table audit_logs_default`);
+    const gone = await verify(db, org);
+    expect(broken(gone)).toEqual({ firstBrokenSeq: 4, reason: 'missing_tail' });
+    expect(gone.structural).toEqual([]);
+  });
+});
+
+describe('the owner role (NOSUPERUSER) cannot rewrite the trail undetected', () => {
+  // Roles are cluster-wide: PGlite runs one superuser, so only a server can show a NOSUPERUSER owner.
+  const serverOnly = it.skipIf(!onServer);
+  let owner: { handle: DbHandle; role: string } | undefined;
+  let ownedDb: TestDatabase;
+
+  beforeAll(async () => {
+    if (!onServer || backend.kind !== 'server') return;
+    ownedDb = await openTestDatabase();
+    const role = `audit_owner_${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    const { sql: raw } = ownedDb;
+    await raw.exec(
+      `create role ${role} login nosuperuser nocreatedb nocreaterole nobypassrls password '${password}'`,
+    );
+    // As in a deploy: the migrating owner owns the trail's tables and is a member of neonhub_definer.
+    await raw.exec(`grant neonhub_definer to ${role}; grant usage, create on schema public to ${role}`);
+    const owned = await raw.query<{ name: string }>(
+      `select c.oid::regclass::text as name from pg_class c
+       where c.oid in ('audit_logs'::regclass, 'audit_chain_heads'::regclass)
+          or c.oid in (select inhrelid from pg_inherits where inhparent = 'audit_logs'::regclass)`,
+    );
+    for (const { name } of owned) await raw.exec(`alter table ${name} owner to ${role}`);
+    const url = new URL(ownedDb.url ?? adminUrlFor(backend.url, 'postgres'));
+    url.username = role;
+    url.password = password;
+    owner = { handle: createDb({ url: url.toString(), max: 1 }), role };
+    const [me] = await owner.handle.sql.query<{ superuser: boolean }>(
+      `select rolsuper as superuser from pg_roles where rolname = current_user`,
+    );
+    expect(me?.superuser).toBe(false);
+    const [user] = await ownedDb.db.insert(users).values({ email: 'ann@acme.example' }).returning();
+    ownerUserId = user?.id ?? '';
+  });
+  afterAll(async () => {
+    if (!owner) return;
+    await owner.handle.close();
+    await ownedDb.close();
+    const admin = createDb({ url: backend.kind === 'server' ? backend.url : '', max: 1 });
+    await admin.sql.exec(`drop role if exists ${owner.role}`);
+    await admin.close();
+  });
+
+  serverOnly(
+    'disabling the triggers to edit rows is refused no longer, but is reported and the edit found',
+    async () => {
+      const org = await newOrganization(ownedDb.db, 'owner-triggers');
+      await record(ownedDb.db, org, 4);
+      const raw = owner?.handle.sql;
+      if (!raw) throw new Error('no owner session');
+      // Positive control: forced row-level security hides the rows from the owner, and with it
+      // lifted the append-only trigger still refuses the edit.
+      const [hidden] = await raw.query<{ n: number }>(
+        `with changed as (update audit_logs set action = 'brand.deleted' returning 1) select count(*)::int as n from changed`,
+      );
+      expect(hidden?.n).toBe(0);
+      await raw.exec(`alter table audit_logs no force row level security`);
+      await expect(raw.exec(`update audit_logs set action = 'brand.deleted'`)).rejects.toThrow(/append-only/);
+      await raw.exec(`alter table audit_logs disable trigger user`);
+      await raw.exec(
+        `update audit_logs set target_id = 'forged' where organization_id = '${org}' and seq = 2`,
+      );
+      await raw.exec(
+        `update audit_logs set hash = ${unkeyedSeal} where organization_id = '${org}' and seq = 2`,
+      );
+      const during = await verify(ownedDb.db, org);
+      await raw.exec(`alter table audit_logs enable trigger user`);
+      await raw.exec(`alter table audit_logs force row level security`);
+      const after = await verify(ownedDb.db, org);
+      console.log(
+        `audit owner trigger attack: ${during.structural.length} structural findings while disabled`,
+      );
+      expect(broken(during)).toEqual({ firstBrokenSeq: 2, reason: 'altered' });
+      expect(during.structural).toContain('audit_logs: trigger audit_logs_refuse_update_delete is disabled');
+      expect(during.structural).toContain('audit_logs: row-level security is not forced');
+      expect(after.structural).toEqual([]);
+      expect(broken(after)).toEqual({ firstBrokenSeq: 2, reason: 'altered' });
+    },
+  );
+
+  serverOnly(
+    'a partition detached, rewritten and re-attached is caught while out and after it is back',
+    async () => {
+      const org = await newOrganization(ownedDb.db, 'owner-detach');
+      await record(ownedDb.db, org, 3);
+      const raw = owner?.handle.sql;
+      if (!raw) throw new Error('no owner session');
+      const [partition] = await ownedDb.sql.query<{ name: string; bound: string }>(
+        `select l.tableoid::regclass::text as name, pg_get_expr(c.relpartbound, c.oid) as bound
+       from audit_logs l join pg_class c on c.oid = l.tableoid where l.organization_id = $1 limit 1`,
+        [org],
+      );
+      if (!partition) throw new Error('no partition');
+      await raw.exec(`alter table audit_logs detach partition ${partition.name}`);
+      const out = await verify(ownedDb.db, org);
+      expect(out.structural).toContain(`table ${partition.name} looks like a detached audit_logs partition`);
+      expect(out.reason).toBe('missing_tail');
+      await raw.exec(`alter table ${partition.name} no force row level security`);
+      await raw.exec(`alter table ${partition.name} disable row level security`);
+      await raw.exec(
+        `update ${partition.name} set action = 'brand.deleted' where organization_id = '${org}' and seq = 1`,
+      );
+      await raw.exec(`alter table ${partition.name} enable row level security, force row level security`);
+      await raw.exec(`alter table audit_logs attach partition ${partition.name} ${partition.bound}`);
+      const back = await verify(ownedDb.db, org);
+      expect(back.structural).toEqual([]);
+      expect(broken(back)).toEqual({ firstBrokenSeq: 1, reason: 'altered' });
+    },
+  );
+
+  serverOnly(
+    'cannot write the chain heads or anchors without being caught, nor drop a month unseen',
+    async () => {
+      const org = await newOrganization(ownedDb.db, 'owner-heads');
+      await record(ownedDb.db, org, 2);
+      const raw = owner?.handle.sql;
+      if (!raw) throw new Error('no owner session');
+      // A member of neonhub_definer, the owner can write the heads, but the chain no longer ends there.
+      await raw.query(`update audit_chain_heads set seq = 99 where organization_id = $1`, [org]);
+      expect(broken(await verify(ownedDb.db, org))).toEqual({ firstBrokenSeq: 3, reason: 'missing_tail' });
+      await raw.query(`update audit_chain_heads set seq = 2 where organization_id = $1`, [org]);
+      expect((await verify(ownedDb.db, org)).intact).toBe(true);
+      // It can move the anchor too, but cannot seal it.
+      await raw.query(`select app_audit_set_anchor($1, 1, '\\x00', 'audit-2026', '\\x00')`, [org]);
+      expect(broken(await verify(ownedDb.db, org))).toEqual({ firstBrokenSeq: 2, reason: 'bad_anchor' });
+
+      const dropped = await newOrganization(ownedDb.db, 'owner-drop');
+      await record(ownedDb.db, dropped, 2);
+      const [partition] = await ownedDb.sql.query<{ name: string }>(
+        `select tableoid::regclass::text as name from audit_logs where organization_id = $1 limit 1`,
+        [dropped],
+      );
+      await raw.exec(`drop table ${partition?.name}`);
+      expect(broken(await verify(ownedDb.db, dropped))).toEqual({
+        firstBrokenSeq: 1,
+        reason: 'missing_tail',
+      });
+    },
+  );
+});
