@@ -10,6 +10,7 @@ import { citusDistributionPlan } from './citus.ts';
 import { createDb, type DbHandle, defaultDataDir, openPglite } from './client.ts';
 import { isLocalDatabaseUrl, loadKeyRing } from './crypto.ts';
 import { ConnectionError, MigrationError, ServerRequirementError } from './errors.ts';
+import { createServiceLogin } from './logins.ts';
 import { defaultMigrationsFolder, migrate, planMigrations, readMigrations } from './migrate.ts';
 import * as schema from './schema/index.ts';
 import { seed } from './seed/index.ts';
@@ -26,6 +27,9 @@ const usage = `neonhub-db <command>
   check     drift check: the schema and drizzle/ agree (drizzle-kit generate + check)
   maintain  create monthly partitions ahead of time (run daily)
   citus     print the SQL that distributes this schema on Citus by organization
+  create-login <name>
+            create the role API services log in as (LOGIN, member of neonhub_app, nothing else);
+            prints its password once (NEONHUB_LOGIN_PASSWORD sets it instead)
   audit verify
             check every organization's audit trail against the key ring (exit 1 on any finding)
 
@@ -222,6 +226,23 @@ async function main(argv: string[]): Promise<void> {
       const handle = createDb();
       try {
         for (const step of await citusDistributionPlan(handle.sql)) say(step.sql);
+      } finally {
+        await handle.close();
+      }
+      return;
+    }
+    case 'create-login': {
+      const name = rest.find((arg) => !arg.startsWith('--'));
+      if (!name) {
+        say(usage);
+        process.exitCode = 2;
+        return;
+      }
+      const handle = createDb();
+      try {
+        const password = await createServiceLogin(handle, name, process.env.NEONHUB_LOGIN_PASSWORD);
+        say(`created login ${name} on ${describe(handle)}: a member of neonhub_app, nothing else`);
+        if (!process.env.NEONHUB_LOGIN_PASSWORD) say(`  password (shown once): ${password}`);
       } finally {
         await handle.close();
       }

@@ -117,8 +117,9 @@ export class ScopeRuntime {
     this.ring = options.keys;
   }
 
+  /** The ring of `createDb({ keys })`, else the environment's; the public development ring only for a local target. */
   keyRing(): KeyRing {
-    this.ring ??= loadKeyRing();
+    this.ring ??= loadKeyRing(process.env, { developmentAllowed: isLocalTarget(this.options.target) });
     return this.ring;
   }
 
@@ -128,10 +129,9 @@ export class ScopeRuntime {
   }
 
   async run<T>(db: Database, scope: Scope, fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    const [login, key] = await Promise.all([
-      this.checkLogin(),
-      scope.kind === 'tenant' ? this.keyOf(scope.organizationId) : '',
-    ]);
+    // The login first: a refused login is the error to report, whatever else is missing.
+    const login = await this.checkLogin();
+    const key = scope.kind === 'tenant' ? await this.keyOf(scope.organizationId) : '';
     return this.client.kind === 'server'
       ? this.runOnServer(this.client.sql, db, scope, key, login, fn)
       : this.runEmbedded(db, scope, key, fn);
@@ -241,7 +241,11 @@ export class ScopeRuntime {
         if (!lost) await settle(connection, 'ROLLBACK', send).catch(() => {});
         throw error;
       }
-      await settle(connection, 'COMMIT', send);
+      await settle(connection, 'COMMIT', send).catch(async (error: unknown) => {
+        // A refused COMMIT (a deferred constraint) skipped the cleanup that follows it in the message.
+        if (!lost) await send(connection.unsafe(RESET_SESSION).simple()).catch(() => {});
+        throw error;
+      });
       return result;
     } finally {
       if (!lost) connection.release();
@@ -275,13 +279,13 @@ export class ScopeRuntime {
   }
 }
 
-/** Ends the transaction and, in the same round trip, clears what a statement may have left on the session. */
+/** Ends the transaction and, in the same message, clears what a statement may have left on the session. */
 function settle(
   connection: postgres.ReservedSql,
   command: 'COMMIT' | 'ROLLBACK',
   send: <R>(query: Promise<R>) => Promise<R>,
 ): Promise<unknown> {
-  return Promise.all([send(connection.unsafe(command)), send(connection.unsafe(RESET_SESSION).simple())]);
+  return send(connection.unsafe(`${command}; ${RESET_SESSION}`).simple());
 }
 
 /** Drizzle internals a scoped transaction is built from (stable across drizzle-orm 0.3x–0.45). */

@@ -1,5 +1,6 @@
 import type { Database } from '../client.ts';
-import { type KeyRing, loadKeyRing } from '../crypto.ts';
+import type { KeyRing } from '../crypto.ts';
+import { runtimeOf } from '../scope-runtime.ts';
 import { withTenant } from '../tenant.ts';
 import { agentsSeed } from './agents.ts';
 import { billingSeed } from './billing.ts';
@@ -62,7 +63,7 @@ export async function seedTenant(
   options: { ring?: KeyRing; onDomain?: (name: string) => void } = {},
 ): Promise<SeedResult> {
   const created = await seedGlobal(db);
-  const { ctx, counts } = await seedOrganization(db, input, options.ring ?? loadKeyRing());
+  const { ctx, counts } = await seedOrganization(db, input, options.ring ?? runtimeOf(db).keyRing());
   addCounts(created, counts);
   for (const domain of domainSeeds) {
     options.onDomain?.(domain.name);
