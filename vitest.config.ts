@@ -10,6 +10,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     reporters: ['default'],
     // Tests log in as the local superuser on purpose; the one-time development warning would repeat per file.
-    env: { NEONHUB_QUIET_DEVELOPMENT_LOGIN: '1' },
+    env: { NEONHUB_QUIET_DEVELOPMENT_WARNINGS: '1' },
   },
 });

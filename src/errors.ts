@@ -147,7 +147,7 @@ const parentTable = (table: string | undefined) => table?.replace(/_(p\d{4}_\d{2
 
 /** Turns a driver error into a `DatabaseError`; anything else is returned unchanged. */
 export function toDatabaseError(error: unknown): unknown {
-  if (error instanceof DatabaseError) return error;
+  if (error instanceof DatabaseError || error instanceof ConnectionError) return error;
   const pg = pgErrorOf(error);
   if (!pg?.code) return error;
   const kind = kinds[pg.code] ?? 'other';

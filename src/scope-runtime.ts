@@ -5,7 +5,7 @@ import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-j
 import type postgres from 'postgres';
 import type { Database, DbTarget, Transaction } from './client.ts';
 import { type KeyRing, loadKeyRing } from './crypto.ts';
-import { TenantScopeError } from './errors.ts';
+import { ConnectionError, TenantScopeError } from './errors.ts';
 import { openScopeKey } from './tenant-keys.ts';
 
 /** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */
@@ -92,9 +92,9 @@ const RESET_SESSION =
 
 let warned = false;
 
-/** Said once per process, and never under the test runner, where every file would repeat it. */
+/** Said once per process; NEONHUB_QUIET_DEVELOPMENT_WARNINGS silences it (the test runner, where every file would repeat it). */
 function warnDevelopmentLogin(login: Login, target: DbTarget): void {
-  if (warned || process.env.NEONHUB_QUIET_DEVELOPMENT_LOGIN) return;
+  if (warned || process.env.NEONHUB_QUIET_DEVELOPMENT_WARNINGS) return;
   warned = true;
   process.emitWarning(
     `tenant scopes run as "${login.name}", which can leave neonhub_app with RESET ROLE and see every tenant; ` +
@@ -118,8 +118,16 @@ export class ScopeRuntime {
   }
 
   /** The ring of `createDb({ keys })`, else the environment's; the public development ring only for a local target. */
+  private display(): string {
+    const { target } = this.options;
+    return target.kind === 'server' ? target.display : target.dataDir;
+  }
+
   keyRing(): KeyRing {
-    this.ring ??= loadKeyRing(process.env, { developmentAllowed: isLocalTarget(this.options.target) });
+    this.ring ??= loadKeyRing(process.env, {
+      developmentAllowed: isLocalTarget(this.options.target),
+      ...(process.env.NEONHUB_QUIET_DEVELOPMENT_WARNINGS && { warn: () => {} }),
+    });
     return this.ring;
   }
 
@@ -187,6 +195,20 @@ export class ScopeRuntime {
     return key;
   }
 
+  /**
+   * A connection of the pool's own, for one scope. A connection that dies while the pool hands it
+   * over rejects the wait with the server's error; nothing was sent for the scope yet, so another try is safe.
+   */
+  private async reserve(client: postgres.Sql, attempts = 3): Promise<postgres.ReservedSql> {
+    try {
+      return await client.reserve();
+    } catch (error) {
+      if (!connectionLost(error)) throw error;
+      if (attempts > 1) return this.reserve(client, attempts - 1);
+      throw new ConnectionError(this.display(), 'the server closed the connection', error);
+    }
+  }
+
   private async runOnServer<T>(
     client: postgres.Sql,
     db: Database,
@@ -195,15 +217,19 @@ export class ScopeRuntime {
     login: Login,
     fn: (tx: Transaction) => Promise<T>,
   ): Promise<T> {
-    const connection = await client.reserve();
+    const connection = await this.reserve(client);
     let lost = false;
+    // A dead connection must never go back to the pool (postgres.js would hand it out again), and
+    // nothing more is sent on it: its queue would never drain.
+    const noteLoss = (error: unknown) => {
+      if (connectionLost(error)) lost = true;
+      return lost ? new ConnectionError(this.display(), 'the server closed the connection', error) : error;
+    };
     const send = async <R>(query: Promise<R>): Promise<R> => {
       try {
         return await query;
       } catch (error) {
-        // A dead connection must never go back to the pool (postgres.js would reuse it).
-        if (String((error as { code?: unknown }).code).startsWith('CONNECTION_')) lost = true;
-        throw error;
+        throw noteLoss(error);
       }
     };
     try {
@@ -238,8 +264,9 @@ export class ScopeRuntime {
       try {
         result = await fn(tx);
       } catch (error) {
+        const reported = noteLoss(error);
         if (!lost) await settle(connection, 'ROLLBACK', send).catch(() => {});
-        throw error;
+        throw reported;
       }
       await settle(connection, 'COMMIT', send).catch(async (error: unknown) => {
         // A refused COMMIT (a deferred constraint) skipped the cleanup that follows it in the message.
@@ -277,6 +304,19 @@ export class ScopeRuntime {
       if (this.client.kind === 'embedded') await this.client.pglite.query('select pg_advisory_unlock_all()');
     }
   }
+}
+
+/** The connection is gone: the driver says so, or the server ended the session (FATAL, 57P0x, 08xxx). */
+function connectionLost(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const { code, severity, cause } = current as { code?: unknown; severity?: unknown; cause?: unknown };
+    if (typeof code === 'string' && (code.startsWith('CONNECTION_') || /^(57P0[123]|08...)$/.test(code)))
+      return true;
+    if (severity === 'FATAL' || severity === 'PANIC') return true;
+    current = cause;
+  }
+  return false;
 }
 
 /** Ends the transaction and, in the same message, clears what a statement may have left on the session. */
