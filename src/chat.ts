@@ -2,7 +2,7 @@ import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowsOf, type Transaction } from './client.ts';
 import { guarded, InputError, parseInput } from './input.ts';
-import { type Cursor, keysetBefore, microsOf, pageOf } from './keyset.ts';
+import { atMicros, type Cursor, keysetBefore, microsOf, pageOf } from './keyset.ts';
 import {
   type Conversation,
   conversations,
@@ -10,7 +10,7 @@ import {
   type MessagePart,
   messages,
 } from './schema/index.ts';
-import { assertUuid } from './tenant.ts';
+import { assertUuid, currentTenant } from './tenant.ts';
 import { insertConversationSchema, insertMessageBaseSchema, partsFitRole } from './validators/chat.ts';
 import { type NearestPlan, nearestSql, planNearest, resolveQueryVector } from './vector-query.ts';
 
@@ -37,7 +37,13 @@ export async function createConversation(
   input: CreateConversationInput,
 ): Promise<Conversation> {
   const values = parseInput(createConversationInputSchema, input, 'conversations');
-  const [row] = await guarded(() => tx.insert(conversations).values(values).returning());
+  const org = currentTenant(tx);
+  const [row] = await guarded(() =>
+    tx
+      .insert(conversations)
+      .values({ ...values, organizationId: org })
+      .returning(),
+  );
   if (!row) throw new Error('conversation insert returned no row');
   return row;
 }
@@ -87,12 +93,13 @@ function partText(part: MessagePart): string {
  */
 export async function appendMessage(tx: Transaction, input: AppendMessageInput): Promise<MessageView> {
   const { embedding, ...values } = parseInput(appendMessageInputSchema, input, 'messages');
+  const org = currentTenant(tx);
   return guarded(async () => {
     if (values.parentMessageId) {
       const [parent] = await tx
         .select({ conversationId: messages.conversationId })
         .from(messages)
-        .where(eq(messages.id, values.parentMessageId));
+        .where(and(eq(messages.organizationId, org), eq(messages.id, values.parentMessageId)));
       if (parent?.conversationId !== values.conversationId) {
         throw new InputError('messages', [
           {
@@ -103,10 +110,11 @@ export async function appendMessage(tx: Transaction, input: AppendMessageInput):
         ]);
       }
     }
-    const [row] = await tx
+    const [inserted] = await tx
       .insert(messages)
       .values({
         ...values,
+        organizationId: org,
         text: messagePlainText(values.content),
         ...(embedding && {
           embeddingSpaceId: embedding.spaceId,
@@ -114,15 +122,15 @@ export async function appendMessage(tx: Transaction, input: AppendMessageInput):
           embedding: embedding.vector,
         }),
       })
-      .returning(messageViewColumns);
-    if (!row) throw new Error('message insert returned no row');
+      .returning({ ...messageViewColumns, createdMicros: microsOf(messages.createdAt) });
+    if (!inserted) throw new Error('message insert returned no row');
+    const { createdMicros, ...row } = inserted;
+    // The stored time to the microsecond (a JS Date would round it to milliseconds), as a parameter:
+    // a statement on the conversation's own row alone, which Citus routes to one shard.
     await tx
       .update(conversations)
-      // The stored time, to the microsecond (a JS Date would round it to milliseconds).
-      .set({
-        lastMessageAt: sql`greatest(${conversations.lastMessageAt}, (select m.created_at from messages m where m.id = ${row.id}::uuid))`,
-      })
-      .where(eq(conversations.id, row.conversationId));
+      .set({ lastMessageAt: sql`greatest(${conversations.lastMessageAt}, ${atMicros(createdMicros)})` })
+      .where(and(eq(conversations.organizationId, org), eq(conversations.id, row.conversationId)));
     return row;
   });
 }
@@ -135,6 +143,7 @@ export async function setMessageEmbedding(
 ): Promise<void> {
   assertUuid(messageId, 'messageId');
   assertUuid(embedding.spaceId, 'spaceId');
+  const org = currentTenant(tx);
   const updated = await guarded(() =>
     tx
       .update(messages)
@@ -143,7 +152,7 @@ export async function setMessageEmbedding(
         embeddingDimensions: embedding.vector.length,
         embedding: embedding.vector,
       })
-      .where(eq(messages.id, messageId))
+      .where(and(eq(messages.organizationId, org), eq(messages.id, messageId)))
       .returning({ id: messages.id }),
   );
   if (updated.length === 0) {
@@ -174,6 +183,7 @@ export function messageTimelineQuery(tx: Transaction, conversationId: string, op
     .from(messages)
     .where(
       and(
+        eq(messages.organizationId, currentTenant(tx)),
         eq(messages.conversationId, conversationId),
         options.before
           ? keysetBefore(messages.createdAt, messages.id, options.before, 'messages')
@@ -219,6 +229,7 @@ export function userConversationsQuery(tx: Transaction, userId: string, options:
     .from(conversations)
     .where(
       and(
+        eq(conversations.organizationId, currentTenant(tx)),
         eq(conversations.createdByUserId, userId),
         options.before
           ? keysetBefore(conversations.lastMessageAt, conversations.id, options.before, 'conversations')
@@ -274,6 +285,7 @@ export async function findSimilarMessages(
   const limit = parseInput(z.int().min(1).max(200), query.limit ?? 10, 'messages', 'limit');
   if (query.excludeConversationId !== undefined)
     assertUuid(query.excludeConversationId, 'excludeConversationId');
+  const org = currentTenant(tx);
   return guarded(async () => {
     const { space, vector } = await resolveQueryVector(
       tx,
@@ -281,9 +293,9 @@ export async function findSimilarMessages(
       { vector: query.vector },
       'messages',
     );
-    const filter = query.excludeConversationId
-      ? sql`conversation_id <> ${query.excludeConversationId}::uuid`
-      : sql`true`;
+    const filter = sql`organization_id = ${org}::uuid${
+      query.excludeConversationId ? sql` and conversation_id <> ${query.excludeConversationId}::uuid` : sql``
+    }`;
     const q = { table: 'messages', space, vector, filter, limit, options: { efSearch: query.efSearch } };
     const nearest = async (plan: NearestPlan) =>
       rowsOf<{
@@ -298,7 +310,7 @@ export async function findSimilarMessages(
           with nearest as materialized (${nearestSql(q, plan)})
           select m.id, m.conversation_id, m.role, m.text, n.distance,
                  to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
-          from nearest n join messages m on m.id = n.id
+          from nearest n join messages m on m.organization_id = ${org}::uuid and m.id = n.id
           order by n.distance, m.id`),
       );
     const plan = await planNearest(tx, q);

@@ -12,6 +12,10 @@ export type Cursor = string;
 export const microsOf = (column: AnyPgColumn): SQL<string> =>
   sql<string>`(extract(epoch from ${column}) * 1000000)::bigint::text`;
 
+/** The time `micros` (from {@link microsOf}) stands for, exact to the microsecond. */
+export const atMicros = (micros: string): SQL =>
+  sql`(timestamptz 'epoch' + ${micros}::bigint * interval '1 microsecond')`;
+
 export function encodeCursor(micros: string, id: string): Cursor {
   return Buffer.from(`${micros}|${id}`, 'utf8').toString('base64url');
 }
@@ -33,7 +37,7 @@ export function keysetBefore(
   if (!match?.[1] || !match[2]) {
     throw new InputError(table, [{ path: ['cursor'], message: 'not a cursor this list returned' }]);
   }
-  const at = sql`(timestamptz 'epoch' + ${match[1]}::bigint * interval '1 microsecond')`;
+  const at = atMicros(match[1]);
   return direction === 'before'
     ? sql`(${time}, ${id}) < (${at}, ${match[2]}::uuid)`
     : sql`(${time}, ${id}) > (${at}, ${match[2]}::uuid)`;
