@@ -19,6 +19,7 @@ import {
   type NewBrand,
   type StyleRules,
 } from './schema/index.ts';
+import { currentTenant } from './tenant.ts';
 import { insertBrandSchema, insertBrandVoiceSchema } from './validators/brand.ts';
 import {
   assertK,
@@ -40,8 +41,12 @@ export async function createBrand(
   input: Pick<NewBrand, 'slug' | 'name' | 'description' | 'website' | 'industry' | 'status'>,
 ): Promise<Brand> {
   refuseIssues('brands', insertBrandSchema.safeParse(input));
+  const org = currentTenant(tx);
   try {
-    const [row] = await tx.insert(brands).values(input).returning();
+    const [row] = await tx
+      .insert(brands)
+      .values({ ...input, organizationId: org })
+      .returning();
     if (!row) throw new Error('brand insert returned no row');
     return row;
   } catch (error) {
@@ -87,6 +92,7 @@ export async function createBrandVoice(
 ): Promise<BrandVoiceSummary> {
   const { embed, ...fields } = input;
   refuseIssues('brand_voices', insertBrandVoiceSchema.safeParse(fields));
+  const org = currentTenant(tx);
   try {
     let embedding: Pick<BrandVoice, 'embeddingSpaceId' | 'embeddingDimensions' | 'embedding'> = {
       embeddingSpaceId: null,
@@ -108,10 +114,16 @@ export async function createBrandVoice(
         await sp
           .update(brandVoices)
           .set({ isDefault: false })
-          .where(and(eq(brandVoices.brandId, input.brandId), eq(brandVoices.isDefault, true)));
+          .where(
+            and(
+              eq(brandVoices.organizationId, org),
+              eq(brandVoices.brandId, input.brandId),
+              eq(brandVoices.isDefault, true),
+            ),
+          );
       const [row] = await sp
         .insert(brandVoices)
-        .values({ ...fields, ...embedding })
+        .values({ ...fields, ...embedding, organizationId: org })
         .returning(voiceColumns);
       if (!row) throw new Error('brand voice insert returned no row');
       return row;
@@ -131,7 +143,13 @@ export async function getDefaultBrandVoice(
   const [row] = await tx
     .select(voiceColumns)
     .from(brandVoices)
-    .where(and(eq(brandVoices.brandId, brandId), eq(brandVoices.isDefault, true)));
+    .where(
+      and(
+        eq(brandVoices.organizationId, currentTenant(tx)),
+        eq(brandVoices.brandId, brandId),
+        eq(brandVoices.isDefault, true),
+      ),
+    );
   return row;
 }
 
@@ -139,12 +157,13 @@ export async function getDefaultBrandVoice(
 export async function setDefaultBrandVoice(tx: Transaction, voiceId: string): Promise<BrandVoiceSummary> {
   if (!isUuid(voiceId))
     throw invalidInput('brand_voices', 'id', `voice id must be a UUID, got ${String(voiceId)}`);
+  const org = currentTenant(tx);
   try {
     return await tx.transaction(async (sp) => {
       const [voice] = await sp
         .select({ brandId: brandVoices.brandId })
         .from(brandVoices)
-        .where(eq(brandVoices.id, voiceId));
+        .where(and(eq(brandVoices.organizationId, org), eq(brandVoices.id, voiceId)));
       if (!voice)
         throw invalidInput(
           'brand_voices',
@@ -154,11 +173,17 @@ export async function setDefaultBrandVoice(tx: Transaction, voiceId: string): Pr
       await sp
         .update(brandVoices)
         .set({ isDefault: false })
-        .where(and(eq(brandVoices.brandId, voice.brandId), eq(brandVoices.isDefault, true)));
+        .where(
+          and(
+            eq(brandVoices.organizationId, org),
+            eq(brandVoices.brandId, voice.brandId),
+            eq(brandVoices.isDefault, true),
+          ),
+        );
       const [row] = await sp
         .update(brandVoices)
         .set({ isDefault: true })
-        .where(eq(brandVoices.id, voiceId))
+        .where(and(eq(brandVoices.organizationId, org), eq(brandVoices.id, voiceId)))
         .returning(voiceColumns);
       if (!row) throw new Error('brand voice update returned no row');
       return row;
@@ -196,9 +221,10 @@ export async function findSimilarBrandVoices(
   assertK(k, 'brand_voices');
   if (input.brandId !== undefined && !isUuid(input.brandId))
     throw invalidInput('brand_voices', 'brand_id', `brand id must be a UUID, got ${String(input.brandId)}`);
+  const org = currentTenant(tx);
   try {
     const { space, vector } = await resolveQueryVector(tx, input.spaceId, input, 'brand_voices');
-    const filter = input.brandId ? sql`brand_id = ${input.brandId}::uuid` : sql`true`;
+    const filter = sql`organization_id = ${org}::uuid${input.brandId ? sql` and brand_id = ${input.brandId}::uuid` : sql``}`;
     const q = { table: 'brand_voices', space, vector, filter, limit: k, options: input };
     const plan = await planNearest(tx, q);
     const score = sql.raw(scoreSql(space.distance, 'n.distance'));
@@ -215,7 +241,12 @@ export async function findSimilarBrandVoices(
     const voices = await tx
       .select(voiceColumns)
       .from(brandVoices)
-      .where(sql`${brandVoices.id} = any(${sql.raw(`'{${rows.map((row) => row.id).join(',')}}'::uuid[]`)})`);
+      .where(
+        and(
+          eq(brandVoices.organizationId, org),
+          sql`${brandVoices.id} = any(${sql.raw(`'{${rows.map((row) => row.id).join(',')}}'::uuid[]`)})`,
+        ),
+      );
     return rows.flatMap((row) => {
       const voice = voices.find((v) => v.id === row.id);
       return voice ? [{ voice, distance: Number(row.distance), score: Number(row.score) }] : [];

@@ -4,6 +4,7 @@ import { getEmbeddingSpace } from './embedding-spaces.ts';
 import { toDatabaseError } from './errors.ts';
 import { invalidInput, isUuid } from './input.ts';
 import { type Dataset, datasets } from './schema/index.ts';
+import { currentTenant } from './tenant.ts';
 import { insertDatasetSchema } from './validators/rag.ts';
 
 export interface CreateDatasetInput {
@@ -34,11 +35,13 @@ export function refuseIssues(
 /** Creates a dataset of the current tenant whose chunks are embedded in `embeddingSpaceId`. */
 export async function createDataset(tx: Transaction, input: CreateDatasetInput): Promise<Dataset> {
   refuseIssues('datasets', insertDatasetSchema.safeParse(input));
+  const org = currentTenant(tx);
   try {
     await getEmbeddingSpace(tx, input.embeddingSpaceId, 'datasets');
     const [row] = await tx
       .insert(datasets)
       .values({
+        organizationId: org,
         slug: input.slug,
         name: input.name.trim(),
         description: input.description ?? null,
@@ -64,7 +67,10 @@ export async function getLiveDataset(
 ): Promise<Dataset> {
   if (!isUuid(datasetId))
     throw invalidInput(table, 'dataset_id', `dataset id must be a UUID, got ${String(datasetId)}`);
-  const [row] = await tx.select().from(datasets).where(eq(datasets.id, datasetId));
+  const [row] = await tx
+    .select()
+    .from(datasets)
+    .where(and(eq(datasets.organizationId, currentTenant(tx)), eq(datasets.id, datasetId)));
   if (!row)
     throw invalidInput(table, 'dataset_id', `dataset ${datasetId} does not exist in this organization`);
   if (row.deletedAt) throw invalidInput(table, 'dataset_id', `dataset ${datasetId} is deleted`);
@@ -77,7 +83,13 @@ export async function deleteDataset(tx: Transaction, datasetId: string): Promise
   const rows = await tx
     .update(datasets)
     .set({ deletedAt: sql`now()` })
-    .where(and(eq(datasets.id, datasetId), isNull(datasets.deletedAt)))
+    .where(
+      and(
+        eq(datasets.organizationId, currentTenant(tx)),
+        eq(datasets.id, datasetId),
+        isNull(datasets.deletedAt),
+      ),
+    )
     .returning({ id: datasets.id });
   return rows.length === 1;
 }

@@ -122,17 +122,17 @@ describe('brands and voices', () => {
         ),
       );
       expect(twice.constraint).toBe('brand_voices_organization_id_brand_id_default_key');
+      // Refused inside its own savepoint: the scope goes on.
       const sameVersion = await failure(
-        tx.transaction((sp) =>
-          createBrandVoice(sp, {
-            brandId: brand.id,
-            name: 'Formal',
-            promptTemplate: 'again',
-            styleRules: rules(['formal']),
-          }),
-        ),
+        createBrandVoice(tx, {
+          brandId: brand.id,
+          name: 'Formal',
+          promptTemplate: 'again',
+          styleRules: rules(['formal']),
+        }),
       );
       expect(sameVersion.constraint).toBe('brand_voices_organization_id_brand_id_name_version_key');
+      expect((await getDefaultBrandVoice(tx, brand.id))?.id).toBe(playful.id);
     });
   });
 
