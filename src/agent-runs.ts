@@ -11,7 +11,7 @@ import {
   terminalRunStatuses,
   toolExecutions,
 } from './schema/index.ts';
-import { assertUuid } from './tenant.ts';
+import { assertUuid, currentTenant } from './tenant.ts';
 import {
   insertAgentRunBaseSchema,
   insertToolExecutionBaseSchema,
@@ -47,11 +47,12 @@ export async function startRun(
   input: StartRunInput,
 ): Promise<{ run: AgentRun; created: boolean }> {
   const { configId, status = 'queued', ...values } = parseInput(startRunInputSchema, input, 'agent_runs');
+  const org = currentTenant(tx);
   return guarded(async () => {
     const [agent] = await tx
       .select({ currentConfigId: agents.currentConfigId })
       .from(agents)
-      .where(and(eq(agents.id, values.agentId), isNull(agents.deletedAt)));
+      .where(and(eq(agents.organizationId, org), eq(agents.id, values.agentId), isNull(agents.deletedAt)));
     if (!agent) throw notFound('agent_runs', 'agent_id', 'agentId');
     const config = configId ?? agent.currentConfigId;
     if (!config) {
@@ -65,12 +66,21 @@ export async function startRun(
     }
     const [created] = await tx
       .insert(agentRuns)
-      .values({ ...values, configId: config, status, startedAt: status === 'running' ? sql`now()` : null })
+      .values({
+        ...values,
+        organizationId: org,
+        configId: config,
+        status,
+        startedAt: status === 'running' ? sql`now()` : null,
+      })
       .onConflictDoNothing({ target: [agentRuns.organizationId, agentRuns.idempotencyKey] })
       .returning();
     if (created) return { run: created, created: true };
     const key = values.idempotencyKey ?? '';
-    const existing = await tx.select().from(agentRuns).where(eq(agentRuns.idempotencyKey, key));
+    const existing = await tx
+      .select()
+      .from(agentRuns)
+      .where(and(eq(agentRuns.organizationId, org), eq(agentRuns.idempotencyKey, key)));
     return { run: firstRow(existing, 'idempotent run lookup'), created: false };
   });
 }
@@ -82,7 +92,7 @@ export async function markRunStarted(tx: Transaction, runId: string): Promise<Ag
     const rows = await tx
       .update(agentRuns)
       .set({ status: 'running', startedAt: sql`now()` })
-      .where(eq(agentRuns.id, runId))
+      .where(and(eq(agentRuns.organizationId, currentTenant(tx)), eq(agentRuns.id, runId)))
       .returning();
     if (rows.length === 0) throw notFound('agent_runs', 'id', 'runId');
     return firstRow(rows, 'run update');
@@ -112,6 +122,7 @@ export type FinishRunInput = z.input<typeof finishRunInputSchema>;
 export async function finishRun(tx: Transaction, runId: string, input: FinishRunInput): Promise<AgentRun> {
   assertUuid(runId, 'runId');
   const values = parseInput(finishRunInputSchema, input, 'agent_runs');
+  const org = currentTenant(tx);
   return guarded(async () => {
     const rows = await tx
       .update(agentRuns)
@@ -122,7 +133,7 @@ export async function finishRun(tx: Transaction, runId: string, input: FinishRun
           values.latencyMs ??
           sql`(extract(epoch from greatest(now(), ${agentRuns.startedAt}) - ${agentRuns.startedAt}) * 1000)::int`,
       })
-      .where(eq(agentRuns.id, runId))
+      .where(and(eq(agentRuns.organizationId, org), eq(agentRuns.id, runId)))
       .returning();
     if (rows.length === 0) throw notFound('agent_runs', 'id', 'runId');
     return firstRow(rows, 'run update');
@@ -163,11 +174,12 @@ export async function recordToolExecution(
   input: RecordToolExecutionInput,
 ): Promise<ToolExecution> {
   const values = parseInput(toolExecutionInputSchema, input, 'tool_executions');
+  const org = currentTenant(tx);
   return guarded(async () => {
     const [run] = await tx
       .select({ id: agentRuns.id })
       .from(agentRuns)
-      .where(eq(agentRuns.id, values.runId))
+      .where(and(eq(agentRuns.organizationId, org), eq(agentRuns.id, values.runId)))
       .for('no key update');
     if (!run) throw notFound('tool_executions', 'run_id', 'runId');
     const finished = values.status && values.status !== 'running';
@@ -176,8 +188,10 @@ export async function recordToolExecution(
         .insert(toolExecutions)
         .values({
           ...values,
+          organizationId: org,
           finishedAt: values.finishedAt ?? (finished ? sql`now()` : undefined),
-          sequence: sql`(select coalesce(max(sequence), 0) + 1 from tool_executions where run_id = ${values.runId}::uuid)`,
+          sequence: sql`(select coalesce(max(sequence), 0) + 1 from tool_executions
+                         where organization_id = ${org}::uuid and run_id = ${values.runId}::uuid)`,
         })
         .returning(),
       'tool execution insert',
@@ -191,7 +205,7 @@ export function toolExecutionsQuery(tx: Transaction, runId: string) {
   return tx
     .select()
     .from(toolExecutions)
-    .where(eq(toolExecutions.runId, runId))
+    .where(and(eq(toolExecutions.organizationId, currentTenant(tx)), eq(toolExecutions.runId, runId)))
     .orderBy(asc(toolExecutions.sequence));
 }
 
@@ -226,6 +240,7 @@ export function agentRunsQuery(
     .from(agentRuns)
     .where(
       and(
+        eq(agentRuns.organizationId, currentTenant(tx)),
         eq(agentRuns.agentId, agentId),
         gte(agentRuns.createdAt, from),
         lt(agentRuns.createdAt, to),
@@ -269,14 +284,15 @@ export interface AgentRunStats {
 }
 
 /** The statement behind `agentRunStats`: one pass over the window through `agent_runs_agent_id_created_at_idx`. */
-export function agentRunStatsQuery(agentId: string, window: RunWindow) {
+export function agentRunStatsQuery(tx: Transaction, agentId: string, window: RunWindow) {
   assertUuid(agentId, 'agentId');
   const { from, to } = parseInput(windowSchema, window, 'agent_runs');
   return sql`
     with w as (
       select status, latency_ms, prompt_tokens, completion_tokens, cost_amount, currency
       from agent_runs
-      where agent_id = ${agentId}::uuid and created_at >= ${from.toISOString()}::timestamptz
+      where organization_id = ${currentTenant(tx)}::uuid and agent_id = ${agentId}::uuid
+        and created_at >= ${from.toISOString()}::timestamptz
         and created_at < ${to.toISOString()}::timestamptz
     )
     select count(*)::int as runs,
@@ -302,7 +318,7 @@ export async function agentRunStats(
   agentId: string,
   window: RunWindow,
 ): Promise<AgentRunStats> {
-  const query = agentRunStatsQuery(agentId, window);
+  const query = agentRunStatsQuery(tx, agentId, window);
   const [row] = rowsOf<Record<string, unknown>>(await guarded(() => tx.execute(query)));
   const n = (key: string) => Number(row?.[key] ?? 0);
   const cost = row?.cost;

@@ -14,7 +14,7 @@ import {
   type Tool,
   tools,
 } from './schema/index.ts';
-import { assertUuid } from './tenant.ts';
+import { assertUuid, currentTenant } from './tenant.ts';
 import {
   agentToolConfigSchema,
   insertAgentCapabilitySchema,
@@ -55,8 +55,15 @@ export async function createAgent(
   input: CreateAgentInput,
 ): Promise<{ agent: Agent; config: AgentConfig | null }> {
   const { config, ...values } = parseInput(createAgentInputSchema, input, 'agents');
+  const org = currentTenant(tx);
   return guarded(async () => {
-    const agent = firstRow(await tx.insert(agents).values(values).returning(), 'agent insert');
+    const agent = firstRow(
+      await tx
+        .insert(agents)
+        .values({ ...values, organizationId: org })
+        .returning(),
+      'agent insert',
+    );
     if (!config) return { agent, config: null };
     const created = await publishAgentConfig(tx, agent.id, config);
     return { agent: created.agent, config: created.config };
@@ -75,11 +82,13 @@ export async function publishAgentConfig(
 ): Promise<{ agent: Agent; config: AgentConfig }> {
   assertUuid(agentId, 'agentId');
   const values = parseInput(configInputSchema, input, 'agent_configs');
+  const org = currentTenant(tx);
+  const theAgent = and(eq(agents.organizationId, org), eq(agents.id, agentId));
   return guarded(async () => {
     const [locked] = await tx
       .select({ id: agents.id })
       .from(agents)
-      .where(and(eq(agents.id, agentId), isNull(agents.deletedAt)))
+      .where(and(theAgent, isNull(agents.deletedAt)))
       .for('update');
     if (!locked) throw notFound('agent_configs', 'agent_id', 'agentId');
     const config = firstRow(
@@ -87,20 +96,18 @@ export async function publishAgentConfig(
         .insert(agentConfigs)
         .values({
           ...values,
+          organizationId: org,
           agentId,
-          version: sql`(select coalesce(max(version), 0) + 1 from agent_configs where agent_id = ${agentId}::uuid)`,
+          version: sql`(select coalesce(max(version), 0) + 1 from agent_configs
+                        where organization_id = ${org}::uuid and agent_id = ${agentId}::uuid)`,
         })
         .returning(),
       'config insert',
     );
     const agent =
       options.makeCurrent === false
-        ? await tx.select().from(agents).where(eq(agents.id, agentId))
-        : await tx
-            .update(agents)
-            .set({ currentConfigId: config.id })
-            .where(eq(agents.id, agentId))
-            .returning();
+        ? await tx.select().from(agents).where(theAgent)
+        : await tx.update(agents).set({ currentConfigId: config.id }).where(theAgent).returning();
     return { agent: firstRow(agent, 'agent'), config };
   });
 }
@@ -109,11 +116,12 @@ export async function publishAgentConfig(
 export async function setCurrentConfig(tx: Transaction, agentId: string, configId: string): Promise<Agent> {
   assertUuid(agentId, 'agentId');
   assertUuid(configId, 'configId');
+  const org = currentTenant(tx);
   return guarded(async () => {
     const [agent] = await tx
       .update(agents)
       .set({ currentConfigId: configId })
-      .where(eq(agents.id, agentId))
+      .where(and(eq(agents.organizationId, org), eq(agents.id, agentId)))
       .returning();
     if (!agent) throw notFound('agents', 'id', 'agentId');
     // The reference is deferred for creation; a rollback wants its answer now.
@@ -142,7 +150,7 @@ export async function setAgentCapability(
     firstRow(
       await tx
         .insert(agentCapabilities)
-        .values({ ...values, agentId })
+        .values({ ...values, organizationId: currentTenant(tx), agentId })
         .onConflictDoUpdate({
           target: [agentCapabilities.organizationId, agentCapabilities.agentId, agentCapabilities.capability],
           set: { enabled: values.enabled ?? true, config: values.config ?? {} },
@@ -170,7 +178,16 @@ export type CreateToolInput = z.input<typeof toolInputSchema>;
 /** Adds a tool to the current tenant's catalog. */
 export async function createTool(tx: Transaction, input: CreateToolInput): Promise<Tool> {
   const values = parseInput(toolInputSchema, input, 'tools');
-  return guarded(async () => firstRow(await tx.insert(tools).values(values).returning(), 'tool insert'));
+  const org = currentTenant(tx);
+  return guarded(async () =>
+    firstRow(
+      await tx
+        .insert(tools)
+        .values({ ...values, organizationId: org })
+        .returning(),
+      'tool insert',
+    ),
+  );
 }
 
 /** Lets an agent use a tool (or changes its per-agent settings). */
@@ -187,7 +204,7 @@ export async function grantTool(
     firstRow(
       await tx
         .insert(agentTools)
-        .values({ agentId, toolId, config: parsed })
+        .values({ organizationId: currentTenant(tx), agentId, toolId, config: parsed })
         .onConflictDoUpdate({
           target: [agentTools.organizationId, agentTools.agentId, agentTools.toolId],
           set: { config: parsed },

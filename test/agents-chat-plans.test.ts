@@ -268,7 +268,7 @@ describe.skipIf(!onServer)('hot-path plans at scale', () => {
         conversations: await explain(tx, userConversationsQuery(tx, userId, { limit: 20 })),
         runs: await explain(tx, agentRunsQuery(tx, agentId, window, { limit: 50 })),
         toolExecutions: await explain(tx, toolExecutionsQuery(tx, runId)),
-        stats: await explain(tx, agentRunStatsQuery(agentId, window)),
+        stats: await explain(tx, agentRunStatsQuery(tx, agentId, window)),
         appendBump: await explain(
           tx,
           sql`update conversations set last_message_at = greatest(last_message_at,
