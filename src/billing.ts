@@ -1,10 +1,10 @@
-import { desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowsOf, type Transaction } from './client.ts';
 import { toDatabaseError } from './errors.ts';
 import { parseInput } from './input.ts';
 import { type Subscription, subscriptions } from './schema/index.ts';
-import { assertUuid } from './tenant.ts';
+import { assertUuid, currentTenant } from './tenant.ts';
 import { insertUsageRecordSchema } from './validators/billing.ts';
 
 export interface UsageInput {
@@ -44,11 +44,12 @@ export async function recordUsage(
     };
   });
   if (rows.length === 0) return { recorded: 0, duplicates: 0 };
+  const org = currentTenant(tx);
   try {
     const inserted = rowsOf<{ id: string }>(
       await tx.execute(sql`
         insert into usage_records (organization_id, meter, quantity, recorded_at, idempotency_key, metadata)
-        select app_current_org_id(), e.meter, e.quantity, e.recorded_at, e.idempotency_key, e.metadata
+        select ${org}::uuid, e.meter, e.quantity, e.recorded_at, e.idempotency_key, e.metadata
         from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
           as e(meter text, quantity numeric, recorded_at timestamptz, idempotency_key text, metadata jsonb)
         on conflict (organization_id, idempotency_key) do nothing
@@ -83,6 +84,7 @@ export async function usageByMeter(
   period: { start: Date; end: Date },
 ): Promise<MeterUsage[]> {
   const p = parseInput(periodSchema, period, 'usage_records', 'period');
+  const org = currentTenant(tx);
   try {
     const rows = rowsOf<{
       meter: string;
@@ -95,7 +97,7 @@ export async function usageByMeter(
         select meter, sum(quantity)::text as quantity, count(*) as events,
                min(recorded_at) as first_at, max(recorded_at) as last_at
         from usage_records
-        where organization_id = app_current_org_id()
+        where organization_id = ${org}::uuid
           and recorded_at >= ${p.start.toISOString()}::timestamptz and recorded_at < ${p.end.toISOString()}::timestamptz
         group by meter
         order by meter`),
@@ -124,7 +126,12 @@ export async function usageForCurrentPeriod(
   const [subscription] = await tx
     .select()
     .from(subscriptions)
-    .where(subscriptionId ? eq(subscriptions.id, subscriptionId) : sql`${subscriptions.status} <> 'canceled'`)
+    .where(
+      and(
+        eq(subscriptions.organizationId, currentTenant(tx)),
+        subscriptionId ? eq(subscriptions.id, subscriptionId) : sql`${subscriptions.status} <> 'canceled'`,
+      ),
+    )
     .orderBy(desc(subscriptions.currentPeriodStart))
     .limit(1);
   if (!subscription) return undefined;

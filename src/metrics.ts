@@ -4,6 +4,7 @@ import { rowsOf, type Transaction } from './client.ts';
 import { toDatabaseError } from './errors.ts';
 import { parseInput } from './input.ts';
 import { channels } from './schema/enums.ts';
+import { currentTenant } from './tenant.ts';
 import { type MetricPoint, metricNameSchema, metricPointSchema } from './validators/campaigns.ts';
 
 export type { MetricPoint } from './validators/campaigns.ts';
@@ -49,6 +50,7 @@ export async function upsertMetricPoints(
   });
   const rows = [...latest.values()];
   const result: UpsertMetricPointsResult = { inserted: 0, updated: 0, unchanged: 0 };
+  const org = currentTenant(tx);
   try {
     for (let start = 0; start < rows.length; start += BATCH) {
       const batch = rows.slice(start, start + BATCH);
@@ -63,13 +65,13 @@ export async function upsertMetricPoints(
           ), existing as (
             select count(*)::int as n
             from p join campaign_metrics m
-              on m.organization_id = app_current_org_id() and m.campaign_id = p.campaign_id
+              on m.organization_id = ${org}::uuid and m.campaign_id = p.campaign_id
               and m.metric = p.metric and m.bucket = p.bucket and m.channel = p.channel
               and m.content_item_id is not distinct from p.content_item_id
           ), written as (
             insert into campaign_metrics as m
               (organization_id, campaign_id, content_item_id, channel, metric, bucket, value, dimensions)
-            select app_current_org_id(), p.campaign_id, p.content_item_id, p.channel, p.metric, p.bucket,
+            select ${org}::uuid, p.campaign_id, p.content_item_id, p.channel, p.metric, p.bucket,
                    p.value, p.dimensions
             from p
             on conflict (organization_id, campaign_id, metric, bucket, channel, content_item_id)
@@ -154,7 +156,7 @@ const seriesQuerySchema = z
 async function tenantTimeZone(tx: Transaction): Promise<string> {
   const [row] = rowsOf<{ zone: string | null }>(
     await tx.execute(
-      sql`select settings ->> 'defaultTimezone' as zone from organizations where id = app_current_org_id()`,
+      sql`select settings ->> 'defaultTimezone' as zone from organizations where id = ${currentTenant(tx)}::uuid`,
     ),
   );
   return row?.zone && timeZoneSchema.safeParse(row.zone).success ? row.zone : 'UTC';
@@ -173,8 +175,12 @@ function pointFilters(q: { channel?: Channel; contentItemId?: string | null }): 
  * The statement behind `campaignMetricSeries` for a query whose time zone is settled; exported so
  * its plan can be inspected (`EXPLAIN`). Validates the query like the function does.
  */
-export function campaignMetricSeriesSql(query: MetricSeriesQuery & { timeZone: string }): SQL {
+export function campaignMetricSeriesSql(
+  tx: Transaction,
+  query: MetricSeriesQuery & { timeZone: string },
+): SQL {
   const q = parseInput(seriesQuerySchema, query, 'campaign_metrics', 'query');
+  const org = currentTenant(tx);
   const timeZone = query.timeZone;
   const from = q.from.toISOString();
   const to = q.to.toISOString();
@@ -190,7 +196,7 @@ export function campaignMetricSeriesSql(query: MetricSeriesQuery & { timeZone: s
     with sums as (
       select date_trunc(${q.grain}, m.bucket, ${timeZone}) as bucket, sum(m.value) as value
       from campaign_metrics m
-      where m.organization_id = app_current_org_id() and m.campaign_id = ${q.campaignId}::uuid
+      where m.organization_id = ${org}::uuid and m.campaign_id = ${q.campaignId}::uuid
         and m.metric = ${q.metric} and m.bucket >= ${from}::timestamptz and m.bucket < ${to}::timestamptz
         ${pointFilters(q)}
       group by 1
@@ -211,7 +217,7 @@ export async function campaignMetricSeries(tx: Transaction, query: MetricSeriesQ
   const timeZone = q.timeZone ?? (await tenantTimeZone(tx));
   try {
     const rows = rowsOf<{ epoch_ms: number | string; value: number | string }>(
-      await tx.execute(campaignMetricSeriesSql({ ...query, timeZone })),
+      await tx.execute(campaignMetricSeriesSql(tx, { ...query, timeZone })),
     );
     return {
       timeZone,
@@ -263,12 +269,13 @@ export async function campaignChannelTotals(
     q.to && sql`and m.bucket < ${q.to.toISOString()}::timestamptz`,
     q.metrics && sql`and m.metric = any(${`{${q.metrics.join(',')}}`}::text[])`,
   ].filter((part): part is SQL => Boolean(part));
+  const org = currentTenant(tx);
   try {
     const rows = rowsOf<{ channel: Channel; metric: string; value: string | number }>(
       await tx.execute(sql`
         select m.channel, m.metric, sum(m.value) as value
         from campaign_metrics m
-        where m.organization_id = app_current_org_id() and m.campaign_id = ${q.campaignId}::uuid
+        where m.organization_id = ${org}::uuid and m.campaign_id = ${q.campaignId}::uuid
           ${sql.join(window, sql` `)}
         group by m.channel, m.metric
         order by m.channel, m.metric`),

@@ -424,7 +424,7 @@ describe('series plan', () => {
     };
     const [plan] = await inAcme(async (tx) =>
       rowsOf<{ 'QUERY PLAN': unknown }>(
-        await tx.execute(sql`explain (analyze, format json) ${campaignMetricSeriesSql(query)}`),
+        await tx.execute(sql`explain (analyze, format json) ${campaignMetricSeriesSql(tx, query)}`),
       ),
     );
     const all = scansOf(plan?.['QUERY PLAN']);
