@@ -1,4 +1,4 @@
-import { asc, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { Transaction } from '../client.ts';
 import {
   agentCapabilities,
@@ -10,6 +10,7 @@ import {
   toolExecutions,
   tools,
 } from '../schema/index.ts';
+import { currentTenant } from '../tenant.ts';
 import { type DomainSeed, insertNew, type SeedContext } from './context.ts';
 
 const at = (iso: string) => new Date(iso);
@@ -19,7 +20,7 @@ async function firstBrandId(tx: Transaction): Promise<string | null> {
   const [brand] = await tx
     .select({ id: brands.id })
     .from(brands)
-    .where(isNull(brands.deletedAt))
+    .where(and(eq(brands.organizationId, currentTenant(tx)), isNull(brands.deletedAt)))
     .orderBy(asc(brands.createdAt), asc(brands.id))
     .limit(1);
   return brand?.id ?? null;

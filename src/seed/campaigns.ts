@@ -13,6 +13,7 @@ import {
   emailSequences,
   socialPosts,
 } from '../schema/index.ts';
+import { currentTenant } from '../tenant.ts';
 import { brandSeedIds } from './brand.ts';
 import { type DomainSeed, insertNew, type SeedContext, type SeedCounts } from './context.ts';
 
@@ -67,6 +68,7 @@ export const campaignsSeed: DomainSeed = {
   },
   tenant: async (tx, ctx) => {
     const ids = campaignSeedIds(ctx);
+    const org = currentTenant(tx);
     const now = currentHour();
     const counts: SeedCounts = {};
     const items = [
@@ -105,7 +107,13 @@ export const campaignsSeed: DomainSeed = {
           status: published ? 'published' : 'approved',
           publishedAt: published ? new Date(now.getTime() - 30 * DAY) : null,
         })
-        .where(and(eq(contentItems.id, item.id), isNull(contentItems.currentVersionId)));
+        .where(
+          and(
+            eq(contentItems.organizationId, org),
+            eq(contentItems.id, item.id),
+            isNull(contentItems.currentVersionId),
+          ),
+        );
     }
 
     counts.campaigns = await insertNew(tx, campaigns, [
@@ -144,7 +152,7 @@ export const campaignsSeed: DomainSeed = {
     const [existing] = await tx
       .select({ id: campaignMetrics.id })
       .from(campaignMetrics)
-      .where(eq(campaignMetrics.campaignId, ids.campaign))
+      .where(and(eq(campaignMetrics.organizationId, org), eq(campaignMetrics.campaignId, ids.campaign)))
       .limit(1);
     counts.campaign_metrics = 0;
     if (!existing) {

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { getTableColumns } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Database, Transaction } from '../client.ts';
 import type { KeyRing } from '../crypto.ts';
+import { currentTenant } from '../tenant.ts';
 
 /** A UUID (version 8, RFC 9562) derived from its parts: the same parts give the same id on every run. */
 export function stableId(...parts: string[]): string {
@@ -41,7 +43,8 @@ export interface DomainSeed {
 
 /**
  * Inserts rows whose ids are fixed, skipping those already there, and counts what was new. Tables
- * whose rows were written by an earlier run are left as they are.
+ * whose rows were written by an earlier run are left as they are. A tenant table's rows name the
+ * organization of the scope `tx` belongs to, as every statement of the package does.
  */
 export async function insertNew<TTable extends PgTable>(
   tx: Database | Transaction,
@@ -49,7 +52,9 @@ export async function insertNew<TTable extends PgTable>(
   rows: TTable['$inferInsert'][],
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  const inserted = await tx.insert(table).values(rows).onConflictDoNothing().returning();
+  const organizationId = 'organizationId' in getTableColumns(table) ? currentTenant(tx) : undefined;
+  const values = organizationId ? rows.map((row) => ({ ...row, organizationId })) : rows;
+  const inserted = await tx.insert(table).values(values).onConflictDoNothing().returning();
   return inserted.length;
 }
 

@@ -1,6 +1,7 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { storeCredential } from '../credentials.ts';
 import { connectors } from '../schema/index.ts';
+import { currentTenant } from '../tenant.ts';
 import type { DomainSeed } from './context.ts';
 
 export const integrationsSeed: DomainSeed = {
@@ -8,10 +9,11 @@ export const integrationsSeed: DomainSeed = {
   // A connected HubSpot account with its token encrypted by the key ring; written once.
   tenant: async (tx, ctx) => {
     const connectorId = ctx.id('connector', 'hubspot');
+    const org = currentTenant(tx);
     const [existing] = await tx
       .select({ id: connectors.id })
       .from(connectors)
-      .where(eq(connectors.id, connectorId));
+      .where(and(eq(connectors.organizationId, org), eq(connectors.id, connectorId)));
     if (existing) return { credentials: 0, connectors: 0 };
     const credential = await storeCredential(tx, ctx.ring, {
       provider: 'hubspot',
@@ -23,6 +25,7 @@ export const integrationsSeed: DomainSeed = {
     });
     await tx.insert(connectors).values({
       id: connectorId,
+      organizationId: org,
       provider: 'hubspot',
       name: 'HubSpot CRM',
       status: 'connected',
