@@ -69,6 +69,27 @@ describe('conversations and messages', () => {
     expect(first.text).toBe('Hello');
   });
 
+  it('moves last_message_at to the stored time of the newest message, to the microsecond', async () => {
+    // Separate transactions, so the message's now() is later than the conversation's. The server's
+    // clock has microseconds a JS Date would lose; PGlite's stops at the millisecond.
+    const conversation = await tenant((tx) => createConversation(tx, { title: 'Exact' }));
+    const message = await tenant((tx) =>
+      appendMessage(tx, { conversationId: conversation.id, role: 'user', content: text('Later') }),
+    );
+    const [row] = await tenant(async (tx) =>
+      rowsOf<{ same: boolean; sub_millisecond: number }>(
+        await tx.execute(sql`
+          select c.last_message_at = m.created_at as same,
+                 (extract(microseconds from m.created_at)::int % 1000) as sub_millisecond
+          from conversations c
+          join messages m on m.organization_id = c.organization_id and m.conversation_id = c.id
+          where c.organization_id = ${org}::uuid and c.id = ${conversation.id}::uuid and m.id = ${message.id}::uuid`),
+      ),
+    );
+    console.log(`message time's microseconds past the millisecond: ${row?.sub_millisecond}`);
+    expect(row?.same).toBe(true);
+  });
+
   it('stores typed parts and their plain text; the database and the validator refuse unknown parts', async () => {
     const row = await tenant(async (tx) => {
       const conversation = await createConversation(tx, { title: 'Parts' });
