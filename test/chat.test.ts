@@ -349,12 +349,13 @@ describe('similar messages at scale', () => {
       model: 'random-128',
       dimensions: dims,
     });
-    const rows = 6000;
+    // Enough rows for the planner to prefer the index; a low exact threshold keeps the load small.
+    const rows = 3500;
     await tenant(async (tx) => {
       const conversation = await createConversation(tx, { title: 'Many' });
       await tx.execute(sql`
-        insert into messages (conversation_id, role, content, text, embedding_space_id, embedding_dimensions, embedding)
-        select ${conversation.id}::uuid, 'user', '[{"type": "text", "text": "m"}]'::jsonb, 'm', ${space.id}::uuid, ${dims},
+        insert into messages (organization_id, conversation_id, role, content, text, embedding_space_id, embedding_dimensions, embedding)
+        select ${org}::uuid, ${conversation.id}::uuid, 'user', '[{"type": "text", "text": "m"}]'::jsonb, 'm', ${space.id}::uuid, ${dims},
                v.embedding::vector(${sql.raw(String(dims))})::halfvec(${sql.raw(String(dims))})
         from generate_series(1, ${rows}) g,
              lateral (select array_agg(random() - 0.5 + 0 * (d + g)) as embedding from generate_series(1, ${dims}) d) v`);
@@ -366,9 +367,10 @@ describe('similar messages at scale', () => {
         table: 'messages',
         space: await getEmbeddingSpace(tx, space.id, 'messages'),
         vector,
-        filter: sql`true`,
+        // The tenant filter findSimilarMessages sends.
+        filter: sql`organization_id = ${org}::uuid`,
         limit: 10,
-        options: {},
+        options: { exactThreshold: 500 },
       };
       const plan = await planNearest(tx, q);
       const explained = rowsOf<{ 'QUERY PLAN': string }>(
