@@ -295,6 +295,8 @@ export class ScopeRuntime {
                      pg_catalog.set_config('app.tenant_key', ${key}, true)`,
         );
         const result = await fn(tx);
+        // Deferred checks run now, while the scope is in force: at COMMIT, after the reset, they would see no tenant.
+        await tx.execute(sql`set constraints all immediate`);
         // The embedded database has one session for everyone: leave nothing in it.
         for (const statement of RESET_SESSION.split('; ')) await tx.execute(sql.raw(statement));
         return result;
