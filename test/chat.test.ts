@@ -83,7 +83,8 @@ describe('conversations and messages', () => {
                  (extract(microseconds from m.created_at)::int % 1000) as sub_millisecond
           from conversations c
           join messages m on m.organization_id = c.organization_id and m.conversation_id = c.id
-          where c.organization_id = ${org}::uuid and c.id = ${conversation.id}::uuid and m.id = ${message.id}::uuid`),
+          where c.organization_id = ${org}::uuid and c.id = ${conversation.id}::uuid
+            and m.organization_id = ${org}::uuid and m.id = ${message.id}::uuid`),
       ),
     );
     console.log(`message time's microseconds past the millisecond: ${row?.sub_millisecond}`);
