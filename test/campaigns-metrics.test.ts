@@ -79,12 +79,20 @@ describe('upsertMetricPoints', () => {
     expect(first).toEqual({ inserted: 9, updated: 0, unchanged: 0 });
 
     const before = await inAcme((tx) =>
-      tx.select().from(campaignMetrics).where(eq(campaignMetrics.campaignId, labCampaign)),
+      tx
+        .select()
+        .from(campaignMetrics)
+        .where(eq(campaignMetrics.campaignId, labCampaign))
+        .orderBy(campaignMetrics.id),
     );
     const replay = await inAcme((tx) => upsertMetricPoints(tx, points));
     expect(replay).toEqual({ inserted: 0, updated: 0, unchanged: 9 });
     const after = await inAcme((tx) =>
-      tx.select().from(campaignMetrics).where(eq(campaignMetrics.campaignId, labCampaign)),
+      tx
+        .select()
+        .from(campaignMetrics)
+        .where(eq(campaignMetrics.campaignId, labCampaign))
+        .orderBy(campaignMetrics.id),
     );
     expect(after).toEqual(before);
 
