@@ -1,6 +1,7 @@
-import { createInsertSchema, createSelectSchema } from 'drizzle-zod';
+import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { auditLogs } from '../schema/audit.ts';
+import { createInsertSchema } from './storable.ts';
 
 export const auditChangesSchema = z
   .object({

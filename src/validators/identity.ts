@@ -1,4 +1,4 @@
-import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod';
+import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { permissionKeys } from '../permissions.ts';
 import {
@@ -11,6 +11,7 @@ import {
   roles,
   users,
 } from '../schema/identity.ts';
+import { createInsertSchema, createUpdateSchema } from './storable.ts';
 
 // Shapes of the JSON columns; the tables' `$type<T>()` say the same in TypeScript.
 export const organizationSettingsSchema = z
