@@ -228,6 +228,8 @@ function schemaConstraints(): Map<string, Constraint> {
     const primary = config.columns.filter((column) => column.primary);
     if (primary.length > 0) map.set(`${table}_pkey`, names(primary));
   }
+  // PostgreSQL cuts names to 63 bytes: a longer name in the schema is known by its cut form too.
+  for (const [name, found] of [...map]) if (Buffer.byteLength(name) > 63) map.set(name.slice(0, 63), found);
   constraintColumns = map;
   return map;
 }

@@ -30,6 +30,11 @@ export interface MigrateProgress {
 
 export interface MigrateOptions {
   migrationsFolder?: string;
+  /**
+   * How long a migration statement may wait for a table lock before the migration fails (and is
+   * rolled back): waiting longer would queue every query behind it. Default 30 s.
+   */
+  lockTimeoutMs?: number;
   onProgress?: (progress: MigrateProgress) => void;
 }
 
@@ -223,7 +228,7 @@ export async function migrate(handle: DbHandle, options: MigrateOptions = {}): P
       for (const [index, migration] of pending.entries()) {
         const started = performance.now();
         options.onProgress?.({ event: 'applying', migration: migration.tag, index, total: pending.length });
-        await applyOne(session, migration);
+        await applyOne(session, migration, options.lockTimeoutMs ?? 30_000);
         applied.push(migration.tag);
         options.onProgress?.({
           event: 'applied',
@@ -242,8 +247,8 @@ export async function migrate(handle: DbHandle, options: MigrateOptions = {}): P
   }
 }
 
-async function applyOne(session: RawSql, migration: Migration): Promise<void> {
-  await session.exec('begin');
+async function applyOne(session: RawSql, migration: Migration, lockTimeoutMs: number): Promise<void> {
+  await session.exec(`begin; set local lock_timeout = ${Math.max(0, Math.floor(lockTimeoutMs))}`);
   let current = '';
   try {
     for (const statement of migration.statements) {

@@ -198,10 +198,11 @@ describe('migrator', () => {
       );
       expect(state).toEqual({ before: false, part: false });
       expect(await ledger(handle)).toHaveLength(journal.length);
-      // BEGIN inside a function body is not transaction control: the same folder without the COMMIT applies.
+      // BEGIN inside a function body is not transaction control: the same folder without the COMMIT
+      // applies (and finds the lock_timeout the migrator sets for every migration).
       writeFileSync(
         path.join(folder, '0100_commits.sql'),
-        'create table committed_part (id int);\n--> statement-breakpoint\nDO $$ BEGIN PERFORM 1; END $$;',
+        "create table committed_part (id int);\n--> statement-breakpoint\nDO $$ BEGIN IF current_setting('lock_timeout') = '0' THEN RAISE EXCEPTION 'no lock_timeout'; END IF; END $$;",
       );
       expect((await migrate(handle, { migrationsFolder: folder })).applied).toEqual([
         '0099_before',

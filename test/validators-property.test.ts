@@ -396,7 +396,7 @@ class RolledBack extends Error {}
  * Refusals that depend on rows already there, which no validator can see: another row's unique
  * key, a missing referenced row, a status transition from the row's current status.
  */
-const aboutExistingRows = (error: Error) =>
+const aboutExistingRows = (error: Error): error is DatabaseError =>
   error instanceof DatabaseError &&
   (['unique_violation', 'foreign_key_violation'].includes(error.kind) ||
     /_transition_check$/.test(error.constraint ?? ''));

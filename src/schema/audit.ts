@@ -11,7 +11,7 @@ import {
   timestamp,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { id, tenantPolicy } from './columns.ts';
+import { id, lengthCheck, tenantPolicy } from './columns.ts';
 import { auditActorType } from './enums.ts';
 import { bytea } from './identity.ts';
 
@@ -54,6 +54,9 @@ export const auditLogs = pgTable(
     hash: bytea('hash'),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    lengthCheck('audit_logs', t.targetType, 100),
+    lengthCheck('audit_logs', t.targetId, 200),
     // The partition key has to be part of the primary key of a partitioned table.
     primaryKey({ name: 'audit_logs_pkey', columns: [t.organizationId, t.createdAt, t.id] }),
     // An organization's trail, newest first, is what an admin screen and the chain check read.

@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { pgPolicy, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { check, type PgColumn, pgPolicy, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /** Time-ordered UUIDv7 from the database, so raw SQL inserts get one too (bootstrap migration). */
 export const id = () => uuid('id').notNull().default(sql`uuidv7()`);
@@ -33,3 +33,13 @@ export const tenantPolicy = (table: string, using: SQL = currentOrganization) =>
     using,
     withCheck: using,
   });
+
+/**
+ * `<table>_<column>_length_check`: at most `max` characters, so the value fits the indexes on it.
+ * The column is named unqualified: PostgreSQL refuses `"table"."column"` in ALTER TABLE ... CHECK.
+ */
+export const lengthCheck = (table: string, column: PgColumn, max: number) =>
+  check(
+    `${table}_${column.name}_length_check`,
+    sql`char_length(${sql.identifier(column.name)}) <= ${sql.raw(String(max))}`,
+  );

@@ -16,7 +16,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { createdAt, primaryId, timestamps } from './columns.ts';
+import { createdAt, lengthCheck, primaryId, timestamps } from './columns.ts';
 import { credentialKind, membershipStatus } from './enums.ts';
 import { organizations } from './organizations.ts';
 import { tenantReference, tenantTable } from './tenancy.ts';
@@ -60,6 +60,8 @@ export const users = pgTable(
     ...timestamps(),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    lengthCheck('users', t.email, 320),
     // Sign-in looks people up by email whatever its case, and two spellings must not make two users.
     uniqueIndex('users_email_key').on(sql`lower(${t.email})`),
     check('users_email_format_check', sql`${t.email} ~ '^[^@\\s]+@[^@\\s]+$'`),
@@ -297,6 +299,9 @@ export const credentials = tenantTable(
     ...timestamps(),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    lengthCheck('credentials', t.provider, 100),
+    lengthCheck('credentials', t.label, 200),
     unique('credentials_organization_id_provider_label_key').on(t.organizationId, t.provider, t.label),
     // Rotation walks rows still wrapped by a retired key.
     index('credentials_key_id_idx').on(t.keyId),

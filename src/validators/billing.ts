@@ -58,6 +58,7 @@ export const meterSchema = z
 
 const subscriptionRefinements = {
   provider: (s: z.ZodString) => s.trim().min(1).max(50),
+  providerSubscriptionId: (s: z.ZodString) => s.min(1).max(200),
   seats: (s: z.ZodNumber) => s.int().min(1),
   unitAmount: money,
   currency: () => currencySchema,

@@ -84,6 +84,7 @@ const documentRefinements = {
   title: (s: z.ZodString) => s.min(1).max(1000),
   contentHash: (s: z.ZodString) => s.regex(sha256Hex, 'a lowercase hex sha256'),
   mimeType: (s: z.ZodString) => s.regex(/^[\w.+-]+\/[\w.+-]+$/, 'a MIME type such as text/markdown'),
+  sourceUri: (s: z.ZodString) => s.min(1).max(2000),
   metadata: documentMetadataSchema.optional(),
 };
 export const selectDocumentSchema = createSelectSchema(documents, { metadata: documentMetadataSchema });
@@ -107,7 +108,7 @@ export const updateDocumentSchema = withRules(
 
 const chunkRefinements = {
   ordinal: (s: z.ZodNumber) => s.int().min(0),
-  content: (s: z.ZodString) => s.min(1),
+  content: (s: z.ZodString) => s.min(1).max(100_000),
   tokenCount: (s: z.ZodNumber) => s.int().min(0),
   contentHash: (s: z.ZodString) => s.regex(sha256Hex, 'a lowercase hex sha256'),
   metadata: chunkMetadataSchema.optional(),
