@@ -32,7 +32,8 @@ export interface MigrateOptions {
   migrationsFolder?: string;
   /**
    * How long a migration statement may wait for a table lock before the migration fails (and is
-   * rolled back): waiting longer would queue every query behind it. Default 30 s.
+   * rolled back): waiting longer would queue every query behind it. On the embedded database,
+   * also how long the migrator waits for it to be free. Default 30 s.
    */
   lockTimeoutMs?: number;
   onProgress?: (progress: MigrateProgress) => void;
@@ -204,7 +205,12 @@ export async function migrate(handle: DbHandle, options: MigrateOptions = {}): P
   const journal = readMigrations(options.migrationsFolder);
   const session = await handle.dedicated();
   try {
-    await checkServerRequirements(session);
+    const requirements = checkServerRequirements(session);
+    // The embedded database serves one transaction at a time and ignores statement_timeout: a
+    // transaction left open elsewhere in this process would make the migrator wait forever.
+    await (handle.target.kind === 'embedded'
+      ? answerWithin(requirements, options.lockTimeoutMs ?? 30_000)
+      : requirements);
     await session.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     options.onProgress?.({ event: 'locked' });
     try {
@@ -244,6 +250,27 @@ export async function migrate(handle: DbHandle, options: MigrateOptions = {}): P
     }
   } finally {
     await session.release();
+  }
+}
+
+async function answerWithin<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new MigrationError(
+            `the embedded database did not answer within ${ms} ms: another transaction of this process holds it (PGlite runs one at a time); nothing was applied`,
+          ),
+        ),
+      ms,
+    );
+  });
+  work.catch(() => {});
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDb, type DbHandle, openPglite } from '../src/client.ts';
 import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../src/errors.ts';
@@ -266,6 +267,40 @@ describe('migrator', () => {
         await admin.sql.exec(`drop database if exists ${name} with (force)`);
         await admin.sql.exec(`drop role if exists ${role}`);
         await admin.close();
+      }
+    },
+  );
+
+  // The embedded database runs one transaction at a time and has no statement_timeout of its own.
+  it.skipIf(onServer)(
+    'on the embedded database, gives up waiting for a transaction left open in this process',
+    async () => {
+      const { handle, drop } = await emptyDatabase();
+      try {
+        let finish = () => {};
+        const held = new Promise<void>((resolve) => {
+          finish = resolve;
+        });
+        const open = handle.db.transaction(async (tx) => {
+          await tx.execute(sql`select 1`);
+          await held;
+        });
+        const started = performance.now();
+        const error = await migrate(handle, { lockTimeoutMs: 300 }).catch((e: unknown) => e);
+        const waited = performance.now() - started;
+        finish();
+        await open;
+        console.log(`migrator gave up after ${Math.round(waited)} ms`);
+        expect(error).toBeInstanceOf(MigrationError);
+        expect((error as Error).message).toMatch(/did not answer within 300 ms/);
+        expect(waited).toBeLessThan(5_000);
+        // Nothing was written, and the database answers again once the transaction ends.
+        const [schemas] = await handle.sql.query<{ count: number }>(
+          `select count(*)::int as count from pg_namespace where nspname = 'drizzle'`,
+        );
+        expect(schemas?.count).toBe(0);
+      } finally {
+        await drop();
       }
     },
   );
