@@ -4,9 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { registerEmbeddingSpace } from '../src/embedding-spaces.ts';
 import { DatabaseError, toDatabaseError } from '../src/errors.ts';
 import { brands, brandVoices, campaignMetrics, campaigns, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
+import { insertEmbeddingSpaceSchema } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
@@ -89,6 +91,36 @@ describe('database refusals', () => {
       column: 'email',
       constraint: 'users_email_key',
     });
+  });
+
+  it('an embedding space name longer than its limit is refused naming the column (global table)', async () => {
+    const { db } = database.current;
+    const tooLong = await failure(
+      registerEmbeddingSpace(db, { provider: 'p', model: 'm'.repeat(201), dimensions: 8 }),
+    );
+    expect(tooLong).toMatchObject({
+      kind: 'check_violation',
+      table: 'embedding_spaces',
+      column: 'model',
+      constraint: 'embedding_spaces_model_length_check',
+    });
+    const provider = await failure(
+      registerEmbeddingSpace(db, { provider: 'p'.repeat(101), model: 'm', dimensions: 8 }),
+    );
+    expect(provider).toMatchObject({
+      column: 'provider',
+      constraint: 'embedding_spaces_provider_length_check',
+    });
+    // Positive control: at the limits it registers.
+    const space = await registerEmbeddingSpace(db, {
+      provider: 'p'.repeat(100),
+      model: 'm'.repeat(200),
+      dimensions: 8,
+    });
+    expect(space.model).toHaveLength(200);
+    expect(
+      insertEmbeddingSpaceSchema.safeParse({ provider: 'p', model: 'm'.repeat(201), dimensions: 8 }).success,
+    ).toBe(false);
   });
 
   it('a partition is reported as its parent table, with the parent constraint', async () => {
