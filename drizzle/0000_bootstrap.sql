@@ -51,12 +51,15 @@ EXCEPTION WHEN duplicate_object OR unique_violation THEN
   NULL;
 END $$;
 --> statement-breakpoint
--- The migrating role must be able to SET ROLE neonhub_app inside withTenant.
+-- The migrating role must be able to SET ROLE neonhub_app inside withTenant. A role without
+-- CREATEROLE (or ADMIN on neonhub_app) cannot grant it to itself: an administrator does, once.
 DO $$
 BEGIN
   IF NOT pg_has_role(current_user, 'neonhub_app', 'MEMBER') THEN
     EXECUTE format('GRANT neonhub_app TO %I', current_user);
   END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE WARNING 'cannot grant neonhub_app to %: an administrator runs GRANT neonhub_app TO % so its tenant scopes can switch role', current_user, current_user;
 END $$;
 --> statement-breakpoint
 GRANT USAGE ON SCHEMA public TO neonhub_app;

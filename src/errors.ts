@@ -1,3 +1,7 @@
+import { getTableName, is } from 'drizzle-orm';
+import { getTableConfig, type IndexColumn, PgTable } from 'drizzle-orm/pg-core';
+import * as schema from './schema/index.ts';
+
 /** Errors the package raises, each naming what is wrong without ever quoting a secret. */
 
 /** Host, port and database of a `postgres://` URL: what may be shown (never the password). */
@@ -92,8 +96,21 @@ const kinds: Record<string, DatabaseErrorKind> = {
   '23502': 'not_null_violation',
   '23P01': 'exclusion_violation',
   '22P02': 'invalid_input',
-  '22003': 'out_of_range',
+  '22007': 'invalid_input',
   '22023': 'invalid_input',
+  '22032': 'invalid_input',
+  '2202E': 'invalid_input',
+  '22021': 'invalid_text',
+  '22P05': 'invalid_text',
+  '22003': 'out_of_range',
+  '22008': 'out_of_range',
+  '22001': 'too_large',
+  '54000': 'too_large',
+  '54001': 'too_large',
+  '57014': 'timeout',
+  '55P03': 'timeout',
+  '40001': 'conflict',
+  '40P01': 'conflict',
   '42501': 'permission_denied',
   P0001: 'raised',
 };
@@ -104,18 +121,31 @@ export type DatabaseErrorKind =
   | 'check_violation'
   | 'not_null_violation'
   | 'exclusion_violation'
+  /** Malformed input for its type (a uuid, a date, JSON syntax). */
   | 'invalid_input'
+  /** Text PostgreSQL cannot hold: a NUL character, invalid UTF-8, a lone surrogate in JSON. */
+  | 'invalid_text'
+  /** A number or timestamp outside its type's range (a real underflowing to 0, year 10000). */
   | 'out_of_range'
+  /** Larger than a type or an index can hold (an index row, a tsvector, nesting depth). */
+  | 'too_large'
+  /** A statement or lock timeout, or a cancelled statement. */
+  | 'timeout'
+  /** A serialization failure or deadlock: retrying the transaction may succeed. */
+  | 'conflict'
   | 'permission_denied'
   | 'raised'
   | 'other';
 
 /**
  * A database refusal, typed: `kind`, the SQLSTATE `code`, and the `table`, `column` and
- * `constraint` PostgreSQL names (row-level security refusals name the table only).
+ * `constraint` it concerns. A partition is reported as its parent table, with the parent's
+ * constraint name. `column` is the one PostgreSQL names, else the one the constraint is about
+ * (`columns` lists them all, the tenant key left out when others remain).
  */
 export class DatabaseError extends Error {
   override readonly name = 'DatabaseError';
+  readonly columns: string[];
   constructor(
     readonly kind: DatabaseErrorKind,
     readonly code: string,
@@ -124,8 +154,10 @@ export class DatabaseError extends Error {
     readonly column?: string,
     readonly constraint?: string,
     cause?: unknown,
+    columns?: string[],
   ) {
     super(message, { cause });
+    this.columns = columns ?? (column ? [column] : []);
   }
 }
 
@@ -141,27 +173,109 @@ function pgErrorOf(error: unknown): PgErrorFields | undefined {
 }
 
 const rlsTable = /row-level security policy for table "([^"]+)"/;
+const partitionSuffix = /_(p\d{4}_\d{2}|default)$/;
 
 /** A monthly partition (`campaign_metrics_p2026_10`, `audit_logs_default`) is named after the table callers know. */
-const parentTable = (table: string | undefined) => table?.replace(/_(p\d{4}_\d{2}|default)$/, '');
+const parentTable = (table: string | undefined) => table?.replace(partitionSuffix, '');
+
+/**
+ * The parent's name for a partition's constraint: `audit_logs_p2026_11_pkey` is `audit_logs_pkey`;
+ * an index PostgreSQL named for the partition is found by its key columns.
+ */
+function parentConstraint(pg: PgErrorFields, partition: string | undefined): string | undefined {
+  const constraint = pg.constraint ?? pg.constraint_name;
+  if (!constraint || !partition || !partitionSuffix.test(partition)) return constraint;
+  const parent = parentTable(partition) ?? partition;
+  const renamed = constraint.startsWith(`${partition}_`)
+    ? `${parent}_${constraint.slice(partition.length + 1)}`
+    : constraint;
+  if (schemaConstraints().has(renamed)) return renamed;
+  const key = pg.detail?.match(/^Key \(([^)]*)\)=/)?.[1]?.split(', ');
+  // Without SELECT on the partition there is no detail; PostgreSQL then named the index after its
+  // columns, joined by `_` and cut to fit 63 bytes (`..._campaign_id_metri_key`).
+  const fragment = constraint.slice(partition.length + 1).replace(/_(key|idx|excl)$/, '');
+  const matches = (columns: string[]) =>
+    key
+      ? columns.length === key.length && columns.every((column) => key.includes(column))
+      : columns.join('_').startsWith(fragment);
+  for (const [name, found] of schemaConstraints())
+    if (found.table === parent && matches(found.columns)) return name;
+  return renamed;
+}
+
+type Constraint = { table: string; columns: string[] };
+let constraintColumns: Map<string, Constraint> | undefined;
+
+/** Constraint and unique index names of the schema, with the columns each is about. */
+function schemaConstraints(): Map<string, Constraint> {
+  if (constraintColumns) return constraintColumns;
+  const map = new Map<string, Constraint>();
+  for (const value of Object.values(schema) as unknown[]) {
+    if (!is(value, PgTable)) continue;
+    const config = getTableConfig(value);
+    const table = config.name;
+    const names = (columns: { name: string }[]) => ({ table, columns: columns.map((column) => column.name) });
+    for (const fk of config.foreignKeys) map.set(fk.getName(), names(fk.reference().columns));
+    for (const unique of config.uniqueConstraints) {
+      const name = unique.getName();
+      if (name) map.set(name, names(unique.columns));
+    }
+    for (const key of config.primaryKeys) map.set(key.getName(), names(key.columns));
+    for (const index of config.indexes) {
+      const columns = index.config.columns.filter((column): column is IndexColumn => 'name' in column);
+      if (index.config.name && columns.length > 0) map.set(index.config.name, names(columns));
+    }
+    const primary = config.columns.filter((column) => column.primary);
+    if (primary.length > 0) map.set(`${table}_pkey`, names(primary));
+  }
+  // PostgreSQL cuts names to 63 bytes: a longer name in the schema is known by its cut form too.
+  for (const [name, found] of [...map]) if (Buffer.byteLength(name) > 63) map.set(name.slice(0, 63), found);
+  constraintColumns = map;
+  return map;
+}
+
+/** The columns a constraint is about: from the schema, else from its name (`<table>_<column>_..._check`). */
+function columnsOf(table: string | undefined, constraint: string | undefined): string[] {
+  if (!constraint) return [];
+  const known = schemaConstraints().get(constraint)?.columns;
+  if (known) {
+    const own = known.filter((column) => column !== 'organization_id');
+    return own.length > 0 ? own : known;
+  }
+  const tableSchema =
+    table && Object.values(schema).find((value) => is(value, PgTable) && getTableName(value) === table);
+  if (!tableSchema || !constraint.startsWith(`${table}_`)) return [];
+  const rest = constraint.slice((table as string).length + 1);
+  const candidates = getTableConfig(tableSchema as PgTable)
+    .columns.map((column) => column.name)
+    .filter((column) => rest.startsWith(`${column}_`))
+    .sort((a, b) => b.length - a.length);
+  return candidates.slice(0, 1);
+}
 
 /** Turns a driver error into a `DatabaseError`; anything else is returned unchanged. */
 export function toDatabaseError(error: unknown): unknown {
   if (error instanceof DatabaseError || error instanceof ConnectionError) return error;
   const pg = pgErrorOf(error);
   if (!pg?.code) return error;
-  const kind = kinds[pg.code] ?? 'other';
-  const table = parentTable(pg.table ?? pg.table_name ?? pg.message?.match(rlsTable)?.[1]);
-  const column = pg.column ?? pg.column_name;
-  const constraint = pg.constraint ?? pg.constraint_name;
+  const rawTable = pg.table ?? pg.table_name ?? pg.message?.match(rlsTable)?.[1];
+  let kind = kinds[pg.code] ?? 'other';
+  // jsonb reports a lone surrogate as a syntax error: it is text PostgreSQL cannot hold.
+  if (kind === 'invalid_input' && /Unicode|surrogate/.test(`${pg.message} ${pg.detail}`))
+    kind = 'invalid_text';
+  const table = parentTable(rawTable);
+  const constraint = parentConstraint(pg, rawTable);
+  const named = pg.column ?? pg.column_name;
+  const columns = named ? [named] : columnsOf(table, constraint);
+  const column = columns[0];
   const where = [
     table && `table ${table}`,
-    column && `column ${column}`,
+    columns.length > 0 && `column ${columns.join(', ')}`,
     constraint && `constraint ${constraint}`,
   ]
     .filter(Boolean)
     .join(', ');
-  const detail = (pg.message ?? 'database error').replace(/"(\w+)_(p\d{4}_\d{2}|default)"/g, '"$1"');
+  const detail = (pg.message ?? 'database error').replace(/"(\w+)_(p\d{4}_\d{2}|default)(_\w+)?"/g, '"$1$3"');
   const message = `${kind.replaceAll('_', ' ')}${where ? ` (${where})` : ''}: ${detail}`;
-  return new DatabaseError(kind, pg.code, message, table, column, constraint, error);
+  return new DatabaseError(kind, pg.code, message, table, column, constraint, error, columns);
 }

@@ -51,7 +51,15 @@ export function parseInput<S extends z.ZodType>(
   table: string,
   label?: string,
 ): z.output<S> {
-  const result = schema.safeParse(value);
+  let result: z.ZodSafeParseResult<z.output<S>>;
+  try {
+    result = schema.safeParse(value) as z.ZodSafeParseResult<z.output<S>>;
+  } catch (error) {
+    // A schema that recurses (z.json) overflows the stack on input nested thousands deep.
+    if (error instanceof RangeError)
+      throw new InputError(table, [{ path: label ? [label] : [], message: 'nested too deeply' }]);
+    throw error;
+  }
   if (result.success) return result.data;
   throw new InputError(
     table,

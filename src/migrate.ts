@@ -30,6 +30,12 @@ export interface MigrateProgress {
 
 export interface MigrateOptions {
   migrationsFolder?: string;
+  /**
+   * How long a migration statement may wait for a table lock before the migration fails (and is
+   * rolled back): waiting longer would queue every query behind it. On the embedded database,
+   * also how long the migrator waits for it to be free. Default 30 s.
+   */
+  lockTimeoutMs?: number;
   onProgress?: (progress: MigrateProgress) => void;
 }
 
@@ -71,6 +77,12 @@ export function planMigrations(journal: Migration[], ledger: LedgerRow[]): Migra
   for (const row of ledger) {
     const createdAt = Number(row.created_at);
     const known = byCreatedAt.get(createdAt);
+    if (applied.has(createdAt)) {
+      throw new MigrationLedgerError(
+        `the ledger (drizzle.__drizzle_migrations) lists migration ${known?.tag ?? createdAt} more than once; a migrator without a lock ran it twice: check the schema, then delete the extra row`,
+        known?.tag,
+      );
+    }
     if (!known) {
       throw new MigrationLedgerError(
         `the database has a migration applied that this package does not know (created_at ${createdAt}); deploy the package version that wrote it, or newer`,
@@ -147,6 +159,36 @@ export async function checkServerRequirements(sql: RawSql): Promise<void> {
   }
 }
 
+/** Statements that end or split the transaction a migration runs in. */
+const TRANSACTION_CONTROL =
+  /^(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b/i;
+
+/** SQL with comments, string literals, quoted identifiers and dollar-quoted bodies blanked out. */
+function codeOnly(sql: string): string {
+  return sql.replace(
+    /--[^\n]*|\/\*[\s\S]*?\*\/|'(?:[^']|'')*'|"(?:[^"]|"")*"|(\$[A-Za-z_]*\$)[\s\S]*?\1/g,
+    (match) => (match.startsWith('--') || match.startsWith('/*') ? ' ' : "''"),
+  );
+}
+
+/**
+ * The first transaction-control statement (BEGIN, COMMIT, ROLLBACK, SAVEPOINT...) outside function
+ * bodies, or undefined. The migrator runs each migration in one transaction of its own: a COMMIT
+ * inside would make part of it permanent even when a later statement fails.
+ */
+export function findTransactionControl(sql: string): string | undefined {
+  let atomicBody = false;
+  for (const part of codeOnly(sql).split(';')) {
+    const statement = part.trim();
+    // A `BEGIN ATOMIC ... END` function body holds statements of its own.
+    if (/\bbegin\s+atomic\b/i.test(statement)) atomicBody = true;
+    else if (atomicBody && /^end\b/i.test(statement)) atomicBody = false;
+    else if (!atomicBody && TRANSACTION_CONTROL.test(statement))
+      return statement.split(/\s+/).slice(0, 2).join(' ');
+  }
+  return undefined;
+}
+
 const firstLine = (statement: string) =>
   statement
     .split('\n')
@@ -163,7 +205,12 @@ export async function migrate(handle: DbHandle, options: MigrateOptions = {}): P
   const journal = readMigrations(options.migrationsFolder);
   const session = await handle.dedicated();
   try {
-    await checkServerRequirements(session);
+    const requirements = checkServerRequirements(session);
+    // The embedded database serves one transaction at a time and ignores statement_timeout: a
+    // transaction left open elsewhere in this process would make the migrator wait forever.
+    await (handle.target.kind === 'embedded'
+      ? answerWithin(requirements, options.lockTimeoutMs ?? 30_000)
+      : requirements);
     await session.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     options.onProgress?.({ event: 'locked' });
     try {
@@ -174,11 +221,20 @@ export async function migrate(handle: DbHandle, options: MigrateOptions = {}): P
         'select hash, created_at from drizzle.__drizzle_migrations order by created_at',
       );
       const pending = planMigrations(journal, ledger);
+      for (const migration of pending) {
+        const control = findTransactionControl(migration.statements.join(';\n'));
+        if (control) {
+          throw new MigrationError(
+            `migration ${migration.tag} contains transaction control (${control}); each migration runs in one transaction of its own, so nothing was applied: remove it (split the migration instead)`,
+            migration.tag,
+          );
+        }
+      }
       const applied: string[] = [];
       for (const [index, migration] of pending.entries()) {
         const started = performance.now();
         options.onProgress?.({ event: 'applying', migration: migration.tag, index, total: pending.length });
-        await applyOne(session, migration);
+        await applyOne(session, migration, options.lockTimeoutMs ?? 30_000);
         applied.push(migration.tag);
         options.onProgress?.({
           event: 'applied',
@@ -197,8 +253,29 @@ export async function migrate(handle: DbHandle, options: MigrateOptions = {}): P
   }
 }
 
-async function applyOne(session: RawSql, migration: Migration): Promise<void> {
-  await session.exec('begin');
+async function answerWithin<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new MigrationError(
+            `the embedded database did not answer within ${ms} ms: another transaction of this process holds it (PGlite runs one at a time); nothing was applied`,
+          ),
+        ),
+      ms,
+    );
+  });
+  work.catch(() => {});
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function applyOne(session: RawSql, migration: Migration, lockTimeoutMs: number): Promise<void> {
+  await session.exec(`begin; set local lock_timeout = ${Math.max(0, Math.floor(lockTimeoutMs))}`);
   let current = '';
   try {
     for (const statement of migration.statements) {

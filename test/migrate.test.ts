@@ -1,14 +1,17 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDb, type DbHandle, openPglite } from '../src/client.ts';
 import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../src/errors.ts';
 import { defaultMigrationsFolder, migrate, readMigrations } from '../src/migrate.ts';
-import { onServer, openEmptyServerDatabase } from './support/database.ts';
+import { adminUrlFor } from './support/backend.ts';
+import { backend, onServer, openEmptyServerDatabase } from './support/database.ts';
 
 const journal = readMigrations();
 const drizzleKitBin = path.join(
@@ -173,6 +176,134 @@ describe('migrator', () => {
       await drop();
     }
   });
+
+  it('refuses, before applying anything, a migration that contains transaction control', async () => {
+    const { handle, drop } = await emptyDatabase();
+    try {
+      await migrate(handle);
+      const folder = migrationsCopy('transaction-control');
+      addMigration(folder, '0099_before', 'create table before_commit (id int);', 60_000);
+      addMigration(
+        folder,
+        '0100_commits',
+        'create table committed_part (id int);\n--> statement-breakpoint\nCOMMIT;\n--> statement-breakpoint\ncreate table after_commit (id int);',
+        60_000,
+      );
+      const error = await migrate(handle, { migrationsFolder: folder }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MigrationError);
+      expect((error as Error).message).toMatch(
+        /migration 0100_commits contains transaction control \(COMMIT\).*nothing was applied/,
+      );
+      const [state] = await handle.sql.query<{ before: boolean; part: boolean }>(
+        `select to_regclass('before_commit') is not null as before, to_regclass('committed_part') is not null as part`,
+      );
+      expect(state).toEqual({ before: false, part: false });
+      expect(await ledger(handle)).toHaveLength(journal.length);
+      // BEGIN inside a function body is not transaction control: the same folder without the COMMIT
+      // applies (and finds the lock_timeout the migrator sets for every migration).
+      writeFileSync(
+        path.join(folder, '0100_commits.sql'),
+        "create table committed_part (id int);\n--> statement-breakpoint\nDO $$ BEGIN IF current_setting('lock_timeout') = '0' THEN RAISE EXCEPTION 'no lock_timeout'; END IF; END $$;",
+      );
+      expect((await migrate(handle, { migrationsFolder: folder })).applied).toEqual([
+        '0099_before',
+        '0100_commits',
+      ]);
+    } finally {
+      await drop();
+    }
+  });
+
+  it('refuses a ledger that lists a migration twice', async () => {
+    const { handle, drop } = await emptyDatabase();
+    try {
+      await migrate(handle);
+      await handle.sql.exec(
+        'insert into drizzle.__drizzle_migrations (hash, created_at) select hash, created_at from drizzle.__drizzle_migrations order by id desc limit 1',
+      );
+      const error = await migrate(handle).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MigrationLedgerError);
+      expect((error as Error).message).toMatch(
+        new RegExp(`lists migration ${journal.at(-1)?.tag} more than once`),
+      );
+    } finally {
+      await drop();
+    }
+  });
+
+  // Roles are per cluster: only a server has a second login to migrate as.
+  it.skipIf(!onServer)(
+    'bootstraps as a migrating role without CREATEROLE where neonhub_app already exists',
+    async () => {
+      if (backend.kind !== 'server') return;
+      const suffix = randomBytes(4).toString('hex');
+      const role = `neonhub_migrator_${suffix}`;
+      const name = `neonhub_nocreaterole_${suffix}`;
+      const admin = createDb({ url: backend.url, max: 1 });
+      await admin.sql.exec(`create role ${role} login password '${suffix}' nocreaterole createdb`);
+      await admin.sql.exec(`create database ${name} owner ${role}`);
+      // Extensions that are not trusted are an administrator's, as on managed servers.
+      const dba = createDb({ url: adminUrlFor(backend.url, name), max: 1 });
+      await dba.sql.exec('create extension vector; create extension pg_trgm');
+      await dba.close();
+      const url = new URL(adminUrlFor(backend.url, name));
+      url.username = role;
+      url.password = suffix;
+      const migrator = createDb({ url: url.toString(), max: 1 });
+      try {
+        const [before] = await migrator.sql.query<{ exists: boolean; createrole: boolean }>(
+          `select exists (select from pg_roles where rolname = 'neonhub_app') as exists,
+                  (select rolcreaterole from pg_roles where rolname = current_user) as createrole`,
+        );
+        expect(before).toEqual({ exists: true, createrole: false });
+        const result = await migrate(migrator);
+        expect(result.applied).toEqual(journal.map((migration) => migration.tag));
+        const [tables] = await migrator.sql.query<{ count: number }>(
+          `select count(*)::int as count from pg_tables where schemaname = 'public' and tableowner = current_user`,
+        );
+        expect(tables?.count).toBeGreaterThan(30);
+      } finally {
+        await migrator.close();
+        await admin.sql.exec(`drop database if exists ${name} with (force)`);
+        await admin.sql.exec(`drop role if exists ${role}`);
+        await admin.close();
+      }
+    },
+  );
+
+  // The embedded database runs one transaction at a time and has no statement_timeout of its own.
+  it.skipIf(onServer)(
+    'on the embedded database, gives up waiting for a transaction left open in this process',
+    async () => {
+      const { handle, drop } = await emptyDatabase();
+      try {
+        let finish = () => {};
+        const held = new Promise<void>((resolve) => {
+          finish = resolve;
+        });
+        const open = handle.db.transaction(async (tx) => {
+          await tx.execute(sql`select 1`);
+          await held;
+        });
+        const started = performance.now();
+        const error = await migrate(handle, { lockTimeoutMs: 300 }).catch((e: unknown) => e);
+        const waited = performance.now() - started;
+        finish();
+        await open;
+        console.log(`migrator gave up after ${Math.round(waited)} ms`);
+        expect(error).toBeInstanceOf(MigrationError);
+        expect((error as Error).message).toMatch(/did not answer within 300 ms/);
+        expect(waited).toBeLessThan(5_000);
+        // Nothing was written, and the database answers again once the transaction ends.
+        const [schemas] = await handle.sql.query<{ count: number }>(
+          `select count(*)::int as count from pg_namespace where nspname = 'drizzle'`,
+        );
+        expect(schemas?.count).toBe(0);
+      } finally {
+        await drop();
+      }
+    },
+  );
 
   // Concurrency needs several connections to one database: PGlite has a single connection.
   it.skipIf(!onServer).each([4, 8])(

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { Transaction } from '../src/client.ts';
+import { InputError, parseInput } from '../src/input.ts';
 import { createOrganization } from '../src/organizations.ts';
 import { brands, campaigns, organizations, roles, users } from '../src/schema/index.ts';
 import { runtimeOf } from '../src/scope-runtime.ts';
@@ -171,5 +173,25 @@ describe('validators and the database agree', () => {
     expect(onlyValidator).toEqual([]);
     expect(bothAccept).toBeGreaterThan(20);
     expect(bothReject).toBeGreaterThan(20);
+  });
+});
+
+describe('parseInput', () => {
+  it('refuses input nested too deeply for a recursive schema with an InputError, not a RangeError', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    // Positive control: the bare schema does overflow.
+    expect(() => z.json().safeParse(deep)).toThrow(RangeError);
+    const error = (() => {
+      try {
+        parseInput(z.json(), deep, 'tool_executions', 'output');
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).message).toBe(
+      'invalid input (table tool_executions): output: nested too deeply',
+    );
   });
 });

@@ -13,7 +13,7 @@ import {
   timestamp,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { currentOrganization, id } from './columns.ts';
+import { currentOrganization, id, lengthCheck } from './columns.ts';
 import { auditActorType } from './enums.ts';
 import { bytea } from './identity.ts';
 
@@ -75,6 +75,9 @@ export const auditLogs = pgTable(
     keyId: text('key_id'),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    lengthCheck('audit_logs', t.targetType, 100),
+    lengthCheck('audit_logs', t.targetId, 200),
     // The partition key has to be part of the primary key of a partitioned table.
     primaryKey({ name: 'audit_logs_pkey', columns: [t.organizationId, t.createdAt, t.id] }),
     // An organization's trail, newest first, is what an admin screen and the chain check read.

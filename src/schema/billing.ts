@@ -14,7 +14,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { createdAt, timestamps } from './columns.ts';
+import { createdAt, lengthCheck, timestamps } from './columns.ts';
 import { invoiceStatus, organizationPlan, subscriptionStatus } from './enums.ts';
 import { tenantReference, tenantTable } from './tenancy.ts';
 
@@ -47,6 +47,9 @@ export const subscriptions = tenantTable(
     ...timestamps(),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    lengthCheck('subscriptions', t.provider, 50),
+    lengthCheck('subscriptions', t.providerSubscriptionId, 200),
     unique('subscriptions_organization_id_provider_subscription_id_key').on(
       t.organizationId,
       t.provider,

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, check, integer, jsonb, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { liveRows, softDelete, timestamps } from './columns.ts';
+import { lengthCheck, liveRows, softDelete, timestamps } from './columns.ts';
 import { embeddingColumns, embeddingConstraints } from './embeddings.ts';
 import { brandStatus } from './enums.ts';
 import { tenantReference, tenantTable } from './tenancy.ts';
@@ -64,6 +64,8 @@ export const brandVoices = tenantTable(
     ...timestamps(),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    lengthCheck('brand_voices', t.name, 100),
     ...tenantReference('brand_voices', t, t.brandId, brands),
     uniqueIndex('brand_voices_organization_id_brand_id_name_version_key').on(
       t.organizationId,

@@ -18,7 +18,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { agentRuns } from './agents.ts';
 import { brands, brandVoices } from './brand.ts';
-import { createdAt, id, liveRows, softDelete, tenantPolicy, timestamps } from './columns.ts';
+import { createdAt, id, lengthCheck, liveRows, softDelete, tenantPolicy, timestamps } from './columns.ts';
 import {
   abTestStatus,
   campaignStatus,
@@ -356,6 +356,8 @@ export const socialPosts = tenantTable(
     ...timestamps(),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    lengthCheck('social_posts', t.externalId, 200),
     ...tenantReference('social_posts', t, t.campaignId, campaigns),
     ...tenantReference('social_posts', t, t.contentItemId, contentItems, 'no action'),
     // Webhooks from a platform find the post by its id there.
@@ -403,6 +405,8 @@ export const abTests = tenantTable(
     ...timestamps(),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    lengthCheck('ab_tests', t.name, 200),
     ...tenantReference('ab_tests', t, t.campaignId, campaigns),
     unique('ab_tests_organization_id_campaign_id_name_key').on(t.organizationId, t.campaignId, t.name),
     check('ab_tests_goal_metric_format_check', sql`${t.goalMetric} ~ '^[a-z][a-z0-9_]{0,62}$'`),

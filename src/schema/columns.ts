@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { customType, pgPolicy, pgRole, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { check, customType, type PgColumn, pgPolicy, pgRole, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /** Raw bytes (hashes, ciphertexts). */
 export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -59,3 +59,13 @@ export const definerAccess = (table: string, command: 'select' | 'update' | 'ins
     ...(command !== 'insert' && { using: sql`true` }),
     ...(command !== 'select' && { withCheck: sql`true` }),
   });
+
+/**
+ * `<table>_<column>_length_check`: at most `max` characters, so the value fits the indexes on it.
+ * The column is named unqualified: PostgreSQL refuses `"table"."column"` in ALTER TABLE ... CHECK.
+ */
+export const lengthCheck = (table: string, column: PgColumn, max: number) =>
+  check(
+    `${table}_${column.name}_length_check`,
+    sql`char_length(${sql.identifier(column.name)}) <= ${sql.raw(String(max))}`,
+  );

@@ -12,7 +12,7 @@ import {
   unique,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { createdAt, primaryId } from './columns.ts';
+import { createdAt, lengthCheck, primaryId } from './columns.ts';
 import { embeddingDistance } from './enums.ts';
 
 /**
@@ -40,6 +40,9 @@ export const embeddingSpaces = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    lengthCheck('embedding_spaces', t.provider, 100),
+    lengthCheck('embedding_spaces', t.model, 200),
     unique('embedding_spaces_provider_model_dimensions_key').on(t.provider, t.model, t.dimensions),
     // Target of every embedding table's (space, dims) reference: the length check needs both.
     unique('embedding_spaces_id_dimensions_key').on(t.id, t.dimensions),

@@ -14,7 +14,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { bytea, createdAt, definerAccess, primaryId, timestamps } from './columns.ts';
+import { bytea, createdAt, definerAccess, lengthCheck, primaryId, timestamps } from './columns.ts';
 import { credentialKind, membershipStatus } from './enums.ts';
 import { organizations } from './organizations.ts';
 import { tenantReference, tenantTable } from './tenancy.ts';
@@ -52,6 +52,8 @@ export const users = pgTable(
     ...timestamps(),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    lengthCheck('users', t.email, 320),
     // Sign-in looks people up by email whatever its case, and two spellings must not make two users.
     uniqueIndex('users_email_key').on(sql`lower(${t.email})`),
     check('users_email_format_check', sql`${t.email} ~ '^[^@\\s]+@[^@\\s]+$'`),
@@ -245,6 +247,7 @@ export const invitations = tenantTable(
       .where(sql`accepted_at is null`),
     index('invitations_invited_by_user_id_idx').on(t.invitedByUserId),
     index('invitations_accepted_by_user_id_idx').on(t.acceptedByUserId),
+    lengthCheck('invitations', t.email, 320),
     check('invitations_email_format_check', sql`${t.email} ~ '^[^@\\s]+@[^@\\s]+$'`),
     check('invitations_token_hash_length_check', sql`octet_length(${t.tokenHash}) = 32`),
     definerAccess('invitations'),
@@ -310,6 +313,7 @@ export const credentials = tenantTable(
     ...timestamps(),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
     unique('credentials_organization_id_provider_label_key').on(t.organizationId, t.provider, t.label),
     // Rotation walks rows still wrapped by a retired key.
     index('credentials_key_id_idx').on(t.keyId),

@@ -12,7 +12,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { liveRows, softDelete, timestamps } from './columns.ts';
+import { lengthCheck, liveRows, softDelete, timestamps } from './columns.ts';
 import { embeddingColumns, embeddingConstraints, embeddingSpaces } from './embeddings.ts';
 import {
   datasetKind,
@@ -95,6 +95,8 @@ export const documents = tenantTable(
     ...timestamps(),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    lengthCheck('documents', t.sourceUri, 2000),
     ...tenantReference('documents', t, t.datasetId, datasets),
     // Target of chunks' (dataset, document) reference, so a chunk's dataset is its document's.
     unique('documents_organization_id_dataset_id_id_key').on(t.organizationId, t.datasetId, t.id),
@@ -144,6 +146,8 @@ export const chunks = tenantTable(
     ...timestamps(),
   },
   (t) => [
+    // Bounded so its tsvector stays under PostgreSQL's 1 MB limit.
+    lengthCheck('chunks', t.content, 100000),
     foreignKey({
       name: 'chunks_document_fkey',
       columns: [t.organizationId, t.datasetId, t.documentId],
@@ -194,6 +198,8 @@ export const modelVersions = tenantTable(
     ...timestamps(),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    lengthCheck('model_versions', t.name, 200),
     uniqueIndex('model_versions_organization_id_name_version_key').on(t.organizationId, t.name, t.version),
     check('model_versions_version_check', sql`${t.version} >= 1`),
     check('model_versions_ready_artifact_check', sql`${t.status} <> 'ready' or ${t.artifactUri} is not null`),
@@ -278,6 +284,8 @@ export const inferenceEndpoints = tenantTable(
     ...timestamps(),
   },
   (t) => [
+    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    lengthCheck('inference_endpoints', t.name, 200),
     // A model version that is being served cannot be deleted (checked at statement end).
     ...tenantReference('inference_endpoints', t, t.modelVersionId, modelVersions, 'no action'),
     uniqueIndex('inference_endpoints_organization_id_name_key').on(t.organizationId, t.name),

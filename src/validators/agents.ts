@@ -1,4 +1,4 @@
-import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod';
+import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import {
   agentCapabilities,
@@ -12,6 +12,7 @@ import {
   tools,
 } from '../schema/agents.ts';
 import { slugPattern } from './identity.ts';
+import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
 
 // Shapes of the JSON columns; the tables' `$type<T>()` say the same in TypeScript.
 export const jsonValueSchema: z.ZodType<JsonValue> = z.json();
@@ -158,17 +159,57 @@ const runRefinements = {
 };
 const runTimingIsOrdered = (run: { startedAt?: Date | null; finishedAt?: Date | null }) =>
   !run.startedAt || !run.finishedAt || run.finishedAt >= run.startedAt;
-const runTimingMessage = { message: 'finishedAt must not be before startedAt', path: ['finishedAt'] };
+const runTimingMessage = 'finishedAt must not be before startedAt';
+type AgentRun = typeof agentRuns.$inferSelect;
+/** `agent_runs_status_check` and its neighbours: what each status says about the timing and error. */
+const agentRunRules = [
+  rule<AgentRun>(['startedAt', 'finishedAt'], runTimingIsOrdered, runTimingMessage),
+  rule<AgentRun>(
+    ['status', 'startedAt', 'finishedAt'],
+    (v) => {
+      const status = v.status ?? 'queued';
+      if (status === 'queued') return v.startedAt == null && v.finishedAt == null;
+      if (status === 'running') return v.startedAt != null && v.finishedAt == null;
+      return v.finishedAt != null;
+    },
+    'a queued run has no start nor finish, a running one a start and no finish, a finished one a finish',
+    'status',
+  ),
+  rule<AgentRun>(
+    ['status', 'error'],
+    (v) => v.status !== 'failed' || v.error != null,
+    'a failed run says why',
+  ),
+  rule<AgentRun>(
+    ['id', 'parentRunId'],
+    (v) => v.parentRunId == null || v.parentRunId !== v.id,
+    'a run is not its own parent',
+  ),
+];
+type ToolExecution = typeof toolExecutions.$inferSelect;
+const toolExecutionRules = [
+  rule<ToolExecution>(['startedAt', 'finishedAt'], runTimingIsOrdered, runTimingMessage),
+  rule<ToolExecution>(
+    ['status', 'finishedAt'],
+    (v) => ((v.status ?? 'running') === 'running') === (v.finishedAt == null),
+    'an execution has a finish time exactly when it is no longer running',
+  ),
+  rule<ToolExecution>(
+    ['status', 'error'],
+    (v) => v.status !== 'failed' || v.error != null,
+    'a failed execution says why',
+  ),
+];
 export const selectAgentRunSchema = createSelectSchema(agentRuns, {
   input: () => jsonObjectSchema,
   output: () => jsonObjectSchema,
   error: () => executionErrorSchema,
 });
-/** The insert and update shapes without the timing rule, to pick API inputs from. */
+/** The insert and update shapes without the row rules, to pick API inputs from. */
 export const insertAgentRunBaseSchema = createInsertSchema(agentRuns, runRefinements);
 export const updateAgentRunBaseSchema = createUpdateSchema(agentRuns, runRefinements);
-export const insertAgentRunSchema = insertAgentRunBaseSchema.refine(runTimingIsOrdered, runTimingMessage);
-export const updateAgentRunSchema = updateAgentRunBaseSchema.refine(runTimingIsOrdered, runTimingMessage);
+export const insertAgentRunSchema = withRules(insertAgentRunBaseSchema, agentRunRules, 'insert');
+export const updateAgentRunSchema = withRules(updateAgentRunBaseSchema, agentRunRules, 'update');
 
 const toolExecutionRefinements = {
   sequence: (s: z.ZodInt) => s.min(1),
@@ -182,10 +223,15 @@ export const selectToolExecutionSchema = createSelectSchema(toolExecutions, {
   output: () => jsonValueSchema,
   error: () => executionErrorSchema,
 });
-/** The insert shape without the timing rule, to pick API inputs from. */
+/** The insert shape without the row rules, to pick API inputs from. */
 export const insertToolExecutionBaseSchema = createInsertSchema(toolExecutions, toolExecutionRefinements);
-export const insertToolExecutionSchema = insertToolExecutionBaseSchema.refine(
-  runTimingIsOrdered,
-  runTimingMessage,
+export const insertToolExecutionSchema = withRules(
+  insertToolExecutionBaseSchema,
+  toolExecutionRules,
+  'insert',
 );
-export const updateToolExecutionSchema = createUpdateSchema(toolExecutions, toolExecutionRefinements);
+export const updateToolExecutionSchema = withRules(
+  createUpdateSchema(toolExecutions, toolExecutionRefinements),
+  toolExecutionRules,
+  'update',
+);

@@ -1,6 +1,7 @@
-import { createInsertSchema, createSelectSchema } from 'drizzle-zod';
+import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { auditLogs } from '../schema/audit.ts';
+import { createInsertSchema } from './storable.ts';
 
 export const auditChangesSchema = z
   .object({
@@ -14,4 +15,6 @@ export const selectAuditLogSchema = createSelectSchema(auditLogs, { changes: aud
 export const recordAuditInputSchema = createInsertSchema(auditLogs, {
   action: (s) => s.regex(/^[a-z_]+\.[a-z_]+$/, '`<resource>.<verb>`, e.g. `api_key.revoked`'),
   changes: auditChangesSchema,
+  targetType: (s) => s.min(1).max(100),
+  targetId: (s) => s.min(1).max(200),
 }).omit({ id: true, organizationId: true, seq: true, createdAt: true, prevHash: true, hash: true });

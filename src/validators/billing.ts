@@ -1,6 +1,7 @@
-import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod';
+import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { invoices, meterPattern, subscriptions, usageRecords } from '../schema/billing.ts';
+import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
 
 // Money and decimal quantities (numeric columns come back as strings), shared with the campaign validators.
 
@@ -57,25 +58,41 @@ export const meterSchema = z
 
 const subscriptionRefinements = {
   provider: (s: z.ZodString) => s.trim().min(1).max(50),
+  providerSubscriptionId: (s: z.ZodString) => s.min(1).max(200),
   seats: (s: z.ZodNumber) => s.int().min(1),
   unitAmount: money,
   currency: () => currencySchema,
 };
 export const selectSubscriptionSchema = createSelectSchema(subscriptions);
-export const insertSubscriptionSchema = createInsertSchema(subscriptions, subscriptionRefinements)
-  .refine((v) => v.currentPeriodEnd > v.currentPeriodStart, {
-    message: 'the period ends after it starts',
-    path: ['currentPeriodEnd'],
-  })
-  .refine((v) => v.status !== 'canceled' || v.canceledAt != null, {
-    message: 'a canceled subscription has its cancellation time',
-    path: ['canceledAt'],
-  })
-  .refine((v) => v.status !== 'trialing' || v.trialEndsAt != null, {
-    message: 'a trialing subscription has its trial end',
-    path: ['trialEndsAt'],
-  });
-export const updateSubscriptionSchema = createUpdateSchema(subscriptions, subscriptionRefinements);
+type Subscription = typeof subscriptions.$inferSelect;
+/** The table's CHECKs between columns. */
+const subscriptionRules = [
+  rule<Subscription>(
+    ['currentPeriodStart', 'currentPeriodEnd'],
+    (v) => !v.currentPeriodStart || !v.currentPeriodEnd || v.currentPeriodEnd > v.currentPeriodStart,
+    'the period ends after it starts',
+  ),
+  rule<Subscription>(
+    ['status', 'canceledAt'],
+    (v) => v.status !== 'canceled' || v.canceledAt != null,
+    'a canceled subscription has its cancellation time',
+  ),
+  rule<Subscription>(
+    ['status', 'trialEndsAt'],
+    (v) => v.status !== 'trialing' || v.trialEndsAt != null,
+    'a trialing subscription has its trial end',
+  ),
+];
+export const insertSubscriptionSchema = withRules(
+  createInsertSchema(subscriptions, subscriptionRefinements),
+  subscriptionRules,
+  'insert',
+);
+export const updateSubscriptionSchema = withRules(
+  createUpdateSchema(subscriptions, subscriptionRefinements),
+  subscriptionRules,
+  'update',
+);
 
 const invoiceRefinements = {
   number: (s: z.ZodString) => s.trim().min(1).max(64),
@@ -87,40 +104,54 @@ const invoiceRefinements = {
   lines: () => z.array(invoiceLineSchema),
 };
 export const selectInvoiceSchema = createSelectSchema(invoices, { lines: z.array(invoiceLineSchema) });
-export const insertInvoiceSchema = createInsertSchema(invoices, invoiceRefinements)
-  .refine(
+type Invoice = typeof invoices.$inferSelect;
+const invoiceRules = [
+  rule<Invoice>(
+    ['total', 'subtotal', 'tax'],
     (v) => amounts((total, subtotal, tax) => total === subtotal + tax, v.total, v.subtotal, v.tax ?? '0'),
-    {
-      message: 'the total is the subtotal plus tax',
-      path: ['total'],
-    },
-  )
-  .refine((v) => amounts((paid, total) => paid <= total, v.amountPaid ?? '0', v.total), {
-    message: 'the amount paid is not more than the total',
-    path: ['amountPaid'],
-  })
-  .refine((v) => (v.status ?? 'draft') === 'draft' || v.issuedAt != null, {
-    message: 'an issued invoice has its issue time',
-    path: ['issuedAt'],
-  })
-  .refine(
+    'the total is the subtotal plus tax',
+    'total',
+  ),
+  rule<Invoice>(
+    ['amountPaid', 'total'],
+    (v) => amounts((paid, total) => paid <= total, v.amountPaid ?? '0', v.total),
+    'the amount paid is not more than the total',
+    'amountPaid',
+  ),
+  rule<Invoice>(
+    ['status', 'issuedAt'],
+    (v) => (v.status ?? 'draft') === 'draft' || v.issuedAt != null,
+    'an issued invoice has its issue time',
+  ),
+  rule<Invoice>(
+    ['status', 'paidAt', 'amountPaid', 'total'],
     (v) =>
       v.status !== 'paid' ||
       (v.paidAt != null && amounts((paid, total) => paid === total, v.amountPaid ?? '0', v.total)),
-    {
-      message: 'a paid invoice has its payment time and is paid in full',
-      path: ['paidAt'],
-    },
-  )
-  .refine((v) => !v.issuedAt || !v.dueAt || v.dueAt >= v.issuedAt, {
-    message: 'the due date is not before the issue date',
-    path: ['dueAt'],
-  })
-  .refine((v) => !v.periodStart || !v.periodEnd || v.periodEnd > v.periodStart, {
-    message: 'the period ends after it starts',
-    path: ['periodEnd'],
-  });
-export const updateInvoiceSchema = createUpdateSchema(invoices, invoiceRefinements);
+    'a paid invoice has its payment time and is paid in full',
+    'paidAt',
+  ),
+  rule<Invoice>(
+    ['issuedAt', 'dueAt'],
+    (v) => !v.issuedAt || !v.dueAt || v.dueAt >= v.issuedAt,
+    'the due date is not before the issue date',
+  ),
+  rule<Invoice>(
+    ['periodStart', 'periodEnd'],
+    (v) => !v.periodStart || !v.periodEnd || v.periodEnd > v.periodStart,
+    'the period ends after it starts',
+  ),
+];
+export const insertInvoiceSchema = withRules(
+  createInsertSchema(invoices, invoiceRefinements),
+  invoiceRules,
+  'insert',
+);
+export const updateInvoiceSchema = withRules(
+  createUpdateSchema(invoices, invoiceRefinements),
+  invoiceRules,
+  'update',
+);
 
 const usageRecordRefinements = {
   meter: () => meterSchema,

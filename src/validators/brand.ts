@@ -1,8 +1,9 @@
-import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod';
+import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { brands, brandVoices, readingLevels } from '../schema/brand.ts';
 import { checkEmbeddingFields, embeddingRefinements } from './embeddings.ts';
 import { slugPattern } from './identity.ts';
+import { createInsertSchema, createUpdateSchema } from './storable.ts';
 
 const phrase = z.string().trim().min(1).max(200);
 

@@ -1,4 +1,4 @@
-import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod';
+import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import {
   abTests,
@@ -16,6 +16,7 @@ import {
 import { channels } from '../schema/enums.ts';
 import { currencySchema, moneyMessage, moneyPattern } from './billing.ts';
 import { slugPattern } from './identity.ts';
+import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
 
 // Shapes of the JSON columns; the tables' `$type<T>()` say the same in TypeScript.
 export const contentMetadataSchema = z
@@ -66,11 +67,24 @@ const endNotBeforeStart = (v: Dated) => !v.startsAt || !v.endsAt || v.endsAt >= 
 
 const contentItemRefinements = { title, metadata: () => contentMetadataSchema };
 export const selectContentItemSchema = createSelectSchema(contentItems, { metadata: contentMetadataSchema });
-export const insertContentItemSchema = createInsertSchema(contentItems, contentItemRefinements).refine(
-  (v) => v.status !== 'published' || (v.publishedAt != null && v.currentVersionId != null),
-  { message: 'published content has a publication time and a current version', path: ['status'] },
+const contentItemRules = [
+  rule<typeof contentItems.$inferSelect>(
+    ['status', 'publishedAt', 'currentVersionId'],
+    (v) => v.status !== 'published' || (v.publishedAt != null && v.currentVersionId != null),
+    'published content has a publication time and a current version',
+    'status',
+  ),
+];
+export const insertContentItemSchema = withRules(
+  createInsertSchema(contentItems, contentItemRefinements),
+  contentItemRules,
+  'insert',
 );
-export const updateContentItemSchema = createUpdateSchema(contentItems, contentItemRefinements);
+export const updateContentItemSchema = withRules(
+  createUpdateSchema(contentItems, contentItemRefinements),
+  contentItemRules,
+  'update',
+);
 
 export const selectContentVersionSchema = createSelectSchema(contentVersions);
 /** Versions are immutable: there is no update schema. */
@@ -93,19 +107,29 @@ const campaignRefinements = {
   currency: () => currencySchema,
 };
 export const selectCampaignSchema = createSelectSchema(campaigns);
-export const insertCampaignSchema = createInsertSchema(campaigns, campaignRefinements)
-  .refine(endNotBeforeStart, { message: 'the end is not before the start', path: ['endsAt'] })
-  .refine((v) => v.budget == null || v.currency != null, {
-    message: 'a budget has a currency',
-    path: ['currency'],
-  })
-  .refine((v) => !['scheduled', 'active', 'completed'].includes(v.status ?? 'draft') || v.startsAt != null, {
-    message: 'a scheduled, active or completed campaign has a start',
-    path: ['startsAt'],
-  });
-export const updateCampaignSchema = createUpdateSchema(campaigns, campaignRefinements).refine(
-  endNotBeforeStart,
-  { message: 'the end is not before the start', path: ['endsAt'] },
+type Campaign = typeof campaigns.$inferSelect;
+const campaignRules = [
+  rule<Campaign>(['startsAt', 'endsAt'], endNotBeforeStart, 'the end is not before the start'),
+  rule<Campaign>(
+    ['budget', 'currency'],
+    (v) => v.budget == null || v.currency != null,
+    'a budget has a currency',
+  ),
+  rule<Campaign>(
+    ['status', 'startsAt'],
+    (v) => !['scheduled', 'active', 'completed'].includes(v.status ?? 'draft') || v.startsAt != null,
+    'a scheduled, active or completed campaign has a start',
+  ),
+];
+export const insertCampaignSchema = withRules(
+  createInsertSchema(campaigns, campaignRefinements),
+  campaignRules,
+  'insert',
+);
+export const updateCampaignSchema = withRules(
+  createUpdateSchema(campaigns, campaignRefinements),
+  campaignRules,
+  'update',
 );
 
 export const selectCampaignContentSchema = createSelectSchema(campaignContents);
@@ -175,20 +199,35 @@ const socialPostRefinements = {
   externalUrl: (s: z.ZodString) => s.url().max(2000),
 };
 export const selectSocialPostSchema = createSelectSchema(socialPosts);
-export const insertSocialPostSchema = createInsertSchema(socialPosts, socialPostRefinements)
-  .refine((v) => v.status !== 'scheduled' || v.scheduledAt != null, {
-    message: 'a scheduled post has a scheduled time',
-    path: ['scheduledAt'],
-  })
-  .refine((v) => v.status !== 'published' || (v.publishedAt != null && v.externalId != null), {
-    message: 'a published post has its publication time and external id',
-    path: ['publishedAt'],
-  })
-  .refine((v) => v.status !== 'failed' || v.lastError != null, {
-    message: 'a failed post says why',
-    path: ['lastError'],
-  });
-export const updateSocialPostSchema = createUpdateSchema(socialPosts, socialPostRefinements);
+type SocialPost = typeof socialPosts.$inferSelect;
+const socialPostRules = [
+  rule<SocialPost>(
+    ['status', 'scheduledAt'],
+    (v) => v.status !== 'scheduled' || v.scheduledAt != null,
+    'a scheduled post has a scheduled time',
+  ),
+  rule<SocialPost>(
+    ['status', 'publishedAt', 'externalId'],
+    (v) => v.status !== 'published' || (v.publishedAt != null && v.externalId != null),
+    'a published post has its publication time and external id',
+    'publishedAt',
+  ),
+  rule<SocialPost>(
+    ['status', 'lastError'],
+    (v) => v.status !== 'failed' || v.lastError != null,
+    'a failed post says why',
+  ),
+];
+export const insertSocialPostSchema = withRules(
+  createInsertSchema(socialPosts, socialPostRefinements),
+  socialPostRules,
+  'insert',
+);
+export const updateSocialPostSchema = withRules(
+  createUpdateSchema(socialPosts, socialPostRefinements),
+  socialPostRules,
+  'update',
+);
 
 // ---------------------------------------------------------------------------------------------
 // A/B tests
@@ -199,18 +238,34 @@ const abTestRefinements = {
   goalMetric: () => metricNameSchema,
   hypothesis: (s: z.ZodString) => s.max(2000),
 };
-type AbTestDates = { startedAt?: Date | null; endedAt?: Date | null };
-const abTestEndNotBeforeStart = (v: AbTestDates) => !v.startedAt || !v.endedAt || v.endedAt >= v.startedAt;
+type AbTest = typeof abTests.$inferSelect;
+const abTestRules = [
+  rule<AbTest>(
+    ['startedAt', 'endedAt'],
+    (v) => !v.startedAt || !v.endedAt || v.endedAt >= v.startedAt,
+    'the end is not before the start',
+  ),
+  rule<AbTest>(
+    ['status', 'startedAt'],
+    (v) => v.status !== 'running' || v.startedAt != null,
+    'a running test has a start',
+  ),
+  rule<AbTest>(
+    ['status', 'endedAt'],
+    (v) => v.status !== 'completed' || v.endedAt != null,
+    'a completed test has an end',
+  ),
+];
 export const selectAbTestSchema = createSelectSchema(abTests);
-export const insertAbTestSchema = createInsertSchema(abTests, abTestRefinements)
-  .refine(abTestEndNotBeforeStart, { message: 'the end is not before the start', path: ['endedAt'] })
-  .refine((v) => v.status !== 'running' || v.startedAt != null, {
-    message: 'a running test has a start',
-    path: ['startedAt'],
-  });
-export const updateAbTestSchema = createUpdateSchema(abTests, abTestRefinements).refine(
-  abTestEndNotBeforeStart,
-  { message: 'the end is not before the start', path: ['endedAt'] },
+export const insertAbTestSchema = withRules(
+  createInsertSchema(abTests, abTestRefinements),
+  abTestRules,
+  'insert',
+);
+export const updateAbTestSchema = withRules(
+  createUpdateSchema(abTests, abTestRefinements),
+  abTestRules,
+  'update',
 );
 
 const abTestVariantRefinements = {

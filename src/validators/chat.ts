@@ -1,7 +1,9 @@
-import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod';
+import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { conversations, type MessagePart, messages } from '../schema/chat.ts';
 import { jsonObjectSchema, jsonValueSchema } from './agents.ts';
+import { checkEmbeddingFields, embeddingRefinements } from './embeddings.ts';
+import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
 
 // Shapes of the JSON columns; the tables' `$type<T>()` say the same in TypeScript.
 export const conversationMetadataSchema = z
@@ -48,9 +50,13 @@ export const messageContentSchema = z.array(messagePartSchema).min(1, 'a message
 
 /** Tool calls come from the assistant, tool results in `tool` messages, as model APIs expect. */
 export function partsFitRole(role: string, content: MessagePart[]): boolean {
-  return content.every(
-    (part) =>
-      (part.type !== 'tool_call' || role === 'assistant') && (part.type !== 'tool_result' || role === 'tool'),
+  return (
+    !Array.isArray(content) ||
+    content.every(
+      (part) =>
+        (part.type !== 'tool_call' || role === 'assistant') &&
+        (part.type !== 'tool_result' || role === 'tool'),
+    )
   );
 }
 
@@ -65,6 +71,7 @@ export const insertConversationSchema = createInsertSchema(conversations, conver
 export const updateConversationSchema = createUpdateSchema(conversations, conversationRefinements);
 
 const messageRefinements = {
+  ...embeddingRefinements,
   content: () => messageContentSchema,
   tokens: (s: z.ZodInt) => s.min(0),
   model: (s: z.ZodString) => s.min(1).max(200),
@@ -72,11 +79,24 @@ const messageRefinements = {
 export const selectMessageSchema = createSelectSchema(messages, { content: () => messageContentSchema });
 /** The insert shape without the role/parts rule, to pick API inputs from. */
 export const insertMessageBaseSchema = createInsertSchema(messages, messageRefinements);
-export const insertMessageSchema = insertMessageBaseSchema.refine(
-  (message) => partsFitRole(message.role, message.content),
-  {
-    message: 'tool_call parts belong in assistant messages, tool_result parts in tool messages',
-    path: ['content'],
-  },
+type Message = typeof messages.$inferSelect;
+const messageRules = [
+  rule<Message>(
+    ['role', 'content'],
+    (v) => !v.role || !v.content || partsFitRole(v.role, v.content),
+    'tool_call parts belong in assistant messages, tool_result parts in tool messages',
+  ),
+  rule<Message>(
+    ['id', 'parentMessageId'],
+    (v) => v.parentMessageId == null || v.parentMessageId !== v.id,
+    'a message is not its own parent',
+  ),
+];
+export const insertMessageSchema = withRules(insertMessageBaseSchema, messageRules, 'insert').superRefine(
+  checkEmbeddingFields,
 );
-export const updateMessageSchema = createUpdateSchema(messages, messageRefinements);
+export const updateMessageSchema = withRules(
+  createUpdateSchema(messages, messageRefinements),
+  messageRules,
+  'update',
+).superRefine(checkEmbeddingFields);

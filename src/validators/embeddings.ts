@@ -1,6 +1,7 @@
-import { createInsertSchema, createSelectSchema } from 'drizzle-zod';
+import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { embeddingSpaces } from '../schema/embeddings.ts';
+import { createInsertSchema } from './storable.ts';
 
 /** Largest finite half-precision float: halfvec cannot store a component beyond it. */
 const HALFVEC_MAX = 65504;

@@ -1,9 +1,10 @@
-import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod';
+import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { permissionKeys } from '../permissions.ts';
 import {
   apiKeys,
   credentials,
+  invitations,
   memberships,
   organizations,
   permissions,
@@ -11,6 +12,7 @@ import {
   roles,
   users,
 } from '../schema/identity.ts';
+import { createInsertSchema, createUpdateSchema } from './storable.ts';
 
 // Shapes of the JSON columns; the tables' `$type<T>()` say the same in TypeScript.
 export const organizationSettingsSchema = z
@@ -85,6 +87,13 @@ export const insertRolePermissionSchema = createInsertSchema(rolePermissions, {
 export const selectMembershipSchema = createSelectSchema(memberships);
 export const insertMembershipSchema = createInsertSchema(memberships);
 export const updateMembershipSchema = createUpdateSchema(memberships);
+
+/** What an API may show of an invitation: never its token's hash. */
+export const selectInvitationSchema = createSelectSchema(invitations).omit({ tokenHash: true });
+export const insertInvitationSchema = createInsertSchema(invitations, {
+  email: (s) => s.max(320).regex(/^[^@\s]+@[^@\s]+$/, 'an email address'),
+});
+export const updateInvitationSchema = createUpdateSchema(invitations);
 
 /** What an API may show of a key: never its hash. */
 export const selectApiKeySchema = createSelectSchema(apiKeys).omit({ keyHash: true });

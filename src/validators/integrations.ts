@@ -1,6 +1,7 @@
-import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod';
+import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { connectors, providerPattern } from '../schema/integrations.ts';
+import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
 
 export const connectorConfigSchema = z
   .object({
@@ -21,13 +22,26 @@ const connectorRefinements = {
   lastError: (s: z.ZodString) => s.max(4000),
 };
 export const selectConnectorSchema = createSelectSchema(connectors, { config: connectorConfigSchema });
-export const insertConnectorSchema = createInsertSchema(connectors, connectorRefinements)
-  .refine((v) => v.status !== 'error' || v.lastError != null, {
-    message: 'a connector in error says why',
-    path: ['lastError'],
-  })
-  .refine((v) => v.status !== 'connected' || v.credentialId != null, {
-    message: 'a connected connector has a credential',
-    path: ['credentialId'],
-  });
-export const updateConnectorSchema = createUpdateSchema(connectors, connectorRefinements);
+type Connector = typeof connectors.$inferSelect;
+const connectorRules = [
+  rule<Connector>(
+    ['status', 'lastError'],
+    (v) => v.status !== 'error' || v.lastError != null,
+    'a connector in error says why',
+  ),
+  rule<Connector>(
+    ['status', 'credentialId'],
+    (v) => v.status !== 'connected' || v.credentialId != null,
+    'a connected connector has a credential',
+  ),
+];
+export const insertConnectorSchema = withRules(
+  createInsertSchema(connectors, connectorRefinements),
+  connectorRules,
+  'insert',
+);
+export const updateConnectorSchema = withRules(
+  createUpdateSchema(connectors, connectorRefinements),
+  connectorRules,
+  'update',
+);

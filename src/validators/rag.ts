@@ -1,4 +1,4 @@
-import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod';
+import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import {
   chunks,
@@ -10,6 +10,7 @@ import {
 } from '../schema/rag.ts';
 import { checkEmbeddingFields, embeddingRefinements } from './embeddings.ts';
 import { slugPattern } from './identity.ts';
+import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
 
 // Shapes of the JSON columns; the tables' `$type<T>()` say the same in TypeScript. A schema given
 // to drizzle-zod replaces the column's, so columns with a default take it `.optional()` on insert.
@@ -79,26 +80,35 @@ export const selectDatasetSchema = createSelectSchema(datasets);
 export const insertDatasetSchema = createInsertSchema(datasets, datasetRefinements);
 export const updateDatasetSchema = createUpdateSchema(datasets, datasetRefinements);
 
-const failedNeedsError = (value: { status?: string | null; error?: string | null }, ctx: z.RefinementCtx) => {
-  if (value.status === 'failed' && (value.error === null || value.error === undefined))
-    ctx.addIssue({ code: 'custom', path: ['error'], message: 'a failed row says why (error)' });
-};
-
 const documentRefinements = {
   title: (s: z.ZodString) => s.min(1).max(1000),
   contentHash: (s: z.ZodString) => s.regex(sha256Hex, 'a lowercase hex sha256'),
   mimeType: (s: z.ZodString) => s.regex(/^[\w.+-]+\/[\w.+-]+$/, 'a MIME type such as text/markdown'),
+  sourceUri: (s: z.ZodString) => s.min(1).max(2000),
   metadata: documentMetadataSchema.optional(),
 };
 export const selectDocumentSchema = createSelectSchema(documents, { metadata: documentMetadataSchema });
-export const insertDocumentSchema = createInsertSchema(documents, documentRefinements).superRefine(
-  failedNeedsError,
+const documentRules = [
+  rule<typeof documents.$inferSelect>(
+    ['status', 'error'],
+    (v) => v.status !== 'failed' || v.error != null,
+    'a failed row says why (error)',
+  ),
+];
+export const insertDocumentSchema = withRules(
+  createInsertSchema(documents, documentRefinements),
+  documentRules,
+  'insert',
 );
-export const updateDocumentSchema = createUpdateSchema(documents, documentRefinements);
+export const updateDocumentSchema = withRules(
+  createUpdateSchema(documents, documentRefinements),
+  documentRules,
+  'update',
+);
 
 const chunkRefinements = {
   ordinal: (s: z.ZodNumber) => s.int().min(0),
-  content: (s: z.ZodString) => s.min(1),
+  content: (s: z.ZodString) => s.min(1).max(100_000),
   tokenCount: (s: z.ZodNumber) => s.int().min(0),
   contentHash: (s: z.ZodString) => s.regex(sha256Hex, 'a lowercase hex sha256'),
   metadata: chunkMetadataSchema.optional(),
@@ -123,45 +133,58 @@ const modelVersionRefinements = {
   baseModel: (s: z.ZodString) => s.trim().min(1).max(200),
   metrics: modelMetricsSchema.optional(),
 };
-const readyNeedsArtifact = (
-  value: { status?: string | null; artifactUri?: string | null },
-  ctx: z.RefinementCtx,
-) => {
-  if (value.status === 'ready' && (value.artifactUri === null || value.artifactUri === undefined))
-    ctx.addIssue({ code: 'custom', path: ['artifactUri'], message: 'a ready model version has an artifact' });
-};
+const modelVersionRules = [
+  rule<typeof modelVersions.$inferSelect>(
+    ['status', 'artifactUri'],
+    (v) => v.status !== 'ready' || v.artifactUri != null,
+    'a ready model version has an artifact',
+  ),
+];
 export const selectModelVersionSchema = createSelectSchema(modelVersions, { metrics: modelMetricsSchema });
-export const insertModelVersionSchema = createInsertSchema(
-  modelVersions,
-  modelVersionRefinements,
-).superRefine(readyNeedsArtifact);
-export const updateModelVersionSchema = createUpdateSchema(modelVersions, modelVersionRefinements);
+export const insertModelVersionSchema = withRules(
+  createInsertSchema(modelVersions, modelVersionRefinements),
+  modelVersionRules,
+  'insert',
+);
+export const updateModelVersionSchema = withRules(
+  createUpdateSchema(modelVersions, modelVersionRefinements),
+  modelVersionRules,
+  'update',
+);
 
-type JobTimes = {
-  status?: string | null;
-  error?: string | null;
-  queuedAt?: Date | null;
-  startedAt?: Date | null;
-  finishedAt?: Date | null;
-};
-
-/** `training_jobs_status_check` and the timing checks in Zod. */
-function checkTrainingJob(job: JobTimes, ctx: z.RefinementCtx): void {
-  const status = job.status ?? 'queued';
-  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-  if (['running', 'succeeded', 'failed'].includes(status) && !job.startedAt)
-    issue('startedAt', `a ${status} job has a start time`);
-  if (['succeeded', 'failed'].includes(status) && !job.finishedAt)
-    issue('finishedAt', `a ${status} job has a finish time`);
-  if (!['succeeded', 'failed', 'cancelled'].includes(status) && job.finishedAt)
-    issue('finishedAt', `a ${status} job has no finish time`);
-  if (status === 'failed' && !job.error) issue('error', 'a failed job says why (error)');
-  if (job.finishedAt && !job.startedAt) issue('startedAt', 'a finished job has a start time');
-  if (job.startedAt && job.finishedAt && job.finishedAt < job.startedAt)
-    issue('finishedAt', 'finishedAt is before startedAt');
-  if (job.startedAt && job.queuedAt && job.startedAt < job.queuedAt)
-    issue('startedAt', 'startedAt is before queuedAt');
-}
+type TrainingJob = typeof trainingJobs.$inferSelect;
+/** `training_jobs_status_check` and the timing checks. */
+const trainingJobRules = [
+  rule<TrainingJob>(
+    ['status', 'startedAt'],
+    (v) => !['running', 'succeeded', 'failed'].includes(v.status ?? 'queued') || v.startedAt != null,
+    'a running, succeeded or failed job has a start time',
+  ),
+  rule<TrainingJob>(
+    ['status', 'finishedAt'],
+    (v) =>
+      v.status === 'cancelled' ||
+      ['succeeded', 'failed'].includes(v.status ?? 'queued') === (v.finishedAt != null),
+    'a job has a finish time exactly when it succeeded or failed (a cancelled one may have one)',
+  ),
+  rule<TrainingJob>(
+    ['status', 'error'],
+    (v) => v.status !== 'failed' || v.error != null,
+    'a failed job says why (error)',
+  ),
+  rule<TrainingJob>(
+    ['startedAt', 'finishedAt'],
+    (v) => v.finishedAt == null || (v.startedAt != null && v.finishedAt >= v.startedAt),
+    'a finished job has a start time, not after its finish',
+  ),
+  // queued_at defaults to now(): an insert without it is checked against the current time.
+  rule<TrainingJob>(
+    ['queuedAt', 'startedAt'],
+    (v) => v.startedAt == null || v.startedAt >= (v.queuedAt ?? new Date()),
+    'startedAt is before queuedAt',
+    'startedAt',
+  ),
+];
 
 const trainingJobRefinements = {
   baseModel: (s: z.ZodString) => s.trim().min(1).max(200),
@@ -172,10 +195,16 @@ export const selectTrainingJobSchema = createSelectSchema(trainingJobs, {
   hyperparameters: hyperparametersSchema,
   metrics: modelMetricsSchema,
 });
-export const insertTrainingJobSchema = createInsertSchema(trainingJobs, trainingJobRefinements).superRefine(
-  checkTrainingJob,
+export const insertTrainingJobSchema = withRules(
+  createInsertSchema(trainingJobs, trainingJobRefinements),
+  trainingJobRules,
+  'insert',
 );
-export const updateTrainingJobSchema = createUpdateSchema(trainingJobs, trainingJobRefinements);
+export const updateTrainingJobSchema = withRules(
+  createUpdateSchema(trainingJobs, trainingJobRefinements),
+  trainingJobRules,
+  'update',
+);
 
 const inferenceEndpointRefinements = {
   name: (s: z.ZodString) => s.trim().min(1).max(200),

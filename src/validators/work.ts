@@ -1,17 +1,22 @@
-import { createInsertSchema, createSelectSchema, createUpdateSchema } from 'drizzle-zod';
+import { createSelectSchema } from 'drizzle-zod';
 import type { z } from 'zod';
 import { feedback, tasks } from '../schema/work.ts';
+import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
 
 const taskRefinements = {
   title: (s: z.ZodString) => s.trim().min(1).max(300),
   description: (s: z.ZodString) => s.max(20_000),
 };
 export const selectTaskSchema = createSelectSchema(tasks);
-export const insertTaskSchema = createInsertSchema(tasks, taskRefinements).refine(
-  (v) => (v.status === 'done') === (v.completedAt != null),
-  { message: 'a task has a completion time exactly when it is done', path: ['completedAt'] },
-);
-export const updateTaskSchema = createUpdateSchema(tasks, taskRefinements);
+const taskRules = [
+  rule<typeof tasks.$inferSelect>(
+    ['status', 'completedAt'],
+    (v) => (v.status === 'done') === (v.completedAt != null),
+    'a task has a completion time exactly when it is done',
+  ),
+];
+export const insertTaskSchema = withRules(createInsertSchema(tasks, taskRefinements), taskRules, 'insert');
+export const updateTaskSchema = withRules(createUpdateSchema(tasks, taskRefinements), taskRules, 'update');
 
 export const selectFeedbackSchema = createSelectSchema(feedback);
 export const insertFeedbackSchema = createInsertSchema(feedback, {

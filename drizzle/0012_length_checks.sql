@@ -1,0 +1,15 @@
+ALTER TABLE "audit_logs" ADD CONSTRAINT "audit_logs_target_type_length_check" CHECK (char_length("target_type") <= 100);--> statement-breakpoint
+ALTER TABLE "audit_logs" ADD CONSTRAINT "audit_logs_target_id_length_check" CHECK (char_length("target_id") <= 200);--> statement-breakpoint
+ALTER TABLE "subscriptions" ADD CONSTRAINT "subscriptions_provider_length_check" CHECK (char_length("provider") <= 50);--> statement-breakpoint
+ALTER TABLE "subscriptions" ADD CONSTRAINT "subscriptions_provider_subscription_id_length_check" CHECK (char_length("provider_subscription_id") <= 200);--> statement-breakpoint
+ALTER TABLE "brand_voices" ADD CONSTRAINT "brand_voices_name_length_check" CHECK (char_length("name") <= 100);--> statement-breakpoint
+ALTER TABLE "ab_tests" ADD CONSTRAINT "ab_tests_name_length_check" CHECK (char_length("name") <= 200);--> statement-breakpoint
+ALTER TABLE "social_posts" ADD CONSTRAINT "social_posts_external_id_length_check" CHECK (char_length("external_id") <= 200);--> statement-breakpoint
+ALTER TABLE "embedding_spaces" ADD CONSTRAINT "embedding_spaces_provider_length_check" CHECK (char_length("provider") <= 100);--> statement-breakpoint
+ALTER TABLE "embedding_spaces" ADD CONSTRAINT "embedding_spaces_model_length_check" CHECK (char_length("model") <= 200);--> statement-breakpoint
+ALTER TABLE "invitations" ADD CONSTRAINT "invitations_email_length_check" CHECK (char_length("email") <= 320);--> statement-breakpoint
+ALTER TABLE "users" ADD CONSTRAINT "users_email_length_check" CHECK (char_length("email") <= 320);--> statement-breakpoint
+ALTER TABLE "chunks" ADD CONSTRAINT "chunks_content_length_check" CHECK (char_length("content") <= 100000);--> statement-breakpoint
+ALTER TABLE "documents" ADD CONSTRAINT "documents_source_uri_length_check" CHECK (char_length("source_uri") <= 2000);--> statement-breakpoint
+ALTER TABLE "inference_endpoints" ADD CONSTRAINT "inference_endpoints_name_length_check" CHECK (char_length("name") <= 200);--> statement-breakpoint
+ALTER TABLE "model_versions" ADD CONSTRAINT "model_versions_name_length_check" CHECK (char_length("name") <= 200);
