@@ -9,6 +9,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { KeyRing } from './crypto.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { ConnectionError, describeServer } from './errors.ts';
 import * as schema from './schema/index.ts';
 import { registerScopeRuntime } from './scope-runtime.ts';
@@ -69,8 +70,20 @@ export const defaultDataDir = () =>
 export const pgliteExtensions = { vector, pg_trgm };
 
 export function openPglite(dataDir: string): PGlite {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  return new PGlite({ dataDir, extensions: pgliteExtensions });
+  if (dataDir.startsWith('memory://')) return new PGlite({ dataDir, extensions: pgliteExtensions });
+  mkdirSync(dataDir, { recursive: true });
+  // A second process on the same files would corrupt them: refused, naming the holder's pid.
+  const lock = lockDataDir(dataDir);
+  const pglite = new PGlite({ dataDir, extensions: pgliteExtensions });
+  const close = pglite.close.bind(pglite);
+  pglite.close = async () => {
+    try {
+      await close();
+    } finally {
+      lock.release();
+    }
+  };
+  return pglite;
 }
 
 /**

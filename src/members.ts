@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { type Database, rowsOf, type Transaction } from './client.ts';
+import { parseInput } from './input.ts';
 import { type Invitation, invitations, memberships, rolePermissions } from './schema/index.ts';
 import { assertUuid, currentTenant, withUser } from './tenant.ts';
+import { insertInvitationSchema } from './validators/identity.ts';
 
 export interface MemberProfile {
   userId: string;
@@ -72,20 +74,21 @@ export async function inviteMember(
   input: InviteMemberInput,
 ): Promise<{ invitation: Invitation; token: string }> {
   const organizationId = currentTenant(tx);
-  assertUuid(input.roleId, 'roleId');
   const token = `nh_inv_${randomBytes(32).toString('base64url')}`;
   const days = input.expiresInDays ?? 7;
-  const [invitation] = await tx
-    .insert(invitations)
-    .values({
+  const values = parseInput(
+    insertInvitationSchema,
+    {
       organizationId,
       email: input.email,
       roleId: input.roleId,
       tokenHash: tokenHash(token),
       invitedByUserId: input.invitedByUserId,
       expiresAt: new Date(Date.now() + days * 86_400_000),
-    })
-    .returning();
+    },
+    'invitations',
+  );
+  const [invitation] = await tx.insert(invitations).values(values).returning();
   if (!invitation) throw new Error('invitation insert returned no row');
   return { invitation, token };
 }
