@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensurePartitions } from './audit.ts';
 import { citusDistributionPlan } from './citus.ts';
 import { createDb, type DbHandle, defaultDataDir, openPglite } from './client.ts';
@@ -12,6 +12,12 @@ import { ConnectionError, MigrationError, ServerRequirementError } from './error
 import { defaultMigrationsFolder, migrate, planMigrations, readMigrations } from './migrate.ts';
 import * as schema from './schema/index.ts';
 import { seed } from './seed/index.ts';
+import {
+  describeTableHookGaps,
+  findTableHookGaps,
+  migrationNeedsTableHooks,
+  tableHooksMigration,
+} from './table-hooks.ts';
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 const usage = `neonhub-db <command>
@@ -21,14 +27,20 @@ const usage = `neonhub-db <command>
   seed      insert the demo data (idempotent)
   reset     drop everything, then setup (local databases only, unless --force)
   status    server and pgvector versions, applied and pending migrations
-  studio    browse the database with Drizzle Studio
-  check     drift check: the schema and drizzle/ agree (drizzle-kit generate + check)
+  studio    browse the database with Drizzle Studio (--port <n>, default 4983)
+  generate  drizzle-kit generate (--name <verb_noun>), plus the tenant hooks step for new tables
+  check     drift check (drizzle-kit generate + check), then every tenant table of the migrations
+            has forced RLS, its policy, its updated_at trigger and its neonhub_app grants
   maintain  create monthly partitions ahead of time (run daily)
   citus     print the SQL that distributes this schema on Citus by organization
+
+setup and seed also run an app's own seeds: --seed <module> (or NEONHUB_SEED), a module whose
+default export receives { db, organizationId, ownerUserId } after the demo data.
 
 Uses DATABASE_URL when set, else the embedded PostgreSQL in .data/ (NEONHUB_DATA_DIR overrides).`;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
 function describe(handle: DbHandle): string {
   return handle.target.kind === 'server'
@@ -38,6 +50,8 @@ function describe(handle: DbHandle): string {
 
 async function runMigrate(handle: DbHandle): Promise<void> {
   say(`migrating ${describe(handle)}`);
+  if (handle.target.kind === 'embedded' && !existsSync(path.join(handle.target.dataDir, 'PG_VERSION')))
+    say('  creating the embedded database (first run: a few seconds)');
   const result = await migrate(handle, {
     onProgress: (progress) => {
       if (progress.event === 'applied') {
@@ -54,16 +68,74 @@ async function runMigrate(handle: DbHandle): Promise<void> {
   );
 }
 
-async function runSeed(handle: DbHandle): Promise<void> {
+/** What an app's seed module (`--seed <module>` or NEONHUB_SEED) receives as its default export's argument. */
+interface AppSeedContext {
+  db: DbHandle['db'];
+  organizationId: string;
+  ownerUserId: string;
+}
+
+async function runSeed(handle: DbHandle, appSeed?: string): Promise<void> {
   say('seeding the demo organization');
-  const result = await seed(handle.db, { onDomain: (name) => say(`  ${name}`) });
+  const started = performance.now();
+  let domainStarted = started;
+  let current = '';
+  // Each domain's line is printed when it finishes, with its time, so a slow one shows which.
+  const finishDomain = () => {
+    if (current) say(`  ${current} (${seconds(domainStarted)})`);
+  };
+  const result = await seed(handle.db, {
+    onDomain: (name) => {
+      finishDomain();
+      current = name;
+      domainStarted = performance.now();
+    },
+  });
+  finishDomain();
   const created = Object.entries(result.created).filter(([, count]) => count > 0);
   say(
     created.length === 0
       ? '  nothing new: the demo data is already there'
       : `  created ${created.map(([table, count]) => `${count} ${table}`).join(', ')}`,
   );
-  say(`  demo organization ${result.organizationId}, owner user ${result.ownerUserId}`);
+  say(`  demo organization ${result.organizationId}, owner user ${result.ownerUserId} (${seconds(started)})`);
+  if (appSeed) {
+    const appStarted = performance.now();
+    say(`seeding the app: ${appSeed}`);
+    const module = (await importAppModule(appSeed)) as { default?: unknown };
+    if (typeof module.default !== 'function')
+      throw new Error(
+        `${appSeed} has no default export function (it receives { db, organizationId, ownerUserId })`,
+      );
+    const context: AppSeedContext = {
+      db: handle.db,
+      organizationId: result.organizationId,
+      ownerUserId: result.ownerUserId,
+    };
+    await module.default(context);
+    say(`  done (${seconds(appStarted)})`);
+  }
+}
+
+/** Imports an app's module; a TypeScript one under the built CLI goes through the app's own tsx. */
+async function importAppModule(file: string): Promise<unknown> {
+  const url = pathToFileURL(path.resolve(file)).href;
+  try {
+    return await import(url);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+    let tsxApi: string;
+    try {
+      tsxApi = createRequire(path.join(process.cwd(), 'package.json')).resolve('tsx/esm/api');
+    } catch {
+      throw new Error(
+        `${file} is TypeScript: install tsx in the app (npm install -D tsx), or pass a .js module`,
+      );
+    }
+    const { register } = (await import(pathToFileURL(tsxApi).href)) as { register: () => unknown };
+    register();
+    return import(url);
+  }
 }
 
 async function status(handle: DbHandle): Promise<void> {
@@ -90,7 +162,16 @@ const isLocal = (handle: DbHandle) =>
   handle.target.kind === 'embedded' ||
   /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|::1)[:/]/.test(handle.target.display);
 
-async function reset(force: boolean): Promise<void> {
+// `public` as CREATE DATABASE makes it on PostgreSQL 15+: owned by pg_database_owner, usage for everyone.
+const FRESH_PUBLIC_SCHEMA = [
+  'drop schema if exists drizzle cascade',
+  'drop schema public cascade',
+  'create schema public authorization pg_database_owner',
+  'grant usage on schema public to public',
+  "comment on schema public is 'standard public schema'",
+].join('; ');
+
+async function reset(force: boolean, appSeed?: string): Promise<void> {
   let handle = createDb();
   if (!isLocal(handle) && !force) {
     await handle.close();
@@ -105,13 +186,11 @@ async function reset(force: boolean): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
     handle = createDb({ dataDir });
   } else {
-    await handle.sql.exec(
-      'drop schema if exists drizzle cascade; drop schema public cascade; create schema public;',
-    );
+    await handle.sql.exec(FRESH_PUBLIC_SCHEMA);
   }
   try {
     await runMigrate(handle);
-    await runSeed(handle);
+    await runSeed(handle, appSeed);
   } finally {
     await handle.close();
   }
@@ -123,6 +202,42 @@ const drizzleKitBin = () => path.join(path.dirname(require.resolve('drizzle-kit'
 
 function drizzleKit(args: string[]) {
   return spawnSync(process.execPath, [drizzleKitBin(), ...args], { cwd: packageRoot, encoding: 'utf8' });
+}
+
+const migrationFiles = () =>
+  new Set(readdirSync(defaultMigrationsFolder).filter((file) => file.endsWith('.sql')));
+
+/**
+ * `drizzle-kit generate` with the given arguments; when the new migration adds tables (or RLS,
+ * policies, `updated_at`/`organization_id` columns), a custom migration after it runs
+ * `SELECT app_install_table_hooks();`, which forces RLS and adds the trigger and grants.
+ */
+function generate(args: string[]): void {
+  const before = migrationFiles();
+  const result = spawnSync(process.execPath, [drizzleKitBin(), 'generate', ...args], {
+    cwd: packageRoot,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) throw new Error(`drizzle-kit generate failed (exit ${result.status ?? 'signal'})`);
+  if (args.includes('--custom')) return;
+  const added = [...migrationFiles()].filter((file) => !before.has(file)).sort();
+  const needingHooks = added.filter((file) =>
+    migrationNeedsTableHooks(readFileSync(path.join(defaultMigrationsFolder, file), 'utf8')),
+  );
+  const last = needingHooks.at(-1);
+  if (!last) return;
+  const nameIndex = args.indexOf('--name');
+  const name = `${(nameIndex >= 0 && args[nameIndex + 1]) || 'tables'}_hooks`;
+  const withHooks = migrationFiles();
+  const custom = drizzleKit(['generate', '--custom', '--name', name]);
+  const hooksFile = [...migrationFiles()].find((file) => !withHooks.has(file));
+  if (custom.status !== 0 || !hooksFile)
+    throw new Error(`drizzle-kit generate --custom failed: ${(custom.stderr || custom.stdout).trim()}`);
+  writeFileSync(
+    path.join(defaultMigrationsFolder, hooksFile),
+    tableHooksMigration(last.replace(/\.sql$/, '')),
+  );
+  say(`[✓] ${hooksFile}: SELECT app_install_table_hooks() for the tables of ${last}`);
 }
 
 /** Generates into a copy of drizzle/: a clean checkout must produce no new migration. */
@@ -161,10 +276,29 @@ function check(): void {
   }
 }
 
-async function studio(): Promise<void> {
+/** Applies drizzle/ to a throwaway embedded database and checks what the tenant hooks give each tenant table. */
+async function checkTableHooks(): Promise<void> {
+  const started = performance.now();
+  const handle = createDb({ dataDir: 'memory://' });
+  try {
+    await migrate(handle);
+    const gaps = await findTableHookGaps(handle.sql);
+    if (gaps.length > 0) {
+      process.stderr.write(`${describeTableHookGaps(gaps)}\n`);
+      throw new Error(
+        `${gaps.length} tenant table(s) a tenant scope cannot use safely: ${gaps.map((gap) => gap.table).join(', ')}; end the migration that adds them with SELECT app_install_table_hooks(); (\`npm run db:generate\` adds that step)`,
+      );
+    }
+    say(`  tenant tables: forced RLS, policy, updated_at trigger, neonhub_app grants (${seconds(started)})`);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function studio(port: number): Promise<void> {
   const url = process.env.DATABASE_URL;
   if (url) {
-    const result = spawnSync(process.execPath, [drizzleKitBin(), 'studio'], {
+    const result = spawnSync(process.execPath, [drizzleKitBin(), 'studio', '--port', String(port)], {
       cwd: packageRoot,
       stdio: 'inherit',
     });
@@ -176,22 +310,41 @@ async function studio(): Promise<void> {
   if (!existsSync(dataDir))
     throw new Error(`no embedded database in ${dataDir}: run \`npm run db:setup\` first`);
   const { startStudioPostgresServer } = require('drizzle-kit/api') as typeof import('drizzle-kit/api');
-  const port = Number(process.env.STUDIO_PORT ?? 4983);
   await startStudioPostgresServer(schema, { driver: 'pglite', client: openPglite(dataDir) }, { port });
   say(`Drizzle Studio on the embedded database: https://local.drizzle.studio?port=${port} (Ctrl-C to stop)`);
+}
+
+/** The value after `--<name>` (or `--<name>=value`), if given. */
+function option(args: string[], name: string): string | undefined {
+  const inline = args.find((arg) => arg.startsWith(`--${name}=`));
+  if (inline) return inline.slice(name.length + 3);
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+function studioPort(args: string[]): number {
+  const value = option(args, 'port') ?? process.env.STUDIO_PORT ?? '4983';
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new Error(`--port ${value}: not a TCP port (1 to 65535)`);
+  return port;
 }
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   const force = rest.includes('--force');
+  const appSeed = option(rest, 'seed') ?? process.env.NEONHUB_SEED;
   switch (command) {
     case 'check':
       say('drift check');
-      return check();
+      check();
+      return checkTableHooks();
+    case 'generate':
+      return generate(rest);
     case 'studio':
-      return studio();
+      return studio(studioPort(rest));
     case 'reset':
-      return reset(force);
+      return reset(force, appSeed);
     case 'citus': {
       const handle = createDb();
       try {
@@ -215,7 +368,7 @@ async function main(argv: string[]): Promise<void> {
           return;
         }
         if (command !== 'seed') await runMigrate(handle);
-        if (command !== 'migrate') await runSeed(handle);
+        if (command !== 'migrate') await runSeed(handle, appSeed);
       } finally {
         await handle.close();
       }
