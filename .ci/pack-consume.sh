@@ -61,6 +61,23 @@ try {
   await handle.close();
 }
 TS
+  # An app's own seed, run by `neonhub-db setup --seed` after the demo data (the documented hook).
+  cat >"$1/src/seeds.ts" <<'TS'
+import { currentTenant, type Database, schema, withTenant } from '@neonhub/db';
+import { and, eq } from 'drizzle-orm';
+
+export default async function seedApp(context: { db: Database; organizationId: string }): Promise<void> {
+  const count = await withTenant(context.db, context.organizationId, async (tx) => {
+    const org = currentTenant(tx);
+    const rows = await tx
+      .select({ id: schema.brands.id })
+      .from(schema.brands)
+      .where(and(eq(schema.brands.organizationId, org), eq(schema.brands.slug, 'neon')));
+    return rows.length;
+  });
+  console.log(`app seed: sees ${count} demo brand`);
+}
+TS
 }
 
 # consumer NAME MODULE RESOLUTION PEERS...
@@ -100,6 +117,11 @@ JSON
   status="$(cd "$dir" && NEONHUB_DATA_DIR=memory:// npx --no-install neonhub-db status)" || fail "$name: neonhub-db status"
   grep -q 'migrations: 0 applied' <<<"$status" || fail "$name: unexpected neonhub-db status output: $status"
   log "$name: neonhub-db status ok"
+  local setup
+  setup="$(cd "$dir" && NEONHUB_DATA_DIR=memory:// npx --no-install neonhub-db setup --seed src/seeds.ts)" ||
+    fail "$name: neonhub-db setup --seed"
+  grep -q 'app seed: sees 1 demo brand' <<<"$setup" || fail "$name: the app seed did not run: $setup"
+  log "$name: neonhub-db setup --seed ran the app's seed"
 }
 
 consumer nodenext NodeNext NodeNext "drizzle-orm@$(peer_floor drizzle-orm)" "zod@$(peer_floor zod)"

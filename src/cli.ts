@@ -124,17 +124,18 @@ async function importAppModule(file: string): Promise<unknown> {
     return await import(url);
   } catch (error) {
     if ((error as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
-    let tsxApi: string;
+    let tsxLoader: string;
     try {
-      tsxApi = createRequire(path.join(process.cwd(), 'package.json')).resolve('tsx/esm/api');
+      tsxLoader = createRequire(path.join(process.cwd(), 'package.json')).resolve('tsx/esm');
     } catch {
       throw new Error(
         `${file} is TypeScript: install tsx in the app (npm install -D tsx), or pass a .js module`,
       );
     }
-    const { register } = (await import(pathToFileURL(tsxApi).href)) as { register: () => unknown };
-    register();
-    return import(url);
+    // Importing tsx/esm registers its loader hooks, as `node --import tsx/esm` does.
+    await import(pathToFileURL(tsxLoader).href);
+    // A new URL: the loader remembers the failed import of the first one.
+    return import(`${url}?tsx`);
   }
 }
 
