@@ -164,3 +164,16 @@ describe('drizzle.config.ts', () => {
     }
   });
 });
+
+describe('studio', () => {
+  it('refuses a --port that is not a TCP port before opening anything', () => {
+    const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...env } = process.env;
+    const run = spawnSync(tsx, [path.join(root, 'src', 'cli.ts'), 'studio', '--port', '70000'], {
+      cwd: root,
+      env: { ...env, NEONHUB_DATA_DIR: path.join(tmpdir(), 'neonhub-no-such-data-dir') },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe('neonhub-db: --port 70000: not a TCP port (1 to 65535)');
+  });
+});
