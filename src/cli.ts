@@ -227,8 +227,7 @@ function generate(args: string[]): void {
   );
   const last = needingHooks.at(-1);
   if (!last) return;
-  const nameIndex = args.indexOf('--name');
-  const name = `${(nameIndex >= 0 && args[nameIndex + 1]) || 'tables'}_hooks`;
+  const name = `${option(args, 'name') || 'tables'}_hooks`;
   const withHooks = migrationFiles();
   const custom = drizzleKit(['generate', '--custom', '--name', name]);
   const hooksFile = [...migrationFiles()].find((file) => !withHooks.has(file));
