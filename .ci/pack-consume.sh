@@ -3,6 +3,7 @@
 # it), installs the tarball from the npm registry into two temporary ESM TypeScript consumers, and
 # in each: type-checks a small service, runs it on the embedded database (migrate, seed, one
 # scoped read), runs the `neonhub-db` bin, and checks there is one drizzle-orm and one PGlite.
+# First, `npx neonhub-db` inside the project itself.
 #   consumer "nodenext": moduleResolution nodenext, the lowest peer versions of the ranges
 #   consumer "bundler":  moduleResolution bundler, the peers npm picks (newest in range)
 # Usage: bash .ci/pack-consume.sh [--keep]   (--keep leaves the temporary directory for a look)
@@ -19,6 +20,11 @@ fail() { echo "pack-consume: FAILED: $*" >&2; exit 1; }
 dev_version() { node -p "require('$ROOT/package.json').devDependencies['$1']"; }
 # Lowest version a peer range allows ("^0.45.0" -> 0.45.0, "0.0.15" -> 0.0.15).
 peer_floor() { node -p "require('$ROOT/package.json').peerDependencies['$1'].replace(/^[\^~>=]+/, '')"; }
+
+# Inside the project, without a build: npx finds the project's own bin, which runs the source.
+help="$(npx --yes neonhub-db help)" || fail "npx neonhub-db help in the project"
+grep -q '^  generate ' <<<"$help" || fail "npx neonhub-db in the project printed: $help"
+log "npx neonhub-db works in the project"
 
 log "npm pack (prepack builds dist/)"
 TARBALL="$WORK/$(npm pack --silent --pack-destination "$WORK" | tail -1)"
