@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensurePartitions, verifyAllAuditChains } from './audit.ts';
 import { citusDistributionPlan } from './citus.ts';
 import { createDb, type DbHandle, defaultDataDir, openPglite } from './client.ts';
@@ -14,6 +14,12 @@ import { createServiceLogin } from './logins.ts';
 import { defaultMigrationsFolder, migrate, planMigrations, readMigrations } from './migrate.ts';
 import * as schema from './schema/index.ts';
 import { seed } from './seed/index.ts';
+import {
+  describeTableHookGaps,
+  findTableHookGaps,
+  migrationNeedsTableHooks,
+  tableHooksMigration,
+} from './table-hooks.ts';
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 const usage = `neonhub-db <command>
@@ -23,8 +29,10 @@ const usage = `neonhub-db <command>
   seed      insert the demo data (idempotent)
   reset     drop everything, then setup (local databases only, unless --force)
   status    server and pgvector versions, applied and pending migrations
-  studio    browse the database with Drizzle Studio
-  check     drift check: the schema and drizzle/ agree (drizzle-kit generate + check)
+  studio    browse the database with Drizzle Studio (--port <n>, default 4983)
+  generate  drizzle-kit generate (--name <verb_noun>), plus the tenant hooks step for new tables
+  check     drift check (drizzle-kit generate + check), then every tenant table of the migrations
+            has forced RLS, its policy, its updated_at trigger and its neonhub_app grants
   maintain  create monthly partitions ahead of time (run daily)
   citus     print the SQL that distributes this schema on Citus by organization
   create-login <name>
@@ -33,9 +41,13 @@ const usage = `neonhub-db <command>
   audit verify
             check every organization's audit trail against the key ring (exit 1 on any finding)
 
+setup and seed also run an app's own seeds: --seed <module> (or NEONHUB_SEED), a module whose
+default export receives { db, organizationId, ownerUserId } after the demo data.
+
 Uses DATABASE_URL when set, else the embedded PostgreSQL in .data/ (NEONHUB_DATA_DIR overrides).`;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
 function describe(handle: DbHandle): string {
   return handle.target.kind === 'server'
@@ -45,6 +57,8 @@ function describe(handle: DbHandle): string {
 
 async function runMigrate(handle: DbHandle): Promise<void> {
   say(`migrating ${describe(handle)}`);
+  if (handle.target.kind === 'embedded' && !existsSync(path.join(handle.target.dataDir, 'PG_VERSION')))
+    say('  creating the embedded database (first run: a few seconds)');
   const result = await migrate(handle, {
     onProgress: (progress) => {
       if (progress.event === 'applied') {
@@ -61,16 +75,75 @@ async function runMigrate(handle: DbHandle): Promise<void> {
   );
 }
 
-async function runSeed(handle: DbHandle): Promise<void> {
+/** What an app's seed module (`--seed <module>` or NEONHUB_SEED) receives as its default export's argument. */
+interface AppSeedContext {
+  db: DbHandle['db'];
+  organizationId: string;
+  ownerUserId: string;
+}
+
+async function runSeed(handle: DbHandle, appSeed?: string): Promise<void> {
   say('seeding the demo organization');
-  const result = await seed(handle.db, { onDomain: (name) => say(`  ${name}`) });
+  const started = performance.now();
+  let domainStarted = started;
+  let current = '';
+  // Each domain's line is printed when it finishes, with its time, so a slow one shows which.
+  const finishDomain = () => {
+    if (current) say(`  ${current} (${seconds(domainStarted)})`);
+  };
+  const result = await seed(handle.db, {
+    onDomain: (name) => {
+      finishDomain();
+      current = name;
+      domainStarted = performance.now();
+    },
+  });
+  finishDomain();
   const created = Object.entries(result.created).filter(([, count]) => count > 0);
   say(
     created.length === 0
       ? '  nothing new: the demo data is already there'
       : `  created ${created.map(([table, count]) => `${count} ${table}`).join(', ')}`,
   );
-  say(`  demo organization ${result.organizationId}, owner user ${result.ownerUserId}`);
+  say(`  demo organization ${result.organizationId}, owner user ${result.ownerUserId} (${seconds(started)})`);
+  if (appSeed) {
+    const appStarted = performance.now();
+    say(`seeding the app: ${appSeed}`);
+    const module = (await importAppModule(appSeed)) as { default?: unknown };
+    if (typeof module.default !== 'function')
+      throw new Error(
+        `${appSeed} has no default export function (it receives { db, organizationId, ownerUserId })`,
+      );
+    const context: AppSeedContext = {
+      db: handle.db,
+      organizationId: result.organizationId,
+      ownerUserId: result.ownerUserId,
+    };
+    await module.default(context);
+    say(`  done (${seconds(appStarted)})`);
+  }
+}
+
+/** Imports an app's module; a TypeScript one under the built CLI goes through the app's own tsx. */
+async function importAppModule(file: string): Promise<unknown> {
+  const url = pathToFileURL(path.resolve(file)).href;
+  try {
+    return await import(url);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+    let tsxLoader: string;
+    try {
+      tsxLoader = createRequire(path.join(process.cwd(), 'package.json')).resolve('tsx/esm');
+    } catch {
+      throw new Error(
+        `${file} is TypeScript: install tsx in the app (npm install -D tsx), or pass a .js module`,
+      );
+    }
+    // Importing tsx/esm registers its loader hooks, as `node --import tsx/esm` does.
+    await import(pathToFileURL(tsxLoader).href);
+    // A new URL: the loader remembers the failed import of the first one.
+    return import(`${url}?tsx`);
+  }
 }
 
 async function status(handle: DbHandle): Promise<void> {
@@ -97,7 +170,16 @@ const isLocal = (handle: DbHandle) =>
   handle.target.kind === 'embedded' ||
   /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|::1)[:/]/.test(handle.target.display);
 
-async function reset(force: boolean): Promise<void> {
+// `public` as CREATE DATABASE makes it on PostgreSQL 15+: owned by pg_database_owner, usage for everyone.
+const FRESH_PUBLIC_SCHEMA = [
+  'drop schema if exists drizzle cascade',
+  'drop schema public cascade',
+  'create schema public authorization pg_database_owner',
+  'grant usage on schema public to public',
+  "comment on schema public is 'standard public schema'",
+].join('; ');
+
+async function reset(force: boolean, appSeed?: string): Promise<void> {
   let handle = createDb();
   if (!isLocal(handle) && !force) {
     await handle.close();
@@ -112,13 +194,11 @@ async function reset(force: boolean): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
     handle = createDb({ dataDir });
   } else {
-    await handle.sql.exec(
-      'drop schema if exists drizzle cascade; drop schema public cascade; create schema public;',
-    );
+    await handle.sql.exec(FRESH_PUBLIC_SCHEMA);
   }
   try {
     await runMigrate(handle);
-    await runSeed(handle);
+    await runSeed(handle, appSeed);
   } finally {
     await handle.close();
   }
@@ -130,6 +210,41 @@ const drizzleKitBin = () => path.join(path.dirname(require.resolve('drizzle-kit'
 
 function drizzleKit(args: string[]) {
   return spawnSync(process.execPath, [drizzleKitBin(), ...args], { cwd: packageRoot, encoding: 'utf8' });
+}
+
+const migrationFiles = () =>
+  new Set(readdirSync(defaultMigrationsFolder).filter((file) => file.endsWith('.sql')));
+
+/**
+ * `drizzle-kit generate` with the given arguments; when the new migration adds tables (or RLS,
+ * policies, `updated_at`/`organization_id` columns), a custom migration after it runs
+ * `SELECT app_install_table_hooks();`, which forces RLS and adds the trigger and grants.
+ */
+function generate(args: string[]): void {
+  const before = migrationFiles();
+  const result = spawnSync(process.execPath, [drizzleKitBin(), 'generate', ...args], {
+    cwd: packageRoot,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) throw new Error(`drizzle-kit generate failed (exit ${result.status ?? 'signal'})`);
+  if (args.includes('--custom')) return;
+  const added = [...migrationFiles()].filter((file) => !before.has(file)).sort();
+  const needingHooks = added.filter((file) =>
+    migrationNeedsTableHooks(readFileSync(path.join(defaultMigrationsFolder, file), 'utf8')),
+  );
+  const last = needingHooks.at(-1);
+  if (!last) return;
+  const name = `${option(args, 'name') || 'tables'}_hooks`;
+  const withHooks = migrationFiles();
+  const custom = drizzleKit(['generate', '--custom', '--name', name]);
+  const hooksFile = [...migrationFiles()].find((file) => !withHooks.has(file));
+  if (custom.status !== 0 || !hooksFile)
+    throw new Error(`drizzle-kit generate --custom failed: ${(custom.stderr || custom.stdout).trim()}`);
+  writeFileSync(
+    path.join(defaultMigrationsFolder, hooksFile),
+    tableHooksMigration(last.replace(/\.sql$/, '')),
+  );
+  say(`[✓] ${hooksFile}: SELECT app_install_table_hooks() for the tables of ${last}`);
 }
 
 /** Generates into a copy of drizzle/: a clean checkout must produce no new migration. */
@@ -191,10 +306,29 @@ async function auditVerify(handle: DbHandle): Promise<void> {
   if (failed > 0) process.exitCode = 1;
 }
 
-async function studio(): Promise<void> {
+/** Applies drizzle/ to a throwaway embedded database and checks what the tenant hooks give each tenant table. */
+async function checkTableHooks(): Promise<void> {
+  const started = performance.now();
+  const handle = createDb({ dataDir: 'memory://' });
+  try {
+    await migrate(handle);
+    const gaps = await findTableHookGaps(handle.sql);
+    if (gaps.length > 0) {
+      process.stderr.write(`${describeTableHookGaps(gaps)}\n`);
+      throw new Error(
+        `${gaps.length} tenant table(s) a tenant scope cannot use safely: ${gaps.map((gap) => gap.table).join(', ')}; end the migration that adds them with SELECT app_install_table_hooks(); (\`npm run db:generate\` adds that step)`,
+      );
+    }
+    say(`  tenant tables: forced RLS, policy, updated_at trigger, neonhub_app grants (${seconds(started)})`);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function studio(port: number): Promise<void> {
   const url = process.env.DATABASE_URL;
   if (url) {
-    const result = spawnSync(process.execPath, [drizzleKitBin(), 'studio'], {
+    const result = spawnSync(process.execPath, [drizzleKitBin(), 'studio', '--port', String(port)], {
       cwd: packageRoot,
       stdio: 'inherit',
     });
@@ -206,22 +340,41 @@ async function studio(): Promise<void> {
   if (!existsSync(dataDir))
     throw new Error(`no embedded database in ${dataDir}: run \`npm run db:setup\` first`);
   const { startStudioPostgresServer } = require('drizzle-kit/api') as typeof import('drizzle-kit/api');
-  const port = Number(process.env.STUDIO_PORT ?? 4983);
   await startStudioPostgresServer(schema, { driver: 'pglite', client: openPglite(dataDir) }, { port });
   say(`Drizzle Studio on the embedded database: https://local.drizzle.studio?port=${port} (Ctrl-C to stop)`);
+}
+
+/** The value after `--<name>` (or `--<name>=value`), if given. */
+function option(args: string[], name: string): string | undefined {
+  const inline = args.find((arg) => arg.startsWith(`--${name}=`));
+  if (inline) return inline.slice(name.length + 3);
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+function studioPort(args: string[]): number {
+  const value = option(args, 'port') ?? process.env.STUDIO_PORT ?? '4983';
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new Error(`--port ${value}: not a TCP port (1 to 65535)`);
+  return port;
 }
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   const force = rest.includes('--force');
+  const appSeed = option(rest, 'seed') ?? process.env.NEONHUB_SEED;
   switch (command) {
     case 'check':
       say('drift check');
-      return check();
+      check();
+      return checkTableHooks();
+    case 'generate':
+      return generate(rest);
     case 'studio':
-      return studio();
+      return studio(studioPort(rest));
     case 'reset':
-      return reset(force);
+      return reset(force, appSeed);
     case 'citus': {
       const handle = createDb();
       try {
@@ -275,7 +428,7 @@ async function main(argv: string[]): Promise<void> {
           return;
         }
         if (command !== 'seed') await runMigrate(handle);
-        if (command !== 'migrate') await runSeed(handle);
+        if (command !== 'migrate') await runSeed(handle, appSeed);
       } finally {
         await handle.close();
       }

@@ -157,6 +157,33 @@ export async function checkServerRequirements(sql: RawSql): Promise<void> {
       'pg_trgm is not available on this server: install the PostgreSQL contrib package',
     );
   }
+  await checkExtensionPrivileges(sql);
+}
+
+/**
+ * A migrating role that cannot create a missing extension (pgvector is not trusted: only a
+ * superuser may) gets the one line a superuser must run once in this database.
+ */
+async function checkExtensionPrivileges(sql: RawSql): Promise<void> {
+  const [role] = await sql.query<{ role: string; database: string; uncreatable: string[] | string | null }>(
+    `select current_user as role, current_database() as database,
+            array(select e.name from pg_available_extensions e
+                   join pg_available_extension_versions v on v.name = e.name and v.version = e.default_version
+                  where e.name in ('vector', 'pg_trgm') and e.installed_version is null
+                    and not (select rolsuper from pg_roles where rolname = current_user)
+                    and (not v.trusted or not has_database_privilege(current_database(), 'CREATE'))
+                  order by e.name desc) as uncreatable`,
+  );
+  const uncreatable = Array.isArray(role?.uncreatable)
+    ? role.uncreatable
+    : (role?.uncreatable ?? '')
+        .replace(/^\{|\}$/g, '')
+        .split(',')
+        .filter(Boolean);
+  if (!role || uncreatable.length === 0) return;
+  throw new ServerRequirementError(
+    `role "${role.role}" cannot create the extension${uncreatable.length > 1 ? 's' : ''} ${uncreatable.join(' and ')} (pgvector is not a trusted extension: only a superuser can create it); have a superuser run once, in database "${role.database}": ${uncreatable.map((name) => `CREATE EXTENSION ${name};`).join(' ')}`,
+  );
 }
 
 /** Statements that end or split the transaction a migration runs in. */
@@ -289,7 +316,9 @@ async function applyOne(session: RawSql, migration: Migration, lockTimeoutMs: nu
     await session.exec('commit');
   } catch (error) {
     await session.exec('rollback').catch(() => {});
-    const reason = error instanceof Error ? error.message : String(error);
+    // PostgreSQL's hint often says what to do (which privilege, which extension): keep it.
+    const hint = (error as { hint?: unknown }).hint;
+    const reason = `${error instanceof Error ? error.message : String(error)}${typeof hint === 'string' && hint ? ` (hint: ${hint})` : ''}`;
     throw new MigrationError(
       `migration ${migration.tag} failed and was rolled back, at: ${firstLine(current)}: ${reason}`,
       migration.tag,

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Pack-and-consume: what a service installing @neonhub/db gets. Packs the package (prepack builds
+# it), installs the tarball from the npm registry into two temporary ESM TypeScript consumers, and
+# in each: type-checks a small service, runs it on the embedded database (migrate, seed, one
+# scoped read), runs the `neonhub-db` bin, and checks there is one drizzle-orm and one PGlite.
+# First, `npx neonhub-db` inside the project itself.
+#   consumer "nodenext": moduleResolution nodenext, the lowest peer versions of the ranges
+#   consumer "bundler":  moduleResolution bundler, the peers npm picks (newest in range)
+# Usage: bash .ci/pack-consume.sh [--keep]   (--keep leaves the temporary directory for a look)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+WORK="$(mktemp -d /tmp/neonhub-pack.XXXXXX)"
+[[ ${1:-} == --keep ]] || trap 'rm -rf "$WORK"' EXIT
+log() { echo "pack-consume: $*"; }
+fail() { echo "pack-consume: FAILED: $*" >&2; exit 1; }
+
+# Versions the consumer's own tooling uses: the package's pinned dev versions.
+dev_version() { node -p "require('$ROOT/package.json').devDependencies['$1']"; }
+# Lowest version a peer range allows ("^0.45.0" -> 0.45.0, "0.0.15" -> 0.0.15).
+peer_floor() { node -p "require('$ROOT/package.json').peerDependencies['$1'].replace(/^[\^~>=]+/, '')"; }
+
+# Inside the project, without a build: npx finds the project's own bin, which runs the source.
+help="$(npx --yes neonhub-db help)" || fail "npx neonhub-db help in the project"
+grep -q '^  generate ' <<<"$help" || fail "npx neonhub-db in the project printed: $help"
+log "npx neonhub-db works in the project"
+
+log "npm pack (prepack builds dist/)"
+TARBALL="$WORK/$(npm pack --silent --pack-destination "$WORK" | tail -1)"
+[[ -f $TARBALL ]] || fail "npm pack wrote no tarball"
+FILES="$(tar -tzf "$TARBALL")"
+for file in dist/index.js dist/cli.js bin/neonhub-db.js drizzle/meta/_journal.json; do
+  grep -qx "package/$file" <<<"$FILES" || fail "the tarball has no $file"
+done
+log "$(basename "$TARBALL"): $(wc -l <<<"$FILES") files"
+
+write_service() {
+  mkdir -p "$1/src"
+  cat >"$1/src/service.ts" <<'TS'
+// A service as the README shows it: the package's client, tenant scope, schema and validators,
+// queried with the consumer's own drizzle-orm.
+import { createDb, currentTenant, schema, seed, withTenant } from '@neonhub/db';
+import { migrate } from '@neonhub/db/migrate';
+import { insertBrandSchema } from '@neonhub/db/validators';
+import { and, eq } from 'drizzle-orm';
+
+const handle = createDb({ dataDir: 'memory://' });
+try {
+  await migrate(handle);
+  const { organizationId } = await seed(handle.db);
+  const draft = insertBrandSchema.safeParse({ name: 'Consumer brand', slug: 'consumer-brand' });
+  if (!draft.success) throw new Error(`validator refused a valid brand: ${draft.error.message}`);
+  const brands = await withTenant(handle.db, organizationId, async (tx) => {
+    const org = currentTenant(tx);
+    const all = await tx.select().from(schema.brands).where(eq(schema.brands.organizationId, org));
+    const first = all[0];
+    if (!first) throw new Error('the seeded organization has no brand');
+    return tx
+      .select({ id: schema.brands.id, name: schema.brands.name })
+      .from(schema.brands)
+      .where(and(eq(schema.brands.organizationId, org), eq(schema.brands.id, first.id)));
+  });
+  if (brands.length !== 1) throw new Error(`expected one brand, got ${brands.length}`);
+  console.log(`scoped read: 1 brand (${brands[0]?.name})`);
+} finally {
+  await handle.close();
+}
+TS
+  # An app's own seed, run by `neonhub-db setup --seed` after the demo data (the documented hook).
+  cat >"$1/src/seeds.ts" <<'TS'
+import { currentTenant, type Database, schema, withTenant } from '@neonhub/db';
+import { and, eq } from 'drizzle-orm';
+
+export default async function seedApp(context: { db: Database; organizationId: string }): Promise<void> {
+  const count = await withTenant(context.db, context.organizationId, async (tx) => {
+    const org = currentTenant(tx);
+    const rows = await tx
+      .select({ id: schema.brands.id })
+      .from(schema.brands)
+      .where(and(eq(schema.brands.organizationId, org), eq(schema.brands.slug, 'neon')));
+    return rows.length;
+  });
+  console.log(`app seed: sees ${count} demo brand`);
+}
+TS
+}
+
+# consumer NAME MODULE RESOLUTION PEERS...
+consumer() {
+  local name="$1" module="$2" resolution="$3" dir="$WORK/$1"
+  shift 3
+  log "consumer $name: module $module, moduleResolution $resolution, peers: ${*:-as npm picks}"
+  mkdir -p "$dir"
+  cat >"$dir/package.json" <<JSON
+{ "name": "consumer-$name", "private": true, "type": "module" }
+JSON
+  cat >"$dir/tsconfig.json" <<JSON
+{
+  "compilerOptions": {
+    "target": "ES2022", "lib": ["ES2023"], "module": "$module", "moduleResolution": "$resolution",
+    "types": ["node"], "strict": true, "noEmit": true, "verbatimModuleSyntax": true, "skipLibCheck": true
+  },
+  "include": ["src"]
+}
+JSON
+  write_service "$dir"
+  (cd "$dir" && npm install --no-audit --no-fund --loglevel=error "$TARBALL" "$@" \
+    "typescript@$(dev_version typescript)" "tsx@$(dev_version tsx)" "@types/node@$(dev_version @types/node)") ||
+    fail "$name: npm install"
+
+  local copies
+  for pkg in drizzle-orm @electric-sql/pglite; do
+    copies="$(cd "$dir" && find . -type f -path "*/node_modules/$pkg/package.json" | wc -l)"
+    [[ $copies == 1 ]] || fail "$name: $copies copies of $pkg in node_modules (want 1)"
+  done
+  log "$name: one drizzle-orm ($(node -p "require('$dir/node_modules/drizzle-orm/package.json').version")), one @electric-sql/pglite ($(node -p "require('$dir/node_modules/@electric-sql/pglite/package.json').version"))"
+
+  (cd "$dir" && npx --no-install tsc -p tsconfig.json) || fail "$name: the service does not type-check"
+  log "$name: the service type-checks"
+  (cd "$dir" && npx --no-install tsx src/service.ts) || fail "$name: the service failed"
+  local status
+  status="$(cd "$dir" && NEONHUB_DATA_DIR=memory:// npx --no-install neonhub-db status)" || fail "$name: neonhub-db status"
+  grep -q 'migrations: 0 applied' <<<"$status" || fail "$name: unexpected neonhub-db status output: $status"
+  log "$name: neonhub-db status ok"
+  local setup
+  setup="$(cd "$dir" && NEONHUB_DATA_DIR=memory:// npx --no-install neonhub-db setup --seed src/seeds.ts)" ||
+    fail "$name: neonhub-db setup --seed"
+  grep -q 'app seed: sees 1 demo brand' <<<"$setup" || fail "$name: the app seed did not run: $setup"
+  log "$name: neonhub-db setup --seed ran the app's seed"
+}
+
+consumer nodenext NodeNext NodeNext "drizzle-orm@$(peer_floor drizzle-orm)" "zod@$(peer_floor zod)"
+consumer bundler ESNext Bundler
+log "ok"

@@ -1,0 +1,179 @@
+// What an operator meets on a server: a migrating role that is not a superuser, db:reset, and
+// PostgreSQL's hints in migration errors.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createDb } from '../src/client.ts';
+import { MigrationError, ServerRequirementError } from '../src/errors.ts';
+import { defaultMigrationsFolder, migrate } from '../src/migrate.ts';
+import { adminUrlFor } from './support/backend.ts';
+import { backend, onServer, useTestDatabase } from './support/database.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+const database = useTestDatabase();
+const serverUrl = backend.kind === 'server' ? backend.url : '';
+
+/** Runs `fn` with a new empty database on the server, dropped afterwards. */
+async function withEmptyDatabase<T>(owner: string | null, fn: (name: string) => Promise<T>): Promise<T> {
+  const name = `neonhub_operator_${randomBytes(5).toString('hex')}`;
+  const admin = createDb({ url: serverUrl, max: 1 });
+  await admin.sql.exec(`create database ${name}${owner ? ` owner ${owner}` : ''}`);
+  try {
+    return await fn(name);
+  } finally {
+    await admin.sql.exec(`drop database if exists ${name} with (force)`);
+    await admin.close();
+  }
+}
+
+const publicSchemaOf = async (url: string) => {
+  const handle = createDb({ url, max: 1 });
+  try {
+    const [row] = await handle.sql.query<{ owner: string; acl: string; comment: string }>(
+      `select nspowner::regrole::text as owner, nspacl::text as acl, obj_description(oid, 'pg_namespace') as comment
+         from pg_namespace where nspname = 'public'`,
+    );
+    return row;
+  } finally {
+    await handle.close();
+  }
+};
+
+describe('a migrating role that is not a superuser', () => {
+  it.skipIf(!onServer)(
+    'is told the one line a superuser must run, and migrates once the extensions exist',
+    async () => {
+      const role = `neonhub_migrator_${randomBytes(4).toString('hex')}`;
+      const admin = createDb({ url: serverUrl, max: 1 });
+      // CREATEROLE: the bootstrap creates neonhub_app when missing and joins the migrating role to it.
+      await admin.sql.exec(`create role ${role} login password 'migrator-pw' createrole nosuperuser`);
+      try {
+        await withEmptyDatabase(role, async (name) => {
+          const roleUrl = new URL(adminUrlFor(serverUrl, name));
+          roleUrl.username = role;
+          roleUrl.password = 'migrator-pw';
+          const asRole = createDb({ url: roleUrl.toString(), max: 2 });
+          try {
+            const refused = await migrate(asRole).catch((error: unknown) => error);
+            expect(refused).toBeInstanceOf(ServerRequirementError);
+            const message = (refused as Error).message;
+            expect(message).toContain(`role "${role}" cannot create the extension vector`);
+            expect(message).toMatch(new RegExp(`in database "${name}": CREATE EXTENSION vector;$`));
+            const [ledger] = await asRole.sql.query<{ exists: boolean }>(
+              `select to_regclass('drizzle.__drizzle_migrations') is not null as exists`,
+            );
+            expect(ledger?.exists).toBe(false);
+
+            // The superuser's step, exactly as printed, then the same role again.
+            const step = message.slice(message.lastIndexOf(': ') + 2);
+            const superuser = createDb({ url: adminUrlFor(serverUrl, name), max: 1 });
+            await superuser.sql.exec(step).finally(() => superuser.close());
+            const result = await migrate(asRole);
+            expect(result.applied.length).toBeGreaterThan(5);
+            const [brands] = await asRole.sql.query<{ owner: string; forced: boolean }>(
+              `select relowner::regrole::text as owner, relforcerowsecurity as forced from pg_class where oid = 'public.brands'::regclass`,
+            );
+            expect(brands).toEqual({ owner: role, forced: true });
+          } finally {
+            await asRole.close();
+          }
+        });
+      } finally {
+        await admin.sql.exec(`drop role if exists ${role}`);
+        await admin.close();
+      }
+    },
+  );
+});
+
+describe('db:reset on a server', () => {
+  it.skipIf(!onServer)(
+    'leaves public as migrating a fresh database leaves it (owner, ACL, comment)',
+    async () => {
+      await withEmptyDatabase(null, async (name) => {
+        const url = adminUrlFor(serverUrl, name);
+        const fresh = createDb({ url, max: 2 });
+        await migrate(fresh).finally(() => fresh.close());
+        const expected = await publicSchemaOf(url);
+        expect(expected?.owner).toBe('pg_database_owner');
+        expect(expected?.acl).toContain('=U/pg_database_owner');
+
+        const { TEST_DATABASE_URL: _test, ...env } = process.env;
+        const reset = spawnSync(tsx, [path.join(root, 'src', 'cli.ts'), 'reset'], {
+          cwd: root,
+          env: { ...env, DATABASE_URL: url },
+          encoding: 'utf8',
+        });
+        expect(reset.status, reset.stderr).toBe(0);
+        expect(reset.stdout).toMatch(/created \d+ /);
+        expect(await publicSchemaOf(url)).toEqual(expected);
+      });
+    },
+  );
+});
+
+describe('migration errors', () => {
+  it("keep PostgreSQL's hint", async () => {
+    // The shipped migrations plus one that calls a function that does not exist.
+    const folder = mkdtempSync(path.join(tmpdir(), 'neonhub-hint-'));
+    try {
+      cpSync(defaultMigrationsFolder, folder, { recursive: true });
+      const journalPath = path.join(folder, 'meta', '_journal.json');
+      const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as {
+        entries: { tag: string; when: number }[];
+      };
+      const tag = '9999_call_missing_function';
+      journal.entries.push({ tag, when: Math.max(...journal.entries.map((entry) => entry.when)) + 1 });
+      writeFileSync(journalPath, JSON.stringify(journal));
+      writeFileSync(path.join(folder, `${tag}.sql`), 'SELECT neonhub_no_such_function(1);');
+      const error = await migrate(database.current, { migrationsFolder: folder }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MigrationError);
+      expect((error as Error).message).toContain('function neonhub_no_such_function(integer) does not exist');
+      expect((error as Error).message).toMatch(
+        /\(hint: No function matches the given name and argument types/,
+      );
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('drizzle.config.ts', () => {
+  it('falls back to the docker-compose server, which `docker compose up -d --wait` waits for', async () => {
+    const compose = readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
+    const setting = (name: string) => compose.match(new RegExp(`${name}: (\\S+)`))?.[1];
+    const port = compose.match(/- "(\d+):5432"/)?.[1];
+    const composeUrl = `postgres://${setting('POSTGRES_USER')}:${setting('POSTGRES_PASSWORD')}@localhost:${port}/${setting('POSTGRES_DB')}`;
+    expect(composeUrl).toBe('postgres://neonhub:neonhub@localhost:5432/neonhub');
+    expect(compose).toMatch(/healthcheck:\n\s+test: \["CMD-SHELL", "pg_isready/);
+
+    const saved = process.env.DATABASE_URL;
+    delete process.env.DATABASE_URL;
+    try {
+      const { default: config } = (await import('../drizzle.config.ts')) as {
+        default: { dbCredentials: { url: string } };
+      };
+      expect(config.dbCredentials.url).toBe(composeUrl);
+    } finally {
+      if (saved !== undefined) process.env.DATABASE_URL = saved;
+    }
+  });
+});
+
+describe('studio', () => {
+  it('refuses a --port that is not a TCP port before opening anything', () => {
+    const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...env } = process.env;
+    const run = spawnSync(tsx, [path.join(root, 'src', 'cli.ts'), 'studio', '--port', '70000'], {
+      cwd: root,
+      env: { ...env, NEONHUB_DATA_DIR: path.join(tmpdir(), 'neonhub-no-such-data-dir') },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe('neonhub-db: --port 70000: not a TCP port (1 to 65535)');
+  });
+});
