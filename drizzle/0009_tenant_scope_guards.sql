@@ -23,9 +23,15 @@ ALTER TABLE users FORCE ROW LEVEL SECURITY;
 --> statement-breakpoint
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 --> statement-breakpoint
--- PostgreSQL 15 lets a role own a function only when the migrating role is its member and it may
--- create in the schema: both granted for the length of this migration, revoked at its end.
-GRANT neonhub_definer TO CURRENT_USER;
+-- PostgreSQL 15 lets a role own a function only when the migrating role is its member and the role
+-- may create in the schema. The migrating role stays a member (it runs audit retention as it);
+-- neonhub_definer logs in nowhere, so only its functions ever act as it.
+DO $$
+BEGIN
+  IF NOT pg_catalog.pg_has_role(current_user, 'neonhub_definer', 'MEMBER') THEN
+    EXECUTE format('GRANT neonhub_definer TO %I', current_user);
+  END IF;
+END $$;
 --> statement-breakpoint
 GRANT USAGE, CREATE ON SCHEMA public TO neonhub_definer;
 --> statement-breakpoint
@@ -177,10 +183,6 @@ BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION public.%s TO neonhub_app', f);
   END LOOP;
 END $$;
---> statement-breakpoint
-REVOKE CREATE ON SCHEMA public FROM neonhub_definer;
---> statement-breakpoint
-REVOKE neonhub_definer FROM CURRENT_USER;
 --> statement-breakpoint
 -- Table hooks, now also: neonhub_app gets DML only where a policy applies to it (not where only
 -- neonhub_definer's do), never an organization's id or scope key to change, and never a

@@ -6,12 +6,13 @@ export interface TableHookGap {
   missing: string[];
 }
 
-const appPrivileges = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
-
 /**
  * Tenant tables (an `organization_id` column, or `organizations` itself) that a tenant scope could
  * not use safely: RLS not enabled or not forced, no policy, no `updated_at` trigger where the
- * column exists, or DML not granted to `neonhub_app`. Empty when every table is complete.
+ * column exists, or not the DML `app_install_table_hooks()` grants `neonhub_app`: all four where a
+ * policy lets it write, SELECT where its policies only read (the audit trail), UPDATE of some
+ * columns counting (an organization's id and key, a membership's person are never granted), and
+ * no INSERT into memberships (people join through the definer functions). Empty when complete.
  */
 export async function findTableHookGaps(sql: RawSql): Promise<TableHookGap[]> {
   const rows = await sql.query<{
@@ -23,18 +24,28 @@ export async function findTableHookGaps(sql: RawSql): Promise<TableHookGap[]> {
     has_trigger: boolean;
     missing_privileges: string[] | string | null;
   }>(
-    `select c.relname as table, c.relrowsecurity as rls, c.relforcerowsecurity as forced,
-            (select count(*)::int from pg_policy p where p.polrelid = c.oid) as policies,
-            exists (select from pg_attribute a where a.attrelid = c.oid and a.attname = 'updated_at' and not a.attisdropped) as has_updated_at,
-            exists (select from pg_trigger g where g.tgrelid = c.oid and g.tgname = c.relname || '_touch_updated_at') as has_trigger,
-            array(select p from unnest($1::text[]) p where not has_table_privilege('neonhub_app', c.oid, p)) as missing_privileges
-       from pg_class c
-       join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition
-        and (c.relname = 'organizations' or exists (
-              select from pg_attribute a where a.attrelid = c.oid and a.attname = 'organization_id' and not a.attisdropped))
-      order by c.relname`,
-    [appPrivileges],
+    `with app as (select oid from pg_roles where rolname = 'neonhub_app'),
+     tenant as (
+       select c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity,
+              exists (select from pg_policy p, app where p.polrelid = c.oid and p.polcmd <> 'r'
+                        and (0 = any (p.polroles) or app.oid = any (p.polroles))) as writable
+         from pg_class c
+         join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition
+          and (c.relname = 'organizations' or exists (
+                select from pg_attribute a where a.attrelid = c.oid and a.attname = 'organization_id' and not a.attisdropped)))
+     select t.relname as table, t.relrowsecurity as rls, t.relforcerowsecurity as forced,
+            (select count(*)::int from pg_policy p where p.polrelid = t.oid) as policies,
+            exists (select from pg_attribute a where a.attrelid = t.oid and a.attname = 'updated_at' and not a.attisdropped) as has_updated_at,
+            exists (select from pg_trigger g where g.tgrelid = t.oid and g.tgname = t.relname || '_touch_updated_at') as has_trigger,
+            array(select p from unnest(case when t.writable then
+                                         case when t.relname = 'memberships' then array['SELECT', 'UPDATE', 'DELETE']
+                                              else array['SELECT', 'INSERT', 'UPDATE', 'DELETE'] end
+                                       else array['SELECT'] end) p
+                   where not (case when p = 'UPDATE' then has_any_column_privilege('neonhub_app', t.oid, p)
+                                   else has_table_privilege('neonhub_app', t.oid, p) end)) as missing_privileges
+       from tenant t
+      order by t.relname`,
   );
   const gaps: TableHookGap[] = [];
   for (const row of rows) {

@@ -245,6 +245,9 @@ describe('migrator', () => {
       // Extensions that are not trusted are an administrator's, as on managed servers.
       const dba = createDb({ url: adminUrlFor(backend.url, name), max: 1 });
       await dba.sql.exec('create extension vector; create extension pg_trgm');
+      // neonhub_definer owns the cross-tenant functions: a role that cannot grant itself
+      // membership gets it from the administrator, once (the README's step).
+      await dba.sql.exec(`grant neonhub_definer to ${role}`);
       await dba.close();
       const url = new URL(adminUrlFor(backend.url, name));
       url.username = role;

@@ -423,26 +423,30 @@ async function write(target: Target, kind: 'insert' | 'update', row: Row): Promi
             .returning();
     return rows[0] as Row;
   };
-  await db
-    .transaction(async (outer) => {
-      if (kind === 'insert') {
-        // The copy takes the base row's place, so its unique keys are free; foreign-key actions
-        // and triggers are off for this delete only (all of it is rolled back).
-        await outer.execute(sql`set local session_replication_role = replica`);
-        await outer.delete(target.table).where(where);
-        await outer.execute(sql`set local session_replication_role = origin`);
-      }
-      try {
-        const stored = target.tenant ? await withTenant(outer, acme, run) : await outer.transaction(run);
-        outcome = { stored };
-      } catch (error) {
-        outcome = { refused: toDatabaseError(error) as Error };
-      }
-      throw new RolledBack();
-    })
-    .catch((error) => {
-      if (!(error instanceof RolledBack)) throw error;
-    });
+  const attempt = async (tx: Transaction, inScope: boolean) => {
+    if (kind === 'insert') {
+      // The copy takes the base row's place, so its unique keys are free; foreign-key actions
+      // and triggers are off for this delete only (all of it is rolled back). That needs the
+      // superuser login, so a scope steps out of neonhub_app for it and back in.
+      if (inScope) await tx.execute(sql`reset role`);
+      await tx.execute(sql`set local session_replication_role = replica`);
+      await tx.delete(target.table).where(where);
+      await tx.execute(sql`set local session_replication_role = origin`);
+      if (inScope) await tx.execute(sql`set local role neonhub_app`);
+    }
+    try {
+      outcome = { stored: await tx.transaction(run) };
+    } catch (error) {
+      outcome = { refused: toDatabaseError(error) as Error };
+    }
+    throw new RolledBack();
+  };
+  await (target.tenant
+    ? withTenant(db, acme, (tx) => attempt(tx, true))
+    : db.transaction((tx) => attempt(tx, false))
+  ).catch((error) => {
+    if (!(error instanceof RolledBack)) throw error;
+  });
   if (!outcome) throw new Error('no outcome');
   return outcome;
 }

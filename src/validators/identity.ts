@@ -56,8 +56,16 @@ const organizationRefinements = {
 export const selectOrganizationSchema = createSelectSchema(organizations, {
   settings: organizationSettingsSchema,
 });
-export const insertOrganizationSchema = createInsertSchema(organizations, organizationRefinements);
-export const updateOrganizationSchema = createUpdateSchema(organizations, organizationRefinements);
+/** For `createOrganization`, which picks the id and the sealed scope key (src/tenant-keys.ts). */
+export const insertOrganizationSchema = createInsertSchema(organizations, {
+  ...organizationRefinements,
+  scopeKey: z.custom<Buffer>((value) => Buffer.isBuffer(value) && value.length > 0, 'a sealed scope key'),
+});
+/** A tenant changes its organization's details, never its id or scope key (not granted to neonhub_app). */
+export const updateOrganizationSchema = createUpdateSchema(organizations, organizationRefinements).omit({
+  id: true,
+  scopeKey: true,
+});
 
 const userRefinements = {
   email: (s: z.ZodString) => s.regex(emailPattern, 'an email address').max(320),
@@ -85,15 +93,27 @@ export const insertRolePermissionSchema = createInsertSchema(rolePermissions, {
 });
 
 export const selectMembershipSchema = createSelectSchema(memberships);
-export const insertMembershipSchema = createInsertSchema(memberships);
-export const updateMembershipSchema = createUpdateSchema(memberships);
+// No insert schema: people join through createOrganization (the founding owner) and
+// acceptInvitation; a tenant never writes a membership's person (not granted to neonhub_app).
+export const updateMembershipSchema = createUpdateSchema(memberships).omit({
+  id: true,
+  organizationId: true,
+  userId: true,
+});
 
 /** What an API may show of an invitation: never its token's hash. */
 export const selectInvitationSchema = createSelectSchema(invitations).omit({ tokenHash: true });
+const invitationRefinements = {
+  email: (s: z.ZodString) => s.regex(emailPattern, 'an email address').max(320),
+};
 export const insertInvitationSchema = createInsertSchema(invitations, {
-  email: (s) => s.max(320).regex(/^[^@\s]+@[^@\s]+$/, 'an email address'),
+  ...invitationRefinements,
+  tokenHash: z.custom<Buffer>((value) => Buffer.isBuffer(value) && value.length === 32, 'a SHA-256'),
 });
-export const updateInvitationSchema = createUpdateSchema(invitations);
+/** An invitation's token never changes: a new one is a new invitation. */
+export const updateInvitationSchema = createUpdateSchema(invitations, invitationRefinements).omit({
+  tokenHash: true,
+});
 
 /** What an API may show of a key: never its hash. */
 export const selectApiKeySchema = createSelectSchema(apiKeys).omit({ keyHash: true });
