@@ -5,14 +5,17 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { PGlite } from '@electric-sql/pglite';
 import { ensurePartitions, verifyAllAuditChains } from './audit.ts';
 import { citusDistributionPlan } from './citus.ts';
 import { createDb, type DbHandle, defaultDataDir, openPglite } from './client.ts';
 import { isLocalDatabaseUrl, loadKeyRing } from './crypto.ts';
 import { ConnectionError, MigrationError, ServerRequirementError } from './errors.ts';
+import { isUuid } from './input.ts';
 import { createServiceLogin } from './logins.ts';
 import { defaultMigrationsFolder, migrate, planMigrations, readMigrations } from './migrate.ts';
 import * as schema from './schema/index.ts';
+import { runtimeOf } from './scope-runtime.ts';
 import { seed } from './seed/index.ts';
 import {
   describeTableHookGaps,
@@ -29,7 +32,8 @@ const usage = `neonhub-db <command>
   seed      insert the demo data (idempotent)
   reset     drop everything, then setup (local databases only, unless --force)
   status    server and pgvector versions, applied and pending migrations
-  studio    browse the database with Drizzle Studio (--port <n>, default 4983)
+  studio    browse the database with Drizzle Studio (--port <n>, default 4983); --org <slug or id>
+            shows one tenant as its scope sees it, whatever the login
   generate  drizzle-kit generate (--name <verb_noun>), plus the tenant hooks step for new tables
   check     drift check (drizzle-kit generate + check), then every tenant table of the migrations
             has forced RLS, its policy, its updated_at trigger and its neonhub_app grants
@@ -325,12 +329,41 @@ async function checkTableHooks(): Promise<void> {
   }
 }
 
-async function studio(port: number): Promise<void> {
+/** An organization by id, or by live slug (the owner reads organizations through neonhub_definer). */
+async function organizationIdOf(handle: DbHandle, idOrSlug: string): Promise<string> {
+  if (isUuid(idOrSlug)) return idOrSlug;
+  const [row] = await handle.sql.query<{ id: string }>(
+    'select id from organizations where slug = $1 and deleted_at is null',
+    [idOrSlug],
+  );
+  if (!row) throw new Error(`no live organization with slug "${idOrSlug}" visible to this login`);
+  return row.id;
+}
+
+/**
+ * Drizzle Studio. With `--org`, every connection it makes runs as neonhub_app inside that
+ * tenant's scope (role and scope key set for the session), so it shows what the tenant sees to
+ * any login, superuser or not; without it, what the login itself may see.
+ */
+async function studio(port: number, org: string | undefined): Promise<void> {
   const url = process.env.DATABASE_URL;
+  const handle = createDb();
+  let scope: { organizationId: string; key: string } | undefined;
+  try {
+    if (org) {
+      const organizationId = await organizationIdOf(handle, org);
+      scope = { organizationId, key: await runtimeOf(handle.db).keyOf(organizationId) };
+    }
+  } finally {
+    if (url || !scope) await handle.close();
+  }
   if (url) {
+    const scoped = new URL(url);
+    if (scope) scoped.searchParams.set('options', `-c role=neonhub_app -c app.tenant_key=${scope.key}`);
     const result = spawnSync(process.execPath, [drizzleKitBin(), 'studio', '--port', String(port)], {
       cwd: packageRoot,
       stdio: 'inherit',
+      env: { ...process.env, DATABASE_URL: scoped.toString() },
     });
     process.exitCode = result.status ?? 1;
     return;
@@ -340,8 +373,18 @@ async function studio(port: number): Promise<void> {
   if (!existsSync(dataDir))
     throw new Error(`no embedded database in ${dataDir}: run \`npm run db:setup\` first`);
   const { startStudioPostgresServer } = require('drizzle-kit/api') as typeof import('drizzle-kit/api');
-  await startStudioPostgresServer(schema, { driver: 'pglite', client: openPglite(dataDir) }, { port });
-  say(`Drizzle Studio on the embedded database: https://local.drizzle.studio?port=${port} (Ctrl-C to stop)`);
+  const pglite = scope ? (handle.db as unknown as { $client: PGlite }).$client : openPglite(dataDir);
+  if (scope) {
+    // One session for everything studio sends: scoped for its whole life.
+    await pglite.query(
+      `select set_config('role', 'neonhub_app', false), set_config('app.tenant_key', $1, false)`,
+      [scope.key],
+    );
+  }
+  await startStudioPostgresServer(schema, { driver: 'pglite', client: pglite }, { port });
+  say(
+    `Drizzle Studio on the embedded database${scope ? `, scoped to organization ${scope.organizationId}` : ''}: https://local.drizzle.studio?port=${port} (Ctrl-C to stop)`,
+  );
 }
 
 /** The value after `--<name>` (or `--<name>=value`), if given. */
@@ -372,7 +415,7 @@ async function main(argv: string[]): Promise<void> {
     case 'generate':
       return generate(rest);
     case 'studio':
-      return studio(studioPort(rest));
+      return studio(studioPort(rest), option(rest, 'org'));
     case 'reset':
       return reset(force, appSeed);
     case 'citus': {

@@ -182,7 +182,7 @@ export class ScopeRuntime {
   }
 
   /** The organization's scope key (hex), opened from its envelope once per process. */
-  private async keyOf(organizationId: string): Promise<string> {
+  async keyOf(organizationId: string): Promise<string> {
     const known = this.keys.get(organizationId);
     if (known) return known;
     const [row] = await this.query<{ envelope: Uint8Array | null }>(
