@@ -1,22 +1,36 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { is, type SQL, sql } from 'drizzle-orm';
-import { PostgresJsSession } from 'drizzle-orm/postgres-js';
-import type postgres from 'postgres';
+import { sql } from 'drizzle-orm';
 import { rowsOf, type Transaction } from './client.ts';
-import { getLiveDataset, refuseIssues } from './datasets.ts';
+import { refuseIssues } from './datasets.ts';
 import {
   assertEmbedderFits,
-  assertVector,
   type Embedder,
   getEmbeddingSpace,
+  toVector,
+  type VectorInput,
   vectorLiteral,
 } from './embedding-spaces.ts';
 import { toDatabaseError } from './errors.ts';
 import { invalidInput, isUuid } from './input.ts';
-import type { ChunkMetadata, DocumentMetadata } from './schema/index.ts';
+import type { ChunkMetadata, Dataset, DocumentMetadata, EmbeddingSpace } from './schema/index.ts';
+import { currentTenant } from './tenant.ts';
 import { chunkMetadataSchema, documentMetadataSchema } from './validators/rag.ts';
+
+/** A JSON value as stored in a `jsonb` column. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * A chunk's metadata: the known keys (page, heading, offsets; validated as before) plus any keys of
+ * the caller's, JSON values, at most {@link MAX_METADATA_BYTES} and {@link MAX_METADATA_DEPTH} deep.
+ */
+export type OpenChunkMetadata = ChunkMetadata & { [key: string]: JsonValue | undefined };
+
+/** Largest chunk metadata, as JSON text: it is stored in every row and returned with every hit. */
+export const MAX_METADATA_BYTES = 16 * 1024;
+/** Deepest nesting of chunk metadata. */
+export const MAX_METADATA_DEPTH = 32;
+/** The metadata key holding a chunk's caller key (see {@link IngestChunk.key}). */
+export const CHUNK_KEY = 'chunkKey';
 
 export interface IngestChunk {
   content: string;
@@ -24,9 +38,14 @@ export interface IngestChunk {
   ordinal?: number;
   /** Default: an estimate of one token per 4 characters. */
   tokenCount?: number;
-  metadata?: ChunkMetadata;
-  /** A precomputed vector of the dataset's space; otherwise `embedder` computes it when needed. */
-  embedding?: number[];
+  metadata?: OpenChunkMetadata;
+  /**
+   * The caller's own id for the chunk (up to 200 characters), stored as metadata `chunkKey` and
+   * returned as `ChunkHit.key`, so hits map back to the caller's records without bookkeeping.
+   */
+  key?: string;
+  /** A precomputed vector of the dataset's space (plain or typed array); otherwise `embedder` computes it. */
+  embedding?: VectorInput;
 }
 
 export interface IngestDocumentInput {
@@ -49,80 +68,203 @@ export interface IngestResult {
   documentId: string;
   /** The document did not exist before this call. */
   documentCreated: boolean;
+  /** The document row itself changed (created, or title, metadata or content changed). */
+  documentChanged: boolean;
   inserted: number;
   updated: number;
   unchanged: number;
   deleted: number;
   /** Vectors computed by the embedder or taken from the input for new and changed chunks. */
   embedded: number;
-  /** `copy`: COPY into a temporary table (server); `json`: one INSERT from json_to_recordset (embedded). */
-  loadPath: 'copy' | 'json';
 }
 
-type LoadRow = {
+/** One chunk row as the load statement reads it (from a JSON recordset). */
+export type LoadRow = {
   ordinal: number;
   content: string;
   token_count: number;
   content_hash: string;
-  metadata: ChunkMetadata;
+  metadata: Record<string, unknown>;
   /** null: content unchanged, keep the stored vector. */
   embedding: string | null;
 };
 
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+export const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /** A rough token count (one token per 4 characters) for chunks that come without one. */
 export const estimateTokens = (content: string) => Math.ceil(content.length / 4);
 
-function checkChunks(chunks: unknown): asserts chunks is IngestChunk[] {
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text PostgreSQL stores as given: no NUL byte (the server refuses it) and no lone surrogate (it
+ * would be stored as U+FFFD, so read back different).
+ */
+export function checkText(table: string, column: string, value: string, label: string): void {
+  if (value.includes('\u0000')) throw invalidInput(table, column, `${label} contains a NUL byte`);
+  if (loneSurrogate.test(value)) throw invalidInput(table, column, `${label} contains a lone surrogate`);
+}
+
+/** JSON the `jsonb` column stores as given: plain values, no NUL or lone surrogate, bounded depth and size. */
+export function checkJson(table: string, column: string, value: unknown, label: string): void {
+  const walk = (node: unknown, path: string, depth: number): void => {
+    if (depth > MAX_METADATA_DEPTH)
+      throw invalidInput(table, column, `${label} is nested deeper than ${MAX_METADATA_DEPTH} levels`);
+    if (node === null || typeof node === 'boolean') return;
+    if (typeof node === 'string') {
+      checkText(table, column, node, `${label}${path}`);
+      return;
+    }
+    if (typeof node === 'number') {
+      if (!Number.isFinite(node)) throw invalidInput(table, column, `${label}${path} is not a finite number`);
+      return;
+    }
+    if (Array.isArray(node)) {
+      node.forEach((item, i) => {
+        walk(item, `${path}[${i}]`, depth + 1);
+      });
+      return;
+    }
+    if (typeof node === 'object' && Object.getPrototypeOf(node) === Object.prototype) {
+      for (const [key, item] of Object.entries(node)) {
+        checkText(table, column, key, `${label}${path} key ${JSON.stringify(key)}`);
+        if (item !== undefined) walk(item, `${path}.${key}`, depth + 1);
+      }
+      return;
+    }
+    throw invalidInput(table, column, `${label}${path} is not a JSON value (${typeof node})`);
+  };
+  walk(value, '', 0);
+  const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+  if (bytes > MAX_METADATA_BYTES)
+    throw invalidInput(table, column, `${label} is ${bytes} bytes of JSON, more than ${MAX_METADATA_BYTES}`);
+}
+
+const knownChunkKeys = new Set(['page', 'heading', 'startOffset', 'endOffset']);
+
+/** The stored metadata of a chunk: known keys validated, caller keys checked as JSON, the caller key added. */
+function chunkMetadata(chunk: IngestChunk, index: number): Record<string, unknown> {
+  const metadata = chunk.metadata ?? {};
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+    throw invalidInput('chunks', 'metadata', `chunk ${index}: metadata must be an object`);
+  const known = Object.fromEntries(Object.entries(metadata).filter(([key]) => knownChunkKeys.has(key)));
+  refuseIssues('chunks', chunkMetadataSchema.safeParse(known), 'metadata');
+  const stored: Record<string, unknown> = { ...metadata };
+  if (chunk.key !== undefined) {
+    if (typeof chunk.key !== 'string' || chunk.key.length === 0 || chunk.key.length > 200)
+      throw invalidInput('chunks', 'metadata', `chunk ${index}: key must be a string of 1 to 200 characters`);
+    stored[CHUNK_KEY] = chunk.key;
+  }
+  checkJson('chunks', 'metadata', stored, `chunk ${index} metadata`);
+  return stored;
+}
+
+/** Checks every chunk before anything is written; returns their rows (no vectors yet). */
+export function chunkRows(chunks: unknown): LoadRow[] {
   if (!Array.isArray(chunks)) throw invalidInput('chunks', 'content', 'chunks must be an array');
   const withOrdinal = chunks.filter((chunk) => chunk?.ordinal !== undefined).length;
   if (withOrdinal !== 0 && withOrdinal !== chunks.length)
     throw invalidInput('chunks', 'ordinal', 'give an ordinal for every chunk or for none');
   const seen = new Set<number>();
-  chunks.forEach((chunk: IngestChunk, index) => {
+  return chunks.map((chunk: IngestChunk, index) => {
     if (typeof chunk?.content !== 'string' || chunk.content.length === 0)
       throw invalidInput('chunks', 'content', `chunk ${index} has no content`);
+    checkText('chunks', 'content', chunk.content, `chunk ${index} content`);
     const ordinal = chunk.ordinal ?? index;
-    if (!Number.isInteger(ordinal) || ordinal < 0)
+    if (!Number.isInteger(ordinal) || ordinal < 0 || ordinal > 2_147_483_647)
       throw invalidInput(
         'chunks',
         'ordinal',
-        `chunk ${index}: ordinal must be an integer >= 0, got ${ordinal}`,
+        `chunk ${index}: ordinal must be an integer from 0 to 2147483647, got ${ordinal}`,
       );
     if (seen.has(ordinal))
       throw invalidInput('chunks', 'ordinal', `ordinal ${ordinal} appears more than once`);
     seen.add(ordinal);
-    if (chunk.tokenCount !== undefined && (!Number.isInteger(chunk.tokenCount) || chunk.tokenCount < 0))
+    if (
+      chunk.tokenCount !== undefined &&
+      (!Number.isInteger(chunk.tokenCount) || chunk.tokenCount < 0 || chunk.tokenCount > 2_147_483_647)
+    )
       throw invalidInput('chunks', 'token_count', `chunk ${index}: tokenCount must be an integer >= 0`);
-    if (chunk.metadata !== undefined)
-      refuseIssues('chunks', chunkMetadataSchema.safeParse(chunk.metadata), 'metadata');
+    return {
+      ordinal,
+      content: chunk.content,
+      token_count: chunk.tokenCount ?? estimateTokens(chunk.content),
+      content_hash: sha256(chunk.content),
+      metadata: chunkMetadata(chunk, index),
+      embedding: null,
+    };
   });
 }
 
-/** The postgres.js connection under a Drizzle transaction, when the target is a server. */
-function serverClient(tx: Transaction): postgres.Sql | undefined {
-  const session = tx._.session;
-  return is(session, PostgresJsSession) ? (session.client as postgres.Sql) : undefined;
-}
-
-/** COPY text format: backslash, tab, newline and carriage return escaped; `\N` is null. */
-const copyField = (value: string | null) =>
-  value === null
-    ? '\\N'
-    : value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
-
-async function* copyLines(rows: LoadRow[]): AsyncGenerator<string> {
-  let batch = '';
-  for (const row of rows) {
-    batch += `${row.ordinal}\t${copyField(row.content)}\t${row.token_count}\t${row.content_hash}\t${copyField(JSON.stringify(row.metadata))}\t${copyField(row.embedding)}\n`;
-    if (batch.length > 1 << 16) {
-      yield batch;
-      batch = '';
-    }
+/** Checks a document's own fields (title, source, type, metadata) before anything is written. */
+export function checkDocument(doc: IngestDocumentInput['document'], label = 'the document'): void {
+  if (typeof doc?.title !== 'string' || doc.title.trim() === '')
+    throw invalidInput('documents', 'title', `${label} needs a title`);
+  checkText('documents', 'title', doc.title, `${label}'s title`);
+  if (doc.id !== undefined && !isUuid(doc.id))
+    throw invalidInput('documents', 'id', `document id must be a UUID, got ${String(doc.id)}`);
+  if (doc.sourceUri !== undefined && doc.sourceUri !== null) {
+    if (typeof doc.sourceUri !== 'string')
+      throw invalidInput('documents', 'source_uri', `${label}'s sourceUri must be a string`);
+    checkText('documents', 'source_uri', doc.sourceUri, `${label}'s sourceUri`);
   }
-  if (batch) yield batch;
+  if (doc.mimeType !== undefined) {
+    if (typeof doc.mimeType !== 'string' || doc.mimeType === '')
+      throw invalidInput('documents', 'mime_type', `${label}'s mimeType must be a non-empty string`);
+    checkText('documents', 'mime_type', doc.mimeType, `${label}'s mimeType`);
+  }
+  if (doc.metadata !== undefined) {
+    refuseIssues('documents', documentMetadataSchema.safeParse(doc.metadata), 'metadata');
+    checkJson('documents', 'metadata', doc.metadata, `${label}'s metadata`);
+  }
 }
+
+/**
+ * Fills the vectors of new and changed rows: given ones, else the embedder's (one call for all).
+ * `stale` holds indexes into `rows` and `chunks`. Returns how many were set.
+ */
+export async function embedRows(
+  rows: LoadRow[],
+  chunks: readonly { embedding?: VectorInput }[],
+  stale: number[],
+  space: EmbeddingSpace,
+  embedder: Embedder | undefined,
+): Promise<void> {
+  const toEmbed = stale.filter((i) => chunks[i]?.embedding === undefined);
+  if (toEmbed.length > 0 && !embedder)
+    throw invalidInput(
+      'chunks',
+      'embedding',
+      `${toEmbed.length} new or changed chunks have no embedding and no embedder was given`,
+    );
+  const computed = new Map<number, unknown>();
+  if (toEmbed.length > 0 && embedder) {
+    const vectors = await embedder.embedMany(toEmbed.map((i) => rows[i]?.content ?? ''));
+    if (!Array.isArray(vectors) || vectors.length !== toEmbed.length)
+      throw invalidInput(
+        'chunks',
+        'embedding',
+        `the embedder returned ${(vectors as unknown[] | undefined)?.length} vectors for ${toEmbed.length} texts`,
+      );
+    toEmbed.forEach((i, n) => {
+      computed.set(i, vectors[n]);
+    });
+  }
+  for (const i of stale) {
+    const row = rows[i] as LoadRow;
+    row.embedding = vectorLiteral(toVector(chunks[i]?.embedding ?? computed.get(i), space, 'chunks'));
+  }
+}
+
+/**
+ * The rows as a recordset an INSERT reads, bound as one JSON parameter. Not COPY: postgres.js
+ * (3.4.9) never settles a `COPY FROM STDIN` the server refuses (its ErrorResponse arrives after
+ * CopyDone and is dropped), which held the connection forever; a bound parameter fails like any
+ * statement, and one statement per batch costs about what COPY into a temporary table and an
+ * INSERT from it did.
+ */
+export const recordset = (rows: LoadRow[]) => sql`json_to_recordset(${JSON.stringify(rows)}::json)
+  as s(ordinal int, content text, token_count int, content_hash text, metadata jsonb, embedding halfvec)`;
 
 /**
  * Re-ingesting a document updates chunks whose content, tokens or metadata changed, keeping the stored
@@ -142,116 +284,81 @@ const onConflictUpdate = sql`
              or (chunks.content_hash, chunks.token_count, chunks.metadata)
                 is distinct from (excluded.content_hash, excluded.token_count, excluded.metadata)`;
 
-/** Loads the rows where the upsert can read them: a COPY-filled temp table, or a JSON recordset. */
-async function loadSource(tx: Transaction, rows: LoadRow[]): Promise<{ source: SQL; path: 'copy' | 'json' }> {
-  const client = serverClient(tx);
-  if (!client) {
-    return {
-      path: 'json',
-      source: sql`json_to_recordset(${JSON.stringify(rows)}::json)
-        as s(ordinal int, content text, token_count int, content_hash text, metadata jsonb, embedding halfvec)`,
-    };
-  }
-  await tx.execute(sql`
-    create temp table if not exists neonhub_ingest_chunks
-      (ordinal int, content text, token_count int, content_hash text, metadata jsonb, embedding halfvec)
-      on commit drop`);
-  await tx.execute(sql`truncate neonhub_ingest_chunks`);
-  const writable =
-    await client`copy neonhub_ingest_chunks (ordinal, content, token_count, content_hash, metadata, embedding) from stdin`.writable();
-  await pipeline(Readable.from(copyLines(rows)), writable);
-  return { path: 'copy', source: sql`neonhub_ingest_chunks as s` };
+/** The live dataset of the current tenant, or an `invalid_input` error naming it. */
+export async function liveDataset(tx: Transaction, datasetId: string): Promise<Dataset> {
+  if (!isUuid(datasetId))
+    throw invalidInput('chunks', 'dataset_id', `dataset id must be a UUID, got ${String(datasetId)}`);
+  const org = currentTenant(tx);
+  const [row] = rowsOf<{
+    id: string;
+    embedding_space_id: string;
+    deleted: boolean;
+  }>(
+    await tx.execute(sql`
+      select id, embedding_space_id, deleted_at is not null as deleted
+      from datasets where organization_id = ${org} and id = ${datasetId}`),
+  );
+  if (!row)
+    throw invalidInput('chunks', 'dataset_id', `dataset ${datasetId} does not exist in this organization`);
+  if (row.deleted) throw invalidInput('chunks', 'dataset_id', `dataset ${datasetId} is deleted`);
+  return { id: row.id, embeddingSpaceId: row.embedding_space_id } as Dataset;
 }
 
 /**
  * Stores one document and its chunks with embeddings, inside the caller's tenant transaction.
- * Idempotent by (document, ordinal): a re-run with the same content writes nothing; changed chunks
- * are re-embedded and updated, new ones inserted, missing ones deleted. Only chunks whose content
- * hash changed are embedded. On a server the rows go through COPY into a temporary table and one
- * upsert; on the embedded database through one INSERT from a JSON recordset.
+ * Idempotent by (document, ordinal): a re-run with the same content writes nothing (not even the
+ * document's `updated_at`); changed chunks are re-embedded and updated, new ones inserted, missing
+ * ones deleted. Only chunks whose content hash changed are embedded. The rows go to the database
+ * as one bound JSON parameter and one upsert, on both targets.
  *
- * Takes the Drizzle transaction rather than a `DbHandle`: the COPY runs on the transaction's own
- * postgres.js connection (`tx._.session.client`), so it sees the tenant scope and commits or rolls
- * back with it. Everything is checked before the first write, and the writes run in a savepoint:
- * bad input or a refused row leaves nothing behind even if the caller catches the error.
+ * Everything is checked before the first write (text without NUL bytes or lone surrogates,
+ * metadata as bounded JSON, vectors against the space), and the writes run in a savepoint: bad
+ * input or a refused row leaves nothing behind even if the caller catches the error. For many
+ * documents at once see `bulkIngest`.
  */
 export async function ingestDocument(tx: Transaction, input: IngestDocumentInput): Promise<IngestResult> {
-  checkChunks(input.chunks);
+  const rows = chunkRows(input.chunks);
   const doc = input.document;
-  if (typeof doc?.title !== 'string' || doc.title.trim() === '')
-    throw invalidInput('documents', 'title', 'the document needs a title');
-  if (doc.id !== undefined && !isUuid(doc.id))
-    throw invalidInput('documents', 'id', `document id must be a UUID, got ${String(doc.id)}`);
-  if (doc.metadata !== undefined)
-    refuseIssues('documents', documentMetadataSchema.safeParse(doc.metadata), 'metadata');
+  checkDocument(doc);
+  const org = currentTenant(tx);
   try {
-    const dataset = await getLiveDataset(tx, input.datasetId, 'chunks');
+    const dataset = await liveDataset(tx, input.datasetId);
     const space = await getEmbeddingSpace(tx, dataset.embeddingSpaceId, 'chunks');
     if (input.embedder) assertEmbedderFits(input.embedder, space, 'chunks');
 
     const existing = await findExistingDocument(tx, dataset.id, doc);
     const stored = new Map<number, string>();
     if (existing) {
-      const rows = rowsOf<{ ordinal: number; content_hash: string; embedded: boolean }>(
+      const found = rowsOf<{ ordinal: number; content_hash: string; embedded: boolean }>(
         await tx.execute(sql`
           select ordinal, content_hash, embedding_space_id is not null as embedded
-          from chunks where document_id = ${existing}`),
+          from chunks where organization_id = ${org} and document_id = ${existing}`),
       );
-      for (const row of rows) if (row.embedded) stored.set(Number(row.ordinal), row.content_hash);
+      for (const row of found) if (row.embedded) stored.set(Number(row.ordinal), row.content_hash);
     }
-
-    const rows: LoadRow[] = input.chunks.map((chunk, index) => ({
-      ordinal: chunk.ordinal ?? index,
-      content: chunk.content,
-      token_count: chunk.tokenCount ?? estimateTokens(chunk.content),
-      content_hash: sha256(chunk.content),
-      metadata: chunk.metadata ?? {},
-      embedding: null,
-    }));
-    const stale = rows
-      .map((row, index) => ({ row, chunk: input.chunks[index] as IngestChunk }))
-      .filter(({ row }) => stored.get(row.ordinal) !== row.content_hash);
-    const toEmbed = stale.filter(({ chunk }) => chunk.embedding === undefined);
-    if (toEmbed.length > 0 && !input.embedder)
-      throw invalidInput(
-        'chunks',
-        'embedding',
-        `${toEmbed.length} new or changed chunks have no embedding and no embedder was given`,
-      );
-    const vectors = new Map<number, unknown>();
-    for (const { row, chunk } of stale)
-      if (chunk.embedding !== undefined) vectors.set(row.ordinal, chunk.embedding);
-    if (toEmbed.length > 0 && input.embedder) {
-      const computed = await input.embedder.embedMany(toEmbed.map(({ row }) => row.content));
-      if (!Array.isArray(computed) || computed.length !== toEmbed.length)
-        throw invalidInput(
-          'chunks',
-          'embedding',
-          `the embedder returned ${computed?.length} vectors for ${toEmbed.length} texts`,
-        );
-      toEmbed.forEach(({ row }, index) => {
-        vectors.set(row.ordinal, computed[index]);
-      });
-    }
-    for (const { row } of stale) {
-      const vector = vectors.get(row.ordinal);
-      assertVector(vector, space, 'chunks');
-      row.embedding = vectorLiteral(vector);
-    }
+    const stale = rows.flatMap((row, i) => (stored.get(row.ordinal) !== row.content_hash ? [i] : []));
+    await embedRows(rows, input.chunks, stale, space, input.embedder);
 
     const documentHash = sha256(rows.map((row) => row.content_hash).join('\n'));
     return await tx.transaction(async (sp) => {
-      const documentId = await upsertDocument(sp, dataset.id, existing, doc, documentHash);
-      const { source, path } = await loadSource(sp, rows);
+      const { id: documentId, changed } = await upsertDocument(
+        sp,
+        org,
+        dataset.id,
+        existing,
+        doc,
+        documentHash,
+      );
       const written = rowsOf<{ inserted: boolean }>(
         await sp.execute(sql`
-          insert into chunks (dataset_id, document_id, ordinal, content, token_count, content_hash, metadata,
-                              embedding_space_id, embedding_dimensions, embedding)
-          select ${dataset.id}::uuid, ${documentId}::uuid, s.ordinal, s.content, s.token_count, s.content_hash, s.metadata,
+          insert into chunks (organization_id, dataset_id, document_id, ordinal, content, token_count, content_hash,
+                              metadata, embedding_space_id, embedding_dimensions, embedding)
+          select ${org}::uuid, ${dataset.id}::uuid, ${documentId}::uuid, s.ordinal, s.content, s.token_count,
+                 s.content_hash, s.metadata,
                  case when s.embedding is not null then ${space.id}::uuid end,
                  case when s.embedding is not null then ${space.dimensions}::int end,
                  s.embedding
-          from ${source}
+          from ${recordset(rows)}
           ${existing === undefined ? sql`` : onConflictUpdate}
           returning (xmax = 0) as inserted`),
       );
@@ -261,21 +368,21 @@ export async function ingestDocument(tx: Transaction, input: IngestDocumentInput
           ? 0
           : rowsOf<{ id: string }>(
               await sp.execute(sql`
-                delete from chunks where document_id = ${documentId} and not (ordinal = any(${ordinals}))
+                delete from chunks
+                where organization_id = ${org} and document_id = ${documentId} and not (ordinal = any(${ordinals}))
                 returning id`),
             ).length;
-      await sp.execute(sql`
-        update datasets set status = 'ready' where id = ${dataset.id} and status in ('empty', 'ingesting')`);
+      await markReady(sp, org, dataset.id);
       const inserted = written.filter((row) => row.inserted).length;
       return {
         documentId,
         documentCreated: existing === undefined,
+        documentChanged: changed,
         inserted,
         updated: written.length - inserted,
         unchanged: rows.length - written.length,
         deleted,
         embedded: stale.length,
-        loadPath: path,
       };
     });
   } catch (error) {
@@ -283,11 +390,19 @@ export async function ingestDocument(tx: Transaction, input: IngestDocumentInput
   }
 }
 
+/** A dataset with chunks is ready (a no-op when it already is). `org`: the scope's tenant (savepoints do not carry it). */
+export async function markReady(tx: Transaction, org: string, datasetId: string): Promise<void> {
+  await tx.execute(sql`
+    update datasets set status = 'ready'
+    where organization_id = ${org} and id = ${datasetId} and status in ('empty', 'ingesting')`);
+}
+
 async function findExistingDocument(
   tx: Transaction,
   datasetId: string,
   doc: IngestDocumentInput['document'],
 ): Promise<string | undefined> {
+  const org = currentTenant(tx);
   const where = doc.id
     ? sql`id = ${doc.id}`
     : doc.sourceUri
@@ -295,7 +410,7 @@ async function findExistingDocument(
       : undefined;
   if (!where) return undefined;
   const [row] = rowsOf<{ id: string; dataset_id: string }>(
-    await tx.execute(sql`select id, dataset_id from documents where ${where}`),
+    await tx.execute(sql`select id, dataset_id from documents where organization_id = ${org} and ${where}`),
   );
   if (row && row.dataset_id !== datasetId)
     throw invalidInput(
@@ -306,27 +421,37 @@ async function findExistingDocument(
   return row?.id;
 }
 
+/** Inserts the document, or updates it only where something differs (so `updated_at` stays put). */
 async function upsertDocument(
   tx: Transaction,
+  org: string,
   datasetId: string,
   existing: string | undefined,
   doc: IngestDocumentInput['document'],
   contentHash: string,
-): Promise<string> {
+): Promise<{ id: string; changed: boolean }> {
   const values = sql`${doc.title.trim()}, ${doc.mimeType ?? 'text/plain'}, ${contentHash}, ${JSON.stringify(doc.metadata ?? {})}::jsonb`;
+  if (existing) {
+    const sourceUri = sql`coalesce(${doc.sourceUri ?? null}, source_uri)`;
+    const [row] = rowsOf<{ id: string }>(
+      await tx.execute(sql`
+        update documents set (title, mime_type, content_hash, metadata) = (${values}),
+          source_uri = ${sourceUri}, status = 'ready', error = null
+        where organization_id = ${org} and id = ${existing}
+          and ((title, mime_type, content_hash, metadata) is distinct from (${values})
+               or source_uri is distinct from ${sourceUri} or status <> 'ready' or error is not null)
+        returning id`),
+    );
+    return { id: existing, changed: row !== undefined };
+  }
   const [row] = rowsOf<{ id: string }>(
-    await tx.execute(
-      existing
-        ? sql`update documents set (title, mime_type, content_hash, metadata) = (${values}),
-                source_uri = coalesce(${doc.sourceUri ?? null}, source_uri), status = 'ready', error = null
-              where id = ${existing} returning id`
-        : sql`insert into documents (id, dataset_id, source_uri, title, mime_type, content_hash, metadata, status)
-              values (coalesce(${doc.id ?? null}::uuid, uuidv7()), ${datasetId}, ${doc.sourceUri ?? null}, ${values}, 'ready')
-              returning id`,
-    ),
+    await tx.execute(sql`
+      insert into documents (organization_id, id, dataset_id, source_uri, title, mime_type, content_hash, metadata, status)
+      values (${org}, coalesce(${doc.id ?? null}::uuid, uuidv7()), ${datasetId}, ${doc.sourceUri ?? null}, ${values}, 'ready')
+      returning id`),
   );
-  if (!row) throw new Error('document upsert returned no row');
-  return row.id;
+  if (!row) throw new Error('document insert returned no row');
+  return { id: row.id, changed: true };
 }
 
 /** Ingests several documents of one dataset in order; see {@link ingestDocument}. */
