@@ -34,6 +34,7 @@ export {
   type KeyRing,
   loadKeyRing,
 } from './crypto.ts';
+export * from './bulk-ingest.ts';
 export * from './datasets.ts';
 export { createLocalEmbedder, embedText } from './embedder.ts';
 export * from './embedding-spaces.ts';
@@ -61,5 +62,6 @@ export {
 export { type PermissionKey, permissionKeys, systemRoles } from './permissions.ts';
 export * as schema from './schema/index.ts';
 export * from './search.ts';
+export { defaultTenantIndexMinRows, ensureTenantIndexes } from './search-indexes.ts';
 export { seed, seedTenant } from './seed/index.ts';
 export { APP_ROLE, currentTenant, withTenant, withUser } from './tenant.ts';
