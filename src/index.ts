@@ -13,6 +13,7 @@ export {
 export { dropPartitionsBefore, ensurePartitions, recordAudit, verifyAuditChain } from './audit.ts';
 export * from './billing.ts';
 export * from './brands.ts';
+export * from './bulk-ingest.ts';
 export * from './chat.ts';
 export { citusDistributionPlan, type DistributionStep } from './citus.ts';
 export {
@@ -34,7 +35,6 @@ export {
   type KeyRing,
   loadKeyRing,
 } from './crypto.ts';
-export * from './bulk-ingest.ts';
 export * from './datasets.ts';
 export { createLocalEmbedder, embedText } from './embedder.ts';
 export * from './embedding-spaces.ts';
