@@ -197,7 +197,7 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
     },
     async finish() {
       const built: string[] = [];
-      report('index', spaceIndex);
+      if (rebuild) report('index', spaceIndex);
       const total = await spaceRows(handle, 'chunks', space);
       if (
         await createIndex(handle, spaceIndex, spaceDefinition, {

@@ -25,6 +25,7 @@ const usage = `neonhub-db <command>
   check     drift check: the schema and drizzle/ agree (drizzle-kit generate + check)
   maintain  create monthly partitions ahead of time (run daily)
   citus     print the SQL that distributes this schema on Citus by organization
+  ingest    load a JSONL file of documents into a dataset (bulk path, progress bar): ingest --help
 
 Uses DATABASE_URL when set, else the embedded PostgreSQL in .data/ (NEONHUB_DATA_DIR overrides).`;
 
@@ -200,6 +201,19 @@ async function main(argv: string[]): Promise<void> {
         await handle.close();
       }
       return;
+    }
+    case 'ingest': {
+      const { ingestUsage, runIngest } = await import('./ingest-cli.ts');
+      if (rest.includes('--help')) {
+        say(ingestUsage);
+        return;
+      }
+      const handle = createDb();
+      try {
+        return await runIngest(handle, rest, say);
+      } finally {
+        await handle.close();
+      }
     }
     case 'setup':
     case 'migrate':

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BulkDocument, type BulkProgress, bulkIngest } from '../src/bulk-ingest.ts';
@@ -158,5 +162,44 @@ describe('bulkIngest', () => {
     expect(error.kind).toBe('invalid_input');
     expect(error.message).toMatch(/chunk 3 content contains a NUL byte/);
     expect(await count()).toBe(before);
+  });
+
+  it.runIf(onServer)('neonhub-db ingest loads a JSONL file with a progress bar', async () => {
+    const handle = database.current;
+    const dir = mkdtempSync(path.join(tmpdir(), 'neonhub-ingest-'));
+    try {
+      const file = path.join(dir, 'docs.jsonl');
+      const lines = [
+        {
+          sourceUri: 'file://cli/1',
+          title: 'CLI one',
+          text: 'First paragraph about shoes.\n\nSecond paragraph.',
+        },
+        { sourceUri: 'file://cli/2', title: 'CLI two', chunks: [{ content: 'given chunk', key: 'k-1' }] },
+      ];
+      writeFileSync(file, `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`);
+      const run = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli.ts', 'ingest', file, '--org', loader, '--dataset', datasetId],
+        { env: { ...process.env, DATABASE_URL: handle.url }, encoding: 'utf8', timeout: 15_000 },
+      );
+      console.log(run.stdout, run.stderr);
+      expect(run.status).toBe(0);
+      expect(run.stdout).toMatch(/2 documents \(0 already there\), 2 chunks/);
+      expect(run.stderr).toMatch(/100% 2\/2 rows/);
+      const titles = rowsOf<{ title: string; n: number }>(
+        await withTenant(handle.db, loader, (tx) =>
+          tx.execute(sql`select d.title, count(c.id)::int as n from documents d join chunks c
+                         on c.organization_id = d.organization_id and c.document_id = d.id
+                         where d.source_uri like 'file://cli/%' group by d.title order by d.title`),
+        ),
+      );
+      expect(titles).toEqual([
+        { title: 'CLI one', n: 1 },
+        { title: 'CLI two', n: 1 },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
