@@ -165,6 +165,7 @@ export async function benchRetrieval(url: string, o: Options): Promise<BenchRow[
   const handle = createDb({ url, max: 4 });
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   const out: BenchRow[] = [];
+  let langchain: PGVectorStore | undefined;
   try {
     log(
       `machine load average at start: ${loadavg()
@@ -229,6 +230,7 @@ export async function benchRetrieval(url: string, o: Options): Promise<BenchRow[
         distanceStrategy: 'cosine',
         dimensions: o.dims,
       });
+      langchain = s;
       let done = 0;
       let printed = performance.now();
       for (const dataset of all) {
@@ -431,7 +433,9 @@ export async function benchRetrieval(url: string, o: Options): Promise<BenchRow[
     );
     return out;
   } finally {
-    await pool.end();
+    // The store holds one of the pool's clients; end() releases it and ends the pool.
+    if (langchain) await langchain.end();
+    else await pool.end();
     await handle.close();
   }
 }

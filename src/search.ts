@@ -18,6 +18,7 @@ import {
   setLocal,
   uuidArray,
   type VectorSearchOptions,
+  withPlanSettings,
 } from './vector-query.ts';
 
 export type { QueryVector, VectorSearchOptions } from './vector-query.ts';
@@ -100,8 +101,9 @@ function datasetScope(
   if (datasetIds === undefined) {
     if (!isUuid(spaceId)) throw new Error(`embedding space id ${spaceId} is not a UUID`);
     return {
-      filter: sql`dataset_id in (select id from datasets where organization_id = ${organizationId}
-        and deleted_at is null and ${sql.raw(`embedding_space_id = '${spaceId}'::uuid`)})`,
+      // An array computed once (an InitPlan), not a join: the index scan checks each row against it.
+      filter: sql`dataset_id = any(array(select id from datasets where organization_id = ${organizationId}
+        and deleted_at is null and ${sql.raw(`embedding_space_id = '${spaceId}'::uuid`)}))`,
     };
   }
   const wanted = [...new Set(datasetIds.map((id) => (typeof id === 'string' ? id.toLowerCase() : id)))];
@@ -145,8 +147,9 @@ async function selectHits(
 ): Promise<ChunkHit[]> {
   const org = currentTenant(tx);
   const score = sql.raw(scoreSql(q.space.distance, 'n.distance'));
-  return rowsOf<HitRow>(
-    await tx.execute(sql`
+  const rows = await withPlanSettings(tx, plan, async () =>
+    rowsOf<HitRow>(
+      await tx.execute(sql`
       with ${nearestChunks(q, plan)}
       select c.id, c.dataset_id, c.document_id, d.title as document_title, c.ordinal, c.content,
              c.token_count, c.metadata, n.distance, ${score} as score
@@ -155,7 +158,9 @@ async function selectHits(
       join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
       order by n.distance, c.id
       limit ${k}`),
-  ).map(toHit);
+    ),
+  );
+  return rows.map(toHit);
 }
 
 /** The space, the query vector and the dataset filter of a chunk search, then its plan. */
@@ -177,7 +182,7 @@ async function planChunkQuery(
     options: input,
     organizationId,
   };
-  const plan = await planNearest(tx, q, scope.check);
+  const plan = await planNearest(tx, q, scope.check, { deferSettings: true });
   checkDatasets(scope.wanted, plan.checked, space.id);
   return { q, plan };
 }
@@ -215,8 +220,10 @@ export async function explainSearchChunks(
   const k = input.k ?? 10;
   assertK(k, 'chunks');
   const { q, plan } = await planChunkQuery(tx, input, input, k);
-  const rows = rowsOf<{ 'QUERY PLAN': string }>(
-    await tx.execute(sql`explain with ${nearestChunks(q, plan)} select * from nearest order by distance`),
+  const rows = await withPlanSettings(tx, plan, async () =>
+    rowsOf<{ 'QUERY PLAN': string }>(
+      await tx.execute(sql`explain with ${nearestChunks(q, plan)} select * from nearest order by distance`),
+    ),
   );
   return { strategy: plan.strategy, plan: rows.map((row) => row['QUERY PLAN']).join('\n') };
 }
@@ -271,8 +278,9 @@ export async function hybridSearch(
     const { q, plan } = await planChunkQuery(tx, input, query, pool);
     const org = currentTenant(tx);
     const config = sql.raw(`'${TEXT_SEARCH_CONFIG}'::regconfig`);
-    const rows = rowsOf<HitRow & { semantic_rank: number | null; lexical_rank: number | null }>(
-      await tx.execute(sql`
+    const rows = await withPlanSettings(tx, plan, async () =>
+      rowsOf<HitRow & { semantic_rank: number | null; lexical_rank: number | null }>(
+        await tx.execute(sql`
         with ${nearestChunks(q, plan)},
         semantic as (
           select id, row_number() over (order by distance, id) as rank from nearest
@@ -302,6 +310,7 @@ export async function hybridSearch(
         join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
         left join nearest n on n.id = f.id
         order by f.score desc, c.id`),
+      ),
     );
     const hits = rows.map((row) => ({
       ...toHit(row),

@@ -66,6 +66,8 @@ export interface NearestPlan {
   maxScanTuples?: number;
   /** The tenant's own partial index serves the query (it has one, valid). */
   tenantIndex?: boolean;
+  /** Settings not sent yet (`deferSettings`): {@link withPlanSettings} sends them with the statement. */
+  settings?: Record<string, string | number>;
 }
 
 export interface NearestQuery {
@@ -170,7 +172,12 @@ type PlanRow = {
  * prefers sorting every candidate at 2-10% filters (`npm run bench`), so the index is the only
  * unpenalised path and the plan executed is the one chosen here.
  */
-export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL): Promise<NearestPlan> {
+export async function planNearest(
+  tx: Transaction,
+  q: NearestQuery,
+  check?: SQL,
+  options: { deferSettings?: boolean } = {},
+): Promise<NearestPlan> {
   const threshold = Math.max(q.options.exactThreshold ?? defaultExactThreshold(q.space.dimensions), q.limit);
   if (!Number.isInteger(threshold) || threshold < 0)
     throw invalidInput(q.table, 'embedding', `exactThreshold must be an integer >= 0, got ${threshold}`);
@@ -214,13 +221,45 @@ export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL)
     MAX_SCAN_TUPLES,
     Math.max(MIN_SCAN_TUPLES, Math.ceil((8 * q.limit * indexed) / Math.max(candidates, 1))),
   );
-  await setLocal(tx, {
+  const settings = {
     'hnsw.iterative_scan': 'relaxed_order',
     'hnsw.ef_search': efSearch,
     'hnsw.max_scan_tuples': maxScanTuples,
     enable_sort: 'off',
-  });
-  return { strategy: 'hnsw', candidates, checked, efSearch, maxScanTuples, tenantIndex: ownIndex };
+  };
+  const plan = {
+    strategy: 'hnsw' as const,
+    candidates,
+    checked,
+    efSearch,
+    maxScanTuples,
+    tenantIndex: ownIndex,
+  };
+  if (options.deferSettings) return { ...plan, settings };
+  await setLocal(tx, settings);
+  return plan;
+}
+
+/**
+ * Runs the nearest statement of a plan made with `deferSettings`, its settings sent first: on a
+ * server in the same flight (postgres.js pipelines a transaction's queries, and the server runs
+ * them in order; a refused SET aborts the transaction, so the statement fails with it), which saves
+ * a round trip per search.
+ */
+export async function withPlanSettings<T>(
+  tx: Transaction,
+  plan: NearestPlan,
+  run: () => Promise<T>,
+): Promise<T> {
+  const { settings } = plan;
+  if (!settings) return run();
+  plan.settings = undefined;
+  if (!onServer(tx)) {
+    await setLocal(tx, settings);
+    return run();
+  }
+  const [, result] = await Promise.all([setLocal(tx, settings), run()]);
+  return result;
 }
 
 /**
