@@ -28,6 +28,7 @@ import {
   createIndex,
   dropIndex,
   ensureTenantIndexes,
+  indexRows,
   spaceIndexDefinition,
   spaceRows,
 } from './search-indexes.ts';
@@ -165,12 +166,14 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
     async ingest(input) {
       const result: BulkIngestResult = { documents: 0, updatedDocuments: 0, rows: 0 };
       if (input.embedder) assertEmbedderFits(input.embedder, space, 'chunks');
-      if (rebuild && !touched.has(input.organizationId)) {
-        // The tenant's own index would be maintained row by row: dropped too, rebuilt by finish().
+      if (!touched.has(input.organizationId)) {
         touched.add(input.organizationId);
-        await dropIndex(handle, tenantIndexName('chunks', space.id, input.organizationId));
+        // The tenant's own index, maintained row by row, costs more than building it again when the
+        // load is at least half its size: dropped (CONCURRENTLY), rebuilt by finish().
+        const own = tenantIndexName('chunks', space.id, input.organizationId);
+        if (rebuild || (expected !== undefined && expected >= (await indexRows(handle, own)) / 2))
+          await dropIndex(handle, own);
       }
-      touched.add(input.organizationId);
       let batch: BulkDocument[] = [];
       let batchSize = 0;
       const flush = async () => {

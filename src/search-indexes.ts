@@ -177,11 +177,15 @@ export async function spaceIndexDefinition(
   return row.definition;
 }
 
-/** Rows of a space in a table (the planner's estimate from its index, else a count). */
-export async function spaceRows(handle: DbHandle, table: string, space: EmbeddingSpace): Promise<number> {
+/** Rows an index holds (the planner's estimate), 0 when it does not exist. */
+export async function indexRows(handle: DbHandle, name: string): Promise<number> {
   const [row] = await handle.sql.query<{ n: number }>(
     `select coalesce((select greatest(reltuples, 0)::float8 from pg_class where oid = to_regclass($1)), 0) as n`,
-    [`public.${embeddingIndexName(table, space.id)}`],
+    [`public.${name}`],
   );
   return Number(row?.n ?? 0);
 }
+
+/** Rows of a space in a table (the estimate of its index). */
+export const spaceRows = (handle: DbHandle, table: string, space: EmbeddingSpace) =>
+  indexRows(handle, embeddingIndexName(table, space.id));
