@@ -42,6 +42,7 @@ const usage = `neonhub-db <command>
   create-login <name>
             create the role API services log in as (LOGIN, member of neonhub_app, nothing else);
             prints its password once (NEONHUB_LOGIN_PASSWORD sets it instead)
+  ingest    load a JSONL file of documents into a dataset (bulk path, progress bar): ingest --help
   audit verify
             check every organization's audit trail against the key ring (exit 1 on any finding)
 
@@ -443,6 +444,19 @@ async function main(argv: string[]): Promise<void> {
         await handle.close();
       }
       return;
+    }
+    case 'ingest': {
+      const { ingestUsage, runIngest } = await import('./ingest-cli.ts');
+      if (rest.includes('--help')) {
+        say(ingestUsage);
+        return;
+      }
+      const handle = createDb();
+      try {
+        return await runIngest(handle, rest, say);
+      } finally {
+        await handle.close();
+      }
     }
     case 'audit': {
       if (rest[0] !== 'verify') {

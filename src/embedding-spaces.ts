@@ -10,13 +10,28 @@ export type EmbeddingDistance = (typeof embeddingDistances)[number];
 /** Largest finite half-precision float: a component beyond it cannot be stored as `halfvec`. */
 export const HALFVEC_MAX = 65504;
 
+/**
+ * A vector as embedders return it: a plain array or a typed array (`Float32Array` from ONNX or
+ * transformers.js, `Float64Array`, ...). Checked by {@link assertVector} before use.
+ */
+export type VectorInput =
+  | readonly number[]
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array;
+
 /** Anything that turns texts into vectors of one space (the local embedder, a provider client). */
 export interface Embedder {
   dimensions: number;
   /** When given, checked against the space's, so a vector of another model is never mixed in. */
   provider?: string;
   model?: string;
-  embedMany(texts: string[]): number[][] | Promise<number[][]>;
+  embedMany(texts: string[]): readonly VectorInput[] | Promise<readonly VectorInput[]>;
 }
 
 export interface RegisterEmbeddingSpaceInput {
@@ -129,6 +144,15 @@ export function embeddingIndexName(table: string, spaceId: string): string {
 }
 
 /**
+ * Name of a tenant's own ANN index for a space: `<table>_<space tail>_<organization tail>_hnsw_idx`,
+ * the random last 12 hex digits of each id, 41 characters for `chunks` (PostgreSQL allows 63).
+ */
+export function tenantIndexName(table: string, spaceId: string, organizationId: string): string {
+  const tail = (id: string) => id.replaceAll('-', '').slice(-12).toLowerCase();
+  return `${table}_${tail(spaceId)}_${tail(organizationId)}_hnsw_idx`;
+}
+
+/**
  * Checks a vector against its space before anything is written or searched: an array of the
  * space's length whose components are finite and within halfvec's range. Throws `invalid_input`
  * naming the table, the column and the first offending component.
@@ -141,6 +165,45 @@ export function assertVector(
 ): asserts vector is number[] {
   if (!Array.isArray(vector))
     throw invalidInput(table, column, `vector must be an array of ${space.dimensions} numbers`);
+  checkComponents(vector, space, table, column);
+}
+
+/**
+ * {@link assertVector} for what embedders return: a plain array or a typed array (`Float32Array`
+ * from ONNX or transformers.js, `Float64Array`, ...), returned as a plain array of its numbers.
+ */
+export function toVector(
+  vector: unknown,
+  space: Pick<EmbeddingSpace, 'id' | 'dimensions'>,
+  table: string,
+  column = 'embedding',
+): number[] {
+  if (Array.isArray(vector)) {
+    checkComponents(vector, space, table, column);
+    return vector;
+  }
+  if (
+    !ArrayBuffer.isView(vector) ||
+    vector instanceof DataView ||
+    vector instanceof BigInt64Array ||
+    vector instanceof BigUint64Array
+  )
+    throw invalidInput(
+      table,
+      column,
+      `vector must be an array or a typed array (Float32Array, ...) of ${space.dimensions} numbers`,
+    );
+  const plain = Array.from(vector as unknown as ArrayLike<number>);
+  checkComponents(plain, space, table, column);
+  return plain;
+}
+
+function checkComponents(
+  vector: unknown[],
+  space: Pick<EmbeddingSpace, 'id' | 'dimensions'>,
+  table: string,
+  column: string,
+): void {
   if (vector.length !== space.dimensions)
     throw invalidInput(
       table,

@@ -23,6 +23,7 @@ export {
 } from './audit.ts';
 export * from './billing.ts';
 export * from './brands.ts';
+export * from './bulk-ingest.ts';
 export * from './chat.ts';
 export { citusDistributionPlan, type DistributionStep } from './citus.ts';
 export {
@@ -76,5 +77,6 @@ export {
 export { type PermissionKey, permissionKeys, systemRoles } from './permissions.ts';
 export * as schema from './schema/index.ts';
 export * from './search.ts';
+export { defaultTenantIndexMinRows, ensureTenantIndexes } from './search-indexes.ts';
 export { seed, seedTenant } from './seed/index.ts';
 export { APP_ROLE, currentTenant, withTenant, withUser } from './tenant.ts';

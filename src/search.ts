@@ -1,10 +1,11 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { rowsOf, type Transaction } from './client.ts';
-import { type Embedder, scoreSql } from './embedding-spaces.ts';
+import { type Embedder, scoreSql, type VectorInput } from './embedding-spaces.ts';
 import { toDatabaseError } from './errors.ts';
+import { CHUNK_KEY, type OpenChunkMetadata } from './ingest.ts';
 import { invalidInput, isUuid } from './input.ts';
-import type { ChunkMetadata } from './schema/index.ts';
 import { TEXT_SEARCH_CONFIG } from './schema/rag.ts';
+import { currentTenant } from './tenant.ts';
 import {
   assertK,
   MAX_K,
@@ -14,8 +15,10 @@ import {
   planNearest,
   type QueryVector,
   resolveQueryVector,
+  setLocal,
   uuidArray,
   type VectorSearchOptions,
+  withPlanSettings,
 } from './vector-query.ts';
 
 export type { QueryVector, VectorSearchOptions } from './vector-query.ts';
@@ -39,7 +42,9 @@ export interface ChunkHit {
   ordinal: number;
   content: string;
   tokenCount: number;
-  metadata: ChunkMetadata;
+  metadata: OpenChunkMetadata;
+  /** The caller's key given at ingest (`IngestChunk.key`), or null. */
+  key: string | null;
   /** The space's distance to the query (smaller is nearer); null for a chunk not embedded yet. */
   distance: number | null;
   /** Larger is better: cosine similarity for cosine spaces; the fused rank score for hybrid search. */
@@ -62,7 +67,7 @@ type HitRow = {
   ordinal: number;
   content: string;
   token_count: number;
-  metadata: ChunkMetadata;
+  metadata: OpenChunkMetadata;
   distance: number | null;
   score: number;
 };
@@ -76,6 +81,7 @@ const toHit = (row: HitRow): ChunkHit => ({
   content: row.content,
   tokenCount: Number(row.token_count),
   metadata: row.metadata,
+  key: typeof row.metadata?.[CHUNK_KEY] === 'string' ? row.metadata[CHUNK_KEY] : null,
   distance: row.distance === null ? null : Number(row.distance),
   score: Number(row.score),
 });
@@ -86,6 +92,7 @@ const toHit = (row: HitRow): ChunkHit => ({
  * validates; both run inside the plan's statement, saving a round trip.
  */
 function datasetScope(
+  organizationId: string,
   spaceId: string,
   datasetIds: readonly string[] | undefined,
 ): { filter: SQL; check?: SQL; wanted?: string[] } {
@@ -94,9 +101,9 @@ function datasetScope(
   if (datasetIds === undefined) {
     if (!isUuid(spaceId)) throw new Error(`embedding space id ${spaceId} is not a UUID`);
     return {
-      filter: sql.raw(
-        `dataset_id in (select id from datasets where deleted_at is null and embedding_space_id = '${spaceId}'::uuid)`,
-      ),
+      // An array computed once (an InitPlan), not a join: the index scan checks each row against it.
+      filter: sql`dataset_id = any(array(select id from datasets where organization_id = ${organizationId}
+        and deleted_at is null and ${sql.raw(`embedding_space_id = '${spaceId}'::uuid`)}))`,
     };
   }
   const wanted = [...new Set(datasetIds.map((id) => (typeof id === 'string' ? id.toLowerCase() : id)))];
@@ -106,7 +113,7 @@ function datasetScope(
     wanted,
     filter: sql`dataset_id = any(${ids})`,
     check: sql`(select coalesce(json_agg(json_build_object('id', id, 'space', embedding_space_id, 'deleted', deleted_at is not null)), '[]'::json)
-                from datasets where id = any(${ids}))`,
+                from datasets where organization_id = ${organizationId} and id = any(${ids}))`,
   };
 }
 
@@ -138,18 +145,22 @@ async function selectHits(
   plan: NearestPlan,
   k: number,
 ): Promise<ChunkHit[]> {
+  const org = currentTenant(tx);
   const score = sql.raw(scoreSql(q.space.distance, 'n.distance'));
-  return rowsOf<HitRow>(
-    await tx.execute(sql`
+  const rows = await withPlanSettings(tx, plan, async () =>
+    rowsOf<HitRow>(
+      await tx.execute(sql`
       with ${nearestChunks(q, plan)}
       select c.id, c.dataset_id, c.document_id, d.title as document_title, c.ordinal, c.content,
              c.token_count, c.metadata, n.distance, ${score} as score
       from nearest n
-      join chunks c on c.organization_id = app_current_org_id() and c.id = n.id
-      join documents d on d.organization_id = c.organization_id and d.id = c.document_id
+      join chunks c on c.organization_id = ${org} and c.id = n.id
+      join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
       order by n.distance, c.id
       limit ${k}`),
-  ).map(toHit);
+    ),
+  );
+  return rows.map(toHit);
 }
 
 /** The space, the query vector and the dataset filter of a chunk search, then its plan. */
@@ -159,10 +170,19 @@ async function planChunkQuery(
   query: QueryVector,
   limit: number,
 ): Promise<{ q: NearestQuery; plan: NearestPlan }> {
+  const organizationId = currentTenant(tx);
   const { space, vector } = await resolveQueryVector(tx, input.spaceId, query, 'chunks');
-  const scope = datasetScope(space.id, input.datasetIds);
-  const q: NearestQuery = { table: 'chunks', space, vector, filter: scope.filter, limit, options: input };
-  const plan = await planNearest(tx, q, scope.check);
+  const scope = datasetScope(organizationId, space.id, input.datasetIds);
+  const q: NearestQuery = {
+    table: 'chunks',
+    space,
+    vector,
+    filter: scope.filter,
+    limit,
+    options: input,
+    organizationId,
+  };
+  const plan = await planNearest(tx, q, scope.check, { deferSettings: true });
   checkDatasets(scope.wanted, plan.checked, space.id);
   return { q, plan };
 }
@@ -183,7 +203,7 @@ export async function searchChunks(tx: Transaction, input: ChunkSearchInput): Pr
     const { q, plan } = await planChunkQuery(tx, input, input, k);
     const hits = await selectHits(tx, q, plan, k);
     if (plan.strategy === 'hnsw' && hits.length < k && plan.candidates > hits.length) {
-      const exact = await selectHits(tx, q, { strategy: 'exact', candidates: plan.candidates }, k);
+      const exact = await selectHits(tx, q, { ...plan, strategy: 'exact', tenantIndex: false }, k);
       return { hits: exact, strategy: 'hnsw_then_exact', candidates: plan.candidates };
     }
     return { hits, strategy: plan.strategy, candidates: plan.candidates };
@@ -200,8 +220,10 @@ export async function explainSearchChunks(
   const k = input.k ?? 10;
   assertK(k, 'chunks');
   const { q, plan } = await planChunkQuery(tx, input, input, k);
-  const rows = rowsOf<{ 'QUERY PLAN': string }>(
-    await tx.execute(sql`explain with ${nearestChunks(q, plan)} select * from nearest order by distance`),
+  const rows = await withPlanSettings(tx, plan, async () =>
+    rowsOf<{ 'QUERY PLAN': string }>(
+      await tx.execute(sql`explain with ${nearestChunks(q, plan)} select * from nearest order by distance`),
+    ),
   );
   return { strategy: plan.strategy, plan: rows.map((row) => row['QUERY PLAN']).join('\n') };
 }
@@ -213,7 +235,7 @@ export type HybridSearchInput = VectorSearchOptions & {
   datasetIds?: string[];
   /** The words to match; also embedded by `embedder` when no `vector` is given. */
   text: string;
-  vector?: number[];
+  vector?: VectorInput;
   embedder?: Embedder;
   /** Reciprocal rank fusion constant (default 60): score = sum of 1 / (rrfK + rank). */
   rrfK?: number;
@@ -254,9 +276,11 @@ export async function hybridSearch(
         ? { vector: input.vector }
         : { text: input.text, embedder: input.embedder as Embedder };
     const { q, plan } = await planChunkQuery(tx, input, query, pool);
+    const org = currentTenant(tx);
     const config = sql.raw(`'${TEXT_SEARCH_CONFIG}'::regconfig`);
-    const rows = rowsOf<HitRow & { semantic_rank: number | null; lexical_rank: number | null }>(
-      await tx.execute(sql`
+    const rows = await withPlanSettings(tx, plan, async () =>
+      rowsOf<HitRow & { semantic_rank: number | null; lexical_rank: number | null }>(
+        await tx.execute(sql`
         with ${nearestChunks(q, plan)},
         semantic as (
           select id, row_number() over (order by distance, id) as rank from nearest
@@ -267,7 +291,7 @@ export async function hybridSearch(
             select coalesce(string_agg(quote_literal(lexeme), ' | ')::tsquery, ''::tsquery)
             from unnest(tsvector_to_array(to_tsvector(${config}, ${input.text}))) as lexeme
           ) as w(query)
-          where search_vector @@ w.query and ${q.filter}
+          where organization_id = ${org} and search_vector @@ w.query and ${q.filter}
           order by rank
           limit ${pool}
         ),
@@ -282,10 +306,11 @@ export async function hybridSearch(
                c.token_count, c.metadata, n.distance, f.score::float8 as score,
                f.semantic_rank::int as semantic_rank, f.lexical_rank::int as lexical_rank
         from fused f
-        join chunks c on c.organization_id = app_current_org_id() and c.id = f.id
-        join documents d on d.organization_id = c.organization_id and d.id = c.document_id
+        join chunks c on c.organization_id = ${org} and c.id = f.id
+        join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
         left join nearest n on n.id = f.id
         order by f.score desc, c.id`),
+      ),
     );
     const hits = rows.map((row) => ({
       ...toHit(row),
@@ -331,9 +356,8 @@ export async function searchDocumentTitles(tx: Transaction, input: TitleSearchIn
     const datasetFilter = input.datasetIds
       ? sql`d.dataset_id = any(${uuidArray(input.datasetIds, 'documents', 'dataset_id')})`
       : sql`true`;
-    await tx.execute(
-      sql`select set_config('pg_trgm.word_similarity_threshold', ${String(minSimilarity)}, true)`,
-    );
+    const org = currentTenant(tx);
+    await setLocal(tx, { 'pg_trgm.word_similarity_threshold': minSimilarity });
     return rowsOf<{
       id: string;
       dataset_id: string;
@@ -344,8 +368,9 @@ export async function searchDocumentTitles(tx: Transaction, input: TitleSearchIn
       await tx.execute(sql`
         select d.id, d.dataset_id, d.title, d.source_uri, word_similarity(${input.query}, d.title)::float8 as similarity
         from documents d
-        join datasets s on s.organization_id = d.organization_id and s.id = d.dataset_id and s.deleted_at is null
-        where ${input.query} <% d.title and ${datasetFilter}
+        join datasets s on s.organization_id = ${org} and s.organization_id = d.organization_id
+          and s.id = d.dataset_id and s.deleted_at is null
+        where d.organization_id = ${org} and ${input.query} <% d.title and ${datasetFilter}
         order by similarity desc, d.id
         limit ${limit}`),
     ).map((row) => ({

@@ -67,7 +67,6 @@ describe('ingestDocument', () => {
     );
     console.log('first ingest:', first);
     expect(first).toMatchObject({ documentCreated: true, inserted: 3, updated: 0, deleted: 0, embedded: 3 });
-    expect(first.loadPath).toBe(onServer ? 'copy' : 'json');
     const stored = await withTenant(db, orgId, (tx) =>
       tx.select().from(chunks).where(eq(chunks.documentId, first.documentId)).orderBy(chunks.ordinal),
     );
@@ -214,25 +213,21 @@ describe('ingestDocument', () => {
     expect(await withTenant(db, orgId, (tx) => tx.$count(documents))).toBe(before);
   });
 
-  it('bulk-loads a large document and prints the rate', async () => {
+  it('loads a large document in one statement (heavy loads are measured by npm run bench)', async () => {
     const { db } = database.current;
-    const count = onServer ? 5000 : 2000;
+    // PGlite maintains the HNSW index at about 35 rows/s on a loaded 2-core machine.
+    const count = onServer ? 1000 : 250;
     const contents = Array.from(
       { length: count },
       (_, i) => `Bulk chunk ${i} about running shoes and email ${i % 97}`,
     );
     const vectors = localEmbedder.embedMany(contents);
-    const started = performance.now();
     const result = await withTenant(db, orgId, (tx) =>
       ingestDocument(tx, {
         datasetId: dataset.id,
         document: { title: 'Bulk' },
         chunks: contents.map((content, i) => ({ content, embedding: vectors[i] })),
       }),
-    );
-    const ms = performance.now() - started;
-    console.log(
-      `bulk ingest via ${result.loadPath}: ${count} chunks x 256 dims in ${ms.toFixed(0)} ms (${Math.round((count / ms) * 1000)} chunks/s)`,
     );
     expect(result.inserted).toBe(count);
     const [stats] = rowsOf<{ n: number }>(
@@ -243,5 +238,141 @@ describe('ingestDocument', () => {
       ),
     );
     expect(stats?.n).toBe(count);
+  });
+
+  it('refuses NUL bytes and lone surrogates before writing: 10 such calls in a row settle, and the pool still answers', async () => {
+    const { db } = database.current;
+    const bad: [string, Parameters<typeof ingestDocument>[1], RegExp][] = [
+      [
+        'NUL in content',
+        { datasetId: dataset.id, document: { title: 'Nul' }, chunks: [{ content: 'a\u0000b' }] },
+        /chunk 0 content contains a NUL byte/,
+      ],
+      [
+        'NUL in metadata',
+        {
+          datasetId: dataset.id,
+          document: { title: 'Nul' },
+          chunks: [{ content: 'a', metadata: { heading: 'x\u0000' } }],
+        },
+        /metadata\.heading contains a NUL byte/,
+      ],
+      [
+        'NUL in title',
+        { datasetId: dataset.id, document: { title: 'N\u0000ul' }, chunks: [{ content: 'a' }] },
+        /title contains a NUL byte/,
+      ],
+      [
+        'lone surrogate',
+        { datasetId: dataset.id, document: { title: 'Nul' }, chunks: [{ content: 'a\uD800b' }] },
+        /lone surrogate/,
+      ],
+    ];
+    const before = await withTenant(db, orgId, (tx) => tx.$count(chunks));
+    for (let i = 0; i < 10; i++) {
+      const [name, input, message] = bad[i % bad.length] as (typeof bad)[number];
+      const error = await withTenant(db, orgId, (tx) =>
+        failure(ingestDocument(tx, { ...input, embedder: localEmbedder })),
+      );
+      if (i < bad.length) console.log(`${name}: ${error.message}`);
+      expect(error.kind).toBe('invalid_input');
+      expect(error.message).toMatch(message);
+    }
+    // Every connection came back: a pool of 8 answers 16 concurrent scopes.
+    const counts = await Promise.all(
+      Array.from({ length: 16 }, () => withTenant(db, orgId, (tx) => tx.$count(chunks))),
+    );
+    expect(counts).toEqual(Array.from({ length: 16 }, () => before));
+  });
+
+  it('a second ingest of the same document changes no row: updated_at stays put', async () => {
+    const { db } = database.current;
+    const input = {
+      datasetId: dataset.id,
+      document: { sourceUri: 'https://kb.example/stable', title: 'Stable', metadata: { author: 'Ann' } },
+      chunks: texts.map((content) => ({ content, metadata: { page: 1 } })),
+      embedder: localEmbedder,
+    };
+    const first = await withTenant(db, orgId, (tx) => ingestDocument(tx, input));
+    const stamps = () =>
+      withTenant(db, orgId, async (tx) => {
+        const [doc] = rowsOf<{ updated_at: string; xmin: string }>(
+          await tx.execute(
+            sql`select updated_at::text, xmin::text from documents where id = ${first.documentId}`,
+          ),
+        );
+        const rows = rowsOf<{ updated_at: string; xmin: string }>(
+          await tx.execute(
+            sql`select updated_at::text, xmin::text from chunks where document_id = ${first.documentId} order by ordinal`,
+          ),
+        );
+        return { doc, rows };
+      });
+    const was = await stamps();
+    const again = await withTenant(db, orgId, (tx) => ingestDocument(tx, input));
+    expect(again).toMatchObject({
+      documentChanged: false,
+      inserted: 0,
+      updated: 0,
+      unchanged: 3,
+      deleted: 0,
+    });
+    expect(await stamps()).toEqual(was);
+    // Positive control: a changed title does move it.
+    const renamed = await withTenant(db, orgId, (tx) =>
+      ingestDocument(tx, { ...input, document: { ...input.document, title: 'Stable v2' } }),
+    );
+    expect(renamed.documentChanged).toBe(true);
+    expect((await stamps()).doc?.xmin).not.toBe(was.doc?.xmin);
+  });
+
+  it('takes typed-array vectors, open metadata and a caller key, and refuses oversized metadata', async () => {
+    const { db } = database.current;
+    const result = await withTenant(db, orgId, (tx) =>
+      ingestDocument(tx, {
+        datasetId: dataset.id,
+        document: { title: 'Typed' },
+        chunks: [
+          {
+            content: 'typed vectors',
+            key: 'crm:note:42',
+            embedding: Float32Array.from(localEmbedder.embed('typed vectors')),
+            metadata: { page: 3, source: { system: 'crm', ids: [1, 2] } },
+          },
+        ],
+      }),
+    );
+    expect(result.inserted).toBe(1);
+    const [row] = await withTenant(db, orgId, (tx) =>
+      tx.select().from(chunks).where(eq(chunks.documentId, result.documentId)),
+    );
+    expect(row?.metadata).toEqual({
+      page: 3,
+      source: { system: 'crm', ids: [1, 2] },
+      chunkKey: 'crm:note:42',
+    });
+    expect(row?.embedding?.[0]).toBeCloseTo(localEmbedder.embed('typed vectors')[0] ?? 0, 2);
+    const huge = await withTenant(db, orgId, (tx) =>
+      failure(
+        ingestDocument(tx, {
+          datasetId: dataset.id,
+          document: { title: 'Huge' },
+          chunks: [{ content: 'a', metadata: { blob: 'x'.repeat(20_000) } }],
+          embedder: localEmbedder,
+        }),
+      ),
+    );
+    expect(huge.message).toMatch(/more than 16384/);
+    const bad = await withTenant(db, orgId, (tx) =>
+      failure(
+        ingestDocument(tx, {
+          datasetId: dataset.id,
+          document: { title: 'Bad page' },
+          chunks: [{ content: 'a', metadata: { page: 0, extra: true } }],
+          embedder: localEmbedder,
+        }),
+      ),
+    );
+    expect(bad.message).toMatch(/metadata\.page/);
   });
 });

@@ -278,3 +278,88 @@ describe('hybridSearch and title search', () => {
     expect(error.column).toBe('title');
   });
 });
+
+/** Tenant tables a statement reads or writes, and how many times it names its tenant (`organization_id = $n`). */
+function tenantNaming(text: string): { tables: string[]; named: number } {
+  const tables = [...text.matchAll(/\b(?:from|join|into|update)\s+"?(chunks|documents|datasets)\b"?/gi)].map(
+    (match) => match[1] ?? '',
+  );
+  // An INSERT names it by setting the column explicitly (its value a bind parameter or a cast one).
+  const named =
+    [...text.matchAll(/\borganization_id\s*=\s*\$\d+/gi)].length +
+    [...text.matchAll(/\binsert into "?\w+"? \(organization_id\b/gi)].length;
+  return { tables, named };
+}
+
+describe('tenant-named statements', () => {
+  it.runIf(onServer)(
+    'every statement of search and ingest names organization_id = $n for each tenant table it touches',
+    async () => {
+      const statements: string[] = [];
+      const audited = createDb({
+        url: database.current.url,
+        max: 2,
+        onStatement: (text) => statements.push(text),
+      });
+      try {
+        const [text] = queryTexts(1, 3);
+        await withTenant(audited.db, a.organizationId, async (tx) => {
+          const datasetIds = [dataset(a, 0).id];
+          await searchChunks(tx, { spaceId: space.id, text: text ?? '', embedder: localEmbedder, k: 5 });
+          await searchChunks(tx, {
+            spaceId: space.id,
+            text: text ?? '',
+            embedder: localEmbedder,
+            k: 5,
+            datasetIds,
+          });
+          await searchChunks(tx, {
+            spaceId: space.id,
+            text: text ?? '',
+            embedder: localEmbedder,
+            strategy: 'hnsw',
+          });
+          await hybridSearch(tx, {
+            spaceId: space.id,
+            text: text ?? 'x',
+            embedder: localEmbedder,
+            datasetIds,
+          });
+          await searchDocumentTitles(tx, { query: 'doc' });
+          const doc = { datasetId: dataset(a, 1).id, document: { sourceUri: 'audit://1', title: 'Audit' } };
+          await ingestDocument(tx, {
+            ...doc,
+            chunks: [{ content: 'audited chunk' }],
+            embedder: localEmbedder,
+          });
+          await ingestDocument(tx, {
+            ...doc,
+            chunks: [{ content: 'audited chunk, changed' }],
+            embedder: localEmbedder,
+          });
+        });
+      } finally {
+        await audited.close();
+      }
+      const touching = statements.filter((text) => tenantNaming(text).tables.length > 0);
+      console.log(`${statements.length} statements, ${touching.length} touching tenant tables`);
+      expect(touching.length).toBeGreaterThan(10);
+      for (const text of touching) {
+        const { tables, named } = tenantNaming(text);
+        expect(
+          named,
+          `${tables.join(', ')} in: ${text.replace(/\s+/g, ' ').slice(0, 300)}`,
+        ).toBeGreaterThanOrEqual(tables.length);
+      }
+      // Positive control: the checker sees a statement that does not name its tenant.
+      expect(
+        tenantNaming(
+          'select id from chunks c join documents d on d.id = c.document_id where c.organization_id = $1',
+        ),
+      ).toEqual({
+        tables: ['chunks', 'documents'],
+        named: 1,
+      });
+    },
+  );
+});

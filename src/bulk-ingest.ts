@@ -1,0 +1,328 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { type DbHandle, rowsOf, type Transaction } from './client.ts';
+import {
+  assertEmbedderFits,
+  type Embedder,
+  embeddingIndexName,
+  getEmbeddingSpace,
+  tenantIndexName,
+} from './embedding-spaces.ts';
+import { toDatabaseError } from './errors.ts';
+import { ingestDocument } from './ingest.ts';
+import {
+  checkDocument,
+  chunkRows,
+  embedRows,
+  type IngestChunk,
+  type IngestDocumentInput,
+  type LoadRow,
+  liveDataset,
+  markReady,
+  recordset,
+  sha256,
+} from './ingest-rows.ts';
+import { invalidInput } from './input.ts';
+import type { EmbeddingSpace } from './schema/index.ts';
+import {
+  createIndex,
+  dropIndex,
+  ensureTenantIndexes,
+  indexRows,
+  spaceIndexDefinition,
+  spaceRows,
+} from './search-indexes.ts';
+import { withTenant } from './tenant.ts';
+
+/** A document of a bulk load: its fields and all its chunks (see `ingestDocument`). */
+export type BulkDocument = IngestDocumentInput['document'] & { chunks: IngestChunk[] };
+
+export interface BulkProgress {
+  phase: 'load' | 'index';
+  /** Chunks written so far (all of them during `index`). */
+  rows: number;
+  documents: number;
+  /** Chunks expected in all, when known. */
+  totalRows?: number;
+  rowsPerSecond: number;
+  /** Seconds left for the load phase, when the total is known. */
+  etaSeconds?: number;
+  /** During `index`: the index being built. */
+  index?: string;
+}
+
+export interface BulkLoadOptions {
+  spaceId: string;
+  /** Chunks the load will write: decides the index handling under `auto`. */
+  expectedRows?: number;
+  /**
+   * `rebuild`: the space's HNSW index is dropped for the load and built once afterwards, sized for
+   * the space; `incremental`: each row goes into the index as it is written. `auto` (default)
+   * rebuilds when the load holds at least {@link REBUILD_MIN_ROWS} chunks and at least half as many
+   * as the space already has: building a graph once, in memory and in parallel, is several times
+   * faster per row than inserting into it, but re-reads what the space already holds.
+   */
+  index?: 'auto' | 'rebuild' | 'incremental';
+  /** Rows from which a tenant gets its own index at `finish` (default `defaultTenantIndexMinRows`). */
+  tenantIndexMinRows?: number;
+  /** Chunks per statement (default 1,000). */
+  batchRows?: number;
+  onProgress?: (progress: BulkProgress) => void;
+}
+
+export interface BulkIngestInput {
+  organizationId: string;
+  datasetId: string;
+  documents: Iterable<BulkDocument> | AsyncIterable<BulkDocument>;
+  /** Embeds chunks that carry no `embedding`, one call per batch. */
+  embedder?: Embedder;
+}
+
+export interface BulkIngestResult {
+  documents: number;
+  /** Documents that existed already: re-ingested one by one, like `ingestDocument`. */
+  updatedDocuments: number;
+  rows: number;
+}
+
+/** Loads at least this large may rebuild the space's index (under `auto`). */
+export const REBUILD_MIN_ROWS = 5000;
+
+/** A time-ordered UUID (version 7), like the database's `uuidv7()`, made here so a batch needs no round trip for ids. */
+function uuidv7(): string {
+  const bytes = randomBytes(16);
+  const now = BigInt(Date.now());
+  for (let i = 0; i < 6; i++) bytes[i] = Number((now >> BigInt(8 * (5 - i))) & 0xffn);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * A bulk load into one embedding space: initial imports, re-embedding, moving from another store.
+ * Open it with {@link openBulkLoad}, call `ingest` for as many tenants and datasets as needed,
+ * then `finish`. Documents go in batches of about `batchRows` chunks, each batch one tenant
+ * transaction (as `neonhub_app`, every statement naming the tenant): the new documents in one
+ * INSERT, their chunks in another, from bound JSON; documents that exist already (same id, or same
+ * sourceUri in the dataset) go through `ingestDocument`, so re-runs change only what changed.
+ *
+ * Other tenants keep searching the same space throughout. Index changes are made CONCURRENTLY (no
+ * lock that blocks their reads or writes), and searches plan only against valid indexes
+ * (`pg_index.indisvalid`): while the space's index is rebuilt, a tenant with an index of its own
+ * (see `ensureTenantIndexes`) keeps it, and the others are searched exactly: the same results,
+ * slower, until the new index is valid. A failed load leaves committed batches in place (each
+ * is atomic) and `finish` rebuilds whatever index is missing; so does running it again.
+ *
+ * Needs the schema owner's handle (index DDL); the rows themselves are written under tenant scopes.
+ */
+export interface BulkLoad {
+  readonly rebuild: boolean;
+  ingest(input: BulkIngestInput): Promise<BulkIngestResult>;
+  /** Builds the indexes the load deferred and gives large tenants their own (idempotent). */
+  finish(): Promise<{ indexesBuilt: string[] }>;
+}
+
+export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): Promise<BulkLoad> {
+  const space = await getEmbeddingSpace(handle.db, options.spaceId, 'chunks');
+  const batchRows = options.batchRows ?? 1000;
+  if (!Number.isInteger(batchRows) || batchRows < 1)
+    throw invalidInput('chunks', 'embedding', `batchRows must be an integer >= 1, got ${String(batchRows)}`);
+  const mode = options.index ?? 'auto';
+  if (!['auto', 'rebuild', 'incremental'].includes(mode))
+    throw invalidInput(
+      'chunks',
+      'embedding',
+      `index must be auto, rebuild or incremental, got ${String(mode)}`,
+    );
+  const existingRows = await spaceRows(handle, 'chunks', space);
+  const expected = options.expectedRows;
+  const rebuild =
+    mode === 'rebuild' ||
+    (mode === 'auto' &&
+      expected !== undefined &&
+      expected >= REBUILD_MIN_ROWS &&
+      expected >= existingRows / 2);
+  const spaceIndex = embeddingIndexName('chunks', space.id);
+  const spaceDefinition = await spaceIndexDefinition(handle, 'chunks', space);
+  if (rebuild) await dropIndex(handle, spaceIndex);
+  const touched = new Set<string>();
+  const started = performance.now();
+  let rows = 0;
+  let documents = 0;
+  const report = (phase: BulkProgress['phase'], index?: string) => {
+    if (!options.onProgress) return;
+    const seconds = (performance.now() - started) / 1000;
+    const rowsPerSecond = seconds > 0 ? rows / seconds : 0;
+    const etaSeconds =
+      phase === 'load' && expected !== undefined && rowsPerSecond > 0
+        ? Math.max(0, (expected - rows) / rowsPerSecond)
+        : undefined;
+    options.onProgress({ phase, rows, documents, totalRows: expected, rowsPerSecond, etaSeconds, index });
+  };
+
+  return {
+    rebuild,
+    async ingest(input) {
+      const result: BulkIngestResult = { documents: 0, updatedDocuments: 0, rows: 0 };
+      if (input.embedder) assertEmbedderFits(input.embedder, space, 'chunks');
+      if (!touched.has(input.organizationId)) {
+        touched.add(input.organizationId);
+        // The tenant's own index, maintained row by row, costs more than building it again when the
+        // load is at least half its size: dropped (CONCURRENTLY), rebuilt by finish().
+        const own = tenantIndexName('chunks', space.id, input.organizationId);
+        if (rebuild || (expected !== undefined && expected >= (await indexRows(handle, own)) / 2))
+          await dropIndex(handle, own);
+      }
+      let batch: BulkDocument[] = [];
+      let batchSize = 0;
+      const flush = async () => {
+        if (batch.length === 0) return;
+        const written = await withTenant(handle.db, input.organizationId, (tx) =>
+          writeBatch(tx, space, input, batch),
+        );
+        result.documents += batch.length;
+        result.updatedDocuments += written.updatedDocuments;
+        result.rows += written.rows;
+        rows += written.rows;
+        documents += batch.length;
+        batch = [];
+        batchSize = 0;
+        report('load');
+      };
+      for await (const document of input.documents) {
+        batch.push(document);
+        batchSize += Array.isArray(document?.chunks) ? document.chunks.length : 0;
+        if (batchSize >= batchRows) await flush();
+      }
+      await flush();
+      return result;
+    },
+    async finish() {
+      const built: string[] = [];
+      if (rebuild) report('index', spaceIndex);
+      const total = await spaceRows(handle, 'chunks', space);
+      if (
+        await createIndex(handle, spaceIndex, spaceDefinition, {
+          rows: Math.max(total, rows),
+          dimensions: space.dimensions,
+        })
+      )
+        built.push(spaceIndex);
+      await handle.db.execute(sql`analyze chunks`);
+      report('index', 'tenant indexes');
+      built.push(
+        ...(await ensureTenantIndexes(handle, {
+          spaceId: space.id,
+          organizationIds: [...touched],
+          minRows: options.tenantIndexMinRows,
+        })),
+      );
+      return { indexesBuilt: built };
+    },
+  };
+}
+
+/** One call: {@link openBulkLoad}, `ingest`, `finish`. The index handling is chosen from the documents' chunk count. */
+export async function bulkIngest(
+  handle: DbHandle,
+  input: BulkIngestInput & Omit<BulkLoadOptions, 'spaceId'>,
+): Promise<BulkIngestResult & { indexesBuilt: string[]; rebuilt: boolean }> {
+  const dataset = await withTenant(handle.db, input.organizationId, (tx) => liveDataset(tx, input.datasetId));
+  const expectedRows =
+    input.expectedRows ??
+    (Array.isArray(input.documents)
+      ? (input.documents as BulkDocument[]).reduce((n, d) => n + (d?.chunks?.length ?? 0), 0)
+      : undefined);
+  const load = await openBulkLoad(handle, { ...input, spaceId: dataset.embeddingSpaceId, expectedRows });
+  const result = await load.ingest(input);
+  const { indexesBuilt } = await load.finish();
+  return { ...result, indexesBuilt, rebuilt: load.rebuild };
+}
+
+/** Writes one batch in the caller's tenant transaction: new documents in two statements, known ones one by one. */
+async function writeBatch(
+  tx: Transaction,
+  space: EmbeddingSpace,
+  input: BulkIngestInput,
+  batch: BulkDocument[],
+): Promise<{ rows: number; updatedDocuments: number }> {
+  const prepared = batch.map((document, i) => {
+    checkDocument(document, `document ${i}`);
+    return { document, rows: chunkRows(document.chunks) };
+  });
+  try {
+    const org = input.organizationId;
+    const dataset = await liveDataset(tx, input.datasetId);
+    if (dataset.embeddingSpaceId !== space.id)
+      throw invalidInput('chunks', 'dataset_id', `dataset ${dataset.id} is not in space ${space.id}`);
+    const ids = prepared.flatMap(({ document }) => (document.id ? [document.id] : []));
+    const uris = prepared.flatMap(({ document }) => (document.sourceUri ? [document.sourceUri] : []));
+    const known = rowsOf<{ id: string; source_uri: string | null }>(
+      await tx.execute(sql`
+        select id, source_uri from documents
+        where organization_id = ${org}
+          and (id in (select value::uuid from json_array_elements_text(${JSON.stringify(ids)}::json))
+               or (dataset_id = ${dataset.id}
+                   and source_uri in (select value from json_array_elements_text(${JSON.stringify(uris)}::json))))`),
+    );
+    const exists = (document: BulkDocument) =>
+      known.some(
+        (row) => row.id === document.id || (document.sourceUri && row.source_uri === document.sourceUri),
+      );
+    const fresh = prepared.filter(({ document }) => !exists(document));
+    const again = prepared.filter(({ document }) => exists(document));
+
+    const rows: (LoadRow & { document_id: string })[] = [];
+    const chunks: IngestChunk[] = [];
+    const documents = fresh.map(({ document, rows: documentRows }) => {
+      const id = document.id ?? uuidv7();
+      for (const [i, row] of documentRows.entries()) {
+        rows.push({ ...row, document_id: id });
+        chunks.push(document.chunks[i] as IngestChunk);
+      }
+      return {
+        id,
+        source_uri: document.sourceUri ?? null,
+        title: document.title.trim(),
+        mime_type: document.mimeType ?? 'text/plain',
+        content_hash: sha256(documentRows.map((row) => row.content_hash).join('\n')),
+        metadata: document.metadata ?? {},
+      };
+    });
+    await embedRows(
+      rows,
+      chunks,
+      rows.map((_, i) => i),
+      space,
+      input.embedder,
+    );
+    if (documents.length > 0) {
+      await tx.execute(sql`
+        insert into documents (organization_id, id, dataset_id, source_uri, title, mime_type, content_hash, metadata, status)
+        select ${org}::uuid, d.id, ${dataset.id}::uuid, d.source_uri, d.title, d.mime_type, d.content_hash, d.metadata, 'ready'
+        from json_to_recordset(${JSON.stringify(documents)}::json)
+          as d(id uuid, source_uri text, title text, mime_type text, content_hash text, metadata jsonb)`);
+      await tx.execute(sql`
+        insert into chunks (organization_id, dataset_id, document_id, ordinal, content, token_count, content_hash,
+                            metadata, embedding_space_id, embedding_dimensions, embedding)
+        select ${org}::uuid, ${dataset.id}::uuid, s.document_id, s.ordinal, s.content, s.token_count, s.content_hash,
+               s.metadata, ${space.id}::uuid, ${space.dimensions}::int, s.embedding
+        from ${recordset(rows, sql`, document_id uuid`)}`);
+      await markReady(tx, org, dataset.id);
+    }
+    for (const { document } of again)
+      await ingestDocument(tx, {
+        datasetId: dataset.id,
+        document,
+        chunks: document.chunks,
+        embedder: input.embedder,
+      });
+    return {
+      rows: rows.length + again.reduce((n, { rows: r }) => n + r.length, 0),
+      updatedDocuments: again.length,
+    };
+  } catch (error) {
+    throw toDatabaseError(error);
+  }
+}

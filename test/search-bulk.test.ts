@@ -1,0 +1,205 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type BulkDocument, type BulkProgress, bulkIngest } from '../src/bulk-ingest.ts';
+import { rowsOf } from '../src/client.ts';
+import { embeddingIndexName, tenantIndexName } from '../src/embedding-spaces.ts';
+import { chunks, type EmbeddingSpace } from '../src/schema/index.ts';
+import { explainSearchChunks, searchChunks } from '../src/search.ts';
+import { localEmbedder } from '../src/seed/brand.ts';
+import { withTenant } from '../src/tenant.ts';
+import { onServer, useTestDatabase } from './support/database.ts';
+import { failure } from './support/errors.ts';
+import {
+  type CorpusTenant,
+  loadCorpus,
+  localSpace,
+  makeTopics,
+  queryTexts,
+  rng,
+  topicText,
+} from './support/rag.ts';
+
+const database = useTestDatabase();
+
+// HNSW in WebAssembly is slow: a smaller load on PGlite.
+const DOCUMENTS = onServer ? 12 : 3;
+const CHUNKS_PER_DOCUMENT = 100;
+const ROWS = DOCUMENTS * CHUNKS_PER_DOCUMENT;
+
+let space: EmbeddingSpace;
+let other: CorpusTenant;
+let loader: string;
+let datasetId: string;
+
+function documents(seed: number): BulkDocument[] {
+  const random = rng(seed);
+  const topics = makeTopics(20, seed);
+  return Array.from({ length: DOCUMENTS }, (_, d) => ({
+    sourceUri: `https://bulk.example/${d}`,
+    title: `Bulk ${d}`,
+    chunks: Array.from({ length: CHUNKS_PER_DOCUMENT }, (_, c) => ({
+      content: `${topicText(random, topics[(d + c) % topics.length] ?? [])} d${d}c${c}`,
+      key: `doc-${d}/chunk-${c}`,
+    })),
+  }));
+}
+
+beforeAll(async () => {
+  const { db } = database.current;
+  space = await localSpace(db);
+  [other] = (await loadCorpus(db, space.id, [{ slug: 'bulk-other', datasets: [onServer ? 1200 : 200] }], {
+    deferIndexes: true,
+  })) as [CorpusTenant];
+  const [tenant] = await loadCorpus(db, space.id, [{ slug: 'bulk-loader', datasets: [0] }]);
+  loader = tenant?.organizationId ?? '';
+  datasetId = tenant?.datasets[0]?.id ?? '';
+});
+
+const validIndexes = async () =>
+  rowsOf<{ name: string }>(
+    await database.current.db.execute(sql`
+      select c.relname as name from pg_index i join pg_class c on c.oid = i.indexrelid
+      where i.indrelid = 'chunks'::regclass and i.indisvalid and c.relname like '%hnsw_idx' order by 1`),
+  ).map((row) => row.name);
+
+describe('bulkIngest', () => {
+  it('loads many documents per call, rebuilds the index once, gives the tenant its own, and other tenants keep searching', async () => {
+    const handle = database.current;
+    const queries = queryTexts(5, 77).map((text) => localEmbedder.embed(text));
+    const otherSearch = () =>
+      withTenant(handle.db, other.organizationId, async (tx) => {
+        const ids: string[][] = [];
+        for (const vector of queries)
+          ids.push((await searchChunks(tx, { spaceId: space.id, vector, k: 10 })).hits.map((h) => h.id));
+        return ids;
+      });
+    const before = await otherSearch();
+    const progress: BulkProgress[] = [];
+    const during: string[][][] = [];
+    let loading = true;
+    // On a server another tenant searches the same space throughout the load (PGlite has one connection).
+    const searcher = (async () => {
+      while (onServer && loading) during.push(await otherSearch());
+    })();
+    const result = await bulkIngest(handle, {
+      organizationId: loader,
+      datasetId,
+      documents: documents(5),
+      embedder: localEmbedder,
+      index: 'rebuild',
+      batchRows: 250,
+      tenantIndexMinRows: ROWS / 2,
+      onProgress: (p) => progress.push(p),
+    }).finally(() => {
+      loading = false;
+    });
+    await searcher;
+    console.log('bulk load:', result, `${during.length} searches by another tenant meanwhile`);
+    expect(result).toMatchObject({ documents: DOCUMENTS, updatedDocuments: 0, rows: ROWS, rebuilt: true });
+    const own = tenantIndexName('chunks', space.id, loader);
+    expect(result.indexesBuilt).toEqual([embeddingIndexName('chunks', space.id), own]);
+    expect(await validIndexes()).toEqual(
+      expect.arrayContaining([embeddingIndexName('chunks', space.id), own]),
+    );
+    // Batches of 250 chunks: progress after each, rows growing to the total, with a rate and an ETA.
+    const loads = progress.filter((p) => p.phase === 'load');
+    expect(loads.map((p) => p.rows)).toEqual(loads.map((_, i) => Math.min(ROWS, (i + 1) * 300)));
+    expect(
+      loads.every((p) => p.rowsPerSecond > 0 && p.etaSeconds !== undefined && p.totalRows === ROWS),
+    ).toBe(true);
+    expect(progress.at(-1)?.phase).toBe('index');
+    // Searches of the other tenant saw the same results before, during and after the load.
+    for (const seen of during) expect(seen).toEqual(before);
+    expect(await otherSearch()).toEqual(before);
+    if (onServer) expect(during.length).toBeGreaterThan(0);
+
+    // The loaded tenant is searched through its own index; hits carry the caller's keys.
+    await withTenant(handle.db, loader, async (tx) => {
+      const query = { spaceId: space.id, vector: queries[0] ?? [], k: 10, exactThreshold: 100 };
+      const found = await searchChunks(tx, query);
+      expect(found.strategy).toBe('hnsw');
+      expect(found.hits).toHaveLength(10);
+      expect(found.hits.every((hit) => /^doc-\d+\/chunk-\d+$/.test(hit.key ?? ''))).toBe(true);
+      const { plan } = await explainSearchChunks(tx, query);
+      expect(plan).toContain(`Index Scan using ${own}`);
+    });
+  });
+
+  it('a second load of the same documents changes no row', async () => {
+    const handle = database.current;
+    const stamp = async () =>
+      rowsOf<{ n: number; latest: string }>(
+        await withTenant(handle.db, loader, (tx) =>
+          tx.execute(sql`select count(*)::int as n, max(updated_at)::text as latest, sum(xmin::text::bigint)::text as x
+                         from chunks where dataset_id = ${datasetId}`),
+        ),
+      )[0];
+    const was = await stamp();
+    const again = await bulkIngest(handle, {
+      organizationId: loader,
+      datasetId,
+      documents: documents(5),
+      embedder: localEmbedder,
+      index: 'incremental',
+    });
+    expect(again).toMatchObject({ documents: DOCUMENTS, updatedDocuments: DOCUMENTS, rebuilt: false });
+    expect(await stamp()).toEqual(was);
+  });
+
+  it('refuses a bad document of a batch with a typed error and writes nothing of that batch', async () => {
+    const handle = database.current;
+    const count = () => withTenant(handle.db, loader, (tx) => tx.$count(chunks));
+    const before = await count();
+    const bad = documents(9).slice(0, 2);
+    (bad[1] as BulkDocument).chunks[3] = { content: 'null \u0000 byte' };
+    const error = await failure(
+      bulkIngest(handle, { organizationId: loader, datasetId, documents: bad, embedder: localEmbedder }),
+    );
+    expect(error.kind).toBe('invalid_input');
+    expect(error.message).toMatch(/chunk 3 content contains a NUL byte/);
+    expect(await count()).toBe(before);
+  });
+
+  it.runIf(onServer)('neonhub-db ingest loads a JSONL file with a progress bar', async () => {
+    const handle = database.current;
+    const dir = mkdtempSync(path.join(tmpdir(), 'neonhub-ingest-'));
+    try {
+      const file = path.join(dir, 'docs.jsonl');
+      const lines = [
+        {
+          sourceUri: 'file://cli/1',
+          title: 'CLI one',
+          text: 'First paragraph about shoes.\n\nSecond paragraph.',
+        },
+        { sourceUri: 'file://cli/2', title: 'CLI two', chunks: [{ content: 'given chunk', key: 'k-1' }] },
+      ];
+      writeFileSync(file, `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`);
+      const run = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli.ts', 'ingest', file, '--org', loader, '--dataset', datasetId],
+        { env: { ...process.env, DATABASE_URL: handle.url }, encoding: 'utf8', timeout: 15_000 },
+      );
+      console.log(run.stdout, run.stderr);
+      expect(run.status).toBe(0);
+      expect(run.stdout).toMatch(/2 documents \(0 already there\), 2 chunks/);
+      expect(run.stderr).toMatch(/100% 2\/2 rows/);
+      const titles = rowsOf<{ title: string; n: number }>(
+        await withTenant(handle.db, loader, (tx) =>
+          tx.execute(sql`select d.title, count(c.id)::int as n from documents d join chunks c
+                         on c.organization_id = d.organization_id and c.document_id = d.id
+                         where d.source_uri like 'file://cli/%' group by d.title order by d.title`),
+        ),
+      );
+      expect(titles).toEqual([
+        { title: 'CLI one', n: 1 },
+        { title: 'CLI two', n: 1 },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
