@@ -39,8 +39,9 @@ const usage = `neonhub-db <command>
             has forced RLS, its policy, its updated_at trigger and its neonhub_app grants
   maintain  create monthly partitions ahead of time (run daily)
   citus     print the SQL that distributes this schema on Citus by organization
-  create-login <name>
+  create-login <name> [--auth]
             create the role API services log in as (LOGIN, member of neonhub_app, nothing else);
+            --auth: the Auth.js pool's login instead (member of neonhub_auth only);
             prints its password once (NEONHUB_LOGIN_PASSWORD sets it instead)
   ingest    load a JSONL file of documents into a dataset (bulk path, progress bar): ingest --help
   audit verify
@@ -437,8 +438,9 @@ async function main(argv: string[]): Promise<void> {
       }
       const handle = createDb();
       try {
-        const password = await createServiceLogin(handle, name, process.env.NEONHUB_LOGIN_PASSWORD);
-        say(`created login ${name} on ${describe(handle)}: a member of neonhub_app, nothing else`);
+        const role = rest.includes('--auth') ? 'auth' : 'app';
+        const password = await createServiceLogin(handle, name, process.env.NEONHUB_LOGIN_PASSWORD, { role });
+        say(`created login ${name} on ${describe(handle)}: a member of neonhub_${role}, nothing else`);
         if (!process.env.NEONHUB_LOGIN_PASSWORD) say(`  password (shown once): ${password}`);
       } finally {
         await handle.close();

@@ -62,7 +62,7 @@ export {
 } from './errors.ts';
 export * from './ingest.ts';
 export { InputError } from './input.ts';
-export { createServiceLogin } from './logins.ts';
+export { createServiceLogin, type ServiceLoginOptions } from './logins.ts';
 export * from './members.ts';
 export * from './metrics.ts';
 export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';

@@ -61,6 +61,22 @@ export const definerAccess = (table: string, command: 'select' | 'update' | 'ins
   });
 
 /**
+ * The role the Auth.js pool logs in through (`create-login --auth`): NOLOGIN, no BYPASSRLS, and
+ * never a member of `neonhub_app`, so no tenant scope can become it.
+ */
+export const authRole = pgRole('neonhub_auth').existing();
+
+/** Everything @auth/drizzle-adapter does on `table`, for the Auth.js role only. */
+export const authAccess = (table: string) =>
+  pgPolicy(`${table}_auth_all`, {
+    as: 'permissive',
+    for: 'all',
+    to: authRole,
+    using: sql`true`,
+    withCheck: sql`true`,
+  });
+
+/**
  * `<table>_<column>_length_check`: at most `max` characters, so the value fits the indexes on it.
  * The column is named unqualified: PostgreSQL refuses `"table"."column"` in ALTER TABLE ... CHECK.
  */

@@ -14,7 +14,15 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { bytea, createdAt, definerAccess, lengthCheck, primaryId, timestamps } from './columns.ts';
+import {
+  authAccess,
+  bytea,
+  createdAt,
+  definerAccess,
+  lengthCheck,
+  primaryId,
+  timestamps,
+} from './columns.ts';
 import { credentialKind, membershipStatus } from './enums.ts';
 import { organizations } from './organizations.ts';
 import { tenantReference, tenantTable } from './tenancy.ts';
@@ -31,9 +39,9 @@ export type UserPreferences = {
 // ---------------------------------------------------------------------------------------------
 // Global: people and the Auth.js tables (property names are the ones @auth/drizzle-adapter reads).
 // In a tenant scope `users` shows only members of the current organization; the Auth.js tables,
-// which hold OAuth tokens, are not readable at all (sign-in runs outside tenant scope). Their RLS
-// is enabled by the identity_guards migration: `.enableRLS()` would change the table types the
-// adapter accepts.
+// which hold OAuth tokens, are not readable at all (sign-in runs outside tenant scope, as the
+// `neonhub_auth` role: authAccess). Their RLS is enabled by the identity_guards migration:
+// `.enableRLS()` would change the table types the adapter accepts.
 // ---------------------------------------------------------------------------------------------
 
 export const users = pgTable(
@@ -59,6 +67,7 @@ export const users = pgTable(
     check('users_email_format_check', sql`${t.email} ~ '^[^@\\s]+@[^@\\s]+$'`),
     // Members' profiles reach a tenant only through app_member_profiles() (active members).
     definerAccess('users'),
+    authAccess('users'),
   ],
 );
 
@@ -85,6 +94,7 @@ export const accounts = pgTable(
   (t) => [
     primaryKey({ name: 'accounts_pkey', columns: [t.provider, t.providerAccountId] }),
     index('accounts_user_id_idx').on(t.userId),
+    authAccess('accounts'),
   ],
 );
 
@@ -97,7 +107,7 @@ export const sessions = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     expires: timestamp('expires', { withTimezone: true, mode: 'date' }).notNull(),
   },
-  (t) => [index('sessions_user_id_idx').on(t.userId)],
+  (t) => [index('sessions_user_id_idx').on(t.userId), authAccess('sessions')],
 );
 
 export const verificationTokens = pgTable(
@@ -107,7 +117,10 @@ export const verificationTokens = pgTable(
     token: text('token').notNull(),
     expires: timestamp('expires', { withTimezone: true, mode: 'date' }).notNull(),
   },
-  (t) => [primaryKey({ name: 'verification_tokens_pkey', columns: [t.identifier, t.token] })],
+  (t) => [
+    primaryKey({ name: 'verification_tokens_pkey', columns: [t.identifier, t.token] }),
+    authAccess('verification_tokens'),
+  ],
 );
 
 export const authenticators = pgTable(
@@ -124,7 +137,10 @@ export const authenticators = pgTable(
     credentialBackedUp: boolean('credential_backed_up').notNull(),
     transports: text('transports'),
   },
-  (t) => [primaryKey({ name: 'authenticators_pkey', columns: [t.userId, t.credentialID] })],
+  (t) => [
+    primaryKey({ name: 'authenticators_pkey', columns: [t.userId, t.credentialID] }),
+    authAccess('authenticators'),
+  ],
 );
 
 /** The permission catalog: `resource:action` keys that roles grant. Global reference data. */
