@@ -291,7 +291,7 @@ export async function hybridSearch(
             select coalesce(string_agg(quote_literal(lexeme), ' | ')::tsquery, ''::tsquery)
             from unnest(tsvector_to_array(to_tsvector(${config}, ${input.text}))) as lexeme
           ) as w(query)
-          where organization_id = ${org} and search_vector @@ w.query and ${q.filter}
+          where chunks.organization_id = ${org} and search_vector @@ w.query and ${q.filter}
           order by rank
           limit ${pool}
         ),
