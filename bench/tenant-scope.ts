@@ -1,4 +1,4 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { createOrganization } from '../src/organizations.ts';
 import { brands, users } from '../src/schema/index.ts';
@@ -30,23 +30,24 @@ export const tenantScopeBench: Bench = {
         ),
       );
       const iterations = 2000;
+      const [{ id: brandId } = { id: '' }] = await withTenant(db, organization.id, (tx) =>
+        tx.select({ id: brands.id }).from(brands).where(eq(brands.organizationId, organization.id)).limit(1),
+      );
       const throughPackage = () =>
         withTenant(db, organization.id, (tx) =>
           tx
             .select()
             .from(brands)
-            .where(eq(brands.organizationId, organization.id))
-            .orderBy(asc(brands.slug))
-            .limit(20),
+            .where(and(eq(brands.organizationId, organization.id), eq(brands.id, brandId))),
         );
       // The same isolation by hand: BEGIN; SET LOCAL role and tenant; the query; COMMIT.
       const scopedByHand = () =>
         raw.begin(async (tx) => {
           await tx.unsafe(`set local role neonhub_app; set local app.tenant_key = '${key}'`);
-          return tx`select * from brands where organization_id = ${organization.id} order by slug limit 20`;
+          return tx`select * from brands where organization_id = ${organization.id} and id = ${brandId}`;
         });
       const bare = () =>
-        raw`select * from brands where organization_id = ${organization.id} order by slug limit 20`;
+        raw`select * from brands where organization_id = ${organization.id} and id = ${brandId}`;
       const [scoped, byHand] = await timeSideBySide(throughPackage, scopedByHand, iterations);
       const [scopedAgain, direct] = await timeSideBySide(throughPackage, bare, iterations);
       // The same Drizzle query in a plain Drizzle transaction: what the tenant scope itself adds.
@@ -55,14 +56,12 @@ export const tenantScopeBench: Bench = {
           tx
             .select()
             .from(brands)
-            .where(eq(brands.organizationId, organization.id))
-            .orderBy(asc(brands.slug))
-            .limit(20),
+            .where(and(eq(brands.organizationId, organization.id), eq(brands.id, brandId))),
         );
       const [scopedOnce, unscoped] = await timeSideBySide(throughPackage, drizzleOnly, iterations);
       return [
         {
-          path: `20 brands of one tenant, p50 of ${iterations}, same isolation by hand`,
+          path: `one brand by id, p50 of ${iterations}, same isolation by hand`,
           measured: `withTenant ${ms(scoped.p50)} (p95 ${ms(scoped.p95)})`,
           baseline: `postgres.js transaction ${ms(byHand.p50)} (p95 ${ms(byHand.p95)})`,
           ratio: scoped.p50 / byHand.p50,
@@ -70,7 +69,7 @@ export const tenantScopeBench: Bench = {
           ok: scoped.p50 / byHand.p50 <= 1.3,
         },
         {
-          path: `20 brands of one tenant, p50 of ${iterations}, the scope alone`,
+          path: `one brand by id, p50 of ${iterations}, the scope alone`,
           measured: `withTenant ${ms(scopedOnce.p50)} (p95 ${ms(scopedOnce.p95)})`,
           baseline: `Drizzle transaction, WHERE only ${ms(unscoped.p50)} (p95 ${ms(unscoped.p95)})`,
           ratio: scopedOnce.p50 / unscoped.p50,
@@ -78,7 +77,7 @@ export const tenantScopeBench: Bench = {
           ok: true,
         },
         {
-          path: `20 brands of one tenant, p50 of ${iterations}, no isolation (owner, WHERE only)`,
+          path: `one brand by id, p50 of ${iterations}, no isolation (owner, WHERE only)`,
           measured: `withTenant ${ms(scopedAgain.p50)} (p95 ${ms(scopedAgain.p95)})`,
           baseline: `bare postgres.js query ${ms(direct.p50)} (p95 ${ms(direct.p95)})`,
           ratio: scopedAgain.p50 / direct.p50,

@@ -219,6 +219,7 @@ export class ScopeRuntime {
   ): Promise<T> {
     const connection = await this.reserve(client);
     let lost = false;
+    let endTransaction = () => {};
     // A dead connection must never go back to the pool (postgres.js would hand it out again), and
     // nothing more is sent on it: its queue would never drain.
     const noteLoss = (error: unknown) => {
@@ -258,7 +259,9 @@ export class ScopeRuntime {
               ),
             ],
       );
-      const tx = scopedTransaction(db, connection);
+      const scoped = scopedTransaction(db, connection);
+      endTransaction = scoped.end;
+      const { tx } = scoped;
       scopes.set(sessionOf(tx), scope);
       let result: T;
       try {
@@ -275,6 +278,7 @@ export class ScopeRuntime {
       });
       return result;
     } finally {
+      endTransaction();
       if (!lost) connection.release();
     }
   }
@@ -336,15 +340,28 @@ type DrizzleInternals = {
   session: { schema: ConstructorParameters<typeof PostgresJsTransaction>[2]; options: object };
 };
 
-/** A Drizzle transaction on a reserved connection whose BEGIN the scope sent itself. */
-function scopedTransaction(db: Database, connection: postgres.ReservedSql): Transaction {
+/**
+ * A Drizzle transaction on a reserved connection whose BEGIN the scope sent itself. Once the scope
+ * ends (`end()`), its `tx` refuses every statement: the connection may already be serving another
+ * tenant's scope, and a `tx` kept past its scope must not reach it.
+ */
+function scopedTransaction(db: Database, connection: postgres.ReservedSql): { tx: Transaction; end(): void } {
   const { dialect, session } = db as unknown as DrizzleInternals;
-  const scopedSession = new PostgresJsSession(connection as never, dialect, session.schema, session.options);
-  return new ScopedPostgresTransaction(
-    dialect,
-    scopedSession as never,
-    session.schema as never,
-  ) as unknown as Transaction;
+  let ended = false;
+  const client = {
+    unsafe: (...args: Parameters<postgres.ReservedSql['unsafe']>) => {
+      if (ended) throw new TenantScopeError('this transaction belongs to a scope that has ended');
+      return connection.unsafe(...args);
+    },
+  };
+  const scopedSession = new PostgresJsSession(client as never, dialect, session.schema, session.options);
+  const tx = new ScopedPostgresTransaction(dialect, scopedSession as never, session.schema as never);
+  return {
+    tx: tx as unknown as Transaction,
+    end: () => {
+      ended = true;
+    },
+  };
 }
 
 /** What a nested savepoint is built from (PgTransaction's protected fields). */

@@ -332,6 +332,32 @@ describe('pooled connections keep nothing from a scope', () => {
     }
   });
 
+  it('a transaction kept past its scope refuses every statement, even while its connection serves another tenant', async () => {
+    const handle = database.current.url
+      ? createDb({ url: database.current.url, max: 1 })
+      : { db: database.current.db, close: async () => {} };
+    try {
+      let kept: Transaction | undefined;
+      const own = await withTenant(handle.db, acme.organizationId, async (tx) => {
+        kept = tx;
+        return brandsSeen(tx);
+      });
+      expect(own.acme).toBeGreaterThan(0);
+      if (!kept) throw new Error('the scope ran');
+      const leaked = kept;
+      // The one connection now holds Globex's scope; the kept transaction tries to read through it.
+      const attempt = await withTenant(handle.db, globex.organizationId, async () =>
+        brandsSeen(leaked).then(
+          (seen) => `read ${JSON.stringify(seen)}`,
+          (error: unknown) => (error instanceof Error ? error.name : String(error)),
+        ),
+      );
+      expect(attempt).not.toMatch(/^read/);
+    } finally {
+      await handle.close();
+    }
+  });
+
   it("a temp table named like a table never receives the scope's writes, nor masks the audit chain", async () => {
     await withTenant(database.current.db, acme.organizationId, async (tx) => {
       await tx.execute(
