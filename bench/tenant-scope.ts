@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { createOrganization } from '../src/organizations.ts';
+import { createOrganization } from '../src/api/organizations.ts';
 import { brands, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { newScopeKey } from '../src/tenant-keys.ts';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
-import { ensurePartitions, verifyAllAuditChains } from './audit.ts';
+import { ensurePartitions, verifyAllAuditChains } from './api/audit.ts';
 import { citusDistributionPlan } from './citus.ts';
 import { createDb, type DbHandle, defaultDataDir, openPglite } from './client.ts';
 import { isLocalDatabaseUrl, loadKeyRing } from './crypto.ts';

@@ -1,15 +1,14 @@
 // The package's public surface. Importing it opens nothing: connections start with the first query.
 
-export * from './agent-runs.ts';
-export * from './agents.ts';
-export { API_KEY_PATTERN, parseApiKey } from './api-key-format.ts';
+export * from './api/agent-runs.ts';
+export * from './api/agents.ts';
 export {
   type ApiKeyVerification,
   createApiKey,
   revokeApiKey,
   scopesAllow,
   verifyApiKey,
-} from './api-keys.ts';
+} from './api/api-keys.ts';
 export {
   type AuditChainBreak,
   type AuditChainReport,
@@ -20,11 +19,28 @@ export {
   recordAudit,
   verifyAllAuditChains,
   verifyAuditChain,
-} from './audit.ts';
-export * from './billing.ts';
-export * from './brands.ts';
-export * from './bulk-ingest.ts';
-export * from './chat.ts';
+} from './api/audit.ts';
+export * from './api/billing.ts';
+export * from './api/brands.ts';
+export * from './api/bulk-ingest.ts';
+export * from './api/chat.ts';
+export { readCredentialSecret, rotateCredentialKeys, storeCredential } from './api/credentials.ts';
+export * from './api/datasets.ts';
+export * from './api/embedding-spaces.ts';
+export * from './api/ingest.ts';
+export * from './api/members.ts';
+export * from './api/metrics.ts';
+export {
+  type CreateOrganizationInput,
+  createOrganization,
+  demoOrganizationId,
+  listOrganizationIdsForAdminJob,
+  listUserOrganizations,
+  organizationExists,
+} from './api/organizations.ts';
+export * from './api/search.ts';
+export { defaultTenantIndexMinRows, ensureTenantIndexes } from './api/search-indexes.ts';
+export { API_KEY_PATTERN, parseApiKey } from './api-key-format.ts';
 export { citusDistributionPlan, type DistributionStep } from './citus.ts';
 export {
   type CreateDbOptions,
@@ -37,7 +53,6 @@ export {
   type Schema,
   type Transaction,
 } from './client.ts';
-export { readCredentialSecret, rotateCredentialKeys, storeCredential } from './credentials.ts';
 export {
   CredentialDecryptError,
   createKeyRing,
@@ -47,9 +62,7 @@ export {
   type LoadKeyRingOptions,
   loadKeyRing,
 } from './crypto.ts';
-export * from './datasets.ts';
 export { createLocalEmbedder, embedText } from './embedder.ts';
-export * from './embedding-spaces.ts';
 export {
   ConnectionError,
   DatabaseError,
@@ -60,23 +73,10 @@ export {
   TenantScopeError,
   toDatabaseError,
 } from './errors.ts';
-export * from './ingest.ts';
 export { InputError } from './input.ts';
 export { createServiceLogin, type ServiceLoginOptions } from './logins.ts';
-export * from './members.ts';
-export * from './metrics.ts';
 export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
-export {
-  type CreateOrganizationInput,
-  createOrganization,
-  demoOrganizationId,
-  listOrganizationIdsForAdminJob,
-  listUserOrganizations,
-  organizationExists,
-} from './organizations.ts';
 export { type PermissionKey, permissionKeys, systemRoles } from './permissions.ts';
 export * as schema from './schema/index.ts';
-export * from './search.ts';
-export { defaultTenantIndexMinRows, ensureTenantIndexes } from './search-indexes.ts';
 export { seed, seedTenant } from './seed/index.ts';
 export { APP_ROLE, currentTenant, withTenant, withUser } from './tenant.ts';

@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { sql } from 'drizzle-orm';
-import { type BulkDocument, type BulkProgress, openBulkLoad } from './bulk-ingest.ts';
+import { type BulkDocument, type BulkProgress, openBulkLoad } from './api/bulk-ingest.ts';
+import { getEmbeddingSpace } from './api/embedding-spaces.ts';
 import { type DbHandle, rowsOf } from './client.ts';
 import { createLocalEmbedder } from './embedder.ts';
-import { getEmbeddingSpace } from './embedding-spaces.ts';
 import { isUuid } from './input.ts';
 import { LOCAL_EMBEDDING_SPACE } from './seed/brand.ts';
 import { withTenant } from './tenant.ts';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
+import { refuseIssues } from './api/datasets.ts';
+import { type Embedder, toVector, type VectorInput, vectorLiteral } from './api/embedding-spaces.ts';
 import { rowsOf, type Transaction } from './client.ts';
-import { refuseIssues } from './datasets.ts';
-import { type Embedder, toVector, type VectorInput, vectorLiteral } from './embedding-spaces.ts';
 import { invalidInput, isUuid } from './input.ts';
 import type { ChunkMetadata, Dataset, DocumentMetadata, EmbeddingSpace } from './schema/index.ts';
 import { currentTenant } from './tenant.ts';

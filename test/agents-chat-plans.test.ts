@@ -1,10 +1,10 @@
 import { desc, eq, type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { agentRunStatsQuery, agentRunsQuery, toolExecutionsQuery } from '../src/agent-runs.ts';
-import { createAgent, createTool } from '../src/agents.ts';
-import { createConversation, messageTimelineQuery, userConversationsQuery } from '../src/chat.ts';
+import { agentRunStatsQuery, agentRunsQuery, toolExecutionsQuery } from '../src/api/agent-runs.ts';
+import { createAgent, createTool } from '../src/api/agents.ts';
+import { createConversation, messageTimelineQuery, userConversationsQuery } from '../src/api/chat.ts';
+import { encodeCursor } from '../src/api/keyset.ts';
 import { rowsOf, type Transaction } from '../src/client.ts';
-import { encodeCursor } from '../src/keyset.ts';
 import { messages } from '../src/schema/index.ts';
 import { seedTenant } from '../src/seed/index.ts';
 import { withTenant } from '../src/tenant.ts';

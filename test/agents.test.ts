@@ -8,7 +8,7 @@ import {
   markRunStarted,
   recordToolExecution,
   startRun,
-} from '../src/agent-runs.ts';
+} from '../src/api/agent-runs.ts';
 import {
   createAgent,
   createTool,
@@ -16,8 +16,8 @@ import {
   publishAgentConfig,
   setAgentCapability,
   setCurrentConfig,
-} from '../src/agents.ts';
-import { createConversation } from '../src/chat.ts';
+} from '../src/api/agents.ts';
+import { createConversation } from '../src/api/chat.ts';
 import { rowsOf } from '../src/client.ts';
 import { DatabaseError } from '../src/errors.ts';
 import { InputError } from '../src/input.ts';

@@ -1,9 +1,9 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey, revokeApiKey, scopesAllow, verifyApiKey } from '../src/api/api-keys.ts';
+import { createOrganization } from '../src/api/organizations.ts';
 import { hashApiKey } from '../src/api-key-format.ts';
-import { createApiKey, revokeApiKey, scopesAllow, verifyApiKey } from '../src/api-keys.ts';
 import { InputError } from '../src/input.ts';
-import { createOrganization } from '../src/organizations.ts';
 import { apiKeys, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';

@@ -7,11 +7,11 @@ import {
   exportAuditCheckpoint,
   recordAudit,
   verifyAuditChain,
-} from '../src/audit.ts';
+} from '../src/api/audit.ts';
+import { createOrganization } from '../src/api/organizations.ts';
 import { createDb, type DbHandle, rowsOf } from '../src/client.ts';
 import { createKeyRing, loadKeyRing, sealWithRing } from '../src/crypto.ts';
 import { DatabaseError } from '../src/errors.ts';
-import { createOrganization } from '../src/organizations.ts';
 import { users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { adminUrlFor } from './support/backend.ts';

@@ -6,7 +6,7 @@ import {
   findSimilarBrandVoices,
   getDefaultBrandVoice,
   setDefaultBrandVoice,
-} from '../src/brands.ts';
+} from '../src/api/brands.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
 import { brands, brandVoices, type EmbeddingSpace, type StyleRules } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';

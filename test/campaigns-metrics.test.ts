@@ -1,14 +1,14 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dropPartitionsBefore, ensurePartitions } from '../src/audit.ts';
-import { rowsOf, type Transaction } from '../src/client.ts';
+import { dropPartitionsBefore, ensurePartitions } from '../src/api/audit.ts';
 import {
   campaignChannelTotals,
   campaignMetricSeries,
   campaignMetricSeriesSql,
   type MetricPoint,
   upsertMetricPoints,
-} from '../src/metrics.ts';
+} from '../src/api/metrics.ts';
+import { rowsOf, type Transaction } from '../src/client.ts';
 import { campaignMetrics, campaigns, organizations } from '../src/schema/index.ts';
 import { campaignSeedIds, SEED_METRIC_HOURS } from '../src/seed/campaigns.ts';
 import { stableId } from '../src/seed/context.ts';

@@ -9,15 +9,19 @@ import {
   listUserConversations,
   type MessageView,
   setMessageEmbedding,
-} from '../src/chat.ts';
+} from '../src/api/chat.ts';
+import {
+  embeddingIndexName,
+  getEmbeddingSpace,
+  registerEmbeddingSpace,
+} from '../src/api/embedding-spaces.ts';
+import { nearestSql, planNearest } from '../src/api/vector-query.ts';
 import { rowsOf } from '../src/client.ts';
 import { embedText } from '../src/embedder.ts';
-import { embeddingIndexName, getEmbeddingSpace, registerEmbeddingSpace } from '../src/embedding-spaces.ts';
 import { InputError } from '../src/input.ts';
 import { conversations, embeddingSpaces, messages } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { insertMessageSchema, messageContentSchema, messagePartSchema } from '../src/validators/index.ts';
-import { nearestSql, planNearest } from '../src/vector-query.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';

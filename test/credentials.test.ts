@@ -1,10 +1,10 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readCredentialSecret, rotateCredentialKeys, storeCredential } from '../src/credentials.ts';
+import { readCredentialSecret, rotateCredentialKeys, storeCredential } from '../src/api/credentials.ts';
+import { createOrganization } from '../src/api/organizations.ts';
 import { CredentialDecryptError, createKeyRing, keyIdOf } from '../src/crypto.ts';
 import { TenantScopeError } from '../src/errors.ts';
 import { InputError } from '../src/input.ts';
-import { createOrganization } from '../src/organizations.ts';
 import { credentials, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';

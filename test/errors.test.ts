@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerEmbeddingSpace } from '../src/embedding-spaces.ts';
+import { registerEmbeddingSpace } from '../src/api/embedding-spaces.ts';
 import { DatabaseError, toDatabaseError } from '../src/errors.ts';
 import { brands, brandVoices, campaignMetrics, campaigns, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';

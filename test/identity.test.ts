@@ -1,9 +1,9 @@
 import { DrizzleAdapter } from '@auth/drizzle-adapter';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { memberPermissions } from '../src/api/members.ts';
+import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
 import { DatabaseError } from '../src/errors.ts';
-import { memberPermissions } from '../src/members.ts';
-import { createOrganization, listUserOrganizations } from '../src/organizations.ts';
 import { systemRoles } from '../src/permissions.ts';
 import {
   accounts,

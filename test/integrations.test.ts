@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readCredentialSecret, storeCredential } from '../src/api/credentials.ts';
 import type { Transaction } from '../src/client.ts';
-import { readCredentialSecret, storeCredential } from '../src/credentials.ts';
 import { loadKeyRing } from '../src/crypto.ts';
 import { connectors, credentials } from '../src/schema/index.ts';
 import { stableId } from '../src/seed/context.ts';

@@ -1,10 +1,10 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createDataset } from '../src/api/datasets.ts';
+import type { Embedder } from '../src/api/embedding-spaces.ts';
+import { ingestDocument } from '../src/api/ingest.ts';
 import { rowsOf } from '../src/client.ts';
-import { createDataset } from '../src/datasets.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
-import type { Embedder } from '../src/embedding-spaces.ts';
-import { ingestDocument } from '../src/ingest.ts';
 import { chunks, type Dataset, documents, type EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
 import { withTenant } from '../src/tenant.ts';

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { hybridSearch, searchChunks, searchDocumentTitles } from '../src/api/search.ts';
 import { rowsOf } from '../src/client.ts';
-import { hybridSearch, searchChunks, searchDocumentTitles } from '../src/search.ts';
 import { LOCAL_EMBEDDING_SPACE, localEmbedder, localEmbeddingSpace } from '../src/seed/brand.ts';
 import { seedTenant } from '../src/seed/index.ts';
 import { withTenant } from '../src/tenant.ts';

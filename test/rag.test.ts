@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rowsOf } from '../src/client.ts';
-import { createDataset, deleteDataset } from '../src/datasets.ts';
-import { embedText } from '../src/embedder.ts';
+import { createDataset, deleteDataset } from '../src/api/datasets.ts';
 import {
   embeddingIndexName,
   ensureEmbeddingIndexes,
   registerEmbeddingSpace,
-} from '../src/embedding-spaces.ts';
+} from '../src/api/embedding-spaces.ts';
+import { rowsOf } from '../src/client.ts';
+import { embedText } from '../src/embedder.ts';
 import {
   chunks,
   datasets,

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { embeddingIndexName, tenantIndexName, vectorLiteral } from '../src/api/embedding-spaces.ts';
+import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
+import { ensureTenantIndexes } from '../src/api/search-indexes.ts';
 import { rowsOf } from '../src/client.ts';
-import { embeddingIndexName, tenantIndexName, vectorLiteral } from '../src/embedding-spaces.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
-import { explainSearchChunks, searchChunks } from '../src/search.ts';
-import { ensureTenantIndexes } from '../src/search-indexes.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
 import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';

@@ -1,12 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createDataset, deleteDataset } from '../src/api/datasets.ts';
+import { embeddingIndexName, registerEmbeddingSpace } from '../src/api/embedding-spaces.ts';
+import { ingestDocument } from '../src/api/ingest.ts';
+import { explainSearchChunks, hybridSearch, searchChunks, searchDocumentTitles } from '../src/api/search.ts';
 import { createDb, rowsOf } from '../src/client.ts';
-import { createDataset, deleteDataset } from '../src/datasets.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
-import { embeddingIndexName, registerEmbeddingSpace } from '../src/embedding-spaces.ts';
-import { ingestDocument } from '../src/ingest.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
-import { explainSearchChunks, hybridSearch, searchChunks, searchDocumentTitles } from '../src/search.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
 import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { listMembers } from '../src/api/members.ts';
 import { rowsOf, type Transaction } from '../src/client.ts';
-import { listMembers } from '../src/members.ts';
 import type { SeedResult } from '../src/seed/index.ts';
 import { APP_ROLE, withTenant } from '../src/tenant.ts';
 import { newScopeKey } from '../src/tenant-keys.ts';

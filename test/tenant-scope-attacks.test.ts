@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { recordAudit } from '../src/audit.ts';
-import { createBrandVoice, setDefaultBrandVoice } from '../src/brands.ts';
+import { recordAudit } from '../src/api/audit.ts';
+import { createBrandVoice, setDefaultBrandVoice } from '../src/api/brands.ts';
+import { acceptInvitation, inviteMember, listMembers } from '../src/api/members.ts';
+import { listUserOrganizations } from '../src/api/organizations.ts';
 import { createDb, rowsOf, type Transaction } from '../src/client.ts';
 import { createKeyRing, loadKeyRing } from '../src/crypto.ts';
 import { TenantScopeError } from '../src/errors.ts';
 import { createServiceLogin } from '../src/logins.ts';
-import { acceptInvitation, inviteMember, listMembers } from '../src/members.ts';
-import { listUserOrganizations } from '../src/organizations.ts';
 import { auditLogs, brands, brandVoices, users } from '../src/schema/index.ts';
 import { registerScopeRuntime } from '../src/scope-runtime.ts';
 import type { SeedResult } from '../src/seed/index.ts';

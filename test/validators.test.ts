@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { createOrganization } from '../src/api/organizations.ts';
 import type { Transaction } from '../src/client.ts';
 import { InputError, parseInput } from '../src/input.ts';
-import { createOrganization } from '../src/organizations.ts';
 import { brands, campaigns, organizations, roles, users } from '../src/schema/index.ts';
 import { runtimeOf } from '../src/scope-runtime.ts';
 import { withTenant } from '../src/tenant.ts';

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { acceptInvitation, inviteMember } from '../src/api/members.ts';
 import type { Transaction } from '../src/client.ts';
-import { acceptInvitation, inviteMember } from '../src/members.ts';
 import { feedback, memberships, tasks, users } from '../src/schema/index.ts';
 import { campaignSeedIds } from '../src/seed/campaigns.ts';
 import { stableId } from '../src/seed/context.ts';

@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
+import { type MetricPoint, upsertMetricPoints } from '../api/metrics.ts';
 import { rowsOf } from '../client.ts';
-import { type MetricPoint, upsertMetricPoints } from '../metrics.ts';
 import {
   abTests,
   abTestVariants,

@@ -1,10 +1,10 @@
 import { and, eq } from 'drizzle-orm';
+import { recordAudit } from '../api/audit.ts';
+import { storeCredential } from '../api/credentials.ts';
+import { acceptInvitation, inviteMember } from '../api/members.ts';
+import { createOrganization, demoOrganizationId, organizationExists } from '../api/organizations.ts';
 import { generateApiKey } from '../api-key-format.ts';
-import { recordAudit } from '../audit.ts';
 import type { Database } from '../client.ts';
-import { storeCredential } from '../credentials.ts';
-import { acceptInvitation, inviteMember } from '../members.ts';
-import { createOrganization, demoOrganizationId, organizationExists } from '../organizations.ts';
 import { apiKeys, auditLogs, credentials, memberships, roles, users } from '../schema/index.ts';
 import { withTenant } from '../tenant.ts';
 import { type DomainSeed, insertNew, type SeedContext, type SeedCounts, stableId } from './context.ts';

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { storeCredential } from '../credentials.ts';
+import { storeCredential } from '../api/credentials.ts';
 import { connectors } from '../schema/index.ts';
 import { currentTenant } from '../tenant.ts';
 import type { DomainSeed } from './context.ts';

@@ -1,5 +1,5 @@
+import { ingestDocument } from '../api/ingest.ts';
 import type { Transaction } from '../client.ts';
-import { ingestDocument } from '../ingest.ts';
 import { datasets, inferenceEndpoints, modelVersions, trainingJobs } from '../schema/index.ts';
 import { localEmbedder, localEmbeddingSpace } from './brand.ts';
 import { type DomainSeed, insertNew, type SeedContext, type SeedCounts } from './context.ts';

@@ -2,15 +2,15 @@
 
 import { sql } from 'drizzle-orm';
 import { rng } from '../../bench/vectors.ts';
-import type { Database } from '../../src/client.ts';
-import { createDataset } from '../../src/datasets.ts';
+import { createDataset } from '../../src/api/datasets.ts';
 import {
   embeddingIndexName,
   ensureEmbeddingIndexes,
   registerEmbeddingSpace,
-} from '../../src/embedding-spaces.ts';
-import { ingestDocument } from '../../src/ingest.ts';
-import { createOrganization } from '../../src/organizations.ts';
+} from '../../src/api/embedding-spaces.ts';
+import { ingestDocument } from '../../src/api/ingest.ts';
+import { createOrganization } from '../../src/api/organizations.ts';
+import type { Database } from '../../src/client.ts';
 import { users } from '../../src/schema/index.ts';
 import { LOCAL_EMBEDDING_SPACE, localEmbedder } from '../../src/seed/brand.ts';
 import { withTenant } from '../../src/tenant.ts';

@@ -1,11 +1,11 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import type { Transaction } from './client.ts';
+import type { Transaction } from '../client.ts';
+import { toDatabaseError } from '../errors.ts';
+import { invalidInput, isUuid } from '../input.ts';
+import { type Dataset, datasets } from '../schema/index.ts';
+import { currentTenant } from '../tenant.ts';
+import { insertDatasetSchema } from '../validators/rag.ts';
 import { getEmbeddingSpace } from './embedding-spaces.ts';
-import { toDatabaseError } from './errors.ts';
-import { invalidInput, isUuid } from './input.ts';
-import { type Dataset, datasets } from './schema/index.ts';
-import { currentTenant } from './tenant.ts';
-import { insertDatasetSchema } from './validators/rag.ts';
 
 export interface CreateDatasetInput {
   slug: string;

@@ -1,12 +1,12 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { type Database, rowsOf, type Transaction } from './client.ts';
-import { checkSeal, type KeyRing, sealWithRing } from './crypto.ts';
-import { toDatabaseError } from './errors.ts';
-import { parseInput } from './input.ts';
+import { type Database, rowsOf, type Transaction } from '../client.ts';
+import { checkSeal, type KeyRing, sealWithRing } from '../crypto.ts';
+import { toDatabaseError } from '../errors.ts';
+import { parseInput } from '../input.ts';
+import { type AuditLog, auditChainHeads, auditLogs, type NewAuditLog } from '../schema/index.ts';
+import { currentTenant, withTenant } from '../tenant.ts';
+import { recordAuditInputSchema } from '../validators/audit.ts';
 import { listOrganizationIdsForAdminJob } from './organizations.ts';
-import { type AuditLog, auditChainHeads, auditLogs, type NewAuditLog } from './schema/index.ts';
-import { currentTenant, withTenant } from './tenant.ts';
-import { recordAuditInputSchema } from './validators/audit.ts';
 
 export type AuditEntry = Omit<
   NewAuditLog,

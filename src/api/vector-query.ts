@@ -1,6 +1,9 @@
 import { is, type SQL, sql } from 'drizzle-orm';
 import { PostgresJsSession } from 'drizzle-orm/postgres-js';
-import { rowsOf, type Transaction } from './client.ts';
+import { rowsOf, type Transaction } from '../client.ts';
+import { invalidInput, isUuid } from '../input.ts';
+import type { EmbeddingSpace } from '../schema/index.ts';
+import { currentTenant } from '../tenant.ts';
 import {
   assertEmbedderFits,
   distanceOperator,
@@ -12,9 +15,6 @@ import {
   type VectorInput,
   vectorLiteral,
 } from './embedding-spaces.ts';
-import { invalidInput, isUuid } from './input.ts';
-import type { EmbeddingSpace } from './schema/index.ts';
-import { currentTenant } from './tenant.ts';
 
 /** Largest k a search accepts. */
 export const MAX_K = 1000;

@@ -1,15 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { type DbHandle, rowsOf, type Transaction } from './client.ts';
-import {
-  assertEmbedderFits,
-  type Embedder,
-  embeddingIndexName,
-  getEmbeddingSpace,
-  tenantIndexName,
-} from './embedding-spaces.ts';
-import { toDatabaseError } from './errors.ts';
-import { ingestDocument } from './ingest.ts';
+import { type DbHandle, rowsOf, type Transaction } from '../client.ts';
+import { toDatabaseError } from '../errors.ts';
 import {
   checkDocument,
   chunkRows,
@@ -21,9 +13,18 @@ import {
   markReady,
   recordset,
   sha256,
-} from './ingest-rows.ts';
-import { invalidInput } from './input.ts';
-import type { EmbeddingSpace } from './schema/index.ts';
+} from '../ingest-rows.ts';
+import { invalidInput } from '../input.ts';
+import type { EmbeddingSpace } from '../schema/index.ts';
+import { withTenant } from '../tenant.ts';
+import {
+  assertEmbedderFits,
+  type Embedder,
+  embeddingIndexName,
+  getEmbeddingSpace,
+  tenantIndexName,
+} from './embedding-spaces.ts';
+import { ingestDocument } from './ingest.ts';
 import {
   createIndex,
   dropIndex,
@@ -32,7 +33,6 @@ import {
   spaceIndexDefinition,
   spaceRows,
 } from './search-indexes.ts';
-import { withTenant } from './tenant.ts';
 
 /** A document of a bulk load: its fields and all its chunks (see `ingestDocument`). */
 export type BulkDocument = IngestDocumentInput['document'] & { chunks: IngestChunk[] };

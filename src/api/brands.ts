@@ -1,15 +1,7 @@
 import { and, eq, getTableColumns, sql } from 'drizzle-orm';
-import { rowsOf, type Transaction } from './client.ts';
-import { refuseIssues } from './datasets.ts';
-import {
-  assertEmbedderFits,
-  assertVector,
-  type Embedder,
-  getEmbeddingSpace,
-  scoreSql,
-} from './embedding-spaces.ts';
-import { toDatabaseError } from './errors.ts';
-import { invalidInput, isUuid } from './input.ts';
+import { rowsOf, type Transaction } from '../client.ts';
+import { toDatabaseError } from '../errors.ts';
+import { invalidInput, isUuid } from '../input.ts';
 import {
   type Brand,
   type BrandVoice,
@@ -18,9 +10,17 @@ import {
   brandVoices,
   type NewBrand,
   type StyleRules,
-} from './schema/index.ts';
-import { currentTenant } from './tenant.ts';
-import { insertBrandSchema, insertBrandVoiceSchema } from './validators/brand.ts';
+} from '../schema/index.ts';
+import { currentTenant } from '../tenant.ts';
+import { insertBrandSchema, insertBrandVoiceSchema } from '../validators/brand.ts';
+import { refuseIssues } from './datasets.ts';
+import {
+  assertEmbedderFits,
+  assertVector,
+  type Embedder,
+  getEmbeddingSpace,
+  scoreSql,
+} from './embedding-spaces.ts';
 import {
   assertK,
   nearestSql,

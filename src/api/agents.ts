@@ -1,7 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { z } from 'zod';
-import type { Transaction } from './client.ts';
-import { firstRow, guarded, notFound, parseInput } from './input.ts';
+import type { Transaction } from '../client.ts';
+import { firstRow, guarded, notFound, parseInput } from '../input.ts';
 import {
   type Agent,
   type AgentCapability,
@@ -13,8 +13,8 @@ import {
   agentTools,
   type Tool,
   tools,
-} from './schema/index.ts';
-import { assertUuid, currentTenant } from './tenant.ts';
+} from '../schema/index.ts';
+import { assertUuid, currentTenant } from '../tenant.ts';
 import {
   agentToolConfigSchema,
   insertAgentCapabilitySchema,
@@ -23,7 +23,7 @@ import {
   insertToolBaseSchema,
   toolConfigMatchesKind,
   toolConfigMessage,
-} from './validators/agents.ts';
+} from '../validators/agents.ts';
 
 // The agent registry: agents, their immutable config versions, capabilities, tools and grants.
 // Runs and their telemetry are in agent-runs.ts.

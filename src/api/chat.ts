@@ -1,17 +1,17 @@
 import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { rowsOf, type Transaction } from './client.ts';
-import { guarded, InputError, parseInput } from './input.ts';
-import { atMicros, type Cursor, keysetBefore, microsOf, pageOf } from './keyset.ts';
+import { rowsOf, type Transaction } from '../client.ts';
+import { guarded, InputError, parseInput } from '../input.ts';
 import {
   type Conversation,
   conversations,
   type Message,
   type MessagePart,
   messages,
-} from './schema/index.ts';
-import { assertUuid, currentTenant } from './tenant.ts';
-import { insertConversationSchema, insertMessageBaseSchema, partsFitRole } from './validators/chat.ts';
+} from '../schema/index.ts';
+import { assertUuid, currentTenant } from '../tenant.ts';
+import { insertConversationSchema, insertMessageBaseSchema, partsFitRole } from '../validators/chat.ts';
+import { atMicros, type Cursor, keysetBefore, microsOf, pageOf } from './keyset.ts';
 import { type NearestPlan, nearestSql, planNearest, resolveQueryVector } from './vector-query.ts';
 
 /** A message as lists return it: never its embedding. */
@@ -274,7 +274,7 @@ export interface SimilarMessage {
 
 /**
  * Past messages of the current tenant closest to `vector` in one embedding space, by the same
- * exact-or-HNSW plan as chunk search (src/vector-query.ts): the per-space partial index serves it,
+ * exact-or-HNSW plan as chunk search (src/api/vector-query.ts): the per-space partial index serves it,
  * iterative scans keep k results when row-level security filters most candidates out, and the
  * exact path answers when the filter leaves few. Never returns the embeddings.
  */

@@ -1,9 +1,9 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { type Database, rowsOf, type Transaction } from './client.ts';
-import { toDatabaseError } from './errors.ts';
-import { invalidInput, isUuid } from './input.ts';
-import { embeddingDistances } from './schema/enums.ts';
-import { type EmbeddingSpace, embeddingSpaces } from './schema/index.ts';
+import { type Database, rowsOf, type Transaction } from '../client.ts';
+import { toDatabaseError } from '../errors.ts';
+import { invalidInput, isUuid } from '../input.ts';
+import { embeddingDistances } from '../schema/enums.ts';
+import { type EmbeddingSpace, embeddingSpaces } from '../schema/index.ts';
 
 export type EmbeddingDistance = (typeof embeddingDistances)[number];
 

@@ -1,8 +1,7 @@
 import { and, asc, desc, eq, getTableColumns, gte, isNull, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { rowsOf, type Transaction } from './client.ts';
-import { firstRow, guarded, InputError, notFound, parseInput } from './input.ts';
-import { type Cursor, keysetBefore, microsOf, pageOf } from './keyset.ts';
+import { rowsOf, type Transaction } from '../client.ts';
+import { firstRow, guarded, InputError, notFound, parseInput } from '../input.ts';
 import {
   type AgentRun,
   agentRuns,
@@ -10,13 +9,14 @@ import {
   type ToolExecution,
   terminalRunStatuses,
   toolExecutions,
-} from './schema/index.ts';
-import { assertUuid, currentTenant } from './tenant.ts';
+} from '../schema/index.ts';
+import { assertUuid, currentTenant } from '../tenant.ts';
 import {
   insertAgentRunBaseSchema,
   insertToolExecutionBaseSchema,
   updateAgentRunBaseSchema,
-} from './validators/agents.ts';
+} from '../validators/agents.ts';
+import { type Cursor, keysetBefore, microsOf, pageOf } from './keyset.ts';
 
 // Agent runs and tool executions: the telemetry behind cost, latency and error dashboards, and the
 // hot paths that read it (an agent's runs over a window, a run's tool calls, run statistics).

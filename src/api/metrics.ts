@@ -1,13 +1,13 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { rowsOf, type Transaction } from './client.ts';
-import { toDatabaseError } from './errors.ts';
-import { parseInput } from './input.ts';
-import { channels } from './schema/enums.ts';
-import { currentTenant } from './tenant.ts';
-import { type MetricPoint, metricNameSchema, metricPointSchema } from './validators/campaigns.ts';
+import { rowsOf, type Transaction } from '../client.ts';
+import { toDatabaseError } from '../errors.ts';
+import { parseInput } from '../input.ts';
+import { channels } from '../schema/enums.ts';
+import { currentTenant } from '../tenant.ts';
+import { type MetricPoint, metricNameSchema, metricPointSchema } from '../validators/campaigns.ts';
 
-export type { MetricPoint } from './validators/campaigns.ts';
+export type { MetricPoint } from '../validators/campaigns.ts';
 
 type Channel = (typeof channels)[number];
 

@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
-import type { DbHandle, DedicatedSession } from './client.ts';
+import type { DbHandle, DedicatedSession } from '../client.ts';
+import { toDatabaseError } from '../errors.ts';
+import { invalidInput, isUuid } from '../input.ts';
+import type { EmbeddingSpace } from '../schema/index.ts';
 import { embeddingIndexName, getEmbeddingSpace, tenantIndexName } from './embedding-spaces.ts';
-import { toDatabaseError } from './errors.ts';
-import { invalidInput, isUuid } from './input.ts';
-import type { EmbeddingSpace } from './schema/index.ts';
 import { defaultExactThreshold } from './vector-query.ts';
 
 /**

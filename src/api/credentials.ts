@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { type Database, rowsOf, type Transaction } from './client.ts';
+import { type Database, rowsOf, type Transaction } from '../client.ts';
 import {
   CredentialDecryptError,
   decryptSecretText,
@@ -8,12 +8,17 @@ import {
   keyIdOf,
   rewrapSecret,
   type SecretContext,
-} from './crypto.ts';
-import { guarded, parseInput } from './input.ts';
+} from '../crypto.ts';
+import { guarded, parseInput } from '../input.ts';
+import {
+  type Credential,
+  type CredentialMetadata,
+  credentials,
+  type NewCredential,
+} from '../schema/index.ts';
+import { assertUuid, currentTenant, withTenant } from '../tenant.ts';
+import { storeCredentialInputSchema } from '../validators/identity.ts';
 import { listOrganizationIdsForAdminJob } from './organizations.ts';
-import { type Credential, type CredentialMetadata, credentials, type NewCredential } from './schema/index.ts';
-import { assertUuid, currentTenant, withTenant } from './tenant.ts';
-import { storeCredentialInputSchema } from './validators/identity.ts';
 
 export interface StoreCredentialInput {
   provider: string;

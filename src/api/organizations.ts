@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { type Database, rowsOf, type Transaction } from './client.ts';
-import { toDatabaseError } from './errors.ts';
-import { systemRoleKeys, systemRoles } from './permissions.ts';
+import { type Database, rowsOf, type Transaction } from '../client.ts';
+import { toDatabaseError } from '../errors.ts';
+import { systemRoleKeys, systemRoles } from '../permissions.ts';
 import {
   type Membership,
   memberships,
@@ -11,10 +11,10 @@ import {
   type Role,
   rolePermissions,
   roles,
-} from './schema/index.ts';
-import { runtimeOf } from './scope-runtime.ts';
-import { assertUuid, withTenant, withUser } from './tenant.ts';
-import { newScopeKey, sealScopeKey } from './tenant-keys.ts';
+} from '../schema/index.ts';
+import { runtimeOf } from '../scope-runtime.ts';
+import { assertUuid, withTenant, withUser } from '../tenant.ts';
+import { newScopeKey, sealScopeKey } from '../tenant-keys.ts';
 
 export interface CreateOrganizationInput
   extends Pick<NewOrganization, 'slug' | 'name' | 'plan' | 'dataRegion' | 'settings'> {

@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { rowsOf, type Transaction } from './client.ts';
-import { assertEmbedderFits, getEmbeddingSpace } from './embedding-spaces.ts';
-import { toDatabaseError } from './errors.ts';
+import { rowsOf, type Transaction } from '../client.ts';
+import { toDatabaseError } from '../errors.ts';
 import {
   checkDocument,
   chunkRows,
@@ -11,9 +10,10 @@ import {
   markReady,
   recordset,
   sha256,
-} from './ingest-rows.ts';
-import { invalidInput } from './input.ts';
-import { currentTenant } from './tenant.ts';
+} from '../ingest-rows.ts';
+import { invalidInput } from '../input.ts';
+import { currentTenant } from '../tenant.ts';
+import { assertEmbedderFits, getEmbeddingSpace } from './embedding-spaces.ts';
 
 export {
   CHUNK_KEY,
@@ -24,7 +24,7 @@ export {
   MAX_METADATA_BYTES,
   MAX_METADATA_DEPTH,
   type OpenChunkMetadata,
-} from './ingest-rows.ts';
+} from '../ingest-rows.ts';
 
 export interface IngestResult {
   documentId: string;

@@ -1,11 +1,11 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { rowsOf, type Transaction } from './client.ts';
+import { rowsOf, type Transaction } from '../client.ts';
+import { toDatabaseError } from '../errors.ts';
+import { invalidInput, isUuid } from '../input.ts';
+import { TEXT_SEARCH_CONFIG } from '../schema/rag.ts';
+import { currentTenant } from '../tenant.ts';
 import { type Embedder, scoreSql, type VectorInput } from './embedding-spaces.ts';
-import { toDatabaseError } from './errors.ts';
 import { CHUNK_KEY, type OpenChunkMetadata } from './ingest.ts';
-import { invalidInput, isUuid } from './input.ts';
-import { TEXT_SEARCH_CONFIG } from './schema/rag.ts';
-import { currentTenant } from './tenant.ts';
 import {
   assertK,
   MAX_K,
