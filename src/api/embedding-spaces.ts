@@ -1,9 +1,10 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { type Database, rowsOf, type Transaction } from '../client.ts';
 import { toDatabaseError } from '../errors.ts';
-import { invalidInput, isUuid } from '../input.ts';
-import { embeddingDistances } from '../schema/enums.ts';
+import { invalidInput, isUuid, parseInput } from '../input.ts';
+import type { embeddingDistances } from '../schema/enums.ts';
 import { type EmbeddingSpace, embeddingSpaces } from '../schema/index.ts';
+import { insertEmbeddingSpaceSchema } from '../validators/embeddings.ts';
 
 export type EmbeddingDistance = (typeof embeddingDistances)[number];
 
@@ -51,27 +52,15 @@ export async function registerEmbeddingSpace(
   db: Database,
   input: RegisterEmbeddingSpaceInput,
 ): Promise<EmbeddingSpace> {
-  const distance = input.distance ?? 'cosine';
-  if (typeof input.provider !== 'string' || input.provider.trim() === '')
-    throw invalidInput('embedding_spaces', 'provider', 'provider must be a non-empty string');
-  if (typeof input.model !== 'string' || input.model.trim() === '')
-    throw invalidInput('embedding_spaces', 'model', 'model must be a non-empty string');
-  if (!Number.isInteger(input.dimensions) || input.dimensions < 1 || input.dimensions > 4000)
-    throw invalidInput(
-      'embedding_spaces',
-      'dimensions',
-      `dimensions must be an integer from 1 to 4000 (halfvec HNSW limit), got ${String(input.dimensions)}`,
-    );
-  if (!embeddingDistances.includes(distance))
-    throw invalidInput(
-      'embedding_spaces',
-      'distance',
-      `distance must be one of ${embeddingDistances.join(', ')}, got ${String(distance)}`,
-    );
+  const { provider, model, dimensions, distance } = parseInput(
+    insertEmbeddingSpaceSchema,
+    { ...input, distance: input.distance ?? 'cosine' },
+    'embedding_spaces',
+  );
   try {
     const [row] = rowsOf<{ id: string }>(
       await db.execute(
-        sql`select app_register_embedding_space(${input.provider}, ${input.model}, ${input.dimensions}::int, ${distance}::embedding_distance) as id`,
+        sql`select app_register_embedding_space(${provider}, ${model}, ${dimensions}::int, ${distance}::embedding_distance) as id`,
       ),
     );
     const [space] = await db

@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { type Database, rowsOf, type Transaction } from '../client.ts';
 import { toDatabaseError } from '../errors.ts';
+import { parseInput } from '../input.ts';
 import { systemRoleKeys, systemRoles } from '../permissions.ts';
 import {
   type Membership,
@@ -15,6 +16,7 @@ import {
 import { runtimeOf } from '../scope-runtime.ts';
 import { assertUuid, withTenant, withUser } from '../tenant.ts';
 import { newScopeKey, sealScopeKey } from '../tenant-keys.ts';
+import { insertOrganizationSchema } from '../validators/identity.ts';
 
 export interface CreateOrganizationInput
   extends Pick<NewOrganization, 'slug' | 'name' | 'plan' | 'dataRegion' | 'settings'> {
@@ -47,19 +49,21 @@ export async function createOrganization(
   const { key, organizationId: id } = newScopeKey(input.demoSeed);
   const scopeKey = sealScopeKey(runtime.keyRing(), id, key);
   runtime.rememberKey(id, key);
+  const values = parseInput(
+    insertOrganizationSchema,
+    {
+      id,
+      scopeKey,
+      slug: input.slug,
+      name: input.name,
+      plan: input.plan,
+      dataRegion: input.dataRegion,
+      settings: input.settings,
+    },
+    'organizations',
+  );
   return withTenant(db, id, async (tx) => {
-    const [organization] = await tx
-      .insert(organizations)
-      .values({
-        id,
-        scopeKey,
-        slug: input.slug,
-        name: input.name,
-        plan: input.plan,
-        dataRegion: input.dataRegion,
-        settings: input.settings,
-      })
-      .returning();
+    const [organization] = await tx.insert(organizations).values(values).returning();
     const created = await tx
       .insert(roles)
       .values(
