@@ -56,9 +56,10 @@ export async function createOrganization(
       scopeKey,
       slug: input.slug,
       name: input.name,
-      plan: input.plan,
-      dataRegion: input.dataRegion,
-      settings: input.settings,
+      // The insert schema wants the JSON column even though it has a default.
+      settings: input.settings ?? {},
+      ...(input.plan !== undefined && { plan: input.plan }),
+      ...(input.dataRegion !== undefined && { dataRegion: input.dataRegion }),
     },
     'organizations',
   );
