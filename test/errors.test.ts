@@ -6,7 +6,14 @@ import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerEmbeddingSpace } from '../src/api/embedding-spaces.ts';
 import { DatabaseError, toDatabaseError } from '../src/errors.ts';
-import { brands, brandVoices, campaignMetrics, campaigns, users } from '../src/schema/index.ts';
+import {
+  brands,
+  brandVoices,
+  campaignMetrics,
+  campaigns,
+  embeddingSpaces,
+  users,
+} from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { insertEmbeddingSpaceSchema } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
@@ -95,8 +102,11 @@ describe('database refusals', () => {
 
   it('an embedding space name longer than its limit is refused naming the column (global table)', async () => {
     const { db } = database.current;
+    // Straight to the table, past the package's validator: the database's refusal is typed.
     const tooLong = await failure(
-      registerEmbeddingSpace(db, { provider: 'p', model: 'm'.repeat(201), dimensions: 8 }),
+      db
+        .insert(embeddingSpaces)
+        .values({ provider: 'p', model: 'm'.repeat(201), dimensions: 8, distance: 'cosine' }),
     );
     expect(tooLong).toMatchObject({
       kind: 'check_violation',
@@ -105,12 +115,18 @@ describe('database refusals', () => {
       constraint: 'embedding_spaces_model_length_check',
     });
     const provider = await failure(
-      registerEmbeddingSpace(db, { provider: 'p'.repeat(101), model: 'm', dimensions: 8 }),
+      db
+        .insert(embeddingSpaces)
+        .values({ provider: 'p'.repeat(101), model: 'm', dimensions: 8, distance: 'cosine' }),
     );
     expect(provider).toMatchObject({
       column: 'provider',
       constraint: 'embedding_spaces_provider_length_check',
     });
+    // Through the API, the validator refuses first and names the same column.
+    expect(
+      await failure(registerEmbeddingSpace(db, { provider: 'p', model: 'm'.repeat(201), dimensions: 8 })),
+    ).toMatchObject({ table: 'embedding_spaces', column: 'model' });
     // Positive control: at the limits it registers.
     const space = await registerEmbeddingSpace(db, {
       provider: 'p'.repeat(100),
