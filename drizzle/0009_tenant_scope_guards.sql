@@ -184,21 +184,22 @@ BEGIN
   END LOOP;
 END $$;
 --> statement-breakpoint
--- Table hooks, now also: neonhub_app gets DML only where a policy applies to it (not where only
--- neonhub_definer's do), never an organization's id or scope key to change, and never a
--- membership's person to write (people join through the definer functions above).
+-- Table hooks grant neonhub_app only what some policy lets it use: DML where a policy for it (or
+-- PUBLIC) covers writes, SELECT where its policies only read, nothing where only neonhub_definer's
+-- policies apply; never an organization's id or scope key to change, never a membership's person.
 CREATE OR REPLACE FUNCTION app_install_table_hooks() RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
   t record;
-  app oid := (SELECT oid FROM pg_roles WHERE rolname = 'neonhub_app');
+  app_oid oid := (SELECT oid FROM pg_roles WHERE rolname = 'neonhub_app');
 BEGIN
   FOR t IN
     SELECT c.oid, c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity, c.relispartition,
            EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'updated_at' AND NOT a.attisdropped) AS has_updated_at,
-           EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid AND (p.polroles @> ARRAY[0::oid] OR p.polroles @> ARRAY[app])) AS has_app_policy,
+           EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid AND (0 = ANY (p.polroles) OR app_oid = ANY (p.polroles))) AS has_policy,
+           EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid AND p.polcmd <> 'r' AND (0 = ANY (p.polroles) OR app_oid = ANY (p.polroles))) AS has_write_policy,
            c.relname = 'organizations' OR EXISTS (
              SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'organization_id' AND NOT a.attisdropped
            ) AS is_tenant_table
@@ -219,8 +220,11 @@ BEGIN
       EXECUTE format('REVOKE ALL ON public.%I FROM neonhub_app', t.relname);
     ELSIF NOT t.relrowsecurity THEN
       EXECUTE format('GRANT SELECT ON public.%I TO neonhub_app', t.relname);
-    ELSIF t.has_app_policy THEN
+    ELSIF t.has_write_policy THEN
       EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON public.%I TO neonhub_app', t.relname);
+    ELSIF t.has_policy THEN
+      EXECUTE format('REVOKE ALL ON public.%I FROM neonhub_app', t.relname);
+      EXECUTE format('GRANT SELECT ON public.%I TO neonhub_app', t.relname);
     ELSE
       EXECUTE format('REVOKE ALL ON public.%I FROM neonhub_app', t.relname);
     END IF;

@@ -39,6 +39,11 @@ export type DbTarget =
   | { kind: 'server' /** host:port/database, never the password */; display: string }
   | { kind: 'embedded'; dataDir: string };
 
+/** The embedded database, or a loopback or socket server: where development shortcuts are tolerated. */
+export const isLocalTarget = (target: DbTarget) =>
+  target.kind === 'embedded' ||
+  /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|::1|\/[^:]*)[:/]/.test(target.display);
+
 export interface DbHandle {
   db: Database;
   target: DbTarget;

@@ -3,7 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { PgDialect } from 'drizzle-orm/pg-core';
 import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
-import type { Database, DbTarget, Transaction } from './client.ts';
+import { type Database, type DbTarget, isLocalTarget, type Transaction } from './client.ts';
 import { type KeyRing, loadKeyRing } from './crypto.ts';
 import { ConnectionError, TenantScopeError } from './errors.ts';
 import { openScopeKey } from './tenant-keys.ts';
@@ -72,11 +72,6 @@ function targetOf(client: Client): DbTarget {
   };
   return { kind: 'server', display: `${host[0] ?? 'localhost'}:${port[0] ?? 5432}/${database}` };
 }
-
-/** A loopback or socket server: where a development login (superuser, owner) is tolerated. */
-export const isLocalTarget = (target: DbTarget) =>
-  target.kind === 'embedded' ||
-  /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|::1|\/[^:]*)[:/]/.test(target.display);
 
 /** The login role, as the first scope finds it. */
 interface Login {

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, gte, isNull, lt, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { rowsOf, type Transaction } from '../client.ts';
 import { firstRow, guarded, InputError, notFound, parseInput } from '../input.ts';
@@ -88,10 +89,15 @@ export async function startRun(
 /** Moves a queued run to running (the transition trigger refuses anything else). */
 export async function markRunStarted(tx: Transaction, runId: string): Promise<AgentRun> {
   assertUuid(runId, 'runId');
+  return updateRun(tx, runId, { status: 'running', startedAt: sql`now()` });
+}
+
+/** Updates one run of the current tenant; an unknown id is refused naming `runId`. */
+function updateRun(tx: Transaction, runId: string, values: PgUpdateSetSource<typeof agentRuns>) {
   return guarded(async () => {
     const rows = await tx
       .update(agentRuns)
-      .set({ status: 'running', startedAt: sql`now()` })
+      .set(values)
       .where(and(eq(agentRuns.organizationId, currentTenant(tx)), eq(agentRuns.id, runId)))
       .returning();
     if (rows.length === 0) throw notFound('agent_runs', 'id', 'runId');
@@ -122,21 +128,12 @@ export type FinishRunInput = z.input<typeof finishRunInputSchema>;
 export async function finishRun(tx: Transaction, runId: string, input: FinishRunInput): Promise<AgentRun> {
   assertUuid(runId, 'runId');
   const values = parseInput(finishRunInputSchema, input, 'agent_runs');
-  const org = currentTenant(tx);
-  return guarded(async () => {
-    const rows = await tx
-      .update(agentRuns)
-      .set({
-        ...values,
-        finishedAt: sql`greatest(now(), ${agentRuns.startedAt})`,
-        latencyMs:
-          values.latencyMs ??
-          sql`(extract(epoch from greatest(now(), ${agentRuns.startedAt}) - ${agentRuns.startedAt}) * 1000)::int`,
-      })
-      .where(and(eq(agentRuns.organizationId, org), eq(agentRuns.id, runId)))
-      .returning();
-    if (rows.length === 0) throw notFound('agent_runs', 'id', 'runId');
-    return firstRow(rows, 'run update');
+  return updateRun(tx, runId, {
+    ...values,
+    finishedAt: sql`greatest(now(), ${agentRuns.startedAt})`,
+    latencyMs:
+      values.latencyMs ??
+      sql`(extract(epoch from greatest(now(), ${agentRuns.startedAt}) - ${agentRuns.startedAt}) * 1000)::int`,
   });
 }
 

@@ -110,17 +110,7 @@ export async function createBrandVoice(
       embedding = { embeddingSpaceId: space.id, embeddingDimensions: space.dimensions, embedding: vector };
     }
     return await tx.transaction(async (sp) => {
-      if (input.isDefault)
-        await sp
-          .update(brandVoices)
-          .set({ isDefault: false })
-          .where(
-            and(
-              eq(brandVoices.organizationId, org),
-              eq(brandVoices.brandId, input.brandId),
-              eq(brandVoices.isDefault, true),
-            ),
-          );
+      if (input.isDefault) await clearDefaultVoice(sp, org, input.brandId);
       const [row] = await sp
         .insert(brandVoices)
         .values({ ...fields, ...embedding, organizationId: org })
@@ -131,6 +121,20 @@ export async function createBrandVoice(
   } catch (error) {
     throw toDatabaseError(error);
   }
+}
+
+/** The brand's default voice stops being one (the partial unique index allows one per brand). */
+function clearDefaultVoice(tx: Transaction, organizationId: string, brandId: string) {
+  return tx
+    .update(brandVoices)
+    .set({ isDefault: false })
+    .where(
+      and(
+        eq(brandVoices.organizationId, organizationId),
+        eq(brandVoices.brandId, brandId),
+        eq(brandVoices.isDefault, true),
+      ),
+    );
 }
 
 /** The default voice of a brand of the current tenant, or undefined when it has none. */
@@ -170,16 +174,7 @@ export async function setDefaultBrandVoice(tx: Transaction, voiceId: string): Pr
           'id',
           `brand voice ${voiceId} does not exist in this organization`,
         );
-      await sp
-        .update(brandVoices)
-        .set({ isDefault: false })
-        .where(
-          and(
-            eq(brandVoices.organizationId, org),
-            eq(brandVoices.brandId, voice.brandId),
-            eq(brandVoices.isDefault, true),
-          ),
-        );
+      await clearDefaultVoice(sp, org, voice.brandId);
       const [row] = await sp
         .update(brandVoices)
         .set({ isDefault: true })
