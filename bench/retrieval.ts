@@ -210,8 +210,12 @@ export async function benchRetrieval(url: string, o: Options): Promise<BenchRow[
           datasetId: dataset.id,
           documents: documentsOf(dataset),
         });
+    const loadedAt = performance.now();
     const { indexesBuilt } = await load.finish();
     const packageSearchable = searchableAt - started;
+    log(
+      `package: rows in ${((loadedAt - started) / 1000).toFixed(1)} s, space index ${((searchableAt - loadedAt) / 1000).toFixed(1)} s`,
+    );
     const packageIndexed = performance.now() - started;
     log(`package: ${indexesBuilt.length} indexes built, ${(packageIndexed / 1000).toFixed(0)} s in all`);
 
@@ -251,8 +255,10 @@ export async function benchRetrieval(url: string, o: Options): Promise<BenchRow[
           }
         }
       }
-      log('LangChain: building its HNSW index');
+      const loaded = performance.now();
+      log(`LangChain: rows in ${((loaded - begun) / 1000).toFixed(1)} s; building its HNSW index`);
       await s.createHnswIndex({ dimensions: o.dims });
+      log(`LangChain: HNSW index ${((performance.now() - loaded) / 1000).toFixed(1)} s`);
       return { store: s, ms: performance.now() - begun };
     })();
     await handle.sql.exec('analyze langchain_pg_embedding');
@@ -388,13 +394,18 @@ export async function benchRetrieval(url: string, o: Options): Promise<BenchRow[
       )
     ).id;
     const [, addMs] = await timed(async () => {
+      const begun = performance.now();
       const adding = await openBulkLoad(handle, { spaceId: space.id, expectedRows: ADDED_ROWS });
       await adding.ingest({
         organizationId: target.organizationId,
         datasetId: extra.id,
         documents: documentsOf(extra),
       });
-      await adding.finish();
+      const loaded = performance.now();
+      const { indexesBuilt: rebuilt } = await adding.finish();
+      log(
+        `package add: rows in ${((loaded - begun) / 1000).toFixed(1)} s (${adding.rebuild ? 'space index rebuilt' : 'index maintained row by row'}), finish ${((performance.now() - loaded) / 1000).toFixed(1)} s (${rebuilt.length} indexes built)`,
+      );
     });
     const [, theirAddMs] = await timed(async () => {
       for (let i = 0; i < ADDED_ROWS; i += 1000) {

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,8 +7,17 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BulkDocument, type BulkProgress, bulkIngest } from '../src/api/bulk-ingest.ts';
 import { embeddingIndexName, tenantIndexName } from '../src/api/embedding-spaces.ts';
+import { ingestDocument } from '../src/api/ingest.ts';
 import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
 import { rowsOf } from '../src/client.ts';
+import {
+  CopyRefused,
+  copyBinary,
+  halfvecBinary,
+  halfvecLiteral,
+  type StagedRow,
+  stageRows,
+} from '../src/ingest-rows.ts';
 import { chunks, type EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
 import { withTenant } from '../src/tenant.ts';
@@ -201,5 +211,121 @@ describe('bulkIngest', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('stores the same vectors through the bulk path as through ingestDocument', async () => {
+    const handle = database.current;
+    const chunk = (i: number) => ({
+      content: `same vector ${i}`,
+      // Components across halfvec's range, with more digits than it keeps.
+      embedding: Array.from(
+        { length: space.dimensions },
+        (_, j) => Math.sin(i * 31 + j) * 10 ** ((j % 9) - 6),
+      ),
+    });
+    const chunksOf = Array.from({ length: 5 }, (_, i) => chunk(i));
+    await bulkIngest(handle, {
+      organizationId: loader,
+      datasetId,
+      documents: [{ sourceUri: 'same://bulk', title: 'Bulk copy', chunks: chunksOf }],
+    });
+    await withTenant(handle.db, loader, (tx) =>
+      ingestDocument(tx, {
+        datasetId,
+        document: { sourceUri: 'same://single', title: 'Single' },
+        chunks: chunksOf,
+      }),
+    );
+    const stored = rowsOf<{ uri: string; vectors: string }>(
+      await withTenant(handle.db, loader, (tx) =>
+        tx.execute(sql`select d.source_uri as uri, string_agg(c.embedding::text, ';' order by c.ordinal) as vectors
+                       from documents d join chunks c on c.organization_id = d.organization_id and c.document_id = d.id
+                       where d.organization_id = ${loader} and d.source_uri like 'same://%'
+                       group by d.source_uri order by d.source_uri`),
+      ),
+    );
+    expect(stored).toHaveLength(2);
+    expect(stored[0]?.vectors.split(';')).toHaveLength(5);
+    expect(stored[0]?.vectors).toBe(stored[1]?.vectors);
+  });
+
+  it.runIf(onServer)('a binary COPY the server refuses rejects at once instead of hanging', async () => {
+    const handle = database.current;
+    const row = (embedding: Buffer): StagedRow => ({
+      document_id: randomUUID(),
+      ordinal: 0,
+      content: 'staged',
+      token_count: 1,
+      content_hash: 'a'.repeat(64),
+      metadata: {},
+      embedding,
+    });
+    // Positive control: a well-formed row is staged and readable in the same transaction.
+    const staged = await withTenant(handle.db, loader, async (tx) => {
+      const table = await stageRows(tx, copyBinary([row(halfvecBinary([1, 0.5]))]));
+      return rowsOf<{ v: string }>(await tx.execute(sql.raw(`select embedding::text as v from ${table}`)));
+    });
+    expect(staged).toEqual([{ v: '[1,0.5]' }]);
+    // A NaN component (half bits 0x7e00): the server refuses the COPY; the call must settle.
+    const nan = Buffer.from([0x00, 0x02, 0x00, 0x00, 0x7e, 0x00, 0x3c, 0x00]);
+    const started = performance.now();
+    const refused = await withTenant(handle.db, loader, (tx) => stageRows(tx, copyBinary([row(nan)]))).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const ms = performance.now() - started;
+    console.log(`refused COPY settled in ${ms.toFixed(0)} ms: ${String(refused)}`);
+    expect(refused).toBeInstanceOf(CopyRefused);
+    expect(ms).toBeLessThan(5000);
+    // The pool still serves the tenant afterwards.
+    expect(await withTenant(handle.db, loader, (tx) => tx.$count(chunks))).toBeGreaterThan(0);
+  });
+
+  it.runIf(onServer)('falls back to bound JSON when the server refuses the staging table', async () => {
+    const handle = database.current;
+    const [{ name }] = rowsOf<{ name: string }>(
+      await handle.db.execute(sql`select current_database() as name`),
+    ) as [{ name: string }];
+    // Without TEMP a scope cannot create the staging table: the load must still write every row.
+    await handle.db.execute(sql.raw(`revoke temporary on database ${name} from public`));
+    try {
+      const refused = await failure(
+        withTenant(handle.db, loader, (tx) => tx.execute(sql`create temp table neonhub_probe (a int)`)),
+      );
+      expect(refused.message).toMatch(/permission denied/);
+      const result = await bulkIngest(handle, {
+        organizationId: loader,
+        datasetId,
+        documents: documents(11)
+          .slice(0, 2)
+          .map((document, d) => ({ ...document, sourceUri: `https://fallback.example/${d}` })),
+        embedder: localEmbedder,
+        index: 'incremental',
+        batchRows: 100,
+      });
+      expect(result).toMatchObject({ documents: 2, updatedDocuments: 0, rows: 2 * CHUNKS_PER_DOCUMENT });
+    } finally {
+      await handle.db.execute(sql.raw(`grant temporary on database ${name} to public`));
+    }
+  });
+
+  it('writes vectors with the fewest digits that halfvec reads back as the same values', async () => {
+    const random = rng(41);
+    const vectors = Array.from({ length: 400 }, (_, i) => {
+      const scale = 10 ** ((i % 14) - 9);
+      return Array.from({ length: 32 }, () => (random() * 2 - 1) * scale);
+    });
+    // Edges: the largest half, values that round to it or to zero, the smallest subnormal.
+    vectors.push([65504, -65504, 65519, 2 ** -25, 2 ** -24 * 1.5, 6.1e-5, -1e-9, 0, ...Array(24).fill(0.1)]);
+    const rows = vectors.map((v) => ({ full: `[${v.join(',')}]`, short: halfvecLiteral(v) }));
+    const [diff] = rowsOf<{ differ: number; n: number; full: number; short: number }>(
+      await database.current.db.execute(sql`
+        select count(*) filter (where full_text::halfvec::text <> short_text::halfvec::text)::int as differ,
+               count(*)::int as n, sum(length(full_text))::int as full, sum(length(short_text))::int as short
+        from json_to_recordset(${JSON.stringify(rows.map((r) => ({ full_text: r.full, short_text: r.short })))}::json)
+          as s(full_text text, short_text text)`),
+    );
+    console.log(`halfvec text: ${diff?.n} vectors, ${diff?.short} characters instead of ${diff?.full}`);
+    expect(diff).toMatchObject({ differ: 0, n: vectors.length });
   });
 });

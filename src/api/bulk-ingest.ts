@@ -3,9 +3,12 @@ import { sql } from 'drizzle-orm';
 import { type DbHandle, rowsOf, type Transaction } from '../client.ts';
 import { toDatabaseError } from '../errors.ts';
 import {
+  CopyRefused,
   checkDocument,
   chunkRows,
-  embedRows,
+  copyBinary,
+  halfvecBinary,
+  halfvecLiteral,
   type IngestChunk,
   type IngestDocumentInput,
   type LoadRow,
@@ -13,6 +16,8 @@ import {
   markReady,
   recordset,
   sha256,
+  stageRows,
+  vectorsOf,
 } from '../ingest-rows.ts';
 import { invalidInput } from '../input.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
@@ -23,6 +28,7 @@ import {
   embeddingIndexName,
   getEmbeddingSpace,
   tenantIndexName,
+  toVector,
 } from './embedding-spaces.ts';
 import { ingestDocument } from './ingest.ts';
 import {
@@ -67,6 +73,12 @@ export interface BulkLoadOptions {
   tenantIndexMinRows?: number;
   /** Chunks per statement (default 1,000). */
   batchRows?: number;
+  /**
+   * Batches written at once, each in its own tenant transaction on its own connection (default 2
+   * on a server, 1 on the embedded database): the next batch is checked and encoded while the
+   * server stores the previous one. Keep it below the pool size (`createDb({ max })`).
+   */
+  parallel?: number;
   onProgress?: (progress: BulkProgress) => void;
 }
 
@@ -84,6 +96,14 @@ export interface BulkIngestResult {
   updatedDocuments: number;
   rows: number;
 }
+
+const defaultParallel = (handle: DbHandle) => (handle.target.kind === 'server' ? 2 : 1);
+
+/** The keys that find an existing document: its id, or its sourceUri within the dataset. */
+const documentKeys = (document: BulkDocument): string[] => [
+  ...(typeof document?.id === 'string' ? [`id:${document.id}`] : []),
+  ...(typeof document?.sourceUri === 'string' ? [`uri:${document.sourceUri}`] : []),
+];
 
 /** Loads at least this large may rebuild the space's index (under `auto`). */
 export const REBUILD_MIN_ROWS = 5000;
@@ -103,16 +123,25 @@ function uuidv7(): string {
  * A bulk load into one embedding space: initial imports, re-embedding, moving from another store.
  * Open it with {@link openBulkLoad}, call `ingest` for as many tenants and datasets as needed,
  * then `finish`. Documents go in batches of about `batchRows` chunks, each batch one tenant
- * transaction (as `neonhub_app`, every statement naming the tenant): the new documents in one
- * INSERT, their chunks in another, from bound JSON; documents that exist already (same id, or same
- * sourceUri in the dataset) go through `ingestDocument`, so re-runs change only what changed.
+ * transaction (as `neonhub_app`, every statement naming the tenant), `parallel` of them at once on
+ * their own connections: the new documents in one INSERT from bound JSON, their chunks staged by a
+ * binary COPY into a temporary table (vectors as halfvec's own bytes: nothing printed or parsed)
+ * and inserted from it in one statement; bound JSON on the embedded database, or when the server
+ * refuses the COPY. Documents that exist already (same id, or same sourceUri in the dataset) go
+ * through `ingestDocument`, so re-runs change only what changed.
+ *
+ * The unit of atomicity is the batch. Every document of a batch is checked before the batch is
+ * sent, and no batch is sent after a refused one, so bad input leaves the batches before it
+ * committed and nothing of its own batch or later ones; a failure found only while writing (the
+ * embedder's, or the server's: a dataset deleted meanwhile) may also leave committed the batch
+ * that was in flight beside it. A re-run skips what is there already.
  *
  * Other tenants keep searching the same space throughout. Index changes are made CONCURRENTLY (no
  * lock that blocks their reads or writes), and searches plan only against valid indexes
  * (`pg_index.indisvalid`): while the space's index is rebuilt, a tenant with an index of its own
  * (see `ensureTenantIndexes`) keeps it, and the others are searched exactly: the same results,
- * slower, until the new index is valid. A failed load leaves committed batches in place (each
- * is atomic) and `finish` rebuilds whatever index is missing; so does running it again.
+ * slower, until the new index is valid. After a failed load `finish` rebuilds whatever index is
+ * missing; so does running it again.
  *
  * Needs the schema owner's handle (index DDL); the rows themselves are written under tenant scopes.
  */
@@ -126,6 +155,9 @@ export interface BulkLoad {
 export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): Promise<BulkLoad> {
   const space = await getEmbeddingSpace(handle.db, options.spaceId, 'chunks');
   const batchRows = options.batchRows ?? 1000;
+  const parallel = options.parallel ?? defaultParallel(handle);
+  if (!Number.isInteger(parallel) || parallel < 1)
+    throw invalidInput('chunks', 'embedding', `parallel must be an integer >= 1, got ${String(parallel)}`);
   if (!Number.isInteger(batchRows) || batchRows < 1)
     throw invalidInput('chunks', 'embedding', `batchRows must be an integer >= 1, got ${String(batchRows)}`);
   const mode = options.index ?? 'auto';
@@ -147,9 +179,11 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
   const spaceDefinition = await spaceIndexDefinition(handle, 'chunks', space);
   if (rebuild) await dropIndex(handle, spaceIndex);
   const touched = new Set<string>();
+  // Rows of new documents go by binary COPY on a server (no float printed or parsed), else as bound JSON.
+  let useCopy = handle.target.kind === 'server';
   const started = performance.now();
   let rows = 0;
-  let documents = 0;
+  let totalDocuments = 0;
   const report = (phase: BulkProgress['phase'], index?: string) => {
     if (!options.onProgress) return;
     const seconds = (performance.now() - started) / 1000;
@@ -158,7 +192,15 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
       phase === 'load' && expected !== undefined && rowsPerSecond > 0
         ? Math.max(0, (expected - rows) / rowsPerSecond)
         : undefined;
-    options.onProgress({ phase, rows, documents, totalRows: expected, rowsPerSecond, etaSeconds, index });
+    options.onProgress({
+      phase,
+      rows,
+      documents: totalDocuments,
+      totalRows: expected,
+      rowsPerSecond,
+      etaSeconds,
+      index,
+    });
   };
 
   return {
@@ -176,26 +218,62 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
       }
       let batch: BulkDocument[] = [];
       let batchSize = 0;
+      // Batches in flight, each its own tenant transaction on its own connection, and the document
+      // keys they write: a batch naming a document of one in flight waits for it, so it finds it.
+      const inFlight = new Map<Promise<void>, Set<string>>();
+      let failed: { error: unknown } | undefined;
+      const settle = async (all: boolean) => {
+        while (inFlight.size > 0 && (all || inFlight.size >= parallel)) await Promise.race(inFlight.keys());
+        if (failed) throw failed.error;
+      };
       const flush = async () => {
         if (batch.length === 0) return;
-        const written = await withTenant(handle.db, input.organizationId, (tx) =>
-          writeBatch(tx, space, input, batch),
-        );
-        result.documents += batch.length;
-        result.updatedDocuments += written.updatedDocuments;
-        result.rows += written.rows;
-        rows += written.rows;
-        documents += batch.length;
+        const documents = batch;
         batch = [];
         batchSize = 0;
-        report('load');
+        // Checked before the batch starts, so no batch after a refused document is ever sent.
+        const prepared = prepareBatch(space, documents);
+        const keys = new Set(documents.flatMap(documentKeys));
+        const clash = [...inFlight.values()].some((held) => [...keys].some((key) => held.has(key)));
+        await settle(clash);
+        const write = (copy: boolean) =>
+          withTenant(handle.db, input.organizationId, (tx) => writeBatch(tx, space, input, prepared, copy));
+        const writing: Promise<void> = write(useCopy)
+          .catch((error: unknown) => {
+            if (!(error instanceof CopyRefused)) throw error;
+            // Bound JSON names what the server refused; the rest of the load goes that way too.
+            useCopy = false;
+            return write(false);
+          })
+          .then(
+            (written) => {
+              inFlight.delete(writing);
+              result.documents += documents.length;
+              result.updatedDocuments += written.updatedDocuments;
+              result.rows += written.rows;
+              rows += written.rows;
+              totalDocuments += documents.length;
+              report('load');
+            },
+            (error: unknown) => {
+              inFlight.delete(writing);
+              failed ??= { error };
+            },
+          );
+        inFlight.set(writing, keys);
       };
-      for await (const document of input.documents) {
-        batch.push(document);
-        batchSize += Array.isArray(document?.chunks) ? document.chunks.length : 0;
-        if (batchSize >= batchRows) await flush();
+      try {
+        for await (const document of input.documents) {
+          batch.push(document);
+          batchSize += Array.isArray(document?.chunks) ? document.chunks.length : 0;
+          if (batchSize >= batchRows) await flush();
+        }
+        await flush();
+      } finally {
+        // Never leave a batch running past the call, whatever stopped it.
+        await Promise.allSettled(inFlight.keys());
       }
-      await flush();
+      await settle(true);
       return result;
     },
     async finish() {
@@ -209,7 +287,9 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
         })
       )
         built.push(spaceIndex);
-      await handle.db.execute(sql`analyze chunks`);
+      // Statistics again when the load changed a tenth of the table, as autovacuum would; a small
+      // load into an indexed space keeps them (a whole-table sample costs more than its rows).
+      if (rebuild || rows * 10 >= total) await handle.db.execute(sql`analyze chunks`);
       report('index', 'tenant indexes');
       built.push(
         ...(await ensureTenantIndexes(handle, {
@@ -240,17 +320,27 @@ export async function bulkIngest(
   return { ...result, indexesBuilt, rebuilt: load.rebuild };
 }
 
+type PreparedBatch = { document: BulkDocument; rows: LoadRow[] }[];
+
+/** Checks a batch's documents, chunks and given vectors; returns their rows (vectors not yet encoded). */
+function prepareBatch(space: EmbeddingSpace, batch: BulkDocument[]): PreparedBatch {
+  return batch.map((document, i) => {
+    checkDocument(document, `document ${i}`);
+    const rows = chunkRows(document.chunks);
+    for (const chunk of document.chunks)
+      if (chunk.embedding !== undefined) toVector(chunk.embedding, space, 'chunks');
+    return { document, rows };
+  });
+}
+
 /** Writes one batch in the caller's tenant transaction: new documents in two statements, known ones one by one. */
 async function writeBatch(
   tx: Transaction,
   space: EmbeddingSpace,
   input: BulkIngestInput,
-  batch: BulkDocument[],
+  prepared: PreparedBatch,
+  copy: boolean,
 ): Promise<{ rows: number; updatedDocuments: number }> {
-  const prepared = batch.map((document, i) => {
-    checkDocument(document, `document ${i}`);
-    return { document, rows: chunkRows(document.chunks) };
-  });
   try {
     const org = input.organizationId;
     const dataset = await liveDataset(tx, input.datasetId);
@@ -290,7 +380,7 @@ async function writeBatch(
         metadata: document.metadata ?? {},
       };
     });
-    await embedRows(
+    const vectors = await vectorsOf(
       rows,
       chunks,
       rows.map((_, i) => i),
@@ -303,12 +393,23 @@ async function writeBatch(
         select ${org}::uuid, d.id, ${dataset.id}::uuid, d.source_uri, d.title, d.mime_type, d.content_hash, d.metadata, 'ready'
         from json_to_recordset(${JSON.stringify(documents)}::json)
           as d(id uuid, source_uri text, title text, mime_type text, content_hash text, metadata jsonb)`);
+      const source = copy
+        ? sql.raw(
+            `${await stageRows(
+              tx,
+              copyBinary(rows.map((row, i) => ({ ...row, embedding: halfvecBinary(vectors.get(i) ?? []) }))),
+            )} s`,
+          )
+        : recordset(
+            rows.map((row, i) => ({ ...row, embedding: halfvecLiteral(vectors.get(i) ?? []) })),
+            sql`, document_id uuid`,
+          );
       await tx.execute(sql`
         insert into chunks (organization_id, dataset_id, document_id, ordinal, content, token_count, content_hash,
                             metadata, embedding_space_id, embedding_dimensions, embedding)
         select ${org}::uuid, ${dataset.id}::uuid, s.document_id, s.ordinal, s.content, s.token_count, s.content_hash,
                s.metadata, ${space.id}::uuid, ${space.dimensions}::int, s.embedding
-        from ${recordset(rows, sql`, document_id uuid`)}`);
+        from ${source}`);
       await markReady(tx, org, dataset.id);
     }
     for (const { document } of again)
@@ -323,6 +424,6 @@ async function writeBatch(
       updatedDocuments: again.length,
     };
   } catch (error) {
-    throw toDatabaseError(error);
+    throw error instanceof CopyRefused ? error : toDatabaseError(error);
   }
 }
