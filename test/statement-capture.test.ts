@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolExecutionsQuery } from '../src/api/agent-runs.ts';
 import { createBrand, getDefaultBrandVoice } from '../src/api/brands.ts';
@@ -14,6 +14,7 @@ import {
   captureFileSuffix,
   type StatementCapture,
 } from './support/statement-capture.ts';
+import { checkStatementText, loadParser } from './support/tenant-statements.ts';
 
 // The tenant check trusts the capture to tell the package's statements from the tests' own: each
 // shape a query can take is sent once here and must come out with the right origin.
@@ -34,6 +35,12 @@ beforeAll(async () => {
       await tx.select({ marker: sql`'execute'` }).from(brands).execute();
       await tx.execute(sql`select 'raw' as marker from brands`);
       await toolExecutionsQuery(tx, brand.id);
+      await tx
+        .select({ marker: sql`'prepared'` })
+        .from(brands)
+        .where(eq(brands.organizationId, sql.placeholder('organizationId')))
+        .prepare('capture_prepared')
+        .execute({ organizationId });
     });
     await withTenant(database.db, organizationId, (tx) => tx.select({ marker: sql`'handed'` }).from(brands));
     await database.sql.query(`select 'raw helper' as marker`);
@@ -67,13 +74,25 @@ describe('statement capture', () => {
     expect(nearestFunction(query)).toBe('toolExecutionsQuery');
   });
 
-  it("gives the test's own statements to the test: awaited, .execute(), Promise.all, raw sql, handed to the package", () => {
-    for (const marker of ['promise-all', 'awaited', 'execute', 'raw', 'handed', 'raw helper']) {
+  it("gives the test's own statements to the test: awaited, .execute(), Promise.all, raw sql, handed to the package, prepared", () => {
+    for (const marker of ['promise-all', 'awaited', 'execute', 'raw', 'handed', 'raw helper', 'prepared']) {
       expect(sent(new RegExp(`'${marker}'`)), marker).toMatchObject({
         origin: 'consumer',
         site: expect.stringMatching(/^test\/statement-capture\.test\.ts:\d+$/),
       });
     }
+  });
+
+  it('sees the tenant in a prepared query: its placeholder is a bind parameter on organization_id', async () => {
+    await loadParser();
+    const [verdict] = checkStatementText(sent(/'prepared'/).text, new Map([['brands', 'organization_id']]));
+    expect(verdict).toMatchObject({ touchesTenantTable: true, problems: [] });
+    // Control: the same check flags a statement that leaves the tenant out.
+    const [flagged] = checkStatementText(
+      `select 'prepared' from brands`,
+      new Map([['brands', 'organization_id']]),
+    );
+    expect(flagged?.problems).not.toEqual([]);
   });
 
   it("leaves the driver's own transaction statements to nobody", () => {
