@@ -62,8 +62,10 @@ async function enter<T>(
  * Runs `fn` in one transaction as `neonhub_app`, scoped to one organization: every tenant table
  * shows and accepts only its rows, whatever role the service logged in as. The role, the tenant
  * and a `search_path` that searches temp tables last are in force before `fn`'s first statement
- * leaves, whatever its shape (awaited, `.execute()`, `.then`, `Promise.all`, raw `sql`).
- * Database refusals come out as `DatabaseError`s naming table, column and constraint.
+ * runs, whatever its shape (awaited, `.execute()`, `.then`, `Promise.all`, raw `sql`): they are
+ * sent ahead of it on the same connection, and a refused scope aborts the transaction.
+ * Prepare queries on `tx` (`tx.select()….prepare(name)`): one prepared on `db` runs on the pool,
+ * outside the scope. Database refusals come out as `DatabaseError`s naming table, column and constraint.
  */
 export async function withTenant<T>(
   db: Database | Transaction,
