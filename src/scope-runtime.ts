@@ -232,13 +232,10 @@ export class ScopeRuntime {
       if (connectionLost(error)) lost = true;
       return lost ? new ConnectionError(this.display(), 'the server closed the connection', error) : error;
     };
-    const send = async <R>(query: Promise<R>): Promise<R> => {
-      try {
-        return await query;
-      } catch (error) {
-        throw noteLoss(error);
-      }
+    const fail = (error: unknown): never => {
+      throw noteLoss(error);
     };
+    const send = <R>(query: Promise<R>): Promise<R> => query.catch(fail);
     try {
       // BEGIN and the scope are handed to the connection before fn runs, so fn's statements leave
       // behind them in the same write: the server reads a connection's messages in order, and a
