@@ -22,6 +22,45 @@ const sessionOf = (tx: Database | Transaction): object => (tx as unknown as { se
 /** The scope `db` runs in, when it is a transaction a scope opened (or one of its savepoints). */
 export const scopeOf = (db: Database | Transaction): Scope | undefined => scopes.get(sessionOf(db));
 
+/** What a Drizzle prepared query is remade from (PgPreparedQuery's fields, stable across drizzle-orm 0.3x–0.45). */
+type PreparedInternals = {
+  getQuery(): { sql: string; params: unknown[] };
+  fields?: unknown;
+  _isResponseInArrayMode?: boolean;
+  customResultMapper?: unknown;
+  joinsNotNullableMap?: unknown;
+  queryMetadata?: unknown;
+  cacheConfig?: unknown;
+  authToken?: unknown;
+};
+
+/**
+ * A query prepared on the database, made again on `tx`'s session: on a server it sends through the
+ * scope's reserved connection (refused once the scope ends), embedded through the scope's
+ * transaction. Remade from its text and fields rather than copied, so nothing that wraps the
+ * query can keep it on the pool.
+ */
+export function boundToScope<Q>(tx: Transaction, query: Q): Q {
+  const prepared = query as unknown as PreparedInternals;
+  if (typeof prepared?.getQuery !== 'function') {
+    throw new TenantScopeError("runPrepared takes a query made with Drizzle's .prepare(name)");
+  }
+  const session = (tx as unknown as { session: { prepareQuery(...args: unknown[]): PreparedInternals } })
+    .session;
+  const bound = session.prepareQuery(
+    prepared.getQuery(),
+    prepared.fields,
+    'neonhub_scoped',
+    prepared._isResponseInArrayMode ?? true,
+    prepared.customResultMapper,
+    prepared.queryMetadata,
+    prepared.cacheConfig,
+  );
+  bound.joinsNotNullableMap = prepared.joinsNotNullableMap;
+  bound.authToken = prepared.authToken;
+  return bound as unknown as Q;
+}
+
 export const describeScope = (scope: Scope) =>
   scope.kind === 'tenant' ? `tenant ${scope.organizationId}` : `user ${scope.userId}`;
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolExecutionsQuery } from '../src/api/agent-runs.ts';
 import { createBrand, getDefaultBrandVoice } from '../src/api/brands.ts';
 import { brands } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
+import { runPrepared, withTenant } from '../src/tenant.ts';
 import { onServer, openTestDatabase } from './support/database.ts';
 import { makeTenant } from './support/rag.ts';
 import {
@@ -25,6 +25,11 @@ beforeAll(async () => {
   const database = await openTestDatabase({ captureStatementsTo: dir });
   try {
     const organizationId = await makeTenant(database.db, 'capture');
+    const preparedOnce = database.db
+      .select({ marker: sql`'prepared once'` })
+      .from(brands)
+      .where(eq(brands.organizationId, sql.placeholder('organizationId')))
+      .prepare('capture_prepared_once');
     await withTenant(database.db, organizationId, async (tx) => {
       const brand = await createBrand(tx, { slug: 'capture', name: 'Capture' });
       await Promise.all([
@@ -41,6 +46,7 @@ beforeAll(async () => {
         .where(eq(brands.organizationId, sql.placeholder('organizationId')))
         .prepare('capture_prepared')
         .execute({ organizationId });
+      await runPrepared(tx, preparedOnce, { organizationId });
     });
     await withTenant(database.db, organizationId, (tx) => tx.select({ marker: sql`'handed'` }).from(brands));
     await database.sql.query(`select 'raw helper' as marker`);
@@ -74,8 +80,17 @@ describe('statement capture', () => {
     expect(nearestFunction(query)).toBe('toolExecutionsQuery');
   });
 
-  it("gives the test's own statements to the test: awaited, .execute(), Promise.all, raw sql, handed to the package, prepared", () => {
-    for (const marker of ['promise-all', 'awaited', 'execute', 'raw', 'handed', 'raw helper', 'prepared']) {
+  it("gives the test's own statements to the test: awaited, .execute(), Promise.all, raw sql, handed to the package, prepared, prepared once", () => {
+    for (const marker of [
+      'promise-all',
+      'awaited',
+      'execute',
+      'raw',
+      'handed',
+      'raw helper',
+      'prepared',
+      'prepared once',
+    ]) {
       expect(sent(new RegExp(`'${marker}'`)), marker).toMatchObject({
         origin: 'consumer',
         site: expect.stringMatching(/^test\/statement-capture\.test\.ts:\d+$/),
@@ -85,8 +100,13 @@ describe('statement capture', () => {
 
   it('sees the tenant in a prepared query: its placeholder is a bind parameter on organization_id', async () => {
     await loadParser();
-    const [verdict] = checkStatementText(sent(/'prepared'/).text, new Map([['brands', 'organization_id']]));
-    expect(verdict).toMatchObject({ touchesTenantTable: true, problems: [] });
+    for (const marker of ['prepared', 'prepared once']) {
+      const [verdict] = checkStatementText(
+        sent(new RegExp(`'${marker}'`)).text,
+        new Map([['brands', 'organization_id']]),
+      );
+      expect(verdict, marker).toMatchObject({ touchesTenantTable: true, problems: [] });
+    }
     // Control: the same check flags a statement that leaves the tenant out.
     const [flagged] = checkStatementText(
       `select 'prepared' from brands`,
