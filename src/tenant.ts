@@ -64,8 +64,9 @@ async function enter<T>(
  * and a `search_path` that searches temp tables last are in force before `fn`'s first statement
  * runs, whatever its shape (awaited, `.execute()`, `.then`, `Promise.all`, raw `sql`): they are
  * sent ahead of it on the same connection, and a refused scope aborts the transaction.
- * Prepare queries on `tx` (`tx.select()….prepare(name)`): one prepared on `db` runs on the pool,
- * outside the scope. Database refusals come out as `DatabaseError`s naming table, column and constraint.
+ * A query prepared on `db` runs on the pool, outside the scope, when executed itself: prepare on
+ * `tx`, or pass it to `runPrepared(tx, query, values)`. Database refusals come out as
+ * `DatabaseError`s naming table, column and constraint.
  */
 export async function withTenant<T>(
   db: Database | Transaction,
