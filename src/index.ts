@@ -79,4 +79,4 @@ export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
 export { type PermissionKey, permissionKeys, systemRoles } from './permissions.ts';
 export * as schema from './schema/index.ts';
 export { seed, seedTenant } from './seed/index.ts';
-export { APP_ROLE, currentTenant, withTenant, withUser } from './tenant.ts';
+export { APP_ROLE, currentTenant, runPrepared, withTenant, withUser } from './tenant.ts';

@@ -1,6 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
-import type { PgDialect } from 'drizzle-orm/pg-core';
+import { PgDatabase, type PgDialect } from 'drizzle-orm/pg-core';
 import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
 import { type Database, type DbTarget, isLocalTarget, type Transaction } from './client.ts';
@@ -21,6 +21,45 @@ const sessionOf = (tx: Database | Transaction): object => (tx as unknown as { se
 
 /** The scope `db` runs in, when it is a transaction a scope opened (or one of its savepoints). */
 export const scopeOf = (db: Database | Transaction): Scope | undefined => scopes.get(sessionOf(db));
+
+/** What a Drizzle prepared query is remade from (PgPreparedQuery's fields, stable across drizzle-orm 0.3x–0.45). */
+type PreparedInternals = {
+  getQuery(): { sql: string; params: unknown[] };
+  fields?: unknown;
+  _isResponseInArrayMode?: boolean;
+  customResultMapper?: unknown;
+  joinsNotNullableMap?: unknown;
+  queryMetadata?: unknown;
+  cacheConfig?: unknown;
+  authToken?: unknown;
+};
+
+/**
+ * A query prepared on the database, made again on `tx`'s session: on a server it sends through the
+ * scope's reserved connection (refused once the scope ends), embedded through the scope's
+ * transaction. Remade from its text and fields rather than copied, so nothing that wraps the
+ * query can keep it on the pool.
+ */
+export function boundToScope<Q>(tx: Transaction, query: Q): Q {
+  const prepared = query as unknown as PreparedInternals;
+  if (typeof prepared?.getQuery !== 'function') {
+    throw new TenantScopeError("runPrepared takes a query made with Drizzle's .prepare(name)");
+  }
+  const session = (tx as unknown as { session: { prepareQuery(...args: unknown[]): PreparedInternals } })
+    .session;
+  const bound = session.prepareQuery(
+    prepared.getQuery(),
+    prepared.fields,
+    'neonhub_scoped',
+    prepared._isResponseInArrayMode ?? true,
+    prepared.customResultMapper,
+    prepared.queryMetadata,
+    prepared.cacheConfig,
+  );
+  bound.joinsNotNullableMap = prepared.joinsNotNullableMap;
+  bound.authToken = prepared.authToken;
+  return bound as unknown as Q;
+}
 
 export const describeScope = (scope: Scope) =>
   scope.kind === 'tenant' ? `tenant ${scope.organizationId}` : `user ${scope.userId}`;
@@ -85,6 +124,11 @@ interface Login {
 const RESET_SESSION =
   "RESET ROLE; RESET search_path; SELECT pg_catalog.set_config('app.tenant_key', '', false), pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP";
 
+/** The scope's settings; the key goes as a parameter, so it never shows in statement text, logs or pg_stat_activity. */
+const OPEN_SCOPE = `select pg_catalog.set_config('role', '${APP_ROLE}', true),
+       pg_catalog.set_config('search_path', 'public, pg_temp', true),
+       pg_catalog.set_config('app.tenant_key', $1, true)`;
+
 let warned = false;
 
 /** Said once per process; NEONHUB_QUIET_DEVELOPMENT_WARNINGS silences it (the test runner, where every file would repeat it). */
@@ -103,6 +147,7 @@ export class ScopeRuntime {
   private readonly keys = new Map<string, string>();
   private ring: KeyRing | undefined;
   private login: Promise<Login> | undefined;
+  private checked: Login | undefined;
 
   constructor(
     db: Database,
@@ -133,8 +178,12 @@ export class ScopeRuntime {
 
   async run<T>(db: Database, scope: Scope, fn: (tx: Transaction) => Promise<T>): Promise<T> {
     // The login first: a refused login is the error to report, whatever else is missing.
-    const login = await this.checkLogin();
-    const key = scope.kind === 'tenant' ? await this.keyOf(scope.organizationId) : '';
+    // Both are known after the first scope: no await for them then.
+    const login = this.checked ?? (await this.checkLogin());
+    const key =
+      scope.kind === 'tenant'
+        ? (this.keys.get(scope.organizationId) ?? (await this.keyOf(scope.organizationId)))
+        : '';
     return this.client.kind === 'server'
       ? this.runOnServer(this.client.sql, db, scope, key, login, fn)
       : this.runEmbedded(db, scope, key, fn);
@@ -168,6 +217,7 @@ export class ScopeRuntime {
         }
         warnDevelopmentLogin(login, this.options.target);
       }
+      this.checked = login;
       return login;
     });
     this.login.catch(() => {
@@ -221,39 +271,16 @@ export class ScopeRuntime {
       if (connectionLost(error)) lost = true;
       return lost ? new ConnectionError(this.display(), 'the server closed the connection', error) : error;
     };
-    const send = async <R>(query: Promise<R>): Promise<R> => {
-      try {
-        return await query;
-      } catch (error) {
-        throw noteLoss(error);
-      }
+    const fail = (error: unknown): never => {
+      throw noteLoss(error);
     };
+    const send = <R>(query: Promise<R>): Promise<R> => query.catch(fail);
     try {
-      // BEGIN and the scope leave in one round trip, and fn's statements queue behind them.
-      await Promise.all(
-        login.citus
-          ? [
-              send(
-                connection
-                  .unsafe(
-                    `BEGIN; SET LOCAL citus.propagate_set_commands = 'local'; SET LOCAL ROLE ${APP_ROLE}; ` +
-                      `SET LOCAL search_path = public, pg_temp; SET LOCAL app.tenant_key = '${key}'`,
-                  )
-                  .simple(),
-              ),
-            ]
-          : [
-              send(connection.unsafe('BEGIN')),
-              send(
-                connection.unsafe(
-                  `select pg_catalog.set_config('role', '${APP_ROLE}', true),
-                          pg_catalog.set_config('search_path', 'public, pg_temp', true),
-                          pg_catalog.set_config('app.tenant_key', $1, true)`,
-                  [key],
-                ),
-              ),
-            ],
-      );
+      // BEGIN and the scope are handed to the connection before fn runs, so fn's statements leave
+      // behind them in the same write: the server reads a connection's messages in order, and a
+      // refused scope aborts the transaction, so none of fn's statements can run without it.
+      const opening = this.open(connection, key, login, send);
+      opening.catch(() => {});
       const scoped = scopedTransaction(db, connection);
       endTransaction = scoped.end;
       const { tx } = scoped;
@@ -261,8 +288,13 @@ export class ScopeRuntime {
       let result: T;
       try {
         result = await fn(tx);
+        await opening;
       } catch (error) {
-        const reported = noteLoss(error);
+        // A refused scope makes fn's statements fail too ("transaction is aborted"): report the cause.
+        const reported = await opening.then(
+          () => noteLoss(error),
+          (refusal: unknown) => refusal,
+        );
         if (!lost) await settle(connection, 'ROLLBACK', send).catch(() => {});
         throw reported;
       }
@@ -276,6 +308,31 @@ export class ScopeRuntime {
       endTransaction();
       if (!lost) connection.release();
     }
+  }
+
+  /** Sends BEGIN and the scope's settings now (one write); the promise settles with their answers. */
+  private open(
+    connection: postgres.ReservedSql,
+    key: string,
+    login: Login,
+    send: <R>(query: Promise<R>) => Promise<R>,
+  ): Promise<unknown> {
+    if (login.citus) {
+      return send(
+        connection
+          .unsafe(
+            `BEGIN; SET LOCAL citus.propagate_set_commands = 'local'; SET LOCAL ROLE ${APP_ROLE}; ` +
+              `SET LOCAL search_path = public, pg_temp; SET LOCAL app.tenant_key = '${key}'`,
+          )
+          .simple()
+          .execute(),
+      );
+    }
+    // Prepared once per connection: afterwards BEGIN and the settings take one round trip, no describe first.
+    return Promise.all([
+      send(connection.unsafe('BEGIN').execute()),
+      send(connection.unsafe(OPEN_SCOPE, [key], { prepare: true }).execute()),
+    ]);
   }
 
   private async runEmbedded<T>(
@@ -367,8 +424,34 @@ type TransactionInternals = {
   nestedIndex: number;
 };
 
+type TransactionArgs = ConstructorParameters<typeof PostgresJsTransaction<Record<string, unknown>, never>>;
+
 /** Savepoints written out: a reserved connection has no postgres.js `savepoint()` helper. */
 class ScopedPostgresTransaction extends PostgresJsTransaction<Record<string, unknown>, never> {
+  constructor(dialect: PgDialect, session: TransactionArgs[1], schema: TransactionArgs[2], nestedIndex = 0) {
+    // Built without the schema, the base skips one relational query builder per table on every
+    // scope; `tx.query` builds them on first use.
+    super(dialect, session, undefined, nestedIndex);
+    const self = this as unknown as { schema: TransactionArgs[2]; _: object };
+    self.schema = schema;
+    if (!schema) return;
+    self._ = {
+      ...self._,
+      schema: schema.schema,
+      fullSchema: schema.fullSchema,
+      tableNamesMap: schema.tableNamesMap,
+    };
+    Object.defineProperty(this, 'query', {
+      configurable: true,
+      enumerable: true,
+      get: () => {
+        const { query } = new PgDatabase(dialect, session, schema);
+        Object.defineProperty(this, 'query', { value: query, enumerable: true });
+        return query;
+      },
+    });
+  }
+
   override async transaction<T>(
     fn: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => Promise<T>,
   ): Promise<T> {

@@ -1,8 +1,8 @@
-import { PgTransaction } from 'drizzle-orm/pg-core';
+import { type PgPreparedQuery, PgTransaction, type PreparedQueryConfig } from 'drizzle-orm/pg-core';
 import type { Database, Transaction } from './client.ts';
 import { TenantScopeError, toDatabaseError } from './errors.ts';
 import { isUuid } from './input.ts';
-import { APP_ROLE, describeScope, runtimeOf, type Scope, scopeOf } from './scope-runtime.ts';
+import { APP_ROLE, boundToScope, describeScope, runtimeOf, type Scope, scopeOf } from './scope-runtime.ts';
 
 export { APP_ROLE };
 
@@ -62,8 +62,11 @@ async function enter<T>(
  * Runs `fn` in one transaction as `neonhub_app`, scoped to one organization: every tenant table
  * shows and accepts only its rows, whatever role the service logged in as. The role, the tenant
  * and a `search_path` that searches temp tables last are in force before `fn`'s first statement
- * leaves, whatever its shape (awaited, `.execute()`, `.then`, `Promise.all`, raw `sql`).
- * Database refusals come out as `DatabaseError`s naming table, column and constraint.
+ * runs, whatever its shape (awaited, `.execute()`, `.then`, `Promise.all`, raw `sql`): they are
+ * sent ahead of it on the same connection, and a refused scope aborts the transaction.
+ * A query prepared on `db` runs on the pool, outside the scope, when executed itself: prepare on
+ * `tx`, or pass it to `runPrepared(tx, query, values)`. Database refusals come out as
+ * `DatabaseError`s naming table, column and constraint.
  */
 export async function withTenant<T>(
   db: Database | Transaction,
@@ -72,6 +75,24 @@ export async function withTenant<T>(
 ): Promise<T> {
   assertUuid(organizationId, 'organizationId');
   return enter(db, { kind: 'tenant', organizationId }, fn);
+}
+
+/**
+ * Runs a query prepared once on the database (`db.select()….prepare(name)` with `sql.placeholder`)
+ * in the scope of `tx`: on its connection, as its role and tenant. Executed on its own, such a
+ * query runs on the pool, outside any scope. Throws `TenantScopeError` outside a scope.
+ */
+export function runPrepared<C extends PreparedQueryConfig>(
+  tx: Transaction,
+  query: PgPreparedQuery<C>,
+  values?: Record<string, unknown>,
+): Promise<C['execute']> {
+  if (!scopeOf(tx)) {
+    throw new TenantScopeError(
+      'runPrepared runs a prepared query in a scope: pass the transaction withTenant or withUser gives fn',
+    );
+  }
+  return boundToScope(tx, query).execute(values);
 }
 
 /**

@@ -91,3 +91,36 @@ describe.skipIf(!onServer)(
     });
   },
 );
+
+describe.skipIf(!onServer)(
+  'statements deallocated inside a scope (server only: PGlite scopes prepare nothing)',
+  () => {
+    it('DEALLOCATE ALL in one scope: the next scope on that connection fails closed or answers right, none hangs, the one after works', async () => {
+      const { url } = database.current;
+      if (!url) throw new Error('server tests have a URL');
+      // One connection, so every scope meets what the previous one left.
+      const handle = createDb({ url, max: 1 });
+      const count = async (tx: Parameters<Parameters<typeof withTenant>[2]>[0]) =>
+        rowsOf<{ n: number }>(await tx.execute(sql`select count(*)::int as n from brands`))[0]?.n;
+      try {
+        const before = await withTenant(handle.db, acme.organizationId, count);
+        await withTenant(handle.db, acme.organizationId, async (tx) => {
+          await tx.execute(sql`deallocate all`);
+        });
+        // The scope's settings were prepared on this connection: sending them again finds nothing,
+        // and the transaction is refused before any statement of fn runs.
+        const next = await within(withTenant(handle.db, acme.organizationId, count), 10_000);
+        const after = await within(withTenant(handle.db, acme.organizationId, count), 10_000);
+        console.log(`deallocated statements: the next scope ${next.outcome}, the one after ${after.outcome}`);
+        expect(before).toBeGreaterThan(0);
+        expect(next.outcome).not.toBe('hung');
+        if (next.outcome === 'failed')
+          expect(String(next.error)).toMatch(/prepared statement .* does not exist/);
+        else expect(next).toEqual({ outcome: 'ok', value: before });
+        expect(after).toEqual({ outcome: 'ok', value: before });
+      } finally {
+        await handle.close();
+      }
+    });
+  },
+);

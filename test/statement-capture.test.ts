@@ -1,12 +1,12 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolExecutionsQuery } from '../src/api/agent-runs.ts';
 import { createBrand, getDefaultBrandVoice } from '../src/api/brands.ts';
 import { brands } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
+import { runPrepared, withTenant } from '../src/tenant.ts';
 import { onServer, openTestDatabase } from './support/database.ts';
 import { makeTenant } from './support/rag.ts';
 import {
@@ -14,6 +14,7 @@ import {
   captureFileSuffix,
   type StatementCapture,
 } from './support/statement-capture.ts';
+import { checkStatementText, loadParser } from './support/tenant-statements.ts';
 
 // The tenant check trusts the capture to tell the package's statements from the tests' own: each
 // shape a query can take is sent once here and must come out with the right origin.
@@ -24,6 +25,11 @@ beforeAll(async () => {
   const database = await openTestDatabase({ captureStatementsTo: dir });
   try {
     const organizationId = await makeTenant(database.db, 'capture');
+    const preparedOnce = database.db
+      .select({ marker: sql`'prepared once'` })
+      .from(brands)
+      .where(eq(brands.organizationId, sql.placeholder('organizationId')))
+      .prepare('capture_prepared_once');
     await withTenant(database.db, organizationId, async (tx) => {
       const brand = await createBrand(tx, { slug: 'capture', name: 'Capture' });
       await Promise.all([
@@ -34,6 +40,13 @@ beforeAll(async () => {
       await tx.select({ marker: sql`'execute'` }).from(brands).execute();
       await tx.execute(sql`select 'raw' as marker from brands`);
       await toolExecutionsQuery(tx, brand.id);
+      await tx
+        .select({ marker: sql`'prepared'` })
+        .from(brands)
+        .where(eq(brands.organizationId, sql.placeholder('organizationId')))
+        .prepare('capture_prepared')
+        .execute({ organizationId });
+      await runPrepared(tx, preparedOnce, { organizationId });
     });
     await withTenant(database.db, organizationId, (tx) => tx.select({ marker: sql`'handed'` }).from(brands));
     await database.sql.query(`select 'raw helper' as marker`);
@@ -67,13 +80,39 @@ describe('statement capture', () => {
     expect(nearestFunction(query)).toBe('toolExecutionsQuery');
   });
 
-  it("gives the test's own statements to the test: awaited, .execute(), Promise.all, raw sql, handed to the package", () => {
-    for (const marker of ['promise-all', 'awaited', 'execute', 'raw', 'handed', 'raw helper']) {
+  it("gives the test's own statements to the test: awaited, .execute(), Promise.all, raw sql, handed to the package, prepared, prepared once", () => {
+    for (const marker of [
+      'promise-all',
+      'awaited',
+      'execute',
+      'raw',
+      'handed',
+      'raw helper',
+      'prepared',
+      'prepared once',
+    ]) {
       expect(sent(new RegExp(`'${marker}'`)), marker).toMatchObject({
         origin: 'consumer',
         site: expect.stringMatching(/^test\/statement-capture\.test\.ts:\d+$/),
       });
     }
+  });
+
+  it('sees the tenant in a prepared query: its placeholder is a bind parameter on organization_id', async () => {
+    await loadParser();
+    for (const marker of ['prepared', 'prepared once']) {
+      const [verdict] = checkStatementText(
+        sent(new RegExp(`'${marker}'`)).text,
+        new Map([['brands', 'organization_id']]),
+      );
+      expect(verdict, marker).toMatchObject({ touchesTenantTable: true, problems: [] });
+    }
+    // Control: the same check flags a statement that leaves the tenant out.
+    const [flagged] = checkStatementText(
+      `select 'prepared' from brands`,
+      new Map([['brands', 'organization_id']]),
+    );
+    expect(flagged?.problems).not.toEqual([]);
   });
 
   it("leaves the driver's own transaction statements to nobody", () => {

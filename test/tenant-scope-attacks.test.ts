@@ -10,9 +10,9 @@ import { createKeyRing, loadKeyRing } from '../src/crypto.ts';
 import { TenantScopeError } from '../src/errors.ts';
 import { createServiceLogin } from '../src/logins.ts';
 import { auditLogs, brands, brandVoices, users } from '../src/schema/index.ts';
-import { registerScopeRuntime } from '../src/scope-runtime.ts';
+import { registerScopeRuntime, runtimeOf } from '../src/scope-runtime.ts';
 import type { SeedResult } from '../src/seed/index.ts';
-import { withTenant, withUser } from '../src/tenant.ts';
+import { runPrepared, withTenant, withUser } from '../src/tenant.ts';
 import { newScopeKey } from '../src/tenant-keys.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
@@ -115,6 +115,123 @@ describe('the scope is in force before the first statement', () => {
     });
     expect(seen.acme).toBeGreaterThan(0);
     expect(seen).toEqual({ acme: seen.acme });
+  });
+});
+
+describe('prepared queries in a scope', () => {
+  it('a Drizzle query prepared on the scope transaction shows only the scope tenant, scope after scope on one connection', async () => {
+    // One connection, so every scope reuses the statement the first one prepared on the server.
+    const handle = database.current.url
+      ? createDb({ url: database.current.url, max: 1 })
+      : { db: database.current.db, close: async () => {} };
+    const ofTenant = (tx: Transaction) =>
+      tx
+        .select({ organizationId: brands.organizationId })
+        .from(brands)
+        .where(eq(brands.organizationId, sql.placeholder('organizationId')))
+        .prepare('brands_of_tenant');
+    const unfiltered = (tx: Transaction | typeof handle.db) =>
+      tx.select({ organizationId: brands.organizationId }).from(brands).prepare('all_brands');
+    try {
+      const pairs = [
+        ['acme', acme, globex],
+        ['globex', globex, acme],
+      ] as const;
+      let executions = 0;
+      const breaches: string[] = [];
+      // Ten rounds: after five executions PostgreSQL may switch to a generic plan, which must still read the tenant.
+      for (let round = 0; round < 10; round++) {
+        for (const [name, own, other] of pairs) {
+          const seen = await withTenant(handle.db, own.organizationId, async (tx) => ({
+            own: byOrganization(await ofTenant(tx).execute({ organizationId: own.organizationId })),
+            other: byOrganization(await ofTenant(tx).execute({ organizationId: other.organizationId })),
+            all: byOrganization(await unfiltered(tx).execute()),
+          }));
+          executions += 3;
+          if (!((seen.own[name] ?? 0) > 0)) breaches.push(`${name} round ${round}: own rows missing`);
+          for (const [label, rows] of Object.entries(seen)) {
+            if (Object.keys(rows).some((tenant) => tenant !== name)) breaches.push(`${name} ${label}`);
+          }
+        }
+      }
+      console.log(
+        `prepared queries: ${executions} executions in 20 scopes of two tenants, ${breaches.length} saw another tenant or missed their own`,
+      );
+      expect(breaches).toEqual([]);
+      // Control: the same prepared statement outside any scope (the superuser login) sees both tenants.
+      const control = byOrganization(await unfiltered(handle.db).execute());
+      expect(control.acme).toBeGreaterThan(0);
+      expect(control.globex).toBeGreaterThan(0);
+    } finally {
+      await handle.close();
+    }
+  });
+});
+
+describe('queries prepared once, run in scopes', () => {
+  it('runPrepared runs a query prepared on the database in each scope for that tenant only, and nowhere else', async () => {
+    // One connection: every scope reuses the statements the first one prepared on the server.
+    const handle = database.current.url
+      ? createDb({ url: database.current.url, max: 1 })
+      : { db: database.current.db, close: async () => {} };
+    const ofTenant = handle.db
+      .select({ organizationId: brands.organizationId })
+      .from(brands)
+      .where(eq(brands.organizationId, sql.placeholder('organizationId')))
+      .prepare('brands_of_tenant_once');
+    const unfiltered = handle.db
+      .select({ organizationId: brands.organizationId })
+      .from(brands)
+      .prepare('all_brands_once');
+    try {
+      const pairs = [
+        ['acme', acme, globex],
+        ['globex', globex, acme],
+      ] as const;
+      let executions = 0;
+      const breaches: string[] = [];
+      for (let round = 0; round < 10; round++) {
+        for (const [name, own, other] of pairs) {
+          const seen = await withTenant(handle.db, own.organizationId, async (tx) => ({
+            own: byOrganization(await runPrepared(tx, ofTenant, { organizationId: own.organizationId })),
+            other: byOrganization(await runPrepared(tx, ofTenant, { organizationId: other.organizationId })),
+            all: byOrganization(await runPrepared(tx, unfiltered)),
+          }));
+          executions += 3;
+          if (!((seen.own[name] ?? 0) > 0)) breaches.push(`${name} round ${round}: own rows missing`);
+          for (const [label, rows] of Object.entries(seen)) {
+            if (Object.keys(rows).some((tenant) => tenant !== name)) breaches.push(`${name} ${label}`);
+          }
+        }
+      }
+      console.log(
+        `queries prepared once: ${executions} executions in 20 scopes of two tenants, ${breaches.length} saw another tenant or missed their own`,
+      );
+      expect(breaches).toEqual([]);
+      // Refused outside a scope (a plain transaction), and through a transaction kept past its scope.
+      await expect(handle.db.transaction((tx) => runPrepared(tx, unfiltered))).rejects.toThrow(
+        TenantScopeError,
+      );
+      let kept: Transaction | undefined;
+      await withTenant(handle.db, acme.organizationId, async (tx) => {
+        kept = tx;
+      });
+      if (!kept) throw new Error('the scope ran');
+      const leaked = kept;
+      const late = await withTenant(handle.db, globex.organizationId, () =>
+        runPrepared(leaked, unfiltered).then(
+          (rows) => `read ${JSON.stringify(byOrganization(rows))}`,
+          (error: unknown) => (error instanceof Error ? error.name : String(error)),
+        ),
+      );
+      expect(late).not.toMatch(/^read/);
+      // Control: the same prepared query run on its own, outside any scope, sees both tenants.
+      const control = byOrganization(await unfiltered.execute());
+      expect(control.acme).toBeGreaterThan(0);
+      expect(control.globex).toBeGreaterThan(0);
+    } finally {
+      await handle.close();
+    }
   });
 });
 
@@ -256,6 +373,33 @@ describe.skipIf(!onServer)('a service login (server only: PGlite has one superus
     } finally {
       await handle.close();
       await raw.exec(`drop owned by ${login}; drop role ${login}`);
+    }
+  });
+
+  it('a login that cannot become neonhub_app is refused for that reason, not for what fn sent behind it', async () => {
+    const { url, sql: raw } = database.current;
+    if (!url) throw new Error('server tests have a URL');
+    const outsider = `${login}_auth`;
+    const password = await createServiceLogin(database.current, outsider, undefined, { role: 'auth' });
+    const service = new URL(url);
+    service.username = outsider;
+    service.password = password;
+    const handle = createDb({ url: service.toString(), max: 1 });
+    try {
+      // The key is known, so the scope gets as far as setting the role.
+      runtimeOf(handle.db).rememberKey(acme.organizationId, newScopeKey('seed:acme').key);
+      const refusal = await withTenant(handle.db, acme.organizationId, (tx) =>
+        tx.select({ organizationId: brands.organizationId }).from(brands),
+      ).then(
+        (rows) => rows,
+        (error: unknown) => error,
+      );
+      expect(String(refusal)).toMatch(/permission denied to set role "?neonhub_app/);
+      // The connection went back clean: a statement outside any scope answers.
+      expect(rowsOf(await handle.db.execute(sql`select 1 as one`))).toEqual([{ one: 1 }]);
+    } finally {
+      await handle.close();
+      await raw.exec(`drop owned by ${outsider}; drop role ${outsider}`);
     }
   });
 

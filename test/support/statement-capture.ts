@@ -64,6 +64,9 @@ const unattributed: Origin = { origin: 'unattributed', frames: [], site: '' };
 /** `at async name (file:line:col)` or `at file:line:col`, as V8 writes them. */
 const framePattern = /^\s*at (?:async )?(?:(.*?) \()?(?:file:\/\/)?(\/[^():]+):(\d+):\d+\)?$/;
 
+/** Package functions that only carry their caller's query to the database: their caller decides. */
+const passThrough = new Set(['runPrepared']);
+
 /** The origin a stack shows: its nearest frame outside libraries and `skipped` files decides. */
 function originOf(stack: string | undefined, skipped: ReadonlySet<string>): Origin {
   const frames: string[] = [];
@@ -79,8 +82,9 @@ function originOf(stack: string | undefined, skipped: ReadonlySet<string>): Orig
         ? { origin: 'package', frames, site }
         : { origin: 'consumer', frames: [], site: `${relative}:${lineNumber}` };
     }
-    if (!site) site = `${relative}:${lineNumber}`;
     const functionName = name.split('.').pop() ?? '';
+    if (frames.length === 0 && passThrough.has(functionName)) continue;
+    if (!site) site = `${relative}:${lineNumber}`;
     frames.push(`${functionName === '<anonymous>' ? '' : functionName}@${relative}:${lineNumber}`);
   }
   return frames.length > 0 ? { origin: 'package', frames, site } : unattributed;
