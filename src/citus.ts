@@ -4,7 +4,8 @@ import { ServerRequirementError } from './errors.ts';
 export interface DistributionStep {
   table: string;
   /**
-   * `session`: a setting the placement needs, for its transaction only; `reference`: copied to
+   * `session`: a setting the placement needs (for its transaction, or for the database where later
+   * partitions and migrations need it too); `reference`: copied to
    * every node (global tables and organizations); `distributed`: sharded by `organization_id`;
    * `drop-constraint` / `add-constraint`: a foreign key of a table being placed, set aside while
    * the tables are placed and put back after.
@@ -78,6 +79,7 @@ export async function citusDistributionPlan(sql: RawSql): Promise<DistributionSt
       `already placed otherwise on Citus: ${misplaced.map((t) => `${t.name} (${t.placed}, expected ${t.tenant ? 'distributed' : 'reference'})`).join(', ')}; undistribute them first (undistribute_table)`,
     );
   }
+  const [database] = await sql.query<{ name: string }>('select current_database() as name');
   const unplaced = new Set(placing.map((table) => table.name));
   const references = (
     await sql.query<Reference & Record<string, unknown>>(`
@@ -101,6 +103,12 @@ export async function citusDistributionPlan(sql: RawSql): Promise<DistributionSt
   };
   return [
     ...SESSION_SETTINGS.map((text): DistributionStep => ({ table: '', kind: 'session', sql: text })),
+    {
+      table: '',
+      kind: 'session',
+      // Partitions made later (app_create_monthly_partition) and later migrations add triggers to distributed tables too.
+      sql: `ALTER DATABASE "${(database?.name ?? '').replaceAll('"', '""')}" SET citus.enable_unsafe_triggers = on;`,
+    },
     ...references.map(
       (r): DistributionStep => ({
         table: r.table,

@@ -232,16 +232,14 @@ export class ScopeRuntime {
       // BEGIN and the scope leave in one round trip, and fn's statements queue behind them.
       await Promise.all(
         login.citus
-          ? [
-              send(
-                connection
-                  .unsafe(
-                    `BEGIN; SET LOCAL citus.propagate_set_commands = 'local'; SET LOCAL ROLE ${APP_ROLE}; ` +
-                      `SET LOCAL search_path = public, pg_temp; SET LOCAL app.tenant_key = '${key}'`,
-                  )
-                  .simple(),
-              ),
-            ]
+          ? // Citus replays each SET LOCAL's whole message on its worker connections: one SET per
+            // message, and the role before propagation starts (workers are reached as the current
+            // role anyway; a replayed SET ROLE fails on a definer function's connections).
+            [
+              `BEGIN; SET LOCAL ROLE ${APP_ROLE}; SET LOCAL citus.propagate_set_commands = 'local'`,
+              'SET LOCAL search_path = public, pg_temp',
+              `SET LOCAL app.tenant_key = '${key}'`,
+            ].map((text) => send(connection.unsafe(text).simple()))
           : [
               send(connection.unsafe('BEGIN')),
               send(
@@ -312,7 +310,11 @@ function connectionLost(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
     const { code, severity, cause } = current as { code?: unknown; severity?: unknown; cause?: unknown };
-    if (typeof code === 'string' && (code.startsWith('CONNECTION_') || /^(57P0[123]|08...)$/.test(code)))
+    // An ERROR with a connection code is the server's own link failing (a Citus worker): this one lives.
+    if (
+      typeof code === 'string' &&
+      (code.startsWith('CONNECTION_') || (/^(57P0[123]|08...)$/.test(code) && severity !== 'ERROR'))
+    )
       return true;
     if (severity === 'FATAL' || severity === 'PANIC') return true;
     current = cause;
