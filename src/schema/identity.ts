@@ -254,9 +254,8 @@ export const invitations = tenantTable(
   },
   (t) => [
     ...tenantReference('invitations', t, t.roleId, roles, 'cascade'),
+    // Acceptance looks an invitation up by the organization its token carries and the token's hash.
     unique('invitations_organization_id_token_hash_key').on(t.organizationId, t.tokenHash),
-    // Acceptance finds an invitation by its token before it knows the tenant (app_accept_invitation).
-    index('invitations_token_hash_idx').on(t.tokenHash),
     // One open invitation per address and organization.
     uniqueIndex('invitations_organization_id_email_key')
       .on(t.organizationId, sql`lower(${t.email})`)
