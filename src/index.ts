@@ -26,6 +26,7 @@ export * from './api/bulk-ingest.ts';
 export * from './api/chat.ts';
 export { readCredentialSecret, rotateCredentialKeys, storeCredential } from './api/credentials.ts';
 export * from './api/datasets.ts';
+export * from './api/deletions.ts';
 export * from './api/embedding-spaces.ts';
 export * from './api/ingest.ts';
 export * from './api/members.ts';
