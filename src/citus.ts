@@ -14,6 +14,14 @@ export interface DistributionStep {
   sql: string;
 }
 
+/**
+ * Tenant tables sharded apart from the others, each list its own co-location group. The audit trail
+ * is written by a definer function inside tenant scopes: Citus refuses, for the rest of a
+ * transaction, a shard group one role wrote and another then touches, so the trail's shards must
+ * not be the group the scope's own statements use. They keep no foreign key to other tenant tables.
+ */
+export const COLOCATION_GROUPS: readonly (readonly string[])[] = [['audit_chain_heads', 'audit_logs']];
+
 /** The distribution column of every tenant table. */
 export const TENANT_COLUMN = 'organization_id';
 
@@ -60,8 +68,9 @@ async function readTables(sql: RawSql, citus: boolean): Promise<Table[]> {
 /**
  * The Citus plan for this schema, read from the catalog so tables added later are covered: global
  * tables and organizations become reference tables (on every node, so a tenant table's key to them
- * stays local), and every table with an `organization_id` is distributed by it, all co-located with
- * one another, so one tenant's rows share a shard and every composite reference stays local. The
+ * stays local), and every table with an `organization_id` is distributed by it, co-located with one
+ * another (the audit trail in a group of its own: `COLOCATION_GROUPS`), so one tenant's rows share
+ * a shard and every composite reference stays local. The
  * foreign keys of the tables being placed are set aside first and put back last: placing a table
  * that local tables still point at would drag their whole graph along, and cycles need no order.
  * Partitions follow their parent (now and later); indexes follow their table. On a server already
@@ -88,17 +97,23 @@ export async function citusDistributionPlan(sql: RawSql): Promise<DistributionSt
       where f.contype = 'f' and f.conparentid = 0 and c.relnamespace = 'public'::regnamespace
       order by c.relname, f.conname`)
   ).filter((reference) => unplaced.has(reference.table) || unplaced.has(reference.referenced));
-  // Co-located with the first distributed table there is (already placed, or the first placed now).
-  const anchor = tables.find((table) => table.tenant && table.placed === 'distributed')?.name;
-  const firstTenant = placing.find((table) => table.tenant)?.name;
+  // Each group co-located with its first distributed table (already placed, or the first placed now).
+  const groupOf = (table: string) => COLOCATION_GROUPS.find((group) => group.includes(table)) ?? null;
+  const anchorOf = (table: string) =>
+    (
+      tables.find((t) => t.tenant && t.placed === 'distributed' && groupOf(t.name) === groupOf(table)) ??
+      placing.find((t) => t.tenant && groupOf(t.name) === groupOf(table))
+    )?.name;
   const place = (table: Table): DistributionStep => {
     if (!table.tenant)
       return { table: table.name, kind: 'reference', sql: `SELECT create_reference_table('${table.name}');` };
-    const colocateWith = anchor ?? (table.name === firstTenant ? undefined : firstTenant);
+    const anchor = anchorOf(table.name);
+    // A group's first table starts a group of its own: by default Citus would join any group of the same shape.
+    const colocateWith = anchor !== table.name ? anchor : 'none';
     return {
       table: table.name,
       kind: 'distributed',
-      sql: `SELECT create_distributed_table('${table.name}', '${TENANT_COLUMN}'${colocateWith ? `, colocate_with => '${colocateWith}'` : ''});`,
+      sql: `SELECT create_distributed_table('${table.name}', '${TENANT_COLUMN}', colocate_with => '${colocateWith}');`,
     };
   };
   return [

@@ -9,7 +9,12 @@ import { campaignMetricSeries, upsertMetricPoints } from '../src/api/metrics.ts'
 import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
 import { hybridSearch, searchChunks } from '../src/api/search.ts';
 import { ensureTenantIndexes } from '../src/api/search-indexes.ts';
-import { citusDistributionPlan, type DistributionReport, distribute } from '../src/citus.ts';
+import {
+  checkWorkerLogins,
+  citusDistributionPlan,
+  type DistributionReport,
+  distribute,
+} from '../src/citus.ts';
 import { createDb, type Database, type DbHandle, rowsOf, type Transaction } from '../src/client.ts';
 import { createServiceLogin } from '../src/logins.ts';
 import { migrate } from '../src/migrate.ts';
@@ -286,7 +291,13 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
     const colocations = new Set(
       kinds.filter((row) => row.kind === 'distributed').map((row) => row.colocation),
     );
-    expect(colocations.size).toBe(1);
+    // Two groups: the audit trail's, and every other tenant table's.
+    const audit = kinds.filter((row) => row.name.startsWith('audit_')).map((row) => row.colocation);
+    expect(colocations.size).toBe(2);
+    expect(new Set(audit).size).toBe(1);
+    expect(kinds.filter((row) => row.kind === 'distributed' && audit.includes(row.colocation)).length).toBe(
+      2,
+    );
     const [keysAfter] = await raw.query<{ n: number }>(FOREIGN_KEYS);
     expect(keysAfter?.n).toBe(keysBefore);
     expect(firstRun.placed.length).toBe(kinds.length);
@@ -294,58 +305,17 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
     expect(secondRun.alreadyPlaced).toBe(kinds.length);
     expect(await citusDistributionPlan(raw)).toEqual([]);
     for (const login of firstRun.workerLogins) expect(login.unreachable, login.role).toEqual([]);
-    say(
-      `placed: ${kinds.length} tables (${colocations.size} co-location group for ${kinds.filter((row) => row.kind === 'distributed').length} distributed), ${keysAfter?.n} of ${keysBefore} foreign keys there after; service roles reach every worker: ${firstRun.workerLogins.map((login) => login.role).join(', ')}`,
+    // Control: without its pg_dist_authinfo row a role is reported, worker by worker.
+    await raw.exec(`delete from pg_dist_authinfo where rolename = 'neonhub_auth'`);
+    const missing = await checkWorkerLogins(cluster.handle);
+    await setUpWorkerLogins(cluster);
+    expect(missing.find((login) => login.role === 'neonhub_auth')?.unreachable).toHaveLength(
+      cluster.workers.length,
     );
-  });
-
-  it('distributes the partitions there were and the ones made later, and they take rows', async () => {
-    const { handle } = cluster;
-    for (const table of ['audit_logs', 'campaign_metrics']) {
-      await handle.sql.query(`select app_create_monthly_partition($1::regclass, '2031-01-01'::date)`, [
-        table,
-      ]);
-    }
-    const partitions = await handle.sql.query<{ parent: string; partitions: number; distributed: number }>(`
-      select p.relname as parent, count(*)::int as partitions,
-             count(*) filter (where exists (
-               select from pg_dist_partition d where d.logicalrelid = c.oid and d.partmethod = 'h'
-                 and d.colocationid = (select colocationid from pg_dist_partition where logicalrelid = p.oid)))::int as distributed
-      from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent
-      where p.relname in ('audit_logs', 'campaign_metrics') group by 1 order by 1`);
+    expect(missing.find((login) => login.role === 'neonhub_app')?.unreachable).toEqual([]);
     say(
-      `partitions: ${partitions.map((row) => `${row.parent} ${row.distributed} of ${row.partitions} distributed and co-located`).join(', ')} (2031-01 made after distribute)`,
+      `placed: ${kinds.length} tables (${kinds.filter((row) => row.kind === 'distributed').length} distributed in ${colocations.size} co-location groups: the audit trail's 2 tables and the other tenant tables), ${keysAfter?.n} of ${keysBefore} foreign keys there after; service roles reach every worker: ${firstRun.workerLogins.map((login) => login.role).join(', ')}`,
     );
-    for (const row of partitions) expect(row.distributed).toBe(row.partitions);
-    const org = tenants.acme.organizationId;
-    const metric = await withTenant(handle.db, org, async (tx) => {
-      const [campaign] = rowsOf<{ campaign_id: string; channel: string; metric: string }>(
-        await tx.execute(
-          sql`select campaign_id, channel, metric from campaign_metrics where organization_id = ${org} limit 1`,
-        ),
-      );
-      if (!campaign) throw new Error('seeded metrics expected');
-      const bucket = new Date(Date.UTC(2031, 0, 10, 12));
-      await upsertMetricPoints(tx, [
-        {
-          campaignId: campaign.campaign_id,
-          channel: campaign.channel as 'email',
-          metric: campaign.metric,
-          bucket,
-          value: 42,
-        },
-      ]);
-      // Read through the parent (services never name a partition), noting which partition holds it.
-      return rowsOf<{ value: string; partition: string }>(
-        await tx.execute(
-          sql`select value::text, tableoid::regclass::text as partition from campaign_metrics
-              where organization_id = ${org} and bucket = ${bucket.toISOString()}`,
-        ),
-      );
-    });
-    // On Citus the row's table is the shard of the new partition (its name plus the shard id).
-    expect(metric.map((row) => Number(row.value))).toEqual([42]);
-    expect(metric[0]?.partition).toMatch(/^campaign_metrics_p2031_01_\d+$/);
   });
 
   it('builds per-tenant vector indexes on the distributed chunks, on every shard', async () => {
@@ -574,5 +544,55 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
         await cluster.handle.sql.exec(`drop owned by ${login}; drop role ${login}`);
       }
     });
+  });
+
+  // Last: its 2031 metric point would change the counts the API comparison reads.
+  it('distributes the partitions there were and the ones made later, and they take rows', async () => {
+    const { handle } = cluster;
+    for (const table of ['audit_logs', 'campaign_metrics']) {
+      await handle.sql.query(`select app_create_monthly_partition($1::regclass, '2031-01-01'::date)`, [
+        table,
+      ]);
+    }
+    const partitions = await handle.sql.query<{ parent: string; partitions: number; distributed: number }>(`
+      select p.relname as parent, count(*)::int as partitions,
+             count(*) filter (where exists (
+               select from pg_dist_partition d where d.logicalrelid = c.oid and d.partmethod = 'h'
+                 and d.colocationid = (select colocationid from pg_dist_partition where logicalrelid = p.oid)))::int as distributed
+      from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent
+      where p.relname in ('audit_logs', 'campaign_metrics') group by 1 order by 1`);
+    say(
+      `partitions: ${partitions.map((row) => `${row.parent} ${row.distributed} of ${row.partitions} distributed and co-located`).join(', ')} (2031-01 made after distribute)`,
+    );
+    for (const row of partitions) expect(row.distributed).toBe(row.partitions);
+    const org = tenants.acme.organizationId;
+    const metric = await withTenant(handle.db, org, async (tx) => {
+      const [campaign] = rowsOf<{ campaign_id: string; channel: string; metric: string }>(
+        await tx.execute(
+          sql`select campaign_id, channel, metric from campaign_metrics where organization_id = ${org} limit 1`,
+        ),
+      );
+      if (!campaign) throw new Error('seeded metrics expected');
+      const bucket = new Date(Date.UTC(2031, 0, 10, 12));
+      await upsertMetricPoints(tx, [
+        {
+          campaignId: campaign.campaign_id,
+          channel: campaign.channel as 'email',
+          metric: campaign.metric,
+          bucket,
+          value: 42,
+        },
+      ]);
+      // Read through the parent (services never name a partition), noting which partition holds it.
+      return rowsOf<{ value: string; partition: string }>(
+        await tx.execute(
+          sql`select value::text, tableoid::regclass::text as partition from campaign_metrics
+              where organization_id = ${org} and bucket = ${bucket.toISOString()}`,
+        ),
+      );
+    });
+    // On Citus the row's table is the shard of the new partition (its name plus the shard id).
+    expect(metric.map((row) => Number(row.value))).toEqual([42]);
+    expect(metric[0]?.partition).toMatch(/^campaign_metrics_p2031_01_\d+$/);
   });
 });

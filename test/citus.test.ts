@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { citusDistributionPlan } from '../src/citus.ts';
+import { COLOCATION_GROUPS, citusDistributionPlan } from '../src/citus.ts';
 import { foreignKeys, tenantTables } from './support/catalog.ts';
 import { useTestDatabase } from './support/database.ts';
 
@@ -23,7 +23,18 @@ describe('Citus distribution plan', () => {
     );
     const distributed = placements.filter((step) => step.kind === 'distributed');
     const anchor = distributed[0]?.table;
-    expect(distributed[0]?.sql).toBe(`SELECT create_distributed_table('${anchor}', 'organization_id');`);
+    expect(distributed[0]?.sql).toBe(
+      `SELECT create_distributed_table('${anchor}', 'organization_id', colocate_with => 'none');`,
+    );
+    // The audit trail is a group of its own: a definer function writes it inside tenant scopes.
+    expect(
+      plan
+        .filter((step) => /^audit_/.test(step.table) && step.kind === 'distributed')
+        .map((step) => step.sql),
+    ).toEqual([
+      `SELECT create_distributed_table('audit_chain_heads', 'organization_id', colocate_with => 'none');`,
+      `SELECT create_distributed_table('audit_logs', 'organization_id', colocate_with => 'audit_chain_heads');`,
+    ]);
     expect(plan.find((step) => step.table === 'chunks' && step.kind === 'distributed')?.sql).toBe(
       `SELECT create_distributed_table('chunks', 'organization_id', colocate_with => '${anchor}');`,
     );
@@ -49,10 +60,13 @@ describe('Citus distribution plan', () => {
     expect(dropped.sort()).toEqual(keys.map((fk) => fk.name).sort());
     expect(restored.sort()).toEqual(dropped.sort());
     // Citus refuses these on restore: a distributed table pointing at another except through
-    // organization_id (co-located), and a reference table pointing at a distributed one.
+    // organization_id in the same co-location group, and a reference table pointing at a distributed one.
+    const group = (table: string) => COLOCATION_GROUPS.findIndex((tables) => tables.includes(table));
     const crossShard = keys.filter(
       (fk) =>
-        tenant.has(fk.table) && tenant.has(fk.referencedTable) && !fk.columns.includes('organization_id'),
+        tenant.has(fk.table) &&
+        tenant.has(fk.referencedTable) &&
+        (!fk.columns.includes('organization_id') || group(fk.table) !== group(fk.referencedTable)),
     );
     const referenceToTenant = keys.filter((fk) => !tenant.has(fk.table) && tenant.has(fk.referencedTable));
     console.log(

@@ -403,7 +403,7 @@ describe('people are not adopted', () => {
             roleId: ownerRole?.id ?? '',
           });
           return tx.execute(
-            sql`select app_accept_invitation(${acme.ownerUserId}, sha256(convert_to(${token}, 'UTF8')))`,
+            sql`select app_accept_invitation(${acme.ownerUserId}, ${acme.organizationId}::uuid, sha256(convert_to(${token}, 'UTF8')))`,
           );
         },
       };
