@@ -12,7 +12,10 @@ export interface CitusRuleViolation {
 }
 
 export interface CitusRulesReport {
-  /** Objects looked at: trigger functions, policies, foreign keys, unique keys and indexes. */
+  /**
+   * Objects looked at: trigger functions, policies, foreign keys, CHECK constraints and column
+   * defaults, tenant tables, unique keys and indexes.
+   */
   checked: number;
   violations: CitusRuleViolation[];
 }
@@ -309,6 +312,39 @@ export async function checkCitusRules(sql: RawSql): Promise<CitusRulesReport> {
       }
     }
   }
+
+  // Expressions every shard evaluates on its own rows: CHECK constraints and column defaults.
+  const expressions = await sql.query<{ object: string; expression: string }>(`
+    select format('check %s.%s', c.relname, k.conname) as object, pg_get_expr(k.conbin, k.conrelid) as expression
+    from pg_constraint k join pg_class c on c.oid = k.conrelid
+    where k.contype = 'c' and c.relnamespace = 'public'::regnamespace and not c.relispartition
+    union all
+    select format('default %s.%s', c.relname, a.attname), pg_get_expr(d.adbin, d.adrelid)
+    from pg_attrdef d join pg_class c on c.oid = d.adrelid
+    join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum
+    where c.relnamespace = 'public'::regnamespace and not c.relispartition`);
+  for (const { object, expression } of expressions) {
+    checked++;
+    for (const call of bodyFacts('sql', '', `SELECT ${expression}`).calls) {
+      for (const callee of byName.get(call) ?? []) {
+        for (const [relation] of tablesReached(callee)) {
+          flag(
+            object,
+            `calls ${callee.signature}, which queries ${relation}: a shard cannot run a distributed query`,
+          );
+        }
+      }
+    }
+  }
+
+  // Citus refuses a NULL distribution column: every tenant table's organization_id is NOT NULL.
+  const nullable = await sql.query<{ name: string }>(`
+    select c.relname as name from pg_class c join pg_attribute a on a.attrelid = c.oid
+    where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition
+      and a.attname = 'organization_id' and not a.attnotnull and c.relname <> 'organizations'`);
+  checked += tenant.size;
+  for (const { name } of nullable)
+    flag(`table ${name}`, 'organization_id may be NULL, which Citus cannot place');
 
   // Unique keys, primary keys, exclusion constraints and unique indexes of tenant tables.
   const uniques = await sql.query<{ name: string; table: string; columns: string[] }>(`

@@ -21,6 +21,10 @@ const violating = `
     id uuid primary key, probe_org uuid, probe_id uuid,
     constraint citus_probe_global_probe_fkey foreign key (probe_org, probe_id)
       references citus_probe_parent (organization_id, id));
+  create table citus_probe_loose (organization_id uuid, note text);
+  create function citus_probe_brand_count(org uuid) returns bigint language sql stable as $$
+    select count(*) from brands where organization_id = org $$;
+  alter table citus_probe_loose add constraint citus_probe_loose_brands_check check (citus_probe_brand_count(organization_id) < 10);
   alter table citus_probe enable row level security;
   create policy citus_probe_tenant on citus_probe using (organization_id = app_current_org_id());
   create policy citus_probe_members on citus_probe
@@ -53,7 +57,8 @@ const violating = `
 `;
 
 const cleanup = `
-  drop table citus_probe_global, citus_probe cascade;
+  drop table citus_probe_global, citus_probe, citus_probe_loose cascade;
+  drop function citus_probe_brand_count(uuid);
   drop table citus_probe_parent;
   drop function citus_probe_branch(), citus_probe_row(), citus_probe_read(), citus_probe_indirect(),
     citus_probe_dynamic(), citus_probe_clean(), citus_probe_campaigns(uuid);
@@ -93,6 +98,11 @@ describe('Citus rules check', () => {
         [
           'foreign key citus_probe_global.citus_probe_global_probe_fkey',
           /reference table citus_probe_global references tenant table citus_probe_parent/,
+        ],
+        ['table citus_probe_loose', /organization_id may be NULL/],
+        [
+          'check citus_probe_loose.citus_probe_loose_brands_check',
+          /calls citus_probe_brand_count\(uuid\), which queries brands/,
         ],
         ['unique citus_probe.citus_probe_token_key', /does not include organization_id/],
         ['unique citus_probe.citus_probe_token_idx', /does not include organization_id/],
