@@ -154,6 +154,8 @@ export interface DistributionReport {
   alreadyPlaced: number;
   /** Worker nodes the tables are spread over. */
   workers: number;
+  /** Co-location groups of the distributed tables (see `COLOCATION_GROUPS`). */
+  colocationGroups: number;
   /** Each service role, and the workers it cannot log in to (empty: it reaches them all). */
   workerLogins: { role: string; unreachable: string[] }[];
 }
@@ -225,6 +227,7 @@ export async function distribute(
         constraints: plan.filter((step) => step.kind === 'add-constraint').length,
         alreadyPlaced: tables.filter((table) => table.placed !== null).length,
         workers,
+        colocationGroups: 0,
         workerLogins: [],
       };
       for (const step of plan) {
@@ -244,6 +247,11 @@ export async function distribute(
           options.onTable?.(placed);
         }
       }
+      const [groups] = await session.query<{ n: number }>(
+        `select count(distinct colocationid)::int as n from pg_dist_partition p join pg_class c on c.oid = p.logicalrelid
+         where p.partmethod = 'h' and c.relnamespace = 'public'::regnamespace`,
+      );
+      report.colocationGroups = groups?.n ?? 0;
       await session.exec('COMMIT');
       report.workerLogins = await checkWorkerLogins(handle);
       return report;

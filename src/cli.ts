@@ -231,7 +231,7 @@ async function runDistribute(handle: DbHandle): Promise<void> {
   say(
     report.placed.length === 0
       ? `  nothing to do: all ${report.alreadyPlaced} tables are already placed on ${report.workers} workers`
-      : `  ${reference} reference tables, ${report.placed.length - reference} distributed tables co-located by organization_id on ${report.workers} workers; ${report.constraints} foreign keys set aside and restored${report.alreadyPlaced > 0 ? `; ${report.alreadyPlaced} tables were already placed` : ''} (${seconds(started)})`,
+      : `  ${reference} reference tables, ${report.placed.length - reference} distributed tables by organization_id in ${report.colocationGroups} co-location groups on ${report.workers} workers; ${report.constraints} foreign keys set aside and restored${report.alreadyPlaced > 0 ? `; ${report.alreadyPlaced} tables were already placed` : ''} (${seconds(started)})`,
   );
   const blocked = report.workerLogins.filter((login) => login.unreachable.length > 0);
   for (const { role, unreachable } of report.workerLogins)
