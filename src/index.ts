@@ -42,7 +42,15 @@ export {
 export * from './api/search.ts';
 export { defaultTenantIndexMinRows, ensureTenantIndexes } from './api/search-indexes.ts';
 export { API_KEY_PATTERN, parseApiKey } from './api-key-format.ts';
-export { citusDistributionPlan, type DistributionStep } from './citus.ts';
+export {
+  COLOCATION_GROUPS,
+  checkWorkerLogins,
+  citusDistributionPlan,
+  type DistributionReport,
+  type DistributionStep,
+  distribute,
+  SERVICE_ROLES,
+} from './citus.ts';
 export {
   type CreateDbOptions,
   createDb,
