@@ -140,10 +140,18 @@ describe('the honest path', () => {
     expect((await verify(db, org)).intact).toBe(true);
     // The row comes back from the append itself, exactly as a select of it reads.
     const full = await withTenant(db, org, (tx) =>
-      recordAudit(tx, ring, { ...sneaky, ip: '10.0.0.1', changes: { after: { price: 1.5 } }, targetId: 'b1' }),
+      recordAudit(tx, ring, {
+        ...sneaky,
+        ip: '10.0.0.1',
+        changes: { after: { price: 1.5 } },
+        targetId: 'b1',
+      }),
     );
     const [stored] = await withTenant(db, org, (tx) =>
-      tx.select().from(auditLogs).where(and(eq(auditLogs.organizationId, org), eq(auditLogs.id, full.id))),
+      tx
+        .select()
+        .from(auditLogs)
+        .where(and(eq(auditLogs.organizationId, org), eq(auditLogs.id, full.id))),
     );
     expect(full).toEqual(stored);
     expect(full.hash).toBeInstanceOf(Buffer);
