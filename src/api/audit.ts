@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { type Database, rowsOf, type Transaction } from '../client.ts';
 import { checkSeal, type KeyRing, sealWithRing } from '../crypto.ts';
 import { toDatabaseError } from '../errors.ts';
