@@ -143,6 +143,7 @@ interface FunctionRow extends Record<string, unknown> {
   language: string;
   definition: string;
   source: string;
+  args: number;
 }
 
 /**
@@ -174,7 +175,8 @@ export async function checkCitusRules(sql: RawSql): Promise<CitusRulesReport> {
 
   const functions = await sql.query<FunctionRow>(`
     select p.oid::int as oid, p.oid::regprocedure::text as signature, p.proname as name, l.lanname as language,
-           case when p.prokind = 'f' then pg_get_functiondef(p.oid) else '' end as definition, p.prosrc as source
+           case when p.prokind = 'f' then pg_get_functiondef(p.oid) else '' end as definition, p.prosrc as source,
+           p.pronargs::int as args
     from pg_proc p join pg_language l on l.oid = p.prolang
     where p.pronamespace = 'public'::regnamespace and l.lanname in ('sql', 'plpgsql')`);
   const byName = new Map<string, FunctionRow[]>();
@@ -231,6 +233,19 @@ export async function checkCitusRules(sql: RawSql): Promise<CitusRulesReport> {
         object,
         `reads or writes table ${relation}${via === fn.signature ? '' : ` (through ${via})`}: a trigger on a shard cannot query a distributed or reference table`,
       );
+    }
+  }
+
+  // SQL-language functions with parameters: Citus cannot plan their queries of distributed tables.
+  for (const fn of functions.filter((f) => f.language === 'sql' && f.args > 0)) {
+    checked++;
+    for (const relation of factsOf(fn).relations) {
+      if (tenant.has(relation)) {
+        flag(
+          `function ${fn.signature}`,
+          `a SQL function with parameters queries distributed table ${relation}, which Citus cannot plan: use PL/pgSQL`,
+        );
+      }
     }
   }
 

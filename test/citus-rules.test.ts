@@ -101,6 +101,14 @@ describe('Citus rules check', () => {
         ],
         ['table citus_probe_loose', /organization_id may be NULL/],
         [
+          'function citus_probe_campaigns(uuid)',
+          /SQL function with parameters queries distributed table campaigns/,
+        ],
+        [
+          'function citus_probe_brand_count(uuid)',
+          /SQL function with parameters queries distributed table brands/,
+        ],
+        [
           'check citus_probe_loose.citus_probe_loose_brands_check',
           /calls citus_probe_brand_count\(uuid\), which queries brands/,
         ],
