@@ -65,6 +65,39 @@ describe('users and organizations', () => {
     expect(count?.n).toBe(2);
   });
 
+  it('returns the founding rows exactly as a select of them reads', async () => {
+    const { db } = database.current;
+    const [founder] = await db.insert(users).values({ email: 'founder@initech.example' }).returning();
+    const created = await createOrganization(db, {
+      slug: 'initech',
+      name: 'Initech',
+      ownerUserId: founder?.id ?? '',
+      dataRegion: 'eu',
+      settings: { defaultLocale: 'en-GB' },
+    });
+    const id = created.organization.id;
+    const read = await withTenant(db, id, async (tx) => ({
+      organization: (await tx.select().from(organizations).where(eq(organizations.id, id)))[0],
+      roles: await tx.select().from(roles).where(eq(roles.organizationId, id)),
+      membership: (await tx.select().from(memberships).where(eq(memberships.organizationId, id)))[0],
+    }));
+    expect(created.organization).toEqual(read.organization);
+    expect(created.organization).toMatchObject({
+      plan: 'free',
+      dataRegion: 'eu',
+      settings: { defaultLocale: 'en-GB' },
+    });
+    expect(Object.values(created.roles).sort((a, b) => a.key.localeCompare(b.key))).toEqual(
+      read.roles.sort((a, b) => a.key.localeCompare(b.key)),
+    );
+    expect(created.ownerMembership).toEqual(read.membership);
+    expect(created.ownerMembership).toMatchObject({
+      userId: founder?.id,
+      roleId: created.roles.owner.id,
+      status: 'active',
+    });
+  });
+
   it('frees the slug of a soft-deleted organization', async () => {
     const { db } = database.current;
     const [user] = await db.insert(users).values({ email: 'temp@example.com' }).returning();

@@ -14,3 +14,22 @@ export function rowFromDefiner<T extends PgTable>(table: T, raw: Record<string, 
   }
   return row as T['$inferSelect'];
 }
+
+/** The same, from a row the definer returned as `to_jsonb(row)` (timestamps as ISO text, bytea as `\x` hex). */
+export function rowFromDefinerJson<T extends PgTable>(table: T, json: unknown): T['$inferSelect'] {
+  const source = (typeof json === 'string' ? JSON.parse(json) : json) as Record<string, unknown>;
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    const value = source[column.name];
+    const type = column.getSQLType();
+    row[key] =
+      value === null || value === undefined
+        ? null
+        : type === 'jsonb' || type === 'json'
+          ? value
+          : type === 'bytea' && typeof value === 'string'
+            ? Buffer.from(value.replace(/^\\x/, ''), 'hex')
+            : column.mapFromDriverValue(value);
+  }
+  return row as T['$inferSelect'];
+}

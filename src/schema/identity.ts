@@ -176,6 +176,8 @@ export const roles = tenantTable(
     check('roles_key_format_check', sql`${t.key} ~ '^[a-z][a-z0-9_]{1,62}$'`),
     // A person's organizations are listed with their role in each.
     definerAccess('roles'),
+    // The system roles of a new organization (app_create_organization).
+    definerAccess('roles', 'insert'),
   ],
 );
 
@@ -199,6 +201,9 @@ export const rolePermissions = tenantTable(
       t.permissionKey,
     ),
     index('role_permissions_permission_key_idx').on(t.permissionKey),
+    // The system roles' permissions of a new organization (app_create_organization, INSERT ... RETURNING).
+    definerAccess('role_permissions', 'insert'),
+    definerAccess('role_permissions'),
   ],
 );
 
