@@ -280,7 +280,7 @@ export async function exportAuditCheckpoint(tx: Transaction, ring: KeyRing): Pro
 
 /**
  * What the owner could have changed about the trail's tables without touching a row: partitions
- * detached (a table named like one, not attached), append-only or stamp triggers missing or
+ * detached (a table named like one, not attached), append-only triggers missing or
  * disabled on the parent or a partition, row-level security switched off.
  */
 export async function auditStructureProblems(db: Database | Transaction): Promise<string[]> {
@@ -292,7 +292,7 @@ export async function auditStructureProblems(db: Database | Transaction): Promis
         from pg_inherits i join pg_class c on c.oid = i.inhrelid
         where i.inhparent = (select oid from parent)
       ),
-      required(name) as (values ('audit_logs_refuse_update_delete'), ('audit_logs_refuse_truncate'), ('audit_logs_stamp')),
+      required(name) as (values ('audit_logs_refuse_update_delete'), ('audit_logs_refuse_truncate')),
       parent_triggers as (
         select t.oid, t.tgname, t.tgenabled, t.tgtype from pg_trigger t where t.tgrelid = (select oid from parent)
       )
