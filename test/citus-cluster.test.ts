@@ -77,7 +77,11 @@ function stable(value: unknown): unknown {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
-      if (/^(id|.*Id|createdAt|updatedAt|key|prefix|lastUsedAt|keyPrefix|hash|prevHash|seal|seq)$/.test(key))
+      if (
+        /^(id|.*Id|createdAt|updatedAt|key|prefix|scopeKey|lastUsedAt|keyPrefix|hash|prevHash|seal|seq)$/.test(
+          key,
+        )
+      )
         continue;
       out[key] = typeof item === 'number' && !Number.isInteger(item) ? Number(item.toFixed(4)) : stable(item);
     }

@@ -40,6 +40,21 @@ async function onNode(base: string, node: Node, database: string, statements: st
   }
 }
 
+/** DROP DATABASE on one node, again for a few seconds while Citus' background connections let go of it. */
+async function dropOnNode(base: string, node: Node, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await onNode(base, node, 'postgres', [
+        'SET citus.enable_create_database_propagation = off',
+        `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`,
+      ]);
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006' || attempt === 10) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 export interface ClusterDatabase {
   name: string;
   url: string;
@@ -100,11 +115,8 @@ export async function createClusterDatabase(base: string): Promise<ClusterDataba
     handle,
     drop: async () => {
       await handle.close();
-      for (const node of nodes)
-        await onNode(base, node, 'postgres', [
-          'SET citus.enable_create_database_propagation = off',
-          `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`,
-        ]);
+      // The coordinator first: its maintenance daemon would otherwise reconnect to the workers' copies.
+      for (const node of [coordinator, ...workers]) await dropOnNode(base, node, name);
     },
   };
 }
