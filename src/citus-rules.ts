@@ -361,6 +361,23 @@ export async function checkCitusRules(sql: RawSql): Promise<CitusRulesReport> {
   for (const { name } of nullable)
     flag(`table ${name}`, 'organization_id may be NULL, which Citus cannot place');
 
+  // Column-list INSERT grants: Citus writes defaulted columns out on the shard, which such a grant refuses.
+  const columnInserts = await sql.query<{ table: string; role: string; columns: string[] }>(`
+    select c.relname as table, r.rolname as role, array_agg(a.attname::text order by a.attnum) as columns
+    from pg_attribute a join pg_class c on c.oid = a.attrelid
+    cross join lateral aclexplode(a.attacl) x join pg_roles r on r.oid = x.grantee
+    where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition
+      and x.privilege_type = 'INSERT' and not has_table_privilege(x.grantee, c.oid, 'INSERT')
+    group by c.relname, r.rolname`);
+  checked += columnInserts.length;
+  for (const grant of columnInserts) {
+    if (!tenant.has(grant.table)) continue;
+    flag(
+      `table ${grant.table}`,
+      `INSERT is granted to ${grant.role} on columns (${grant.columns.join(', ')}) only: on a shard Citus inserts the defaulted columns too, which that grant refuses`,
+    );
+  }
+
   // Unique keys, primary keys, exclusion constraints and unique indexes of tenant tables.
   const uniques = await sql.query<{ name: string; table: string; columns: string[] }>(`
     select i.relname as name, c.relname as table,

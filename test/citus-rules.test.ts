@@ -25,6 +25,7 @@ const violating = `
   create function citus_probe_brand_count(org uuid) returns bigint language sql stable as $$
     select count(*) from brands where organization_id = org $$;
   alter table citus_probe_loose add constraint citus_probe_loose_brands_check check (citus_probe_brand_count(organization_id) < 10);
+  grant insert (organization_id, id) on citus_probe to neonhub_app;
   alter table citus_probe enable row level security;
   create policy citus_probe_tenant on citus_probe using (organization_id = app_current_org_id());
   create policy citus_probe_members on citus_probe
@@ -100,6 +101,7 @@ describe('Citus rules check', () => {
           /reference table citus_probe_global references tenant table citus_probe_parent/,
         ],
         ['table citus_probe_loose', /organization_id may be NULL/],
+        ['table citus_probe', /INSERT is granted to neonhub_app on columns \(organization_id, id\) only/],
         [
           'function citus_probe_campaigns(uuid)',
           /SQL function with parameters queries distributed table campaigns/,
