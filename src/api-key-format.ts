@@ -4,27 +4,30 @@ import { createHash, randomBytes } from 'node:crypto';
 export type ApiKeyEnv = 'live' | 'test';
 
 export type ParsedApiKey =
-  | { ok: true; env: ApiKeyEnv; hash: Buffer; prefix: string }
+  | { ok: true; env: ApiKeyEnv; hash: Buffer; prefix: string; organizationId: string }
   | { ok: false; reason: 'malformed' | 'bad_checksum' };
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const BODY_BYTES = 32;
 /** 62^43 > 2^256, so 43 base62 characters always hold 32 bytes. */
 const BODY_LENGTH = 43;
+/** 62^22 > 2^128, so 22 base62 characters always hold the organization's UUID. */
+const ORGANIZATION_LENGTH = 22;
 /** 62^6 > 2^32, so 6 base62 characters always hold a CRC32. */
 const CHECKSUM_LENGTH = 6;
 const DISPLAY_BODY_CHARS = 8;
 
-/** Total length of an API key: `nh_live_` (8) + body (43) + checksum (6). */
-export const API_KEY_LENGTH = 'nh_live_'.length + BODY_LENGTH + CHECKSUM_LENGTH;
+/** Total length of an API key: `nh_live_` (8) + body (43) + organization (22) + checksum (6). */
+export const API_KEY_LENGTH = 'nh_live_'.length + BODY_LENGTH + ORGANIZATION_LENGTH + CHECKSUM_LENGTH;
 
 /**
  * Finds NeonHub API keys in arbitrary text (for secret scanners); candidates should then be
  * confirmed offline with {@link parseApiKey}, which checks the CRC32 checksum.
  */
-export const API_KEY_PATTERN = /\bnh_(live|test)_[0-9A-Za-z]{49}\b/;
+export const API_KEY_PATTERN = /\bnh_(live|test)_[0-9A-Za-z]{71}\b/;
 
-const EXACT_PATTERN = /^nh_(live|test)_[0-9A-Za-z]{49}$/;
+const EXACT_PATTERN = /^nh_(live|test)_[0-9A-Za-z]{71}$/;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -54,6 +57,24 @@ function toBase62(value: bigint, length: number): string {
   return out.padStart(length, '0');
 }
 
+function fromBase62(digits: string): bigint {
+  let n = 0n;
+  for (const digit of digits) n = n * 62n + BigInt(BASE62.indexOf(digit));
+  return n;
+}
+
+/** The organization's UUID as 22 base62 characters, and back (undefined past 128 bits). */
+function encodeOrganization(organizationId: string): string {
+  return toBase62(BigInt(`0x${organizationId.replaceAll('-', '')}`), ORGANIZATION_LENGTH);
+}
+
+function decodeOrganization(digits: string): string | undefined {
+  const n = fromBase62(digits);
+  if (n >= 1n << 128n) return undefined;
+  const hex = n.toString(16).padStart(32, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 function checksumOf(keyWithoutChecksum: string): string {
   return toBase62(BigInt(crc32(keyWithoutChecksum)), CHECKSUM_LENGTH);
 }
@@ -70,13 +91,20 @@ export function displayPrefix(key: string): string {
 }
 
 /**
- * Generates a new API key `nh_<env>_<body><checksum>`. Show `key` once; store `hash` and `prefix`.
+ * Generates a new API key `nh_<env>_<body><organization><checksum>` for an organization. The key
+ * carries its organization so verification reads that tenant's keys only (one shard on Citus).
+ * Show `key` once; store `hash` and `prefix`.
  */
-export function generateApiKey(env: ApiKeyEnv = 'live'): { key: string; hash: Buffer; prefix: string } {
+export function generateApiKey(
+  organizationId: string,
+  env: ApiKeyEnv = 'live',
+): { key: string; hash: Buffer; prefix: string } {
   if (env !== 'live' && env !== 'test')
     throw new TypeError(`API key env must be "live" or "test", got ${env}`);
+  if (typeof organizationId !== 'string' || !UUID_PATTERN.test(organizationId))
+    throw new TypeError('an API key needs the UUID of its organization');
   const body = toBase62(BigInt(`0x${randomBytes(BODY_BYTES).toString('hex')}`), BODY_LENGTH);
-  const unchecked = `nh_${env}_${body}`;
+  const unchecked = `nh_${env}_${body}${encodeOrganization(organizationId)}`;
   const key = unchecked + checksumOf(unchecked);
   return { key, hash: hashApiKey(key), prefix: displayPrefix(key) };
 }
@@ -93,6 +121,8 @@ export function parseApiKey(candidate: string): ParsedApiKey {
   if (checksumOf(candidate.slice(0, split)) !== candidate.slice(split)) {
     return { ok: false, reason: 'bad_checksum' };
   }
+  const organizationId = decodeOrganization(candidate.slice(split - ORGANIZATION_LENGTH, split));
+  if (!organizationId) return { ok: false, reason: 'malformed' };
   const env = match[1] === 'test' ? 'test' : 'live';
-  return { ok: true, env, hash: hashApiKey(candidate), prefix: displayPrefix(candidate) };
+  return { ok: true, env, hash: hashApiKey(candidate), prefix: displayPrefix(candidate), organizationId };
 }

@@ -1,76 +1,141 @@
-import type { RawSql } from './client.ts';
+import type { DbHandle, RawSql } from './client.ts';
+import { ServerRequirementError } from './errors.ts';
 
 export interface DistributionStep {
   table: string;
   /**
-   * `reference`: copied to every node (global tables); `distributed`: sharded by the tenant;
-   * `drop-constraint` / `add-constraint`: a reference that closes a cycle (an agent and its current
-   * config), set aside while its tables are distributed and put back after.
+   * `session`: a setting the placement needs (for its transaction, or for the database where later
+   * partitions and migrations need it too); `reference`: copied to
+   * every node (global tables and organizations); `distributed`: sharded by `organization_id`;
+   * `drop-constraint` / `add-constraint`: a foreign key of a table being placed, set aside while
+   * the tables are placed and put back after.
    */
-  kind: 'reference' | 'distributed' | 'drop-constraint' | 'add-constraint';
+  kind: 'session' | 'reference' | 'distributed' | 'drop-constraint' | 'add-constraint';
   sql: string;
 }
 
+/**
+ * Tenant tables sharded apart from the others, each list its own co-location group. The audit trail
+ * is written by a definer function inside tenant scopes: Citus refuses, for the rest of a
+ * transaction, a shard group one role wrote and another then touches, so the trail's shards must
+ * not be the group the scope's own statements use. They keep no foreign key to other tenant tables.
+ */
+export const COLOCATION_GROUPS: readonly (readonly string[])[] = [['audit_chain_heads', 'audit_logs']];
+
+/** The distribution column of every tenant table. */
+export const TENANT_COLUMN = 'organization_id';
+
+type Table = { name: string; tenant: boolean; placed: 'reference' | 'distributed' | null };
 type Reference = { name: string; table: string; referenced: string; definition: string };
 
-/**
- * The Citus plan for this schema, read from the catalog so tables added later are covered: global
- * tables become reference tables, the tenant root is distributed by `id`, and every tenant table
- * by `organization_id`, co-located with it, so one tenant's rows share a shard and every composite
- * reference stays local. Referenced tables come before their referrers.
- */
-export async function citusDistributionPlan(sql: RawSql): Promise<DistributionStep[]> {
-  const tables = await sql.query<{ name: string; tenant: boolean }>(`
+const SESSION_SETTINGS = [
+  // Triggers are shard-safe by design (the Citus rules check guards it); Citus asks to be told.
+  'SET LOCAL citus.enable_unsafe_triggers = on;',
+  // One connection per node for the whole placement: foreign keys to reference tables are added in
+  // the same transaction as the tables they join, which Citus allows only sequentially.
+  "SET LOCAL citus.multi_shard_modify_mode = 'sequential';",
+  "SET LOCAL citus.propagate_set_commands = 'local';",
+  // The rows moved into the shards were checked where they were: their triggers must neither
+  // rewrite them (updated_at, hashes) nor leave deferred checks that block the foreign keys' return.
+  'SET LOCAL session_replication_role = replica;',
+];
+
+/** Whether the server has the citus extension (the catalog tables exist). */
+async function hasCitus(sql: RawSql): Promise<boolean> {
+  const [row] = await sql.query<{ citus: boolean }>(
+    `select exists (select from pg_extension where extname = 'citus') as citus`,
+  );
+  return row?.citus === true;
+}
+
+async function readTables(sql: RawSql, citus: boolean): Promise<Table[]> {
+  const placement = citus
+    ? `(select case when p.partmethod = 'h' then 'distributed' when p.repmodel = 't' then 'reference' end
+          from pg_dist_partition p where p.logicalrelid = c.oid)`
+    : 'null';
+  return sql.query<Table & Record<string, unknown>>(`
     select c.relname as name,
-           c.relname = 'organizations' or exists (
-             select from pg_attribute a where a.attrelid = c.oid and a.attname = 'organization_id' and not a.attisdropped
-           ) as tenant
+           c.relname <> 'organizations' and exists (
+             select from pg_attribute a
+             where a.attrelid = c.oid and a.attname = '${TENANT_COLUMN}' and not a.attisdropped
+           ) as tenant,
+           ${placement} as placed
     from pg_class c
     where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition
     order by c.relname`);
-  const references = await sql.query<Reference & Record<string, unknown>>(`
-    select f.conname as name, c.relname as table, p.relname as referenced, pg_get_constraintdef(f.oid) as definition
-    from pg_constraint f join pg_class c on c.oid = f.conrelid join pg_class p on p.oid = f.confrelid
-    where f.contype = 'f' and f.conparentid = 0 and c.relnamespace = 'public'::regnamespace and f.confrelid <> f.conrelid
-    order by f.conname`);
-  const ordered: string[] = [];
-  const placed = new Set<string>();
-  const cycles: Reference[] = [];
-  const place = (table: string, path: string[]) => {
-    if (placed.has(table)) return;
-    for (const reference of references.filter((r) => r.table === table)) {
-      if ([...path, table].includes(reference.referenced)) cycles.push(reference);
-      else place(reference.referenced, [...path, table]);
-    }
-    placed.add(table);
-    ordered.push(table);
-  };
-  // Reference tables first: distributed tables may point at them, never the other way round.
-  for (const table of tables) if (!table.tenant) place(table.name, []);
-  place('organizations', []);
-  for (const table of tables) place(table.name, []);
-  const tenant = new Set(tables.filter((table) => table.tenant).map((table) => table.name));
-  const distribute = ordered.map((table): DistributionStep => {
-    if (!tenant.has(table))
-      return { table, kind: 'reference', sql: `SELECT create_reference_table('${table}');` };
-    const column = table === 'organizations' ? 'id' : 'organization_id';
-    const colocate = table === 'organizations' ? '' : `, colocate_with => 'organizations'`;
+}
+
+/**
+ * The Citus plan for this schema, read from the catalog so tables added later are covered: global
+ * tables and organizations become reference tables (on every node, so a tenant table's key to them
+ * stays local), and every table with an `organization_id` is distributed by it, co-located with one
+ * another (the audit trail in a group of its own: `COLOCATION_GROUPS`), so one tenant's rows share
+ * a shard and every composite reference stays local. The
+ * foreign keys of the tables being placed are set aside first and put back last: placing a table
+ * that local tables still point at would drag their whole graph along, and cycles need no order.
+ * Partitions follow their parent (now and later); indexes follow their table. On a server already
+ * distributed, only tables not yet placed appear; an empty plan means there is nothing to do.
+ */
+export async function citusDistributionPlan(sql: RawSql): Promise<DistributionStep[]> {
+  const tables = await readTables(sql, await hasCitus(sql));
+  const placing = tables.filter((table) => table.placed === null);
+  if (placing.length === 0) return [];
+  const misplaced = tables.filter(
+    (table) => table.placed !== null && table.placed !== (table.tenant ? 'distributed' : 'reference'),
+  );
+  if (misplaced.length > 0) {
+    throw new ServerRequirementError(
+      `already placed otherwise on Citus: ${misplaced.map((t) => `${t.name} (${t.placed}, expected ${t.tenant ? 'distributed' : 'reference'})`).join(', ')}; undistribute them first (undistribute_table)`,
+    );
+  }
+  const [database] = await sql.query<{ name: string }>('select current_database() as name');
+  const unplaced = new Set(placing.map((table) => table.name));
+  const references = (
+    await sql.query<Reference & Record<string, unknown>>(`
+      select f.conname as name, c.relname as table, p.relname as referenced, pg_get_constraintdef(f.oid) as definition
+      from pg_constraint f join pg_class c on c.oid = f.conrelid join pg_class p on p.oid = f.confrelid
+      where f.contype = 'f' and f.conparentid = 0 and c.relnamespace = 'public'::regnamespace
+      order by c.relname, f.conname`)
+  ).filter((reference) => unplaced.has(reference.table) || unplaced.has(reference.referenced));
+  // Each group co-located with its first distributed table (already placed, or the first placed now).
+  const groupOf = (table: string) => COLOCATION_GROUPS.find((group) => group.includes(table)) ?? null;
+  const anchorOf = (table: string) =>
+    (
+      tables.find((t) => t.tenant && t.placed === 'distributed' && groupOf(t.name) === groupOf(table)) ??
+      placing.find((t) => t.tenant && groupOf(t.name) === groupOf(table))
+    )?.name;
+  const place = (table: Table): DistributionStep => {
+    if (!table.tenant)
+      return { table: table.name, kind: 'reference', sql: `SELECT create_reference_table('${table.name}');` };
+    const anchor = anchorOf(table.name);
+    // A group's first table starts a group of its own: by default Citus would join any group of the same shape.
+    const colocateWith = anchor !== table.name ? anchor : 'none';
     return {
-      table,
+      table: table.name,
       kind: 'distributed',
-      sql: `SELECT create_distributed_table('${table}', '${column}'${colocate});`,
+      sql: `SELECT create_distributed_table('${table.name}', '${TENANT_COLUMN}', colocate_with => '${colocateWith}');`,
     };
-  });
+  };
   return [
-    ...cycles.map(
+    ...SESSION_SETTINGS.map((text): DistributionStep => ({ table: '', kind: 'session', sql: text })),
+    {
+      table: '',
+      kind: 'session',
+      // Partitions made later (app_create_monthly_partition) and later migrations add triggers to distributed tables too.
+      sql: `ALTER DATABASE "${(database?.name ?? '').replaceAll('"', '""')}" SET citus.enable_unsafe_triggers = on;`,
+    },
+    ...references.map(
       (r): DistributionStep => ({
         table: r.table,
         kind: 'drop-constraint',
         sql: `ALTER TABLE ${r.table} DROP CONSTRAINT ${r.name};`,
       }),
     ),
-    ...distribute,
-    ...cycles.map(
+    // Reference tables first: distributed tables point at them, never the other way round.
+    ...placing.filter((table) => !table.tenant).map(place),
+    ...placing.filter((table) => table.tenant).map(place),
+    { table: '', kind: 'session', sql: 'SET LOCAL session_replication_role = origin;' },
+    ...references.map(
       (r): DistributionStep => ({
         table: r.table,
         kind: 'add-constraint',
@@ -78,4 +143,123 @@ export async function citusDistributionPlan(sql: RawSql): Promise<DistributionSt
       }),
     ),
   ];
+}
+
+export interface DistributionReport {
+  /** Tables placed by this run, in order, with what became of them. */
+  placed: { table: string; kind: 'reference' | 'distributed'; partitions: number }[];
+  /** Foreign keys set aside and put back. */
+  constraints: number;
+  /** Tables that were already placed before this run. */
+  alreadyPlaced: number;
+  /** Worker nodes the tables are spread over. */
+  workers: number;
+  /** Co-location groups of the distributed tables (see `COLOCATION_GROUPS`). */
+  colocationGroups: number;
+  /** Each service role, and the workers it cannot log in to (empty: it reaches them all). */
+  workerLogins: { role: string; unreachable: string[] }[];
+}
+
+/**
+ * The roles statements run as on the coordinator (tenant scopes, definer functions, the Auth.js
+ * pool): Citus opens its worker connections as the current role, so each must log in to every worker.
+ */
+export const SERVICE_ROLES = ['neonhub_app', 'neonhub_definer', 'neonhub_auth'] as const;
+
+/** Which workers each service role cannot open a connection to, as Citus itself opens them. */
+export async function checkWorkerLogins(
+  handle: Pick<DbHandle, 'dedicated'>,
+): Promise<DistributionReport['workerLogins']> {
+  const session = await handle.dedicated();
+  try {
+    const results: DistributionReport['workerLogins'] = [];
+    for (const role of SERVICE_ROLES) {
+      await session.exec(`BEGIN; SET LOCAL ROLE ${role}`);
+      try {
+        const rows = await session.query<{ node: string; success: boolean }>(
+          `select nodename || ':' || nodeport as node, success from run_command_on_workers('select 1') order by 1`,
+        );
+        results.push({ role, unreachable: rows.filter((row) => !row.success).map((row) => row.node) });
+      } finally {
+        await session.exec('ROLLBACK');
+      }
+    }
+    return results;
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * Distributes this schema on the Citus coordinator `handle` points at, in one transaction (all or
+ * nothing): see `citusDistributionPlan`. Refuses a server without Citus, or one without workers.
+ * Idempotent: a second run places nothing. `onTable` hears each table as it is placed. Then checks
+ * that every service role logs in to every worker (the DBA's part: see the README), and reports it.
+ */
+export async function distribute(
+  handle: Pick<DbHandle, 'sql' | 'dedicated'>,
+  options: { onTable?: (placed: DistributionReport['placed'][number]) => void } = {},
+): Promise<DistributionReport> {
+  if (!(await hasCitus(handle.sql))) {
+    throw new ServerRequirementError(
+      'distribute needs a Citus coordinator: this server has no citus extension (CREATE EXTENSION citus on every node, then add the workers with citus_add_node)',
+    );
+  }
+  const [nodes] = await handle.sql.query<{ workers: number }>(
+    'select count(*)::int as workers from citus_get_active_worker_nodes()',
+  );
+  const workers = nodes?.workers ?? 0;
+  if (workers === 0) {
+    throw new ServerRequirementError(
+      'distribute needs worker nodes: this Citus coordinator has none active (add them with citus_add_node)',
+    );
+  }
+  const session = await handle.dedicated();
+  try {
+    await session.exec('BEGIN');
+    try {
+      // Nobody else places tables meanwhile: two runs at once would both find them unplaced.
+      await session.exec(`SELECT pg_advisory_xact_lock(hashtext('neonhub-db distribute'))`);
+      const plan = await citusDistributionPlan(session);
+      const tables = await readTables(session, true);
+      const report: DistributionReport = {
+        placed: [],
+        constraints: plan.filter((step) => step.kind === 'add-constraint').length,
+        alreadyPlaced: tables.filter((table) => table.placed !== null).length,
+        workers,
+        colocationGroups: 0,
+        workerLogins: [],
+      };
+      for (const step of plan) {
+        await session.exec(step.sql).catch((error: unknown) => {
+          throw new ServerRequirementError(
+            `Citus refused ${step.sql.replace(/;$/, '')}: ${(error as Error).message}`,
+            { cause: error },
+          );
+        });
+        if (step.kind === 'reference' || step.kind === 'distributed') {
+          const [row] = await session.query<{ partitions: number }>(
+            'select count(*)::int as partitions from pg_inherits where inhparent = $1::regclass',
+            [step.table],
+          );
+          const placed = { table: step.table, kind: step.kind, partitions: row?.partitions ?? 0 };
+          report.placed.push(placed);
+          options.onTable?.(placed);
+        }
+      }
+      const [groups] = await session.query<{ n: number }>(
+        `select count(distinct colocationid)::int as n from pg_dist_partition p join pg_class c on c.oid = p.logicalrelid
+         where p.partmethod = 'h' and c.relnamespace = 'public'::regnamespace`,
+      );
+      report.colocationGroups = groups?.n ?? 0;
+      await session.exec('COMMIT');
+      report.workerLogins = await checkWorkerLogins(handle);
+      return report;
+    } catch (error) {
+      await session.exec('ROLLBACK').catch(() => {});
+      throw error;
+    }
+  } finally {
+    await session.release();
+  }
 }

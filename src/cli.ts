@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensurePartitions, verifyAllAuditChains } from './api/audit.ts';
-import { citusDistributionPlan } from './citus.ts';
+import { citusDistributionPlan, distribute } from './citus.ts';
 import { check, checkTableHooks, generate, studio } from './cli-drizzle-kit.ts';
 import { createDb, type DbHandle, isLocalTarget } from './client.ts';
 import { ConnectionError, MigrationError, ServerRequirementError } from './errors.ts';
@@ -26,7 +26,10 @@ const usage = `neonhub-db <command>
   check     drift check (drizzle-kit generate + check), then every tenant table of the migrations
             has forced RLS, its policy, its updated_at trigger and its neonhub_app grants
   maintain  create monthly partitions ahead of time (run daily)
-  citus     print the SQL that distributes this schema on Citus by organization
+  citus     print the SQL that distributes this schema on Citus by organization (dry run of distribute)
+  distribute
+            on a Citus coordinator: organizations and global tables become reference tables, every
+            tenant table is distributed by organization_id (co-located); idempotent
   create-login <name> [--auth]
             create the role API services log in as (LOGIN, member of neonhub_app, nothing else);
             --auth: the Auth.js pool's login instead (member of neonhub_auth only);
@@ -215,6 +218,31 @@ async function auditVerify(handle: DbHandle): Promise<void> {
   if (failed > 0) process.exitCode = 1;
 }
 
+async function runDistribute(handle: DbHandle): Promise<void> {
+  say(`distributing ${describe(handle)} by organization`);
+  const started = performance.now();
+  const report = await distribute(handle, {
+    onTable: ({ table, kind, partitions }) =>
+      say(
+        `  ${table}: ${kind === 'reference' ? 'reference table (every node)' : 'distributed by organization_id'}${partitions > 0 ? `, with its ${partitions} partitions` : ''}`,
+      ),
+  });
+  const reference = report.placed.filter((table) => table.kind === 'reference').length;
+  say(
+    report.placed.length === 0
+      ? `  nothing to do: all ${report.alreadyPlaced} tables are already placed on ${report.workers} workers`
+      : `  ${reference} reference tables, ${report.placed.length - reference} distributed tables by organization_id in ${report.colocationGroups} co-location groups on ${report.workers} workers; ${report.constraints} foreign keys set aside and restored${report.alreadyPlaced > 0 ? `; ${report.alreadyPlaced} tables were already placed` : ''} (${seconds(started)})`,
+  );
+  const blocked = report.workerLogins.filter((login) => login.unreachable.length > 0);
+  for (const { role, unreachable } of report.workerLogins)
+    say(
+      unreachable.length === 0
+        ? `  ${role} logs in to every worker`
+        : `  ${role} cannot log in to ${unreachable.join(', ')}: give it a worker login and a pg_dist_authinfo row (README, Scale-out on Citus)`,
+    );
+  if (blocked.length > 0) process.exitCode = 1;
+}
+
 /** The value after `--<name>` (or `--<name>=value`), if given. */
 function option(args: string[], name: string): string | undefined {
   const inline = args.find((arg) => arg.startsWith(`--${name}=`));
@@ -249,7 +277,18 @@ async function main(argv: string[]): Promise<void> {
     case 'citus': {
       const handle = createDb();
       try {
-        for (const step of await citusDistributionPlan(handle.sql)) say(step.sql);
+        const plan = await citusDistributionPlan(handle.sql);
+        if (plan.length === 0) say('-- every table is already placed on Citus: nothing to do');
+        else for (const line of ['BEGIN;', ...plan.map((step) => step.sql), 'COMMIT;']) say(line);
+      } finally {
+        await handle.close();
+      }
+      return;
+    }
+    case 'distribute': {
+      const handle = createDb();
+      try {
+        await runDistribute(handle);
       } finally {
         await handle.close();
       }

@@ -64,8 +64,11 @@ export interface CreateDbOptions {
   max?: number;
   /** Opens organizations' tenant scope keys. Default: `loadKeyRing()` when a scope first needs it. */
   keys?: KeyRing;
-  /** Called with the text of every statement sent to the database (tests audit them; never logs parameters). */
-  onStatement?: (text: string) => void;
+  /**
+   * Called with the text of every statement sent to the database (tests audit them), and on a
+   * server its parameters (tests EXPLAIN the statement as sent; never log them).
+   */
+  onStatement?: (text: string, parameters?: unknown[]) => void;
 }
 
 export const defaultDataDir = () =>
@@ -112,12 +115,18 @@ function openHandle(options: CreateDbOptions): DbHandle {
   return embeddedHandle(openPglite(dataDir), dataDir, onStatement);
 }
 
-function serverHandle(url: string, max: number, onStatement?: (text: string) => void): DbHandle {
+function serverHandle(
+  url: string,
+  max: number,
+  onStatement?: (text: string, parameters?: unknown[]) => void,
+): DbHandle {
   const display = describeServer(url);
   const client = postgres(url, {
     max,
     onnotice: () => {},
-    ...(onStatement && { debug: (_connection: number, text: string) => onStatement(text) }),
+    ...(onStatement && {
+      debug: (_connection: number, text: string, parameters: unknown[]) => onStatement(text, parameters),
+    }),
     connection: { application_name: 'neonhub-db' },
   });
   const db = drizzlePostgres(client, { schema }) as unknown as Database;

@@ -26,6 +26,7 @@ export * from './api/bulk-ingest.ts';
 export * from './api/chat.ts';
 export { readCredentialSecret, rotateCredentialKeys, storeCredential } from './api/credentials.ts';
 export * from './api/datasets.ts';
+export * from './api/deletions.ts';
 export * from './api/embedding-spaces.ts';
 export * from './api/ingest.ts';
 export * from './api/members.ts';
@@ -41,7 +42,15 @@ export {
 export * from './api/search.ts';
 export { defaultTenantIndexMinRows, ensureTenantIndexes } from './api/search-indexes.ts';
 export { API_KEY_PATTERN, parseApiKey } from './api-key-format.ts';
-export { citusDistributionPlan, type DistributionStep } from './citus.ts';
+export {
+  COLOCATION_GROUPS,
+  checkWorkerLogins,
+  citusDistributionPlan,
+  type DistributionReport,
+  type DistributionStep,
+  distribute,
+  SERVICE_ROLES,
+} from './citus.ts';
 export {
   type CreateDbOptions,
   createDb,

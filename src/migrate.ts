@@ -303,6 +303,12 @@ async function answerWithin<T>(work: Promise<T>, ms: number): Promise<T> {
 
 async function applyOne(session: RawSql, migration: Migration, lockTimeoutMs: number): Promise<void> {
   await session.exec(`begin; set local lock_timeout = ${Math.max(0, Math.floor(lockTimeoutMs))}`);
+  // On a distributed database one migration's DDL and grants reach many shards of several tables,
+  // which Citus refuses in parallel inside one transaction: run them one after the other.
+  const [citus] = await session.query<{ installed: boolean }>(
+    `select exists (select from pg_extension where extname = 'citus') as installed`,
+  );
+  if (citus?.installed) await session.exec(`set local citus.multi_shard_modify_mode = 'sequential'`);
   let current = '';
   try {
     for (const statement of migration.statements) {

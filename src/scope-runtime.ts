@@ -318,14 +318,14 @@ export class ScopeRuntime {
     send: <R>(query: Promise<R>) => Promise<R>,
   ): Promise<unknown> {
     if (login.citus) {
-      return send(
-        connection
-          .unsafe(
-            `BEGIN; SET LOCAL citus.propagate_set_commands = 'local'; SET LOCAL ROLE ${APP_ROLE}; ` +
-              `SET LOCAL search_path = public, pg_temp; SET LOCAL app.tenant_key = '${key}'`,
-          )
-          .simple()
-          .execute(),
+      // Citus replays each SET LOCAL's whole message on its worker connections: one SET per message,
+      // and the role before propagation starts (a replayed SET ROLE fails on a definer function's connections).
+      return Promise.all(
+        [
+          `BEGIN; SET LOCAL ROLE ${APP_ROLE}; SET LOCAL citus.propagate_set_commands = 'local'`,
+          'SET LOCAL search_path = public, pg_temp',
+          `SET LOCAL app.tenant_key = '${key}'`,
+        ].map((text) => send(connection.unsafe(text).simple().execute())),
       );
     }
     // Prepared once per connection: afterwards BEGIN and the settings take one round trip, no describe first.
@@ -369,7 +369,11 @@ function connectionLost(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
     const { code, severity, cause } = current as { code?: unknown; severity?: unknown; cause?: unknown };
-    if (typeof code === 'string' && (code.startsWith('CONNECTION_') || /^(57P0[123]|08...)$/.test(code)))
+    // An ERROR with a connection code is the server's own link failing (a Citus worker): this one lives.
+    if (
+      typeof code === 'string' &&
+      (code.startsWith('CONNECTION_') || (/^(57P0[123]|08...)$/.test(code) && severity !== 'ERROR'))
+    )
       return true;
     if (severity === 'FATAL' || severity === 'PANIC') return true;
     current = cause;

@@ -18,6 +18,7 @@ import {
   setCurrentConfig,
 } from '../src/api/agents.ts';
 import { createConversation } from '../src/api/chat.ts';
+import { deleteConversation } from '../src/api/deletions.ts';
 import { rowsOf } from '../src/client.ts';
 import { DatabaseError } from '../src/errors.ts';
 import { InputError } from '../src/input.ts';
@@ -464,7 +465,15 @@ describe('runs and tool executions', () => {
       });
       return { runId: run.id, conversationId: conversation.id };
     });
-    await tenant((tx) => tx.delete(conversations).where(eq(conversations.id, conversationId)));
+    // The run still points at it: a raw DELETE is refused by the foreign key, deleteConversation clears it first.
+    const refused = await failure(() =>
+      tenant((tx) => tx.delete(conversations).where(eq(conversations.id, conversationId))),
+    );
+    expect(refused).toMatchObject({
+      kind: 'foreign_key_violation',
+      constraint: 'agent_runs_conversation_id_fkey',
+    });
+    expect(await tenant((tx) => deleteConversation(tx, conversationId))).toBe(true);
     const [run] = await tenant((tx) => tx.select().from(agentRuns).where(eq(agentRuns.id, runId)));
     expect(run?.conversationId).toBeNull();
 

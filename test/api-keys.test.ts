@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey, scopesAllow, verifyApiKey } from '../src/api/api-keys.ts';
 import { createOrganization } from '../src/api/organizations.ts';
-import { hashApiKey } from '../src/api-key-format.ts';
+import { crc32, hashApiKey, parseApiKey } from '../src/api-key-format.ts';
 import { InputError } from '../src/input.ts';
 import { apiKeys, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
@@ -16,6 +16,19 @@ let viewerId: string;
 let outsiderId: string;
 let acmeId: string;
 let globexId: string;
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const toBase62 = (value: bigint, length: number) => {
+  let out = '';
+  for (let n = value; n > 0n; n /= 62n) out = BASE62[Number(n % 62n)] + out;
+  return out.padStart(length, '0');
+};
+
+/** The same secret with another organization in it, checksummed: a well-formed key. */
+function rerouted(key: string, organizationId: string): string {
+  const unchecked = key.slice(0, 51) + toBase62(BigInt(`0x${organizationId.replaceAll('-', '')}`), 22);
+  return unchecked + toBase62(BigInt(crc32(unchecked)), 6);
+}
 
 /** Adds an active member with one of the organization's system roles. */
 async function addMember(org: string, email: string, role: string): Promise<string> {
@@ -94,6 +107,11 @@ describe('API keys', () => {
     );
     expect(await withTenant(db, globexId, (tx) => revokeApiKey(tx, other.apiKey.id))).toBe(false);
     expect((await verifyApiKey(db, other.key)).ok).toBe(true);
+    // The key carries its organization: the same secret naming another one finds nothing there.
+    const moved = rerouted(other.key, globexId);
+    expect(parseApiKey(moved)).toMatchObject({ ok: true, organizationId: globexId });
+    expect(parseApiKey(other.key)).toMatchObject({ ok: true, organizationId: acmeId });
+    expect(await verifyApiKey(db, moved)).toEqual({ ok: false, reason: 'unknown' });
   });
 
   it('lets a tenant scope read only its own keys, never another tenant’s list', async () => {

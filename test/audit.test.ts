@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AuditChainReport,
@@ -12,7 +12,7 @@ import { createOrganization } from '../src/api/organizations.ts';
 import { createDb, type DbHandle, rowsOf } from '../src/client.ts';
 import { createKeyRing, loadKeyRing, sealWithRing } from '../src/crypto.ts';
 import { DatabaseError } from '../src/errors.ts';
-import { users } from '../src/schema/index.ts';
+import { auditLogs, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { adminUrlFor } from './support/backend.ts';
 import {
@@ -138,6 +138,23 @@ describe('the honest path', () => {
     const row = await withTenant(db, org, (tx) => recordAudit(tx, ring, sneaky));
     expect(row.createdAt.getFullYear()).toBeGreaterThan(2020);
     expect((await verify(db, org)).intact).toBe(true);
+    // The row comes back from the append itself, exactly as a select of it reads.
+    const full = await withTenant(db, org, (tx) =>
+      recordAudit(tx, ring, {
+        ...sneaky,
+        ip: '10.0.0.1',
+        changes: { after: { price: 1.5 } },
+        targetId: 'b1',
+      }),
+    );
+    const [stored] = await withTenant(db, org, (tx) =>
+      tx
+        .select()
+        .from(auditLogs)
+        .where(and(eq(auditLogs.organizationId, org), eq(auditLogs.id, full.id))),
+    );
+    expect(full).toEqual(stored);
+    expect(full.hash).toBeInstanceOf(Buffer);
   });
 });
 

@@ -1,7 +1,7 @@
 import { DrizzleAdapter } from '@auth/drizzle-adapter';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { memberPermissions } from '../src/api/members.ts';
+import { acceptInvitation, inviteMember, memberPermissions } from '../src/api/members.ts';
 import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
 import { DatabaseError } from '../src/errors.ts';
 import { systemRoles } from '../src/permissions.ts';
@@ -10,6 +10,7 @@ import {
   authenticators,
   memberships,
   organizations,
+  roles,
   sessions,
   users,
   verificationTokens,
@@ -64,6 +65,39 @@ describe('users and organizations', () => {
     expect(count?.n).toBe(2);
   });
 
+  it('returns the founding rows exactly as a select of them reads', async () => {
+    const { db } = database.current;
+    const [founder] = await db.insert(users).values({ email: 'founder@initech.example' }).returning();
+    const created = await createOrganization(db, {
+      slug: 'initech',
+      name: 'Initech',
+      ownerUserId: founder?.id ?? '',
+      dataRegion: 'eu',
+      settings: { defaultLocale: 'en-GB' },
+    });
+    const id = created.organization.id;
+    const read = await withTenant(db, id, async (tx) => ({
+      organization: (await tx.select().from(organizations).where(eq(organizations.id, id)))[0],
+      roles: await tx.select().from(roles).where(eq(roles.organizationId, id)),
+      membership: (await tx.select().from(memberships).where(eq(memberships.organizationId, id)))[0],
+    }));
+    expect(created.organization).toEqual(read.organization);
+    expect(created.organization).toMatchObject({
+      plan: 'free',
+      dataRegion: 'eu',
+      settings: { defaultLocale: 'en-GB' },
+    });
+    expect(Object.values(created.roles).sort((a, b) => a.key.localeCompare(b.key))).toEqual(
+      read.roles.sort((a, b) => a.key.localeCompare(b.key)),
+    );
+    expect(created.ownerMembership).toEqual(read.membership);
+    expect(created.ownerMembership).toMatchObject({
+      userId: founder?.id,
+      roleId: created.roles.owner.id,
+      status: 'active',
+    });
+  });
+
   it('frees the slug of a soft-deleted organization', async () => {
     const { db } = database.current;
     const [user] = await db.insert(users).values({ email: 'temp@example.com' }).returning();
@@ -107,6 +141,28 @@ describe('users and organizations', () => {
     expect(new Date(after?.updated_at ?? 0).getTime()).toBeGreaterThan(
       new Date(before?.updated_at ?? 0).getTime(),
     );
+  });
+});
+
+describe('invitations', () => {
+  it('carry their organization in the token; a token naming another organization or not ours is refused like an unknown one', async () => {
+    const { db } = database.current;
+    const [guest] = await db.insert(users).values({ email: 'guest@elsewhere.example' }).returning();
+    const invite = () =>
+      withTenant(db, acmeId, async (tx) => {
+        const [viewer] = await tx.select().from(roles).where(eq(roles.key, 'viewer'));
+        return inviteMember(tx, { email: 'guest@elsewhere.example', roleId: viewer?.id ?? '' });
+      });
+    const { token } = await invite();
+    expect(token.slice('nh_inv_'.length, 'nh_inv_'.length + 32)).toBe(acmeId.replaceAll('-', ''));
+    const unknown = /the invitation is unknown, already accepted or expired/;
+    const elsewhere = `nh_inv_${globexId.replaceAll('-', '')}${token.slice(-43)}`;
+    for (const presented of [elsewhere, 'nh_inv_not-a-token', token.slice(0, -1), '']) {
+      await expect(acceptInvitation(db, guest?.id ?? '', presented), presented).rejects.toThrow(unknown);
+    }
+    // Positive control: the token as issued joins the guest to its organization, once.
+    expect(await acceptInvitation(db, guest?.id ?? '', token)).toBe(acmeId);
+    await expect(acceptInvitation(db, guest?.id ?? '', token)).rejects.toThrow(unknown);
   });
 });
 

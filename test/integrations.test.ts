@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCredentialSecret, storeCredential } from '../src/api/credentials.ts';
+import { deleteCredential } from '../src/api/deletions.ts';
 import type { Transaction } from '../src/client.ts';
 import { loadKeyRing } from '../src/crypto.ts';
 import { connectors, credentials } from '../src/schema/index.ts';
@@ -69,7 +70,7 @@ describe('connectors', () => {
         .insert(connectors)
         .values({ provider: 'google_ads', name: 'Ads', status: 'connected', credentialId: credential.id })
         .returning();
-      await tx.delete(credentials).where(eq(credentials.id, credential.id));
+      expect(await deleteCredential(tx, credential.id)).toBe(true);
       return row?.id ?? '';
     });
     const [row] = await inOrg((tx) => tx.select().from(connectors).where(eq(connectors.id, id)));

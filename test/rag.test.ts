@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDataset, deleteDataset } from '../src/api/datasets.ts';
+import { deleteModelVersion } from '../src/api/deletions.ts';
 import {
   embeddingIndexName,
   ensureEmbeddingIndexes,
@@ -299,7 +300,7 @@ describe('rag tables', () => {
         .insert(trainingJobs)
         .values({ datasetId: dataset.id, baseModel: 'llama', outputModelVersionId: model.id })
         .returning();
-      await tx.delete(modelVersions).where(eq(modelVersions.id, model.id));
+      expect(await deleteModelVersion(tx, model.id)).toBe(true);
       const [after] = await tx
         .select()
         .from(trainingJobs)

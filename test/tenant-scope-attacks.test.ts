@@ -14,6 +14,7 @@ import { registerScopeRuntime, runtimeOf } from '../src/scope-runtime.ts';
 import type { SeedResult } from '../src/seed/index.ts';
 import { runPrepared, withTenant, withUser } from '../src/tenant.ts';
 import { newScopeKey } from '../src/tenant-keys.ts';
+import { midScopeSettingAttacks, roleAttacks } from './support/attacks.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
 
@@ -271,17 +272,7 @@ describe('scopes do not nest across tenants or people', () => {
 });
 
 describe('settings are not keys', () => {
-  const midScope: Record<string, string[]> = {
-    "the victim's id in the old tenant setting": ["select set_config('app.current_org_id', '$VICTIM', true)"],
-    'SET of the old tenant setting': ["set local app.current_org_id = '$VICTIM'"],
-    'a forged scope key': [`select set_config('app.tenant_key', '${randomBytes(32).toString('hex')}', true)`],
-    "the victim's sealed key as the key": [
-      "select set_config('app.tenant_key', encode(app_organization_scope_key('$VICTIM'), 'hex'), true)",
-    ],
-    'enumeration switched on': ["select set_config('app.enumerate_organizations', 'on', true)"],
-    "a person's id": ["select set_config('app.current_user_id', '$VICTIM_OWNER', true)"],
-    'the API-key hash setting': ["select set_config('app.api_key_hash', repeat('0', 64), true)"],
-  };
+  const midScope = midScopeSettingAttacks;
 
   it('changing any setting mid-scope shows none of another tenant (and the own tenant stays visible before it)', async () => {
     const leaks: string[] = [];
@@ -338,12 +329,7 @@ describe.skipIf(!onServer)('a service login (server only: PGlite has one superus
     service.password = password;
     const handle = createDb({ url: service.toString(), max: 2 });
     try {
-      const attacks = [
-        'reset role',
-        'set role postgres',
-        'set role neonhub_definer',
-        'alter table brands no force row level security',
-      ];
+      const attacks = roleAttacks;
       const gained: string[] = [];
       for (const attack of attacks) {
         await withTenant(handle.db, acme.organizationId, async (tx) => {
@@ -561,7 +547,7 @@ describe('people are not adopted', () => {
             roleId: ownerRole?.id ?? '',
           });
           return tx.execute(
-            sql`select app_accept_invitation(${acme.ownerUserId}, sha256(convert_to(${token}, 'UTF8')))`,
+            sql`select app_accept_invitation(${acme.ownerUserId}, ${acme.organizationId}::uuid, sha256(convert_to(${token}, 'UTF8')))`,
           );
         },
       };

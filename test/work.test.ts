@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { removeMember } from '../src/api/deletions.ts';
 import { acceptInvitation, inviteMember } from '../src/api/members.ts';
 import type { Transaction } from '../src/client.ts';
 import { feedback, memberships, tasks, users } from '../src/schema/index.ts';
@@ -84,7 +85,7 @@ describe('tasks', () => {
         .insert(tasks)
         .values({ title: 'Temporary work', assigneeMembershipId: member?.id })
         .returning();
-      await tx.delete(memberships).where(eq(memberships.id, member?.id ?? ''));
+      expect(await removeMember(tx, member?.id ?? '')).toBe(true);
       return task?.id ?? '';
     });
     const [task] = await inOrg((tx) => tx.select().from(tasks).where(eq(tasks.id, taskId)));

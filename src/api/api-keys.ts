@@ -76,7 +76,7 @@ export async function createApiKey(
     }
     if (issues.length > 0) throw new InputError('api_keys', issues);
 
-    const { key, hash, prefix } = generateApiKey(valid.env ?? 'live');
+    const { key, hash, prefix } = generateApiKey(organizationId, valid.env ?? 'live');
     const [row] = await tx
       .insert(apiKeys)
       .values({
@@ -118,7 +118,8 @@ export type ApiKeyVerification =
 /**
  * Resolves a presented key to its organization and scopes in one round trip, before any tenant is
  * known. The format and checksum are checked offline first; the database then reads only the row
- * whose hash matches (the `app_resolve_api_key` path) and records its use.
+ * of the organization the key carries whose hash matches (the `app_resolve_api_key` path, one
+ * shard on Citus) and records its use. A key naming another organization finds nothing: `unknown`.
  */
 export async function verifyApiKey(db: Database, presented: string): Promise<ApiKeyVerification> {
   const parsed = parseApiKey(presented);
@@ -136,7 +137,7 @@ export async function verifyApiKey(db: Database, presented: string): Promise<Api
         select organization_id, api_key_id, scopes,
                expires_at is not null and expires_at <= now() as expired,
                revoked_at is not null as revoked
-        from app_resolve_api_key(${parsed.hash})`),
+        from app_resolve_api_key(${parsed.organizationId}::uuid, ${parsed.hash})`),
     );
   } catch (error) {
     throw toDatabaseError(error);

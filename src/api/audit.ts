@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { type Database, rowsOf, type Transaction } from '../client.ts';
 import { checkSeal, type KeyRing, sealWithRing } from '../crypto.ts';
 import { toDatabaseError } from '../errors.ts';
@@ -6,6 +6,7 @@ import { parseInput } from '../input.ts';
 import { type AuditLog, auditChainHeads, auditLogs, type NewAuditLog } from '../schema/index.ts';
 import { currentTenant, withTenant } from '../tenant.ts';
 import { recordAuditInputSchema } from '../validators/audit.ts';
+import { rowFromDefiner } from './definer-rows.ts';
 import { listOrganizationIdsForAdminJob } from './organizations.ts';
 
 export type AuditEntry = Omit<
@@ -51,16 +52,12 @@ export async function recordAudit(tx: Transaction, ring: KeyRing, entry: AuditEn
     const prevHash = bytes(link.prev_hash);
     const { keyId, mac } = sealWithRing(ring, 'audit-chain', Buffer.concat([prevHash, bytes(link.message)]));
     const seq = Number(link.seq);
-    await tx.execute(sql`select app_audit_append(${organizationId}::uuid, ${link.id}::uuid, ${seq}::bigint,
-      ${prevHash}::bytea, ${mac}::bytea, ${keyId}::text, ${values})`);
-    const [row] = await tx
-      .select()
-      .from(auditLogs)
-      .where(
-        and(eq(auditLogs.organizationId, organizationId), eq(auditLogs.seq, seq), eq(auditLogs.id, link.id)),
-      );
-    if (!row) throw new Error('the appended audit entry is not readable');
-    return row;
+    const [row] = rowsOf<Record<string, unknown>>(
+      await tx.execute(sql`select * from app_audit_append(${organizationId}::uuid, ${link.id}::uuid, ${seq}::bigint,
+        ${prevHash}::bytea, ${mac}::bytea, ${keyId}::text, ${values})`),
+    );
+    if (!row) throw new Error('app_audit_append returned no row');
+    return rowFromDefiner(auditLogs, row);
   } catch (error) {
     throw toDatabaseError(error);
   }
@@ -283,7 +280,7 @@ export async function exportAuditCheckpoint(tx: Transaction, ring: KeyRing): Pro
 
 /**
  * What the owner could have changed about the trail's tables without touching a row: partitions
- * detached (a table named like one, not attached), append-only or stamp triggers missing or
+ * detached (a table named like one, not attached), append-only triggers missing or
  * disabled on the parent or a partition, row-level security switched off.
  */
 export async function auditStructureProblems(db: Database | Transaction): Promise<string[]> {
@@ -295,7 +292,7 @@ export async function auditStructureProblems(db: Database | Transaction): Promis
         from pg_inherits i join pg_class c on c.oid = i.inhrelid
         where i.inhparent = (select oid from parent)
       ),
-      required(name) as (values ('audit_logs_refuse_update_delete'), ('audit_logs_refuse_truncate'), ('audit_logs_stamp')),
+      required(name) as (values ('audit_logs_refuse_update_delete'), ('audit_logs_refuse_truncate')),
       parent_triggers as (
         select t.oid, t.tgname, t.tgenabled, t.tgtype from pg_trigger t where t.tgrelid = (select oid from parent)
       )

@@ -8,9 +8,12 @@ import { InputError } from '../input.ts';
  */
 export type Cursor = string;
 
-/** The column's time as whole microseconds since the epoch (text, exact), to build a cursor from. */
+/**
+ * The column's time as whole microseconds since the epoch (text, exact), to build a cursor from.
+ * Read at UTC so the expression is immutable: Citus refuses a stable one in an INSERT's RETURNING.
+ */
 export const microsOf = (column: AnyPgColumn): SQL<string> =>
-  sql<string>`(extract(epoch from ${column}) * 1000000)::bigint::text`;
+  sql<string>`(extract(epoch from (${column} at time zone 'UTC')) * 1000000)::bigint::text`;
 
 /** The time `micros` (from {@link microsOf}) stands for, exact to the microsecond. */
 export const atMicros = (micros: string): SQL =>

@@ -65,6 +65,16 @@ export interface InviteMemberInput {
 
 const tokenHash = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
+/** `nh_inv_<organization id, 32 hex digits><43 base64url characters>`. */
+const TOKEN_PATTERN = /^nh_inv_([0-9a-f]{32})[A-Za-z0-9_-]{43}$/;
+
+/** The organization an invitation token names, or null when it is not a token of ours. */
+function tokenOrganization(token: string): string | null {
+  const hex = typeof token === 'string' ? TOKEN_PATTERN.exec(token)?.[1] : undefined;
+  if (!hex) return null;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /**
  * Invites an address into the current tenant. The returned `token` goes into the link mailed to
  * that address and is never stored (only its SHA-256); the person it names accepts it.
@@ -74,7 +84,8 @@ export async function inviteMember(
   input: InviteMemberInput,
 ): Promise<{ invitation: Invitation; token: string }> {
   const organizationId = currentTenant(tx);
-  const token = `nh_inv_${randomBytes(32).toString('base64url')}`;
+  // The token carries its organization: acceptance then reads that tenant only (one shard on Citus).
+  const token = `nh_inv_${organizationId.replaceAll('-', '')}${randomBytes(32).toString('base64url')}`;
   const days = input.expiresInDays ?? 7;
   const values = parseInput(
     insertInvitationSchema,
@@ -95,12 +106,15 @@ export async function inviteMember(
 
 /**
  * The signed-in person accepts an invitation sent to their address (`app_accept_invitation`):
- * they become an active member with the invited role. Returns the organization joined.
+ * they become an active member with the invited role. Returns the organization joined. A token
+ * that is not ours, or names another organization, is refused like an unknown one.
  */
 export async function acceptInvitation(db: Database, userId: string, token: string): Promise<string> {
   return withUser(db, userId, async (tx) => {
     const [row] = rowsOf<{ organizationId: string }>(
-      await tx.execute(sql`select app_accept_invitation(${userId}, ${tokenHash(token)}) as "organizationId"`),
+      await tx.execute(
+        sql`select app_accept_invitation(${userId}, ${tokenOrganization(token)}::uuid, ${tokenHash(String(token))}) as "organizationId"`,
+      ),
     );
     if (!row) throw new Error('app_accept_invitation returned nothing');
     return row.organizationId;

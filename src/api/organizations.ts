@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { type Database, rowsOf, type Transaction } from '../client.ts';
 import { toDatabaseError } from '../errors.ts';
 import { parseInput } from '../input.ts';
@@ -10,13 +10,13 @@ import {
   type Organization,
   organizations,
   type Role,
-  rolePermissions,
   roles,
 } from '../schema/index.ts';
 import { runtimeOf } from '../scope-runtime.ts';
 import { assertUuid, withTenant, withUser } from '../tenant.ts';
 import { newScopeKey, sealScopeKey } from '../tenant-keys.ts';
 import { insertOrganizationSchema } from '../validators/identity.ts';
+import { rowFromDefinerJson } from './definer-rows.ts';
 
 export interface CreateOrganizationInput
   extends Pick<NewOrganization, 'slug' | 'name' | 'plan' | 'dataRegion' | 'settings'> {
@@ -63,40 +63,34 @@ export async function createOrganization(
     },
     'organizations',
   );
+  // Every founding row in one definer call whose rows are returned: on Citus a scope cannot touch, as
+  // neonhub_app, shards a definer function wrote in the same transaction.
+  const systemRoleSpecs = systemRoleKeys.map((key) => ({
+    key,
+    name: systemRoles[key].name,
+    description: systemRoles[key].description,
+    permissions: systemRoles[key].permissions,
+  }));
   return withTenant(db, id, async (tx) => {
-    const [organization] = await tx.insert(organizations).values(values).returning();
-    const created = await tx
-      .insert(roles)
-      .values(
-        systemRoleKeys.map((key) => ({
-          organizationId: id,
-          key,
-          name: systemRoles[key].name,
-          description: systemRoles[key].description,
-          isSystem: true,
-        })),
-      )
-      .returning();
-    const byKey = Object.fromEntries(created.map((role) => [role.key, role])) as CreatedOrganization['roles'];
-    await tx.insert(rolePermissions).values(
-      systemRoleKeys.flatMap((key) =>
-        systemRoles[key].permissions.map((permissionKey) => ({
-          organizationId: id,
-          roleId: byKey[key].id,
-          permissionKey,
-        })),
-      ),
+    const [created] = rowsOf<{ organization: unknown; roles: unknown; membership: unknown }>(
+      await tx.execute(sql`select organization, roles, membership from app_create_organization(
+        ${id}::uuid, ${values.scopeKey}::bytea, ${values.slug}::text, ${values.name}::text,
+        ${values.plan ?? organizations.plan.default}::organization_plan,
+        ${values.dataRegion ?? organizations.dataRegion.default}::text, ${JSON.stringify(values.settings ?? {})}::jsonb,
+        ${input.ownerUserId}::uuid, ${JSON.stringify(systemRoleSpecs)}::jsonb)`),
     );
-    // The founding owner is the one person a tenant attaches by id (app_found_organization).
-    const [founded] = rowsOf<{ id: string }>(
-      await tx.execute(sql`select app_found_organization(${input.ownerUserId}) as id`),
-    );
-    const [ownerMembership] = await tx
-      .select()
-      .from(memberships)
-      .where(and(eq(memberships.organizationId, id), eq(memberships.id, founded?.id ?? '')));
-    if (!organization || !ownerMembership) throw new Error('organization insert returned no row');
-    return { organization, roles: byKey, ownerMembership };
+    if (!created) throw new Error('app_create_organization returned no row');
+    const createdRoles = (
+      typeof created.roles === 'string' ? JSON.parse(created.roles) : created.roles
+    ) as unknown[];
+    const byKey = Object.fromEntries(
+      createdRoles.map((json) => rowFromDefinerJson(roles, json)).map((role) => [role.key, role]),
+    ) as CreatedOrganization['roles'];
+    return {
+      organization: rowFromDefinerJson(organizations, created.organization),
+      roles: byKey,
+      ownerMembership: rowFromDefinerJson(memberships, created.membership),
+    };
   });
 }
 

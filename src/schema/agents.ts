@@ -40,8 +40,8 @@ export const agents = tenantTable(
   {
     /**
      * Optional: the brand whose voice the agent writes in. The composite FK
-     * `(organization_id, brand_id) -> brands ON DELETE SET NULL (brand_id)` lives in the
-     * `agents_guards` migration (drizzle-kit cannot express a column-list SET NULL).
+     * `(organization_id, brand_id) -> brands` (NO ACTION) lives in the `citus_guards` migration;
+     * `deleteBrand` clears it before the brand goes (Citus refuses SET NULL on it).
      */
     brandId: uuid('brand_id'),
     slug: text('slug').notNull(),
@@ -64,7 +64,7 @@ export const agents = tenantTable(
     // Slugs are unique per organization among live agents, so a deleted agent frees its slug.
     uniqueIndex('agents_organization_id_slug_key').on(t.organizationId, t.slug).where(liveRows),
     check('agents_slug_format_check', sql`${t.slug} ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'`),
-    // Serves the brand FK (SET NULL on brand purge) and "this brand's agents".
+    // Serves the brand FK (cleared by deleteBrand) and "this brand's agents".
     index('agents_brand_id_idx').on(t.organizationId, t.brandId),
     // Serves the deferred current-config FK.
     index('agents_current_config_id_idx').on(t.organizationId, t.currentConfigId, t.id),
@@ -256,9 +256,9 @@ export const agentRuns = tenantTable(
     /** The config version the run used (one of this agent's). */
     configId: uuid('config_id').notNull(),
     /**
-     * The conversation the run answered in, if any. The composite FK
-     * `-> conversations ON DELETE SET NULL (conversation_id)` lives in the `agents_guards`
-     * migration: telemetry outlives the conversation, and chat.ts imports this file, not the reverse.
+     * The conversation the run answered in, if any. The composite FK `-> conversations` (NO ACTION)
+     * lives in the `citus_guards` migration (chat.ts imports this file, not the reverse);
+     * `deleteConversation` clears it, so telemetry outlives the conversation.
      */
     conversationId: uuid('conversation_id'),
     /** The run that started this one, for sub-agents. */
@@ -299,7 +299,7 @@ export const agentRuns = tenantTable(
     index('agent_runs_agent_id_created_at_idx').on(t.organizationId, t.agentId, t.createdAt, t.id),
     // Serves the config FK and "runs of this config version" when comparing versions.
     index('agent_runs_config_id_idx').on(t.organizationId, t.configId, t.agentId),
-    // Serves the conversation FK (SET NULL) and "runs answering in this conversation".
+    // Serves the conversation FK (cleared by deleteConversation) and "runs answering in this conversation".
     index('agent_runs_conversation_id_idx').on(t.organizationId, t.conversationId),
     ...tenantReference('agent_runs', t, t.parentRunId, t),
     unique('agent_runs_organization_id_idempotency_key_key').on(t.organizationId, t.idempotencyKey),

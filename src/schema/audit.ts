@@ -67,7 +67,7 @@ export const auditLogs = pgTable(
     ip: inet('ip'),
     userAgent: text('user_agent'),
     changes: jsonb('changes').$type<AuditChanges>().notNull().default({}),
-    /** The database's clock (the append path and the `audit_logs_stamp` trigger), never the caller's. */
+    /** The database's clock, set by the append path (`app_audit_append`), never the caller's. */
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     prevHash: bytea('prev_hash'),
     hash: bytea('hash'),

@@ -387,9 +387,9 @@ export type NewSocialPost = typeof socialPosts.$inferInsert;
 // ---------------------------------------------------------------------------------------------
 
 /**
- * An experiment inside a campaign. While it is `running` its variants' weights add up to 100 and
- * there are at least two: a deferred constraint trigger checks it at commit, so one transaction
- * can rebalance weights (`ab_tests_weights_check`).
+ * An experiment inside a campaign. While it is `running` its split (`variant_weights`) names at
+ * least two variants whose weights add up to 100 (`ab_tests_weights_check`); a rebalance sets the
+ * whole map in one update.
  */
 export const abTests = tenantTable(
   'ab_tests',
@@ -400,6 +400,11 @@ export const abTests = tenantTable(
     status: abTestStatus('status').notNull().default('draft'),
     /** The metric that decides the winner (`clicks`, `conversions`...). */
     goalMetric: text('goal_metric').notNull(),
+    /**
+     * Share of traffic in percent per variant key (`{ "A": 50, "B": 50 }`). Held on the test row so
+     * a CHECK guards a running test's split without reading another table (`ab_tests_weights_check`).
+     */
+    variantWeights: jsonb('variant_weights').$type<Record<string, number>>().notNull().default({}),
     startedAt: timestamp('started_at', { withTimezone: true }),
     endedAt: timestamp('ended_at', { withTimezone: true }),
     ...timestamps(),
@@ -416,12 +421,19 @@ export const abTests = tenantTable(
     ),
     check('ab_tests_running_check', sql`${t.status} <> 'running' or ${t.startedAt} is not null`),
     check('ab_tests_completed_check', sql`${t.status} <> 'completed' or ${t.endedAt} is not null`),
+    // The functions (citus_guards migration) read only the row: a CHECK that holds on Citus shards.
+    check('ab_tests_variant_weights_check', sql`app_ab_test_weights_valid(${t.variantWeights})`),
+    check(
+      'ab_tests_weights_check',
+      sql`${t.status} <> 'running' or app_ab_test_weights_ready(${t.variantWeights})`,
+    ),
   ],
 );
 
 export type AbTest = typeof abTests.$inferSelect;
 export type NewAbTest = typeof abTests.$inferInsert;
 
+/** What a variant shows; its share of traffic is the test's `variant_weights[key]`. */
 export const abTestVariants = tenantTable(
   'ab_test_variants',
   {
@@ -430,8 +442,6 @@ export const abTestVariants = tenantTable(
     key: text('key').notNull(),
     /** The version this variant shows; kept while a variant uses it. */
     contentVersionId: uuid('content_version_id'),
-    /** Share of traffic in percent. */
-    weight: integer('weight').notNull(),
     ...timestamps(),
   },
   (t) => [
@@ -439,7 +449,6 @@ export const abTestVariants = tenantTable(
     ...tenantReference('ab_test_variants', t, t.contentVersionId, contentVersions, 'no action'),
     unique('ab_test_variants_organization_id_ab_test_id_key_key').on(t.organizationId, t.abTestId, t.key),
     check('ab_test_variants_key_check', sql`${t.key} ~ '^[A-Za-z0-9_-]{1,40}$'`),
-    check('ab_test_variants_weight_check', sql`${t.weight} between 0 and 100`),
   ],
 );
 

@@ -22,11 +22,11 @@ export const conversations = tenantTable(
     kind: conversationKind('kind').notNull().default('chat'),
     title: text('title'),
     /**
-     * Optional. Composite FK `-> brands ON DELETE SET NULL (brand_id)` in the `agents_guards`
-     * migration (drizzle-kit cannot express a column-list SET NULL).
+     * Optional. Composite FK `-> brands` (NO ACTION) in the `citus_guards` migration; `deleteBrand`
+     * clears it first.
      */
     brandId: uuid('brand_id'),
-    /** Optional. Composite FK `-> agents ON DELETE SET NULL (agent_id)` in the `agents_guards` migration. */
+    /** Optional. Composite FK `-> agents` (NO ACTION) in the `citus_guards` migration; `deleteAgent` clears it first. */
     agentId: uuid('agent_id'),
     createdByUserId: uuid('created_by_user_id'),
     status: conversationStatus('status').notNull().default('active'),
@@ -89,8 +89,8 @@ export const messages = tenantTable(
     tokens: integer('tokens'),
     model: text('model'),
     /**
-     * The agent run that produced the message. Composite FK `-> agent_runs ON DELETE SET NULL (run_id)`
-     * in the `agents_guards` migration: the message outlives its telemetry.
+     * The agent run that produced the message. Composite FK `-> agent_runs` (NO ACTION) in the
+     * `citus_guards` migration; `deleteAgent`/`deleteAgentRun` clear it: the message outlives its telemetry.
      */
     runId: uuid('run_id'),
     /** The message this one answers or replaces, for branches (regenerate, edit-and-resend). */

@@ -176,6 +176,8 @@ export const roles = tenantTable(
     check('roles_key_format_check', sql`${t.key} ~ '^[a-z][a-z0-9_]{1,62}$'`),
     // A person's organizations are listed with their role in each.
     definerAccess('roles'),
+    // The system roles of a new organization (app_create_organization).
+    definerAccess('roles', 'insert'),
   ],
 );
 
@@ -199,6 +201,9 @@ export const rolePermissions = tenantTable(
       t.permissionKey,
     ),
     index('role_permissions_permission_key_idx').on(t.permissionKey),
+    // The system roles' permissions of a new organization (app_create_organization, INSERT ... RETURNING).
+    definerAccess('role_permissions', 'insert'),
+    definerAccess('role_permissions'),
   ],
 );
 
@@ -254,9 +259,8 @@ export const invitations = tenantTable(
   },
   (t) => [
     ...tenantReference('invitations', t, t.roleId, roles, 'cascade'),
+    // Acceptance looks an invitation up by the organization its token carries and the token's hash.
     unique('invitations_organization_id_token_hash_key').on(t.organizationId, t.tokenHash),
-    // Acceptance finds an invitation by its token before it knows the tenant (app_accept_invitation).
-    index('invitations_token_hash_idx').on(t.tokenHash),
     // One open invitation per address and organization.
     uniqueIndex('invitations_organization_id_email_key')
       .on(t.organizationId, sql`lower(${t.email})`)
@@ -290,13 +294,12 @@ export const apiKeys = tenantTable(
     ...timestamps(),
   },
   (t) => [
+    // Verification looks a key up by the organization it carries and its hash: one tenant, one shard.
     unique('api_keys_organization_id_key_hash_key').on(t.organizationId, t.keyHash),
-    // Verification finds a key by its hash before it knows the tenant (app_resolve_api_key).
-    index('api_keys_key_hash_idx').on(t.keyHash),
     index('api_keys_created_by_user_id_idx').on(t.createdByUserId),
     check('api_keys_key_hash_length_check', sql`octet_length(${t.keyHash}) = 32`),
     check('api_keys_name_length_check', sql`char_length(${t.name}) between 1 and 100`),
-    // app_resolve_api_key finds a key by its hash before any tenant is known, and records its use.
+    // app_resolve_api_key finds a key by the organization the key carries and its hash, and records its use.
     definerAccess('api_keys'),
     definerAccess('api_keys', 'update'),
   ],

@@ -25,9 +25,8 @@ export const connectors = tenantTable(
     config: jsonb('config').$type<ConnectorConfig>().notNull().default({}),
     /**
      * The credential it authenticates with (`credentials`). The composite foreign key
-     * `(organization_id, credential_id)` is written in the integrations_guards migration with
-     * `ON DELETE SET NULL (credential_id)`, which drizzle-kit cannot express: removing a credential
-     * disconnects the connector instead of deleting it.
+     * `(organization_id, credential_id)` (NO ACTION) is written in the citus_guards migration;
+     * `deleteCredential` clears it first, so removing a credential disconnects the connector.
      */
     credentialId: uuid('credential_id'),
     lastSyncedAt: timestamp('last_synced_at', { withTimezone: true }),

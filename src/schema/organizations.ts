@@ -38,6 +38,8 @@ export const organizations = pgTable(
     tenantPolicy('organizations', sql`id = app_current_org_id()`),
     // Scope-key lookup, a person's organizations, tenant enumeration for admin jobs.
     definerAccess('organizations'),
+    // createOrganization writes the founding rows through one definer function (app_create_organization).
+    definerAccess('organizations', 'insert'),
   ],
 ).enableRLS();
 

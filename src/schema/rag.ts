@@ -225,8 +225,8 @@ export const trainingJobs = tenantTable(
     baseModel: text('base_model').notNull(),
     /**
      * The model version the job produced. Its reference
-     * `(organization_id, output_model_version_id) -> model_versions ON DELETE SET NULL (output_model_version_id)`
-     * is written in the rag_guards migration: drizzle-kit would null organization_id too.
+     * `(organization_id, output_model_version_id) -> model_versions` (NO ACTION) is written in the
+     * citus_guards migration; `deleteModelVersion` clears it before the version goes.
      */
     outputModelVersionId: uuid('output_model_version_id'),
     status: trainStatus('status').notNull().default('queued'),
@@ -240,7 +240,7 @@ export const trainingJobs = tenantTable(
   },
   (t) => [
     ...tenantReference('training_jobs', t, t.datasetId, datasets),
-    // Serves the SET NULL reference to model_versions (guards migration).
+    // Serves the reference to model_versions (cleared by deleteModelVersion).
     index('training_jobs_output_model_version_id_idx').on(t.organizationId, t.outputModelVersionId),
     // The job queue: the oldest queued jobs of a tenant first.
     index('training_jobs_organization_id_status_queued_at_idx').on(t.organizationId, t.status, t.queuedAt),

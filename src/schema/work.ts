@@ -16,9 +16,9 @@ export const tasks = tenantTable(
     status: taskStatus('status').notNull().default('todo'),
     priority: taskPriority('priority').notNull().default('medium'),
     /**
-     * The member it is assigned to (`memberships`). The composite foreign key is written in the
-     * work_guards migration with `ON DELETE SET NULL (assignee_membership_id)`, which drizzle-kit
-     * cannot express: removing a member unassigns their tasks.
+     * The member it is assigned to (`memberships`). The composite foreign key (NO ACTION) is written
+     * in the citus_guards migration; `removeMember` clears it first, so removing a member unassigns
+     * their tasks.
      */
     assigneeMembershipId: uuid('assignee_membership_id'),
     dueAt: timestamp('due_at', { withTimezone: true }),

@@ -231,7 +231,7 @@ export const campaignsSeed: DomainSeed = {
         scheduledAt: new Date(now.getTime() + 2 * DAY),
       },
     ]);
-    // A running test with its two variants in one transaction: the weights are checked at commit.
+    // A running test names its split on its own row (ab_tests_weights_check); variants attach content.
     counts.ab_tests = await insertNew(tx, abTests, [
       {
         id: ids.abTest,
@@ -240,6 +240,7 @@ export const campaignsSeed: DomainSeed = {
         hypothesis: 'A concrete subject line lifts clicks',
         status: 'running',
         goalMetric: 'clicks',
+        variantWeights: { A: 50, B: 50 },
         startedAt: new Date(now.getTime() - 14 * DAY),
       },
     ]);
@@ -249,14 +250,12 @@ export const campaignsSeed: DomainSeed = {
         abTestId: ids.abTest,
         key: 'A',
         contentVersionId: ids.version(ids.content.welcome, 1),
-        weight: 50,
       },
       {
         id: ctx.id('ab-variant', 'welcome-subject', 'B'),
         abTestId: ids.abTest,
         key: 'B',
         contentVersionId: ids.version(ids.content.welcome, 2),
-        weight: 50,
       },
     ]);
     return counts;

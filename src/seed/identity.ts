@@ -97,7 +97,7 @@ export const identitySeed: DomainSeed = {
   tenant: async (tx, ctx) => {
     const counts: SeedCounts = {};
     // A key whose secret nobody keeps: it shows how keys look in a listing, and cannot be used.
-    const { hash, prefix } = generateApiKey('test');
+    const { hash, prefix } = generateApiKey(ctx.organizationId, 'test');
     counts.api_keys = await insertNew(tx, apiKeys, [
       {
         id: ctx.id('api_key', 'demo'),

@@ -233,10 +233,22 @@ export const updateSocialPostSchema = withRules(
 // A/B tests
 // ---------------------------------------------------------------------------------------------
 
+const variantKeySchema = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, `_` and `-`, up to 40');
+
+/** A test's split: variant key to an integer percentage (`ab_tests_variant_weights_check`). */
+export const abTestVariantWeightsSchema = z.record(variantKeySchema, z.number().int().min(0).max(100));
+
+/** What a running test needs: at least two variants whose weights add up to 100 (`ab_tests_weights_check`). */
+export function abTestWeightsReady(weights: Record<string, number>): boolean {
+  const values = Object.values(weights);
+  return values.length >= 2 && values.reduce((sum, weight) => sum + weight, 0) === 100;
+}
+
 const abTestRefinements = {
   name,
   goalMetric: () => metricNameSchema,
   hypothesis: (s: z.ZodString) => s.max(2000),
+  variantWeights: () => abTestVariantWeightsSchema,
 };
 type AbTest = typeof abTests.$inferSelect;
 const abTestRules = [
@@ -255,6 +267,11 @@ const abTestRules = [
     (v) => v.status !== 'completed' || v.endedAt != null,
     'a completed test has an end',
   ),
+  rule<AbTest>(
+    ['status', 'variantWeights'],
+    (v) => v.status !== 'running' || abTestWeightsReady(v.variantWeights ?? {}),
+    'a running test has at least two variants whose weights add up to 100',
+  ),
 ];
 export const selectAbTestSchema = createSelectSchema(abTests);
 export const insertAbTestSchema = withRules(
@@ -269,17 +286,13 @@ export const updateAbTestSchema = withRules(
 );
 
 const abTestVariantRefinements = {
-  key: (s: z.ZodString) => s.regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, `_` and `-`, up to 40'),
-  weight: (s: z.ZodNumber) => s.int().min(0).max(100),
+  key: () => variantKeySchema,
 };
 export const selectAbTestVariantSchema = createSelectSchema(abTestVariants);
 export const insertAbTestVariantSchema = createInsertSchema(abTestVariants, abTestVariantRefinements);
 export const updateAbTestVariantSchema = createUpdateSchema(abTestVariants, abTestVariantRefinements);
 
-/** The variants of a test about to run: at least two, weights adding up to 100 (`ab_tests_weights_check`). */
-export const runningAbTestVariantsSchema = z
-  .array(z.object({ key: z.string(), weight: z.number().int().min(0).max(100) }))
-  .min(2, 'a running test has at least two variants')
-  .refine((variants) => variants.reduce((sum, v) => sum + v.weight, 0) === 100, {
-    message: 'the weights of a running test add up to 100',
-  });
+/** The split of a test about to run: at least two variants, weights adding up to 100 (`ab_tests_weights_check`). */
+export const runningAbTestWeightsSchema = abTestVariantWeightsSchema.refine(abTestWeightsReady, {
+  message: 'a running test has at least two variants whose weights add up to 100',
+});

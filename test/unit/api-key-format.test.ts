@@ -13,6 +13,12 @@ import {
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
+const ORG = '0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b';
+const toBase62 = (value: bigint, length: number) => {
+  let out = '';
+  for (let n = value; n > 0n; n /= 62n) out = BASE62[Number(n % 62n)] + out;
+  return out.padStart(length, '0');
+};
 
 describe('crc32', () => {
   it('matches the standard check value and zlib', () => {
@@ -22,7 +28,7 @@ describe('crc32', () => {
     // zlib.crc32 exists from Node 22 on; compare against it where available.
     const native = (zlib as { crc32?: (data: string | Uint8Array) => number }).crc32;
     if (native) {
-      for (const sample of ['nh_live_abc', 'héllo wörld', generateApiKey().key]) {
+      for (const sample of ['nh_live_abc', 'héllo wörld', generateApiKey(ORG).key]) {
         expect(crc32(sample)).toBe(native(sample));
       }
     }
@@ -35,7 +41,7 @@ describe('generateApiKey', () => {
     const prefixes = new Set<string>();
     for (let i = 0; i < 1000; i++) {
       const env = i % 2 === 0 ? 'live' : 'test';
-      const { key, hash, prefix } = generateApiKey(env);
+      const { key, hash, prefix } = generateApiKey(ORG, env);
       keys.add(key);
       prefixes.add(prefix);
       expect(key).toHaveLength(API_KEY_LENGTH);
@@ -46,7 +52,7 @@ describe('generateApiKey', () => {
       expect(prefix).toBe(key.slice(0, 16));
       expect(prefix).toMatch(/^nh_(live|test)_[0-9A-Za-z]{8}$/);
       const parsed = parseApiKey(key);
-      expect(parsed).toEqual({ ok: true, env, hash, prefix });
+      expect(parsed).toEqual({ ok: true, env, hash, prefix, organizationId: ORG });
     }
     expect(keys.size).toBe(1000);
     console.log(
@@ -55,20 +61,30 @@ describe('generateApiKey', () => {
   });
 
   it('defaults to live and rejects other environments', () => {
-    expect(generateApiKey().key.startsWith('nh_live_')).toBe(true);
-    expect(() => generateApiKey('prod' as 'live')).toThrow(/live.*test/);
+    expect(generateApiKey(ORG).key.startsWith('nh_live_')).toBe(true);
+    expect(() => generateApiKey(ORG, 'prod' as 'live')).toThrow(/live.*test/);
+  });
+
+  it('carries its organization, and refuses keys without a UUID organization', () => {
+    const other = '00000000-0000-4000-8000-000000000000';
+    expect(parseApiKey(generateApiKey(other).key)).toMatchObject({ ok: true, organizationId: other });
+    expect(() => generateApiKey('acme')).toThrow(/UUID of its organization/);
+    // Well-formed and checksummed, but its organization part is past 128 bits.
+    const unchecked = `nh_live_${'A'.repeat(43)}${'z'.repeat(22)}`;
+    const forged = unchecked + toBase62(BigInt(crc32(unchecked)), 6);
+    expect(parseApiKey(forged)).toEqual({ ok: false, reason: 'malformed' });
   });
 
   it('uses the whole base62 alphabet in the body (no bias to a few characters)', () => {
     const seen = new Set<string>();
-    for (let i = 0; i < 200; i++) for (const c of generateApiKey().key.slice(8, 51)) seen.add(c);
+    for (let i = 0; i < 200; i++) for (const c of generateApiKey(ORG).key.slice(8, 51)) seen.add(c);
     expect(seen.size).toBe(62);
   });
 });
 
 describe('parseApiKey', () => {
   it('reports bad_checksum for every single-character change in the body and checksum', () => {
-    const { key } = generateApiKey('live');
+    const { key } = generateApiKey(ORG, 'live');
     let checked = 0;
     for (let i = 'nh_live_'.length; i < key.length; i++) {
       for (const replacement of BASE62) {
@@ -78,14 +94,14 @@ describe('parseApiKey', () => {
         checked++;
       }
     }
-    expect(checked).toBe(49 * 61);
+    expect(checked).toBe(71 * 61);
     console.log(
-      `single-character changes rejected by the checksum: ${checked}/${checked} (49 positions x 61)`,
+      `single-character changes rejected by the checksum: ${checked}/${checked} (71 positions x 61)`,
     );
   });
 
   it('reports bad_checksum for swapped neighbouring characters', () => {
-    const { key } = generateApiKey('test');
+    const { key } = generateApiKey(ORG, 'test');
     for (let i = 8; i < key.length - 1; i++) {
       if (key[i] === key[i + 1]) continue;
       const swapped = key.slice(0, i) + key[i + 1] + key[i] + key.slice(i + 2);
@@ -94,7 +110,7 @@ describe('parseApiKey', () => {
   });
 
   it('reports malformed for wrong prefix, length or charset', () => {
-    const { key } = generateApiKey('live');
+    const { key } = generateApiKey(ORG, 'live');
     const body = key.slice(8);
     const cases = [
       '',
@@ -119,14 +135,14 @@ describe('parseApiKey', () => {
   });
 
   it('switching the environment invalidates the checksum', () => {
-    const { key } = generateApiKey('live');
+    const { key } = generateApiKey(ORG, 'live');
     expect(parseApiKey(key.replace('nh_live_', 'nh_test_'))).toEqual({ ok: false, reason: 'bad_checksum' });
   });
 });
 
 describe('API_KEY_PATTERN, hashApiKey and displayPrefix', () => {
   it('lets a scanner find keys embedded in text', () => {
-    const { key } = generateApiKey('test');
+    const { key } = generateApiKey(ORG, 'test');
     const text = `config:\n  NEONHUB_API_KEY="${key}"\n  other=nh_live_tooShort\n`;
     const found = text.match(new RegExp(API_KEY_PATTERN.source, 'g')) ?? [];
     expect(found).toEqual([key]);
@@ -138,7 +154,7 @@ describe('API_KEY_PATTERN, hashApiKey and displayPrefix', () => {
   });
 
   it('hashes with SHA-256 and shows only the prefix', () => {
-    const { key, hash } = generateApiKey();
+    const { key, hash } = generateApiKey(ORG);
     expect(hashApiKey(key).equals(hash)).toBe(true);
     expect(hashApiKey(key).toString('hex')).toBe(sha256(key).toString('hex'));
     expect(displayPrefix(key)).toBe(key.slice(0, 16));

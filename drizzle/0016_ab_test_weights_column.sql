@@ -1,0 +1,1 @@
+ALTER TABLE "ab_tests" ADD COLUMN "variant_weights" jsonb DEFAULT '{}'::jsonb NOT NULL;

@@ -1,0 +1,35 @@
+import { getTableColumns } from 'drizzle-orm';
+import type { PgTable } from 'drizzle-orm/pg-core';
+
+/**
+ * A row a SECURITY DEFINER function returned (column names, driver values), as a Drizzle select of
+ * `table` gives it. On Citus a transaction cannot read, as neonhub_app, shards a definer function
+ * wrote in it, so paths that write through a definer take its rows from the definer.
+ */
+export function rowFromDefiner<T extends PgTable>(table: T, raw: Record<string, unknown>): T['$inferSelect'] {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    const value = raw[column.name];
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return row as T['$inferSelect'];
+}
+
+/** The same, from a row the definer returned as `to_jsonb(row)` (timestamps as ISO text, bytea as `\x` hex). */
+export function rowFromDefinerJson<T extends PgTable>(table: T, json: unknown): T['$inferSelect'] {
+  const source = (typeof json === 'string' ? JSON.parse(json) : json) as Record<string, unknown>;
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    const value = source[column.name];
+    const type = column.getSQLType();
+    row[key] =
+      value === null || value === undefined
+        ? null
+        : type === 'jsonb' || type === 'json'
+          ? value
+          : type === 'bytea' && typeof value === 'string'
+            ? Buffer.from(value.replace(/^\\x/, ''), 'hex')
+            : column.mapFromDriverValue(value);
+  }
+  return row as T['$inferSelect'];
+}

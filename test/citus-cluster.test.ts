@@ -1,0 +1,619 @@
+import { randomBytes } from 'node:crypto';
+import { type SQL, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey, verifyApiKey } from '../src/api/api-keys.ts';
+import { recordAudit, verifyAuditChain } from '../src/api/audit.ts';
+import { appendMessage, contextWindow, listMessages } from '../src/api/chat.ts';
+import { ingestDocument } from '../src/api/ingest.ts';
+import { campaignMetricSeries, upsertMetricPoints } from '../src/api/metrics.ts';
+import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
+import { hybridSearch, searchChunks } from '../src/api/search.ts';
+import { ensureTenantIndexes } from '../src/api/search-indexes.ts';
+import {
+  checkWorkerLogins,
+  citusDistributionPlan,
+  type DistributionReport,
+  distribute,
+} from '../src/citus.ts';
+import { createDb, type Database, type DbHandle, rowsOf, type Transaction } from '../src/client.ts';
+import { createServiceLogin } from '../src/logins.ts';
+import { migrate } from '../src/migrate.ts';
+import { brands, brandVoices } from '../src/schema/index.ts';
+import { runtimeOf } from '../src/scope-runtime.ts';
+import { localEmbedder, localEmbeddingSpace } from '../src/seed/brand.ts';
+import { type SeedResult, seed } from '../src/seed/index.ts';
+import { withTenant } from '../src/tenant.ts';
+import { newScopeKey } from '../src/tenant-keys.ts';
+import { midScopeSettingAttacks, roleAttacks } from './support/attacks.ts';
+import {
+  authorizeLoginOnWorkers,
+  type ClusterDatabase,
+  citusUrl,
+  createClusterDatabase,
+  setUpWorkerLogins,
+} from './support/citus-cluster.ts';
+import { useTestDatabase } from './support/database.ts';
+import { seedAcmeAndGlobex } from './support/tenants.ts';
+
+const say = (line: string) => console.log(`[citus-cluster] ${line}`);
+if (!citusUrl)
+  say(
+    'the cluster suite is skipped: CITUS_URL is not set (a Citus coordinator with workers added, e.g. postgres://postgres:<password>@127.0.0.1:9700/neonhub); the refusal of a server without Citus runs here',
+  );
+
+/** One server, set up like the cluster's database: the reference every API path is compared with. */
+const plain = useTestDatabase();
+
+describe('distribute on a server without Citus', () => {
+  it('refuses with a message naming what is missing, and changes nothing', async () => {
+    const handle = plain.current;
+    const before = await handle.sql.query<{ n: number }>(
+      `select count(*)::int as n from pg_constraint where connamespace = 'public'::regnamespace`,
+    );
+    const error = await distribute(handle).catch((caught: unknown) => caught as Error);
+    say(`without Citus: ${String(error)}`);
+    expect(error).toBeInstanceOf(Error);
+    expect(String(error)).toMatch(/distribute needs a Citus coordinator: this server has no citus extension/);
+    expect(
+      await handle.sql.query(
+        `select count(*)::int as n from pg_constraint where connamespace = 'public'::regnamespace`,
+      ),
+    ).toEqual(before);
+    // The dry run still prints the whole plan there.
+    expect((await citusDistributionPlan(handle.sql)).length).toBeGreaterThan(0);
+  });
+});
+
+// Through pg_class, which Citus filters: the coordinator's own shard placements stay out of the count.
+const FOREIGN_KEYS = `select count(*)::int as n from pg_constraint f join pg_class c on c.oid = f.conrelid
+  where f.contype = 'f' and c.relnamespace = 'public'::regnamespace and f.conparentid = 0`;
+
+type Tenants = { acme: SeedResult; globex: SeedResult };
+
+/** Rows as an API path returns them, without what differs between two databases by nature (new ids, clock times). */
+function stable(value: unknown): unknown {
+  if (value instanceof Date) return 'date';
+  if (Array.isArray(value)) return value.map(stable);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (
+        /^(id|.*Id|createdAt|updatedAt|key|prefix|scopeKey|lastUsedAt|keyPrefix|hash|prevHash|seal|seq)$/.test(
+          key,
+        )
+      )
+        continue;
+      out[key] = typeof item === 'number' && !Number.isInteger(item) ? Number(item.toFixed(4)) : stable(item);
+    }
+    return out;
+  }
+  return value;
+}
+
+const first = async <T>(rows: Promise<T[]>): Promise<T> => {
+  const [row] = await rows;
+  if (!row) throw new Error('expected a row');
+  return row;
+};
+
+/**
+ * Every API path once, for acme (globex stays untouched, as the other tenant), in the order a
+ * service would use them. Returns each path's result without ids and clock times.
+ */
+async function apiPaths(
+  db: Database,
+  tenants: Tenants,
+  options: { onPath?: (name: string) => void; crossTenant?: Database } = {},
+): Promise<Record<string, unknown>> {
+  const onPath = options.onPath ?? (() => {});
+  const org = tenants.acme.organizationId;
+  const owner = tenants.acme.ownerUserId;
+  const ring = runtimeOf(db).keyRing();
+  const space = await localEmbeddingSpace(db);
+  const inAcme = <T>(fn: (tx: Transaction) => Promise<T>) => withTenant(db, org, fn);
+  const out: Record<string, unknown> = {};
+  const run = async (name: string, call: () => Promise<unknown>) => {
+    onPath(name);
+    // A refusal is a result too: compared with one server's, it names the path that fails.
+    out[name] = await call().catch((error: Error) => ({ refused: error.message }));
+    onPath('lookup');
+  };
+  await run('withTenantReads', () =>
+    inAcme(async (tx) =>
+      rowsOf(
+        await tx.execute(sql`
+        select (select count(*)::int from brands where organization_id = ${org}) as brands,
+               (select count(*)::int from datasets where organization_id = ${org}) as datasets,
+               (select count(*)::int from chunks where organization_id = ${org}) as chunks,
+               (select count(*)::int from conversations where organization_id = ${org}) as conversations,
+               (select count(*)::int from campaign_metrics where organization_id = ${org}) as metric_points,
+               (select string_agg(name, ',' order by name) from brands where organization_id = ${org}) as brand_names`),
+      ),
+    ),
+  );
+  const dataset = await inAcme((tx) =>
+    first(
+      tx
+        .execute(sql`select id from datasets where organization_id = ${org} order by slug limit 1`)
+        .then((result) => rowsOf<{ id: string }>(result)),
+    ),
+  );
+  await run('ingestDocument', () =>
+    inAcme((tx) =>
+      ingestDocument(tx, {
+        datasetId: dataset.id,
+        document: { title: 'Shard routing notes' },
+        chunks: [
+          { content: 'every tenant statement names its organization so Citus routes it to one shard' },
+          { content: 'reference tables hold organizations and people on every node' },
+          { content: 'the zorblax launch plan stays inside its own tenant' },
+        ],
+        embedder: localEmbedder,
+      }),
+    ),
+  );
+  const query = { spaceId: space.id, text: 'zorblax launch plan shard', embedder: localEmbedder, k: 5 };
+  await run('searchChunks', () => inAcme((tx) => searchChunks(tx, query)));
+  // Equal lexical ranks are ordered by chunk id, and ids differ between two databases: the hits, by content.
+  await run('hybridSearch', async () =>
+    (await inAcme((tx) => hybridSearch(tx, query))).hits
+      .map(({ content, distance, documentTitle }) => ({ content, distance, documentTitle }))
+      .sort((a, b) => a.content.localeCompare(b.content)),
+  );
+  const conversation = await inAcme((tx) =>
+    first(
+      tx
+        .execute(
+          sql`select id from conversations where organization_id = ${org} order by created_at, id limit 1`,
+        )
+        .then((result) => rowsOf<{ id: string }>(result)),
+    ),
+  );
+  await run('appendMessage', () =>
+    inAcme((tx) =>
+      appendMessage(tx, {
+        conversationId: conversation.id,
+        role: 'user',
+        content: [{ type: 'text', text: 'Does this stay on one shard?' }],
+      }),
+    ),
+  );
+  await run('listMessages', () => inAcme((tx) => listMessages(tx, conversation.id, { limit: 50 })));
+  await run('contextWindow', () => inAcme((tx) => contextWindow(tx, conversation.id, 3)));
+  const metric = await inAcme((tx) =>
+    first(
+      tx
+        .execute(sql`select campaign_id, channel, metric from campaign_metrics
+                     where organization_id = ${org} order by campaign_id, channel, metric limit 1`)
+        .then((result) => rowsOf<{ campaign_id: string; channel: string; metric: string }>(result)),
+    ),
+  );
+  const points = [0, 1, 25].map((hour) => ({
+    campaignId: metric.campaign_id,
+    channel: metric.channel as 'email',
+    metric: metric.metric,
+    bucket: new Date(Date.UTC(2026, 10, 20, hour)),
+    value: 10 + hour,
+  }));
+  await run('upsertMetricPoints', () => inAcme((tx) => upsertMetricPoints(tx, points)));
+  await run('campaignMetricSeries', () =>
+    inAcme((tx) =>
+      campaignMetricSeries(tx, {
+        campaignId: metric.campaign_id,
+        metric: metric.metric,
+        from: new Date(Date.UTC(2026, 10, 19)),
+        to: new Date(Date.UTC(2026, 10, 23)),
+        grain: 'day',
+        timeZone: 'UTC',
+      }),
+    ),
+  );
+  onPath('createApiKey');
+  const created = await inAcme((tx) =>
+    createApiKey(tx, { name: 'cluster', scopes: ['campaigns:read'], createdByUserId: owner }),
+  );
+  out.createApiKey = created.apiKey;
+  await run('verifyApiKey', async () => {
+    const verified = await verifyApiKey(db, created.key);
+    return { ...verified, resolvesItsTenant: verified.ok && verified.organizationId === org };
+  });
+  await run('recordAudit', () =>
+    inAcme((tx) =>
+      recordAudit(tx, ring, {
+        actorType: 'user',
+        actorId: owner,
+        action: 'brand.updated',
+        targetType: 'brand',
+        targetId: 'cluster',
+      }),
+    ),
+  );
+  await run('verifyAuditChain', () => inAcme((tx) => verifyAuditChain(tx, ring)));
+  await run(
+    'createOrganization',
+    async () =>
+      (await createOrganization(db, { slug: 'initech', name: 'Initech', ownerUserId: owner })).organization,
+  );
+  // A person's organizations across tenants: the one path that reads every shard.
+  await run('listUserOrganizations', async () =>
+    (await listUserOrganizations(options.crossTenant ?? db, owner)).sort((x, y) =>
+      x.slug.localeCompare(y.slug),
+    ),
+  );
+  return Object.fromEntries(Object.entries(out).map(([path, result]) => [path, stable(result)]));
+}
+
+/** A statement as the driver sent it, with its parameters back in place (for EXPLAIN in a scope). */
+function withParameters(text: string, parameters: unknown[]): SQL {
+  const parts: SQL[] = [];
+  let last = 0;
+  for (const match of text.matchAll(/\$(\d+)/g)) {
+    parts.push(sql.raw(text.slice(last, match.index)));
+    parts.push(sql`${parameters[Number(match[1]) - 1]}`);
+    last = (match.index ?? 0) + match[0].length;
+  }
+  parts.push(sql.raw(text.slice(last)));
+  return sql.join(parts, sql.raw(''));
+}
+
+describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
+  let cluster: ClusterDatabase;
+  let tenants: Tenants;
+  let firstRun: DistributionReport;
+  let secondRun: DistributionReport;
+  let keysBefore: number;
+
+  beforeAll(async () => {
+    if (!citusUrl) return;
+    cluster = await createClusterDatabase(citusUrl);
+    say(`fresh database ${cluster.name} on the coordinator and ${cluster.workers.length} workers`);
+    const { handle } = cluster;
+    await migrate(handle);
+    await setUpWorkerLogins(cluster);
+    for (const db of [handle.db, plain.current.db]) {
+      await seed(db);
+      tenants = await seedAcmeAndGlobex(db);
+    }
+    [keysBefore] = (await handle.sql.query<{ n: number }>(FOREIGN_KEYS)).map((row) => row.n) as [number];
+    firstRun = await distribute(handle);
+    secondRun = await distribute(handle);
+    const reference = firstRun.placed.filter((table) => table.kind === 'reference').length;
+    say(
+      `distribute: ${reference} reference tables, ${firstRun.placed.length - reference} distributed tables on ${firstRun.workers} workers, ${firstRun.constraints} foreign keys set aside and restored; second run placed ${secondRun.placed.length} (${secondRun.alreadyPlaced} already placed)`,
+    );
+  }, 600_000);
+
+  afterAll(async () => {
+    await cluster?.drop();
+  });
+
+  it('places every table, keeps every foreign key, and a second run does nothing', async () => {
+    const { sql: raw } = cluster.handle;
+    const unplaced = await raw.query<{ name: string }>(`
+      select c.relname as name from pg_class c
+      where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
+        and not exists (select from pg_dist_partition p where p.logicalrelid = c.oid)`);
+    expect(unplaced.map((row) => row.name)).toEqual([]);
+    const kinds = await raw.query<{ name: string; kind: string; colocation: number }>(`
+      select c.relname as name, case when p.partmethod = 'h' then 'distributed' else 'reference' end as kind,
+             p.colocationid as colocation
+      from pg_dist_partition p join pg_class c on c.oid = p.logicalrelid
+      where c.relnamespace = 'public'::regnamespace and not c.relispartition`);
+    expect(kinds.find((row) => row.name === 'organizations')?.kind).toBe('reference');
+    expect(kinds.find((row) => row.name === 'users')?.kind).toBe('reference');
+    const colocations = new Set(
+      kinds.filter((row) => row.kind === 'distributed').map((row) => row.colocation),
+    );
+    // Two groups: the audit trail's, and every other tenant table's.
+    const audit = kinds.filter((row) => row.name.startsWith('audit_')).map((row) => row.colocation);
+    expect(colocations.size).toBe(2);
+    expect(new Set(audit).size).toBe(1);
+    expect(kinds.filter((row) => row.kind === 'distributed' && audit.includes(row.colocation)).length).toBe(
+      2,
+    );
+    const [keysAfter] = await raw.query<{ n: number }>(FOREIGN_KEYS);
+    expect(keysAfter?.n).toBe(keysBefore);
+    expect(firstRun.placed.length).toBe(kinds.length);
+    expect(secondRun.placed).toEqual([]);
+    expect(secondRun.alreadyPlaced).toBe(kinds.length);
+    expect(await citusDistributionPlan(raw)).toEqual([]);
+    for (const login of firstRun.workerLogins) expect(login.unreachable, login.role).toEqual([]);
+    // Control: without its pg_dist_authinfo row a role is reported, worker by worker.
+    await raw.exec(`delete from pg_dist_authinfo where rolename = 'neonhub_auth'`);
+    const missing = await checkWorkerLogins(cluster.handle);
+    await setUpWorkerLogins(cluster);
+    expect(missing.find((login) => login.role === 'neonhub_auth')?.unreachable).toHaveLength(
+      cluster.workers.length,
+    );
+    expect(missing.find((login) => login.role === 'neonhub_app')?.unreachable).toEqual([]);
+    say(
+      `placed: ${kinds.length} tables (${kinds.filter((row) => row.kind === 'distributed').length} distributed in ${colocations.size} co-location groups: the audit trail's 2 tables and the other tenant tables), ${keysAfter?.n} of ${keysBefore} foreign keys there after; service roles reach every worker: ${firstRun.workerLogins.map((login) => login.role).join(', ')}`,
+    );
+  });
+
+  it('builds per-tenant vector indexes on the distributed chunks, on every shard', async () => {
+    const { handle } = cluster;
+    const space = await localEmbeddingSpace(handle.db);
+    const built = await ensureTenantIndexes(handle, { spaceId: space.id, minRows: 1 });
+    await ensureTenantIndexes(plain.current, { spaceId: space.id, minRows: 1 });
+    const [shards] = await handle.sql.query<{
+      shards: number;
+      with_tenant_index: number;
+      with_space_index: number;
+    }>(`
+      select count(*)::int as shards,
+             count(*) filter (where split_part(result, ',', 1)::int > 0)::int as with_tenant_index,
+             count(*) filter (where split_part(result, ',', 2)::int > 0)::int as with_space_index
+      from run_command_on_shards('chunks', $cmd$
+        select count(*) filter (where indexdef like '%%USING hnsw%%' and indexdef like '%%organization_id =%%') || ',' ||
+               count(*) filter (where indexdef like '%%USING hnsw%%' and indexdef not like '%%organization_id =%%')
+        from pg_indexes where tablename = '%s' $cmd$)`);
+    say(
+      `vector indexes: ${built.length} per-tenant HNSW indexes built after distribute; on ${shards?.with_tenant_index} of ${shards?.shards} chunks shards, and the per-space index on ${shards?.with_space_index}`,
+    );
+    expect(built.length).toBeGreaterThanOrEqual(2);
+    expect(shards?.with_tenant_index).toBe(shards?.shards);
+    expect(shards?.with_space_index).toBe(shards?.shards);
+  });
+
+  it('every API path returns what it returns on one server, each statement on one shard; EXPLAIN shows one task', async () => {
+    // Citus refuses any statement that would run on more than one shard in this handle.
+    const statements: { path: string; text: string; parameters: unknown[] }[] = [];
+    let path = '';
+    const strict = createDb({
+      url: `${cluster.url}?citus.multi_task_query_log_level=error`,
+      max: 4,
+      onStatement: (text, parameters) => {
+        if (path && /^\s*(select|insert|update|delete|with)\b/i.test(text))
+          statements.push({ path, text, parameters: parameters ?? [] });
+      },
+    });
+    try {
+      const expected = await apiPaths(plain.current.db, tenants);
+      const onCluster = await apiPaths(strict.db, tenants, {
+        onPath: (name) => {
+          path = name;
+        },
+        crossTenant: cluster.handle.db,
+      });
+      path = '';
+      const differing = Object.keys(expected).filter(
+        (name) => JSON.stringify(onCluster[name]) !== JSON.stringify(expected[name]),
+      );
+      const refusal = (name: string) => (onCluster[name] as { refused?: string } | undefined)?.refused;
+      say(
+        `API paths: ${Object.keys(expected).length} compared with one server, ${differing.length} differ${differing.length ? `: ${differing.map((name) => `${name}${refusal(name) ? ` (${refusal(name)})` : ''}`).join('; ')}` : ''}`,
+      );
+      // EXPLAIN of every statement the hot paths sent, in the tenant's scope, with its parameters.
+      const hot = statements.filter((statement) =>
+        /^(withTenantReads|searchChunks|hybridSearch|listMessages|contextWindow|campaignMetricSeries|appendMessage|ingestDocument|upsertMetricPoints|verifyApiKey|recordAudit)$/.test(
+          statement.path,
+        ),
+      );
+      const tasks: { path: string; tasks: number[] }[] = [];
+      for (const statement of hot) {
+        const plan = await withTenant(strict.db, tenants.acme.organizationId, async (tx) =>
+          rowsOf<{ 'QUERY PLAN': string }>(
+            await tx.execute(sql`explain ${withParameters(statement.text, statement.parameters)}`),
+          ).map((row) => row['QUERY PLAN']),
+        ).catch((error: Error) => [`refused: ${error.message}`]);
+        tasks.push({
+          path: statement.path,
+          tasks: plan.flatMap((line) => /Task Count: (\d+)/.exec(line)?.slice(1).map(Number) ?? []),
+        });
+      }
+      const routed = tasks.filter((entry) => entry.tasks.length > 0);
+      const fannedOut = routed.filter((entry) => entry.tasks.some((n) => n !== 1));
+      const byPath = new Map<string, number>();
+      for (const entry of routed) byPath.set(entry.path, (byPath.get(entry.path) ?? 0) + 1);
+      say(
+        `EXPLAIN: ${hot.length} statements of ${new Set(hot.map((s) => s.path)).size} hot paths; ${routed.length} through Citus, all "Task Count: 1": ${fannedOut.length === 0} (${[...byPath].map(([name, n]) => `${name} ${n}`).join(', ')}); ${hot.length - routed.length} run on the coordinator only (functions, reference lookups)`,
+      );
+      for (const name of Object.keys(expected)) expect(onCluster[name], name).toEqual(expected[name]);
+      expect(fannedOut).toEqual([]);
+      for (const name of [
+        'withTenantReads',
+        'searchChunks',
+        'hybridSearch',
+        'listMessages',
+        'contextWindow',
+        'campaignMetricSeries',
+      ])
+        expect(byPath.get(name) ?? 0, name).toBeGreaterThan(0);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  describe('the tenancy attacks', () => {
+    const brandsSeen = async (tx: Transaction | Database): Promise<Record<string, number>> => {
+      const rows = rowsOf<{ organization_id: string; n: number }>(
+        await tx.execute(sql`select organization_id, count(*)::int as n from brands group by 1`),
+      );
+      const seen: Record<string, number> = {};
+      for (const row of rows) {
+        const name =
+          row.organization_id === tenants.acme.organizationId
+            ? 'acme'
+            : row.organization_id === tenants.globex.organizationId
+              ? 'globex'
+              : 'other';
+        seen[name] = (seen[name] ?? 0) + row.n;
+      }
+      return seen;
+    };
+
+    it('no query shape shows another tenant; the own tenant is visible (control)', async () => {
+      const { db } = cluster.handle;
+      const victim = tenants.globex.organizationId;
+      const shapes: Record<string, (tx: Transaction) => Promise<Record<string, number>>> = {
+        'fan-out over every shard': (tx) => brandsSeen(tx),
+        "routed to the victim's shard": async (tx) => ({
+          globex: (await tx.select().from(brands).where(sql`organization_id = ${victim}`)).length,
+        }),
+        'relational query': async (tx) => ({
+          globex: (await tx.query.brandVoices.findMany()).filter((row) => row.organizationId === victim)
+            .length,
+        }),
+        'Promise.all': async (tx) => {
+          const [a, b] = await Promise.all([tx.select().from(brands), tx.select().from(brandVoices)]);
+          return { globex: [...a, ...b].filter((row) => row.organizationId === victim).length };
+        },
+        "the victim's organization row": async (tx) => ({
+          globex: rowsOf(await tx.execute(sql`select id from organizations where id = ${victim}`)).length,
+        }),
+      };
+      const leaks: string[] = [];
+      for (const [name, shape] of Object.entries(shapes)) {
+        const seen = await withTenant(db, tenants.acme.organizationId, shape);
+        if ((seen.globex ?? 0) > 0) leaks.push(name);
+      }
+      const own = await withTenant(db, tenants.acme.organizationId, (tx) => brandsSeen(tx));
+      const outside = await db.transaction((tx) => brandsSeen(tx));
+      say(
+        `query shapes: ${Object.keys(shapes).length} attacks, ${leaks.length} reached another tenant; control: acme sees ${own.acme} own brands, the login outside a scope sees both (${outside.acme}/${outside.globex})`,
+      );
+      expect(leaks).toEqual([]);
+      expect(own.acme).toBeGreaterThan(0);
+      expect(outside.globex).toBeGreaterThan(0);
+    });
+
+    it('changing any setting mid-scope shows none of another tenant; the victim key opens the victim (control)', async () => {
+      const { db } = cluster.handle;
+      const leaks: string[] = [];
+      // Citus forwards SET LOCAL to the workers (set_config never): the same attacks as SET LOCAL too.
+      const attacks: Record<string, string[]> = {
+        ...midScopeSettingAttacks,
+        'SET LOCAL of a forged scope key': [
+          `set local app.tenant_key = '${randomBytes(32).toString('hex')}'`,
+        ],
+        'SET LOCAL enumeration on': ["set local app.enumerate_organizations = 'on'"],
+        "SET LOCAL of a person's id": ["set local app.current_user_id = '$VICTIM_OWNER'"],
+        'SET LOCAL of the API-key hash': [`set local app.api_key_hash = '${'0'.repeat(64)}'`],
+      };
+      for (const [name, statements] of Object.entries(attacks)) {
+        await withTenant(db, tenants.acme.organizationId, async (tx) => {
+          expect((await brandsSeen(tx)).acme, `control for ${name}`).toBeGreaterThan(0);
+          for (const statement of statements)
+            await tx.execute(
+              sql.raw(
+                statement
+                  .replaceAll('$VICTIM_OWNER', tenants.globex.ownerUserId)
+                  .replaceAll('$VICTIM', tenants.globex.organizationId),
+              ),
+            );
+          const after = await tx
+            .transaction((sp) => brandsSeen(sp))
+            .catch(() => ({}) as Record<string, number>);
+          if ((after.globex ?? 0) > 0) leaks.push(name);
+        });
+      }
+      const control = await withTenant(db, tenants.acme.organizationId, async (tx) => {
+        await tx.execute(
+          sql.raw(`set local app.tenant_key = '${newScopeKey('seed:globex').key.toString('hex')}'`),
+        );
+        return brandsSeen(tx);
+      });
+      say(
+        `settings mid-scope: ${Object.keys(attacks).length} attacks, ${leaks.length} reached another tenant; control: the victim's real key shows ${control.globex ?? 0} of its brands`,
+      );
+      expect(leaks).toEqual([]);
+      expect(control.globex).toBeGreaterThan(0);
+    });
+
+    it('RESET ROLE and SET ROLE mid-scope gain a service login nothing; the superuser login is the control', async () => {
+      const login = `neonhub_suite_svc_${randomBytes(4).toString('hex')}`;
+      const password = await createServiceLogin(cluster.handle, login);
+      await authorizeLoginOnWorkers(cluster, login, password);
+      const url = new URL(cluster.url);
+      url.username = login;
+      url.password = password;
+      const service: DbHandle = createDb({ url: url.toString(), max: 2 });
+      try {
+        const gained: string[] = [];
+        for (const attack of roleAttacks) {
+          await withTenant(service.db, tenants.acme.organizationId, async (tx) => {
+            const ok = await tx
+              .transaction((sp) => sp.execute(sql.raw(attack)))
+              .then(
+                () => true,
+                () => false,
+              );
+            const seen = await tx
+              .transaction((sp) => brandsSeen(sp))
+              .catch(() => ({}) as Record<string, number>);
+            if (ok && (seen.globex ?? 0) > 0) gained.push(attack);
+            if (attack.startsWith('alter') && ok) gained.push(attack);
+          });
+        }
+        const control = await withTenant(cluster.handle.db, tenants.acme.organizationId, async (tx) => {
+          await tx.execute(sql`reset role`);
+          return brandsSeen(tx);
+        });
+        say(
+          `service login: ${roleAttacks.length} role attacks mid-scope, ${gained.length} gained anything; control: the superuser's RESET ROLE sees globex's ${control.globex ?? 0} brands`,
+        );
+        expect(gained).toEqual([]);
+        expect(control.globex).toBeGreaterThan(0);
+      } finally {
+        await service.close();
+        await cluster.handle.sql.exec(`drop owned by ${login}; drop role ${login}`);
+      }
+    });
+  });
+
+  // Last: its 2031 metric point would change the counts the API comparison reads.
+  it('distributes the partitions there were and the ones made later, and they take rows', async () => {
+    const { handle } = cluster;
+    // As `neonhub-db maintain` does, from a session opened after distribute (which set the database's trigger default).
+    const maintenance = createDb({ url: cluster.url, max: 1 });
+    try {
+      for (const table of ['audit_logs', 'campaign_metrics'])
+        await maintenance.sql.query(`select app_create_monthly_partition($1::regclass, '2031-01-01'::date)`, [
+          table,
+        ]);
+    } finally {
+      await maintenance.close();
+    }
+    const partitions = await handle.sql.query<{ parent: string; partitions: number; distributed: number }>(`
+      select p.relname as parent, count(*)::int as partitions,
+             count(*) filter (where exists (
+               select from pg_dist_partition d where d.logicalrelid = c.oid and d.partmethod = 'h'
+                 and d.colocationid = (select colocationid from pg_dist_partition where logicalrelid = p.oid)))::int as distributed
+      from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent
+      where p.relname in ('audit_logs', 'campaign_metrics') group by 1 order by 1`);
+    say(
+      `partitions: ${partitions.map((row) => `${row.parent} ${row.distributed} of ${row.partitions} distributed and co-located`).join(', ')} (2031-01 made after distribute)`,
+    );
+    for (const row of partitions) expect(row.distributed).toBe(row.partitions);
+    const org = tenants.acme.organizationId;
+    const metric = await withTenant(handle.db, org, async (tx) => {
+      const [campaign] = rowsOf<{ campaign_id: string; channel: string; metric: string }>(
+        await tx.execute(
+          sql`select campaign_id, channel, metric from campaign_metrics where organization_id = ${org} limit 1`,
+        ),
+      );
+      if (!campaign) throw new Error('seeded metrics expected');
+      const bucket = new Date(Date.UTC(2031, 0, 10, 12));
+      await upsertMetricPoints(tx, [
+        {
+          campaignId: campaign.campaign_id,
+          channel: campaign.channel as 'email',
+          metric: campaign.metric,
+          bucket,
+          value: 42,
+        },
+      ]);
+      // Read through the parent (services never name a partition), noting which partition holds it.
+      return rowsOf<{ value: string; partition: string }>(
+        await tx.execute(
+          sql`select value::text, tableoid::regclass::text as partition from campaign_metrics
+              where organization_id = ${org} and bucket = ${bucket.toISOString()}`,
+        ),
+      );
+    });
+    // On Citus the row's table is the shard of the new partition (its name plus the shard id).
+    expect(metric.map((row) => Number(row.value))).toEqual([42]);
+    expect(metric[0]?.partition).toMatch(/^campaign_metrics_p2031_01_\d+$/);
+  });
+});

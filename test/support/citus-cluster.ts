@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { SERVICE_ROLES } from '../../src/citus.ts';
+import { createDb, type DbHandle } from '../../src/client.ts';
+
+/** A Citus coordinator with workers, as `CITUS_URL` names it; unset: the Citus suite is skipped. */
+export const citusUrl = process.env.CITUS_URL;
+
+/**
+ * The password the suite gives the service roles' worker logins (README, "Scale-out on Citus").
+ * Fixed, so databases of earlier runs and of other suites on the same test cluster keep working.
+ */
+const WORKER_LOGIN_PASSWORD = 'neonhub-suite-worker-login';
+
+interface Node {
+  host: string;
+  port: number;
+}
+
+/** The same login (user and password) on another node and database of the cluster. */
+function nodeUrl(base: string, node: Node, database: string): string {
+  const url = new URL(base);
+  url.hostname = node.host;
+  url.port = String(node.port);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** One statement per call on a connection of its own: CREATE/DROP DATABASE refuse a transaction block. */
+async function onNode(base: string, node: Node, database: string, statements: string[]): Promise<void> {
+  const handle = createDb({ url: nodeUrl(base, node, database), max: 1 });
+  try {
+    const session = await handle.dedicated();
+    try {
+      for (const statement of statements) await session.exec(statement);
+    } finally {
+      await session.release();
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** DROP DATABASE on one node, again for a few seconds while Citus' background connections let go of it. */
+async function dropOnNode(base: string, node: Node, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await onNode(base, node, 'postgres', [
+        'SET citus.enable_create_database_propagation = off',
+        `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`,
+      ]);
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006' || attempt === 10) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
+export interface ClusterDatabase {
+  name: string;
+  url: string;
+  workers: Node[];
+  /** The database's handle on the coordinator (opened lazily, closed by `drop`). */
+  handle: DbHandle;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh database on every node of the cluster `CITUS_URL` names, as a DBA makes one: created on
+ * each node, extensions citus, vector and pg_trgm on each, then the coordinator's host and the
+ * workers registered on the coordinator.
+ */
+export async function createClusterDatabase(base: string): Promise<ClusterDatabase> {
+  const admin = createDb({ url: base, max: 1 });
+  let workers: Node[];
+  let coordinator: Node;
+  try {
+    workers = await admin.sql.query<Node & Record<string, unknown>>(
+      `select nodename as host, nodeport as port from pg_dist_node
+       where groupid <> 0 and noderole = 'primary' and isactive order by nodeport, nodename`,
+    );
+    const [registered] = await admin.sql.query<Node & Record<string, unknown>>(
+      `select nodename as host, nodeport as port from pg_dist_node where groupid = 0`,
+    );
+    const url = new URL(base);
+    coordinator = registered ?? { host: url.hostname, port: Number(url.port || 5432) };
+  } finally {
+    await admin.close();
+  }
+  if (workers.length === 0)
+    throw new Error(`CITUS_URL names a coordinator without active workers (${new URL(base).host})`);
+  const name = `neonhub_suite_${randomBytes(5).toString('hex')}`;
+  const nodes = [...workers, coordinator];
+  // Each node on its own: with propagation the coordinator would also try to create it on the workers.
+  for (const node of nodes)
+    await onNode(base, node, 'postgres', [
+      'SET citus.enable_create_database_propagation = off',
+      `CREATE DATABASE ${name}`,
+    ]);
+  for (const node of nodes)
+    await onNode(base, node, name, [
+      'CREATE EXTENSION citus',
+      'CREATE EXTENSION vector',
+      'CREATE EXTENSION pg_trgm',
+    ]);
+  await onNode(base, coordinator, name, [
+    `SELECT citus_set_coordinator_host('${coordinator.host}', ${coordinator.port})`,
+    ...workers.map((worker) => `SELECT citus_add_node('${worker.host}', ${worker.port})`),
+  ]);
+  const url = nodeUrl(base, coordinator, name);
+  const handle = createDb({ url, max: 8 });
+  return {
+    name,
+    url,
+    workers,
+    handle,
+    drop: async () => {
+      await handle.close();
+      // The coordinator first: its maintenance daemon would otherwise reconnect to the workers' copies.
+      for (const node of [coordinator, ...workers]) await dropOnNode(base, node, name);
+    },
+  };
+}
+
+/**
+ * The DBA's part, as the README says: each service role may log in (ALTER ROLE on the
+ * coordinator, which Citus copies to every worker, and copies again whenever it propagates the
+ * role), and the coordinator finds its password in pg_dist_authinfo (nodeid 0: every node).
+ */
+export async function setUpWorkerLogins(database: ClusterDatabase): Promise<void> {
+  await database.handle.sql.exec(
+    SERVICE_ROLES.flatMap((role) => [
+      `ALTER ROLE ${role} LOGIN PASSWORD '${WORKER_LOGIN_PASSWORD}'`,
+      `INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, '${role}', 'password=${WORKER_LOGIN_PASSWORD}') ON CONFLICT DO NOTHING`,
+    ]).join('; '),
+  );
+}
+
+/** Lets a login the suite creates reach the workers too (a service login that leaves its scope). */
+export async function authorizeLoginOnWorkers(
+  database: ClusterDatabase,
+  login: string,
+  password: string,
+): Promise<void> {
+  await database.handle.sql.exec(
+    `INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, '${login}', 'password=${password}')`,
+  );
+}
