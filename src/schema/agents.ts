@@ -40,7 +40,7 @@ export const agents = tenantTable(
   {
     /**
      * Optional: the brand whose voice the agent writes in. The composite FK
-     * `(organization_id, brand_id) -> brands` (NO ACTION) lives in the `citus_guards` migration;
+     * `(organization_id, brand_id) -> brands` (NO ACTION) lives in the `shard_safe_guards` migration;
      * `deleteBrand` clears it before the brand goes (Citus refuses SET NULL on it).
      */
     brandId: uuid('brand_id'),
@@ -257,7 +257,7 @@ export const agentRuns = tenantTable(
     configId: uuid('config_id').notNull(),
     /**
      * The conversation the run answered in, if any. The composite FK `-> conversations` (NO ACTION)
-     * lives in the `citus_guards` migration (chat.ts imports this file, not the reverse);
+     * lives in the `shard_safe_guards` migration (chat.ts imports this file, not the reverse);
      * `deleteConversation` clears it, so telemetry outlives the conversation.
      */
     conversationId: uuid('conversation_id'),

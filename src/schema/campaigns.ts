@@ -421,7 +421,7 @@ export const abTests = tenantTable(
     ),
     check('ab_tests_running_check', sql`${t.status} <> 'running' or ${t.startedAt} is not null`),
     check('ab_tests_completed_check', sql`${t.status} <> 'completed' or ${t.endedAt} is not null`),
-    // The functions (citus_guards migration) read only the row: a CHECK that holds on Citus shards.
+    // The functions (shard_safe_guards migration) read only the row: a CHECK that holds on Citus shards.
     check('ab_tests_variant_weights_check', sql`app_ab_test_weights_valid(${t.variantWeights})`),
     check(
       'ab_tests_weights_check',

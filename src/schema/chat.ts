@@ -22,11 +22,11 @@ export const conversations = tenantTable(
     kind: conversationKind('kind').notNull().default('chat'),
     title: text('title'),
     /**
-     * Optional. Composite FK `-> brands` (NO ACTION) in the `citus_guards` migration; `deleteBrand`
+     * Optional. Composite FK `-> brands` (NO ACTION) in the `shard_safe_guards` migration; `deleteBrand`
      * clears it first.
      */
     brandId: uuid('brand_id'),
-    /** Optional. Composite FK `-> agents` (NO ACTION) in the `citus_guards` migration; `deleteAgent` clears it first. */
+    /** Optional. Composite FK `-> agents` (NO ACTION) in the `shard_safe_guards` migration; `deleteAgent` clears it first. */
     agentId: uuid('agent_id'),
     createdByUserId: uuid('created_by_user_id'),
     status: conversationStatus('status').notNull().default('active'),
@@ -90,7 +90,7 @@ export const messages = tenantTable(
     model: text('model'),
     /**
      * The agent run that produced the message. Composite FK `-> agent_runs` (NO ACTION) in the
-     * `citus_guards` migration; `deleteAgent`/`deleteAgentRun` clear it: the message outlives its telemetry.
+     * `shard_safe_guards` migration; `deleteAgent`/`deleteAgentRun` clear it: the message outlives its telemetry.
      */
     runId: uuid('run_id'),
     /** The message this one answers or replaces, for branches (regenerate, edit-and-resend). */

@@ -25,7 +25,7 @@ export const connectors = tenantTable(
     config: jsonb('config').$type<ConnectorConfig>().notNull().default({}),
     /**
      * The credential it authenticates with (`credentials`). The composite foreign key
-     * `(organization_id, credential_id)` (NO ACTION) is written in the citus_guards migration;
+     * `(organization_id, credential_id)` (NO ACTION) is written in the shard_safe_guards migration;
      * `deleteCredential` clears it first, so removing a credential disconnects the connector.
      */
     credentialId: uuid('credential_id'),

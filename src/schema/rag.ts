@@ -226,7 +226,7 @@ export const trainingJobs = tenantTable(
     /**
      * The model version the job produced. Its reference
      * `(organization_id, output_model_version_id) -> model_versions` (NO ACTION) is written in the
-     * citus_guards migration; `deleteModelVersion` clears it before the version goes.
+     * shard_safe_guards migration; `deleteModelVersion` clears it before the version goes.
      */
     outputModelVersionId: uuid('output_model_version_id'),
     status: trainStatus('status').notNull().default('queued'),

@@ -17,7 +17,7 @@ export const tasks = tenantTable(
     priority: taskPriority('priority').notNull().default('medium'),
     /**
      * The member it is assigned to (`memberships`). The composite foreign key (NO ACTION) is written
-     * in the citus_guards migration; `removeMember` clears it first, so removing a member unassigns
+     * in the shard_safe_guards migration; `removeMember` clears it first, so removing a member unassigns
      * their tasks.
      */
     assigneeMembershipId: uuid('assignee_membership_id'),

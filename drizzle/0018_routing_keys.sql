@@ -1,3 +1,41 @@
+-- Keys and tokens carry their organization, so the lookups before any tenant is known read one
+-- tenant (one shard on Citus; FOR UPDATE across shards is refused).
+
+-- API keys carry their organization: verification reads one tenant's keys (one shard on Citus).
+DROP FUNCTION public.app_resolve_api_key(bytea);
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION public.app_resolve_api_key(org uuid, candidate_hash bytea)
+RETURNS TABLE (organization_id uuid, api_key_id uuid, scopes text[], expires_at timestamptz, revoked_at timestamptz)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+  found record;
+BEGIN
+  SELECT k.organization_id, k.id, k.scopes, k.expires_at, k.revoked_at INTO found
+  FROM public.api_keys k WHERE k.organization_id = org AND k.key_hash = candidate_hash;
+  IF found.id IS NULL THEN
+    RETURN;
+  END IF;
+  IF found.revoked_at IS NULL AND (found.expires_at IS NULL OR found.expires_at > now()) THEN
+    UPDATE public.api_keys k SET last_used_at = now()
+    WHERE k.organization_id = org AND k.id = found.id
+      AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute');
+  END IF;
+  organization_id := found.organization_id;
+  api_key_id := found.id;
+  scopes := found.scopes;
+  expires_at := found.expires_at;
+  revoked_at := found.revoked_at;
+  RETURN NEXT;
+END $$;
+--> statement-breakpoint
+ALTER FUNCTION public.app_resolve_api_key(uuid, bytea) OWNER TO neonhub_definer;
+--> statement-breakpoint
+REVOKE ALL ON FUNCTION public.app_resolve_api_key(uuid, bytea) FROM PUBLIC;
+--> statement-breakpoint
+GRANT EXECUTE ON FUNCTION public.app_resolve_api_key(uuid, bytea) TO neonhub_app;
+--> statement-breakpoint
 -- Invitation tokens carry their organization: acceptance locks the invitation in that tenant only
 -- (Citus refuses FOR UPDATE across shards, and a lookup by hash alone visits every shard).
 DROP FUNCTION public.app_accept_invitation(uuid, bytea);

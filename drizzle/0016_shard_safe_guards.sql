@@ -187,8 +187,8 @@ BEGIN
   RETURN NEW;
 END $$;
 --> statement-breakpoint
--- A/B weights move onto the ab_tests row (next migrations), checked by a CHECK through an
--- IMMUTABLE function: the deferred triggers that summed the variants read another table.
+-- A/B weights move onto the ab_tests row (variant_weights), guarded by CHECKs through IMMUTABLE
+-- functions that read only the row: the deferred triggers that summed the variants read another table.
 DROP TRIGGER ab_tests_weights_check ON ab_tests;
 --> statement-breakpoint
 DROP TRIGGER ab_test_variants_weights_check ON ab_test_variants;
@@ -218,37 +218,20 @@ AS $$
           WHERE jsonb_typeof(w.weight) = 'number') = 100
 $$;
 --> statement-breakpoint
--- API keys carry their organization: verification reads one tenant's keys (one shard on Citus).
-DROP FUNCTION public.app_resolve_api_key(bytea);
+-- Each test's split, from its variants' weights (the weight column goes in the next migration).
+UPDATE ab_tests t SET variant_weights = w.weights
+FROM (
+  SELECT v.organization_id, v.ab_test_id, jsonb_object_agg(v.key, v.weight) AS weights
+  FROM ab_test_variants v
+  GROUP BY v.organization_id, v.ab_test_id
+) w
+WHERE w.organization_id = t.organization_id AND w.ab_test_id = t.id;
 --> statement-breakpoint
-CREATE OR REPLACE FUNCTION public.app_resolve_api_key(org uuid, candidate_hash bytea)
-RETURNS TABLE (organization_id uuid, api_key_id uuid, scopes text[], expires_at timestamptz, revoked_at timestamptz)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, public, pg_temp
-AS $$
-DECLARE
-  found record;
-BEGIN
-  SELECT k.organization_id, k.id, k.scopes, k.expires_at, k.revoked_at INTO found
-  FROM public.api_keys k WHERE k.organization_id = org AND k.key_hash = candidate_hash;
-  IF found.id IS NULL THEN
-    RETURN;
-  END IF;
-  IF found.revoked_at IS NULL AND (found.expires_at IS NULL OR found.expires_at > now()) THEN
-    UPDATE public.api_keys k SET last_used_at = now()
-    WHERE k.organization_id = org AND k.id = found.id
-      AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute');
-  END IF;
-  organization_id := found.organization_id;
-  api_key_id := found.id;
-  scopes := found.scopes;
-  expires_at := found.expires_at;
-  revoked_at := found.revoked_at;
-  RETURN NEXT;
-END $$;
+-- One clock for an audit row: app_audit_append (definer_paths) sets created_at in the coordinator's
+-- transaction, where the prepare step read it for the seal. This stamp trigger ran on the shard,
+-- whose transaction starts later, so the stored time differed from the sealed one. Appends go
+-- through the definer only, and the seal covers created_at, so a backdated row fails verification.
+-- (app_touch_updated_at also reads the shard's clock on Citus: fine, nothing seals or compares updated_at.)
+DROP TRIGGER audit_logs_stamp ON audit_logs;
 --> statement-breakpoint
-ALTER FUNCTION public.app_resolve_api_key(uuid, bytea) OWNER TO neonhub_definer;
---> statement-breakpoint
-REVOKE ALL ON FUNCTION public.app_resolve_api_key(uuid, bytea) FROM PUBLIC;
---> statement-breakpoint
-GRANT EXECUTE ON FUNCTION public.app_resolve_api_key(uuid, bytea) TO neonhub_app;
+DROP FUNCTION app_audit_stamp();
