@@ -1,10 +1,11 @@
-// The Citus rules check (src/citus-rules.ts) on a freshly migrated database: DATABASE_URL when set
+// The Citus rules check (scripts/citus-rules.ts) on a freshly migrated database: DATABASE_URL when set
 // (migrated first), else an in-memory embedded one. Prints `Citus rules: N checked, 0 violations`,
 // or each violation (object: rule) and exits 1.
 //   npm run check:citus
-import { checkCitusRules, describeCitusRules } from '../src/citus-rules.ts';
+
 import { createDb } from '../src/client.ts';
 import { migrate } from '../src/migrate.ts';
+import { checkCitusRules, describeCitusRules } from './citus-rules.ts';
 
 const handle = process.env.DATABASE_URL ? createDb() : createDb({ dataDir: 'memory://' });
 try {

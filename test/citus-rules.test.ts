@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkCitusRules, describeCitusRules } from '../src/citus-rules.ts';
+import { checkCitusRules, describeCitusRules } from '../scripts/citus-rules.ts';
 import { useTestDatabase } from './support/database.ts';
 
 const database = useTestDatabase();

@@ -1,5 +1,5 @@
 import { loadModule, parsePlPgSQLSync, parseSync } from 'libpg-query';
-import type { RawSql } from './client.ts';
+import type { RawSql } from '../src/client.ts';
 
 // The rules a schema must keep for Citus to distribute it by organization_id (organizations and the
 // global tables as reference tables), read from the migrated catalog of a plain PostgreSQL server,
