@@ -96,6 +96,10 @@ BEGIN
     RAISE EXCEPTION 'an organization is created inside its own tenant scope'
       USING ERRCODE = 'insufficient_privilege', TABLE = 'organizations';
   END IF;
+  IF EXISTS (SELECT FROM public.organizations o WHERE o.id = new_id) THEN
+    RAISE EXCEPTION 'organization % already exists: people join it by invitation', new_id
+      USING ERRCODE = 'insufficient_privilege', TABLE = 'memberships', COLUMN = 'user_id';
+  END IF;
   INSERT INTO public.organizations (id, scope_key, slug, name, plan, data_region, settings)
   VALUES (new_id, new_scope_key, new_slug, new_name, new_plan, new_data_region, new_settings)
   RETURNING * INTO created;
@@ -137,3 +141,6 @@ GRANT EXECUTE ON FUNCTION public.app_create_organization(uuid, bytea, text, text
 -- shard, so a column-list INSERT grant is refused there: the definer, reachable only through its
 -- functions, gets INSERT on the whole table.
 GRANT INSERT ON memberships TO neonhub_definer;
+--> statement-breakpoint
+-- The founding owner now comes only from app_create_organization, which also writes the organization.
+DROP FUNCTION public.app_found_organization(uuid);

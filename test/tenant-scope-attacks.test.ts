@@ -540,7 +540,9 @@ describe('people are not adopted', () => {
             sql`update memberships set user_id = ${victim} where organization_id = ${acme.organizationId}`,
           ),
         'found the organization again with them': () =>
-          tx.execute(sql`select app_found_organization(${victim})`),
+          tx.execute(
+            sql`select app_create_organization(${acme.organizationId}::uuid, '\\x00'::bytea, 'acme-again', 'Acme', 'free', null, '{}'::jsonb, ${victim}::uuid, '[]'::jsonb)`,
+          ),
         'accept an invitation to their address as someone else': async () => {
           const { token } = await inviteMember(tx, {
             email: 'owner@globex.example',

@@ -230,7 +230,7 @@ export const memberships = tenantTable(
     ...tenantReference('memberships', t, t.roleId, roles, 'restrict'),
     // "Which organizations am I in?" runs on every sign-in (user scope).
     index('memberships_user_id_idx').on(t.userId),
-    // People join only through app_found_organization and app_accept_invitation.
+    // People join only through app_create_organization (the founder) and app_accept_invitation.
     definerAccess('memberships'),
     definerAccess('memberships', 'insert'),
     index('memberships_invited_by_user_id_idx').on(t.invitedByUserId),
