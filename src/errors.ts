@@ -174,9 +174,34 @@ function pgErrorOf(error: unknown): PgErrorFields | undefined {
 
 const rlsTable = /row-level security policy for table "([^"]+)"/;
 const partitionSuffix = /_(p\d{4}_\d{2}|default)$/;
+/** Citus names a shard, and its constraints, after the table with the shard id appended (`ab_tests_102060`). */
+const shardSuffix = /_(\d{6,})$/;
+
+/** A Citus shard's table as the name callers know, when it is one of the schema's tables. */
+function shardlessTable(table: string | undefined): string | undefined {
+  const base = table?.replace(shardSuffix, '');
+  return base !== table && base && schemaTables().has(base.replace(partitionSuffix, '')) ? base : table;
+}
 
 /** A monthly partition (`campaign_metrics_p2026_10`, `audit_logs_default`) is named after the table callers know. */
 const parentTable = (table: string | undefined) => table?.replace(partitionSuffix, '');
+
+let tableNames: Set<string> | undefined;
+const schemaTables = () =>
+  (tableNames ??= new Set(
+    (Object.values(schema) as unknown[])
+      .filter((value) => is(value, PgTable))
+      .map((value) => getTableName(value as PgTable)),
+  ));
+
+const stripShard = (name: string | undefined, shardId: string) =>
+  name?.endsWith(`_${shardId}`) ? name.slice(0, -(shardId.length + 1)) : name;
+
+/** Names in a message with their shard ids taken off, where they are named after one of the schema's tables. */
+const withoutShardIds = (text: string) =>
+  text.replace(/"(\w+?)_\d{6,}"/g, (whole, name: string) =>
+    [...schemaTables()].some((table) => name === table || name.startsWith(`${table}_`)) ? `"${name}"` : whole,
+  );
 
 /**
  * The parent's name for a partition's constraint: `audit_logs_p2026_11_pkey` is `audit_logs_pkey`;
@@ -253,12 +278,36 @@ function columnsOf(table: string | undefined, constraint: string | undefined): s
   return candidates.slice(0, 1);
 }
 
+/**
+ * The error as if the table itself refused. Citus passes a shard's refusal on with its message only
+ * (no table or constraint field) and the shard ids in the names: both are read back from the message.
+ */
+function unsharded(found: PgErrorFields & { code: string }) {
+  const message = found.message ?? '';
+  const constraintOnShard = found.constraint ?? message.match(/ constraint "([^"]+)"/)?.[1];
+  const shardTable =
+    found.table ?? message.match(/(?:relation|on table) "([^"]+)"/)?.[1] ?? message.match(rlsTable)?.[1];
+  const shardId = (shardTable ?? constraintOnShard)?.match(shardSuffix)?.[1];
+  if (!shardId || found.table) return { pg: found, rawTable: shardlessTable(shardTable) };
+  const constraint = stripShard(constraintOnShard, shardId);
+  const rawTable =
+    shardlessTable(shardTable) ?? (constraint ? schemaConstraints().get(constraint)?.table : undefined);
+  return { pg: { ...found, constraint }, rawTable };
+}
+
 /** Turns a driver error into a `DatabaseError`; anything else is returned unchanged. */
 export function toDatabaseError(error: unknown): unknown {
   if (error instanceof DatabaseError || error instanceof ConnectionError) return error;
-  const pg = pgErrorOf(error);
-  if (!pg?.code) return error;
-  const rawTable = pg.table ?? pg.table_name ?? pg.message?.match(rlsTable)?.[1];
+  const found = pgErrorOf(error);
+  if (!found?.code) return error;
+  const { pg, rawTable } = unsharded({
+    code: found.code,
+    message: found.message,
+    detail: found.detail,
+    table: found.table ?? found.table_name,
+    column: found.column ?? found.column_name,
+    constraint: found.constraint ?? found.constraint_name,
+  });
   let kind = kinds[pg.code] ?? 'other';
   // jsonb reports a lone surrogate as a syntax error: it is text PostgreSQL cannot hold.
   if (kind === 'invalid_input' && /Unicode|surrogate/.test(`${pg.message} ${pg.detail}`))
@@ -275,7 +324,10 @@ export function toDatabaseError(error: unknown): unknown {
   ]
     .filter(Boolean)
     .join(', ');
-  const detail = (pg.message ?? 'database error').replace(/"(\w+)_(p\d{4}_\d{2}|default)(_\w+)?"/g, '"$1$3"');
+  const detail = withoutShardIds(pg.message ?? 'database error').replace(
+    /"(\w+)_(p\d{4}_\d{2}|default)(_\w+)?"/g,
+    '"$1$3"',
+  );
   const message = `${kind.replaceAll('_', ' ')}${where ? ` (${where})` : ''}: ${detail}`;
   return new DatabaseError(kind, pg.code, message, table, column, constraint, error, columns);
 }

@@ -16,6 +16,7 @@ import {
   distribute,
 } from '../src/citus.ts';
 import { createDb, type Database, type DbHandle, rowsOf, type Transaction } from '../src/client.ts';
+import { DatabaseError } from '../src/errors.ts';
 import { createServiceLogin } from '../src/logins.ts';
 import { migrate } from '../src/migrate.ts';
 import { brands, brandVoices } from '../src/schema/index.ts';
@@ -423,6 +424,48 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
     } finally {
       await strict.close();
     }
+  });
+
+  it('a refusal names the table and constraint callers know, as one server does, never a shard', async () => {
+    const org = tenants.acme.organizationId;
+    const refusals: Record<string, (tx: Transaction) => Promise<unknown>> = {
+      unique: async (tx) => {
+        const [taken] = await tx.select().from(brands).where(sql`organization_id = ${org}`).limit(1);
+        return tx.insert(brands).values({ organizationId: org, slug: taken?.slug ?? '', name: 'Again' });
+      },
+      check: (tx) =>
+        tx.execute(sql`insert into brands (organization_id, slug, name) values (${org}, 'Not A Slug', 'x')`),
+      'foreign key': (tx) =>
+        tx.execute(
+          sql`insert into conversations (organization_id, brand_id) values (${org}, ${crypto.randomUUID()})`,
+        ),
+    };
+    const named = async (db: Database) => {
+      const out: Record<string, unknown> = {};
+      for (const [name, refusal] of Object.entries(refusals)) {
+        out[name] = await withTenant(db, org, refusal).then(
+          () => 'accepted',
+          (error: unknown) =>
+            error instanceof DatabaseError
+              ? { kind: error.kind, table: error.table, constraint: error.constraint, message: error.message }
+              : String(error),
+        );
+      }
+      return out;
+    };
+    const onCluster = await named(cluster.handle.db);
+    const onServer = await named(plain.current.db);
+    say(
+      `refusals: ${Object.entries(onCluster)
+        .map(
+          ([name, found]) =>
+            `${name} -> ${(found as DatabaseError).table}/${(found as DatabaseError).constraint}`,
+        )
+        .join(', ')}`,
+    );
+    expect(onCluster).toEqual(onServer);
+    expect(Object.values(onServer).every((found) => typeof found === 'object')).toBe(true);
+    expect(JSON.stringify(onCluster)).not.toMatch(/_\d{6,}/);
   });
 
   describe('the tenancy attacks', () => {
