@@ -468,6 +468,61 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
     expect(JSON.stringify(onCluster)).not.toMatch(/_\d{6,}/);
   });
 
+  it('a scope writes tenant rows before and after recordAudit; only reading the trail after it is refused', async () => {
+    const ring = runtimeOf(cluster.handle.db).keyRing();
+    const org = tenants.acme.organizationId;
+    const entry = { actorType: 'system', action: 'brand.updated', targetType: 'brand' } as const;
+    const touch = (tx: Transaction) =>
+      tx.update(brands).set({ description: 'touched' }).where(sql`organization_id = ${org}`);
+    const readTrail = (tx: Transaction) =>
+      tx.execute(sql`select seq from audit_logs where organization_id = ${org} limit 1`);
+    const shapes: Record<string, (tx: Transaction) => Promise<unknown>> = {
+      'audit alone': (tx) => recordAudit(tx, ring, { ...entry, targetId: 'alone' }),
+      'write, then audit': async (tx) => {
+        await touch(tx);
+        return recordAudit(tx, ring, { ...entry, targetId: 'after' });
+      },
+      'audit, then write': async (tx) => {
+        await recordAudit(tx, ring, { ...entry, targetId: 'before' });
+        return touch(tx);
+      },
+      'write, audit, write': async (tx) => {
+        await touch(tx);
+        await recordAudit(tx, ring, { ...entry, targetId: 'between' });
+        return touch(tx);
+      },
+      'audit, then read the trail': async (tx) => {
+        await recordAudit(tx, ring, { ...entry, targetId: 'read' });
+        return readTrail(tx);
+      },
+      'read the trail, then audit': async (tx) => {
+        await readTrail(tx);
+        return recordAudit(tx, ring, { ...entry, targetId: 'read first' });
+      },
+    };
+    const outcomes = async (db: Database) => {
+      const out: Record<string, string> = {};
+      for (const [name, shape] of Object.entries(shapes))
+        out[name] = await withTenant(db, org, shape).then(
+          () => 'ok',
+          (error: Error) => error.message,
+        );
+      return out;
+    };
+    const onCluster = await outcomes(cluster.handle.db);
+    const onServer = await outcomes(plain.current.db);
+    const after = await withTenant(cluster.handle.db, org, (tx) => verifyAuditChain(tx, ring));
+    say(
+      `audit in a writing scope: ${JSON.stringify(onCluster)} (one server: all ok: ${Object.values(onServer).every((o) => o === 'ok')}); chain after: intact ${after.intact}, ${after.checked} rows`,
+    );
+    // Citus refuses, for the rest of a transaction, a shard a definer function wrote and the scope's role then reads.
+    const { 'audit, then read the trail': refused, ...others } = onCluster;
+    expect(refused).toMatch(/modified in this transaction by a different user/);
+    expect(Object.values(others).every((o) => o === 'ok')).toBe(true);
+    expect(Object.values(onServer).every((o) => o === 'ok')).toBe(true);
+    expect(after.intact).toBe(true);
+  });
+
   describe('the tenancy attacks', () => {
     const brandsSeen = async (tx: Transaction | Database): Promise<Record<string, number>> => {
       const rows = rowsOf<{ organization_id: string; n: number }>(
