@@ -8,9 +8,9 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import type { KeyRing } from './crypto.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { ConnectionError, describeServer } from './errors.ts';
+import type { KeyRing } from './key-ring.ts';
 import * as schema from './schema/index.ts';
 import { registerScopeRuntime } from './scope-runtime.ts';
 

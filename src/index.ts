@@ -62,15 +62,7 @@ export {
   type Schema,
   type Transaction,
 } from './client.ts';
-export {
-  CredentialDecryptError,
-  createKeyRing,
-  generateKeyRingEntry,
-  isLocalDatabaseUrl,
-  type KeyRing,
-  type LoadKeyRingOptions,
-  loadKeyRing,
-} from './crypto.ts';
+export { CredentialDecryptError } from './crypto.ts';
 export { createLocalEmbedder, embedText } from './embedder.ts';
 export {
   ConnectionError,
@@ -83,6 +75,14 @@ export {
   toDatabaseError,
 } from './errors.ts';
 export { InputError } from './input.ts';
+export {
+  createKeyRing,
+  generateKeyRingEntry,
+  isLocalDatabaseUrl,
+  type KeyRing,
+  type LoadKeyRingOptions,
+  loadKeyRing,
+} from './key-ring.ts';
 export { createServiceLogin, type ServiceLoginOptions } from './logins.ts';
 export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
 export { type PermissionKey, permissionKeys, systemRoles } from './permissions.ts';

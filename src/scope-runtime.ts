@@ -4,8 +4,8 @@ import { PgDatabase, type PgDialect } from 'drizzle-orm/pg-core';
 import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
 import { type Database, type DbTarget, isLocalTarget, type Transaction } from './client.ts';
-import { type KeyRing, loadKeyRing } from './crypto.ts';
 import { ConnectionError, TenantScopeError } from './errors.ts';
+import { type KeyRing, loadKeyRing } from './key-ring.ts';
 import { openScopeKey } from './tenant-keys.ts';
 
 /** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { decryptSecret, encryptSecret, type KeyRing, type SecretContext } from './crypto.ts';
+import { decryptSecret, encryptSecret, type SecretContext } from './crypto.ts';
+import type { KeyRing } from './key-ring.ts';
 
 /**
  * Tenant scope keys. An organization's id is the SHA-256 of its 32-byte scope key, cut to a UUID:

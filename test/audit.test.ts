@@ -10,8 +10,9 @@ import {
 } from '../src/api/audit.ts';
 import { createOrganization } from '../src/api/organizations.ts';
 import { createDb, type DbHandle, rowsOf } from '../src/client.ts';
-import { createKeyRing, loadKeyRing, sealWithRing } from '../src/crypto.ts';
+import { sealWithRing } from '../src/crypto.ts';
 import { DatabaseError } from '../src/errors.ts';
+import { createKeyRing, loadKeyRing } from '../src/key-ring.ts';
 import { auditLogs, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { adminUrlFor } from './support/backend.ts';

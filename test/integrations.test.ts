@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readCredentialSecret, storeCredential } from '../src/api/credentials.ts';
 import { deleteCredential } from '../src/api/deletions.ts';
 import type { Transaction } from '../src/client.ts';
-import { loadKeyRing } from '../src/crypto.ts';
+import { loadKeyRing } from '../src/key-ring.ts';
 import { connectors, credentials } from '../src/schema/index.ts';
 import { stableId } from '../src/seed/context.ts';
 import { withTenant } from '../src/tenant.ts';

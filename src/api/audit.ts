@@ -1,8 +1,9 @@
 import { eq, sql } from 'drizzle-orm';
 import { type Database, rowsOf, type Transaction } from '../client.ts';
-import { checkSeal, type KeyRing, sealWithRing } from '../crypto.ts';
+import { checkSeal, sealWithRing } from '../crypto.ts';
 import { toDatabaseError } from '../errors.ts';
 import { parseInput } from '../input.ts';
+import type { KeyRing } from '../key-ring.ts';
 import { type AuditLog, auditChainHeads, auditLogs, type NewAuditLog } from '../schema/index.ts';
 import { currentTenant, withTenant } from '../tenant.ts';
 import { recordAuditInputSchema } from '../validators/audit.ts';

@@ -4,12 +4,12 @@ import {
   CredentialDecryptError,
   decryptSecretText,
   encryptSecret,
-  type KeyRing,
   keyIdOf,
   rewrapSecret,
   type SecretContext,
 } from '../crypto.ts';
 import { guarded, parseInput } from '../input.ts';
+import type { KeyRing } from '../key-ring.ts';
 import {
   type Credential,
   type CredentialMetadata,

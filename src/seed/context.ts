@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { getTableColumns } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Database, Transaction } from '../client.ts';
-import type { KeyRing } from '../crypto.ts';
+import type { KeyRing } from '../key-ring.ts';
 import { currentTenant } from '../tenant.ts';
 
 /** A UUID (version 8, RFC 9562) derived from its parts: the same parts give the same id on every run. */

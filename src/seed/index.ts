@@ -1,5 +1,5 @@
 import type { Database } from '../client.ts';
-import type { KeyRing } from '../crypto.ts';
+import type { KeyRing } from '../key-ring.ts';
 import { runtimeOf } from '../scope-runtime.ts';
 import { withTenant } from '../tenant.ts';
 import { agentsSeed } from './agents.ts';

@@ -3,17 +3,14 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   CredentialDecryptError,
-  createKeyRing,
-  DEV_KEY_ID,
   decryptSecret,
   decryptSecretText,
   encryptSecret,
-  generateKeyRingEntry,
   keyIdOf,
-  loadKeyRing,
   rewrapSecret,
   type SecretContext,
 } from '../../src/crypto.ts';
+import { createKeyRing, DEV_KEY_ID, generateKeyRingEntry, loadKeyRing } from '../../src/key-ring.ts';
 
 const SECRET = 'ya29.oauth-refresh-token-DO-NOT-LEAK-7f3a9c';
 const ctx: SecretContext = {
