@@ -20,7 +20,7 @@ const domains: { name: string; modules: string[] }[] = [
   { name: 'agents', modules: ['agents'] },
   { name: 'chat', modules: ['chat'] },
   { name: 'rag', modules: ['rag'] },
-  { name: 'campaigns', modules: ['campaigns'] },
+  { name: 'campaigns', modules: ['campaigns', 'content', 'channels'] },
   { name: 'billing', modules: ['billing'] },
   { name: 'integrations', modules: ['integrations'] },
   { name: 'work', modules: ['work'] },

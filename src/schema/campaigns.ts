@@ -7,7 +7,6 @@ import {
   integer,
   jsonb,
   numeric,
-  type PgTableExtraConfigValue,
   pgTable,
   primaryKey,
   text,
@@ -16,124 +15,15 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { agentRuns } from './agents.ts';
-import { brands, brandVoices } from './brand.ts';
-import { createdAt, id, lengthCheck, liveRows, softDelete, tenantPolicy, timestamps } from './columns.ts';
-import {
-  abTestStatus,
-  campaignStatus,
-  channel,
-  contentKind,
-  contentStatus,
-  socialPlatform,
-  socialPostStatus,
-} from './enums.ts';
+import { brands } from './brand.ts';
+import { id, lengthCheck, liveRows, softDelete, tenantPolicy, timestamps } from './columns.ts';
+import { contentItems, contentVersions } from './content.ts';
+import { abTestStatus, campaignStatus, channel } from './enums.ts';
 import { organizations } from './organizations.ts';
 import { tenantReference, tenantTable } from './tenancy.ts';
 
 /** Metric names and goal metrics: `impressions`, `clicks`, `spend`, ... (also the validators' pattern). */
 export const metricNamePattern = '^[a-z][a-z0-9_]{0,62}$';
-
-// ---------------------------------------------------------------------------------------------
-// Content: an item and its immutable versions
-// ---------------------------------------------------------------------------------------------
-
-export type ContentMetadata = {
-  locale?: string;
-  tags?: string[];
-  seo?: { title?: string; description?: string; keywords?: string[] };
-};
-
-export const contentItems = tenantTable(
-  'content_items',
-  {
-    brandId: uuid('brand_id').notNull(),
-    kind: contentKind('kind').notNull(),
-    title: text('title').notNull(),
-    status: contentStatus('status').notNull().default('draft'),
-    /**
-     * The version shown and published; always one of this item's versions (composite FK
-     * `(organization_id, id, current_version_id) -> content_versions(organization_id, content_item_id, id)`).
-     */
-    currentVersionId: uuid('current_version_id'),
-    publishedAt: timestamp('published_at', { withTimezone: true }),
-    metadata: jsonb('metadata').$type<ContentMetadata>().notNull().default({}),
-    ...timestamps(),
-    ...softDelete(),
-  },
-  (t): PgTableExtraConfigValue[] => [
-    ...tenantReference('content_items', t, t.brandId, brands),
-    foreignKey({
-      name: 'content_items_current_version_fkey',
-      columns: [t.organizationId, t.id, t.currentVersionId],
-      foreignColumns: [contentVersions.organizationId, contentVersions.contentItemId, contentVersions.id],
-    }).onDelete('no action'),
-    index('content_items_current_version_idx').on(t.organizationId, t.id, t.currentVersionId),
-    // The content library: a brand's live items by status, newest first.
-    index('content_items_organization_id_brand_id_status_idx')
-      .on(t.organizationId, t.brandId, t.status, t.updatedAt)
-      .where(liveRows),
-    check('content_items_title_check', sql`length(btrim(${t.title})) between 1 and 300`),
-    check(
-      'content_items_published_check',
-      sql`${t.status} <> 'published' or (${t.publishedAt} is not null and ${t.currentVersionId} is not null)`,
-    ),
-  ],
-);
-
-export type ContentItem = typeof contentItems.$inferSelect;
-export type NewContentItem = typeof contentItems.$inferInsert;
-
-/**
- * One immutable version of a content item: UPDATE is refused by a trigger, DELETE too unless it
- * is the cascade of deleting its item or organization. Lineage: the brand voice and the agent run
- * that produced it.
- */
-export const contentVersions = tenantTable(
-  'content_versions',
-  {
-    contentItemId: uuid('content_item_id').notNull(),
-    /** 1, 2, 3... per item. */
-    version: integer('version').notNull(),
-    /** Markdown (or plain text for short formats such as ad copy). */
-    body: text('body').notNull(),
-    /** Subject line, headline or title of this version, when the format has one. */
-    headline: text('headline'),
-    /** The brand voice the text was written in. */
-    brandVoiceId: uuid('brand_voice_id'),
-    /** The agent run that produced this version; null for text written by a person. */
-    agentRunId: uuid('agent_run_id'),
-    /** Free-form notes of the author or the run (model, prompt id, reviewer remarks). */
-    notes: text('notes'),
-    createdAt: createdAt(),
-  },
-  (t): PgTableExtraConfigValue[] => [
-    ...tenantReference('content_versions', t, t.contentItemId, contentItems),
-    // A voice that wrote published text is kept (checked at the end of the statement, so deleting
-    // a whole brand, whose items go with it, still works).
-    ...tenantReference('content_versions', t, t.brandVoiceId, brandVoices, 'no action'),
-    unique('content_versions_organization_id_content_item_id_version_key').on(
-      t.organizationId,
-      t.contentItemId,
-      t.version,
-    ),
-    // Target of content_items' current-version reference: the version must belong to the item.
-    unique('content_versions_organization_id_content_item_id_id_key').on(
-      t.organizationId,
-      t.contentItemId,
-      t.id,
-    ),
-    // Lineage from content back to the run that wrote it (and "what did this run write?"). The run
-    // is kept while its text is: checked at the end of the statement, so deleting a whole
-    // organization still works, and never SET NULL, which the immutable versions refuse.
-    ...tenantReference('content_versions', t, t.agentRunId, agentRuns, 'no action'),
-    check('content_versions_version_check', sql`${t.version} >= 1`),
-    check('content_versions_body_check', sql`length(${t.body}) between 1 and 1000000`),
-  ],
-);
-
-export type ContentVersion = typeof contentVersions.$inferSelect;
-export type NewContentVersion = typeof contentVersions.$inferInsert;
 
 // ---------------------------------------------------------------------------------------------
 // Campaigns
@@ -269,118 +159,6 @@ export const campaignMetrics = pgTable(
 
 export type CampaignMetric = typeof campaignMetrics.$inferSelect;
 export type NewCampaignMetric = typeof campaignMetrics.$inferInsert;
-
-// ---------------------------------------------------------------------------------------------
-// Email sequences
-// ---------------------------------------------------------------------------------------------
-
-export type EmailSequenceTrigger = {
-  event: 'signup' | 'trial_started' | 'purchase' | 'abandoned_cart' | 'manual' | 'segment_joined';
-  /** For `segment_joined`: the audience segment's key. */
-  segment?: string;
-};
-
-export const emailSequences = tenantTable(
-  'email_sequences',
-  {
-    /** The campaign the sequence belongs to, if any. */
-    campaignId: uuid('campaign_id'),
-    name: text('name').notNull(),
-    /** Same lifecycle as campaigns: draft, scheduled, active, paused, completed, archived. */
-    status: campaignStatus('status').notNull().default('draft'),
-    trigger: jsonb('trigger').$type<EmailSequenceTrigger>().notNull().default({ event: 'manual' }),
-    fromName: text('from_name'),
-    fromEmail: text('from_email'),
-    ...timestamps(),
-  },
-  (t) => [
-    ...tenantReference('email_sequences', t, t.campaignId, campaigns),
-    unique('email_sequences_organization_id_name_key').on(t.organizationId, t.name),
-    check('email_sequences_name_check', sql`length(btrim(${t.name})) between 1 and 200`),
-    check('email_sequences_from_email_check', sql`${t.fromEmail} ~ '^[^@\\s]+@[^@\\s]+$'`),
-  ],
-);
-
-export type EmailSequence = typeof emailSequences.$inferSelect;
-export type NewEmailSequence = typeof emailSequences.$inferInsert;
-
-export const emailSequenceSteps = tenantTable(
-  'email_sequence_steps',
-  {
-    sequenceId: uuid('sequence_id').notNull(),
-    /** 1, 2, 3... within the sequence. */
-    ordinal: integer('ordinal').notNull(),
-    /** Wait after the previous step (after the trigger for the first step). */
-    delayMinutes: integer('delay_minutes').notNull().default(0),
-    subject: text('subject').notNull(),
-    /** The content the step sends; kept while a step uses it. */
-    contentItemId: uuid('content_item_id').notNull(),
-    ...timestamps(),
-  },
-  (t) => [
-    ...tenantReference('email_sequence_steps', t, t.sequenceId, emailSequences),
-    ...tenantReference('email_sequence_steps', t, t.contentItemId, contentItems, 'no action'),
-    unique('email_sequence_steps_organization_id_sequence_id_ordinal_key').on(
-      t.organizationId,
-      t.sequenceId,
-      t.ordinal,
-    ),
-    check('email_sequence_steps_ordinal_check', sql`${t.ordinal} >= 1`),
-    check('email_sequence_steps_delay_check', sql`${t.delayMinutes} between 0 and 525600`),
-    check('email_sequence_steps_subject_check', sql`length(btrim(${t.subject})) between 1 and 300`),
-  ],
-);
-
-export type EmailSequenceStep = typeof emailSequenceSteps.$inferSelect;
-export type NewEmailSequenceStep = typeof emailSequenceSteps.$inferInsert;
-
-// ---------------------------------------------------------------------------------------------
-// Social posts
-// ---------------------------------------------------------------------------------------------
-
-export const socialPosts = tenantTable(
-  'social_posts',
-  {
-    campaignId: uuid('campaign_id'),
-    /** The content posted; kept while a post uses it. */
-    contentItemId: uuid('content_item_id').notNull(),
-    platform: socialPlatform('platform').notNull(),
-    status: socialPostStatus('status').notNull().default('draft'),
-    scheduledAt: timestamp('scheduled_at', { withTimezone: true }),
-    publishedAt: timestamp('published_at', { withTimezone: true }),
-    /** The platform's id of the published post. */
-    externalId: text('external_id'),
-    externalUrl: text('external_url'),
-    /** Why publishing failed, as the platform said it. */
-    lastError: text('last_error'),
-    ...timestamps(),
-  },
-  (t) => [
-    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
-    lengthCheck('social_posts', t.externalId, 200),
-    ...tenantReference('social_posts', t, t.campaignId, campaigns),
-    ...tenantReference('social_posts', t, t.contentItemId, contentItems, 'no action'),
-    // Webhooks from a platform find the post by its id there.
-    unique('social_posts_organization_id_platform_external_id_key').on(
-      t.organizationId,
-      t.platform,
-      t.externalId,
-    ),
-    // The publisher picks due posts: scheduled, oldest first.
-    index('social_posts_scheduled_at_idx')
-      .on(t.organizationId, t.scheduledAt)
-      .where(sql`status = 'scheduled'`),
-    check('social_posts_scheduled_check', sql`${t.status} <> 'scheduled' or ${t.scheduledAt} is not null`),
-    check(
-      'social_posts_published_check',
-      sql`${t.status} <> 'published' or (${t.publishedAt} is not null and ${t.externalId} is not null)`,
-    ),
-    check('social_posts_failed_check', sql`${t.status} <> 'failed' or ${t.lastError} is not null`),
-  ],
-);
-
-export type SocialPost = typeof socialPosts.$inferSelect;
-export type NewSocialPost = typeof socialPosts.$inferInsert;
 
 // ---------------------------------------------------------------------------------------------
 // A/B tests

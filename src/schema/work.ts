@@ -1,9 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { check, index, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { agentRuns } from './agents.ts';
-import { campaigns, contentItems, contentVersions } from './campaigns.ts';
+import { campaigns } from './campaigns.ts';
 import { messages } from './chat.ts';
 import { createdAt, timestamps } from './columns.ts';
+import { contentItems, contentVersions } from './content.ts';
 import { taskPriority, taskStatus } from './enums.ts';
 import { users } from './identity.ts';
 import { tenantReference, tenantTable } from './tenancy.ts';

@@ -6,93 +6,28 @@ import {
   campaignContents,
   campaignMetrics,
   campaigns,
-  contentItems,
-  contentVersions,
-  emailSequenceSteps,
-  emailSequences,
   metricNamePattern,
-  socialPosts,
 } from '../schema/campaigns.ts';
 import { channels } from '../schema/enums.ts';
 import { currencySchema, moneyMessage, moneyPattern } from './billing.ts';
 import { slugPattern } from './identity.ts';
 import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
 
-// Shapes of the JSON columns; the tables' `$type<T>()` say the same in TypeScript.
-export const contentMetadataSchema = z
-  .object({
-    locale: z.string().min(2).max(35).optional(),
-    tags: z.array(z.string().min(1).max(64)).max(50).optional(),
-    seo: z
-      .object({
-        title: z.string().max(200).optional(),
-        description: z.string().max(500).optional(),
-        keywords: z.array(z.string().min(1).max(64)).max(50).optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-
+// Shape of the JSON column; the table's `$type<T>()` says the same in TypeScript.
 export const metricDimensionsSchema = z.record(
   z.string().min(1).max(64),
   z.union([z.string().max(200), z.number().finite(), z.boolean()]),
 );
-
-export const emailSequenceTriggerSchema = z
-  .object({
-    event: z.enum(['signup', 'trial_started', 'purchase', 'abandoned_cart', 'manual', 'segment_joined']),
-    segment: z.string().min(1).max(100).optional(),
-  })
-  .strict()
-  .refine((t) => t.event !== 'segment_joined' || t.segment !== undefined, {
-    message: 'a `segment_joined` trigger names its segment',
-    path: ['segment'],
-  });
 
 /** The metric names the tables' `*_metric_format_check` constraints accept. */
 export const metricNameSchema = z
   .string()
   .regex(new RegExp(metricNamePattern), 'lowercase letters, digits and underscores, starting with a letter');
 
-const title = (s: z.ZodString) => s.trim().min(1).max(300);
 const name = (s: z.ZodString) => s.trim().min(1).max(200);
 
 type Dated = { startsAt?: Date | null; endsAt?: Date | null };
 const endNotBeforeStart = (v: Dated) => !v.startsAt || !v.endsAt || v.endsAt >= v.startsAt;
-
-// ---------------------------------------------------------------------------------------------
-// Content
-// ---------------------------------------------------------------------------------------------
-
-const contentItemRefinements = { title, metadata: () => contentMetadataSchema };
-export const selectContentItemSchema = createSelectSchema(contentItems, { metadata: contentMetadataSchema });
-const contentItemRules = [
-  rule<typeof contentItems.$inferSelect>(
-    ['status', 'publishedAt', 'currentVersionId'],
-    (v) => v.status !== 'published' || (v.publishedAt != null && v.currentVersionId != null),
-    'published content has a publication time and a current version',
-    'status',
-  ),
-];
-export const insertContentItemSchema = withRules(
-  createInsertSchema(contentItems, contentItemRefinements),
-  contentItemRules,
-  'insert',
-);
-export const updateContentItemSchema = withRules(
-  createUpdateSchema(contentItems, contentItemRefinements),
-  contentItemRules,
-  'update',
-);
-
-export const selectContentVersionSchema = createSelectSchema(contentVersions);
-/** Versions are immutable: there is no update schema. */
-export const insertContentVersionSchema = createInsertSchema(contentVersions, {
-  version: (s) => s.int().min(1),
-  body: (s) => s.min(1).max(1_000_000),
-  headline: (s) => s.max(300),
-});
 
 // ---------------------------------------------------------------------------------------------
 // Campaigns
@@ -163,71 +98,6 @@ export const metricPointSchema = z
   })
   .strict();
 export type MetricPoint = z.input<typeof metricPointSchema>;
-
-// ---------------------------------------------------------------------------------------------
-// Email sequences, social posts
-// ---------------------------------------------------------------------------------------------
-
-const emailSequenceRefinements = {
-  name,
-  trigger: () => emailSequenceTriggerSchema,
-  fromEmail: (s: z.ZodString) => s.regex(/^[^@\s]+@[^@\s]+$/, 'an email address').max(320),
-};
-export const selectEmailSequenceSchema = createSelectSchema(emailSequences, {
-  trigger: emailSequenceTriggerSchema,
-});
-export const insertEmailSequenceSchema = createInsertSchema(emailSequences, emailSequenceRefinements);
-export const updateEmailSequenceSchema = createUpdateSchema(emailSequences, emailSequenceRefinements);
-
-const emailSequenceStepRefinements = {
-  ordinal: (s: z.ZodNumber) => s.int().min(1),
-  delayMinutes: (s: z.ZodNumber) => s.int().min(0).max(525_600),
-  subject: title,
-};
-export const selectEmailSequenceStepSchema = createSelectSchema(emailSequenceSteps);
-export const insertEmailSequenceStepSchema = createInsertSchema(
-  emailSequenceSteps,
-  emailSequenceStepRefinements,
-);
-export const updateEmailSequenceStepSchema = createUpdateSchema(
-  emailSequenceSteps,
-  emailSequenceStepRefinements,
-);
-
-const socialPostRefinements = {
-  externalId: (s: z.ZodString) => s.min(1).max(200),
-  externalUrl: (s: z.ZodString) => s.url().max(2000),
-};
-export const selectSocialPostSchema = createSelectSchema(socialPosts);
-type SocialPost = typeof socialPosts.$inferSelect;
-const socialPostRules = [
-  rule<SocialPost>(
-    ['status', 'scheduledAt'],
-    (v) => v.status !== 'scheduled' || v.scheduledAt != null,
-    'a scheduled post has a scheduled time',
-  ),
-  rule<SocialPost>(
-    ['status', 'publishedAt', 'externalId'],
-    (v) => v.status !== 'published' || (v.publishedAt != null && v.externalId != null),
-    'a published post has its publication time and external id',
-    'publishedAt',
-  ),
-  rule<SocialPost>(
-    ['status', 'lastError'],
-    (v) => v.status !== 'failed' || v.lastError != null,
-    'a failed post says why',
-  ),
-];
-export const insertSocialPostSchema = withRules(
-  createInsertSchema(socialPosts, socialPostRefinements),
-  socialPostRules,
-  'insert',
-);
-export const updateSocialPostSchema = withRules(
-  createUpdateSchema(socialPosts, socialPostRefinements),
-  socialPostRules,
-  'update',
-);
 
 // ---------------------------------------------------------------------------------------------
 // A/B tests

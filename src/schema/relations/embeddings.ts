@@ -1,0 +1,12 @@
+import { relations } from 'drizzle-orm';
+import { brandVoices } from '../brand.ts';
+import { embeddingSpaces } from '../embeddings.ts';
+import { chunks, datasets } from '../rag.ts';
+
+// Embedding spaces: the vectors of brand voices, datasets and chunks.
+
+export const embeddingSpacesRelations = relations(embeddingSpaces, ({ many }) => ({
+  brandVoices: many(brandVoices),
+  datasets: many(datasets),
+  chunks: many(chunks),
+}));

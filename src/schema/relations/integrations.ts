@@ -1,0 +1,12 @@
+import { relations } from 'drizzle-orm';
+import { credentials } from '../identity.ts';
+import { connectors } from '../integrations.ts';
+
+// Integrations: connectors.
+
+export const connectorsRelations = relations(connectors, ({ one }) => ({
+  credential: one(credentials, {
+    fields: [connectors.organizationId, connectors.credentialId],
+    references: [credentials.organizationId, credentials.id],
+  }),
+}));
