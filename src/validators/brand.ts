@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { brands, brandVoices, readingLevels } from '../schema/brand.ts';
 import { checkEmbeddingFields, embeddingRefinements } from './embeddings.ts';
 import { slugPattern } from './identity.ts';
-import { createInsertSchema, createUpdateSchema } from './storable.ts';
+import { createInsertSchema, createUpdateSchema, nameText } from './storable.ts';
 
 const phrase = z.string().trim().min(1).max(200);
 
@@ -44,7 +44,7 @@ export const brandVoiceExamplesSchema = z.array(brandVoiceExampleSchema).max(50)
 const brandRefinements = {
   slug: (s: z.ZodString) =>
     s.regex(slugPattern, 'lowercase letters, digits and inner hyphens, 1-63 characters'),
-  name: (s: z.ZodString) => s.trim().min(1).max(200),
+  name: nameText,
   website: (s: z.ZodString) => s.regex(/^https?:\/\/\S+$/, 'an http(s) URL').max(2000),
 };
 export const selectBrandSchema = createSelectSchema(brands);

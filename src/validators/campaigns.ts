@@ -11,7 +11,7 @@ import {
 import { channels } from '../schema/enums.ts';
 import { currencySchema, moneyMessage, moneyPattern } from './billing.ts';
 import { slugPattern } from './identity.ts';
-import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
+import { createInsertSchema, createUpdateSchema, nameText, rule, withRules } from './storable.ts';
 
 // Shape of the JSON column; the table's `$type<T>()` says the same in TypeScript.
 export const metricDimensionsSchema = z.record(
@@ -24,8 +24,6 @@ export const metricNameSchema = z
   .string()
   .regex(new RegExp(metricNamePattern), 'lowercase letters, digits and underscores, starting with a letter');
 
-const name = (s: z.ZodString) => s.trim().min(1).max(200);
-
 type Dated = { startsAt?: Date | null; endsAt?: Date | null };
 const endNotBeforeStart = (v: Dated) => !v.startsAt || !v.endsAt || v.endsAt >= v.startsAt;
 
@@ -36,7 +34,7 @@ const endNotBeforeStart = (v: Dated) => !v.startsAt || !v.endsAt || v.endsAt >= 
 const campaignRefinements = {
   slug: (s: z.ZodString) =>
     s.regex(slugPattern, 'lowercase letters, digits and inner hyphens, 1-63 characters'),
-  name,
+  name: nameText,
   objective: (s: z.ZodString) => s.max(2000),
   budget: (s: z.ZodString) => s.regex(moneyPattern, moneyMessage),
   currency: () => currencySchema,
@@ -115,7 +113,7 @@ export function abTestWeightsReady(weights: Record<string, number>): boolean {
 }
 
 const abTestRefinements = {
-  name,
+  name: nameText,
   goalMetric: () => metricNameSchema,
   hypothesis: (s: z.ZodString) => s.max(2000),
   variantWeights: () => abTestVariantWeightsSchema,

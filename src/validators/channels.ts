@@ -1,7 +1,7 @@
 import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { emailSequenceSteps, emailSequences, socialPosts } from '../schema/channels.ts';
-import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
+import { createInsertSchema, createUpdateSchema, nameText, rule, titleText, withRules } from './storable.ts';
 
 // Shape of the JSON column; the table's `$type<T>()` says the same in TypeScript.
 export const emailSequenceTriggerSchema = z
@@ -15,15 +15,12 @@ export const emailSequenceTriggerSchema = z
     path: ['segment'],
   });
 
-const title = (s: z.ZodString) => s.trim().min(1).max(300);
-const name = (s: z.ZodString) => s.trim().min(1).max(200);
-
 // ---------------------------------------------------------------------------------------------
 // Email sequences
 // ---------------------------------------------------------------------------------------------
 
 const emailSequenceRefinements = {
-  name,
+  name: nameText,
   trigger: () => emailSequenceTriggerSchema,
   fromEmail: (s: z.ZodString) => s.regex(/^[^@\s]+@[^@\s]+$/, 'an email address').max(320),
 };
@@ -36,7 +33,7 @@ export const updateEmailSequenceSchema = createUpdateSchema(emailSequences, emai
 const emailSequenceStepRefinements = {
   ordinal: (s: z.ZodNumber) => s.int().min(1),
   delayMinutes: (s: z.ZodNumber) => s.int().min(0).max(525_600),
-  subject: title,
+  subject: titleText,
 };
 export const selectEmailSequenceStepSchema = createSelectSchema(emailSequenceSteps);
 export const insertEmailSequenceStepSchema = createInsertSchema(

@@ -1,7 +1,7 @@
 import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { contentItems, contentVersions } from '../schema/content.ts';
-import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
+import { createInsertSchema, createUpdateSchema, rule, titleText, withRules } from './storable.ts';
 
 // Shape of the JSON column; the table's `$type<T>()` says the same in TypeScript.
 export const contentMetadataSchema = z
@@ -19,9 +19,7 @@ export const contentMetadataSchema = z
   })
   .strict();
 
-const title = (s: z.ZodString) => s.trim().min(1).max(300);
-
-const contentItemRefinements = { title, metadata: () => contentMetadataSchema };
+const contentItemRefinements = { title: titleText, metadata: () => contentMetadataSchema };
 export const selectContentItemSchema = createSelectSchema(contentItems, { metadata: contentMetadataSchema });
 const contentItemRules = [
   rule<typeof contentItems.$inferSelect>(

@@ -1,7 +1,7 @@
 import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { connectors, providerPattern } from '../schema/integrations.ts';
-import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
+import { createInsertSchema, createUpdateSchema, nameText, rule, withRules } from './storable.ts';
 
 export const connectorConfigSchema = z
   .object({
@@ -17,7 +17,7 @@ export const connectorConfigSchema = z
 const connectorRefinements = {
   provider: (s: z.ZodString) =>
     s.regex(new RegExp(providerPattern), 'lowercase letters, digits and underscores, starting with a letter'),
-  name: (s: z.ZodString) => s.trim().min(1).max(200),
+  name: nameText,
   config: () => connectorConfigSchema,
   lastError: (s: z.ZodString) => s.max(4000),
 };

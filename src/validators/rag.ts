@@ -10,7 +10,7 @@ import {
 } from '../schema/rag.ts';
 import { checkEmbeddingFields, embeddingRefinements } from './embeddings.ts';
 import { slugPattern } from './identity.ts';
-import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
+import { createInsertSchema, createUpdateSchema, nameText, rule, withRules } from './storable.ts';
 
 // Shapes of the JSON columns; the tables' `$type<T>()` say the same in TypeScript. A schema given
 // to drizzle-zod replaces the column's, so columns with a default take it `.optional()` on insert.
@@ -74,7 +74,7 @@ const httpUrl = /^https?:\/\/[^\s/]+/;
 const datasetRefinements = {
   slug: (s: z.ZodString) =>
     s.regex(slugPattern, 'lowercase letters, digits and inner hyphens, 1-63 characters'),
-  name: (s: z.ZodString) => s.trim().min(1).max(200),
+  name: nameText,
 };
 export const selectDatasetSchema = createSelectSchema(datasets);
 export const insertDatasetSchema = createInsertSchema(datasets, datasetRefinements);
@@ -127,10 +127,10 @@ export const updateChunkSchema = createUpdateSchema(chunks, chunkRefinements).su
 );
 
 const modelVersionRefinements = {
-  name: (s: z.ZodString) => s.trim().min(1).max(200),
+  name: nameText,
   version: (s: z.ZodNumber) => s.int().min(1),
   provider: (s: z.ZodString) => s.trim().min(1).max(100),
-  baseModel: (s: z.ZodString) => s.trim().min(1).max(200),
+  baseModel: nameText,
   metrics: modelMetricsSchema.optional(),
 };
 const modelVersionRules = [
@@ -187,7 +187,7 @@ const trainingJobRules = [
 ];
 
 const trainingJobRefinements = {
-  baseModel: (s: z.ZodString) => s.trim().min(1).max(200),
+  baseModel: nameText,
   hyperparameters: hyperparametersSchema.optional(),
   metrics: modelMetricsSchema.optional(),
 };
@@ -207,7 +207,7 @@ export const updateTrainingJobSchema = withRules(
 );
 
 const inferenceEndpointRefinements = {
-  name: (s: z.ZodString) => s.trim().min(1).max(200),
+  name: nameText,
   url: (s: z.ZodString) => s.regex(httpUrl, 'an http(s) URL').max(2000),
   config: inferenceEndpointConfigSchema.optional(),
 };

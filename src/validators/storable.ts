@@ -212,3 +212,8 @@ export function withRules<S extends z.ZodObject, Row>(
     }
   }) as S;
 }
+
+/** A trimmed, non-empty name (at most 200 characters), as the domains' name columns take it. */
+export const nameText = (s: z.ZodString) => s.trim().min(1).max(200);
+/** A trimmed, non-empty title (at most 300 characters). */
+export const titleText = (s: z.ZodString) => s.trim().min(1).max(300);

@@ -1,10 +1,10 @@
 import { createSelectSchema } from 'drizzle-zod';
 import type { z } from 'zod';
 import { feedback, tasks } from '../schema/work.ts';
-import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
+import { createInsertSchema, createUpdateSchema, rule, titleText, withRules } from './storable.ts';
 
 const taskRefinements = {
-  title: (s: z.ZodString) => s.trim().min(1).max(300),
+  title: titleText,
   description: (s: z.ZodString) => s.max(20_000),
 };
 export const selectTaskSchema = createSelectSchema(tasks);
