@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { type DbHandle, rowsOf, type Transaction } from '../client.ts';
+import { CopyRefused, copyBinary, stageRows } from '../copy-staging.ts';
 import { toDatabaseError } from '../errors.ts';
+import { halfvecBinary, halfvecLiteral } from '../halfvec.ts';
 import {
-  CopyRefused,
   checkDocument,
   chunkRows,
-  copyBinary,
-  halfvecBinary,
-  halfvecLiteral,
   type IngestChunk,
   type IngestDocumentInput,
   type LoadRow,
@@ -16,7 +14,6 @@ import {
   markReady,
   recordset,
   sha256,
-  stageRows,
   vectorsOf,
 } from '../ingest-rows.ts';
 import { invalidInput } from '../input.ts';
