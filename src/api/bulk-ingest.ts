@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { type DbHandle, rowsOf, type Transaction } from '../client.ts';
 import { CopyRefused, copyBinary, stageRows } from '../copy-staging.ts';
 import { toDatabaseError } from '../errors.ts';
 import { halfvecBinary, halfvecLiteral } from '../halfvec.ts';
+import { uuidv7 } from '../ids.ts';
 import {
   checkDocument,
   chunkRows,
@@ -104,17 +104,6 @@ const documentKeys = (document: BulkDocument): string[] => [
 
 /** Loads at least this large may rebuild the space's index (under `auto`). */
 export const REBUILD_MIN_ROWS = 5000;
-
-/** A time-ordered UUID (version 7), like the database's `uuidv7()`, made here so a batch needs no round trip for ids. */
-function uuidv7(): string {
-  const bytes = randomBytes(16);
-  const now = BigInt(Date.now());
-  for (let i = 0; i < 6; i++) bytes[i] = Number((now >> BigInt(8 * (5 - i))) & 0xffn);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 /**
  * A bulk load into one embedding space: initial imports, re-embedding, moving from another store.
