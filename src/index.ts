@@ -13,8 +13,6 @@ export {
   type AuditChainBreak,
   type AuditChainReport,
   type AuditCheckpoint,
-  dropPartitionsBefore,
-  ensurePartitions,
   exportAuditCheckpoint,
   recordAudit,
   verifyAllAuditChains,
@@ -39,6 +37,7 @@ export {
   listUserOrganizations,
   organizationExists,
 } from './api/organizations.ts';
+export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
 export * from './api/search.ts';
 export { defaultTenantIndexMinRows, ensureTenantIndexes } from './api/search-indexes.ts';
 export { API_KEY_PATTERN, parseApiKey } from './api-key-format.ts';

@@ -3,6 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { refuseIssues } from './api/datasets.ts';
 import { type Embedder, toVector, type VectorInput } from './api/embedding-spaces.ts';
 import { rowsOf, type Transaction } from './client.ts';
+import { halfvecLiteral } from './halfvec.ts';
 import { invalidInput, isUuid } from './input.ts';
 import type { ChunkMetadata, Dataset, DocumentMetadata, EmbeddingSpace } from './schema/index.ts';
 import { currentTenant } from './tenant.ts';
@@ -245,77 +246,6 @@ export async function embedRows(
     (rows[i] as LoadRow).embedding = halfvecLiteral(vector);
 }
 
-const float = new Float32Array(1);
-const floatBits = new Uint32Array(float.buffer);
-
-/**
- * The half-precision float (as bits) pgvector stores for `x`: `halfvec_in` reads a float4 and rounds
- * it to nearest, ties to even; so does this.
- */
-export function halfBits(x: number): number {
-  float[0] = x;
-  const bits = floatBits[0] ?? 0;
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = ((bits >>> 23) & 0xff) - 112;
-  const mantissa = bits & 0x7fffff;
-  if (exponent >= 143) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
-  if (exponent >= 31) return sign | 0x7c00;
-  const [value, shift] =
-    exponent > 0 ? [(exponent << 10) | (mantissa >>> 13), 13] : [mantissa | 0x800000, 14 - exponent];
-  if (shift > 25) return sign;
-  const kept = exponent > 0 ? value : value >>> shift;
-  const rest = exponent > 0 ? mantissa & 0x1fff : value & ((1 << shift) - 1);
-  const half = 1 << (shift - 1);
-  return sign | (kept + (rest > half || (rest === half && kept & 1) ? 1 : 0));
-}
-
-/** The value of a half-precision float given as bits. */
-export function halfValue(h: number): number {
-  const magnitude = h & 0x7fff;
-  const value =
-    magnitude >= 0x7c00
-      ? Number.POSITIVE_INFINITY
-      : magnitude < 0x400
-        ? magnitude * 2 ** -24
-        : (1 + (magnitude & 0x3ff) / 1024) * 2 ** ((magnitude >>> 10) - 15);
-  return h & 0x8000 ? -value : value;
-}
-
-let halfTexts: string[] | undefined;
-
-/**
- * For each half-precision value, the shortest decimal that `halfvec_in` reads back as exactly that
- * value (within a quarter step, so the float4 it passes through cannot round it elsewhere).
- */
-function halfText(h: number): string {
-  halfTexts ??= Array.from({ length: 0x10000 }, (_, bits) => {
-    const value = halfValue(bits);
-    const magnitude = bits & 0x7fff;
-    if (magnitude >= 0x7c00) return '';
-    if (bits === 0x8000) return '-0';
-    const step =
-      magnitude < 0x7bff
-        ? halfValue(magnitude + 1) - halfValue(magnitude)
-        : halfValue(magnitude) - halfValue(magnitude - 1);
-    for (let digits = 1; digits < 17; digits++) {
-      const text = String(Number(value.toPrecision(digits)));
-      if (Math.abs(Number(text) - value) <= step / 4 && halfBits(Number(text)) === bits) return text;
-    }
-    return String(value);
-  });
-  return halfTexts[h] ?? '';
-}
-
-/**
- * A vector as `halfvec` text with the fewest digits that keep its stored value: what the column
- * holds anyway, at about a third of the bytes of full doubles to send and parse.
- */
-export function halfvecLiteral(vector: readonly number[]): string {
-  const parts = new Array<string>(vector.length);
-  for (let i = 0; i < vector.length; i++) parts[i] = halfText(halfBits(vector[i] ?? 0));
-  return `[${parts.join(',')}]`;
-}
-
 /**
  * The rows as a recordset an INSERT reads, bound as one JSON parameter. Not COPY: postgres.js
  * (3.4.9) never settles a `COPY FROM STDIN` the server refuses (its ErrorResponse arrives after
@@ -326,128 +256,6 @@ export function halfvecLiteral(vector: readonly number[]): string {
 export const recordset = (rows: LoadRow[], extraColumns: SQL = sql``) =>
   sql`json_to_recordset(${JSON.stringify(rows)}::json)
     as s(ordinal int, content text, token_count int, content_hash text, metadata jsonb, embedding halfvec${extraColumns})`;
-
-/** A vector in halfvec's binary form, what `halfvec_recv` reads: dimensions, a zero, the values. */
-export function halfvecBinary(vector: readonly number[]): Buffer {
-  const out = Buffer.allocUnsafe(4 + 2 * vector.length);
-  out.writeUInt16BE(vector.length, 0);
-  out.writeUInt16BE(0, 2);
-  for (let i = 0; i < vector.length; i++) out.writeUInt16BE(halfBits(vector[i] ?? 0), 4 + 2 * i);
-  return out;
-}
-
-/** A chunk row of a new document as the binary COPY stages it: the vector already in halfvec's binary form. */
-export type StagedRow = Omit<LoadRow, 'embedding'> & { document_id: string; embedding: Buffer };
-
-/** The staging table of one bulk batch: lives in the batch's transaction only. */
-const STAGING = 'pg_temp.neonhub_bulk_chunks';
-const STAGING_COLUMNS =
-  '(document_id uuid, ordinal int4, content text, token_count int4, content_hash text, metadata jsonb, embedding halfvec)';
-
-/** Rows in PostgreSQL's binary COPY format for {@link STAGING}: no float is printed or parsed. */
-export function copyBinary(rows: StagedRow[]): Buffer {
-  const texts = rows.map((row) => ({
-    content: Buffer.from(row.content, 'utf8'),
-    hash: Buffer.from(row.content_hash, 'latin1'),
-    metadata: Buffer.from(JSON.stringify(row.metadata), 'utf8'),
-  }));
-  let size = 11 + 8 + 2;
-  for (const [i, row] of rows.entries()) {
-    const t = texts[i] as (typeof texts)[number];
-    size +=
-      2 +
-      7 * 4 +
-      16 +
-      4 +
-      t.content.length +
-      4 +
-      t.hash.length +
-      1 +
-      t.metadata.length +
-      row.embedding.length;
-  }
-  const out = Buffer.allocUnsafe(size);
-  let at = out.write('PGCOPY\n\xff\r\n\0', 0, 'latin1');
-  at = out.writeInt32BE(0, at);
-  at = out.writeInt32BE(0, at);
-  const field = (bytes: Buffer) => {
-    at = out.writeInt32BE(bytes.length, at);
-    at += bytes.copy(out, at);
-  };
-  for (const [i, row] of rows.entries()) {
-    const t = texts[i] as (typeof texts)[number];
-    at = out.writeInt16BE(7, at);
-    field(Buffer.from(row.document_id.replaceAll('-', ''), 'hex'));
-    at = out.writeInt32BE(4, at);
-    at = out.writeInt32BE(row.ordinal, at);
-    field(t.content);
-    at = out.writeInt32BE(4, at);
-    at = out.writeInt32BE(row.token_count, at);
-    field(t.hash);
-    // jsonb's binary form: a version byte, then the text.
-    at = out.writeInt32BE(1 + t.metadata.length, at);
-    at = out.writeUInt8(1, at);
-    at += t.metadata.copy(out, at);
-    field(row.embedding);
-  }
-  at = out.writeInt16BE(-1, at);
-  if (at !== size) throw new Error(`binary COPY buffer: wrote ${at} of ${size} bytes`);
-  return out;
-}
-
-/**
- * The server refused a binary COPY: the transaction is aborted; the same rows as bound JSON tell
- * why. Not a database error itself (no `cause` with a SQLSTATE), so scopes pass it on as it is.
- */
-export class CopyRefused extends Error {
-  constructor(readonly refusal: unknown) {
-    super(`the server refused the staged rows: ${(refusal as Error)?.message ?? String(refusal)}`);
-    this.name = 'CopyRefused';
-  }
-}
-
-interface CopyClient {
-  unsafe(text: string): Promise<unknown> & { writable(): Promise<NodeJS.WritableStream> };
-}
-
-/** The postgres.js transaction under a Drizzle transaction on a server, for COPY. */
-function copyClient(tx: Transaction): CopyClient {
-  const client = (tx as unknown as { session?: { client?: Partial<CopyClient> } }).session?.client;
-  if (typeof client?.unsafe !== 'function') throw new Error('binary COPY needs a postgres.js transaction');
-  return client as CopyClient;
-}
-
-/**
- * Stages rows in {@link STAGING} by binary COPY (a server only) and returns its name. postgres.js
- * (3.4.9) never settles a `COPY FROM STDIN` the server refuses: the error arrives after its stream
- * ended and is dropped, and the stream never finishes. So nothing here waits for the stream: the
- * data is written, the stream ended, and a probe queued behind the COPY tells, failing on the
- * aborted transaction, that the server refused it ({@link CopyRefused}). Every row is checked
- * before, so a refusal is not expected; the caller then writes the batch again as bound JSON.
- */
-export async function stageRows(tx: Transaction, data: Buffer): Promise<string> {
-  const client = copyClient(tx);
-  try {
-    await client.unsafe(`create temp table neonhub_bulk_chunks ${STAGING_COLUMNS} on commit drop`);
-    const stream = await client
-      .unsafe(
-        `copy ${STAGING} (document_id, ordinal, content, token_count, content_hash, metadata, embedding) from stdin (format binary)`,
-      )
-      .writable();
-    // A refusal shows in the probe; an error event without a listener would end the process.
-    stream.on('error', () => {});
-    await new Promise<void>((resolve, reject) => {
-      stream.write(data, (error) => (error ? reject(error) : resolve()));
-    });
-    stream.end();
-    // Ending hands the COPY's end to the connection on the next turn; queries after that queue behind it.
-    await new Promise((resolve) => setImmediate(resolve));
-    await client.unsafe('select 1');
-  } catch (error) {
-    throw new CopyRefused(error);
-  }
-  return STAGING;
-}
 
 /** The live dataset of the current tenant, or an `invalid_input` error naming it. */
 export async function liveDataset(tx: Transaction, datasetId: string): Promise<Dataset> {

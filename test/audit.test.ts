@@ -3,12 +3,12 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AuditChainReport,
-  dropPartitionsBefore,
   exportAuditCheckpoint,
   recordAudit,
   verifyAuditChain,
 } from '../src/api/audit.ts';
 import { createOrganization } from '../src/api/organizations.ts';
+import { dropPartitionsBefore } from '../src/api/partitions.ts';
 import { createDb, type DbHandle, rowsOf } from '../src/client.ts';
 import { sealWithRing } from '../src/crypto.ts';
 import { DatabaseError } from '../src/errors.ts';

@@ -1,6 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dropPartitionsBefore, ensurePartitions } from '../src/api/audit.ts';
 import {
   campaignChannelTotals,
   campaignMetricSeries,
@@ -8,6 +7,7 @@ import {
   type MetricPoint,
   upsertMetricPoints,
 } from '../src/api/metrics.ts';
+import { dropPartitionsBefore, ensurePartitions } from '../src/api/partitions.ts';
 import { rowsOf, type Transaction } from '../src/client.ts';
 import { campaignMetrics, campaigns, organizations } from '../src/schema/index.ts';
 import { campaignSeedIds, SEED_METRIC_HOURS } from '../src/seed/campaigns.ts';

@@ -10,14 +10,8 @@ import { embeddingIndexName, tenantIndexName } from '../src/api/embedding-spaces
 import { ingestDocument } from '../src/api/ingest.ts';
 import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
 import { rowsOf } from '../src/client.ts';
-import {
-  CopyRefused,
-  copyBinary,
-  halfvecBinary,
-  halfvecLiteral,
-  type StagedRow,
-  stageRows,
-} from '../src/ingest-rows.ts';
+import { CopyRefused, copyBinary, type StagedRow, stageRows } from '../src/copy-staging.ts';
+import { halfvecBinary, halfvecLiteral } from '../src/halfvec.ts';
 import { chunks, type EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
 import { withTenant } from '../src/tenant.ts';

@@ -1,36 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { type DbHandle, rowsOf, type Transaction } from '../client.ts';
-import { toDatabaseError } from '../errors.ts';
-import {
-  CopyRefused,
-  checkDocument,
-  chunkRows,
-  copyBinary,
-  halfvecBinary,
-  halfvecLiteral,
-  type IngestChunk,
-  type IngestDocumentInput,
-  type LoadRow,
-  liveDataset,
-  markReady,
-  recordset,
-  sha256,
-  stageRows,
-  vectorsOf,
-} from '../ingest-rows.ts';
+import type { DbHandle } from '../client.ts';
+import { CopyRefused } from '../copy-staging.ts';
+import { liveDataset } from '../ingest-rows.ts';
 import { invalidInput } from '../input.ts';
-import type { EmbeddingSpace } from '../schema/index.ts';
 import { withTenant } from '../tenant.ts';
+import { type BulkDocument, prepareBatch, writeBatch } from './bulk-batch.ts';
 import {
   assertEmbedderFits,
   type Embedder,
   embeddingIndexName,
   getEmbeddingSpace,
   tenantIndexName,
-  toVector,
 } from './embedding-spaces.ts';
-import { ingestDocument } from './ingest.ts';
 import {
   createIndex,
   dropIndex,
@@ -40,8 +21,7 @@ import {
   spaceRows,
 } from './search-indexes.ts';
 
-/** A document of a bulk load: its fields and all its chunks (see `ingestDocument`). */
-export type BulkDocument = IngestDocumentInput['document'] & { chunks: IngestChunk[] };
+export type { BulkDocument } from './bulk-batch.ts';
 
 export interface BulkProgress {
   phase: 'load' | 'index';
@@ -107,17 +87,6 @@ const documentKeys = (document: BulkDocument): string[] => [
 
 /** Loads at least this large may rebuild the space's index (under `auto`). */
 export const REBUILD_MIN_ROWS = 5000;
-
-/** A time-ordered UUID (version 7), like the database's `uuidv7()`, made here so a batch needs no round trip for ids. */
-function uuidv7(): string {
-  const bytes = randomBytes(16);
-  const now = BigInt(Date.now());
-  for (let i = 0; i < 6; i++) bytes[i] = Number((now >> BigInt(8 * (5 - i))) & 0xffn);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 /**
  * A bulk load into one embedding space: initial imports, re-embedding, moving from another store.
@@ -318,112 +287,4 @@ export async function bulkIngest(
   const result = await load.ingest(input);
   const { indexesBuilt } = await load.finish();
   return { ...result, indexesBuilt, rebuilt: load.rebuild };
-}
-
-type PreparedBatch = { document: BulkDocument; rows: LoadRow[] }[];
-
-/** Checks a batch's documents, chunks and given vectors; returns their rows (vectors not yet encoded). */
-function prepareBatch(space: EmbeddingSpace, batch: BulkDocument[]): PreparedBatch {
-  return batch.map((document, i) => {
-    checkDocument(document, `document ${i}`);
-    const rows = chunkRows(document.chunks);
-    for (const chunk of document.chunks)
-      if (chunk.embedding !== undefined) toVector(chunk.embedding, space, 'chunks');
-    return { document, rows };
-  });
-}
-
-/** Writes one batch in the caller's tenant transaction: new documents in two statements, known ones one by one. */
-async function writeBatch(
-  tx: Transaction,
-  space: EmbeddingSpace,
-  input: BulkIngestInput,
-  prepared: PreparedBatch,
-  copy: boolean,
-): Promise<{ rows: number; updatedDocuments: number }> {
-  try {
-    const org = input.organizationId;
-    const dataset = await liveDataset(tx, input.datasetId);
-    if (dataset.embeddingSpaceId !== space.id)
-      throw invalidInput('chunks', 'dataset_id', `dataset ${dataset.id} is not in space ${space.id}`);
-    const ids = prepared.flatMap(({ document }) => (document.id ? [document.id] : []));
-    const uris = prepared.flatMap(({ document }) => (document.sourceUri ? [document.sourceUri] : []));
-    const known = rowsOf<{ id: string; source_uri: string | null }>(
-      await tx.execute(sql`
-        select id, source_uri from documents
-        where organization_id = ${org}
-          and (id in (select value::uuid from json_array_elements_text(${JSON.stringify(ids)}::json))
-               or (dataset_id = ${dataset.id}
-                   and source_uri in (select value from json_array_elements_text(${JSON.stringify(uris)}::json))))`),
-    );
-    const exists = (document: BulkDocument) =>
-      known.some(
-        (row) => row.id === document.id || (document.sourceUri && row.source_uri === document.sourceUri),
-      );
-    const fresh = prepared.filter(({ document }) => !exists(document));
-    const again = prepared.filter(({ document }) => exists(document));
-
-    const rows: (LoadRow & { document_id: string })[] = [];
-    const chunks: IngestChunk[] = [];
-    const documents = fresh.map(({ document, rows: documentRows }) => {
-      const id = document.id ?? uuidv7();
-      for (const [i, row] of documentRows.entries()) {
-        rows.push({ ...row, document_id: id });
-        chunks.push(document.chunks[i] as IngestChunk);
-      }
-      return {
-        id,
-        source_uri: document.sourceUri ?? null,
-        title: document.title.trim(),
-        mime_type: document.mimeType ?? 'text/plain',
-        content_hash: sha256(documentRows.map((row) => row.content_hash).join('\n')),
-        metadata: document.metadata ?? {},
-      };
-    });
-    const vectors = await vectorsOf(
-      rows,
-      chunks,
-      rows.map((_, i) => i),
-      space,
-      input.embedder,
-    );
-    if (documents.length > 0) {
-      await tx.execute(sql`
-        insert into documents (organization_id, id, dataset_id, source_uri, title, mime_type, content_hash, metadata, status)
-        select ${org}::uuid, d.id, ${dataset.id}::uuid, d.source_uri, d.title, d.mime_type, d.content_hash, d.metadata, 'ready'
-        from json_to_recordset(${JSON.stringify(documents)}::json)
-          as d(id uuid, source_uri text, title text, mime_type text, content_hash text, metadata jsonb)`);
-      const source = copy
-        ? sql.raw(
-            `${await stageRows(
-              tx,
-              copyBinary(rows.map((row, i) => ({ ...row, embedding: halfvecBinary(vectors.get(i) ?? []) }))),
-            )} s`,
-          )
-        : recordset(
-            rows.map((row, i) => ({ ...row, embedding: halfvecLiteral(vectors.get(i) ?? []) })),
-            sql`, document_id uuid`,
-          );
-      await tx.execute(sql`
-        insert into chunks (organization_id, dataset_id, document_id, ordinal, content, token_count, content_hash,
-                            metadata, embedding_space_id, embedding_dimensions, embedding)
-        select ${org}::uuid, ${dataset.id}::uuid, s.document_id, s.ordinal, s.content, s.token_count, s.content_hash,
-               s.metadata, ${space.id}::uuid, ${space.dimensions}::int, s.embedding
-        from ${source}`);
-      await markReady(tx, org, dataset.id);
-    }
-    for (const { document } of again)
-      await ingestDocument(tx, {
-        datasetId: dataset.id,
-        document,
-        chunks: document.chunks,
-        embedder: input.embedder,
-      });
-    return {
-      rows: rows.length + again.reduce((n, { rows: r }) => n + r.length, 0),
-      updatedDocuments: again.length,
-    };
-  } catch (error) {
-    throw error instanceof CopyRefused ? error : toDatabaseError(error);
-  }
 }

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { type Database, rowsOf, type Transaction } from '../client.ts';
+import type { Database, Transaction } from '../client.ts';
 import {
   CredentialDecryptError,
   decryptSecretText,
@@ -8,6 +8,7 @@ import {
   rewrapSecret,
   type SecretContext,
 } from '../crypto.ts';
+import { uuidv7 } from '../ids.ts';
 import { guarded, parseInput } from '../input.ts';
 import type { KeyRing } from '../key-ring.ts';
 import {
@@ -58,13 +59,13 @@ export async function storeCredential(
   // The validator requires `metadata` although the column defaults to `{}`: supply the default first.
   const valid = parseInput(storeCredentialInputSchema, { metadata: {}, ...input }, 'credentials');
   return guarded(async () => {
-    const [ids] = rowsOf<{ id: string }>(await tx.execute(sql`select uuidv7()::text as id`));
-    if (!ids) throw new Error('uuidv7() returned no row');
-    const { keyId, ciphertext } = encryptSecret(ring, valid.secret, contextOf(organizationId, ids.id));
+    // The id is made before the insert: the ciphertext's context binds it.
+    const id = uuidv7();
+    const { keyId, ciphertext } = encryptSecret(ring, valid.secret, contextOf(organizationId, id));
     const [row] = await tx
       .insert(credentials)
       .values({
-        id: ids.id,
+        id,
         organizationId,
         provider: valid.provider,
         kind: valid.kind,

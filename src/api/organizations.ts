@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Database, rowsOf, type Transaction } from '../client.ts';
+import { type Database, rowsOf } from '../client.ts';
 import { toDatabaseError } from '../errors.ts';
 import { parseInput } from '../input.ts';
 import { systemRoleKeys, systemRoles } from '../permissions.ts';
@@ -104,12 +104,6 @@ export async function organizationExists(db: Database, id: string): Promise<bool
     await db.execute(sql`select app_organization_scope_key(${id}) is not null as exists`),
   );
   return row?.exists === true;
-}
-
-export async function newId(db: Database | Transaction): Promise<string> {
-  const [row] = rowsOf<{ id: string }>(await db.execute(sql`select uuidv7()::text as id`));
-  if (!row) throw new Error('uuidv7() returned nothing');
-  return row.id;
 }
 
 export interface UserOrganization {
