@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { type Database, rowsOf } from '../client.ts';
-import { type KeyRing, sealWithRing } from '../crypto.ts';
+import { sealWithRing } from '../crypto.ts';
 import { toDatabaseError } from '../errors.ts';
+import type { KeyRing } from '../key-ring.ts';
 import { bytes, checkpointMessage } from './audit.ts';
 
 // Monthly partition maintenance for every table partitioned by month (the audit trail, campaign
