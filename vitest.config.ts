@@ -9,7 +9,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
-    // Tests log in as the local superuser on purpose; the one-time development warning would repeat per file.
-    env: { NEONHUB_QUIET_DEVELOPMENT_WARNINGS: '1' },
+    // Test servers are development databases (the local superuser, the public development ring, demo
+    // tenants), said explicitly; the one-time development warning would repeat per file.
+    env: { NEONHUB_DEVELOPMENT: '1', NEONHUB_QUIET_DEVELOPMENT_WARNINGS: '1' },
   },
 });

@@ -2,8 +2,9 @@ import { and, eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { createOrganization } from '../src/api/organizations.ts';
 import { brands, users } from '../src/schema/index.ts';
+import { OPEN_TENANT, runtimeOf, SESSION_RESET } from '../src/scope-runtime.ts';
 import { runPrepared, withTenant } from '../src/tenant.ts';
-import { newScopeKey } from '../src/tenant-keys.ts';
+import { tenantKey, tenantScopeProof } from '../src/tenant-keys.ts';
 import { type Bench, ms, type Stats, timeSideBySide } from './support.ts';
 
 /** A tenant-scoped read through `withTenant` against the same query sent raw with postgres.js. */
@@ -20,10 +21,19 @@ export const tenantScopeBench: Bench = {
         slug: 'bench',
         name: 'Bench',
         ownerUserId: owner?.id ?? '',
-        demoSeed: 'bench',
       });
-      // The scope key a hand-written service would set (the demo seed makes it known here).
-      const key = newScopeKey('bench').key.toString('hex');
+      // The tenant key a hand-written service would derive from the same ring.
+      const ring = runtimeOf(db).keyRing();
+      const [version] = await database.handle.sql.query<{ version: number; key_id: string }>(
+        'select version, key_id from app_tenant_key_version($1)',
+        [organization.id],
+      );
+      const key = tenantKey(ring, version?.key_id ?? '', organization.id, version?.version ?? 1);
+      const opening = () => {
+        const issued = Date.now();
+        const v = version?.version ?? 1;
+        return [organization.id, v, issued, tenantScopeProof(key, organization.id, v, issued)];
+      };
       await withTenant(db, organization.id, (tx) =>
         tx.execute(
           sql`insert into brands (slug, name) select 'brand-' || g, 'Brand ' || g from generate_series(1, 2000) g`,
@@ -69,13 +79,27 @@ export const tenantScopeBench: Bench = {
             .prepare('brand_by_id')
             .execute({ organizationId: organization.id, id: brandId }),
         );
-      // The same isolation by hand: BEGIN; SET LOCAL role and tenant; the query; COMMIT. The tagged
-      // template is a prepared statement postgres.js keeps per connection.
-      const scopedByHand = () =>
-        raw.begin(async (tx) => {
-          await tx.unsafe(`set local role neonhub_app; set local app.tenant_key = '${key}'`);
-          return tx`select * from brands where organization_id = ${organization.id} and id = ${brandId}`;
-        });
+      // The same isolation by hand, sent the way the package sends it: BEGIN and the opening proof,
+      // the query, then COMMIT with the session reset in one message. The tagged template is a
+      // prepared statement postgres.js keeps per connection.
+      const scopedByHand = async () => {
+        const connection = await raw.reserve();
+        try {
+          void connection.unsafe('BEGIN').execute();
+          void connection.unsafe(OPEN_TENANT, opening() as never[], { prepare: false }).execute();
+          const rows =
+            await connection`select * from brands where organization_id = ${organization.id} and id = ${brandId}`;
+          await connection.unsafe(`COMMIT; ${SESSION_RESET}`).simple();
+          return rows;
+        } finally {
+          connection.release();
+        }
+      };
+      // A transaction with no isolation at all, by hand: what the ticket and the reset cost.
+      const plainByHand = () =>
+        raw.begin(
+          (tx) => tx`select * from brands where organization_id = ${organization.id} and id = ${brandId}`,
+        );
       const bare = () =>
         raw`select * from brands where organization_id = ${organization.id} and id = ${brandId}`;
       const [once, byHand] = await timeSideBySide(preparedOnce, scopedByHand, iterations);
@@ -85,8 +109,9 @@ export const tenantScopeBench: Bench = {
       const drizzleOnly = () => db.transaction((tx) => tx.select().from(brands).where(byId()));
       const [scopedOnce, unscoped] = await timeSideBySide(throughPackage, drizzleOnly, iterations);
       const [scopedAgain, direct] = await timeSideBySide(throughPackage, bare, iterations);
+      const [isolated, plain] = await timeSideBySide(scopedByHand, plainByHand, iterations);
       const byHandLine = (s: Stats) =>
-        `by hand: BEGIN, SET LOCAL role and tenant, prepared postgres.js query, COMMIT ${ms(s.p50)} (p95 ${ms(s.p95)})`;
+        `by hand: BEGIN + opening proof, prepared postgres.js query, COMMIT + session reset ${ms(s.p50)} (p95 ${ms(s.p95)})`;
       return [
         {
           path: `one brand by id, p50 of ${iterations}, same isolation by hand, both sides built once and prepared`,
@@ -119,6 +144,14 @@ export const tenantScopeBench: Bench = {
           baseline: `Drizzle transaction, same query, WHERE only ${ms(unscoped.p50)} (p95 ${ms(unscoped.p95)})`,
           ratio: scopedOnce.p50 / unscoped.p50,
           target: 'contrast: role, setting, RLS and the pooled-connection cleanup',
+          ok: true,
+        },
+        {
+          path: `one brand by id, p50 of ${iterations}, by hand: the isolation itself`,
+          measured: byHandLine(isolated),
+          baseline: `BEGIN, prepared postgres.js query, COMMIT ${ms(plain.p50)} (p95 ${ms(plain.p95)})`,
+          ratio: isolated.p50 / plain.p50,
+          target: 'contrast: the ticket (checked once per statement) and the session reset',
           ok: true,
         },
         {

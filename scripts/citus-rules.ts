@@ -144,6 +144,8 @@ interface FunctionRow extends Record<string, unknown> {
   definition: string;
   source: string;
   args: number;
+  /** Allowed to read a reference table from inside a shard query (`SET citus.allow_nested_distributed_execution = on`). */
+  nested: boolean;
 }
 
 /**
@@ -176,7 +178,8 @@ export async function checkCitusRules(sql: RawSql): Promise<CitusRulesReport> {
   const functions = await sql.query<FunctionRow>(`
     select p.oid::int as oid, p.oid::regprocedure::text as signature, p.proname as name, l.lanname as language,
            case when p.prokind = 'f' then pg_get_functiondef(p.oid) else '' end as definition, p.prosrc as source,
-           p.pronargs::int as args
+           p.pronargs::int as args,
+           coalesce('citus.allow_nested_distributed_execution=on' = any (p.proconfig), false) as nested
     from pg_proc p join pg_language l on l.oid = p.prolang
     where p.pronamespace = 'public'::regnamespace and l.lanname in ('sql', 'plpgsql')`);
   const byName = new Map<string, FunctionRow[]>();
@@ -249,6 +252,15 @@ export async function checkCitusRules(sql: RawSql): Promise<CitusRulesReport> {
     }
   }
 
+  const byOid = new Map(functions.map((fn) => [fn.signature, fn]));
+  /**
+   * What a shard cannot do when a policy or a default calls `callee`: query a distributed table, or
+   * a reference table (copied to every node) unless the function that reads it allows Citus's nested
+   * execution for itself, which reads the node's own copy.
+   */
+  const shardReads = (callee: FunctionRow): [string, string][] =>
+    [...tablesReached(callee)].filter(([relation, via]) => tenant.has(relation) || !byOid.get(via)?.nested);
+
   // Policies: Citus refuses any subquery in a policy on its tables.
   const policies = await sql.query<{
     name: string;
@@ -272,7 +284,7 @@ export async function checkCitusRules(sql: RawSql): Promise<CitusRulesReport> {
         flag(object, `${part} has a subquery, which Citus refuses in a policy`);
       for (const call of facts.calls) {
         for (const callee of byName.get(call) ?? []) {
-          for (const [relation] of tablesReached(callee)) {
+          for (const [relation] of shardReads(callee)) {
             flag(
               object,
               `${part} calls ${callee.signature}, which queries ${relation}: a subquery Citus cannot see`,
@@ -342,7 +354,7 @@ export async function checkCitusRules(sql: RawSql): Promise<CitusRulesReport> {
     checked++;
     for (const call of bodyFacts('sql', '', `SELECT ${expression}`).calls) {
       for (const callee of byName.get(call) ?? []) {
-        for (const [relation] of tablesReached(callee)) {
+        for (const [relation] of shardReads(callee)) {
           flag(
             object,
             `calls ${callee.signature}, which queries ${relation}: a shard cannot run a distributed query`,

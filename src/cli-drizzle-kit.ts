@@ -1,15 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PGlite } from '@electric-sql/pglite';
-import { createDb, type DbHandle, defaultDataDir, openPglite } from './client.ts';
-import { isUuid } from './input.ts';
+import { createDb } from './client.ts';
 import { defaultMigrationsFolder, migrate } from './migrate.ts';
-import * as schema from './schema/index.ts';
-import { runtimeOf } from './scope-runtime.ts';
 import {
   describeTableHookGaps,
   findTableHookGaps,
@@ -18,7 +14,7 @@ import {
 } from './table-hooks.ts';
 
 // The neonhub-db commands that drive drizzle-kit: generate (with the tenant hooks step), the drift
-// and table-hooks check, and studio (scoped to one tenant with --org).
+// and table-hooks check.
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -120,62 +116,4 @@ export async function checkTableHooks(): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-/** An organization by id, or by live slug (the owner reads organizations through neonhub_definer). */
-async function organizationIdOf(handle: DbHandle, idOrSlug: string): Promise<string> {
-  if (isUuid(idOrSlug)) return idOrSlug;
-  const [row] = await handle.sql.query<{ id: string }>(
-    'select id from organizations where slug = $1 and deleted_at is null',
-    [idOrSlug],
-  );
-  if (!row) throw new Error(`no live organization with slug "${idOrSlug}" visible to this login`);
-  return row.id;
-}
-
-/**
- * Drizzle Studio. With `--org`, every connection it makes runs as neonhub_app inside that
- * tenant's scope (role and scope key set for the session), so it shows what the tenant sees to
- * any login, superuser or not; without it, what the login itself may see.
- */
-export async function studio(port: number, org: string | undefined): Promise<void> {
-  const url = process.env.DATABASE_URL;
-  const handle = createDb();
-  let scope: { organizationId: string; key: string } | undefined;
-  try {
-    if (org) {
-      const organizationId = await organizationIdOf(handle, org);
-      scope = { organizationId, key: await runtimeOf(handle.db).keyOf(organizationId) };
-    }
-  } finally {
-    if (url || !scope) await handle.close();
-  }
-  if (url) {
-    const scoped = new URL(url);
-    if (scope) scoped.searchParams.set('options', `-c role=neonhub_app -c app.tenant_key=${scope.key}`);
-    const result = spawnSync(process.execPath, [drizzleKitBin(), 'studio', '--port', String(port)], {
-      cwd: packageRoot,
-      stdio: 'inherit',
-      env: { ...process.env, DATABASE_URL: scoped.toString() },
-    });
-    process.exitCode = result.status ?? 1;
-    return;
-  }
-  // drizzle-kit's own PGlite driver opens the data dir without pgvector, which cannot read it.
-  const dataDir = defaultDataDir();
-  if (!existsSync(dataDir))
-    throw new Error(`no embedded database in ${dataDir}: run \`npm run db:setup\` first`);
-  const { startStudioPostgresServer } = require('drizzle-kit/api') as typeof import('drizzle-kit/api');
-  const pglite = scope ? (handle.db as unknown as { $client: PGlite }).$client : openPglite(dataDir);
-  if (scope) {
-    // One session for everything studio sends: scoped for its whole life.
-    await pglite.query(
-      `select set_config('role', 'neonhub_app', false), set_config('app.tenant_key', $1, false)`,
-      [scope.key],
-    );
-  }
-  await startStudioPostgresServer(schema, { driver: 'pglite', client: pglite }, { port });
-  say(
-    `Drizzle Studio on the embedded database${scope ? `, scoped to organization ${scope.organizationId}` : ''}: https://local.drizzle.studio?port=${port} (Ctrl-C to stop)`,
-  );
 }

@@ -6,13 +6,14 @@ import { pathToFileURL } from 'node:url';
 import { verifyAllAuditChains } from './api/audit.ts';
 import { ensurePartitions } from './api/partitions.ts';
 import { citusDistributionPlan, distribute } from './citus.ts';
-import { check, checkTableHooks, generate, studio } from './cli-drizzle-kit.ts';
+import { check, checkTableHooks, generate } from './cli-drizzle-kit.ts';
 import { createDb, type DbHandle, isLocalTarget } from './client.ts';
 import { ConnectionError, MigrationError, ServerRequirementError } from './errors.ts';
-import { createServiceLogin } from './logins.ts';
+import { createServiceLogin, hideParametersSql, parametersHiddenFromLogs } from './logins.ts';
 import { migrate, planMigrations, readMigrations } from './migrate.ts';
 import { runtimeOf } from './scope-runtime.ts';
 import { seed } from './seed/index.ts';
+import { studio } from './studio.ts';
 
 const usage = `neonhub-db <command>
 
@@ -71,6 +72,15 @@ async function runMigrate(handle: DbHandle): Promise<void> {
       ? `  up to date (${result.alreadyApplied} migrations applied earlier)`
       : `  ${result.applied.length} applied, ${result.alreadyApplied} already there`,
   );
+  const serviceKey = {
+    registered: '  service key registered (person scopes and tenant key changes are proved with it)',
+    present: '  service key present',
+    'other key ring':
+      '  warning: the service key was registered with another key ring: person scopes and key changes will be refused with this one',
+    'no key ring':
+      '  no key ring (NEONHUB_CREDENTIAL_KEYS): the service key is not registered yet; run migrate again with the ring before the first person scope',
+  }[result.serviceKey];
+  say(serviceKey);
 }
 
 /** What an app's seed module (`--seed <module>` or NEONHUB_SEED) receives as its default export's argument. */
@@ -308,6 +318,11 @@ async function main(argv: string[]): Promise<void> {
         const password = await createServiceLogin(handle, name, process.env.NEONHUB_LOGIN_PASSWORD, { role });
         say(`created login ${name} on ${describe(handle)}: a member of neonhub_${role}, nothing else`);
         if (!process.env.NEONHUB_LOGIN_PASSWORD) say(`  password (shown once): ${password}`);
+        if (!(await parametersHiddenFromLogs(handle, name))) {
+          say(
+            `  its bind parameters may reach the server log: a superuser runs once: ${hideParametersSql(name)};`,
+          );
+        }
       } finally {
         await handle.close();
       }

@@ -239,6 +239,15 @@ function sealKey(ring: KeyRing, keyId: string, purpose: SealPurpose): Buffer | u
   return kek && createHmac('sha256', kek).update(`${AAD_PREFIX}|seal|${purpose}`, 'utf8').digest();
 }
 
+/**
+ * A key derived from the ring key `keyId` for one purpose (HMAC-SHA256 of the label), or undefined
+ * when the ring lacks that key: the raw key-encryption key never serves two purposes.
+ */
+export function deriveRingKey(ring: KeyRing, keyId: string, label: string): Buffer | undefined {
+  const kek = keyOf(ring, keyId);
+  return kek && createHmac('sha256', kek).update(`${AAD_PREFIX}|derive|${label}`, 'utf8').digest();
+}
+
 /** HMAC-SHA256 of `data` under the ring's active key (derived per purpose): the seal plus the key id to store beside it. */
 export function sealWithRing(
   ring: KeyRing,

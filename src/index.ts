@@ -36,6 +36,8 @@ export {
   listOrganizationIdsForAdminJob,
   listUserOrganizations,
   organizationExists,
+  type RotateTenantKeyOptions,
+  rotateTenantKey,
 } from './api/organizations.ts';
 export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
 export * from './api/search.ts';
@@ -62,6 +64,7 @@ export {
   type Transaction,
 } from './client.ts';
 export { CredentialDecryptError } from './crypto.ts';
+export { DEVELOPMENT_ENV } from './development.ts';
 export { createLocalEmbedder, embedText } from './embedder.ts';
 export {
   ConnectionError,
@@ -77,7 +80,6 @@ export { InputError } from './input.ts';
 export {
   createKeyRing,
   generateKeyRingEntry,
-  isLocalDatabaseUrl,
   type KeyRing,
   type LoadKeyRingOptions,
   loadKeyRing,

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import { DEVELOPMENT_ENV, developmentOptedIn } from './development.ts';
 
 /** Environment variable holding the key ring: comma-separated `keyId:base64key` entries. */
 export const CREDENTIAL_KEYS_ENV = 'NEONHUB_CREDENTIAL_KEYS';
@@ -114,29 +115,11 @@ function parseKeyEntry(entry: string, index: number): { id: string; key: Uint8Ar
 /** The value of `NEONHUB_CREDENTIAL_KEYS` that asks for the public development ring explicitly. */
 export const DEV_KEYS_OPT_IN = 'dev';
 
-/**
- * Whether a database URL points at this machine (or is unset, meaning the embedded database):
- * the only targets where the public development ring may stand in for missing keys.
- */
-export function isLocalDatabaseUrl(url: string | undefined): boolean {
-  if (url === undefined || url.trim() === '') return true;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  // No host means a Unix socket, which is local by construction.
-  const socket = host === '' && (parsed.searchParams.get('host') ?? '/').startsWith('/');
-  return socket || host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
-}
-
 export interface LoadKeyRingOptions {
   /**
    * Whether the target database may fall back to the public development ring when no keys are
-   * set: true for the embedded database or a local URL. Default: judged from `DATABASE_URL` the way
-   * `createDb` picks its target (unset means the embedded database).
+   * set: the embedded database, or a server with `NEONHUB_DEVELOPMENT=1` (never judged from its
+   * address). Default: judged from the environment the way `createDb` picks its target.
    */
   developmentAllowed?: boolean;
   /** Where the development-ring warning goes (default: `console.warn`). */
@@ -145,19 +128,20 @@ export interface LoadKeyRingOptions {
 
 const NO_KEYS_HELP =
   'set it to comma-separated keyId:base64key entries of 32 bytes (generate one with generateKeyRingEntry), ' +
-  `or to "${DEV_KEYS_OPT_IN}" to use the public development key on purpose`;
+  `or to "${DEV_KEYS_OPT_IN}" (or set ${DEVELOPMENT_ENV}=1) to use the public development key on purpose`;
 
 /**
  * Reads the key ring from `NEONHUB_CREDENTIAL_KEYS` / `NEONHUB_CREDENTIAL_KEY_ID`. The public
  * `dev-insecure` ring is used only when asked for (`NEONHUB_CREDENTIAL_KEYS=dev`) or when no keys
- * are set and the target is the embedded database or a local URL, always with a warning; every
- * other case without keys throws, whatever `NODE_ENV` says.
+ * are set and the target is the embedded database or `NEONHUB_DEVELOPMENT=1` is set, always with a
+ * warning; every other case without keys throws, whatever `NODE_ENV` or the database's address says.
  */
 export function loadKeyRing(
   env: Readonly<Record<string, string | undefined>> = process.env,
   options: LoadKeyRingOptions = {},
 ): KeyRing {
-  const developmentAllowed = options.developmentAllowed ?? isLocalDatabaseUrl(env.DATABASE_URL);
+  const developmentAllowed =
+    options.developmentAllowed ?? ((env.DATABASE_URL ?? '').trim() === '' || developmentOptedIn(env));
   const warn = options.warn ?? ((message: string) => console.warn(message));
   const raw = env[CREDENTIAL_KEYS_ENV]?.trim() ?? '';
   const activeId = env[CREDENTIAL_KEY_ID_ENV]?.trim() || undefined;
@@ -165,7 +149,7 @@ export function loadKeyRing(
   if (raw === '' || optedIn) {
     if (!optedIn && !developmentAllowed) {
       throw new Error(
-        `${CREDENTIAL_KEYS_ENV} is not set and the database is not local: refusing to start without credential keys; ${NO_KEYS_HELP}`,
+        `${CREDENTIAL_KEYS_ENV} is not set and the database is not the embedded one: refusing to start without credential keys; ${NO_KEYS_HELP}`,
       );
     }
     if (activeId !== undefined && activeId !== DEV_KEY_ID) {
@@ -173,7 +157,7 @@ export function loadKeyRing(
     }
     warn(
       `warning: using the public development credential key "${DEV_KEY_ID}" (${
-        optedIn ? `${CREDENTIAL_KEYS_ENV}=${DEV_KEYS_OPT_IN}` : 'no keys set, local database'
+        optedIn ? `${CREDENTIAL_KEYS_ENV}=${DEV_KEYS_OPT_IN}` : 'no keys set, development database'
       }); secrets and audit seals it protects are readable and forgeable by anyone`,
     );
     return createKeyRing([{ id: DEV_KEY_ID, key: DEV_KEY }]);
@@ -185,8 +169,8 @@ export function loadKeyRing(
     .map(parseKeyEntry);
   if (!developmentAllowed && entries.some((e) => e.id === DEV_KEY_ID || Buffer.from(e.key).equals(DEV_KEY))) {
     throw new Error(
-      `${CREDENTIAL_KEYS_ENV}: the public development key "${DEV_KEY_ID}" is refused for a database that is not local ` +
-        `(set ${CREDENTIAL_KEYS_ENV}=${DEV_KEYS_OPT_IN} to use it on purpose)`,
+      `${CREDENTIAL_KEYS_ENV}: the public development key "${DEV_KEY_ID}" is refused outside a development database ` +
+        `(set ${CREDENTIAL_KEYS_ENV}=${DEV_KEYS_OPT_IN} or ${DEVELOPMENT_ENV}=1 to use it on purpose)`,
     );
   }
   if (activeId !== undefined && !entries.some((e) => e.id === activeId)) {

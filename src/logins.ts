@@ -21,7 +21,8 @@ export interface ServiceLoginOptions {
  * CREATEDB/CREATEROLE, no BYPASSRLS, owns nothing), a member of `neonhub_app` (so tenant scopes can
  * switch to it and `RESET ROLE` gains nothing) or, with `{ role: 'auth' }`, of `neonhub_auth`.
  * Returns the password (generated when not given). Needs a migrating role with CREATEROLE; on
- * Citus, run it where roles propagate (the coordinator).
+ * Citus, run it where roles propagate (the coordinator). A superuser also keeps the login's bind
+ * parameters out of the server log (`hideParametersSql`).
  */
 export async function createServiceLogin(
   handle: DbHandle,
@@ -40,5 +41,30 @@ export async function createServiceLogin(
   await handle.sql.exec(
     `CREATE ROLE ${name} LOGIN PASSWORD ${literal} NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS INHERIT IN ROLE ${member}`,
   );
+  await hideParametersFromLogs(handle, name).catch(() => {});
   return secret;
+}
+
+/**
+ * The SQL that keeps a login's bind parameters (a scope's opening proof among them) out of the
+ * server log, whatever `log_statement` or `log_min_duration_statement` say. PostgreSQL lets only a
+ * superuser set it: `create-login` does when it can, and prints it for a superuser otherwise.
+ */
+export const hideParametersSql = (name: string) =>
+  `ALTER ROLE ${name} SET log_parameter_max_length = 0; ALTER ROLE ${name} SET log_parameter_max_length_on_error = 0`;
+
+async function hideParametersFromLogs(handle: DbHandle, name: string): Promise<void> {
+  await handle.sql.exec(hideParametersSql(name));
+}
+
+/** Whether the login's bind parameters stay out of the server log (see `hideParametersSql`). */
+export async function parametersHiddenFromLogs(handle: DbHandle, name: string): Promise<boolean> {
+  const [row] = await handle.sql.query<{ hidden: boolean }>(
+    `select coalesce(s.setconfig @> array['log_parameter_max_length=0'], false) as hidden
+       from pg_catalog.pg_roles r
+       left join pg_catalog.pg_db_role_setting s on s.setrole = r.oid and s.setdatabase = 0
+      where r.rolname = $1`,
+    [name],
+  );
+  return row?.hidden === true;
 }

@@ -4,6 +4,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DbHandle, RawSql } from './client.ts';
 import { MigrationError, MigrationLedgerError, ServerRequirementError } from './errors.ts';
+import type { KeyRing } from './key-ring.ts';
+import { runtimeOf } from './scope-runtime.ts';
+import { hmacPads, padsMatch, serviceKey } from './tenant-keys.ts';
 
 /** The `drizzle/` folder shipped with the package (one level up from both `src/` and `dist/`). */
 export const defaultMigrationsFolder = fileURLToPath(new URL('../drizzle', import.meta.url));
@@ -37,11 +40,19 @@ export interface MigrateOptions {
    */
   lockTimeoutMs?: number;
   onProgress?: (progress: MigrateProgress) => void;
+  /** The key ring the service key is derived from. Default: the handle's (`createDb({ keys })`, else the environment's). */
+  keys?: KeyRing;
 }
 
 export interface MigrateResult {
   applied: string[];
   alreadyApplied: number;
+  /**
+   * The service key person scopes and tenant key changes are proved with: `registered` by this run,
+   * already `present` for this ring, registered under an `other key ring`, or not registered for
+   * want of a key ring (`no key ring`: run migrate again with NEONHUB_CREDENTIAL_KEYS).
+   */
+  serviceKey: 'registered' | 'present' | 'other key ring' | 'no key ring';
 }
 
 /** The journal and SQL files of a migrations folder, split into statements. */
@@ -271,13 +282,46 @@ export async function migrate(handle: DbHandle, options: MigrateOptions = {}): P
           ms: performance.now() - started,
         });
       }
-      return { applied, alreadyApplied: ledger.length };
+      const serviceKey = await registerServiceKey(
+        session,
+        () => options.keys ?? runtimeOf(handle.db).keyRing(),
+      );
+      return { applied, alreadyApplied: ledger.length, serviceKey };
     } finally {
       await session.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
     }
   } finally {
     await session.release();
   }
+}
+
+/**
+ * The service key (person scopes, tenant key changes) is derived from the key ring, and only the
+ * migrating role may register what checks it: a statement in a scope can never choose it. Without a
+ * ring (a deploy that has no keys) nothing is registered, and person scopes say how to fix it.
+ */
+async function registerServiceKey(
+  session: RawSql,
+  ringOf: () => KeyRing,
+): Promise<MigrateResult['serviceKey']> {
+  let ring: KeyRing;
+  try {
+    ring = ringOf();
+  } catch {
+    return 'no key ring';
+  }
+  const keyId = ring.activeKeyId;
+  const added = await session.query(
+    `insert into public.scope_secrets (name, key_id, verifier) values ('service', $1, $2)
+     on conflict (name) do nothing returning name`,
+    [keyId, hmacPads(serviceKey(ring, keyId))],
+  );
+  if (added.length > 0) return 'registered';
+  const [registered] = await session.query<{ key_id: string; verifier: Uint8Array }>(
+    `select key_id, verifier from public.scope_secrets where name = 'service'`,
+  );
+  if (!registered || !ring.has(registered.key_id)) return 'other key ring';
+  return padsMatch(registered.verifier, serviceKey(ring, registered.key_id)) ? 'present' : 'other key ring';
 }
 
 async function answerWithin<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -3,10 +3,19 @@ import { type SQL, sql } from 'drizzle-orm';
 import { PgDatabase, type PgDialect } from 'drizzle-orm/pg-core';
 import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
-import { type Database, type DbTarget, isLocalTarget, type Transaction } from './client.ts';
+import { type Database, type DbTarget, rowsOf, type Transaction } from './client.ts';
+import { DEVELOPMENT_ENV, developmentTarget } from './development.ts';
 import { ConnectionError, TenantScopeError } from './errors.ts';
 import { type KeyRing, loadKeyRing } from './key-ring.ts';
-import { openScopeKey } from './tenant-keys.ts';
+import {
+  type DerivedKey,
+  hmacPads,
+  serviceKey,
+  tenantKey,
+  tenantKeyChangeProof,
+  tenantScopeProof,
+  userScopeProof,
+} from './tenant-keys.ts';
 
 /** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */
 export const APP_ROLE = 'neonhub_app';
@@ -16,6 +25,23 @@ export type Scope = { kind: 'tenant'; organizationId: string } | { kind: 'user';
 
 /** The scope each transaction's Drizzle session belongs to; its savepoints share the session. */
 const scopes = new WeakMap<object, Scope>();
+
+/** A statement as text run in a scope, its rows as objects or as arrays (tools such as Studio send these). */
+export type RawScopeQuery = (
+  text: string,
+  params: unknown[],
+  rowMode: 'array' | 'object',
+) => Promise<unknown[]>;
+
+const rawQueries = new WeakMap<object, RawScopeQuery>();
+
+/** Runs statements given as text in the scope of `tx`; throws `TenantScopeError` outside one. */
+export function rawScopeQuery(tx: Transaction): RawScopeQuery {
+  const raw = rawQueries.get(sessionOf(tx));
+  if (!raw)
+    throw new TenantScopeError('raw statements run inside a scope: pass the transaction withTenant gives fn');
+  return raw;
+}
 
 const sessionOf = (tx: Database | Transaction): object => (tx as unknown as { session: object }).session;
 
@@ -65,13 +91,13 @@ export const describeScope = (scope: Scope) =>
   scope.kind === 'tenant' ? `tenant ${scope.organizationId}` : `user ${scope.userId}`;
 
 /**
- * How scopes reach the database for one `Database`: the driver, the key ring that opens tenant
- * scope keys, a cache of opened keys, and what the login role may do. `createDb` registers one;
- * a Drizzle database made elsewhere gets one on first use.
+ * How scopes reach the database for one `Database`: the driver, the key ring the scope keys are
+ * derived from, the keys already derived, and what the login role may do. `createDb` registers
+ * one; a Drizzle database made elsewhere gets one on first use.
  */
 export interface ScopeRuntimeOptions {
   target: DbTarget;
-  /** Opens organizations' scope keys. Default: `loadKeyRing()` on first use. */
+  /** The ring scope keys are derived from. Default: `loadKeyRing()` on first use. */
   keys?: KeyRing;
 }
 
@@ -117,17 +143,50 @@ interface Login {
   name: string;
   /** Superuser, BYPASSRLS, or able to become the tables' owner: RESET ROLE would open every tenant. */
   privileged: boolean;
-  /** Citus forwards `SET LOCAL` to its workers, never `set_config`. */
-  citus: boolean;
+  /** A member of neonhub_app: what a scope switches to. */
+  member: boolean;
 }
 
-const RESET_SESSION =
-  "RESET ROLE; RESET search_path; SELECT pg_catalog.set_config('app.tenant_key', '', false), pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP";
+/** A tenant key the runtime derived, with the version the database knows it by. */
+interface TenantKey extends DerivedKey {
+  version: number;
+  /** When the version was read: after `KEY_RECHECK_MS` it is read again (a rotation may have retired it). */
+  readAt: number;
+}
 
-/** The scope's settings; the key goes as a parameter, so it never shows in statement text, logs or pg_stat_activity. */
-const OPEN_SCOPE = `select pg_catalog.set_config('role', '${APP_ROLE}', true),
-       pg_catalog.set_config('search_path', 'public, pg_temp', true),
-       pg_catalog.set_config('app.tenant_key', $1, true)`;
+/**
+ * How long a tenant key version is used before the database is asked again: shorter than the
+ * default rotation grace (`rotateTenantKey`), so processes move to a new version before the old retires.
+ */
+export const KEY_RECHECK_MS = 5 * 60_000;
+
+/**
+ * Every statement of the scope's opening names the schema of what it calls. The role and
+ * `search_path` come first (left to right), then the proof; no value of the key ever leaves.
+ */
+export const OPEN_TENANT = `select pg_catalog.set_config('role', '${APP_ROLE}', true) as role,
+       pg_catalog.set_config('search_path', 'public, pg_temp', true) as path,
+       public.app_open_scope($1::uuid, $2::integer, $3::bigint, $4::bytea) as newest`;
+const OPEN_USER = `select pg_catalog.set_config('role', '${APP_ROLE}', true) as role,
+       pg_catalog.set_config('search_path', 'public, pg_temp', true) as path,
+       public.app_open_user_scope($1::uuid, $2::bigint, $3::bytea) as opened`;
+
+/**
+ * What a scope may leave on its session for the next scope on the connection: settings (RESET ALL,
+ * role apart), cursors kept past the transaction, listened channels, session advisory locks, temp
+ * objects, sequence state, and statements prepared with SQL PREPARE (`app_scope_residue`, last, so
+ * its count is the message's last result: a connection that had any is closed, not reused).
+ */
+export const SESSION_RESET =
+  'RESET ALL; RESET ROLE; CLOSE ALL; UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; SELECT public.app_scope_residue() AS residue';
+
+/** The statement that opens a scope, and its parameters, made at the moment it is sent. */
+interface Opening {
+  text: string;
+  params(): unknown[];
+  /** The tenant key version the scope opened with (tenant scopes). */
+  version?: number;
+}
 
 let warned = false;
 
@@ -137,14 +196,15 @@ function warnDevelopmentLogin(login: Login, target: DbTarget): void {
   warned = true;
   process.emitWarning(
     `tenant scopes run as "${login.name}", which can leave neonhub_app with RESET ROLE and see every tenant; ` +
-      `tolerated on ${target.kind === 'embedded' ? 'the embedded database' : 'a local server'} for development only`,
+      `tolerated on ${target.kind === 'embedded' ? 'the embedded database' : `a server with ${DEVELOPMENT_ENV}=1`} for development only`,
     { code: 'NEONHUB_DEVELOPMENT_LOGIN' },
   );
 }
 
 export class ScopeRuntime {
   private readonly client: Client;
-  private readonly keys = new Map<string, string>();
+  private readonly tenantKeys = new Map<string, TenantKey>();
+  private service: DerivedKey | undefined;
   private ring: KeyRing | undefined;
   private login: Promise<Login> | undefined;
   private checked: Login | undefined;
@@ -157,36 +217,75 @@ export class ScopeRuntime {
     this.ring = options.keys;
   }
 
-  /** The ring of `createDb({ keys })`, else the environment's; the public development ring only for a local target. */
+  /** Where this runtime's scopes go. */
+  get target(): DbTarget {
+    return this.options.target;
+  }
+
   private display(): string {
     const { target } = this.options;
     return target.kind === 'server' ? target.display : target.dataDir;
   }
 
+  /** The ring of `createDb({ keys })`, else the environment's; the public development ring only for a development target. */
   keyRing(): KeyRing {
     this.ring ??= loadKeyRing(process.env, {
-      developmentAllowed: isLocalTarget(this.options.target),
+      developmentAllowed: developmentTarget(this.options.target),
       ...(process.env.NEONHUB_QUIET_DEVELOPMENT_WARNINGS && { warn: () => {} }),
     });
     return this.ring;
   }
 
-  /** Keeps a key this process just made (createOrganization), so its first scope needs no lookup. */
-  rememberKey(organizationId: string, key: Uint8Array): void {
-    this.keys.set(organizationId, Buffer.from(key).toString('hex'));
+  /** Keeps the key of a version this process just registered (createOrganization, rotateTenantKey). */
+  rememberTenantKey(organizationId: string, version: number, keyId: string): void {
+    const key = tenantKey(this.keyRing(), keyId, organizationId, version);
+    this.tenantKeys.set(organizationId, { keyId, key, version, readAt: Date.now() });
   }
 
   async run<T>(db: Database, scope: Scope, fn: (tx: Transaction) => Promise<T>): Promise<T> {
     // The login first: a refused login is the error to report, whatever else is missing.
-    // Both are known after the first scope: no await for them then.
-    const login = this.checked ?? (await this.checkLogin());
-    const key =
+    // Known after the first scope, as are the keys: no await for them then.
+    if (!this.checked) await this.checkLogin();
+    const opening =
       scope.kind === 'tenant'
-        ? (this.keys.get(scope.organizationId) ?? (await this.keyOf(scope.organizationId)))
-        : '';
-    return this.client.kind === 'server'
-      ? this.runOnServer(this.client.sql, db, scope, key, login, fn)
-      : this.runEmbedded(db, scope, key, fn);
+        ? await this.tenantOpening(scope.organizationId)
+        : await this.userOpening(scope.userId);
+    try {
+      return this.client.kind === 'server'
+        ? await this.runOnServer(this.client.sql, db, scope, opening, fn)
+        : await this.runEmbedded(db, scope, opening, fn);
+    } catch (error) {
+      // A retired or unknown key version: the next scope reads the organization's keys again.
+      if (scope.kind === 'tenant' && refusedOpening(error)) this.tenantKeys.delete(scope.organizationId);
+      throw error;
+    }
+  }
+
+  private async tenantOpening(organizationId: string): Promise<Opening> {
+    const cached = this.tenantKeys.get(organizationId);
+    const { key, version } =
+      cached && Date.now() - cached.readAt < KEY_RECHECK_MS
+        ? cached
+        : await this.readTenantKey(organizationId);
+    return {
+      text: OPEN_TENANT,
+      version,
+      params: () => {
+        const issued = Date.now();
+        return [organizationId, version, issued, tenantScopeProof(key, organizationId, version, issued)];
+      },
+    };
+  }
+
+  private async userOpening(userId: string): Promise<Opening> {
+    const { key } = this.service ?? (await this.serviceKey());
+    return {
+      text: OPEN_USER,
+      params: () => {
+        const issued = Date.now();
+        return [userId, issued, userScopeProof(key, userId, issued)];
+      },
+    };
   }
 
   private query<T>(text: string, params: unknown[]): Promise<T[]> {
@@ -199,20 +298,24 @@ export class ScopeRuntime {
     this.login ??= this.query<Login>(
       `select session_user as name,
               r.rolsuper or r.rolbypassrls or pg_catalog.pg_has_role(session_user, c.relowner, 'MEMBER') as privileged,
-              exists (select from pg_catalog.pg_extension where extname = 'citus') as citus
+              pg_catalog.pg_has_role(session_user, '${APP_ROLE}', 'MEMBER') as member
          from pg_catalog.pg_roles r, pg_catalog.pg_class c
         where r.rolname = session_user and c.oid = 'public.organizations'::regclass`,
       [],
     ).then(([login]) => {
       if (!login) throw new TenantScopeError('cannot read the login role: is the database migrated?');
+      if (!login.member) {
+        throw new TenantScopeError(
+          `tenant and user scopes run as ${APP_ROLE}, and the login "${login.name}" is not a member of it: ` +
+            'log in as a role made by `neonhub-db create-login <name>`',
+        );
+      }
       if (login.privileged) {
-        const allowed =
-          isLocalTarget(this.options.target) || process.env.NEONHUB_ALLOW_PRIVILEGED_LOGIN === '1';
-        if (!allowed) {
+        if (!developmentTarget(this.options.target)) {
           throw new TenantScopeError(
             `tenant scopes refuse to run as "${login.name}": a superuser, BYPASSRLS or owner login sees every ` +
               'tenant after RESET ROLE. Log in as a role that is only a member of neonhub_app ' +
-              '(`neonhub-db create-login <name>`), or set NEONHUB_ALLOW_PRIVILEGED_LOGIN=1 on a development machine',
+              `(\`neonhub-db create-login <name>\`), or set ${DEVELOPMENT_ENV}=1 on a development database`,
           );
         }
         warnDevelopmentLogin(login, this.options.target);
@@ -226,18 +329,88 @@ export class ScopeRuntime {
     return this.login;
   }
 
-  /** The organization's scope key (hex), opened from its envelope once per process. */
-  async keyOf(organizationId: string): Promise<string> {
-    const known = this.keys.get(organizationId);
-    if (known) return known;
-    const [row] = await this.query<{ envelope: Uint8Array | null }>(
-      'select public.app_organization_scope_key($1) as envelope',
+  /**
+   * The organization's newest key version, derived from the ring. An organization made before
+   * scope tickets has none yet: it gets version 1 here, signed by the service key.
+   */
+  private async readTenantKey(organizationId: string): Promise<TenantKey> {
+    const rows = await this.query<{ version: number | null; key_id: string | null }>(
+      'select version, key_id from public.app_tenant_key_version($1)',
       [organizationId],
     );
-    if (!row?.envelope) throw new TenantScopeError(`no organization ${organizationId}`);
-    const key = openScopeKey(this.keyRing(), organizationId, row.envelope).toString('hex');
-    this.keys.set(organizationId, key);
-    return key;
+    const [row] = rows;
+    if (!row) throw new TenantScopeError(`no organization ${organizationId}`);
+    if (row.version === null || row.key_id === null) {
+      await this.addTenantKey(organizationId, 1, 0);
+      return this.readTenantKey(organizationId);
+    }
+    const entry: TenantKey = {
+      version: row.version,
+      keyId: row.key_id,
+      key: tenantKey(this.keyRing(), row.key_id, organizationId, row.version),
+      readAt: Date.now(),
+    };
+    this.tenantKeys.set(organizationId, entry);
+    return entry;
+  }
+
+  /**
+   * Registers a new key version of an organization, derived from the ring's active key and signed
+   * by the service key; older versions stop opening the tenant `graceSeconds` from now.
+   */
+  async addTenantKey(organizationId: string, version: number, graceSeconds: number): Promise<void> {
+    const ring = this.keyRing();
+    const keyId = ring.activeKeyId;
+    const verifier = hmacPads(tenantKey(ring, keyId, organizationId, version));
+    const issued = Date.now();
+    const { key: service } = this.service ?? (await this.serviceKey());
+    const proof = tenantKeyChangeProof(
+      service,
+      { organizationId, version, keyId, verifier, graceSeconds },
+      issued,
+    );
+    await this.query('select public.app_add_tenant_key($1, $2, $3, $4, $5, $6, $7)', [
+      organizationId,
+      version,
+      keyId,
+      verifier,
+      graceSeconds,
+      issued,
+      proof,
+    ]);
+    this.tenantKeys.delete(organizationId);
+  }
+
+  /** What `createOrganization` sends for the first key version of a new organization. */
+  async firstTenantKey(
+    organizationId: string,
+  ): Promise<{ keyId: string; verifier: Buffer; issued: number; proof: Buffer }> {
+    const ring = this.keyRing();
+    const keyId = ring.activeKeyId;
+    const verifier = hmacPads(tenantKey(ring, keyId, organizationId, 1));
+    const issued = Date.now();
+    const { key: service } = this.service ?? (await this.serviceKey());
+    const proof = tenantKeyChangeProof(
+      service,
+      { organizationId, version: 1, keyId, verifier, graceSeconds: 0 },
+      issued,
+    );
+    return { keyId, verifier, issued, proof };
+  }
+
+  /** The service key, derived from the ring key the database registered it under (`neonhub-db migrate`). */
+  private async serviceKey(): Promise<DerivedKey> {
+    const [row] = await this.query<{ key_id: string | null }>(
+      'select public.app_service_key_id() as key_id',
+      [],
+    );
+    if (!row?.key_id) {
+      throw new TenantScopeError(
+        'no service key is registered in this database: run `neonhub-db migrate` with the key ring (NEONHUB_CREDENTIAL_KEYS) as the migrating role',
+      );
+    }
+    this.service = { keyId: row.key_id, key: serviceKey(this.keyRing(), row.key_id) };
+    return this.service;
   }
 
   /**
@@ -258,15 +431,12 @@ export class ScopeRuntime {
     client: postgres.Sql,
     db: Database,
     scope: Scope,
-    key: string,
-    login: Login,
+    opening: Opening,
     fn: (tx: Transaction) => Promise<T>,
   ): Promise<T> {
     const connection = await this.reserve(client);
     let lost = false;
     let endTransaction = () => {};
-    // A dead connection must never go back to the pool (postgres.js would hand it out again), and
-    // nothing more is sent on it: its queue would never drain.
     const noteLoss = (error: unknown) => {
       if (connectionLost(error)) lost = true;
       return lost ? new ConnectionError(this.display(), 'the server closed the connection', error) : error;
@@ -276,92 +446,126 @@ export class ScopeRuntime {
     };
     const send = <R>(query: Promise<R>): Promise<R> => query.catch(fail);
     try {
-      // BEGIN and the scope are handed to the connection before fn runs, so fn's statements leave
-      // behind them in the same write: the server reads a connection's messages in order, and a
-      // refused scope aborts the transaction, so none of fn's statements can run without it.
-      const opening = this.open(connection, key, login, send);
-      opening.catch(() => {});
+      // BEGIN and the opening are handed to the connection before fn runs, so fn's statements leave
+      // behind them: the server reads a connection's messages in order, and a refused opening aborts
+      // the transaction, so none of fn's statements can run without its ticket.
+      const opened = Promise.all([
+        send(connection.unsafe('BEGIN').execute()),
+        // Unnamed: no statement a scope could DEALLOCATE and PREPARE again under the same name.
+        send(connection.unsafe(opening.text, opening.params() as never[], { prepare: false }).execute()),
+      ]);
+      opened.catch(() => {});
       const scoped = scopedTransaction(db, connection);
       endTransaction = scoped.end;
       const { tx } = scoped;
       scopes.set(sessionOf(tx), scope);
+      rawQueries.set(sessionOf(tx), scoped.raw);
       let result: T;
       try {
         result = await fn(tx);
-        await opening;
+        this.noteNewest(scope, opening, await opened);
       } catch (error) {
-        // A refused scope makes fn's statements fail too ("transaction is aborted"): report the cause.
-        const reported = await opening.then(
+        // A refused opening makes fn's statements fail too ("transaction is aborted"): report the cause.
+        const reported = await opened.then(
           () => noteLoss(error),
           (refusal: unknown) => refusal,
         );
-        if (!lost) await settle(connection, 'ROLLBACK', send).catch(() => {});
+        if (!lost) await this.settle(connection, 'ROLLBACK', send).catch(() => {});
         throw reported;
       }
-      await settle(connection, 'COMMIT', send).catch(async (error: unknown) => {
-        // A refused COMMIT (a deferred constraint) skipped the cleanup that follows it in the message.
-        if (!lost) await send(connection.unsafe(RESET_SESSION).simple()).catch(() => {});
+      await this.settle(connection, 'COMMIT', send).catch(async (error: unknown) => {
+        // A refused COMMIT (a deferred constraint) skipped the session reset that follows it in the message.
+        if (!lost) await this.resetSession(connection, send).catch(() => {});
         throw error;
       });
       return result;
     } finally {
       endTransaction();
-      if (!lost) connection.release();
+      // postgres.js closes a released connection that is gone or still inside a transaction.
+      connection.release();
     }
   }
 
-  /** Sends BEGIN and the scope's settings now (one write); the promise settles with their answers. */
-  private open(
+  /** After a rotation the opening reports a newer version: the next scope reads it. */
+  private noteNewest(scope: Scope, opening: Opening, answers: unknown): void {
+    if (scope.kind !== 'tenant' || opening.version === undefined) return;
+    const newest = (answers as [unknown, { newest?: number }[]])[1]?.[0]?.newest;
+    if (typeof newest === 'number' && newest > opening.version) this.tenantKeys.delete(scope.organizationId);
+  }
+
+  /** Ends the transaction and, in the same message, resets the session for the next scope. */
+  private async settle(
     connection: postgres.ReservedSql,
-    key: string,
-    login: Login,
+    command: 'COMMIT' | 'ROLLBACK',
     send: <R>(query: Promise<R>) => Promise<R>,
-  ): Promise<unknown> {
-    if (login.citus) {
-      // Citus replays each SET LOCAL's whole message on its worker connections: one SET per message,
-      // and the role before propagation starts (a replayed SET ROLE fails on a definer function's connections).
-      return Promise.all(
-        [
-          `BEGIN; SET LOCAL ROLE ${APP_ROLE}; SET LOCAL citus.propagate_set_commands = 'local'`,
-          'SET LOCAL search_path = public, pg_temp',
-          `SET LOCAL app.tenant_key = '${key}'`,
-        ].map((text) => send(connection.unsafe(text).simple().execute())),
-      );
+  ): Promise<void> {
+    const results = await send(connection.unsafe(`${command}; ${SESSION_RESET}`).simple());
+    await this.closeIfTampered(connection, results);
+  }
+
+  private async resetSession(
+    connection: postgres.ReservedSql,
+    send: <R>(query: Promise<R>) => Promise<R>,
+  ): Promise<void> {
+    await this.closeIfTampered(connection, await send(connection.unsafe(SESSION_RESET).simple()));
+  }
+
+  /** A session that held statements prepared with SQL PREPARE is ended rather than pooled again. */
+  private async closeIfTampered(connection: postgres.ReservedSql, results: unknown): Promise<void> {
+    const last = (results as { residue?: number }[][]).at(-1)?.[0];
+    if ((last?.residue ?? 0) > 0) {
+      await connection
+        .unsafe('select pg_catalog.pg_terminate_backend(pg_catalog.pg_backend_pid())')
+        .catch(() => {});
     }
-    // Prepared once per connection: afterwards BEGIN and the settings take one round trip, no describe first.
-    return Promise.all([
-      send(connection.unsafe('BEGIN').execute()),
-      send(connection.unsafe(OPEN_SCOPE, [key], { prepare: true }).execute()),
-    ]);
   }
 
   private async runEmbedded<T>(
     db: Database,
     scope: Scope,
-    key: string,
+    opening: Opening,
     fn: (tx: Transaction) => Promise<T>,
   ): Promise<T> {
     try {
       return await db.transaction(async (tx) => {
         scopes.set(sessionOf(tx), scope);
-        // Awaited before fn runs: nothing of fn's can reach the database ahead of the scope.
-        await tx.execute(
-          sql`select pg_catalog.set_config('role', ${APP_ROLE}, true),
-                     pg_catalog.set_config('search_path', 'public, pg_temp', true),
-                     pg_catalog.set_config('app.tenant_key', ${key}, true)`,
+        // Drizzle's PGlite session keeps the transaction it runs on as its client.
+        const pgliteTx = (tx as unknown as { session: { client: Pick<PGlite, 'query'> } }).session.client;
+        rawQueries.set(
+          sessionOf(tx),
+          async (text, params, rowMode) => (await pgliteTx.query(text, params, { rowMode })).rows,
         );
+        // Awaited before fn runs: nothing of fn's can reach the database ahead of the ticket.
+        const answers = rowsOf<{ newest?: number }>(await tx.execute(bound(opening.text, opening.params())));
+        this.noteNewest(scope, opening, [[], answers]);
         const result = await fn(tx);
-        // Deferred checks run now, while the scope is in force: at COMMIT, after the reset, they would see no tenant.
+        // Deferred checks run now, while the ticket is in force: at COMMIT they would see no tenant.
         await tx.execute(sql`set constraints all immediate`);
-        // The embedded database has one session for everyone: leave nothing in it.
-        for (const statement of RESET_SESSION.split('; ')) await tx.execute(sql.raw(statement));
         return result;
       });
     } finally {
-      // Session advisory locks outlive a rollback.
-      if (this.client.kind === 'embedded') await this.client.pglite.query('select pg_advisory_unlock_all()');
+      // The embedded database has one session for everyone, and a failed scope leaves state too.
+      if (this.client.kind === 'embedded') await this.client.pglite.exec(SESSION_RESET);
     }
   }
+}
+
+/** A statement with `$n` placeholders as a Drizzle query binding `params`. */
+function bound(text: string, params: unknown[]): SQL {
+  const parts = text.split(/\$(\d+)/);
+  return sql.join(
+    parts.map((part, index) => (index % 2 === 0 ? sql.raw(part) : sql`${params[Number(part) - 1]}`)),
+  );
+}
+
+/** The database refused the scope's proof (unknown organization, retired key version, wrong proof). */
+function refusedOpening(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    if ((current as { code?: unknown }).code === '28000') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** The connection is gone: the driver says so, or the server ended the session (FATAL, 57P0x, 08xxx). */
@@ -381,15 +585,6 @@ function connectionLost(error: unknown): boolean {
   return false;
 }
 
-/** Ends the transaction and, in the same message, clears what a statement may have left on the session. */
-function settle(
-  connection: postgres.ReservedSql,
-  command: 'COMMIT' | 'ROLLBACK',
-  send: <R>(query: Promise<R>) => Promise<R>,
-): Promise<unknown> {
-  return send(connection.unsafe(`${command}; ${RESET_SESSION}`).simple());
-}
-
 /** Drizzle internals a scoped transaction is built from (stable across drizzle-orm 0.3x–0.45). */
 type DrizzleInternals = {
   dialect: PgDialect;
@@ -401,19 +596,25 @@ type DrizzleInternals = {
  * ends (`end()`), its `tx` refuses every statement: the connection may already be serving another
  * tenant's scope, and a `tx` kept past its scope must not reach it.
  */
-function scopedTransaction(db: Database, connection: postgres.ReservedSql): { tx: Transaction; end(): void } {
+function scopedTransaction(
+  db: Database,
+  connection: postgres.ReservedSql,
+): { tx: Transaction; raw: RawScopeQuery; end(): void } {
   const { dialect, session } = db as unknown as DrizzleInternals;
   let ended = false;
-  const client = {
-    unsafe: (...args: Parameters<postgres.ReservedSql['unsafe']>) => {
-      if (ended) throw new TenantScopeError('this transaction belongs to a scope that has ended');
-      return connection.unsafe(...args);
-    },
+  const unsafe = (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) => {
+    if (ended) throw new TenantScopeError('this transaction belongs to a scope that has ended');
+    return connection.unsafe(query, params as never[], options);
   };
+  const client = { unsafe };
   const scopedSession = new PostgresJsSession(client as never, dialect, session.schema, session.options);
   const tx = new ScopedPostgresTransaction(dialect, scopedSession as never, session.schema as never);
   return {
     tx: tx as unknown as Transaction,
+    raw: async (text, params, rowMode) => {
+      const query = unsafe(text, params, { prepare: false });
+      return rowMode === 'array' ? query.values() : query;
+    },
     end: () => {
       ended = true;
     },

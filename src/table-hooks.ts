@@ -11,8 +11,9 @@ export interface TableHookGap {
  * not use safely: RLS not enabled or not forced, no policy, no `updated_at` trigger where the
  * column exists, or not the DML `app_install_table_hooks()` grants `neonhub_app`: all four where a
  * policy lets it write, SELECT where its policies only read (the audit trail), UPDATE of some
- * columns counting (an organization's id and key, a membership's person are never granted), and
- * no INSERT into memberships (people join through the definer functions). Empty when complete.
+ * columns counting (an organization's id, a membership's person are never granted), no INSERT into
+ * memberships and no INSERT or DELETE of organizations (the definer functions do those), and nothing
+ * where only neonhub_definer's policies apply (the tenant key verifiers). Empty when complete.
  */
 export async function findTableHookGaps(sql: RawSql): Promise<TableHookGap[]> {
   const rows = await sql.query<{
@@ -28,7 +29,9 @@ export async function findTableHookGaps(sql: RawSql): Promise<TableHookGap[]> {
      tenant as (
        select c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity,
               exists (select from pg_policy p, app where p.polrelid = c.oid and p.polcmd <> 'r'
-                        and (0 = any (p.polroles) or app.oid = any (p.polroles))) as writable
+                        and (0 = any (p.polroles) or app.oid = any (p.polroles))) as writable,
+              exists (select from pg_policy p, app where p.polrelid = c.oid
+                        and (0 = any (p.polroles) or app.oid = any (p.polroles))) as scoped
          from pg_class c
          join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition
@@ -38,8 +41,10 @@ export async function findTableHookGaps(sql: RawSql): Promise<TableHookGap[]> {
             (select count(*)::int from pg_policy p where p.polrelid = t.oid) as policies,
             exists (select from pg_attribute a where a.attrelid = t.oid and a.attname = 'updated_at' and not a.attisdropped) as has_updated_at,
             exists (select from pg_trigger g where g.tgrelid = t.oid and g.tgname = t.relname || '_touch_updated_at') as has_trigger,
-            array(select p from unnest(case when t.writable then
+            array(select p from unnest(case when not t.scoped then array[]::text[]
+                                       when t.writable then
                                          case when t.relname = 'memberships' then array['SELECT', 'UPDATE', 'DELETE']
+                                              when t.relname = 'organizations' then array['SELECT', 'UPDATE']
                                               else array['SELECT', 'INSERT', 'UPDATE', 'DELETE'] end
                                        else array['SELECT'] end) p
                    where not (case when p = 'UPDATE' then has_any_column_privilege('neonhub_app', t.oid, p)

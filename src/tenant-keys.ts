@@ -1,56 +1,80 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { decryptSecret, encryptSecret, type SecretContext } from './crypto.ts';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { deriveRingKey } from './crypto.ts';
 import type { KeyRing } from './key-ring.ts';
 
 /**
- * Tenant scope keys. An organization's id is the SHA-256 of its 32-byte scope key, cut to a UUID:
- * a scope names its tenant by the key (`app.tenant_key`), and the database's `app_current_org_id()`
- * hashes it back to the id. Knowing an id, or setting any setting mid-scope, therefore opens no
- * tenant: only the key does, and keys live in the database only as envelopes the key ring opens.
+ * The keys scopes are opened with. Nothing here is ever sent to the database: the application
+ * derives each organization's tenant key (per key version) and the service key from its key ring,
+ * and sends only proofs, the HMAC of what it asks for and when. The database holds the keys' HMAC
+ * pads (`tenant_scope_keys`, `scope_secrets`), readable by its definer functions only, checks each
+ * proof once, and answers with a ticket bound to the transaction (migration scope_tickets).
  */
-export const SCOPE_KEY_BYTES = 32;
 
-/** The organization id a scope key names: `app_tenant_of_key()` in SQL computes the same. */
-export function tenantIdOfKey(key: Uint8Array): string {
-  const hex = createHash('sha256').update(key).digest('hex').slice(0, 32);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+/** A key the application holds, with the key-ring key it is derived from. */
+export interface DerivedKey {
+  keyId: string;
+  key: Buffer;
 }
 
-/** A version-4/variant-1 UUID is what validators and clients expect; about 1 key in 64 hashes to one. */
-const isRfcUuid = (id: string) => id[14] === '4' && '89ab'.includes(id[19] ?? '');
-
-/**
- * A fresh scope key and the organization id it names. With `seed`, the key is derived from that
- * public string, so the same seed gives the same organization (idempotent demo seeds) and anyone
- * who knows it can enter that tenant: never seed a production database.
- */
-export function newScopeKey(seed?: string): { key: Buffer; organizationId: string } {
-  for (let attempt = 0; ; attempt++) {
-    const key = seed
-      ? createHash('sha256').update(`neonhub demo tenant\u0000${seed}\u0000${attempt}`).digest()
-      : randomBytes(SCOPE_KEY_BYTES);
-    const organizationId = tenantIdOfKey(key);
-    if (isRfcUuid(organizationId)) return { key, organizationId };
-  }
-}
-
-const envelopeContext = (organizationId: string): SecretContext => ({
-  organizationId,
-  table: 'organizations',
-  rowId: organizationId,
-  column: 'scope_key',
-});
-
-/** The envelope stored in `organizations.scope_key`, bound to that organization's row and column. */
-export function sealScopeKey(ring: KeyRing, organizationId: string, key: Uint8Array): Buffer {
-  return encryptSecret(ring, key, envelopeContext(organizationId)).ciphertext;
-}
-
-/** Opens a stored envelope, and checks the key really names this organization. */
-export function openScopeKey(ring: KeyRing, organizationId: string, envelope: Uint8Array): Buffer {
-  const key = decryptSecret(ring, envelope, envelopeContext(organizationId));
-  if (key.length !== SCOPE_KEY_BYTES || tenantIdOfKey(key) !== organizationId) {
-    throw new Error(`organizations.scope_key of ${organizationId} does not name that organization`);
-  }
+function derive(ring: KeyRing, keyId: string, label: string): Buffer {
+  const key = deriveRingKey(ring, keyId, label);
+  if (!key)
+    throw new Error(`the key ring lacks key "${keyId}", which scope keys of this database are derived from`);
   return key;
 }
+
+/** The tenant key of one organization at one version, derived from the ring key `keyId`. */
+export const tenantKey = (ring: KeyRing, keyId: string, organizationId: string, version: number): Buffer =>
+  derive(ring, keyId, `tenant-scope-key|${organizationId}|${version}`);
+
+/** The service key: proves person scopes and tenant key changes. */
+export const serviceKey = (ring: KeyRing, keyId: string): Buffer => derive(ring, keyId, 'service-scope-key');
+
+/** HMAC-SHA256's inner and outer pads of a key (128 bytes): what the database verifies proofs with. */
+export function hmacPads(key: Uint8Array): Buffer {
+  const block = Buffer.alloc(64);
+  Buffer.from(key.length > 64 ? createHash('sha256').update(key).digest() : key).copy(block);
+  return Buffer.concat([block.map((byte) => byte ^ 0x36), block.map((byte) => byte ^ 0x5c)]);
+}
+
+const mac = (key: Uint8Array, message: string) => createHmac('sha256', key).update(message, 'utf8').digest();
+
+/** Opens a tenant scope (`app_open_scope`): the organization, the key version and the issue time. */
+export const tenantScopeProof = (
+  key: Uint8Array,
+  organizationId: string,
+  version: number,
+  issuedMs: number,
+) => mac(key, `neonhub/tenant-scope/v1:${organizationId}:${version}:${issuedMs}`);
+
+/** Opens a person's scope (`app_open_user_scope`), under the service key. */
+export const userScopeProof = (service: Uint8Array, userId: string, issuedMs: number) =>
+  mac(service, `neonhub/user-scope/v1:${userId}:${issuedMs}`);
+
+/**
+ * Adds a tenant key version (`app_add_tenant_key`, or version 1 in `app_create_organization` with a
+ * grace of 0), under the service key: a statement without the key ring cannot choose a tenant's key.
+ */
+export function tenantKeyChangeProof(
+  service: Uint8Array,
+  change: {
+    organizationId: string;
+    version: number;
+    keyId: string;
+    verifier: Uint8Array;
+    graceSeconds: number;
+  },
+  issuedMs: number,
+): Buffer {
+  const verifierHash = createHash('sha256').update(change.verifier).digest('hex');
+  return mac(
+    service,
+    `neonhub/tenant-key/v1:${change.organizationId}:${change.version}:${change.keyId}:${verifierHash}:${change.graceSeconds}:${issuedMs}`,
+  );
+}
+
+/** Whether `pads` are the pads of `key` (the service key a database registered, checked against the ring). */
+export const padsMatch = (pads: Uint8Array, key: Uint8Array) => {
+  const expected = hmacPads(key);
+  return pads.length === expected.length && timingSafeEqual(expected, pads);
+};

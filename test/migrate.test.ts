@@ -77,7 +77,7 @@ describe('migrator', () => {
       const first = await migrate(handle);
       expect(first.applied).toEqual(journal.map((migration) => migration.tag));
       const second = await migrate(handle);
-      expect(second).toEqual({ applied: [], alreadyApplied: journal.length });
+      expect(second).toEqual({ applied: [], alreadyApplied: journal.length, serviceKey: 'present' });
       expect((await ledger(handle)).map((row) => row.hash)).toEqual(
         journal.map((migration) => migration.hash),
       );
@@ -390,7 +390,11 @@ describe('migrator', () => {
       try {
         const kit = runDrizzleKitMigrate(empty.url);
         expect(kit.status, kit.stderr || kit.stdout).toBe(0);
-        expect(await migrate(handle)).toEqual({ applied: [], alreadyApplied: journal.length });
+        expect(await migrate(handle)).toEqual({
+          applied: [],
+          alreadyApplied: journal.length,
+          serviceKey: 'present',
+        });
         const again = runDrizzleKitMigrate(empty.url);
         expect(again.status).toBe(0);
         expect(await ledger(handle)).toHaveLength(journal.length);

@@ -5,18 +5,22 @@ import { listMembers } from '../src/api/members.ts';
 import { rowsOf, type Transaction } from '../src/client.ts';
 import type { SeedResult } from '../src/seed/index.ts';
 import { APP_ROLE, withTenant } from '../src/tenant.ts';
-import { newScopeKey } from '../src/tenant-keys.ts';
-import { foreignKeys, insertableColumns, tenantTables } from './support/catalog.ts';
+import { definerOnlyTables, foreignKeys, insertableColumns, tenantTables } from './support/catalog.ts';
 import { useTestDatabase } from './support/database.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
+import { ticketOf } from './support/tickets.ts';
 
 const database = useTestDatabase();
 
 let acme: SeedResult;
 let globex: SeedResult;
+let acmeTicket: string;
+let globexTicket: string;
 
 beforeAll(async () => {
   ({ acme, globex } = await seedAcmeAndGlobex(database.current.db));
+  acmeTicket = await ticketOf(database.current.db, acme.organizationId);
+  globexTicket = await ticketOf(database.current.db, globex.organizationId);
 });
 
 const orgColumn = (table: string) => (table === 'organizations' ? 'id' : 'organization_id');
@@ -27,12 +31,15 @@ const asAppRole = (tx: Transaction, setting: string, value: string) =>
 
 /** The ways a request can reach the database without being the victim tenant (Globex). */
 const scopes = {
-  'another tenant': (tx: Transaction) =>
-    asAppRole(tx, 'app.tenant_key', newScopeKey('seed:acme').key.toString('hex')),
+  // Another tenant's own ticket, read inside its scope, replayed in this transaction.
+  'another tenant': (tx: Transaction) => asAppRole(tx, 'app.scope', acmeTicket),
+  "the victim's own ticket from an earlier transaction": (tx: Transaction) =>
+    asAppRole(tx, 'app.scope', globexTicket),
   'no tenant': (tx: Transaction) => tx.execute(sql`select set_config('role', ${APP_ROLE}, true)`),
-  'empty setting': (tx: Transaction) => asAppRole(tx, 'app.tenant_key', ''),
-  'malformed setting': (tx: Transaction) => asAppRole(tx, 'app.tenant_key', "x' or true --"),
-  'a forged key': (tx: Transaction) => asAppRole(tx, 'app.tenant_key', randomBytes(32).toString('hex')),
+  'empty setting': (tx: Transaction) => asAppRole(tx, 'app.scope', ''),
+  'malformed setting': (tx: Transaction) => asAppRole(tx, 'app.scope', "x' or true --"),
+  'a forged ticket': (tx: Transaction) =>
+    asAppRole(tx, 'app.scope', `t:b:${globex.organizationId}:${randomBytes(32).toString('hex')}`),
   "the victim's id in the old setting": (tx: Transaction) =>
     asAppRole(tx, 'app.current_org_id', globex.organizationId),
 };
@@ -63,11 +70,13 @@ describe('cross-tenant attack matrix', () => {
   it('every tenant table refuses select, insert, update and delete from outside its tenant', async () => {
     const { sql: raw } = database.current;
     const tables = await tenantTables(raw);
+    const hidden = new Set(await definerOnlyTables(raw));
     const victim = globex.organizationId;
     let attempts = 0;
     const succeeded: string[] = [];
     const empty: string[] = [];
     const invisibleToOwner: string[] = [];
+    const readableByOwner: string[] = [];
     for (const table of tables) {
       const column = orgColumn(table);
       const [sample] = await raw.query<{ row: Record<string, unknown> }>(
@@ -104,9 +113,11 @@ describe('cross-tenant attack matrix', () => {
         delete: async (tx) =>
           affectedRows(await tx.execute(sql.raw(`delete from ${table} where ${column} = '${victim}'`))),
       };
-      // Control: the victim's own scope does see its rows, so a 0 below means refused, not absent.
-      const own = await withTenant(database.current.db, victim, select);
-      if (own === 0) invisibleToOwner.push(table);
+      // Control: the victim's own scope does see its rows, so a 0 below means refused, not absent;
+      // of a definer-only table (its key verifiers) it sees none either.
+      const own = await withTenant(database.current.db, victim, select).catch(() => 0);
+      if (hidden.has(table) ? own > 0 : own === 0)
+        (hidden.has(table) ? readableByOwner : invisibleToOwner).push(table);
       for (const [scopeName, scope] of Object.entries(scopes)) {
         for (const [operation, run] of Object.entries(operations)) {
           attempts++;
@@ -120,6 +131,8 @@ describe('cross-tenant attack matrix', () => {
     );
     expect(empty, 'every tenant table needs seeded rows for the matrix to mean something').toEqual([]);
     expect(invisibleToOwner).toEqual([]);
+    expect(readableByOwner).toEqual([]);
+    expect([...hidden]).toEqual(['tenant_scope_keys']);
     expect(succeeded).toEqual([]);
     expect(attempts).toBe(tables.length * 4 * Object.keys(scopes).length);
   });

@@ -10,13 +10,13 @@ import { TenantScopeError } from '../src/errors.ts';
 import { createKeyRing, loadKeyRing } from '../src/key-ring.ts';
 import { createServiceLogin } from '../src/logins.ts';
 import { auditLogs, brands, brandVoices, users } from '../src/schema/index.ts';
-import { registerScopeRuntime, runtimeOf } from '../src/scope-runtime.ts';
+import { registerScopeRuntime } from '../src/scope-runtime.ts';
 import type { SeedResult } from '../src/seed/index.ts';
 import { runPrepared, withTenant, withUser } from '../src/tenant.ts';
-import { newScopeKey } from '../src/tenant-keys.ts';
 import { midScopeSettingAttacks, roleAttacks } from './support/attacks.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
+import { openingStatement } from './support/tickets.ts';
 
 const database = useTestDatabase();
 
@@ -306,11 +306,10 @@ describe('settings are not keys', () => {
     expect(leaks).toEqual([]);
   });
 
-  it("control: the victim's real key does open the victim, so the refusals above are not blindness", async () => {
+  it("control: a proof made with the victim's key does open the victim, so the refusals above are not blindness", async () => {
+    const opening = await openingStatement(database.current.db, globex.organizationId);
     const seen = await withTenant(database.current.db, acme.organizationId, async (tx) => {
-      await tx.execute(
-        sql`select set_config('app.tenant_key', ${newScopeKey('seed:globex').key.toString('hex')}, true)`,
-      );
+      await tx.execute(opening);
       return brandsSeen(tx);
     });
     expect(seen.globex).toBeGreaterThan(0);
@@ -372,15 +371,14 @@ describe.skipIf(!onServer)('a service login (server only: PGlite has one superus
     service.password = password;
     const handle = createDb({ url: service.toString(), max: 1 });
     try {
-      // The key is known, so the scope gets as far as setting the role.
-      runtimeOf(handle.db).rememberKey(acme.organizationId, newScopeKey('seed:acme').key);
       const refusal = await withTenant(handle.db, acme.organizationId, (tx) =>
         tx.select({ organizationId: brands.organizationId }).from(brands),
       ).then(
         (rows) => rows,
         (error: unknown) => error,
       );
-      expect(String(refusal)).toMatch(/permission denied to set role "?neonhub_app/);
+      expect(refusal).toBeInstanceOf(TenantScopeError);
+      expect(String(refusal)).toMatch(/is not a member of it/);
       // The connection went back clean: a statement outside any scope answers.
       expect(rowsOf(await handle.db.execute(sql`select 1 as one`))).toEqual([{ one: 1 }]);
     } finally {
@@ -389,29 +387,33 @@ describe.skipIf(!onServer)('a service login (server only: PGlite has one superus
     }
   });
 
-  it('refuses to open a scope as a superuser on a remote-looking server unless told it is development', async () => {
+  it('refuses to open a scope as a superuser, loopback or not, unless told it is a development database', async () => {
     const { url } = database.current;
     if (!url) throw new Error('server tests have a URL');
-    const handle = createDb({ url, max: 1 });
-    // The same server, as a deployment would name it: a host that is not loopback.
-    registerScopeRuntime(handle.db, {
-      target: { kind: 'server', display: 'db.internal.example:5432/neonhub' },
-    });
+    // The seeded tenants' keys come from the development ring, asked for explicitly here.
+    const keys = loadKeyRing({ NEONHUB_CREDENTIAL_KEYS: 'dev' }, { warn: () => {} });
+    const development = process.env.NEONHUB_DEVELOPMENT;
     try {
-      await expect(withTenant(handle.db, acme.organizationId, async () => 1)).rejects.toThrow(
-        /refuse to run as "postgres"/,
-      );
-      process.env.NEONHUB_ALLOW_PRIVILEGED_LOGIN = '1';
-      // The seeded tenants' keys are sealed by the development ring, asked for explicitly here.
-      const keys = loadKeyRing({ NEONHUB_CREDENTIAL_KEYS: 'dev' }, { warn: () => {} });
+      delete process.env.NEONHUB_DEVELOPMENT;
+      for (const display of ['127.0.0.1:5432/neonhub', 'db.internal.example:5432/neonhub']) {
+        const handle = createDb({ url, max: 1 });
+        registerScopeRuntime(handle.db, { target: { kind: 'server', display }, keys });
+        await expect(withTenant(handle.db, acme.organizationId, async () => 1)).rejects.toThrow(
+          /refuse to run as "postgres".*NEONHUB_DEVELOPMENT=1/,
+        );
+        await handle.close();
+      }
+      process.env.NEONHUB_DEVELOPMENT = '1';
+      const handle = createDb({ url, max: 1 });
       registerScopeRuntime(handle.db, {
-        target: { kind: 'server', display: 'db.internal.example:5432/neonhub' },
+        target: { kind: 'server', display: '127.0.0.1:5432/neonhub' },
         keys,
       });
       await expect(withTenant(handle.db, acme.organizationId, async () => 1)).resolves.toBe(1);
-    } finally {
-      delete process.env.NEONHUB_ALLOW_PRIVILEGED_LOGIN;
       await handle.close();
+    } finally {
+      if (development === undefined) delete process.env.NEONHUB_DEVELOPMENT;
+      else process.env.NEONHUB_DEVELOPMENT = development;
     }
   });
 });
@@ -424,9 +426,7 @@ describe('pooled connections keep nothing from a scope', () => {
       : { db: database.current.db, close: async () => {} };
     try {
       await withTenant(handle.db, acme.organizationId, async (tx) => {
-        await tx.execute(
-          sql`select set_config('app.tenant_key', ${newScopeKey('seed:acme').key.toString('hex')}, false)`,
-        );
+        await tx.execute(sql`select set_config('app.scope', current_setting('app.scope'), false)`);
         await tx.execute(sql`create temp table brands (like public.brands)`);
         await tx.execute(sql`select pg_advisory_lock(42)`);
         await tx.execute(sql`set session search_path = pg_temp, public`);
@@ -445,7 +445,7 @@ describe('pooled connections keep nothing from a scope', () => {
       expect(next.tempTables).toBe(0);
       const [after] = rowsOf<{ key: string; locks: number; path: string }>(
         await handle.db.execute(
-          sql`select current_setting('app.tenant_key', true) as key, current_setting('search_path') as path,
+          sql`select coalesce(current_setting('app.scope', true), '') as key, current_setting('search_path') as path,
                      (select count(*)::int from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()) as locks`,
         ),
       );
@@ -539,17 +539,19 @@ describe('people are not adopted', () => {
           tx.execute(
             sql`update memberships set user_id = ${victim} where organization_id = ${acme.organizationId}`,
           ),
-        'found the organization again with them': () =>
+        // Founding needs a person's scope (its owner is whoever that scope was opened for).
+        'found an organization with them': () =>
           tx.execute(
-            sql`select app_create_organization(${acme.organizationId}::uuid, '\\x00'::bytea, 'acme-again', 'Acme', 'free', null, '{}'::jsonb, ${victim}::uuid, '[]'::jsonb)`,
+            sql`select app_create_organization(${crypto.randomUUID()}::uuid, 'acme-again', 'Acme', 'free', 'us', '{}'::jsonb, '[]'::jsonb, 'dev-insecure', '\\x00'::bytea, 0, '\\x00'::bytea)`,
           ),
+        'list their organizations': () => tx.execute(sql`select * from app_user_organizations()`),
         'accept an invitation to their address as someone else': async () => {
           const { token } = await inviteMember(tx, {
             email: 'owner@globex.example',
             roleId: ownerRole?.id ?? '',
           });
           return tx.execute(
-            sql`select app_accept_invitation(${acme.ownerUserId}, ${acme.organizationId}::uuid, sha256(convert_to(${token}, 'UTF8')))`,
+            sql`select app_accept_invitation(${acme.organizationId}::uuid, sha256(convert_to(${token}, 'UTF8')))`,
           );
         },
       };
@@ -580,7 +582,8 @@ describe('people are not adopted', () => {
     expect(outcomes).toEqual({
       'insert a membership for their id': '42501',
       'move a membership onto their id': '42501',
-      'found the organization again with them': '42501',
+      'found an organization with them': '42501',
+      'list their organizations': '42501',
       'accept an invitation to their address as someone else': '42501',
       'insert for an unknown id': '42501',
       visible: 'no',

@@ -441,7 +441,9 @@ async function write(target: Target, kind: 'insert' | 'update', row: Row): Promi
     }
     throw new RolledBack();
   };
-  await (target.tenant
+  // Organizations are founded by a definer function, never by a scope: their inserts run as the login.
+  const scoped = target.tenant && !(target.name === 'organizations' && kind === 'insert');
+  await (scoped
     ? withTenant(db, acme, (tx) => attempt(tx, true))
     : db.transaction((tx) => attempt(tx, false))
   ).catch((error) => {

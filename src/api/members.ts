@@ -113,7 +113,7 @@ export async function acceptInvitation(db: Database, userId: string, token: stri
   return withUser(db, userId, async (tx) => {
     const [row] = rowsOf<{ organizationId: string }>(
       await tx.execute(
-        sql`select app_accept_invitation(${userId}, ${tokenOrganization(token)}::uuid, ${tokenHash(String(token))}) as "organizationId"`,
+        sql`select app_accept_invitation(${tokenOrganization(token)}::uuid, ${tokenHash(String(token))}) as "organizationId"`,
       ),
     );
     if (!row) throw new Error('app_accept_invitation returned nothing');

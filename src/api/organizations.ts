@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { type Database, rowsOf } from '../client.ts';
-import { toDatabaseError } from '../errors.ts';
+import { TenantScopeError, toDatabaseError } from '../errors.ts';
+import { stableId, uuidv7 } from '../ids.ts';
 import { parseInput } from '../input.ts';
 import { systemRoleKeys, systemRoles } from '../permissions.ts';
 import {
@@ -13,20 +14,16 @@ import {
   roles,
 } from '../schema/index.ts';
 import { runtimeOf } from '../scope-runtime.ts';
-import { assertUuid, withTenant, withUser } from '../tenant.ts';
-import { newScopeKey, sealScopeKey } from '../tenant-keys.ts';
+import { assertUuid, withUser } from '../tenant.ts';
 import { insertOrganizationSchema } from '../validators/identity.ts';
 import { rowFromDefinerJson } from './definer-rows.ts';
 
 export interface CreateOrganizationInput
   extends Pick<NewOrganization, 'slug' | 'name' | 'plan' | 'dataRegion' | 'settings'> {
-  /** Becomes the owner (active membership with the `owner` role). */
+  /** Becomes the owner (active membership with the `owner` role); the organization is founded in their scope. */
   ownerUserId: string;
-  /**
-   * Demo data only: derive the tenant's scope key from this public string, so seeding twice finds
-   * the same organization. Anyone who knows it can open the tenant: never in production.
-   */
-  demoSeed?: string;
+  /** A fixed id (demo seeds, so seeding twice finds the same organization); default a new UUIDv7. */
+  id?: string;
 }
 
 export interface CreatedOrganization {
@@ -37,23 +34,22 @@ export interface CreatedOrganization {
 
 /**
  * Creates an organization with its system roles (owner, admin, editor, viewer) and their
- * permissions, and the owner's active membership, in one transaction: all of it or nothing.
- * Its id is the hash of a fresh scope key, stored sealed by the key ring (`createDb({ keys })`).
+ * permissions, its first tenant key version and the owner's active membership, in one transaction
+ * opened in the owner's scope: all of it or nothing. The key is derived from the key ring
+ * (`createDb({ keys })`); the database keeps only what checks its proofs.
  */
 export async function createOrganization(
   db: Database,
   input: CreateOrganizationInput,
 ): Promise<CreatedOrganization> {
   assertUuid(input.ownerUserId, 'ownerUserId');
+  const id = input.id ?? uuidv7();
+  assertUuid(id, 'id');
   const runtime = runtimeOf(db);
-  const { key, organizationId: id } = newScopeKey(input.demoSeed);
-  const scopeKey = sealScopeKey(runtime.keyRing(), id, key);
-  runtime.rememberKey(id, key);
   const values = parseInput(
     insertOrganizationSchema,
     {
       id,
-      scopeKey,
       slug: input.slug,
       name: input.name,
       // The insert schema wants the JSON column even though it has a default.
@@ -63,47 +59,88 @@ export async function createOrganization(
     },
     'organizations',
   );
-  // Every founding row in one definer call whose rows are returned: on Citus a scope cannot touch, as
-  // neonhub_app, shards a definer function wrote in the same transaction.
   const systemRoleSpecs = systemRoleKeys.map((key) => ({
     key,
     name: systemRoles[key].name,
     description: systemRoles[key].description,
     permissions: systemRoles[key].permissions,
   }));
-  return withTenant(db, id, async (tx) => {
-    const [created] = rowsOf<{ organization: unknown; roles: unknown; membership: unknown }>(
+  const key = await runtime.firstTenantKey(id);
+  // Every founding row in one definer call whose rows are returned: on Citus a scope cannot touch, as
+  // neonhub_app, shards a definer function wrote in the same transaction.
+  const created = await withUser(db, input.ownerUserId, async (tx) => {
+    const [row] = rowsOf<{ organization: unknown; roles: unknown; membership: unknown }>(
       await tx.execute(sql`select organization, roles, membership from app_create_organization(
-        ${id}::uuid, ${values.scopeKey}::bytea, ${values.slug}::text, ${values.name}::text,
+        ${id}::uuid, ${values.slug}::text, ${values.name}::text,
         ${values.plan ?? organizations.plan.default}::organization_plan,
         ${values.dataRegion ?? organizations.dataRegion.default}::text, ${JSON.stringify(values.settings ?? {})}::jsonb,
-        ${input.ownerUserId}::uuid, ${JSON.stringify(systemRoleSpecs)}::jsonb)`),
+        ${JSON.stringify(systemRoleSpecs)}::jsonb, ${key.keyId}::text, ${key.verifier}::bytea,
+        ${key.issued}::bigint, ${key.proof}::bytea)`),
     );
-    if (!created) throw new Error('app_create_organization returned no row');
-    const createdRoles = (
-      typeof created.roles === 'string' ? JSON.parse(created.roles) : created.roles
-    ) as unknown[];
-    const byKey = Object.fromEntries(
-      createdRoles.map((json) => rowFromDefinerJson(roles, json)).map((role) => [role.key, role]),
-    ) as CreatedOrganization['roles'];
-    return {
-      organization: rowFromDefinerJson(organizations, created.organization),
-      roles: byKey,
-      ownerMembership: rowFromDefinerJson(memberships, created.membership),
-    };
+    if (!row) throw new Error('app_create_organization returned no row');
+    return row;
   });
+  runtime.rememberTenantKey(id, 1, key.keyId);
+  const createdRoles = (
+    typeof created.roles === 'string' ? JSON.parse(created.roles) : created.roles
+  ) as unknown[];
+  const byKey = Object.fromEntries(
+    createdRoles.map((json) => rowFromDefinerJson(roles, json)).map((role) => [role.key, role]),
+  ) as CreatedOrganization['roles'];
+  return {
+    organization: rowFromDefinerJson(organizations, created.organization),
+    roles: byKey,
+    ownerMembership: rowFromDefinerJson(memberships, created.membership),
+  };
 }
 
-/** The organization a demo seed string names (see `CreateOrganizationInput.demoSeed`). */
-export const demoOrganizationId = (demoSeed: string) => newScopeKey(demoSeed).organizationId;
+/** The id the demo seed gives the organization it makes from `seed` (the same on every run). */
+export const demoOrganizationId = (seed: string) => stableId('demo-organization', seed);
 
-/** Whether an organization with this id exists (ids are key hashes: guessing one is hopeless). */
+/** Whether an organization with this id exists (any scope may ask; ids are not secrets, keys are). */
 export async function organizationExists(db: Database, id: string): Promise<boolean> {
   assertUuid(id, 'organizationId');
-  const [row] = rowsOf<{ exists: boolean }>(
-    await db.execute(sql`select app_organization_scope_key(${id}) is not null as exists`),
+  const rows = rowsOf<{ version: number | null }>(
+    await db.execute(sql`select version from app_tenant_key_version(${id})`),
   );
-  return row?.exists === true;
+  return rows.length > 0;
+}
+
+export interface RotateTenantKeyOptions {
+  /**
+   * Seconds the current key version keeps opening the tenant, so every process of the service reads
+   * the new one first (they read it again every 5 minutes). Default 600; 0 retires it at once (after
+   * a suspected leak: processes still holding it get one refused scope, then read the new version).
+   */
+  graceSeconds?: number;
+}
+
+/**
+ * Gives an organization a new tenant key version derived from the ring's active key; its id, rows
+ * and shard placement stay. Scopes opened with the older version keep working until the grace
+ * period ends. Signed by the service key, so no statement without the key ring can change a key.
+ */
+export async function rotateTenantKey(
+  db: Database,
+  organizationId: string,
+  options: RotateTenantKeyOptions = {},
+): Promise<{ version: number }> {
+  assertUuid(organizationId, 'organizationId');
+  const graceSeconds = options.graceSeconds ?? 600;
+  if (!Number.isInteger(graceSeconds) || graceSeconds < 0) {
+    throw new TypeError('graceSeconds must be a whole number of seconds, 0 or more');
+  }
+  const [row] = rowsOf<{ version: number | null }>(
+    await db.execute(sql`select version from app_tenant_key_version(${organizationId})`),
+  );
+  if (!row) throw new TenantScopeError(`no organization ${organizationId}`);
+  const version = (row.version ?? 0) + 1;
+  try {
+    await runtimeOf(db).addTenantKey(organizationId, version, graceSeconds);
+  } catch (error) {
+    throw toDatabaseError(error);
+  }
+  return { version };
 }
 
 export interface UserOrganization {
@@ -120,9 +157,7 @@ export interface UserOrganization {
 export function listUserOrganizations(db: Database, userId: string): Promise<UserOrganization[]> {
   return withUser(db, userId, async (tx) =>
     rowsOf<UserOrganization>(
-      await tx.execute(
-        sql`select id, slug, name, role_key as "roleKey" from app_user_organizations(${userId})`,
-      ),
+      await tx.execute(sql`select id, slug, name, role_key as "roleKey" from app_user_organizations()`),
     ),
   );
 }

@@ -24,11 +24,11 @@ import {
   timestamps,
 } from './columns.ts';
 import { credentialKind, membershipStatus } from './enums.ts';
-import { organizations } from './organizations.ts';
+import { organizations, scopeSecrets, tenantScopeKeys } from './organizations.ts';
 import { tenantReference, tenantTable } from './tenancy.ts';
 
-export type { NewOrganization, Organization, OrganizationSettings } from './organizations.ts';
-export { bytea, organizations };
+export type { NewOrganization, Organization, OrganizationSettings, TenantScopeKey } from './organizations.ts';
+export { bytea, organizations, scopeSecrets, tenantScopeKeys };
 
 export type UserPreferences = {
   theme?: 'light' | 'dark' | 'system';

@@ -1,21 +1,11 @@
-import { createHash } from 'node:crypto';
 import { getTableColumns } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Database, Transaction } from '../client.ts';
+import { stableId } from '../ids.ts';
 import type { KeyRing } from '../key-ring.ts';
 import { currentTenant } from '../tenant.ts';
 
-/** A UUID (version 8, RFC 9562) derived from its parts: the same parts give the same id on every run. */
-export function stableId(...parts: string[]): string {
-  const bytes = createHash('sha256')
-    .update(`neonhub-seed|${parts.join('|')}`)
-    .digest()
-    .subarray(0, 16);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
+export { stableId };
 
 export interface SeedContext {
   organizationId: string;

@@ -25,8 +25,7 @@ export async function seedOrganization(
   input: TenantSeedInput,
   ring: SeedContext['ring'],
 ): Promise<{ ctx: SeedContext; counts: Record<string, number> }> {
-  const demoSeed = `seed:${input.slug}`;
-  const organizationId = demoOrganizationId(demoSeed);
+  const organizationId = demoOrganizationId(input.slug);
   const id = (...parts: string[]) => stableId(input.slug, ...parts);
   const people = [
     { key: 'owner', email: input.ownerEmail, name: input.ownerName },
@@ -47,7 +46,7 @@ export async function seedOrganization(
   const ownerUserId = stableId('user', input.ownerEmail);
   if (!(await organizationExists(db, organizationId))) {
     await createOrganization(db, {
-      demoSeed,
+      id: organizationId,
       slug: input.slug,
       name: input.name,
       ownerUserId,

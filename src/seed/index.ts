@@ -1,4 +1,5 @@
 import type { Database } from '../client.ts';
+import { DEVELOPMENT_ENV, developmentTarget } from '../development.ts';
 import type { KeyRing } from '../key-ring.ts';
 import { runtimeOf } from '../scope-runtime.ts';
 import { withTenant } from '../tenant.ts';
@@ -54,14 +55,23 @@ export async function seedGlobal(db: Database): Promise<SeedCounts> {
 }
 
 /**
- * One organization with data in every domain: what `db:setup` gives a laptop and what tests use as
- * a fully populated tenant. Fixed ids, so running it again inserts nothing.
+ * One demo organization with data in every domain: what `db:setup` gives a laptop and what tests use
+ * as a fully populated tenant. Fixed ids and people with known addresses, so running it again
+ * inserts nothing, and so it is refused outside the embedded database unless `NEONHUB_DEVELOPMENT=1`:
+ * make real organizations with `createOrganization`.
  */
 export async function seedTenant(
   db: Database,
   input: TenantSeedInput,
   options: { ring?: KeyRing; onDomain?: (name: string) => void } = {},
 ): Promise<SeedResult> {
+  const { target } = runtimeOf(db);
+  if (!developmentTarget(target)) {
+    throw new Error(
+      `seedTenant makes demo organizations with known people and fixed ids: refused on ${target.kind === 'server' ? target.display : 'this database'}; ` +
+        `set ${DEVELOPMENT_ENV}=1 if it is a development database, or make organizations with createOrganization`,
+    );
+  }
   const created = await seedGlobal(db);
   const { ctx, counts } = await seedOrganization(db, input, options.ring ?? runtimeOf(db).keyRing());
   addCounts(created, counts);

@@ -56,15 +56,11 @@ const organizationRefinements = {
 export const selectOrganizationSchema = createSelectSchema(organizations, {
   settings: organizationSettingsSchema,
 });
-/** For `createOrganization`, which picks the id and the sealed scope key (src/tenant-keys.ts). */
-export const insertOrganizationSchema = createInsertSchema(organizations, {
-  ...organizationRefinements,
-  scopeKey: z.custom<Buffer>((value) => Buffer.isBuffer(value) && value.length > 0, 'a sealed scope key'),
-});
-/** A tenant changes its organization's details, never its id or scope key (not granted to neonhub_app). */
+/** For `createOrganization`, which picks the id and registers the first tenant key version. */
+export const insertOrganizationSchema = createInsertSchema(organizations, organizationRefinements);
+/** A tenant changes its organization's details, never its id (not granted to neonhub_app). */
 export const updateOrganizationSchema = createUpdateSchema(organizations, organizationRefinements).omit({
   id: true,
-  scopeKey: true,
 });
 
 const userRefinements = {

@@ -12,6 +12,23 @@ export async function tenantTables(sql: RawSql): Promise<string[]> {
   return rows.map((row) => row.name);
 }
 
+/**
+ * Tenant tables no tenant scope may read, not even its own rows: every policy on them is for
+ * `neonhub_definer` (the tenant key verifiers).
+ */
+export async function definerOnlyTables(sql: RawSql): Promise<string[]> {
+  const rows = await sql.query<{ name: string }>(`
+    select c.relname as name
+    from pg_class c
+    where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition
+      and exists (select from pg_attribute a where a.attrelid = c.oid and a.attname = 'organization_id' and not a.attisdropped)
+      and exists (select from pg_policy p where p.polrelid = c.oid)
+      and not exists (select from pg_policy p where p.polrelid = c.oid
+                      and p.polroles <> array[(select oid from pg_roles where rolname = 'neonhub_definer')])
+    order by 1`);
+  return rows.map((row) => row.name);
+}
+
 /** Columns a copied row can be re-inserted with (generated columns are computed, not written). */
 export async function insertableColumns(sql: RawSql, table: string): Promise<string[]> {
   const rows = await sql.query<{ name: string }>(

@@ -46,6 +46,9 @@ async function startCapture(sql: RawSql): Promise<void> {
 }
 
 export default async function setup(project: TestProject) {
+  // The template is migrated here, outside the workers: the same development database they are told of.
+  process.env.NEONHUB_DEVELOPMENT ??= '1';
+  process.env.NEONHUB_QUIET_DEVELOPMENT_WARNINGS ??= '1';
   const server = await serverUrl();
   if (server) {
     const template = `neonhub_test_template_${process.pid}`;

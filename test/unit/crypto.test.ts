@@ -263,17 +263,22 @@ describe('loadKeyRing', () => {
   const remote = 'postgres://app:secret@db.internal.example:5432/neonhub';
   const quiet = { warn: () => {} };
 
-  it('uses the public dev-insecure ring on the embedded database or a local URL, with a warning', () => {
-    for (const DATABASE_URL of [
-      undefined,
-      'postgres://app:pw@localhost:5432/neonhub',
-      'postgres://app:pw@127.0.0.1:55432/neonhub',
-      'postgres://app:pw@[::1]:5432/neonhub',
-      'postgres:///neonhub?host=/var/run/postgresql',
+  // A proxy on this machine (Cloud SQL, AlloyDB, pgbouncer) looks local and is production.
+  const loopback = [
+    'postgres://app:pw@localhost:5432/neonhub',
+    'postgres://app:pw@127.0.0.1:55432/neonhub',
+    'postgres://app:pw@[::1]:5432/neonhub',
+    'postgres:///neonhub?host=/var/run/postgresql',
+  ];
+
+  it('uses the public dev-insecure ring on the embedded database, or a server with NEONHUB_DEVELOPMENT=1, with a warning', () => {
+    for (const env of [
+      {},
+      ...[remote, ...loopback].map((DATABASE_URL) => ({ DATABASE_URL, NEONHUB_DEVELOPMENT: '1' })),
     ]) {
       const warnings: string[] = [];
       const ring = loadKeyRing(
-        { DATABASE_URL, NODE_ENV: 'production', NEONHUB_CREDENTIAL_KEYS: '  ' },
+        { ...env, NODE_ENV: 'production', NEONHUB_CREDENTIAL_KEYS: '  ' },
         { warn: (message) => warnings.push(message) },
       );
       expect(ring.keyIds).toEqual([DEV_KEY_ID]);
@@ -299,40 +304,40 @@ describe('loadKeyRing', () => {
     expect(warnings.join('\n')).toMatch(/NEONHUB_CREDENTIAL_KEYS=dev/);
   });
 
-  it('refuses to start without keys for any other database, whatever NODE_ENV says', () => {
+  it('refuses to start without keys for any server, loopback or not, whatever NODE_ENV says', () => {
     const refusals: string[] = [];
-    for (const NODE_ENV of [
-      undefined,
-      'production',
-      'prod',
-      'Production',
-      'staging',
-      'development',
-      'test',
-    ]) {
-      try {
-        loadKeyRing({ DATABASE_URL: remote, NODE_ENV }, quiet);
-      } catch (error) {
-        refusals.push((error as Error).message);
+    const NODE_ENVS = [undefined, 'production', 'prod', 'Production', 'staging', 'development', 'test'];
+    for (const DATABASE_URL of [remote, ...loopback]) {
+      for (const NODE_ENV of NODE_ENVS) {
+        try {
+          loadKeyRing({ DATABASE_URL, NODE_ENV }, quiet);
+        } catch (error) {
+          refusals.push((error as Error).message);
+        }
       }
     }
+    const tried = (loopback.length + 1) * NODE_ENVS.length;
     console.log(
-      `loadKeyRing: ${refusals.length} of 7 NODE_ENV values refused without keys on a remote database`,
+      `loadKeyRing: ${refusals.length} of ${tried} servers and NODE_ENV values refused without keys`,
     );
-    expect(refusals).toHaveLength(7);
-    expect(refusals[0]).toMatch(/NEONHUB_CREDENTIAL_KEYS is not set and the database is not local/);
-    expect(refusals[0]).toMatch(/NEONHUB_CREDENTIAL_KEYS=dev|"dev"/);
+    expect(refusals).toHaveLength(tried);
+    expect(refusals[0]).toMatch(
+      /NEONHUB_CREDENTIAL_KEYS is not set and the database is not the embedded one/,
+    );
+    expect(refusals[0]).toMatch(/NEONHUB_DEVELOPMENT=1/);
     expect(refusals[0]).not.toContain('secret');
     // The caller that knows its target decides, whatever DATABASE_URL says.
     expect(() => loadKeyRing({}, { ...quiet, developmentAllowed: false })).toThrow(/not set/);
     expect(loadKeyRing({ DATABASE_URL: remote }, { ...quiet, developmentAllowed: true }).insecure).toBe(true);
   });
 
-  it('refuses the development key listed among the keys of a database that is not local', () => {
+  it('refuses the development key listed among the keys of a server that is not a development database', () => {
     const devLine = `${DEV_KEY_ID}:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`;
-    expect(() => loadKeyRing({ DATABASE_URL: remote, NEONHUB_CREDENTIAL_KEYS: devLine })).toThrow(
-      /public development key "dev-insecure" is refused for a database that is not local/,
-    );
+    for (const DATABASE_URL of [remote, ...loopback]) {
+      expect(() => loadKeyRing({ DATABASE_URL, NEONHUB_CREDENTIAL_KEYS: devLine })).toThrow(
+        /public development key "dev-insecure" is refused outside a development database/,
+      );
+    }
     expect(loadKeyRing({ NEONHUB_CREDENTIAL_KEYS: devLine }).keyIds).toEqual([DEV_KEY_ID]);
   });
 
