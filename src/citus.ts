@@ -166,6 +166,43 @@ export interface DistributionReport {
  */
 export const SERVICE_ROLES = ['neonhub_app', 'neonhub_definer', 'neonhub_auth'] as const;
 
+/**
+ * Citus functions that run a statement of the caller's on other nodes, and the one that names a
+ * transaction: with any of them a scope could open a worker transaction of its own, assign it the
+ * distributed transaction id of another scope, and present that scope's ticket (which every
+ * worker connection of the role can read). `distribute` takes them from PUBLIC on the coordinator.
+ */
+export const COMMAND_FUNCTIONS = [
+  'run_command_on_workers(text, boolean)',
+  'run_command_on_all_nodes(text, boolean, boolean)',
+  'run_command_on_coordinator(text, boolean)',
+  'run_command_on_shards(regclass, text, boolean)',
+  'run_command_on_placements(regclass, text, boolean)',
+  'run_command_on_colocated_placements(regclass, regclass, text, boolean)',
+  'master_run_on_worker(text[], integer[], text[], boolean)',
+  'assign_distributed_transaction_id(integer, bigint, timestamp with time zone)',
+] as const;
+
+/**
+ * What `distribute` does for the scope tickets besides placing tables: marks the function that
+ * checks tickets for Citus's nested execution (on a worker it reads the node's copy of the
+ * reference table scope_secrets from inside a shard query), takes the command functions from
+ * PUBLIC, and takes from PUBLIC the languages a statement could write a function or DO block in
+ * (a SET LOCAL inside one is forwarded to the workers with the whole text around it); the owner keeps them.
+ */
+export async function scopeHardening(sql: RawSql): Promise<string[]> {
+  const [owner] = await sql.query<{ owner: string }>(
+    `select pg_get_userbyid(relowner) as owner from pg_class where oid = 'public.organizations'::regclass`,
+  );
+  const ownerRole = `"${(owner?.owner ?? 'postgres').replaceAll('"', '""')}"`;
+  return [
+    'ALTER FUNCTION public.app_scope_subject(text) SET citus.allow_nested_distributed_execution = on;',
+    ...COMMAND_FUNCTIONS.map((fn) => `REVOKE EXECUTE ON FUNCTION pg_catalog.${fn} FROM PUBLIC;`),
+    'REVOKE USAGE ON LANGUAGE plpgsql, sql FROM PUBLIC;',
+    `GRANT USAGE ON LANGUAGE plpgsql, sql TO ${ownerRole};`,
+  ];
+}
+
 /** Which workers each service role cannot open a connection to, as Citus itself opens them. */
 export async function checkWorkerLogins(
   handle: Pick<DbHandle, 'dedicated'>,
@@ -174,7 +211,10 @@ export async function checkWorkerLogins(
   try {
     const results: DistributionReport['workerLogins'] = [];
     for (const role of SERVICE_ROLES) {
-      await session.exec(`BEGIN; SET LOCAL ROLE ${role}`);
+      // distribute takes run_command_on_workers (and what it calls) from PUBLIC: lent for this check only.
+      await session.exec(
+        `BEGIN; GRANT EXECUTE ON FUNCTION pg_catalog.run_command_on_workers(text, boolean), pg_catalog.master_run_on_worker(text[], integer[], text[], boolean) TO ${role}; SET LOCAL ROLE ${role}`,
+      );
       try {
         const rows = await session.query<{ node: string; success: boolean }>(
           `select nodename || ':' || nodeport as node, success from run_command_on_workers('select 1') order by 1`,
@@ -247,6 +287,7 @@ export async function distribute(
           options.onTable?.(placed);
         }
       }
+      for (const statement of await scopeHardening(session)) await session.exec(statement);
       const [groups] = await session.query<{ n: number }>(
         `select count(distinct colocationid)::int as n from pg_dist_partition p join pg_class c on c.oid = p.logicalrelid
          where p.partmethod = 'h' and c.relnamespace = 'public'::regnamespace`,

@@ -24,7 +24,6 @@ import { runtimeOf } from '../src/scope-runtime.ts';
 import { localEmbedder, localEmbeddingSpace } from '../src/seed/brand.ts';
 import { type SeedResult, seed } from '../src/seed/index.ts';
 import { withTenant } from '../src/tenant.ts';
-import { newScopeKey } from '../src/tenant-keys.ts';
 import { midScopeSettingAttacks, roleAttacks } from './support/attacks.ts';
 import {
   authorizeLoginOnWorkers,
@@ -32,9 +31,12 @@ import {
   citusUrl,
   createClusterDatabase,
   setUpWorkerLogins,
+  shardPlacement,
+  WORKER_LOGIN_PASSWORD,
 } from './support/citus-cluster.ts';
 import { useTestDatabase } from './support/database.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
+import { openingStatement } from './support/tickets.ts';
 
 const say = (line: string) => console.log(`[citus-cluster] ${line}`);
 if (!citusUrl)
@@ -582,8 +584,8 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
       // Citus forwards SET LOCAL to the workers (set_config never): the same attacks as SET LOCAL too.
       const attacks: Record<string, string[]> = {
         ...midScopeSettingAttacks,
-        'SET LOCAL of a forged scope key': [
-          `set local app.tenant_key = '${randomBytes(32).toString('hex')}'`,
+        'SET LOCAL of a forged ticket': [
+          `set local app.scope = 't:d:$VICTIM:${randomBytes(32).toString('hex')}'`,
         ],
         'SET LOCAL enumeration on': ["set local app.enumerate_organizations = 'on'"],
         "SET LOCAL of a person's id": ["set local app.current_user_id = '$VICTIM_OWNER'"],
@@ -606,17 +608,169 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
           if ((after.globex ?? 0) > 0) leaks.push(name);
         });
       }
+      const opening = await openingStatement(db, tenants.globex.organizationId);
       const control = await withTenant(db, tenants.acme.organizationId, async (tx) => {
-        await tx.execute(
-          sql.raw(`set local app.tenant_key = '${newScopeKey('seed:globex').key.toString('hex')}'`),
-        );
+        await tx.execute(opening);
         return brandsSeen(tx);
       });
       say(
-        `settings mid-scope: ${Object.keys(attacks).length} attacks, ${leaks.length} reached another tenant; control: the victim's real key shows ${control.globex ?? 0} of its brands`,
+        `settings mid-scope: ${Object.keys(attacks).length} attacks, ${leaks.length} reached another tenant; control: a proof made with the victim's key shows ${control.globex ?? 0} of its brands`,
       );
       expect(leaks).toEqual([]);
       expect(control.globex).toBeGreaterThan(0);
+    });
+
+    it("a victim's ticket, read where Citus leaves it, opens nothing through any path a service login has; each path has its control", async () => {
+      const { db } = cluster.handle;
+      const victim = tenants.globex.organizationId;
+      const login = `neonhub_suite_att_${randomBytes(4).toString('hex')}`;
+      const password = await createServiceLogin(cluster.handle, login);
+      await authorizeLoginOnWorkers(cluster, login, password);
+      const url = new URL(cluster.url);
+      url.username = login;
+      url.password = password;
+      const attackerDb = createDb({ url: url.toString(), max: 2 });
+      const { sql: admin } = cluster.handle;
+      await admin.exec('create extension if not exists pg_stat_statements');
+      const base = new URL(cluster.url);
+      const superuser = {
+        user: decodeURIComponent(base.username),
+        password: decodeURIComponent(base.password),
+      };
+      try {
+        // The victim's scope reaches its shard and stays open: its worker connection began with the
+        // ticket (kept by the worker's pg_stat_statements), and the distributed transaction id shows in
+        // citus_stat_activity; taken here from inside the scope, the worst an attacker could learn.
+        let finish = () => {};
+        const held = new Promise<void>((resolve) => {
+          finish = resolve;
+        });
+        let opened = (_: { ticket: string; transaction: string }) => {};
+        const victimState = new Promise<{ ticket: string; transaction: string }>((resolve) => {
+          opened = resolve;
+        });
+        const victimScope = withTenant(db, victim, async (tx) => {
+          await tx.select().from(brands).where(sql`organization_id = ${victim}`);
+          const [state] = rowsOf<{ ticket: string; transaction: string }>(
+            await tx.execute(sql`select current_setting('app.scope') as ticket,
+              format('%s, %s, %L', initiator_node_identifier, transaction_number, transaction_stamp) as transaction
+              from get_current_transaction_id()`),
+          );
+          if (!state) throw new Error('the scope reads its own state');
+          opened(state);
+          await held;
+        });
+        const { ticket, transaction } = await victimState;
+        const placement = await shardPlacement(cluster, 'brands', victim, superuser);
+        const worker = createDb({ url: placement.url, max: 1 });
+        try {
+          const kept = await worker.sql.query<{ n: number }>(
+            `select count(*)::int as n from pg_stat_statements where query like '%' || $1 || '%'`,
+            [ticket],
+          );
+          say(`worker pg_stat_statements keeps the victim's ticket: ${Number(kept[0]?.n) > 0}`);
+        } finally {
+          await worker.close();
+        }
+        const shardCount = `select count(*)::int as n from ${placement.shard} where organization_id = '${victim}'`;
+
+        const outcomes: Record<string, string> = {};
+        const tally = (n: number) => (n > 0 ? `reached ${n}` : 'nothing');
+        const refusal = (error: { code?: string; cause?: { code?: string } }) =>
+          `refused ${error.cause?.code ?? error.code}`;
+        const attempt = async (name: string, run: () => Promise<number>) => {
+          outcomes[name] = await run().then(tally, refusal);
+        };
+        // 1. The ticket replayed in a scope of the attacker's, forwarded to the workers as Citus forwards it.
+        await attempt('replayed through the coordinator', () =>
+          withTenant(attackerDb.db, tenants.acme.organizationId, async (tx) => {
+            await tx.execute(sql.raw(`set local app.scope = '${ticket}'`));
+            return (
+              (await tx.transaction((sp) => brandsSeen(sp)).catch(() => ({}) as Record<string, number>))
+                .globex ?? 0
+            );
+          }),
+        );
+        // 2. The victim's distributed transaction id claimed on the coordinator, then the ticket.
+        await attempt('the transaction id claimed on the coordinator', () =>
+          attackerDb.db.transaction(async (tx) => {
+            await tx.execute(sql.raw(`select assign_distributed_transaction_id(${transaction})`));
+            await tx.execute(sql.raw(`set local citus.propagate_set_commands = 'local'`));
+            await tx.execute(sql.raw(`set local app.scope = '${ticket}'`));
+            await tx.execute(sql`set local role neonhub_app`);
+            return (await brandsSeen(tx)).globex ?? 0;
+          }),
+        );
+        // 3. A statement run on the workers by Citus for the caller.
+        await attempt('run_command_on_workers', () =>
+          withTenant(
+            attackerDb.db,
+            tenants.acme.organizationId,
+            async (tx) =>
+              rowsOf(await tx.execute(sql`select * from run_command_on_workers('select 1')`)).length,
+          ),
+        );
+        // 4. A DO block, whose SET LOCAL Citus would forward with the whole text around it.
+        await attempt('a DO block', () =>
+          withTenant(attackerDb.db, tenants.acme.organizationId, async (tx) => {
+            await tx.execute(sql.raw(`do $$ begin execute 'set local work_mem = ''4MB'''; end $$`));
+            return 1;
+          }),
+        );
+        // 5. The service login straight to the worker, claiming the transaction and presenting the ticket.
+        const direct = async (user: string, secret: string) => {
+          const target = await shardPlacement(cluster, 'brands', victim, { user, password: secret });
+          const session = createDb({ url: target.url, max: 1 });
+          try {
+            const dedicated = await session.dedicated();
+            try {
+              await dedicated.exec(
+                `BEGIN; SELECT assign_distributed_transaction_id(${transaction}); SET LOCAL app.scope = '${ticket}'; SET LOCAL ROLE neonhub_app`,
+              );
+              const [row] = await dedicated.query<{ n: number }>(shardCount);
+              await dedicated.exec('ROLLBACK');
+              return row?.n ?? 0;
+            } finally {
+              await dedicated.release();
+            }
+          } finally {
+            await session.close();
+          }
+        };
+        await attempt('the service login straight to the worker', () => direct(login, password));
+        // Controls: the same steps reach the victim where the guards are not in the way.
+        const controls: Record<string, string> = {};
+        const control = async (name: string, run: () => Promise<number>) => {
+          controls[name] = await run().then(tally, refusal);
+        };
+        // Citus's own login on the worker (its password is the DBA's): there the ticket and the id work.
+        await control('neonhub_app straight to the worker', () =>
+          direct('neonhub_app', WORKER_LOGIN_PASSWORD),
+        );
+        await control(
+          'run_command_on_workers as the superuser',
+          async () => (await admin.query(`select * from run_command_on_workers('select 1')`)).length,
+        );
+        finish();
+        await victimScope;
+        // After the victim's transaction: the same ticket, the same id.
+        await attempt('replayed after the scope ended', () =>
+          withTenant(attackerDb.db, tenants.acme.organizationId, async (tx) => {
+            await tx.execute(sql.raw(`set local app.scope = '${ticket}'`));
+            return (
+              (await tx.transaction((sp) => brandsSeen(sp)).catch(() => ({}) as Record<string, number>))
+                .globex ?? 0
+            );
+          }),
+        );
+        say(`Citus ticket channels: ${JSON.stringify(outcomes)}; controls: ${JSON.stringify(controls)}`);
+        expect(Object.values(outcomes).filter((outcome) => outcome.startsWith('reached'))).toEqual([]);
+        expect(controls['neonhub_app straight to the worker']).toMatch(/^reached/);
+        expect(controls['run_command_on_workers as the superuser']).toMatch(/^reached/);
+      } finally {
+        await attackerDb.close();
+        await cluster.handle.sql.exec(`drop owned by ${login}; drop role ${login}`);
+      }
     });
 
     it('RESET ROLE and SET ROLE mid-scope gain a service login nothing; the superuser login is the control', async () => {

@@ -9,7 +9,7 @@ export const citusUrl = process.env.CITUS_URL;
  * The password the suite gives the service roles' worker logins (README, "Scale-out on Citus").
  * Fixed, so databases of earlier runs and of other suites on the same test cluster keep working.
  */
-const WORKER_LOGIN_PASSWORD = 'neonhub-suite-worker-login';
+export const WORKER_LOGIN_PASSWORD = 'neonhub-suite-worker-login';
 
 interface Node {
   host: string;
@@ -144,4 +144,24 @@ export async function authorizeLoginOnWorkers(
   await database.handle.sql.exec(
     `INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, '${login}', 'password=${password}')`,
   );
+}
+
+/** A login's URL on the node that holds `organizationId`'s shard of `table`, and that shard's name. */
+export async function shardPlacement(
+  database: ClusterDatabase,
+  table: string,
+  organizationId: string,
+  login: { user: string; password: string },
+): Promise<{ url: string; shard: string }> {
+  const [placement] = await database.handle.sql.query<{ shard: string; host: string; port: number }>(
+    `select $1 || '_' || s.shardid as shard, n.nodename as host, n.nodeport as port
+     from pg_dist_shard s join pg_dist_placement p on p.shardid = s.shardid join pg_dist_node n on n.groupid = p.groupid
+     where s.shardid = get_shard_id_for_distribution_column($1, $2::uuid)`,
+    [table, organizationId],
+  );
+  if (!placement) throw new Error(`no placement of ${table} for ${organizationId}`);
+  const url = new URL(nodeUrl(database.url, placement, database.name));
+  url.username = login.user;
+  url.password = login.password;
+  return { url: url.toString(), shard: placement.shard };
 }
