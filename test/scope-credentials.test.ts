@@ -394,10 +394,12 @@ describe('person scopes answer for their own person only', () => {
     const { db } = database.current;
     expect((await listUserOrganizations(db, victim.ownerUserId)).map((o) => o.id)).toEqual([victim.id]);
     const fromTenant = await withTenant(db, attacker.id, (tx) =>
-      tx.transaction((sp) => sp.execute(sql`select * from app_user_organizations()`)).then(
-        () => 'answered',
-        (error: { cause?: { code?: string } }) => error.cause?.code,
-      ),
+      tx
+        .transaction((sp) => sp.execute(sql`select * from app_user_organizations()`))
+        .then(
+          () => 'answered',
+          (error: { cause?: { code?: string } }) => error.cause?.code,
+        ),
     );
     const fromOwnPerson = await withUser(db, attacker.ownerUserId, async (tx) =>
       rowsOf<{ id: string }>(await tx.execute(sql`select id from app_user_organizations()`)).map((o) => o.id),
@@ -431,3 +433,118 @@ describe('the statement that opens a scope', () => {
     expect(OPEN_TENANT).not.toMatch(/'[0-9a-f]{16,}'/);
   });
 });
+
+/** The server's log as a superuser reads it, when the server keeps one it can name (logging_collector). */
+async function serverLog(): Promise<string | undefined> {
+  const [file] = await database.current.sql.query<{ path: string | null }>(
+    'select pg_current_logfile() as path',
+  );
+  if (!file?.path) return undefined;
+  const [content] = await database.current.sql.query<{ text: string }>('select pg_read_file($1) as text', [
+    file.path,
+  ]);
+  return content?.text;
+}
+
+describe.skipIf(!onServer)(
+  'logs and statistics (server only: PGlite keeps no log and loads no pg_stat_statements)',
+  () => {
+    it('at log_statement = all, log_min_duration_statement = 0 and auto_explain, a create-login login logs no proof; a login without its setting does (control)', async (context) => {
+      if ((await serverLog()) === undefined) {
+        context.skip('this server keeps no log file a superuser can read (logging_collector is off)');
+      }
+      const hidden = await serviceLogin();
+      // The control: the same login made without create-login's log setting (PostgreSQL's default).
+      const plainName = `neonhub_test_plain_${randomBytes(4).toString('hex')}`;
+      await database.current.sql.exec(
+        `CREATE ROLE ${plainName} LOGIN PASSWORD 'plain-login' IN ROLE neonhub_app`,
+      );
+      const plainUrl = new URL(database.current.url ?? '');
+      plainUrl.username = plainName;
+      plainUrl.password = 'plain-login';
+      const plain = createDb({ url: plainUrl.toString(), max: 1 });
+      try {
+        for (const name of [hidden.name, plainName]) {
+          await database.current.sql.exec(
+            `ALTER ROLE ${name} SET log_statement = 'all'; ALTER ROLE ${name} SET log_min_duration_statement = 0;
+           ALTER ROLE ${name} SET session_preload_libraries = 'auto_explain'; ALTER ROLE ${name} SET auto_explain.log_min_duration = 0;
+           ALTER ROLE ${name} SET auto_explain.log_nested_statements = on; ALTER ROLE ${name} SET auto_explain.log_analyze = on`,
+          );
+        }
+        const pidOf = async (db: DbHandle['db']) =>
+          rowsOf<{ pid: number }>(await db.execute(sql`select pg_backend_pid() as pid`))[0]?.pid;
+        const hiddenPid = await pidOf(hidden.db);
+        const plainPid = await pidOf(plain.db);
+        expect(await withTenant(hidden.db, victim.id, (tx) => brandsSeen(tx))).toEqual({ victim: 3 });
+        expect(await withTenant(plain.db, victim.id, (tx) => brandsSeen(tx))).toEqual({ victim: 3 });
+        const log = (await serverLog()) ?? '';
+        // One entry per log line prefix (its timestamp); a statement's later lines belong to it.
+        const entries = log.split(/\n(?=\d{4}-\d\d-\d\d )/);
+        const linesOf = (pid: number | undefined) => entries.filter((entry) => entry.includes(`[${pid}]`));
+        const proofLines = (pid: number | undefined) =>
+          linesOf(pid).filter((line) => /parameters: .*\$4 = '\\x[0-9a-f]{64}'/.test(line));
+        const [row] = await database.current.sql.query<{ version: number; key_id: string }>(
+          'select version, key_id from app_tenant_key_version($1)',
+          [victim.id],
+        );
+        const key = tenantKey(
+          runtimeOf(database.current.db).keyRing(),
+          row?.key_id ?? '',
+          victim.id,
+          row?.version ?? 1,
+        );
+        console.log(
+          `server log at log_statement = all: ${linesOf(hiddenPid).length} entries of the create-login login, ${proofLines(hiddenPid).length} with a proof; ${proofLines(plainPid).length} proofs of the login without the setting (control)`,
+        );
+        expect(linesOf(hiddenPid).some((line) => line.includes('app_open_scope'))).toBe(true);
+        expect(proofLines(hiddenPid)).toEqual([]);
+        expect(proofLines(plainPid).length).toBeGreaterThan(0);
+        expect(log).not.toContain(key.toString('hex'));
+        expect(log).not.toContain(key.toString('base64'));
+      } finally {
+        await plain.close();
+        await database.current.sql.exec(`drop owned by ${plainName}; drop role ${plainName}`);
+        await hidden.close();
+      }
+    });
+
+    it('pg_stat_statements keeps nothing a scope of another tenant could open the victim with', async (context) => {
+      const [loaded] = await database.current.sql.query<{ on: boolean }>(
+        `select 'pg_stat_statements' = any (string_to_array(current_setting('shared_preload_libraries'), ', ')) as on`,
+      );
+      if (!loaded?.on) context.skip("pg_stat_statements is not in this server's shared_preload_libraries");
+      await database.current.sql.exec('create extension if not exists pg_stat_statements');
+      const login = await serviceLogin();
+      try {
+        await database.current.sql.exec(`grant pg_read_all_stats to ${login.name}`);
+        expect(await withTenant(login.db, victim.id, (tx) => brandsSeen(tx))).toEqual({ victim: 3 });
+        // What every scope of the login can read (it is granted all statistics here, the worst case).
+        const texts = await withTenant(login.db, attacker.id, async (tx) =>
+          rowsOf<{ query: string }>(await tx.execute(sql`select query from pg_stat_statements`)).map(
+            (r) => r.query,
+          ),
+        );
+        const tickets = texts.flatMap((text) => text.match(/[tu]:[bd]:[0-9a-f-]{36}:[0-9a-f]{64}/g) ?? []);
+        const proofs = texts.filter((text) => /\\x[0-9a-f]{64}/.test(text));
+        let reached = 0;
+        for (const ticket of tickets) {
+          reached += await withTenant(login.db, attacker.id, async (tx) => {
+            await tx.execute(sql`select set_config('app.scope', ${ticket}, true)`);
+            return (
+              (await tx.transaction((sp) => brandsSeen(sp)).catch(() => ({}) as Record<string, number>))
+                .victim ?? 0
+            );
+          });
+        }
+        console.log(
+          `pg_stat_statements: ${texts.length} statements readable, ${tickets.length} tickets, ${proofs.length} proofs among them; replayed, they reached ${reached} victim rows`,
+        );
+        expect(texts.some((text) => text.includes('app_open_scope'))).toBe(true);
+        expect(proofs).toEqual([]);
+        expect(reached).toBe(0);
+      } finally {
+        await login.close();
+      }
+    });
+  },
+);
