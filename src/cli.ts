@@ -4,8 +4,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { verifyAllAuditChains } from './api/audit.ts';
+import { organizationIdOf, rotateTenantKey } from './api/organizations.ts';
 import { ensurePartitions } from './api/partitions.ts';
-import { citusDistributionPlan, distribute } from './citus.ts';
+import { citusDistributionPlan, distribute, scopeHardening } from './citus.ts';
 import { check, checkTableHooks, generate } from './cli-drizzle-kit.ts';
 import { createDb, type DbHandle, isLocalTarget } from './client.ts';
 import { ConnectionError, MigrationError, ServerRequirementError } from './errors.ts';
@@ -36,6 +37,9 @@ const usage = `neonhub-db <command>
             create the role API services log in as (LOGIN, member of neonhub_app, nothing else);
             --auth: the Auth.js pool's login instead (member of neonhub_auth only);
             prints its password once (NEONHUB_LOGIN_PASSWORD sets it instead)
+  rotate-tenant-key <slug or id> [--grace <seconds>]
+            give an organization a new tenant key version from the key ring's active key; the old
+            one keeps opening scopes for --grace seconds (default 600; 0: retired at once)
   ingest    load a JSONL file of documents into a dataset (bulk path, progress bar): ingest --help
   audit verify
             check every organization's audit trail against the key ring (exit 1 on any finding)
@@ -290,7 +294,28 @@ async function main(argv: string[]): Promise<void> {
       try {
         const plan = await citusDistributionPlan(handle.sql);
         if (plan.length === 0) say('-- every table is already placed on Citus: nothing to do');
-        else for (const line of ['BEGIN;', ...plan.map((step) => step.sql), 'COMMIT;']) say(line);
+        const hardening = await scopeHardening(handle.sql);
+        for (const line of ['BEGIN;', ...plan.map((step) => step.sql), ...hardening, 'COMMIT;']) say(line);
+      } finally {
+        await handle.close();
+      }
+      return;
+    }
+    case 'rotate-tenant-key': {
+      const org = rest.find((arg) => !arg.startsWith('--') && arg !== option(rest, 'grace'));
+      if (!org) {
+        say(usage);
+        process.exitCode = 2;
+        return;
+      }
+      const grace = Number(option(rest, 'grace') ?? 600);
+      const handle = createDb();
+      try {
+        const organizationId = await organizationIdOf(handle.db, org);
+        const { version } = await rotateTenantKey(handle.db, organizationId, { graceSeconds: grace });
+        say(
+          `organization ${organizationId}: tenant key version ${version}; the earlier one ${grace === 0 ? 'is retired' : `retires in ${grace} s`}`,
+        );
       } finally {
         await handle.close();
       }

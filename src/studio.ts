@@ -3,9 +3,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { createRequire } from 'node:module';
 import type { PGlite } from '@electric-sql/pglite';
+import { organizationIdOf } from './api/organizations.ts';
 import { createDb, type DbHandle, defaultDataDir, openPglite } from './client.ts';
 import { describeServer } from './errors.ts';
-import { isUuid } from './input.ts';
 import * as schema from './schema/index.ts';
 import { rawScopeQuery } from './scope-runtime.ts';
 import { withTenant } from './tenant.ts';
@@ -25,8 +25,10 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
  * names a host other than this machine (DNS rebinding): another site open in the browser could
  * otherwise read the tenant through Studio's API.
  */
-export function gateStudioOrigin(): void {
-  for (const module of [http, https] as { createServer: (...args: unknown[]) => http.Server }[]) {
+export function gateStudioOrigin(): () => void {
+  const modules = [http, https] as { createServer: (...args: unknown[]) => http.Server }[];
+  const originals = modules.map((module) => module.createServer);
+  for (const module of modules) {
     const create = module.createServer.bind(module);
     module.createServer = (...args: unknown[]) => {
       const index = args.findIndex((arg) => typeof arg === 'function');
@@ -38,23 +40,18 @@ export function gateStudioOrigin(): void {
       return create(...args);
     };
   }
+  // Undoes the gate (tests): servers made meanwhile keep it.
+  return () => {
+    modules.forEach((module, index) => {
+      module.createServer = originals[index] as (typeof modules)[number]['createServer'];
+    });
+  };
 }
 
 /** Studio's page, on this machine: its Origin and a loopback Host. */
 export function studioRequestAllowed(request: Pick<http.IncomingMessage, 'headers'>): boolean {
   const host = (request.headers.host ?? '').replace(/:\d+$/, '');
   return request.headers.origin === STUDIO_ORIGIN && ['127.0.0.1', 'localhost', '[::1]'].includes(host);
-}
-
-/** An organization by id, or by live slug (the login reads organizations through neonhub_definer). */
-async function organizationIdOf(handle: DbHandle, idOrSlug: string): Promise<string> {
-  if (isUuid(idOrSlug)) return idOrSlug;
-  const [row] = await handle.sql.query<{ id: string }>(
-    'select id from organizations where slug = $1 and deleted_at is null',
-    [idOrSlug],
-  );
-  if (!row) throw new Error(`no live organization with slug "${idOrSlug}" visible to this login`);
-  return row.id;
 }
 
 type StudioQuery = (
@@ -67,19 +64,18 @@ type StudioQuery = (
  * What Studio's PGlite driver calls, answered in scopes of one tenant: each query, and each of
  * Studio's transactions, is a scope of its own, so Studio never holds more than a ticket of one transaction.
  */
-function scopedStudioClient(handle: DbHandle, organizationId: string) {
+export function scopedStudioClient(handle: DbHandle, organizationId: string) {
   const inScope =
     (tx: Parameters<typeof rawScopeQuery>[0]): StudioQuery =>
     async (text, params = [], options = {}) => ({
       rows: await rawScopeQuery(tx)(text, params, options.rowMode ?? 'object'),
     });
+  const query: StudioQuery = (text, params, options) =>
+    withTenant(handle.db, organizationId, (tx) => inScope(tx)(text, params, options));
   return {
     dataDir: `neonhub-scope:${organizationId}`,
     waitReady: Promise.resolve(),
-    query: ((text, params, options) =>
-      withTenant(handle.db, organizationId, (tx) =>
-        inScope(tx)(text, params, options),
-      )) satisfies StudioQuery,
+    query,
     transaction: <T>(fn: (tx: { query: StudioQuery }) => Promise<T>) =>
       withTenant(handle.db, organizationId, (tx) => fn({ query: inScope(tx) })),
   };
@@ -95,7 +91,7 @@ export async function studio(port: number, org: string | undefined): Promise<voi
   const { startStudioPostgresServer } = require('drizzle-kit/api') as typeof import('drizzle-kit/api');
   if (org) {
     const handle = createDb();
-    const organizationId = await organizationIdOf(handle, org);
+    const organizationId = await organizationIdOf(handle.db, org);
     gateStudioOrigin();
     const client = scopedStudioClient(handle, organizationId);
     await startStudioPostgresServer(

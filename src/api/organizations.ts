@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { type Database, rowsOf } from '../client.ts';
 import { TenantScopeError, toDatabaseError } from '../errors.ts';
 import { stableId, uuidv7 } from '../ids.ts';
-import { parseInput } from '../input.ts';
+import { isUuid, parseInput } from '../input.ts';
 import { systemRoleKeys, systemRoles } from '../permissions.ts';
 import {
   type Membership,
@@ -96,6 +96,19 @@ export async function createOrganization(
 
 /** The id the demo seed gives the organization it makes from `seed` (the same on every run). */
 export const demoOrganizationId = (seed: string) => stableId('demo-organization', seed);
+
+/**
+ * An organization's id, from its id or its live slug, for operators' commands: the slug is read as
+ * the login sees organizations (the owner, or a superuser, sees them all).
+ */
+export async function organizationIdOf(db: Database, idOrSlug: string): Promise<string> {
+  if (isUuid(idOrSlug)) return idOrSlug;
+  const [row] = rowsOf<{ id: string }>(
+    await db.execute(sql`select id from organizations where slug = ${idOrSlug} and deleted_at is null`),
+  );
+  if (!row) throw new Error(`no live organization with slug "${idOrSlug}" visible to this login`);
+  return row.id;
+}
 
 /** Whether an organization with this id exists (any scope may ask; ids are not secrets, keys are). */
 export async function organizationExists(db: Database, id: string): Promise<boolean> {
