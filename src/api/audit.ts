@@ -7,8 +7,11 @@ import type { KeyRing } from '../key-ring.ts';
 import { type AuditLog, auditChainHeads, auditLogs, type NewAuditLog } from '../schema/index.ts';
 import { currentTenant, withTenant } from '../tenant.ts';
 import { recordAuditInputSchema } from '../validators/audit.ts';
+import { auditStructureProblems } from './audit-structure.ts';
 import { rowFromDefiner } from './definer-rows.ts';
 import { listOrganizationIdsForAdminJob } from './organizations.ts';
+
+export { auditStructureProblems } from './audit-structure.ts';
 
 export type AuditEntry = Omit<
   NewAuditLog,
@@ -283,57 +286,4 @@ export async function exportAuditCheckpoint(tx: Transaction, ring: KeyRing): Pro
     checkpointMessage('head', organizationId, seq, hash),
   );
   return { organizationId, seq, hash: hash.toString('hex'), keyId, seal: mac.toString('hex') };
-}
-
-/**
- * What the owner could have changed about the trail's tables without touching a row: partitions
- * detached (a table named like one, not attached), append-only triggers missing or
- * disabled on the parent or a partition, row-level security switched off.
- */
-export async function auditStructureProblems(db: Database | Transaction): Promise<string[]> {
-  const rows = rowsOf<{ problem: string }>(
-    await db.execute(sql`
-      with parent as (select 'public.audit_logs'::regclass::oid as oid),
-      parts as (
-        select c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity
-        from pg_inherits i join pg_class c on c.oid = i.inhrelid
-        where i.inhparent = (select oid from parent)
-      ),
-      required(name) as (values ('audit_logs_refuse_update_delete'), ('audit_logs_refuse_truncate')),
-      parent_triggers as (
-        select t.oid, t.tgname, t.tgenabled, t.tgtype from pg_trigger t where t.tgrelid = (select oid from parent)
-      )
-      select format('audit_logs: trigger %s is missing', r.name) as problem
-      from required r where not exists (select from parent_triggers t where t.tgname = r.name)
-      union all
-      select format('audit_logs: trigger %s is disabled', t.tgname)
-      from parent_triggers t where t.tgenabled not in ('O', 'A')
-      union all
-      select format('partition %s: trigger %s is %s', p.relname, t.tgname,
-                    case when c.oid is null then 'missing' else 'disabled' end)
-      from parts p cross join parent_triggers t
-      left join pg_trigger c on c.tgrelid = p.oid and c.tgparentid = t.oid
-      where (t.tgtype & 1) = 1 and (c.oid is null or c.tgenabled not in ('O', 'A'))
-      union all
-      select format('partition %s: trigger %s is %s', p.relname, p.relname || '_refuse_truncate',
-                    case when c.oid is null then 'missing' else 'disabled' end)
-      from parts p left join pg_trigger c on c.tgrelid = p.oid and c.tgname = p.relname || '_refuse_truncate'
-      where c.oid is null or c.tgenabled not in ('O', 'A')
-      union all
-      select format('partition %s: row-level security is not forced', p.relname)
-      from parts p where not (p.relrowsecurity and p.relforcerowsecurity)
-      union all
-      select format('%s: row-level security is not forced', c.relname)
-      from pg_class c
-      where c.oid in ((select oid from parent), 'public.audit_chain_heads'::regclass)
-        and not (c.relrowsecurity and c.relforcerowsecurity)
-      union all
-      select format('table %s looks like a detached audit_logs partition', c.relname)
-      from pg_class c
-      where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
-        and c.relname ~ '^audit_logs_(p[0-9]{4}_[0-9]{2}|default)$'
-        and not exists (select from parts p where p.oid = c.oid)
-      order by 1`),
-  );
-  return rows.map((row) => row.problem);
 }
