@@ -1,18 +1,25 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AuditChainReport,
+  type AuditEntry,
   exportAuditCheckpoint,
   recordAudit,
   verifyAuditChain,
 } from '../src/api/audit.ts';
+import { type AuditSealedColumns, auditMessage, sealedColumnsOf } from '../src/api/audit-seal.ts';
+import { trailFunctions } from '../src/api/audit-structure.ts';
 import { createOrganization } from '../src/api/organizations.ts';
 import { dropPartitionsBefore } from '../src/api/partitions.ts';
 import { createDb, type DbHandle, rowsOf } from '../src/client.ts';
 import { sealWithRing } from '../src/crypto.ts';
 import { DatabaseError } from '../src/errors.ts';
 import { createKeyRing, loadKeyRing } from '../src/key-ring.ts';
+import { defaultMigrationsFolder } from '../src/migrate.ts';
 import { auditLogs, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { adminUrlFor } from './support/backend.ts';
@@ -78,13 +85,209 @@ async function asApp(db: DbHandle['db'], org: string, statement: string): Promis
   }
 }
 
+/** Appends the next link through the definer path itself, under a seal made without the key. */
+async function appendWithForgedSeal(db: DbHandle['db'], org: string): Promise<void> {
+  await withTenant(db, org, async (tx) => {
+    const [link] = rowsOf<{ id: string; seq: number; prev_hash: Uint8Array }>(
+      await tx.execute(sql`select id, seq, prev_hash from app_audit_prepare(${org}::uuid)`),
+    );
+    await tx.execute(sql`select app_audit_append(${org}::uuid, ${link?.id}::uuid, ${link?.seq}::bigint,
+      ${Buffer.from(link?.prev_hash ?? [])}::bytea, ${randomBytes(32)}::bytea, 'audit-2026', 'system',
+      null, null, 'brand.deleted', null, null, null, null, null, '{}'::jsonb)`);
+  });
+}
+
+/** The columns app_audit_message() takes, in its order. */
+const sealedArguments =
+  'organization_id, seq, id, created_at, actor_type, actor_id, actor_label, action, target_type, target_id, request_id, ip, user_agent, changes';
+
 /** Seal bytes as an attacker without the key would make them: the old unkeyed SHA-256. */
-const unkeyedSeal = `sha256(prev_hash || app_audit_message(organization_id, seq, id, created_at, actor_type, actor_id, actor_label, action, target_type, target_id, request_id, ip, user_agent, changes))`;
+const unkeyedSeal = `sha256(prev_hash || app_audit_message(${sealedArguments}))`;
+
+/** Each row's TypeScript message beside app_audit_message()'s, read the way the verifier reads rows. */
+async function messagesBothWays(db: DbHandle['db'], org: string) {
+  const rows = rowsOf<AuditSealedColumns & { sql_message: string }>(
+    await db.execute(sql`
+      select ${sealedColumnsOf},
+             pg_catalog.encode(public.app_audit_message(${sql.raw(sealedArguments.replace(/(\w+)/g, 'l.$1'))}), 'hex') as sql_message
+      from public.audit_logs l where l.organization_id = ${org}::uuid order by l.seq`),
+  );
+  return rows.map((row) => ({ row, ours: auditMessage(row).toString('hex'), theirs: row.sql_message }));
+}
+
+/** Strings PostgreSQL stores as given: well-formed UTF-16 (so UTF-8 round-trips) and no NUL. */
+const storable = (value: string) =>
+  !value.includes('\0') && Buffer.from(value, 'utf8').toString('utf8') === value;
+
+/** Rows no append path would write, for the encoding alone: every column's awkward values. */
+function awkwardRows(org: string) {
+  const texts = [
+    'é',
+    'e\u0301',
+    '😀👩‍👩‍👧 ',
+    '\u2028\u2029',
+    '"\\/\b\f\n\r\t\u0001\u001f\u007f',
+    'שלום עולם',
+    '\ufeff\u00a0',
+    "'; drop table audit_logs; --",
+    '',
+    ...fc.sample(fc.string({ unit: 'binary', maxLength: 40 }).filter(storable), { numRuns: 120, seed: 7 }),
+  ];
+  const long = ['é'.repeat(3000), 'x'.repeat(20_000)];
+  const ips = [
+    null,
+    '10.0.0.1',
+    '10.0.0.0/8',
+    '192.168.1.7/24',
+    '::ffff:1.2.3.4',
+    '2001:DB8:0:0:0:0:0:1/64',
+    'ABCD:EF01:2345:6789:ABCD:EF01:2345:6789',
+    '::',
+    '::1/128',
+    '0.0.0.0/0',
+  ];
+  const times = [
+    '2026-11-05 12:34:56.123456+00',
+    '1969-12-31 23:59:59.999999+00',
+    '1970-01-01 00:00:00+00',
+    '2000-02-29 00:00:00.000001+05:30',
+    '1900-01-01 00:00:00.5-08',
+    '0044-03-15 12:00:00.654321+00 BC',
+    '9999-12-31 23:59:59.999999+00',
+  ];
+  const big = {
+    after: Object.fromEntries(
+      Array.from({ length: 3000 }, (_, i) => [`k${(i * 7919) % 3000}`, { v: i, s: 'é'.repeat(i % 40) }]),
+    ),
+  };
+  const nested = (depth: number): unknown =>
+    depth === 0 ? { leaf: '😀' } : { [`d${depth}`]: nested(depth - 1) };
+  const changes = [
+    '{}',
+    'null',
+    '"just text"',
+    '[]',
+    '{"b": {"z": 1, "a": [{"y": 2, "x": 1}]}, "a": null, "10": 1, "2": 2, "aa": "é", "": 0}',
+    '{"n": [1.0, 1.50, -0, 0.0, 1e-7, 1E+3, 1e400, 12345678901234567890123456789.123456789, -1.5e-300]}',
+    '{"escaped": "\\u00e9\\ud83d\\ude00\\n\\"\\\\\\/", "controls": "\\u001f\\u007f"}',
+    '{"dup": 1, "dup": 2}',
+    JSON.stringify(nested(60)),
+    JSON.stringify(big),
+    ...fc
+      .sample(fc.jsonValue({ maxDepth: 4 }), { numRuns: 60, seed: 11 })
+      .map((value) => JSON.stringify(value) ?? 'null')
+      .filter((value) => !value.includes('\\u0000')),
+  ];
+  const actorTypes = ['user', 'api_key', 'agent', 'system'] as const;
+  const pick = <T>(values: readonly T[], i: number): T => values[i % values.length] as T;
+  return Array.from({ length: 200 }, (_, i) => {
+    const actorType = pick(actorTypes, i);
+    const id = randomUUID();
+    return {
+      organization_id: org,
+      // Upper case in, canonical lower case out.
+      id: i % 3 === 0 ? id.toUpperCase() : id,
+      seq: pick(['1', '9007199254740993', '9223372036854775807', String(i + 2)], i),
+      created_at: i < times.length ? times[i] : pick(times, i * 5),
+      actor_type: actorType,
+      actor_id: actorType === 'system' && i % 2 === 0 ? null : randomUUID(),
+      actor_label: i % 7 === 0 ? null : pick([...texts, ...long], i),
+      action: pick(['brand.updated', 'api_key.revoked', 'x_y.z_w'], i),
+      target_type: i % 5 === 0 ? null : pick(texts, i + 1).slice(0, 50),
+      target_id: i % 6 === 0 ? null : pick(texts, i + 2).slice(0, 100),
+      request_id: i % 4 === 0 ? null : pick(texts, i + 3),
+      ip: pick(ips, i),
+      user_agent: i % 8 === 0 ? null : pick([...long, ...texts], i + 4),
+      changes: pick(changes, i),
+    };
+  });
+}
 
 beforeAll(async () => {
   const [owner] = await database.current.db.insert(users).values({ email: 'ann@acme.example' }).returning();
   if (!owner) throw new Error('no user');
   ownerUserId = owner.id;
+});
+
+describe('the sealed message', () => {
+  it('is built in TypeScript byte for byte as app_audit_message() builds it, over rows of awkward values', async () => {
+    const { db, sql: raw } = database.current;
+    const org = randomUUID();
+    const rows = awkwardRows(org);
+    await raw.query(
+      `insert into audit_logs (organization_id, id, seq, created_at, actor_type, actor_id, actor_label, action,
+                               target_type, target_id, request_id, ip, user_agent, changes)
+       select r.organization_id, r.id, r.seq, r.created_at, r.actor_type::audit_actor_type, r.actor_id, r.actor_label,
+              r.action, r.target_type, r.target_id, r.request_id, r.ip, r.user_agent, r.changes::jsonb
+       from jsonb_to_recordset($1::jsonb) as r(organization_id uuid, id uuid, seq bigint, created_at timestamptz,
+         actor_type text, actor_id uuid, actor_label text, action text, target_type text, target_id text,
+         request_id text, ip inet, user_agent text, changes text)`,
+      [JSON.stringify(rows)],
+    );
+    const compared = await messagesBothWays(db, org);
+    const differing = compared.filter((c) => c.ours !== c.theirs);
+    const largest = Math.max(...compared.map((c) => c.theirs.length / 2));
+    console.log(
+      `audit message encoding: ${compared.length - differing.length} of ${compared.length} rows identical to app_audit_message(), largest ${largest} bytes`,
+    );
+    expect(compared).toHaveLength(rows.length);
+    expect(differing.map((c) => c.row)).toEqual([]);
+  });
+
+  it('seals awkward entries through recordAudit that verify intact, with app_audit_message() agreeing', async () => {
+    const { db } = database.current;
+    const org = await newOrganization(db, 'awkward-entries');
+    const entries: AuditEntry[] = [
+      {
+        actorType: 'user',
+        actorId: ownerUserId.toUpperCase(),
+        actorLabel: '😀 e\u0301 \u2028 "quoted" \\ back',
+        action: 'brand.updated',
+        targetType: 'brand',
+        targetId: 'line\nbreak\ttab\u0001',
+        ip: '2001:DB8:0:0:0:0:0:1/64',
+        userAgent: 'Mozilla/5.0 '.repeat(400),
+        changes: {
+          before: { '10': 1, '2': { b: 1, a: [1.5, -0, 1e21, 2 ** 53 + 2] }, é: null, '': 'empty key' },
+          after: Object.fromEntries(
+            Array.from({ length: 2000 }, (_, i) => [`field_${(i * 31) % 2000}`, `v${i}é`]),
+          ),
+        },
+      },
+      { actorType: 'system', action: 'brand.created', ip: '::FFFF:10.0.0.1', requestId: 'req\u00a0\u2029id' },
+      {
+        actorType: 'agent',
+        actorId: ownerUserId,
+        action: 'agent.ran',
+        ip: '10.1.2.3/16',
+        changes: { after: null },
+      },
+      { actorType: 'api_key', actorId: ownerUserId, action: 'api_key.used', targetId: 'שלום', changes: {} },
+    ];
+    for (const entry of entries) await withTenant(db, org, (tx) => recordAudit(tx, ring, entry));
+    expect(await verify(db, org)).toMatchObject({ intact: true, checked: entries.length });
+    const compared = await messagesBothWays(db, org);
+    expect(compared.filter((c) => c.ours !== c.theirs).map((c) => c.row.seq)).toEqual([]);
+  });
+
+  it('pins every function the trail depends on to the body its newest migration installs', () => {
+    const journal = JSON.parse(
+      readFileSync(path.join(defaultMigrationsFolder, 'meta/_journal.json'), 'utf8'),
+    ) as { entries: { tag: string }[] };
+    const installed = new Map<string, string>();
+    for (const { tag } of journal.entries) {
+      const text = readFileSync(path.join(defaultMigrationsFolder, `${tag}.sql`), 'utf8');
+      for (const match of text.matchAll(
+        /CREATE (?:OR REPLACE )?FUNCTION (?:public\.)?(\w+)\s*\([^$]*?\$\$([\s\S]*?)\$\$/gi,
+      )) {
+        const [, name = '', body = ''] = match;
+        installed.set(name, createHash('sha256').update(body, 'utf8').digest('hex'));
+      }
+    }
+    expect(trailFunctions.map((f) => [f.name, f.body])).toEqual(
+      trailFunctions.map((f) => [f.name, installed.get(f.name)]),
+    );
+  });
 });
 
 describe('the honest path', () => {
@@ -293,14 +496,7 @@ describe('the app role (neonhub_app) cannot rewrite the trail undetected', () =>
     const { db } = database.current;
     const org = await newOrganization(db, 'forged-append');
     await record(db, org, 2);
-    await withTenant(db, org, async (tx) => {
-      const [link] = rowsOf<{ id: string; seq: number; prev_hash: Uint8Array }>(
-        await tx.execute(sql`select id, seq, prev_hash from app_audit_prepare(${org}::uuid)`),
-      );
-      await tx.execute(sql`select app_audit_append(${org}::uuid, ${link?.id}::uuid, ${link?.seq}::bigint,
-        ${Buffer.from(link?.prev_hash ?? [])}::bytea, ${randomBytes(32)}::bytea, 'audit-2026', 'system',
-        null, null, 'brand.deleted', null, null, null, null, null, '{}'::jsonb)`);
-    });
+    await appendWithForgedSeal(db, org);
     await record(db, org, 1);
     expect(broken(await verify(db, org))).toEqual({ firstBrokenSeq: 3, reason: 'altered' });
   });
