@@ -15,8 +15,8 @@ import { type AuditSealedColumns, auditMessage, sealedColumnsOf } from '../src/a
 import { trailFunctions } from '../src/api/audit-structure.ts';
 import { createOrganization } from '../src/api/organizations.ts';
 import { dropPartitionsBefore } from '../src/api/partitions.ts';
-import { createDb, type DbHandle, rowsOf } from '../src/client.ts';
-import { sealWithRing } from '../src/crypto.ts';
+import { createDb, type DbHandle, type RawSql, rowsOf, type Transaction } from '../src/client.ts';
+import { checkSeal, sealWithRing } from '../src/crypto.ts';
 import { DatabaseError } from '../src/errors.ts';
 import { createKeyRing, loadKeyRing } from '../src/key-ring.ts';
 import { defaultMigrationsFolder } from '../src/migrate.ts';
@@ -100,6 +100,8 @@ async function appendWithForgedSeal(db: DbHandle['db'], org: string): Promise<vo
 /** The columns app_audit_message() takes, in its order. */
 const sealedArguments =
   'organization_id, seq, id, created_at, actor_type, actor_id, actor_label, action, target_type, target_id, request_id, ip, user_agent, changes';
+const messageArgumentTypes =
+  'uuid, bigint, uuid, timestamptz, audit_actor_type, uuid, text, text, text, text, text, inet, text, jsonb';
 
 /** Seal bytes as an attacker without the key would make them: the old unkeyed SHA-256. */
 const unkeyedSeal = `sha256(prev_hash || app_audit_message(${sealedArguments}))`;
@@ -113,6 +115,63 @@ async function messagesBothWays(db: DbHandle['db'], org: string) {
       from public.audit_logs l where l.organization_id = ${org}::uuid order by l.seq`),
   );
   return rows.map((row) => ({ row, ours: auditMessage(row).toString('hex'), theirs: row.sql_message }));
+}
+
+/**
+ * What the verifier trusted before: each seal checked against app_audit_message()'s output. True
+ * when every row of the organization passes that way (the wrapper attack's control).
+ */
+async function sealsPassThroughSqlMessage(raw: RawSql, org: string): Promise<boolean> {
+  const rows = await raw.query<{
+    prev_hash: Uint8Array;
+    hash: Uint8Array;
+    key_id: string;
+    message: Uint8Array;
+  }>(
+    `select prev_hash, hash, key_id, app_audit_message(${sealedArguments}) as message
+     from audit_logs where organization_id = $1 order by seq`,
+    [org],
+  );
+  return (
+    rows.length > 0 &&
+    rows.every(
+      (row) =>
+        checkSeal(
+          ring,
+          'audit-chain',
+          row.key_id,
+          Buffer.concat([Buffer.from(row.prev_hash), Buffer.from(row.message)]),
+          Buffer.from(row.hash),
+        ) === 'ok',
+    )
+  );
+}
+
+/**
+ * The owner's wrapper: app_audit_message() renamed, and in its place a function with the same
+ * signature and settings that returns one row's bytes as they are now (before the caller edits it)
+ * and the original's for every other row. Returns the undo.
+ */
+async function wrapMessageFunction(run: RawSql, org: string, seq: number): Promise<() => Promise<void>> {
+  const [row] = await run.query<{ id: string; message: string }>(
+    `select id, encode(app_audit_message(${sealedArguments}), 'hex') as message
+     from audit_logs where organization_id = $1 and seq = $2`,
+    [org, seq],
+  );
+  if (!row) throw new Error(`no row ${seq}`);
+  const forwarded = Array.from({ length: 14 }, (_, i) => `$${i + 1}`).join(', ');
+  await run.exec(
+    `alter function public.app_audit_message(${messageArgumentTypes}) rename to app_audit_message_original;
+     create function public.app_audit_message(${messageArgumentTypes}) returns bytea
+     language sql immutable parallel safe set search_path = pg_catalog, public, pg_temp
+     as $$ select case when $3 = '${row.id}'::uuid then '\\x${row.message}'::bytea
+                       else public.app_audit_message_original(${forwarded}) end $$`,
+  );
+  return () =>
+    run.exec(
+      `drop function public.app_audit_message(${messageArgumentTypes});
+       alter function public.app_audit_message_original(${messageArgumentTypes}) rename to app_audit_message`,
+    );
 }
 
 /** Strings PostgreSQL stores as given: well-formed UTF-16 (so UTF-8 round-trips) and no NUL. */
@@ -500,6 +559,71 @@ describe('the app role (neonhub_app) cannot rewrite the trail undetected', () =>
     await record(db, org, 1);
     expect(broken(await verify(db, org))).toEqual({ firstBrokenSeq: 3, reason: 'altered' });
   });
+
+  it("a scope's temp views and types ahead of pg_catalog on its search_path mask nothing from a verification in it", async () => {
+    const { db, sql: raw } = database.current;
+    const org = await newOrganization(db, 'scope-masks');
+    const honest = await newOrganization(db, 'scope-masks-honest');
+    await record(db, org, 2);
+    await record(db, honest, 3);
+    await appendWithForgedSeal(db, org);
+    const masks = [
+      'set local search_path = pg_temp, pg_catalog, public',
+      // The trail without the forged row, and a head that ends before it.
+      'create temp view audit_logs as select * from public.audit_logs where seq < 3',
+      `create temp view audit_chain_heads as
+         select h.organization_id, least(h.seq, 2)::bigint as seq,
+                coalesce((select l.hash from public.audit_logs l
+                          where l.organization_id = h.organization_id and l.seq = least(h.seq, 2)), h.hash) as hash,
+                h.anchor_seq, h.anchor_hash, h.anchor_key_id, h.anchor_seal
+         from public.audit_chain_heads h`,
+      // Catalogs as the scope would like the structural check to read them.
+      `create temp view pg_trigger as
+         select t.oid, t.tgrelid, t.tgparentid, t.tgname, t.tgfoid, t.tgtype, 'O'::"char" as tgenabled, t.tgqual, t.tgisinternal
+         from pg_catalog.pg_trigger t`,
+      `create temp view pg_class as
+         select c.oid, c.relname, c.relnamespace, c.relkind, true as relrowsecurity, true as relforcerowsecurity
+         from pg_catalog.pg_class c`,
+      // Types resolved ahead of pg_catalog's.
+      'create domain pg_temp.uuid as text',
+      'create domain pg_temp.int8 as int4',
+    ];
+    /** Verifies `target` in a scope whose masks are in place, and what an unqualified read sees there. */
+    const maskedVerify = (target: string, then?: (tx: Transaction) => Promise<unknown>) =>
+      withTenant(db, target, async (tx) => {
+        for (const mask of masks) await tx.execute(sql.raw(mask));
+        const [seen] = rowsOf<{ last: number; disabled: number }>(
+          await tx.execute(
+            sql.raw(`select (select max(seq)::int from audit_logs where organization_id = '${target}') as last,
+                            (select count(*)::int from pg_trigger where tgenabled = 'D') as disabled`),
+          ),
+        );
+        await then?.(tx);
+        return { seen, report: await verifyAuditChain(tx, ring) };
+      });
+
+    await raw.exec('alter table audit_logs disable trigger audit_logs_refuse_update_delete');
+    const forged = await maskedVerify(org).finally(() =>
+      raw.exec('alter table audit_logs enable trigger audit_logs_refuse_update_delete'),
+    );
+    // Control: inside that scope, an unqualified read sees the trail end at 2 and no disabled trigger.
+    expect(forged.seen).toEqual({ last: 2, disabled: 0 });
+    expect(broken(forged.report)).toEqual({ firstBrokenSeq: 3, reason: 'altered' });
+    expect(forged.report.structural).toContain(
+      'audit_logs: trigger audit_logs_refuse_update_delete is disabled',
+    );
+    // The honest trail verifies intact under the same masks, and appends through them.
+    const clean = await maskedVerify(honest, (tx) =>
+      recordAudit(tx, ring, { actorType: 'system', action: 'brand.checked' }),
+    );
+    expect(clean.seen?.last).toBe(2);
+    expect(clean.report).toMatchObject({ intact: true, checked: 4, head: { seq: 4 } });
+    console.log(
+      `audit scope masks: ${masks.length - 1} temp objects ahead of pg_catalog; forged row found at ${forged.report.firstBrokenSeq}, honest trail intact`,
+    );
+    expect(broken(await verify(db, org))).toEqual({ firstBrokenSeq: 3, reason: 'altered' });
+    expect(await verify(db, honest)).toMatchObject({ intact: true, checked: 4 });
+  });
 });
 
 describe('a superuser without the key cannot rewrite the trail undetected', () => {
@@ -617,6 +741,88 @@ describe('a superuser without the key cannot rewrite the trail undetected', () =
     expect(broken(await verify(db, lagging))).toEqual({ firstBrokenSeq: 3, reason: 'head_mismatch' });
   });
 
+  it('a wrapper installed in place of app_audit_message() after renaming it hides no edit, and is reported', async () => {
+    const { db, sql: raw } = database.current;
+    const org = await newOrganization(db, 'su-wrapper');
+    const honest = await newOrganization(db, 'su-wrapper-honest');
+    await record(db, org, 4);
+    await record(db, honest, 2);
+    const undo = await wrapMessageFunction(raw, org, 2);
+    let during: AuditChainReport;
+    let honestDuring: AuditChainReport;
+    try {
+      await behindTriggers(
+        database.current,
+        `update audit_logs set target_id = 'forged' where organization_id = '${org}' and seq = 2`,
+      );
+      // Control: checked against the function's output, as the verifier once did, every seal passes.
+      expect(await sealsPassThroughSqlMessage(raw, org)).toBe(true);
+      during = await verify(db, org);
+      // Appends go on meanwhile: they never ask the function what a row contains.
+      await record(db, honest, 1);
+      honestDuring = await verify(db, honest);
+    } finally {
+      await undo();
+    }
+    expect(broken(during)).toEqual({ firstBrokenSeq: 2, reason: 'altered' });
+    expect(during.structural).toEqual([
+      'function app_audit_message is not the one the migrations installed (body)',
+    ]);
+    expect(honestDuring).toMatchObject({ reason: null, checked: 3, intact: false });
+    const after = await verify(db, org);
+    expect(after.structural).toEqual([]);
+    expect(broken(after)).toEqual({ firstBrokenSeq: 2, reason: 'altered' });
+    expect(await verify(db, honest)).toMatchObject({ intact: true, checked: 3 });
+  });
+
+  it('a guard function replaced to let edits through, or a guard trigger re-pointed or made conditional, is reported', async () => {
+    const { db, sql: raw } = database.current;
+    const org = await newOrganization(db, 'su-guards');
+    await record(db, org, 2);
+    const [original] = await raw.query<{ definition: string; trigger: string }>(
+      `select pg_get_functiondef('public.app_refuse_change()'::regprocedure) as definition,
+              pg_get_triggerdef(t.oid) as trigger
+       from pg_trigger t where t.tgrelid = 'public.audit_logs'::regclass and t.tgname = 'audit_logs_refuse_update_delete'`,
+    );
+    if (!original) throw new Error('no guard trigger');
+    // Nothing disabled: the guard itself now lets the edit through.
+    await raw.exec(`create or replace function public.app_refuse_change() returns trigger language plpgsql
+      set search_path = pg_catalog, public, pg_temp as $$ begin return coalesce(new, old); end $$`);
+    let replaced: AuditChainReport;
+    try {
+      await raw.query(`update audit_logs set target_id = 'forged' where organization_id = $1 and seq = 1`, [
+        org,
+      ]);
+      replaced = await verify(db, org);
+    } finally {
+      await raw.exec(original.definition);
+    }
+    expect(replaced.structural).toEqual([
+      'function app_refuse_change is not the one the migrations installed (body)',
+    ]);
+    expect(broken(replaced)).toEqual({ firstBrokenSeq: 1, reason: 'altered' });
+
+    const restore = `drop trigger audit_logs_refuse_update_delete on audit_logs; ${original.trigger}`;
+    await raw.exec(`drop trigger audit_logs_refuse_update_delete on audit_logs;
+      create trigger audit_logs_refuse_update_delete before update or delete on audit_logs
+      for each row when (false) execute function suppress_redundant_updates_trigger()`);
+    const repointed = await verify(db, org).finally(() => raw.exec(restore));
+    console.log(
+      `audit guard attacks: ${repointed.structural.length} findings for a re-pointed, conditional guard`,
+    );
+    expect(repointed.structural).toContain(
+      'audit_logs: trigger audit_logs_refuse_update_delete runs another function than app_refuse_change, has a WHEN condition',
+    );
+    expect(
+      repointed.structural.some((line) =>
+        /^partition audit_logs_p\d{4}_\d{2}: trigger audit_logs_refuse_update_delete runs another function/.test(
+          line,
+        ),
+      ),
+    ).toBe(true);
+    expect((await verify(db, org)).structural).toEqual([]);
+  });
+
   it('reports disabled triggers and unforced row-level security on the trail as structural changes', async () => {
     const { db, sql: raw } = database.current;
     const org = await newOrganization(db, 'su-structure');
@@ -715,6 +921,8 @@ describe('the owner role (NOSUPERUSER) cannot rewrite the trail undetected', () 
           or c.oid in (select inhrelid from pg_inherits where inhparent = 'audit_logs'::regclass)`,
     );
     for (const { name } of owned) await raw.exec(`alter table ${name} owner to ${role}`);
+    // The migrating owner also owns the trail's functions that no definer owns.
+    await raw.exec(`alter function app_audit_message(${messageArgumentTypes}) owner to ${role}`);
     const url = new URL(ownedDb.url ?? adminUrlFor(backend.url, 'postgres'));
     url.username = role;
     url.password = password;
@@ -829,6 +1037,45 @@ describe('the owner role (NOSUPERUSER) cannot rewrite the trail undetected', () 
         firstBrokenSeq: 1,
         reason: 'missing_tail',
       });
+    },
+  );
+
+  serverOnly(
+    'a wrapper installed in place of app_audit_message() after renaming it hides no edit, and is reported',
+    async () => {
+      const org = await newOrganization(ownedDb.db, 'owner-wrapper');
+      const honest = await newOrganization(ownedDb.db, 'owner-wrapper-honest');
+      await record(ownedDb.db, org, 4);
+      await record(ownedDb.db, honest, 2);
+      const raw = owner?.handle.sql;
+      if (!raw) throw new Error('no owner session');
+      // Forced row-level security hides the rows from the owner: lifted to read the bytes and edit.
+      await raw.exec('alter table audit_logs no force row level security');
+      const undo = await wrapMessageFunction(raw, org, 2);
+      await raw.exec('alter table audit_logs disable trigger user');
+      await raw.exec(
+        `update audit_logs set target_id = 'forged' where organization_id = '${org}' and seq = 2`,
+      );
+      await raw.exec(
+        'alter table audit_logs enable trigger user; alter table audit_logs force row level security',
+      );
+      // Control: checked against the function's output, as the verifier once did, every seal passes.
+      expect(await sealsPassThroughSqlMessage(ownedDb.sql, org)).toBe(true);
+      const during = await verify(ownedDb.db, org);
+      const honestDuring = await verify(ownedDb.db, honest);
+      await undo();
+      const after = await verify(ownedDb.db, org);
+      console.log(
+        `audit owner wrapper attack: ${during.reason} at ${during.firstBrokenSeq}; structural: ${during.structural.join('; ')}`,
+      );
+      expect(broken(during)).toEqual({ firstBrokenSeq: 2, reason: 'altered' });
+      expect(during.structural).toEqual([
+        'function app_audit_message is not the one the migrations installed (body)',
+      ]);
+      expect(honestDuring).toMatchObject({ reason: null, checked: 2, intact: false });
+      expect(after.structural).toEqual([]);
+      expect(broken(after)).toEqual({ firstBrokenSeq: 2, reason: 'altered' });
+      expect(await verify(ownedDb.db, honest)).toMatchObject({ intact: true, checked: 2 });
     },
   );
 });
