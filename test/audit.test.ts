@@ -1,18 +1,25 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AuditChainReport,
+  type AuditEntry,
   exportAuditCheckpoint,
   recordAudit,
   verifyAuditChain,
 } from '../src/api/audit.ts';
+import { type AuditSealedColumns, auditMessage, sealedColumnsOf } from '../src/api/audit-seal.ts';
+import { trailFunctions } from '../src/api/audit-structure.ts';
 import { createOrganization } from '../src/api/organizations.ts';
 import { dropPartitionsBefore } from '../src/api/partitions.ts';
-import { createDb, type DbHandle, rowsOf } from '../src/client.ts';
-import { sealWithRing } from '../src/crypto.ts';
+import { createDb, type DbHandle, type RawSql, rowsOf, type Transaction } from '../src/client.ts';
+import { checkSeal, sealWithRing } from '../src/crypto.ts';
 import { DatabaseError } from '../src/errors.ts';
 import { createKeyRing, loadKeyRing } from '../src/key-ring.ts';
+import { defaultMigrationsFolder } from '../src/migrate.ts';
 import { auditLogs, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { adminUrlFor } from './support/backend.ts';
@@ -78,13 +85,268 @@ async function asApp(db: DbHandle['db'], org: string, statement: string): Promis
   }
 }
 
+/** Appends the next link through the definer path itself, under a seal made without the key. */
+async function appendWithForgedSeal(db: DbHandle['db'], org: string): Promise<void> {
+  await withTenant(db, org, async (tx) => {
+    const [link] = rowsOf<{ id: string; seq: number; prev_hash: Uint8Array }>(
+      await tx.execute(sql`select id, seq, prev_hash from app_audit_prepare(${org}::uuid)`),
+    );
+    await tx.execute(sql`select app_audit_append(${org}::uuid, ${link?.id}::uuid, ${link?.seq}::bigint,
+      ${Buffer.from(link?.prev_hash ?? [])}::bytea, ${randomBytes(32)}::bytea, 'audit-2026', 'system',
+      null, null, 'brand.deleted', null, null, null, null, null, '{}'::jsonb)`);
+  });
+}
+
+/** The columns app_audit_message() takes, in its order. */
+const sealedArguments =
+  'organization_id, seq, id, created_at, actor_type, actor_id, actor_label, action, target_type, target_id, request_id, ip, user_agent, changes';
+const messageArgumentTypes =
+  'uuid, bigint, uuid, timestamptz, audit_actor_type, uuid, text, text, text, text, text, inet, text, jsonb';
+
 /** Seal bytes as an attacker without the key would make them: the old unkeyed SHA-256. */
-const unkeyedSeal = `sha256(prev_hash || app_audit_message(organization_id, seq, id, created_at, actor_type, actor_id, actor_label, action, target_type, target_id, request_id, ip, user_agent, changes))`;
+const unkeyedSeal = `sha256(prev_hash || app_audit_message(${sealedArguments}))`;
+
+/** Each row's TypeScript message beside app_audit_message()'s, read the way the verifier reads rows. */
+async function messagesBothWays(db: DbHandle['db'], org: string) {
+  const rows = rowsOf<AuditSealedColumns & { sql_message: string }>(
+    await db.execute(sql`
+      select ${sealedColumnsOf},
+             pg_catalog.encode(public.app_audit_message(${sql.raw(sealedArguments.replace(/(\w+)/g, 'l.$1'))}), 'hex') as sql_message
+      from public.audit_logs l where l.organization_id = ${org}::uuid order by l.seq`),
+  );
+  return rows.map((row) => ({ row, ours: auditMessage(row).toString('hex'), theirs: row.sql_message }));
+}
+
+/**
+ * What the verifier trusted before: each seal checked against app_audit_message()'s output. True
+ * when every row of the organization passes that way (the wrapper attack's control).
+ */
+async function sealsPassThroughSqlMessage(raw: RawSql, org: string): Promise<boolean> {
+  const rows = await raw.query<{
+    prev_hash: Uint8Array;
+    hash: Uint8Array;
+    key_id: string;
+    message: Uint8Array;
+  }>(
+    `select prev_hash, hash, key_id, app_audit_message(${sealedArguments}) as message
+     from audit_logs where organization_id = $1 order by seq`,
+    [org],
+  );
+  return (
+    rows.length > 0 &&
+    rows.every(
+      (row) =>
+        checkSeal(
+          ring,
+          'audit-chain',
+          row.key_id,
+          Buffer.concat([Buffer.from(row.prev_hash), Buffer.from(row.message)]),
+          Buffer.from(row.hash),
+        ) === 'ok',
+    )
+  );
+}
+
+/**
+ * The owner's wrapper: app_audit_message() renamed, and in its place a function with the same
+ * signature and settings that returns one row's bytes as they are now (before the caller edits it)
+ * and the original's for every other row. Returns the undo.
+ */
+async function wrapMessageFunction(run: RawSql, org: string, seq: number): Promise<() => Promise<void>> {
+  const [row] = await run.query<{ id: string; message: string }>(
+    `select id, encode(app_audit_message(${sealedArguments}), 'hex') as message
+     from audit_logs where organization_id = $1 and seq = $2`,
+    [org, seq],
+  );
+  if (!row) throw new Error(`no row ${seq}`);
+  const forwarded = Array.from({ length: 14 }, (_, i) => `$${i + 1}`).join(', ');
+  await run.exec(
+    `alter function public.app_audit_message(${messageArgumentTypes}) rename to app_audit_message_original;
+     create function public.app_audit_message(${messageArgumentTypes}) returns bytea
+     language sql immutable parallel safe set search_path = pg_catalog, public, pg_temp
+     as $$ select case when $3 = '${row.id}'::uuid then '\\x${row.message}'::bytea
+                       else public.app_audit_message_original(${forwarded}) end $$`,
+  );
+  return () =>
+    run.exec(
+      `drop function public.app_audit_message(${messageArgumentTypes});
+       alter function public.app_audit_message_original(${messageArgumentTypes}) rename to app_audit_message`,
+    );
+}
+
+/** Strings PostgreSQL stores as given: well-formed UTF-16 (so UTF-8 round-trips) and no NUL. */
+const storable = (value: string) =>
+  !value.includes('\0') && Buffer.from(value, 'utf8').toString('utf8') === value;
+
+/** Rows no append path would write, for the encoding alone: every column's awkward values. */
+function awkwardRows(org: string) {
+  const texts = [
+    'é',
+    'e\u0301',
+    '😀👩‍👩‍👧 ',
+    '\u2028\u2029',
+    '"\\/\b\f\n\r\t\u0001\u001f\u007f',
+    'שלום עולם',
+    '\ufeff\u00a0',
+    "'; drop table audit_logs; --",
+    '',
+    ...fc.sample(fc.string({ unit: 'binary', maxLength: 40 }).filter(storable), { numRuns: 120, seed: 7 }),
+  ];
+  const long = ['é'.repeat(3000), 'x'.repeat(20_000)];
+  const ips = [
+    null,
+    '10.0.0.1',
+    '10.0.0.0/8',
+    '192.168.1.7/24',
+    '::ffff:1.2.3.4',
+    '2001:DB8:0:0:0:0:0:1/64',
+    'ABCD:EF01:2345:6789:ABCD:EF01:2345:6789',
+    '::',
+    '::1/128',
+    '0.0.0.0/0',
+  ];
+  const times = [
+    '2026-11-05 12:34:56.123456+00',
+    '1969-12-31 23:59:59.999999+00',
+    '1970-01-01 00:00:00+00',
+    '2000-02-29 00:00:00.000001+05:30',
+    '1900-01-01 00:00:00.5-08',
+    '0044-03-15 12:00:00.654321+00 BC',
+    '9999-12-31 23:59:59.999999+00',
+  ];
+  const big = {
+    after: Object.fromEntries(
+      Array.from({ length: 3000 }, (_, i) => [`k${(i * 7919) % 3000}`, { v: i, s: 'é'.repeat(i % 40) }]),
+    ),
+  };
+  const nested = (depth: number): unknown =>
+    depth === 0 ? { leaf: '😀' } : { [`d${depth}`]: nested(depth - 1) };
+  const changes = [
+    '{}',
+    'null',
+    '"just text"',
+    '[]',
+    '{"b": {"z": 1, "a": [{"y": 2, "x": 1}]}, "a": null, "10": 1, "2": 2, "aa": "é", "": 0}',
+    '{"n": [1.0, 1.50, -0, 0.0, 1e-7, 1E+3, 1e400, 12345678901234567890123456789.123456789, -1.5e-300]}',
+    '{"escaped": "\\u00e9\\ud83d\\ude00\\n\\"\\\\\\/", "controls": "\\u001f\\u007f"}',
+    '{"dup": 1, "dup": 2}',
+    JSON.stringify(nested(60)),
+    JSON.stringify(big),
+    ...fc
+      .sample(fc.jsonValue({ maxDepth: 4 }), { numRuns: 60, seed: 11 })
+      .map((value) => JSON.stringify(value) ?? 'null')
+      .filter((value) => !value.includes('\\u0000')),
+  ];
+  const actorTypes = ['user', 'api_key', 'agent', 'system'] as const;
+  const pick = <T>(values: readonly T[], i: number): T => values[i % values.length] as T;
+  return Array.from({ length: 200 }, (_, i) => {
+    const actorType = pick(actorTypes, i);
+    const id = randomUUID();
+    return {
+      organization_id: org,
+      // Upper case in, canonical lower case out.
+      id: i % 3 === 0 ? id.toUpperCase() : id,
+      seq: pick(['1', '9007199254740993', '9223372036854775807', String(i + 2)], i),
+      created_at: i < times.length ? times[i] : pick(times, i * 5),
+      actor_type: actorType,
+      actor_id: actorType === 'system' && i % 2 === 0 ? null : randomUUID(),
+      actor_label: i % 7 === 0 ? null : pick([...texts, ...long], i),
+      action: pick(['brand.updated', 'api_key.revoked', 'x_y.z_w'], i),
+      target_type: i % 5 === 0 ? null : pick(texts, i + 1).slice(0, 50),
+      target_id: i % 6 === 0 ? null : pick(texts, i + 2).slice(0, 100),
+      request_id: i % 4 === 0 ? null : pick(texts, i + 3),
+      ip: pick(ips, i),
+      user_agent: i % 8 === 0 ? null : pick([...long, ...texts], i + 4),
+      changes: pick(changes, i),
+    };
+  });
+}
 
 beforeAll(async () => {
   const [owner] = await database.current.db.insert(users).values({ email: 'ann@acme.example' }).returning();
   if (!owner) throw new Error('no user');
   ownerUserId = owner.id;
+});
+
+describe('the sealed message', () => {
+  it('is built in TypeScript byte for byte as app_audit_message() builds it, over rows of awkward values', async () => {
+    const { db, sql: raw } = database.current;
+    const org = randomUUID();
+    const rows = awkwardRows(org);
+    await raw.query(
+      `insert into audit_logs (organization_id, id, seq, created_at, actor_type, actor_id, actor_label, action,
+                               target_type, target_id, request_id, ip, user_agent, changes)
+       select r.organization_id, r.id, r.seq, r.created_at, r.actor_type::audit_actor_type, r.actor_id, r.actor_label,
+              r.action, r.target_type, r.target_id, r.request_id, r.ip, r.user_agent, r.changes::jsonb
+       from jsonb_to_recordset($1::jsonb) as r(organization_id uuid, id uuid, seq bigint, created_at timestamptz,
+         actor_type text, actor_id uuid, actor_label text, action text, target_type text, target_id text,
+         request_id text, ip inet, user_agent text, changes text)`,
+      [JSON.stringify(rows)],
+    );
+    const compared = await messagesBothWays(db, org);
+    const differing = compared.filter((c) => c.ours !== c.theirs);
+    const largest = Math.max(...compared.map((c) => c.theirs.length / 2));
+    console.log(
+      `audit message encoding: ${compared.length - differing.length} of ${compared.length} rows identical to app_audit_message(), largest ${largest} bytes`,
+    );
+    expect(compared).toHaveLength(rows.length);
+    expect(differing.map((c) => c.row)).toEqual([]);
+  });
+
+  it('seals awkward entries through recordAudit that verify intact, with app_audit_message() agreeing', async () => {
+    const { db } = database.current;
+    const org = await newOrganization(db, 'awkward-entries');
+    const entries: AuditEntry[] = [
+      {
+        actorType: 'user',
+        actorId: ownerUserId.toUpperCase(),
+        actorLabel: '😀 e\u0301 \u2028 "quoted" \\ back',
+        action: 'brand.updated',
+        targetType: 'brand',
+        targetId: 'line\nbreak\ttab\u0001',
+        ip: '2001:DB8:0:0:0:0:0:1/64',
+        userAgent: 'Mozilla/5.0 '.repeat(400),
+        changes: {
+          before: { '10': 1, '2': { b: 1, a: [1.5, -0, 1e21, 2 ** 53 + 2] }, é: null, '': 'empty key' },
+          after: Object.fromEntries(
+            Array.from({ length: 2000 }, (_, i) => [`field_${(i * 31) % 2000}`, `v${i}é`]),
+          ),
+        },
+      },
+      { actorType: 'system', action: 'brand.created', ip: '::FFFF:10.0.0.1', requestId: 'req\u00a0\u2029id' },
+      {
+        actorType: 'agent',
+        actorId: ownerUserId,
+        action: 'agent.ran',
+        ip: '10.1.2.3/16',
+        changes: { after: null },
+      },
+      { actorType: 'api_key', actorId: ownerUserId, action: 'api_key.used', targetId: 'שלום', changes: {} },
+    ];
+    for (const entry of entries) await withTenant(db, org, (tx) => recordAudit(tx, ring, entry));
+    expect(await verify(db, org)).toMatchObject({ intact: true, checked: entries.length });
+    const compared = await messagesBothWays(db, org);
+    expect(compared.filter((c) => c.ours !== c.theirs).map((c) => c.row.seq)).toEqual([]);
+  });
+
+  it('pins every function the trail depends on to the body its newest migration installs', () => {
+    const journal = JSON.parse(
+      readFileSync(path.join(defaultMigrationsFolder, 'meta/_journal.json'), 'utf8'),
+    ) as { entries: { tag: string }[] };
+    const installed = new Map<string, string>();
+    for (const { tag } of journal.entries) {
+      const text = readFileSync(path.join(defaultMigrationsFolder, `${tag}.sql`), 'utf8');
+      for (const match of text.matchAll(
+        /CREATE (?:OR REPLACE )?FUNCTION (?:public\.)?(\w+)\s*\([^$]*?\$\$([\s\S]*?)\$\$/gi,
+      )) {
+        const [, name = '', body = ''] = match;
+        installed.set(name, createHash('sha256').update(body, 'utf8').digest('hex'));
+      }
+    }
+    expect(trailFunctions.map((f) => [f.name, f.body])).toEqual(
+      trailFunctions.map((f) => [f.name, installed.get(f.name)]),
+    );
+  });
 });
 
 describe('the honest path', () => {
@@ -293,16 +555,74 @@ describe('the app role (neonhub_app) cannot rewrite the trail undetected', () =>
     const { db } = database.current;
     const org = await newOrganization(db, 'forged-append');
     await record(db, org, 2);
-    await withTenant(db, org, async (tx) => {
-      const [link] = rowsOf<{ id: string; seq: number; prev_hash: Uint8Array }>(
-        await tx.execute(sql`select id, seq, prev_hash from app_audit_prepare(${org}::uuid)`),
-      );
-      await tx.execute(sql`select app_audit_append(${org}::uuid, ${link?.id}::uuid, ${link?.seq}::bigint,
-        ${Buffer.from(link?.prev_hash ?? [])}::bytea, ${randomBytes(32)}::bytea, 'audit-2026', 'system',
-        null, null, 'brand.deleted', null, null, null, null, null, '{}'::jsonb)`);
-    });
+    await appendWithForgedSeal(db, org);
     await record(db, org, 1);
     expect(broken(await verify(db, org))).toEqual({ firstBrokenSeq: 3, reason: 'altered' });
+  });
+
+  it("a scope's temp views and types ahead of pg_catalog on its search_path mask nothing from a verification in it", async () => {
+    const { db, sql: raw } = database.current;
+    const org = await newOrganization(db, 'scope-masks');
+    const honest = await newOrganization(db, 'scope-masks-honest');
+    await record(db, org, 2);
+    await record(db, honest, 3);
+    await appendWithForgedSeal(db, org);
+    const masks = [
+      'set local search_path = pg_temp, pg_catalog, public',
+      // The trail without the forged row, and a head that ends before it.
+      'create temp view audit_logs as select * from public.audit_logs where seq < 3',
+      `create temp view audit_chain_heads as
+         select h.organization_id, least(h.seq, 2)::bigint as seq,
+                coalesce((select l.hash from public.audit_logs l
+                          where l.organization_id = h.organization_id and l.seq = least(h.seq, 2)), h.hash) as hash,
+                h.anchor_seq, h.anchor_hash, h.anchor_key_id, h.anchor_seal
+         from public.audit_chain_heads h`,
+      // Catalogs as the scope would like the structural check to read them.
+      `create temp view pg_trigger as
+         select t.oid, t.tgrelid, t.tgparentid, t.tgname, t.tgfoid, t.tgtype, 'O'::"char" as tgenabled, t.tgqual, t.tgisinternal
+         from pg_catalog.pg_trigger t`,
+      `create temp view pg_class as
+         select c.oid, c.relname, c.relnamespace, c.relkind, true as relrowsecurity, true as relforcerowsecurity
+         from pg_catalog.pg_class c`,
+      // Types resolved ahead of pg_catalog's.
+      'create domain pg_temp.uuid as text',
+      'create domain pg_temp.int8 as int4',
+    ];
+    /** Verifies `target` in a scope whose masks are in place, and what an unqualified read sees there. */
+    const maskedVerify = (target: string, then?: (tx: Transaction) => Promise<unknown>) =>
+      withTenant(db, target, async (tx) => {
+        for (const mask of masks) await tx.execute(sql.raw(mask));
+        const [seen] = rowsOf<{ last: number; disabled: number }>(
+          await tx.execute(
+            sql.raw(`select (select max(seq)::int from audit_logs where organization_id = '${target}') as last,
+                            (select count(*)::int from pg_trigger where tgenabled = 'D') as disabled`),
+          ),
+        );
+        await then?.(tx);
+        return { seen, report: await verifyAuditChain(tx, ring) };
+      });
+
+    await raw.exec('alter table audit_logs disable trigger audit_logs_refuse_update_delete');
+    const forged = await maskedVerify(org).finally(() =>
+      raw.exec('alter table audit_logs enable trigger audit_logs_refuse_update_delete'),
+    );
+    // Control: inside that scope, an unqualified read sees the trail end at 2 and no disabled trigger.
+    expect(forged.seen).toEqual({ last: 2, disabled: 0 });
+    expect(broken(forged.report)).toEqual({ firstBrokenSeq: 3, reason: 'altered' });
+    expect(forged.report.structural).toContain(
+      'audit_logs: trigger audit_logs_refuse_update_delete is disabled',
+    );
+    // The honest trail verifies intact under the same masks, and appends through them.
+    const clean = await maskedVerify(honest, (tx) =>
+      recordAudit(tx, ring, { actorType: 'system', action: 'brand.checked' }),
+    );
+    expect(clean.seen?.last).toBe(2);
+    expect(clean.report).toMatchObject({ intact: true, checked: 4, head: { seq: 4 } });
+    console.log(
+      `audit scope masks: ${masks.length - 1} temp objects ahead of pg_catalog; forged row found at ${forged.report.firstBrokenSeq}, honest trail intact`,
+    );
+    expect(broken(await verify(db, org))).toEqual({ firstBrokenSeq: 3, reason: 'altered' });
+    expect(await verify(db, honest)).toMatchObject({ intact: true, checked: 4 });
   });
 });
 
@@ -421,6 +741,88 @@ describe('a superuser without the key cannot rewrite the trail undetected', () =
     expect(broken(await verify(db, lagging))).toEqual({ firstBrokenSeq: 3, reason: 'head_mismatch' });
   });
 
+  it('a wrapper installed in place of app_audit_message() after renaming it hides no edit, and is reported', async () => {
+    const { db, sql: raw } = database.current;
+    const org = await newOrganization(db, 'su-wrapper');
+    const honest = await newOrganization(db, 'su-wrapper-honest');
+    await record(db, org, 4);
+    await record(db, honest, 2);
+    const undo = await wrapMessageFunction(raw, org, 2);
+    let during: AuditChainReport;
+    let honestDuring: AuditChainReport;
+    try {
+      await behindTriggers(
+        database.current,
+        `update audit_logs set target_id = 'forged' where organization_id = '${org}' and seq = 2`,
+      );
+      // Control: checked against the function's output, as the verifier once did, every seal passes.
+      expect(await sealsPassThroughSqlMessage(raw, org)).toBe(true);
+      during = await verify(db, org);
+      // Appends go on meanwhile: they never ask the function what a row contains.
+      await record(db, honest, 1);
+      honestDuring = await verify(db, honest);
+    } finally {
+      await undo();
+    }
+    expect(broken(during)).toEqual({ firstBrokenSeq: 2, reason: 'altered' });
+    expect(during.structural).toEqual([
+      'function app_audit_message is not the one the migrations installed (body)',
+    ]);
+    expect(honestDuring).toMatchObject({ reason: null, checked: 3, intact: false });
+    const after = await verify(db, org);
+    expect(after.structural).toEqual([]);
+    expect(broken(after)).toEqual({ firstBrokenSeq: 2, reason: 'altered' });
+    expect(await verify(db, honest)).toMatchObject({ intact: true, checked: 3 });
+  });
+
+  it('a guard function replaced to let edits through, or a guard trigger re-pointed or made conditional, is reported', async () => {
+    const { db, sql: raw } = database.current;
+    const org = await newOrganization(db, 'su-guards');
+    await record(db, org, 2);
+    const [original] = await raw.query<{ definition: string; trigger: string }>(
+      `select pg_get_functiondef('public.app_refuse_change()'::regprocedure) as definition,
+              pg_get_triggerdef(t.oid) as trigger
+       from pg_trigger t where t.tgrelid = 'public.audit_logs'::regclass and t.tgname = 'audit_logs_refuse_update_delete'`,
+    );
+    if (!original) throw new Error('no guard trigger');
+    // Nothing disabled: the guard itself now lets the edit through.
+    await raw.exec(`create or replace function public.app_refuse_change() returns trigger language plpgsql
+      set search_path = pg_catalog, public, pg_temp as $$ begin return coalesce(new, old); end $$`);
+    let replaced: AuditChainReport;
+    try {
+      await raw.query(`update audit_logs set target_id = 'forged' where organization_id = $1 and seq = 1`, [
+        org,
+      ]);
+      replaced = await verify(db, org);
+    } finally {
+      await raw.exec(original.definition);
+    }
+    expect(replaced.structural).toEqual([
+      'function app_refuse_change is not the one the migrations installed (body)',
+    ]);
+    expect(broken(replaced)).toEqual({ firstBrokenSeq: 1, reason: 'altered' });
+
+    const restore = `drop trigger audit_logs_refuse_update_delete on audit_logs; ${original.trigger}`;
+    await raw.exec(`drop trigger audit_logs_refuse_update_delete on audit_logs;
+      create trigger audit_logs_refuse_update_delete before update or delete on audit_logs
+      for each row when (false) execute function suppress_redundant_updates_trigger()`);
+    const repointed = await verify(db, org).finally(() => raw.exec(restore));
+    console.log(
+      `audit guard attacks: ${repointed.structural.length} findings for a re-pointed, conditional guard`,
+    );
+    expect(repointed.structural).toContain(
+      'audit_logs: trigger audit_logs_refuse_update_delete runs another function than app_refuse_change, has a WHEN condition',
+    );
+    expect(
+      repointed.structural.some((line) =>
+        /^partition audit_logs_p\d{4}_\d{2}: trigger audit_logs_refuse_update_delete runs another function/.test(
+          line,
+        ),
+      ),
+    ).toBe(true);
+    expect((await verify(db, org)).structural).toEqual([]);
+  });
+
   it('reports disabled triggers and unforced row-level security on the trail as structural changes', async () => {
     const { db, sql: raw } = database.current;
     const org = await newOrganization(db, 'su-structure');
@@ -519,6 +921,8 @@ describe('the owner role (NOSUPERUSER) cannot rewrite the trail undetected', () 
           or c.oid in (select inhrelid from pg_inherits where inhparent = 'audit_logs'::regclass)`,
     );
     for (const { name } of owned) await raw.exec(`alter table ${name} owner to ${role}`);
+    // The migrating owner also owns the trail's functions that no definer owns.
+    await raw.exec(`alter function app_audit_message(${messageArgumentTypes}) owner to ${role}`);
     const url = new URL(ownedDb.url ?? adminUrlFor(backend.url, 'postgres'));
     url.username = role;
     url.password = password;
@@ -633,6 +1037,45 @@ describe('the owner role (NOSUPERUSER) cannot rewrite the trail undetected', () 
         firstBrokenSeq: 1,
         reason: 'missing_tail',
       });
+    },
+  );
+
+  serverOnly(
+    'a wrapper installed in place of app_audit_message() after renaming it hides no edit, and is reported',
+    async () => {
+      const org = await newOrganization(ownedDb.db, 'owner-wrapper');
+      const honest = await newOrganization(ownedDb.db, 'owner-wrapper-honest');
+      await record(ownedDb.db, org, 4);
+      await record(ownedDb.db, honest, 2);
+      const raw = owner?.handle.sql;
+      if (!raw) throw new Error('no owner session');
+      // Forced row-level security hides the rows from the owner: lifted to read the bytes and edit.
+      await raw.exec('alter table audit_logs no force row level security');
+      const undo = await wrapMessageFunction(raw, org, 2);
+      await raw.exec('alter table audit_logs disable trigger user');
+      await raw.exec(
+        `update audit_logs set target_id = 'forged' where organization_id = '${org}' and seq = 2`,
+      );
+      await raw.exec(
+        'alter table audit_logs enable trigger user; alter table audit_logs force row level security',
+      );
+      // Control: checked against the function's output, as the verifier once did, every seal passes.
+      expect(await sealsPassThroughSqlMessage(ownedDb.sql, org)).toBe(true);
+      const during = await verify(ownedDb.db, org);
+      const honestDuring = await verify(ownedDb.db, honest);
+      await undo();
+      const after = await verify(ownedDb.db, org);
+      console.log(
+        `audit owner wrapper attack: ${during.reason} at ${during.firstBrokenSeq}; structural: ${during.structural.join('; ')}`,
+      );
+      expect(broken(during)).toEqual({ firstBrokenSeq: 2, reason: 'altered' });
+      expect(during.structural).toEqual([
+        'function app_audit_message is not the one the migrations installed (body)',
+      ]);
+      expect(honestDuring).toMatchObject({ reason: null, checked: 2, intact: false });
+      expect(after.structural).toEqual([]);
+      expect(broken(after)).toEqual({ firstBrokenSeq: 2, reason: 'altered' });
+      expect(await verify(ownedDb.db, honest)).toMatchObject({ intact: true, checked: 2 });
     },
   );
 });

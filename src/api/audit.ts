@@ -1,14 +1,18 @@
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { type Database, rowsOf, type Transaction } from '../client.ts';
 import { checkSeal, sealWithRing } from '../crypto.ts';
 import { toDatabaseError } from '../errors.ts';
 import { parseInput } from '../input.ts';
 import type { KeyRing } from '../key-ring.ts';
-import { type AuditLog, auditChainHeads, auditLogs, type NewAuditLog } from '../schema/index.ts';
+import { type AuditLog, auditLogs, type NewAuditLog } from '../schema/index.ts';
 import { currentTenant, withTenant } from '../tenant.ts';
 import { recordAuditInputSchema } from '../validators/audit.ts';
+import { type AuditSealedColumns, auditMessage, sealedColumnsOf, utf8Hex } from './audit-seal.ts';
+import { auditStructureProblems } from './audit-structure.ts';
 import { rowFromDefiner } from './definer-rows.ts';
 import { listOrganizationIdsForAdminJob } from './organizations.ts';
+
+export { auditStructureProblems } from './audit-structure.ts';
 
 export type AuditEntry = Omit<
   NewAuditLog,
@@ -22,7 +26,9 @@ export const bytes = (value: unknown): Buffer =>
 /**
  * Appends to the current tenant's audit trail (call inside `withTenant`). The database hands out
  * the next link under the tenant's head lock and stamps the time; the row is sealed here with
- * `HMAC(key, prev_hash || row)` under the ring's active key, which the database never sees.
+ * `HMAC(key, prev_hash || row)` under the ring's active key, which the database never sees. The
+ * sealed bytes are built here from the values as the database will store them (it prints them back
+ * in the same statement), so no function the owner can replace decides what a seal covers.
  */
 export async function recordAudit(tx: Transaction, ring: KeyRing, entry: AuditEntry): Promise<AuditLog> {
   const organizationId = currentTenant(tx);
@@ -40,23 +46,37 @@ export async function recordAudit(tx: Transaction, ring: KeyRing, entry: AuditEn
     userAgent: input.userAgent ?? null,
     changes: JSON.stringify(input.changes ?? {}),
   };
-  const values = sql`${fields.actorType}::audit_actor_type, ${fields.actorId}::uuid, ${fields.actorLabel}::text,
-    ${fields.action}::text, ${fields.targetType}::text, ${fields.targetId}::text, ${fields.requestId}::text,
-    ${fields.ip}::inet, ${fields.userAgent}::text, ${fields.changes}::jsonb`;
+  const values = sql`${fields.actorType}::public.audit_actor_type, ${fields.actorId}::pg_catalog.uuid,
+    ${fields.actorLabel}::pg_catalog.text, ${fields.action}::pg_catalog.text, ${fields.targetType}::pg_catalog.text,
+    ${fields.targetId}::pg_catalog.text, ${fields.requestId}::pg_catalog.text, ${fields.ip}::pg_catalog.inet,
+    ${fields.userAgent}::pg_catalog.text, ${fields.changes}::pg_catalog.jsonb`;
   try {
-    const [link] = rowsOf<{ id: string; seq: string | number; prev_hash: Uint8Array; message: Uint8Array }>(
+    // The link, and each value cast as the append will store it and printed as the verifier reads it.
+    const [link] = rowsOf<AuditSealedColumns & { prev_hash: string | null }>(
       await tx.execute(sql`
-        select p.id, p.seq, p.prev_hash,
-               app_audit_message(${organizationId}::uuid, p.seq, p.id, p.created_at, ${values}) as message
-        from app_audit_prepare(${organizationId}::uuid) p`),
+        select p.id::pg_catalog.text as id, p.seq::pg_catalog.text as seq,
+               pg_catalog.encode(p.prev_hash, 'hex') as prev_hash,
+               (extract(epoch from p.created_at))::pg_catalog.text as created_epoch,
+               ${organizationId}::pg_catalog.uuid::pg_catalog.text as organization_id,
+               ${utf8Hex(sql`${fields.actorType}::public.audit_actor_type`)} as actor_type,
+               ${fields.actorId}::pg_catalog.uuid::pg_catalog.text as actor_id,
+               ${utf8Hex(sql`${fields.actorLabel}`)} as actor_label,
+               ${utf8Hex(sql`${fields.action}`)} as action,
+               ${utf8Hex(sql`${fields.targetType}`)} as target_type,
+               ${utf8Hex(sql`${fields.targetId}`)} as target_id,
+               ${utf8Hex(sql`${fields.requestId}`)} as request_id,
+               ${fields.ip}::pg_catalog.inet::pg_catalog.text as ip,
+               ${utf8Hex(sql`${fields.userAgent}`)} as user_agent,
+               ${utf8Hex(sql`${fields.changes}::pg_catalog.jsonb`)} as changes
+        from public.app_audit_prepare(${organizationId}::pg_catalog.uuid) p`),
     );
     if (!link) throw new Error('app_audit_prepare returned no link');
-    const prevHash = bytes(link.prev_hash);
-    const { keyId, mac } = sealWithRing(ring, 'audit-chain', Buffer.concat([prevHash, bytes(link.message)]));
-    const seq = Number(link.seq);
+    const prevHash = Buffer.from(link.prev_hash ?? '', 'hex');
+    const { keyId, mac } = sealWithRing(ring, 'audit-chain', Buffer.concat([prevHash, auditMessage(link)]));
     const [row] = rowsOf<Record<string, unknown>>(
-      await tx.execute(sql`select * from app_audit_append(${organizationId}::uuid, ${link.id}::uuid, ${seq}::bigint,
-        ${prevHash}::bytea, ${mac}::bytea, ${keyId}::text, ${values})`),
+      await tx.execute(sql`select * from public.app_audit_append(${organizationId}::pg_catalog.uuid,
+        ${link.id}::pg_catalog.uuid, ${link.seq}::pg_catalog.int8, ${prevHash}::pg_catalog.bytea,
+        ${mac}::pg_catalog.bytea, ${keyId}::pg_catalog.text, ${values})`),
     );
     if (!row) throw new Error('app_audit_append returned no row');
     return rowFromDefiner(auditLogs, row);
@@ -123,6 +143,33 @@ export const checkpointMessage = (
 
 const VERIFY_BATCH = 1000;
 
+/** The tenant's chain head and retention anchor, read from the real table whatever the session's search_path. */
+async function readHead(tx: Transaction, organizationId: string) {
+  const [row] = rowsOf<{
+    seq: string;
+    hash: string | null;
+    anchor_seq: string;
+    anchor_hash: string | null;
+    anchor_key_id: string | null;
+    anchor_seal: string | null;
+  }>(
+    await tx.execute(sql`
+      select h.seq::pg_catalog.text as seq, pg_catalog.encode(h.hash, 'hex') as hash,
+             h.anchor_seq::pg_catalog.text as anchor_seq, pg_catalog.encode(h.anchor_hash, 'hex') as anchor_hash,
+             h.anchor_key_id::pg_catalog.text as anchor_key_id, pg_catalog.encode(h.anchor_seal, 'hex') as anchor_seal
+      from public.audit_chain_heads h
+      where h.organization_id OPERATOR(pg_catalog.=) ${organizationId}::pg_catalog.uuid`),
+  );
+  return {
+    seq: Number(row?.seq ?? 0),
+    hash: Buffer.from(row?.hash ?? '', 'hex'),
+    anchorSeq: Number(row?.anchor_seq ?? 0),
+    anchorHash: Buffer.from(row?.anchor_hash ?? '', 'hex'),
+    anchorKeyId: row?.anchor_key_id ?? null,
+    anchorSeal: row?.anchor_seal ? Buffer.from(row.anchor_seal, 'hex') : null,
+  };
+}
+
 /**
  * Checks the current tenant's trail end to end: every row's seal under the ring, every link, no
  * gap from the retention anchor to the head, the head itself, the exported `checkpoints` still in
@@ -134,16 +181,7 @@ export async function verifyAuditChain(
   options: { checkpoints?: readonly AuditCheckpoint[] } = {},
 ): Promise<AuditChainReport> {
   const organizationId = currentTenant(tx);
-  const [headRow] = await tx
-    .select()
-    .from(auditChainHeads)
-    .where(eq(auditChainHeads.organizationId, organizationId));
-  const head = {
-    seq: headRow?.seq ?? 0,
-    hash: bytes(headRow?.hash),
-    anchorSeq: headRow?.anchorSeq ?? 0,
-    anchorHash: bytes(headRow?.anchorHash),
-  };
+  const head = await readHead(tx, organizationId);
   const structural = await auditStructureProblems(tx);
   let checked = 0;
   const wanted = new Map<number, Buffer>();
@@ -159,13 +197,13 @@ export async function verifyAuditChain(
 
   if (head.anchorSeq > 0) {
     const sealed =
-      headRow?.anchorKeyId && headRow.anchorSeal
+      head.anchorKeyId && head.anchorSeal
         ? checkSeal(
             ring,
             'audit-checkpoint',
-            headRow.anchorKeyId,
+            head.anchorKeyId,
             checkpointMessage('anchor', organizationId, head.anchorSeq, head.anchorHash),
-            headRow.anchorSeal,
+            head.anchorSeal,
           )
         : 'mismatch';
     if (sealed !== 'ok')
@@ -195,35 +233,30 @@ export async function verifyAuditChain(
   let expectedSeq = head.anchorSeq + 1;
   let expectedPrev = head.anchorHash;
   // Keyset on (seq, id), so a duplicated sequence number is seen even across a page boundary.
-  let after = { seq: -1, id: '00000000-0000-0000-0000-000000000000' };
+  let after = { seq: '-1', id: '00000000-0000-0000-0000-000000000000' };
   for (;;) {
-    const rows = rowsOf<{
-      id: string;
-      seq: string | number;
-      prev_hash: Uint8Array | null;
-      hash: Uint8Array | null;
-      key_id: string | null;
-      message: Uint8Array;
-    }>(
+    const rows = rowsOf<
+      AuditSealedColumns & { prev_hash: string | null; hash: string | null; key_id: string | null }
+    >(
       await tx.execute(sql`
-        select id, seq, prev_hash, hash, key_id,
-               app_audit_message(organization_id, seq, id, created_at, actor_type, actor_id, actor_label, action,
-                                 target_type, target_id, request_id, ip, user_agent, changes) as message
-        from audit_logs
-        where organization_id = ${organizationId}::uuid and (seq, id) > (${after.seq}::bigint, ${after.id}::uuid)
-        order by seq, id
+        select ${sealedColumnsOf}, pg_catalog.encode(l.prev_hash, 'hex') as prev_hash,
+               pg_catalog.encode(l.hash, 'hex') as hash, l.key_id::pg_catalog.text as key_id
+        from public.audit_logs l
+        where l.organization_id OPERATOR(pg_catalog.=) ${organizationId}::pg_catalog.uuid
+          and (l.seq, l.id) OPERATOR(pg_catalog.>) (${after.seq}::pg_catalog.int8, ${after.id}::pg_catalog.uuid)
+        order by l.seq, l.id
         limit ${VERIFY_BATCH}`),
     );
     for (const row of rows) {
       const seq = Number(row.seq);
-      const prevHash = bytes(row.prev_hash);
-      const hash = bytes(row.hash);
+      const prevHash = Buffer.from(row.prev_hash ?? '', 'hex');
+      const hash = Buffer.from(row.hash ?? '', 'hex');
       if (row.key_id === null) return report(seq, 'unsealed');
       const sealed = checkSeal(
         ring,
         'audit-chain',
         row.key_id,
-        Buffer.concat([prevHash, bytes(row.message)]),
+        Buffer.concat([prevHash, auditMessage(row)]),
         hash,
       );
       if (sealed !== 'ok') return report(seq, sealed === 'unknown_key' ? 'unknown_key' : 'altered');
@@ -244,7 +277,7 @@ export async function verifyAuditChain(
     }
     if (rows.length < VERIFY_BATCH) break;
     const last = rows[rows.length - 1];
-    if (last) after = { seq: Number(last.seq), id: last.id };
+    if (last) after = { seq: last.seq, id: last.id };
   }
   const lastSeq = expectedSeq - 1;
   if (lastSeq < head.seq) return report(lastSeq + 1, 'missing_tail');
@@ -271,69 +304,11 @@ export async function verifyAllAuditChains(
 /** Seals the current tenant's head for keeping outside the database; pass it back to {@link verifyAuditChain}. */
 export async function exportAuditCheckpoint(tx: Transaction, ring: KeyRing): Promise<AuditCheckpoint> {
   const organizationId = currentTenant(tx);
-  const [head] = await tx
-    .select({ seq: auditChainHeads.seq, hash: auditChainHeads.hash })
-    .from(auditChainHeads)
-    .where(eq(auditChainHeads.organizationId, organizationId));
-  const seq = head?.seq ?? 0;
-  const hash = bytes(head?.hash);
+  const { seq, hash } = await readHead(tx, organizationId);
   const { keyId, mac } = sealWithRing(
     ring,
     'audit-checkpoint',
     checkpointMessage('head', organizationId, seq, hash),
   );
   return { organizationId, seq, hash: hash.toString('hex'), keyId, seal: mac.toString('hex') };
-}
-
-/**
- * What the owner could have changed about the trail's tables without touching a row: partitions
- * detached (a table named like one, not attached), append-only triggers missing or
- * disabled on the parent or a partition, row-level security switched off.
- */
-export async function auditStructureProblems(db: Database | Transaction): Promise<string[]> {
-  const rows = rowsOf<{ problem: string }>(
-    await db.execute(sql`
-      with parent as (select 'public.audit_logs'::regclass::oid as oid),
-      parts as (
-        select c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity
-        from pg_inherits i join pg_class c on c.oid = i.inhrelid
-        where i.inhparent = (select oid from parent)
-      ),
-      required(name) as (values ('audit_logs_refuse_update_delete'), ('audit_logs_refuse_truncate')),
-      parent_triggers as (
-        select t.oid, t.tgname, t.tgenabled, t.tgtype from pg_trigger t where t.tgrelid = (select oid from parent)
-      )
-      select format('audit_logs: trigger %s is missing', r.name) as problem
-      from required r where not exists (select from parent_triggers t where t.tgname = r.name)
-      union all
-      select format('audit_logs: trigger %s is disabled', t.tgname)
-      from parent_triggers t where t.tgenabled not in ('O', 'A')
-      union all
-      select format('partition %s: trigger %s is %s', p.relname, t.tgname,
-                    case when c.oid is null then 'missing' else 'disabled' end)
-      from parts p cross join parent_triggers t
-      left join pg_trigger c on c.tgrelid = p.oid and c.tgparentid = t.oid
-      where (t.tgtype & 1) = 1 and (c.oid is null or c.tgenabled not in ('O', 'A'))
-      union all
-      select format('partition %s: trigger %s is %s', p.relname, p.relname || '_refuse_truncate',
-                    case when c.oid is null then 'missing' else 'disabled' end)
-      from parts p left join pg_trigger c on c.tgrelid = p.oid and c.tgname = p.relname || '_refuse_truncate'
-      where c.oid is null or c.tgenabled not in ('O', 'A')
-      union all
-      select format('partition %s: row-level security is not forced', p.relname)
-      from parts p where not (p.relrowsecurity and p.relforcerowsecurity)
-      union all
-      select format('%s: row-level security is not forced', c.relname)
-      from pg_class c
-      where c.oid in ((select oid from parent), 'public.audit_chain_heads'::regclass)
-        and not (c.relrowsecurity and c.relforcerowsecurity)
-      union all
-      select format('table %s looks like a detached audit_logs partition', c.relname)
-      from pg_class c
-      where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
-        and c.relname ~ '^audit_logs_(p[0-9]{4}_[0-9]{2}|default)$'
-        and not exists (select from parts p where p.oid = c.oid)
-      order by 1`),
-  );
-  return rows.map((row) => row.problem);
 }
