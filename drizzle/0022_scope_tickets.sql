@@ -67,12 +67,11 @@ END $$;
 -- The subject (organization for 't', person for 'u') of this transaction's ticket in app.scope, or
 -- null without one. A ticket of another transaction, another kind or a forged one raises.
 -- On a Citus worker it reads the node's own copy of scope_secrets (a reference table) from inside a
--- shard query, which Citus allows a function that says so; elsewhere the setting means nothing.
+-- shard query, which Citus allows a function marked for it: neonhub-db distribute marks it.
 CREATE OR REPLACE FUNCTION public.app_scope_subject(kind text) RETURNS uuid
 LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
-SET citus.allow_nested_distributed_execution = on
 AS $$
--- Every name is qualified: no search_path is pinned, so the one SET above is all a call pays for.
+-- Every name is qualified: this runs inside policies, where a SET clause would cost every statement.
 DECLARE
   ticket text := pg_catalog.current_setting('app.scope', true);
   parts text[];

@@ -1,4 +1,5 @@
 import { loadModule, parsePlPgSQLSync, parseSync } from 'libpg-query';
+import { NESTED_EXECUTION_FUNCTIONS } from '../src/citus.ts';
 import type { RawSql } from '../src/client.ts';
 
 // The rules a schema must keep for Citus to distribute it by organization_id (organizations and the
@@ -144,7 +145,7 @@ interface FunctionRow extends Record<string, unknown> {
   definition: string;
   source: string;
   args: number;
-  /** Allowed to read a reference table from inside a shard query (`SET citus.allow_nested_distributed_execution = on`). */
+  /** Allowed to read a reference table from inside a shard query: `distribute` marks it (`NESTED_EXECUTION_FUNCTIONS`). */
   nested: boolean;
 }
 
@@ -175,13 +176,17 @@ export async function checkCitusRules(sql: RawSql): Promise<CitusRulesReport> {
     ).map((t) => t.name),
   );
 
-  const functions = await sql.query<FunctionRow>(`
+  const functions = await sql.query<FunctionRow>(
+    `
     select p.oid::int as oid, p.oid::regprocedure::text as signature, p.proname as name, l.lanname as language,
            case when p.prokind = 'f' then pg_get_functiondef(p.oid) else '' end as definition, p.prosrc as source,
            p.pronargs::int as args,
-           coalesce('citus.allow_nested_distributed_execution=on' = any (p.proconfig), false) as nested
+           coalesce('citus.allow_nested_distributed_execution=on' = any (p.proconfig), false)
+             or p.oid::regprocedure::text = any ($1::text[]) as nested
     from pg_proc p join pg_language l on l.oid = p.prolang
-    where p.pronamespace = 'public'::regnamespace and l.lanname in ('sql', 'plpgsql')`);
+    where p.pronamespace = 'public'::regnamespace and l.lanname in ('sql', 'plpgsql')`,
+    [[...NESTED_EXECUTION_FUNCTIONS]],
+  );
   const byName = new Map<string, FunctionRow[]>();
   for (const fn of functions) byName.set(fn.name, [...(byName.get(fn.name) ?? []), fn]);
   const factsCache = new Map<number, BodyFacts>();

@@ -184,6 +184,12 @@ export const COMMAND_FUNCTIONS = [
 ] as const;
 
 /**
+ * Functions that policies call and that read a reference table (scope_secrets, copied to every
+ * node): Citus runs them inside shard queries only when marked for nested execution.
+ */
+export const NESTED_EXECUTION_FUNCTIONS = ['app_scope_subject(text)'] as const;
+
+/**
  * What `distribute` does for the scope tickets besides placing tables: marks the function that
  * checks tickets for Citus's nested execution (on a worker it reads the node's copy of the
  * reference table scope_secrets from inside a shard query), takes the command functions from
@@ -196,7 +202,9 @@ export async function scopeHardening(sql: RawSql): Promise<string[]> {
   );
   const ownerRole = `"${(owner?.owner ?? 'postgres').replaceAll('"', '""')}"`;
   return [
-    'ALTER FUNCTION public.app_scope_subject(text) SET citus.allow_nested_distributed_execution = on;',
+    ...NESTED_EXECUTION_FUNCTIONS.map(
+      (fn) => `ALTER FUNCTION public.${fn} SET citus.allow_nested_distributed_execution = on;`,
+    ),
     ...COMMAND_FUNCTIONS.map((fn) => `REVOKE EXECUTE ON FUNCTION pg_catalog.${fn} FROM PUBLIC;`),
     'REVOKE USAGE ON LANGUAGE plpgsql, sql FROM PUBLIC;',
     `GRANT USAGE ON LANGUAGE plpgsql, sql TO ${ownerRole};`,

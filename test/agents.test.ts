@@ -490,7 +490,9 @@ describe('runs and tool executions', () => {
       [doomed.organizationId],
     );
     expect(Number(configs?.n)).toBe(0);
-    await expect(withTenant(db, doomed.organizationId, async () => 1)).rejects.toThrow(/no such organization/);
+    await expect(withTenant(db, doomed.organizationId, async () => 1)).rejects.toThrow(
+      /no such organization/,
+    );
     const [{ n } = { n: -1 }] = (await database.current.sql.query<{ n: number }>(
       `select count(*)::int as n from agent_runs where organization_id = $1`,
       [doomed.organizationId],
