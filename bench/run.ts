@@ -7,6 +7,9 @@ import { tenantScopeBench } from './tenant-scope.ts';
 // Each bench prints its paths side by side with their baselines, measured in the same run.
 const benches: Bench[] = [tenantScopeBench, migrateBench, retrievalBench, halfvecBench];
 
+// Every bench database is a scratch development database made for the run: said explicitly.
+process.env.NEONHUB_DEVELOPMENT ??= '1';
+process.env.NEONHUB_QUIET_DEVELOPMENT_WARNINGS ??= '1';
 const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
 const target = benchTarget(serverUrl);
 const only = process.argv.slice(2);

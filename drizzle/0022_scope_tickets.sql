@@ -387,19 +387,28 @@ BEGIN
   RETURN invitation.organization_id;
 END $$;
 --> statement-breakpoint
--- What a scope may have left on its session that the next scope on the pooled connection would
--- inherit and that RESET ALL, CLOSE ALL, UNLISTEN, DISCARD TEMP and the advisory unlock do not clear:
--- statements prepared with SQL PREPARE (which could stand in for the driver's). Returns how many.
-CREATE OR REPLACE FUNCTION public.app_scope_residue() RETURNS integer
+-- Clears what a scope may have left on its session for the next scope on the pooled connection:
+-- settings (RESET ALL; the role apart), cursors kept past the transaction, listened channels,
+-- session advisory locks, temp objects, sequence state, and statements prepared with SQL PREPARE
+-- (which could stand in for the driver's). Returns how many of those it found: the caller closes
+-- such a connection. One call, so the reset costs one statement; no SET clause, since RESET ALL
+-- must reach the session, so every name is qualified.
+CREATE OR REPLACE FUNCTION public.app_reset_session() RETURNS integer
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
   planted text;
   found integer := 0;
 BEGIN
+  RESET ALL;
+  RESET ROLE;
+  EXECUTE 'CLOSE ALL';
+  UNLISTEN *;
+  PERFORM pg_catalog.pg_advisory_unlock_all();
+  DISCARD TEMP;
+  DISCARD SEQUENCES;
   FOR planted IN SELECT p.name FROM pg_catalog.pg_prepared_statements p WHERE p.from_sql LOOP
-    EXECUTE format('DEALLOCATE %I', planted);
+    EXECUTE pg_catalog.format('DEALLOCATE %I', planted);
     found := found + 1;
   END LOOP;
   RETURN found;

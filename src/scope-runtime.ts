@@ -172,13 +172,11 @@ const OPEN_USER = `select pg_catalog.set_config('role', '${APP_ROLE}', true) as 
        public.app_open_user_scope($1::uuid, $2::bigint, $3::bytea) as opened`;
 
 /**
- * What a scope may leave on its session for the next scope on the connection: settings (RESET ALL,
- * role apart), cursors kept past the transaction, listened channels, session advisory locks, temp
- * objects, sequence state, and statements prepared with SQL PREPARE (`app_scope_residue`, last, so
- * its count is the message's last result: a connection that had any is closed, not reused).
+ * Clears what a scope may leave on its session for the next scope on the connection (settings,
+ * held cursors, listens, advisory locks, temp objects, sequence state, statements prepared with SQL
+ * PREPARE): `app_reset_session()` counts what it found, and a connection that had any is closed.
  */
-export const SESSION_RESET =
-  'RESET ALL; RESET ROLE; CLOSE ALL; UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES; SELECT public.app_scope_residue() AS residue';
+export const SESSION_RESET = 'SELECT public.app_reset_session() AS residue';
 
 /** The statement that opens a scope, and its parameters, made at the moment it is sent. */
 interface Opening {
@@ -501,6 +499,16 @@ export class ScopeRuntime {
   ): Promise<void> {
     const results = await send(connection.unsafe(`${command}; ${SESSION_RESET}`).simple());
     await this.closeIfTampered(connection, results);
+    // A transaction fn left aborted (a refusal it caught without a savepoint) is rolled back by
+    // COMMIT: say so, as the embedded database does, rather than let the caller think it committed.
+    if (command === 'COMMIT' && (results as { command?: string }[])[0]?.command === 'ROLLBACK') {
+      throw Object.assign(
+        new Error('the transaction was rolled back instead of committed: a statement in it failed'),
+        {
+          code: '25P02',
+        },
+      );
+    }
   }
 
   private async resetSession(
@@ -540,7 +548,10 @@ export class ScopeRuntime {
         this.noteNewest(scope, opening, [[], answers]);
         const result = await fn(tx);
         // Deferred checks run now, while the ticket is in force: at COMMIT they would see no tenant.
-        await tx.execute(sql`set constraints all immediate`);
+        // In a transaction fn left aborted they cannot: COMMIT reports the rollback below.
+        await tx.execute(sql`set constraints all immediate`).catch((error: unknown) => {
+          if (!inAbortedTransaction(error)) throw error;
+        });
         return result;
       });
     } finally {
@@ -548,6 +559,16 @@ export class ScopeRuntime {
       if (this.client.kind === 'embedded') await this.client.pglite.exec(SESSION_RESET);
     }
   }
+}
+
+/** PostgreSQL refused a statement because an earlier one aborted the transaction (25P02). */
+function inAbortedTransaction(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    if ((current as { code?: unknown }).code === '25P02') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** A statement with `$n` placeholders as a Drizzle query binding `params`. */

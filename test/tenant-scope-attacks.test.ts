@@ -291,7 +291,7 @@ describe('settings are not keys', () => {
         }
         const after = await tx.transaction((sp) => brandsSeen(sp)).catch(() => ({}));
         const organizations = rowsOf<{ id: string }>(
-          await tx.execute(sql`select id from organizations`).catch(() => []),
+          await tx.transaction((sp) => sp.execute(sql`select id from organizations`)).catch(() => []),
         );
         if (
           (after as Record<string, number>).globex ||
