@@ -256,6 +256,11 @@ synchronous_commit = off
 full_page_writes = off
 max_connections = 200
 shared_buffers = 256MB
+# As production servers often run: statement statistics loaded, and a log a superuser can read
+# (the tests look for scope credentials in both).
+shared_preload_libraries = 'pg_stat_statements'
+logging_collector = on
+log_directory = 'log'
 # JIT compilation only slows down the short queries tests run.
 jit = off
 EOF
