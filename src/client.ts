@@ -9,7 +9,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { lockDataDir } from './data-dir-lock.ts';
-import { ConnectionError, describeServer } from './errors.ts';
+import { connectionFailure as connectionFailureOf, describeServer } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
 import * as schema from './schema/index.ts';
 import { registerScopeRuntime } from './scope-runtime.ts';
@@ -62,6 +62,13 @@ export interface CreateDbOptions {
   pglite?: PGlite;
   /** Server pool size. */
   max?: number;
+  /**
+   * Seconds a call waits for a server connection (refused, slots exhausted, a restart) before it
+   * fails with a retryable `ConnectionError`. Default 30.
+   */
+  connectTimeout?: number;
+  /** Seconds a statement may wait for a connection and run before the client cancels it. Default: no limit. */
+  queryTimeout?: number;
   /** Opens organizations' tenant scope keys. Default: `loadKeyRing()` when a scope first needs it. */
   keys?: KeyRing;
   /**
@@ -110,19 +117,21 @@ function openHandle(options: CreateDbOptions): DbHandle {
   if (options.pglite)
     return embeddedHandle(options.pglite, options.pglite.dataDir ?? 'memory://', onStatement);
   const url = options.url ?? process.env.DATABASE_URL;
-  if (url) return serverHandle(url, options.max ?? 10, onStatement);
+  if (url) return serverHandle(url, options);
   const dataDir = options.dataDir ?? defaultDataDir();
   return embeddedHandle(openPglite(dataDir), dataDir, onStatement);
 }
 
-function serverHandle(
-  url: string,
-  max: number,
-  onStatement?: (text: string, parameters?: unknown[]) => void,
-): DbHandle {
+function serverHandle(url: string, options: CreateDbOptions): DbHandle {
+  const { onStatement } = options;
   const display = describeServer(url);
   const client = postgres(url, {
-    max,
+    max: options.max ?? 10,
+    connect_timeout: options.connectTimeout ?? 30,
+    // After failed connects postgres.js refuses calls until its next attempt, by default up to 20 s
+    // later: retry within 2 s, so the pool is back soon after the server is.
+    backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 2),
+    ...(options.queryTimeout && { query_timeout: options.queryTimeout }),
     onnotice: () => {},
     ...(onStatement && {
       debug: (_connection: number, text: string, parameters: unknown[]) => onStatement(text, parameters),
@@ -145,28 +154,8 @@ function serverHandle(
     sql: rawOf(client),
     dedicated: async () => {
       const reserved = await client.reserve().catch(connectionFailure(display));
-      // After its connection dies, a reserved postgres.js session crashes the process on the next
-      // write: remember the loss and answer every later call with it instead.
-      let lost: unknown;
-      const guard =
-        <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
-        async (...args: A): Promise<R> => {
-          if (lost) throw lost;
-          try {
-            return await call(...args);
-          } catch (error) {
-            if (String((error as { code?: unknown }).code).startsWith('CONNECTION_')) lost = error;
-            throw error;
-          }
-        };
-      const raw = rawOf(reserved);
-      return {
-        query: guard(raw.query) as RawSql['query'],
-        exec: guard(raw.exec),
-        release: async () => {
-          if (!lost) reserved.release();
-        },
-      };
+      // postgres.js answers every call on a connection that died with the loss, and does not pool it again.
+      return { ...rawOf(reserved), release: async () => reserved.release() };
     },
     close: () => client.end({ timeout: 5 }),
   };
@@ -214,23 +203,9 @@ function observeStatements(pglite: PGlite, onStatement: (text: string) => void):
     transaction((tx) => callback(wrap(tx)))) as PGlite['transaction'];
 }
 
-const connectionCodes = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'ECONNRESET',
-  'CONNECT_TIMEOUT',
-]);
-
 function connectionFailure(display: string) {
   return (error: unknown): never => {
-    const code = (error as { code?: string }).code;
-    if (code && connectionCodes.has(code)) throw new ConnectionError(display, code, error);
-    if (code === '28P01' || code === '28000')
-      throw new ConnectionError(display, 'authentication failed', error);
-    if (code === '3D000') throw new ConnectionError(display, 'database does not exist', error);
-    throw error;
+    throw connectionFailureOf(error, display) ?? error;
   };
 }
 

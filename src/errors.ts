@@ -37,8 +37,17 @@ const hints: Record<string, string> = {
   'database does not exist': 'create it, or fix the database name in DATABASE_URL',
 };
 
+/** Reasons a retry cannot cure: the URL, the login or the database name is wrong. */
+const lastingReasons = new Set(['authentication failed', 'database does not exist', 'ENOTFOUND']);
+
+/**
+ * The connection failed or was lost: refused, reset, timed out, too many clients, the server
+ * restarting or ending the session. `retryable` says whether trying again later can succeed (not
+ * for a wrong URL, login or database name). A scope that loses its connection rolls back whole.
+ */
 export class ConnectionError extends Error {
   override readonly name = 'ConnectionError';
+  readonly retryable: boolean;
   constructor(
     readonly server: string,
     readonly reason: string,
@@ -46,7 +55,57 @@ export class ConnectionError extends Error {
   ) {
     const hint = hints[reason];
     super(`cannot use PostgreSQL at ${server}: ${reason}${hint ? ` (${hint})` : ''}`, { cause });
+    this.retryable = !lastingReasons.has(reason) && !/malformed URL|unsupported scheme/.test(reason);
   }
+}
+
+const socketReasons = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'CONNECT_TIMEOUT',
+]);
+
+/** What a session-ending server error says, by SQLSTATE. */
+const endedSessionReasons: Record<string, string> = {
+  '57P01': 'the server ended the session (shutdown or an administrator)',
+  '57P02': 'the server ended the session (crash)',
+  '57P03': 'the server is starting or shutting down',
+  '25P03':
+    'the server ended the session: idle in a transaction for longer than idle_in_transaction_session_timeout',
+  '57P05': 'the server ended the session: idle for longer than idle_session_timeout',
+  '53300': 'too many clients',
+  '28P01': 'authentication failed',
+  '28000': 'authentication failed',
+  '3D000': 'database does not exist',
+};
+
+/**
+ * The `ConnectionError` a driver error amounts to, when the connection is unusable or was never
+ * made (the socket, the driver closing it, a FATAL from the server); undefined for an error of a
+ * statement on a connection that lives on (a Citus worker unreachable is one of those).
+ */
+export function connectionFailure(error: unknown, server: string): ConnectionError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    if (current instanceof ConnectionError) return current;
+    const { code, severity, cause } = current as { code?: unknown; severity?: unknown; cause?: unknown };
+    if (typeof code === 'string') {
+      if (socketReasons.has(code)) return new ConnectionError(server, code, error);
+      if (code.startsWith('CONNECTION_'))
+        return new ConnectionError(server, 'the connection was lost', error);
+      const ended = endedSessionReasons[code];
+      if (ended && severity !== 'ERROR') return new ConnectionError(server, ended, error);
+      if (/^08...$/.test(code) && severity !== 'ERROR')
+        return new ConnectionError(server, 'the connection was lost', error);
+    }
+    if (severity === 'FATAL' || severity === 'PANIC')
+      return new ConnectionError(server, 'the server ended the session', error);
+    current = cause;
+  }
+  return undefined;
 }
 
 /** A tenant scope used wrongly: outside a scope, nested for another tenant, or run as a privileged login. */
@@ -111,6 +170,17 @@ const kinds: Record<string, DatabaseErrorKind> = {
   '55P03': 'timeout',
   '40001': 'conflict',
   '40P01': 'conflict',
+  // Reported on a live session: a Citus worker unreachable, the server out of slots, disk or memory.
+  '08000': 'unavailable',
+  '08001': 'unavailable',
+  '08003': 'unavailable',
+  '08006': 'unavailable',
+  '53000': 'unavailable',
+  '53100': 'unavailable',
+  '53200': 'unavailable',
+  '53300': 'unavailable',
+  '53400': 'unavailable',
+  '57P03': 'unavailable',
   '42501': 'permission_denied',
   P0001: 'raised',
 };
@@ -133,6 +203,8 @@ export type DatabaseErrorKind =
   | 'timeout'
   /** A serialization failure or deadlock: retrying the transaction may succeed. */
   | 'conflict'
+  /** The cluster cannot serve now (a Citus worker unreachable, no free slot, disk or memory full): retry later. */
+  | 'unavailable'
   | 'permission_denied'
   | 'raised'
   | 'other';
@@ -146,6 +218,8 @@ export type DatabaseErrorKind =
 export class DatabaseError extends Error {
   override readonly name = 'DatabaseError';
   readonly columns: string[];
+  /** Whether the same call may succeed later: a conflict, a timeout, the cluster unavailable. */
+  readonly retryable: boolean;
   constructor(
     readonly kind: DatabaseErrorKind,
     readonly code: string,
@@ -158,7 +232,13 @@ export class DatabaseError extends Error {
   ) {
     super(message, { cause });
     this.columns = columns ?? (column ? [column] : []);
+    this.retryable = kind === 'conflict' || kind === 'timeout' || kind === 'unavailable';
   }
+}
+
+/** Whether an error the package raised may go away if the call is made again later. */
+export function isRetryable(error: unknown): boolean {
+  return (error instanceof ConnectionError || error instanceof DatabaseError) && error.retryable;
 }
 
 /** The PostgreSQL error under whatever wrapped it (Drizzle puts it on `cause`). */

@@ -70,6 +70,7 @@ export {
   ConnectionError,
   DatabaseError,
   type DatabaseErrorKind,
+  isRetryable,
   MigrationError,
   MigrationLedgerError,
   ServerRequirementError,

@@ -5,7 +5,7 @@ import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-j
 import type postgres from 'postgres';
 import { type Database, type DbTarget, rowsOf, type Transaction } from './client.ts';
 import { DEVELOPMENT_ENV, developmentTarget } from './development.ts';
-import { ConnectionError, TenantScopeError } from './errors.ts';
+import { type ConnectionError, connectionFailure, TenantScopeError } from './errors.ts';
 import { type KeyRing, loadKeyRing } from './key-ring.ts';
 import {
   type DerivedKey,
@@ -243,19 +243,20 @@ export class ScopeRuntime {
   async run<T>(db: Database, scope: Scope, fn: (tx: Transaction) => Promise<T>): Promise<T> {
     // The login first: a refused login is the error to report, whatever else is missing.
     // Known after the first scope, as are the keys: no await for them then.
-    if (!this.checked) await this.checkLogin();
-    const opening =
-      scope.kind === 'tenant'
-        ? await this.tenantOpening(scope.organizationId)
-        : await this.userOpening(scope.userId);
     try {
+      if (!this.checked) await this.checkLogin();
+      const opening =
+        scope.kind === 'tenant'
+          ? await this.tenantOpening(scope.organizationId)
+          : await this.userOpening(scope.userId);
       return this.client.kind === 'server'
         ? await this.runOnServer(this.client.sql, db, scope, opening, fn)
         : await this.runEmbedded(db, scope, opening, fn);
     } catch (error) {
       // A retired or unknown key version: the next scope reads the organization's keys again.
       if (scope.kind === 'tenant' && refusedOpening(error)) this.tenantKeys.delete(scope.organizationId);
-      throw error;
+      // No connection, or a lost one, before the scope began or while it ran: one kind of error.
+      throw (this.client.kind === 'server' && connectionFailure(error, this.display())) || error;
     }
   }
 
@@ -419,9 +420,12 @@ export class ScopeRuntime {
     try {
       return await client.reserve();
     } catch (error) {
-      if (!connectionLost(error)) throw error;
-      if (attempts > 1) return this.reserve(client, attempts - 1);
-      throw new ConnectionError(this.display(), 'the server closed the connection', error);
+      const failure = connectionFailure(error, this.display());
+      if (!failure) throw error;
+      // A connection that died in the pool: another one may be fine. Refused or full: say so now.
+      if (attempts > 1 && failure.reason === 'the connection was lost')
+        return this.reserve(client, attempts - 1);
+      throw failure;
     }
   }
 
@@ -433,11 +437,12 @@ export class ScopeRuntime {
     fn: (tx: Transaction) => Promise<T>,
   ): Promise<T> {
     const connection = await this.reserve(client);
-    let lost = false;
+    let lost: ConnectionError | undefined;
     let endTransaction = () => {};
+    // Once the connection is gone, every error of this scope is that loss; nothing more is sent on it.
     const noteLoss = (error: unknown) => {
-      if (connectionLost(error)) lost = true;
-      return lost ? new ConnectionError(this.display(), 'the server closed the connection', error) : error;
+      lost ??= connectionFailure(error, this.display());
+      return lost ?? error;
     };
     const fail = (error: unknown): never => {
       throw noteLoss(error);
@@ -585,23 +590,6 @@ function refusedOpening(error: unknown): boolean {
   for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
     if ((current as { code?: unknown }).code === '28000') return true;
     current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}
-
-/** The connection is gone: the driver says so, or the server ended the session (FATAL, 57P0x, 08xxx). */
-function connectionLost(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
-    const { code, severity, cause } = current as { code?: unknown; severity?: unknown; cause?: unknown };
-    // An ERROR with a connection code is the server's own link failing (a Citus worker): this one lives.
-    if (
-      typeof code === 'string' &&
-      (code.startsWith('CONNECTION_') || (/^(57P0[123]|08...)$/.test(code) && severity !== 'ERROR'))
-    )
-      return true;
-    if (severity === 'FATAL' || severity === 'PANIC') return true;
-    current = cause;
   }
   return false;
 }
