@@ -180,6 +180,9 @@ const kinds: Record<string, DatabaseErrorKind> = {
   '53200': 'unavailable',
   '53300': 'unavailable',
   '53400': 'unavailable',
+  // A Citus worker's session ended: the coordinator passes it on as an ERROR, its own session lives.
+  '57P01': 'unavailable',
+  '57P02': 'unavailable',
   '57P03': 'unavailable',
   '42501': 'permission_denied',
   P0001: 'raised',

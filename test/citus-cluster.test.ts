@@ -16,7 +16,7 @@ import {
   distribute,
 } from '../src/citus.ts';
 import { createDb, type Database, type DbHandle, rowsOf, type Transaction } from '../src/client.ts';
-import { DatabaseError } from '../src/errors.ts';
+import { DatabaseError, isRetryable } from '../src/errors.ts';
 import { createServiceLogin } from '../src/logins.ts';
 import { migrate } from '../src/migrate.ts';
 import { brands, brandVoices } from '../src/schema/index.ts';
@@ -769,6 +769,99 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
         expect(controls['run_command_on_workers as the superuser']).toMatch(/^reached/);
       } finally {
         await attackerDb.close();
+        await cluster.handle.sql.exec(`drop owned by ${login}; drop role ${login}`);
+      }
+    });
+
+    it('a worker failing under 20 writing scopes: ok or retryable errors, none hung or uncaught, no pool connection left behind, nothing half-written', async () => {
+      const login = `neonhub_suite_wf_${randomBytes(4).toString('hex')}`;
+      const password = await createServiceLogin(cluster.handle, login);
+      await authorizeLoginOnWorkers(cluster, login, password);
+      const url = new URL(cluster.url);
+      url.username = login;
+      url.password = password;
+      const service = createDb({ url: url.toString(), max: 8 });
+      const base = new URL(cluster.url);
+      const superuser = {
+        user: decodeURIComponent(base.username),
+        password: decodeURIComponent(base.password),
+      };
+      const { url: workerUrl } = await shardPlacement(
+        cluster,
+        'brands',
+        tenants.globex.organizationId,
+        superuser,
+      );
+      const worker = createDb({ url: workerUrl, max: 1 });
+      const workerDb = new URL(workerUrl).pathname.slice(1);
+      const uncaught: unknown[] = [];
+      const collect = (error: unknown) => uncaught.push(error);
+      process.on('uncaughtException', collect);
+      process.on('unhandledRejection', collect);
+      const slugs: string[] = [];
+      try {
+        const runs = Array.from({ length: 20 }, async (_, i) => {
+          const org = i % 2 ? tenants.acme.organizationId : tenants.globex.organizationId;
+          const slug = `blip-${i}`;
+          slugs.push(slug);
+          const started = performance.now();
+          const outcome = await withTenant(service.db, org, async (tx) => {
+            await tx.execute(sql`select pg_sleep(${0.05 * (i % 5)})`);
+            await tx.insert(brands).values({ organizationId: org, slug, name: slug });
+            await tx.execute(sql`select pg_sleep(0.05)`);
+            return tx.select().from(brands).where(sql`organization_id = ${org} and slug = ${slug}`);
+          }).then(
+            () => 'ok',
+            (error: unknown) => (isRetryable(error) ? 'retryable' : `other: ${String(error).slice(0, 120)}`),
+          );
+          return { outcome, seconds: (performance.now() - started) / 1000 };
+        });
+        // The worker fails for a second: every session the coordinator holds there ends, again and again.
+        await new Promise((resolve) => setTimeout(resolve, 80));
+        const until = performance.now() + 1000;
+        while (performance.now() < until) {
+          await worker.sql.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+            [workerDb],
+          );
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        const results = await Promise.all(runs);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const count = (outcome: string) => results.filter((r) => r.outcome === outcome).length;
+        const other = results.filter((r) => r.outcome.startsWith('other'));
+        // What the coordinator holds for the login, and whether every scope committed all or nothing.
+        const [held] = await cluster.handle.sql.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity where usename = $1 and state like 'idle in transaction%'`,
+          [login],
+        );
+        const stats = (service.db as unknown as { $client: { stats?: { leased: number } } }).$client.stats;
+        const [prepared] = await cluster.handle.sql.query<{ n: number }>(
+          `select count(*)::int as n from pg_prepared_xacts where database = current_database()`,
+        );
+        const stored = await cluster.handle.sql.query<{ slug: string }>(
+          `select slug from brands where slug like 'blip-%'`,
+        );
+        const after = await withTenant(service.db, tenants.acme.organizationId, (tx) => brandsSeen(tx)).then(
+          () => 'ok',
+          (error: unknown) => String(error),
+        );
+        say(
+          `worker failing: 20 scopes, ${count('ok')} ok, ${count('retryable')} retryable errors, ${other.length} other, ${uncaught.length} uncaught, slowest ${Math.max(...results.map((r) => r.seconds)).toFixed(1)} s; ${held?.n} connections left in a transaction, ${stats?.leased ?? 0} leased; ${prepared?.n} prepared transactions; ${stored.length} rows stored, ${count('ok')} committed; afterwards ${after}`,
+        );
+        expect(other.map((r) => r.outcome)).toEqual([]);
+        expect(uncaught).toEqual([]);
+        expect(count('retryable')).toBeGreaterThan(0);
+        expect(held?.n).toBe(0);
+        expect(stats?.leased ?? 0).toBe(0);
+        expect(stored.length).toBe(count('ok'));
+        expect(after).toBe('ok');
+      } finally {
+        process.off('uncaughtException', collect);
+        process.off('unhandledRejection', collect);
+        await worker.close();
+        await service.close();
+        await cluster.handle.sql.exec(`delete from brands where slug like 'blip-%'`);
         await cluster.handle.sql.exec(`drop owned by ${login}; drop role ${login}`);
       }
     });

@@ -126,185 +126,196 @@ const shapes: Record<string, (tx: Transaction) => Promise<unknown>> = {
   relational: (tx) => tx.query.brands.findMany({ where: eq(brands.organizationId, organizationId) }),
 };
 
-describe.skipIf(!onServer)('a backend that ends while a scope waits between two statements (server only: PGlite has no backends)', () => {
-  it('an administrator ends it: every statement shape gets a retryable ConnectionError, nothing is thrown elsewhere, the pool goes on', async () => {
-    const login = await serviceLogin();
-    try {
-      const { result: results, uncaught } = await uncaughtDuring(() =>
-        Promise.all(
-          Object.entries(shapes).map(async ([name, shape]) => {
-            const outcome = await settled(
-              withTenant(login.db, organizationId, async (tx) => {
-                const [{ pid } = { pid: 0 }] = rowsOf<{ pid: number }>(
-                  await tx.execute(sql`select pg_backend_pid() as pid`),
-                );
-                await database.current.sql.query('select pg_terminate_backend($1)', [pid]);
-                await new Promise((resolve) => setTimeout(resolve, 100));
-                return shape(tx);
-              }),
-            );
-            return { name, outcome };
-          }),
-        ),
-      );
-      const counts = tally(results.map((r) => r.outcome));
-      const after = await settled(
-        withTenant(login.db, organizationId, (tx) => shapes.select?.(tx) ?? Promise.resolve()),
-      );
-      const pool = await leaked(login, login.name);
-      console.log(
-        `idle kill: ${counts.calls} calls, ${counts.ok} ok, ${counts.typed} typed errors, ${counts.hung} hung, ${uncaught.length} uncaught; afterwards the pool ${after.outcome}, ${pool.inTransaction} connections left in a transaction, ${pool.leased} leased`,
-      );
-      expect(counts).toEqual({ calls: 4, ok: 0, typed: 4, other: [], hung: 0 });
-      for (const { outcome } of results) {
-        expect(outcome.outcome === 'failed' && outcome.error).toBeInstanceOf(ConnectionError);
-      }
-      expect(uncaught).toEqual([]);
-      expect(after.outcome).toBe('ok');
-      expect(pool).toEqual({ inTransaction: 0, leased: 0 });
-    } finally {
-      await login.close();
-    }
-  });
-
-  it("the server's idle_in_transaction_session_timeout ends it: the next statement says so, retryable; control: a scope that does not wait passes", async () => {
-    const login = await serviceLogin(["SET idle_in_transaction_session_timeout = '300ms'"]);
-    try {
-      const control = await settled(
-        withTenant(login.db, organizationId, (tx) => shapes.select?.(tx) ?? Promise.resolve()),
-      );
-      const { result, uncaught } = await uncaughtDuring(() =>
-        settled(
-          withTenant(login.db, organizationId, async (tx) => {
-            await tx.execute(sql`select 1`);
-            await new Promise((resolve) => setTimeout(resolve, 1500));
-            return shapes.select?.(tx);
-          }),
-        ),
-      );
-      const pool = await leaked(login, login.name);
-      console.log(
-        `idle-in-transaction timeout: control ${control.outcome}; the waiting scope ${result.outcome === 'failed' ? String(result.error).slice(0, 140) : result.outcome}; ${uncaught.length} uncaught; pool ${JSON.stringify(pool)}`,
-      );
-      expect(control.outcome).toBe('ok');
-      expect(result.outcome).toBe('failed');
-      const error = result.outcome === 'failed' ? result.error : undefined;
-      expect(error).toBeInstanceOf(ConnectionError);
-      expect(isRetryable(error)).toBe(true);
-      expect(uncaught).toEqual([]);
-      expect(pool).toEqual({ inTransaction: 0, leased: 0 });
-    } finally {
-      await login.close();
-    }
-  });
-
-  it('slots exhausted (the login at its connection limit, held elsewhere): every call fails within connectTimeout with a retryable ConnectionError; freed, the pool works', async () => {
-    const login = await serviceLogin(['CONNECTION LIMIT 2'], 4);
-    const holders = createDb({ url: (await loginUrl(login)).toString(), max: 2 });
-    const bounded = createDb({ url: (await loginUrl(login)).toString(), max: 4, connectTimeout: 3 });
-    try {
-      await Promise.all([
-        holders.sql.query('select pg_sleep(0.05)'),
-        holders.sql.query('select pg_sleep(0.05)'),
-      ]);
-      const started = performance.now();
-      const { result: results, uncaught } = await uncaughtDuring(() =>
-        Promise.all([
-          ...Array.from({ length: 6 }, () =>
-            settled(withTenant(bounded.db, organizationId, (tx) => shapes.select?.(tx) ?? Promise.resolve())),
+describe.skipIf(!onServer)(
+  'a backend that ends while a scope waits between two statements (server only: PGlite has no backends)',
+  () => {
+    it('an administrator ends it: every statement shape gets a retryable ConnectionError, nothing is thrown elsewhere, the pool goes on', async () => {
+      const login = await serviceLogin();
+      try {
+        const { result: results, uncaught } = await uncaughtDuring(() =>
+          Promise.all(
+            Object.entries(shapes).map(async ([name, shape]) => {
+              const outcome = await settled(
+                withTenant(login.db, organizationId, async (tx) => {
+                  const [{ pid } = { pid: 0 }] = rowsOf<{ pid: number }>(
+                    await tx.execute(sql`select pg_backend_pid() as pid`),
+                  );
+                  await database.current.sql.query('select pg_terminate_backend($1)', [pid]);
+                  await new Promise((resolve) => setTimeout(resolve, 100));
+                  return shape(tx);
+                }),
+              );
+              return { name, outcome };
+            }),
           ),
-          ...Array.from({ length: 3 }, () => settled(bounded.sql.query('select 1'))),
-        ]),
-      );
-      const seconds = (performance.now() - started) / 1000;
-      const counts = tally(results);
-      const reasons = [
-        ...new Set(
-          results.flatMap((r) => (r.outcome === 'failed' ? [(r.error as ConnectionError).reason] : [])),
-        ),
-      ];
-      await holders.close();
-      // What a caller does with a retryable error: try again a little later.
-      let tries = 0;
-      let after: Awaited<ReturnType<typeof settled>> = { outcome: 'hung' };
-      while (after.outcome !== 'ok' && tries < 20) {
-        tries++;
-        after = await settled(
-          withTenant(bounded.db, organizationId, (tx) => shapes.select?.(tx) ?? Promise.resolve()),
         );
-        if (after.outcome !== 'ok') await new Promise((resolve) => setTimeout(resolve, 500));
+        const counts = tally(results.map((r) => r.outcome));
+        const after = await settled(
+          withTenant(login.db, organizationId, (tx) => shapes.select?.(tx) ?? Promise.resolve()),
+        );
+        const pool = await leaked(login, login.name);
+        console.log(
+          `idle kill: ${counts.calls} calls, ${counts.ok} ok, ${counts.typed} typed errors, ${counts.hung} hung, ${uncaught.length} uncaught; afterwards the pool ${after.outcome}, ${pool.inTransaction} connections left in a transaction, ${pool.leased} leased`,
+        );
+        expect(counts).toEqual({ calls: 4, ok: 0, typed: 4, other: [], hung: 0 });
+        for (const { outcome } of results) {
+          expect(outcome.outcome === 'failed' && outcome.error).toBeInstanceOf(ConnectionError);
+        }
+        expect(uncaught).toEqual([]);
+        expect(after.outcome).toBe('ok');
+        expect(pool).toEqual({ inTransaction: 0, leased: 0 });
+      } finally {
+        await login.close();
       }
-      console.log(
-        `slots exhausted: ${counts.calls} calls, ${counts.ok} ok, ${counts.typed} retryable ConnectionErrors (${reasons.join('; ')}) in ${seconds.toFixed(1)} s, ${counts.hung} hung, ${uncaught.length} uncaught; freed, the pool ${after.outcome} at try ${tries} ${after.outcome === 'failed' ? String(after.error).slice(0, 200) : ''}`,
-      );
-      expect(counts).toEqual({ calls: 9, ok: 0, typed: 9, other: [], hung: 0 });
-      expect(reasons).toEqual(['too many clients']);
-      expect(uncaught).toEqual([]);
-      expect(after.outcome).toBe('ok');
-    } finally {
-      await holders.close().catch(() => {});
-      await bounded.close();
-      await login.close();
-    }
-  });
-});
+    });
+
+    it("the server's idle_in_transaction_session_timeout ends it: the next statement says so, retryable; control: a scope that does not wait passes", async () => {
+      const login = await serviceLogin(["SET idle_in_transaction_session_timeout = '300ms'"]);
+      try {
+        const control = await settled(
+          withTenant(login.db, organizationId, (tx) => shapes.select?.(tx) ?? Promise.resolve()),
+        );
+        const { result, uncaught } = await uncaughtDuring(() =>
+          settled(
+            withTenant(login.db, organizationId, async (tx) => {
+              await tx.execute(sql`select 1`);
+              await new Promise((resolve) => setTimeout(resolve, 1500));
+              return shapes.select?.(tx);
+            }),
+          ),
+        );
+        const pool = await leaked(login, login.name);
+        console.log(
+          `idle-in-transaction timeout: control ${control.outcome}; the waiting scope ${result.outcome === 'failed' ? String(result.error).slice(0, 140) : result.outcome}; ${uncaught.length} uncaught; pool ${JSON.stringify(pool)}`,
+        );
+        expect(control.outcome).toBe('ok');
+        expect(result.outcome).toBe('failed');
+        const error = result.outcome === 'failed' ? result.error : undefined;
+        expect(error).toBeInstanceOf(ConnectionError);
+        expect(isRetryable(error)).toBe(true);
+        expect(uncaught).toEqual([]);
+        expect(pool).toEqual({ inTransaction: 0, leased: 0 });
+      } finally {
+        await login.close();
+      }
+    });
+
+    it('slots exhausted (the login at its connection limit, held elsewhere): every call fails within connectTimeout with a retryable ConnectionError; freed, the pool works', async () => {
+      const login = await serviceLogin(['CONNECTION LIMIT 2'], 4);
+      const holders = createDb({ url: (await loginUrl(login)).toString(), max: 2 });
+      const bounded = createDb({ url: (await loginUrl(login)).toString(), max: 4, connectTimeout: 3 });
+      try {
+        await Promise.all([
+          holders.sql.query('select pg_sleep(0.05)'),
+          holders.sql.query('select pg_sleep(0.05)'),
+        ]);
+        const started = performance.now();
+        const { result: results, uncaught } = await uncaughtDuring(() =>
+          Promise.all([
+            ...Array.from({ length: 6 }, () =>
+              settled(
+                withTenant(bounded.db, organizationId, (tx) => shapes.select?.(tx) ?? Promise.resolve()),
+              ),
+            ),
+            ...Array.from({ length: 3 }, () => settled(bounded.sql.query('select 1'))),
+          ]),
+        );
+        const seconds = (performance.now() - started) / 1000;
+        const counts = tally(results);
+        const reasons = [
+          ...new Set(
+            results.flatMap((r) => (r.outcome === 'failed' ? [(r.error as ConnectionError).reason] : [])),
+          ),
+        ];
+        await holders.close();
+        // What a caller does with a retryable error: try again a little later.
+        let tries = 0;
+        let after: Awaited<ReturnType<typeof settled>> = { outcome: 'hung' };
+        while (after.outcome !== 'ok' && tries < 20) {
+          tries++;
+          after = await settled(
+            withTenant(bounded.db, organizationId, (tx) => shapes.select?.(tx) ?? Promise.resolve()),
+          );
+          if (after.outcome !== 'ok') await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        console.log(
+          `slots exhausted: ${counts.calls} calls, ${counts.ok} ok, ${counts.typed} retryable ConnectionErrors (${reasons.join('; ')}) in ${seconds.toFixed(1)} s, ${counts.hung} hung, ${uncaught.length} uncaught; freed, the pool ${after.outcome} at try ${tries} ${after.outcome === 'failed' ? String(after.error).slice(0, 200) : ''}`,
+        );
+        expect(counts).toEqual({ calls: 9, ok: 0, typed: 9, other: [], hung: 0 });
+        expect(reasons).toEqual(['too many clients']);
+        expect(uncaught).toEqual([]);
+        expect(after.outcome).toBe('ok');
+      } finally {
+        await holders.close().catch(() => {});
+        await bounded.close();
+        await login.close();
+      }
+    });
+  },
+);
 
 const binaries = onServer ? serverBinaries() : undefined;
 
-describe.skipIf(!binaries)('a fast restart of the server (server only, a server of this test: PGlite restarts nothing, and no shared server may)', () => {
-  let server: PrivateServer;
-  let handle: DbHandle;
-  let restarted: string;
+describe.skipIf(!binaries)(
+  'a fast restart of the server (server only, a server of this test: PGlite restarts nothing, and no shared server may)',
+  () => {
+    let server: PrivateServer;
+    let handle: DbHandle;
+    let restarted: string;
 
-  beforeAll(async () => {
-    server = await startPrivateServer();
-    const setupHandle = createDb({ url: server.url, max: 1 });
-    await setupHandle.sql.exec(
-      'create extension if not exists vector; create extension if not exists pg_trgm',
-    );
-    await migrate(setupHandle);
-    const [owner] = await setupHandle.db.insert(users).values({ email: 'owner@restart.example' }).returning();
-    const { organization } = await createOrganization(setupHandle.db, {
-      slug: 'restart',
-      name: 'Restart',
-      ownerUserId: owner?.id ?? '',
-    });
-    restarted = organization.id;
-    await setupHandle.close();
-    handle = createDb({ url: server.url, max: 10 });
-  });
-
-  afterAll(async () => {
-    await handle?.close();
-    server?.stop();
-  });
-
-  it('50 concurrent scopes through `pg_ctl restart -m fast`: each ok or a retryable ConnectionError, none hung, none uncaught; then the pool works', async () => {
-    const { result: results, uncaught } = await uncaughtDuring(async () => {
-      const runs = Array.from({ length: 50 }, (_, i) =>
-        settled(
-          withTenant(handle.db, restarted, async (tx) => {
-            await tx.execute(sql`select pg_sleep(${(i % 5) * 0.05})`);
-            return tx.execute(sql`select count(*) from brands where organization_id = ${restarted}`);
-          }),
-        ),
+    beforeAll(async () => {
+      server = await startPrivateServer();
+      const setupHandle = createDb({ url: server.url, max: 1 });
+      await setupHandle.sql.exec(
+        'create extension if not exists vector; create extension if not exists pg_trgm',
       );
-      await new Promise((resolve) => setTimeout(resolve, 60));
-      server.restart();
-      return Promise.all(runs);
+      await migrate(setupHandle);
+      const [owner] = await setupHandle.db
+        .insert(users)
+        .values({ email: 'owner@restart.example' })
+        .returning();
+      const { organization } = await createOrganization(setupHandle.db, {
+        slug: 'restart',
+        name: 'Restart',
+        ownerUserId: owner?.id ?? '',
+      });
+      restarted = organization.id;
+      await setupHandle.close();
+      handle = createDb({ url: server.url, max: 10 });
     });
-    const counts = tally(results);
-    const after = await settled(
-      withTenant(handle.db, restarted, async (tx) => rowsOf(await tx.execute(sql`select 1 as one`))),
-    );
-    const stats = (handle.db as unknown as { $client: { stats?: { leased: number } } }).$client.stats;
-    console.log(
-      `fast restart: ${counts.calls} scopes, ${counts.ok} ok, ${counts.typed} retryable connection errors, ${counts.other.length} other, ${counts.hung} hung, ${uncaught.length} uncaught; afterwards ${after.outcome}, ${stats?.leased ?? 0} connections leased`,
-    );
-    expect(counts.hung).toBe(0);
-    expect(counts.other).toEqual([]);
-    expect(uncaught).toEqual([]);
-    expect(after.outcome).toBe('ok');
-    expect(stats?.leased ?? 0).toBe(0);
-  });
-});
+
+    afterAll(async () => {
+      await handle?.close();
+      server?.stop();
+    });
+
+    it('50 concurrent scopes through `pg_ctl restart -m fast`: each ok or a retryable ConnectionError, none hung, none uncaught; then the pool works', async () => {
+      const { result: results, uncaught } = await uncaughtDuring(async () => {
+        const runs = Array.from({ length: 50 }, (_, i) =>
+          settled(
+            withTenant(handle.db, restarted, async (tx) => {
+              await tx.execute(sql`select pg_sleep(${(i % 5) * 0.05})`);
+              return tx.execute(sql`select count(*) from brands where organization_id = ${restarted}`);
+            }),
+          ),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        server.restart();
+        return Promise.all(runs);
+      });
+      const counts = tally(results);
+      const after = await settled(
+        withTenant(handle.db, restarted, async (tx) => rowsOf(await tx.execute(sql`select 1 as one`))),
+      );
+      const stats = (handle.db as unknown as { $client: { stats?: { leased: number } } }).$client.stats;
+      console.log(
+        `fast restart: ${counts.calls} scopes, ${counts.ok} ok, ${counts.typed} retryable connection errors, ${counts.other.length} other, ${counts.hung} hung, ${uncaught.length} uncaught; afterwards ${after.outcome}, ${stats?.leased ?? 0} connections leased`,
+      );
+      expect(counts.hung).toBe(0);
+      expect(counts.other).toEqual([]);
+      expect(uncaught).toEqual([]);
+      expect(after.outcome).toBe('ok');
+      expect(stats?.leased ?? 0).toBe(0);
+    });
+  },
+);
