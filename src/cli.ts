@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { verifyAllAuditChains } from './api/audit.ts';
 import { ensurePartitions } from './api/partitions.ts';
 import { citusDistributionPlan, distribute } from './citus.ts';
-import { check, checkTableHooks, generate, studio } from './cli-drizzle-kit.ts';
+import { check, checkMigratedCatalog, generate, studio } from './cli-drizzle-kit.ts';
 import { createDb, type DbHandle, isLocalTarget } from './client.ts';
 import { ConnectionError, MigrationError, ServerRequirementError } from './errors.ts';
 import { createServiceLogin } from './logins.ts';
@@ -25,7 +25,8 @@ const usage = `neonhub-db <command>
             shows one tenant as its scope sees it, whatever the login
   generate  drizzle-kit generate (--name <verb_noun>), plus the tenant hooks step for new tables
   check     drift check (drizzle-kit generate + check), then every tenant table of the migrations
-            has forced RLS, its policy, its updated_at trigger and its neonhub_app grants
+            has forced RLS, its policy, its updated_at trigger and its neonhub_app grants, and every
+            text column of a btree index a limit in bytes that keeps its entries within btree's
   maintain  create monthly partitions ahead of time (run daily)
   citus     print the SQL that distributes this schema on Citus by organization (dry run of distribute)
   distribute
@@ -268,7 +269,7 @@ async function main(argv: string[]): Promise<void> {
     case 'check':
       say('drift check');
       check();
-      return checkTableHooks();
+      return checkMigratedCatalog();
     case 'generate':
       return generate(rest, option(rest, 'name'));
     case 'studio':
