@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { verifyAllAuditChains } from './api/audit.ts';
 import { ensurePartitions } from './api/partitions.ts';
 import { citusDistributionPlan, distribute } from './citus.ts';
@@ -45,7 +45,14 @@ default export receives { db, organizationId, ownerUserId } after the demo data.
 
 Uses DATABASE_URL when set, else the embedded PostgreSQL in .data/ (NEONHUB_DATA_DIR overrides).`;
 
-const say = (line: string) => process.stdout.write(`${line}\n`);
+/** Where a run writes its lines and the code it ends with (see runCli). */
+const io = {
+  stdout: (text: string) => {
+    process.stdout.write(text);
+  },
+  exitCode: 0,
+};
+const say = (line: string) => io.stdout(`${line}\n`);
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
 function describe(handle: DbHandle): string {
@@ -217,7 +224,7 @@ async function auditVerify(handle: DbHandle): Promise<void> {
   say(
     failed === 0 ? `  ${results.length} trails intact` : `  ${failed} of ${results.length} trails not intact`,
   );
-  if (failed > 0) process.exitCode = 1;
+  if (failed > 0) io.exitCode = 1;
 }
 
 async function runDistribute(handle: DbHandle): Promise<void> {
@@ -242,7 +249,7 @@ async function runDistribute(handle: DbHandle): Promise<void> {
         ? `  ${role} logs in to every worker`
         : `  ${role} cannot log in to ${unreachable.join(', ')}: give it a worker login and a pg_dist_authinfo row (README, Scale-out on Citus)`,
     );
-  if (blocked.length > 0) process.exitCode = 1;
+  if (blocked.length > 0) io.exitCode = 1;
 }
 
 /** The value after `--<name>` (or `--<name>=value`), if given. */
@@ -300,7 +307,7 @@ async function main(argv: string[]): Promise<void> {
       const name = rest.find((arg) => !arg.startsWith('--'));
       if (!name) {
         say(usage);
-        process.exitCode = 2;
+        io.exitCode = 2;
         return;
       }
       const handle = createDb();
@@ -330,7 +337,7 @@ async function main(argv: string[]): Promise<void> {
     case 'audit': {
       if (rest[0] !== 'verify') {
         say(usage);
-        process.exitCode = 2;
+        io.exitCode = 2;
         return;
       }
       const handle = createDb();
@@ -362,15 +369,41 @@ async function main(argv: string[]): Promise<void> {
     }
     default:
       say(usage);
-      if (command && command !== 'help' && command !== '--help') process.exitCode = 2;
+      if (command && command !== 'help' && command !== '--help') io.exitCode = 2;
   }
 }
 
 const known = [ConnectionError, ServerRequirementError, MigrationError];
-main(process.argv.slice(2)).catch((error: unknown) => {
-  const expected = known.some((kind) => error instanceof kind) || error instanceof Error;
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`neonhub-db: ${message.split('\n')[0]}\n`);
-  if (process.env.NEONHUB_DEBUG && expected) process.stderr.write(`${(error as Error).stack}\n`);
-  process.exitCode = 1;
-});
+
+/**
+ * Runs one command (`argv` without the program name) and returns its exit code: lines go to
+ * `stdout`, a failure is one line on `stderr`. What `neonhub-db` runs; tests run it in their process.
+ */
+export async function runCli(
+  argv: string[],
+  output: { stdout?: (text: string) => void; stderr?: (text: string) => void } = {},
+): Promise<number> {
+  const stderr = output.stderr ?? ((text: string) => process.stderr.write(text));
+  if (output.stdout) io.stdout = output.stdout;
+  io.exitCode = 0;
+  try {
+    await main(argv);
+    return io.exitCode;
+  } catch (error) {
+    const expected = known.some((kind) => error instanceof kind) || error instanceof Error;
+    const message = error instanceof Error ? error.message : String(error);
+    stderr(`neonhub-db: ${message.split('\n')[0]}\n`);
+    if (process.env.NEONHUB_DEBUG && expected) stderr(`${(error as Error).stack}\n`);
+    return 1;
+  } finally {
+    io.stdout = (text) => {
+      process.stdout.write(text);
+    };
+  }
+}
+
+// Run as a program (`tsx src/cli.ts`, the bin): the process exits with the command's code.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url))
+  runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
