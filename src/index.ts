@@ -67,6 +67,8 @@ export {
   ConnectionError,
   DatabaseError,
   type DatabaseErrorKind,
+  EmbeddedDatabaseError,
+  type EmbeddedFault,
   MigrationError,
   MigrationLedgerError,
   ServerRequirementError,
