@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrganization } from '../src/api/organizations.ts';
 import { runCli } from '../src/cli.ts';
-import { createDb } from '../src/client.ts';
+import { createDb, openPglite } from '../src/client.ts';
 import { ConnectionError, DatabaseError } from '../src/errors.ts';
 import { roles, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
@@ -90,6 +90,8 @@ describe('connecting', () => {
   // One data dir for both: the first run creates it, the second finds everything there.
   const setupDir = path.join(mkdtempSync(path.join(tmpdir(), 'neonhub-setup-')), 'pglite');
   afterAll(() => rmSync(path.dirname(setupDir), { recursive: true, force: true }));
+  // PGlite compiles its WebAssembly once per process: done first, so the cases time their commands.
+  beforeAll(() => openPglite('memory://').close());
 
   it('`setup` on a fresh embedded database migrates it and creates the demo data', async () => {
     const first = await cliHere(['setup'], { NEONHUB_DATA_DIR: setupDir });
