@@ -35,6 +35,7 @@ export type CallReport =
       call: number;
       outcome: 'ok' | 'typed' | 'other';
       ms: number;
+      /** Documents the call loaded, or counted. */
       documents?: number;
       kind?: string;
       stopped?: boolean;
@@ -67,10 +68,10 @@ async function call(what: string, work: () => Promise<number | undefined>): Prom
 
 let batch = 0;
 const word = () => Math.random().toString(36).slice(2, 9);
-/** Ten new documents of two chunks each, through the bulk path. */
+/** Five new documents of two chunks each, through the bulk path. */
 const load = (handle: DbHandle, plan: FaultPlan) => async () => {
   batch++;
-  const documents = Array.from({ length: 10 }, (_, i) => ({
+  const documents = Array.from({ length: 5 }, (_, i) => ({
     title: `batch ${batch} document ${i}`,
     sourceUri: `https://faults.example/${batch}/${i}`,
     chunks: Array.from({ length: 2 }, () => ({ content: Array.from({ length: 120 }, word).join(' ') })),
@@ -109,6 +110,12 @@ async function runCase(dataDir: string, plan: FaultPlan): Promise<void> {
       // Space freed: the same handle works again, the statement's transaction having rolled back.
       rmSync(plan.filler);
       await call('bulkIngest after space is freed', load(handle, plan));
+      await call('count documents', async () => {
+        const [row] = await handle.sql.query<{ count: number }>(
+          'select count(*)::int as count from documents',
+        );
+        return row?.count;
+      });
     }
   } else await call('open', () => handle.sql.query('select 1').then(() => undefined));
   await call('close', async () => {
