@@ -32,9 +32,13 @@ export class EmbeddedLog {
   }
 }
 
-/** Files PostgreSQL keeps in its data dir, as its messages quote them (relative, or under /pglite/data). */
+/**
+ * A file or directory of the data dir, as PostgreSQL's messages name it (`could not open file
+ * "base/5/16384"`, `WAL directory "pg_wal"`), relative or under /pglite/data: not a relation or an
+ * extension library that happens to be called `pg_something`.
+ */
 const dataDirFile =
-  /"(?:\/pglite\/data\/)?(?:base|global|pg_\w+|postmaster\.\w+|PG_VERSION|postgresql\.[\w.]+)[^"]*"/;
+  /(?:file|directory) "(?:\/pglite\/data\/)?(?:base|global|pg_\w+|postmaster\.\w+|PG_VERSION|postgresql\.[\w.]+)[^"]*"/;
 
 /** What a message or an errno says is wrong with the files, or undefined when it is not about them. */
 function faultIn(text: string, code?: string, errno?: string): EmbeddedFault | undefined {
@@ -42,7 +46,7 @@ function faultIn(text: string, code?: string, errno?: string): EmbeddedFault | u
   if (code === '53100' || errno === 'ENOSPC' || /No space left on device/.test(text)) return 'disk_full';
   if (['EROFS', 'EACCES', 'EPERM'].includes(errno ?? '')) return 'read_only';
   if (errno === 'ENOENT') return 'missing_file';
-  if (!dataDirFile.test(text) && !/lock file/.test(text)) return undefined;
+  if (!dataDirFile.test(text)) return undefined;
   if (/Read-only file system|Permission denied|Operation not permitted/.test(text)) return 'read_only';
   if (/No such file or directory|does not exist/.test(text)) return 'missing_file';
   return code?.startsWith('58') ? 'io_error' : undefined;
@@ -139,9 +143,9 @@ export const insideTransactionOf = (client: unknown): boolean =>
 /**
  * Guards an embedded instance (once; later calls do nothing): a storage fault becomes an
  * `EmbeddedDatabaseError`, a startup failure too (never an unhandled rejection), and once
- * PostgreSQL has stopped every call fails at once with the reason, `close()` included, without
- * entering the instance. `log` (its `record` given as `onStderr`) names the reason when the error
- * alone does not.
+ * PostgreSQL has stopped every call but `close()` fails at once with the reason, without entering
+ * the instance. `log` (its `record` given as `onStderr`) names the reason when the error alone
+ * does not.
  */
 export function guardEmbedded(pglite: PGlite, dataDir: string, log?: EmbeddedLog): void {
   if (guarded.has(pglite)) return;
