@@ -1,17 +1,19 @@
-// Run as its own process by test/data-dir-lock.test.ts: opens the data dir given as argument the way
-// the package does (its lock taken first), prints `open`, and stays up until killed. Exits 3 when refused.
+// Run as its own process by test/data-dir-lock.test.ts: takes the lock of the data dir given as
+// argument, opens it with PGlite (a new one copied from the initialised cluster, as the package
+// does), prints `open`, and stays up until killed. Exits 3 when refused.
 
-import { openPglite } from '../../src/client.ts';
-import { DataDirLockedError } from '../../src/data-dir-lock.ts';
+import { PGlite } from '@electric-sql/pglite';
+import { lockDataDir } from '../../src/data-dir-lock.ts';
+import { templatedFs } from '../../src/embedded-template.ts';
 
 const dataDir = process.argv[2] ?? '';
-let db: ReturnType<typeof openPglite>;
 try {
-  db = openPglite(dataDir);
+  lockDataDir(dataDir);
 } catch (error) {
   console.error((error as Error).message);
-  process.exit(error instanceof DataDirLockedError ? 3 : 1);
+  process.exit(3);
 }
+const db = new PGlite({ dataDir, fs: templatedFs(dataDir) });
 await db.query('select 1');
 console.log('open');
 setInterval(() => {}, 1000);
