@@ -21,11 +21,13 @@ function tsxAvailable() {
 }
 
 if (existsSync(built) && (installed || !existsSync(source) || !tsxAvailable())) {
-  await import(pathToFileURL(built).href);
+  const { runCli } = await import(pathToFileURL(built).href);
+  process.exitCode = await runCli(process.argv.slice(2));
 } else if (existsSync(source) && tsxAvailable()) {
   const { register } = await import('tsx/esm/api');
   register();
-  await import(pathToFileURL(source).href);
+  const { runCli } = await import(pathToFileURL(source).href);
+  process.exitCode = await runCli(process.argv.slice(2));
 } else {
   process.stderr.write(
     `neonhub-db: no build in ${path.join(root, 'dist')} and no tsx to run the source: run \`npm run build\` (or \`npm install\` in the checkout)\n`,

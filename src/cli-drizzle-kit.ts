@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb } from './client.ts';
+import { btreeIndexBounds, oversizedIndexes } from './index-bounds.ts';
 import { defaultMigrationsFolder, migrate } from './migrate.ts';
 import {
   describeTableHookGaps,
@@ -99,8 +100,11 @@ export function check(): void {
   }
 }
 
-/** Applies drizzle/ to a throwaway embedded database and checks what the tenant hooks give each tenant table. */
-export async function checkTableHooks(): Promise<void> {
+/**
+ * Applies drizzle/ to a throwaway embedded database and checks what the tenant hooks give each tenant
+ * table, and that every btree index's entries are bounded in bytes within btree's limit.
+ */
+export async function checkMigratedCatalog(): Promise<void> {
   const started = performance.now();
   const handle = createDb({ dataDir: 'memory://' });
   try {
@@ -113,6 +117,15 @@ export async function checkTableHooks(): Promise<void> {
       );
     }
     say(`  tenant tables: forced RLS, policy, updated_at trigger, neonhub_app grants (${seconds(started)})`);
+    const bounds = await btreeIndexBounds(handle.sql);
+    const oversized = oversizedIndexes(bounds);
+    if (oversized.length > 0) {
+      process.stderr.write(`${oversized.join('\n')}\n`);
+      throw new Error(
+        `${oversized.length} btree index(es) whose entries could outgrow btree's limit: ${oversized.map((line) => line.split(' ')[0]).join(', ')}`,
+      );
+    }
+    say(`  btree indexes: ${bounds.length} holding text, every entry bounded in bytes within btree's limit`);
   } finally {
     await handle.close();
   }

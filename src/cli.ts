@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { verifyAllAuditChains } from './api/audit.ts';
 import { organizationIdOf, rotateTenantKey } from './api/organizations.ts';
 import { ensurePartitions } from './api/partitions.ts';
 import { citusDistributionPlan, distribute, scopeHardening } from './citus.ts';
-import { check, checkTableHooks, generate } from './cli-drizzle-kit.ts';
+import { check, checkMigratedCatalog, generate } from './cli-drizzle-kit.ts';
 import { createDb, type DbHandle, isLocalTarget } from './client.ts';
 import { ConnectionError, MigrationError, ServerRequirementError } from './errors.ts';
 import { createServiceLogin, hideParametersSql, parametersHiddenFromLogs } from './logins.ts';
@@ -27,7 +27,8 @@ const usage = `neonhub-db <command>
             shows one tenant as its scope sees it, whatever the login
   generate  drizzle-kit generate (--name <verb_noun>), plus the tenant hooks step for new tables
   check     drift check (drizzle-kit generate + check), then every tenant table of the migrations
-            has forced RLS, its policy, its updated_at trigger and its neonhub_app grants
+            has forced RLS, its policy, its updated_at trigger and its neonhub_app grants, and every
+            text column of a btree index a limit in bytes that keeps its entries within btree's
   maintain  create monthly partitions ahead of time (run daily)
   citus     print the SQL that distributes this schema on Citus by organization (dry run of distribute)
   distribute
@@ -49,7 +50,14 @@ default export receives { db, organizationId, ownerUserId } after the demo data.
 
 Uses DATABASE_URL when set, else the embedded PostgreSQL in .data/ (NEONHUB_DATA_DIR overrides).`;
 
-const say = (line: string) => process.stdout.write(`${line}\n`);
+/** Where a run writes its lines and the code it ends with (see runCli). */
+const io = {
+  stdout: (text: string) => {
+    process.stdout.write(text);
+  },
+  exitCode: 0,
+};
+const say = (line: string) => io.stdout(`${line}\n`);
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
 function describe(handle: DbHandle): string {
@@ -230,7 +238,7 @@ async function auditVerify(handle: DbHandle): Promise<void> {
   say(
     failed === 0 ? `  ${results.length} trails intact` : `  ${failed} of ${results.length} trails not intact`,
   );
-  if (failed > 0) process.exitCode = 1;
+  if (failed > 0) io.exitCode = 1;
 }
 
 async function runDistribute(handle: DbHandle): Promise<void> {
@@ -255,7 +263,7 @@ async function runDistribute(handle: DbHandle): Promise<void> {
         ? `  ${role} logs in to every worker`
         : `  ${role} cannot log in to ${unreachable.join(', ')}: give it a worker login and a pg_dist_authinfo row (README, Scale-out on Citus)`,
     );
-  if (blocked.length > 0) process.exitCode = 1;
+  if (blocked.length > 0) io.exitCode = 1;
 }
 
 /** The value after `--<name>` (or `--<name>=value`), if given. */
@@ -282,7 +290,7 @@ async function main(argv: string[]): Promise<void> {
     case 'check':
       say('drift check');
       check();
-      return checkTableHooks();
+      return checkMigratedCatalog();
     case 'generate':
       return generate(rest, option(rest, 'name'));
     case 'studio':
@@ -334,7 +342,7 @@ async function main(argv: string[]): Promise<void> {
       const name = rest.find((arg) => !arg.startsWith('--'));
       if (!name) {
         say(usage);
-        process.exitCode = 2;
+        io.exitCode = 2;
         return;
       }
       const handle = createDb();
@@ -369,7 +377,7 @@ async function main(argv: string[]): Promise<void> {
     case 'audit': {
       if (rest[0] !== 'verify') {
         say(usage);
-        process.exitCode = 2;
+        io.exitCode = 2;
         return;
       }
       const handle = createDb();
@@ -401,15 +409,41 @@ async function main(argv: string[]): Promise<void> {
     }
     default:
       say(usage);
-      if (command && command !== 'help' && command !== '--help') process.exitCode = 2;
+      if (command && command !== 'help' && command !== '--help') io.exitCode = 2;
   }
 }
 
 const known = [ConnectionError, ServerRequirementError, MigrationError];
-main(process.argv.slice(2)).catch((error: unknown) => {
-  const expected = known.some((kind) => error instanceof kind) || error instanceof Error;
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`neonhub-db: ${message.split('\n')[0]}\n`);
-  if (process.env.NEONHUB_DEBUG && expected) process.stderr.write(`${(error as Error).stack}\n`);
-  process.exitCode = 1;
-});
+
+/**
+ * Runs one command (`argv` without the program name) and returns its exit code: lines go to
+ * `stdout`, a failure is one line on `stderr`. What `neonhub-db` runs; tests run it in their process.
+ */
+export async function runCli(
+  argv: string[],
+  output: { stdout?: (text: string) => void; stderr?: (text: string) => void } = {},
+): Promise<number> {
+  const stderr = output.stderr ?? ((text: string) => process.stderr.write(text));
+  if (output.stdout) io.stdout = output.stdout;
+  io.exitCode = 0;
+  try {
+    await main(argv);
+    return io.exitCode;
+  } catch (error) {
+    const expected = known.some((kind) => error instanceof kind) || error instanceof Error;
+    const message = error instanceof Error ? error.message : String(error);
+    stderr(`neonhub-db: ${message.split('\n')[0]}\n`);
+    if (process.env.NEONHUB_DEBUG && expected) stderr(`${(error as Error).stack}\n`);
+    return 1;
+  } finally {
+    io.stdout = (text) => {
+      process.stdout.write(text);
+    };
+  }
+}
+
+// Run as a program (`tsx src/cli.ts`, the bin): the process exits with the command's code.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url))
+  runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });

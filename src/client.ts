@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
@@ -8,7 +7,8 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { lockDataDir } from './data-dir-lock.ts';
+import { EmbeddedLog, guardEmbedded, takeDataDir } from './embedded-guard.ts';
+import { templatedFs } from './embedded-template.ts';
 import { connectionFailure as connectionFailureOf, describeServer } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
 import * as schema from './schema/index.ts';
@@ -84,12 +84,22 @@ export const defaultDataDir = () =>
 /** The extensions every embedded database is opened with: a data dir using vector cannot be read without it. */
 export const pgliteExtensions = { vector, pg_trgm };
 
+/**
+ * An embedded instance, guarded (src/embedded-guard.ts): storage faults and failed starts come back
+ * typed. A new one starts as a copy of an initialised cluster (src/embedded-template.ts), not initdb.
+ */
 export function openPglite(dataDir: string): PGlite {
-  if (dataDir.startsWith('memory://')) return new PGlite({ dataDir, extensions: pgliteExtensions });
-  mkdirSync(dataDir, { recursive: true });
+  const open = () => {
+    const log = new EmbeddedLog();
+    const fs = templatedFs(dataDir);
+    const pglite = new PGlite({ dataDir, fs, extensions: pgliteExtensions, onStderr: log.record });
+    guardEmbedded(pglite, dataDir, log);
+    return pglite;
+  };
+  if (dataDir.startsWith('memory://')) return open();
   // A second process on the same files would corrupt them: refused, naming the holder's pid.
-  const lock = lockDataDir(dataDir);
-  const pglite = new PGlite({ dataDir, extensions: pgliteExtensions });
+  const lock = takeDataDir(dataDir);
+  const pglite = open();
   const close = pglite.close.bind(pglite);
   pglite.close = async () => {
     try {
@@ -162,6 +172,7 @@ function serverHandle(url: string, options: CreateDbOptions): DbHandle {
 }
 
 function embeddedHandle(pglite: PGlite, dataDir: string, onStatement?: (text: string) => void): DbHandle {
+  guardEmbedded(pglite, dataDir);
   if (onStatement) observeStatements(pglite, onStatement);
   const db = drizzlePglite(pglite, { schema }) as unknown as Database;
   const raw: RawSql = {

@@ -108,6 +108,43 @@ export function connectionFailure(error: unknown, server: string): ConnectionErr
   return undefined;
 }
 
+/** What an embedded database's files are doing wrong (see {@link EmbeddedDatabaseError}). */
+export type EmbeddedFault =
+  /** No space left on the data dir's filesystem. */
+  | 'disk_full'
+  /** The data dir cannot be written (a read-only filesystem or directory, permissions). */
+  | 'read_only'
+  /** A file of the data dir is gone. */
+  | 'missing_file'
+  /** Another error reading or writing the data dir's files. */
+  | 'io_error'
+  /** PostgreSQL stopped, or would not start, for a reason that is not about its files. */
+  | 'crashed';
+
+/**
+ * The embedded database (PGlite) cannot use its files: a full disk, a read-only or missing data
+ * dir, a lost file. `stopped`: the instance is gone (what was committed before is on disk): close
+ * the handle and open the data dir again once the cause is fixed; every later call on it gets this
+ * error at once. Otherwise only the statement failed (its transaction rolled back) and the handle
+ * keeps working.
+ */
+export class EmbeddedDatabaseError extends Error {
+  override readonly name = 'EmbeddedDatabaseError';
+  /** Trying again changes nothing until the disk or the directory does. */
+  readonly retryable = false;
+  constructor(
+    readonly kind: EmbeddedFault,
+    readonly dataDir: string,
+    readonly stopped: boolean,
+    message: string,
+    /** The SQLSTATE, when PostgreSQL reported the fault. */
+    readonly code?: string,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+  }
+}
+
 /** A tenant scope used wrongly: outside a scope, nested for another tenant, or run as a privileged login. */
 export class TenantScopeError extends Error {
   override readonly name = 'TenantScopeError';
@@ -242,6 +279,16 @@ export class DatabaseError extends Error {
 /** Whether an error the package raised may go away if the call is made again later. */
 export function isRetryable(error: unknown): boolean {
   return (error instanceof ConnectionError || error instanceof DatabaseError) && error.retryable;
+}
+
+/** The embedded database's fault under whatever wrapped it (Drizzle puts it on `cause`). */
+function embeddedFaultOf(error: unknown): EmbeddedDatabaseError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    if (current instanceof EmbeddedDatabaseError) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 /** The PostgreSQL error under whatever wrapped it (Drizzle puts it on `cause`). */
@@ -381,6 +428,8 @@ function unsharded(found: PgErrorFields & { code: string }) {
 /** Turns a driver error into a `DatabaseError`; anything else is returned unchanged. */
 export function toDatabaseError(error: unknown): unknown {
   if (error instanceof DatabaseError || error instanceof ConnectionError) return error;
+  const embedded = embeddedFaultOf(error);
+  if (embedded) return embedded;
   const found = pgErrorOf(error);
   if (!found?.code) return error;
   const { pg, rawTable } = unsharded({

@@ -70,6 +70,8 @@ export {
   ConnectionError,
   DatabaseError,
   type DatabaseErrorKind,
+  EmbeddedDatabaseError,
+  type EmbeddedFault,
   isRetryable,
   MigrationError,
   MigrationLedgerError,

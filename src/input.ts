@@ -6,6 +6,8 @@ export interface InputIssue {
   column?: string;
   path: (string | number)[];
   message: string;
+  /** The database constraint the validator mirrors, when the value would break one (`<table>_<column>_bytes_check`). */
+  constraint?: string;
 }
 
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -18,13 +20,12 @@ export class InputError extends Error {
   override readonly name = 'InputError';
   /** The same field a `DatabaseError` has, so callers can branch on one property. */
   readonly kind = 'invalid_input' as const;
-  /** Refused before any constraint was involved. */
-  readonly constraint: string | undefined = undefined;
   constructor(
     readonly table: string,
     readonly issues: InputIssue[],
   ) {
     const column = issues.find((issue) => issue.column)?.column;
+    const constraint = issues.find((issue) => issue.constraint)?.constraint;
     const described = issues
       .map(
         (issue) =>
@@ -32,12 +33,19 @@ export class InputError extends Error {
       )
       .join('; ');
     // The same shape as a DatabaseError's message: what was refused, where, and why.
-    super(`invalid input (table ${table}${column ? `, column ${column}` : ''}): ${described}`);
+    super(
+      `invalid input (table ${table}${column ? `, column ${column}` : ''}${constraint ? `, constraint ${constraint}` : ''}): ${described}`,
+    );
   }
 
   /** The first column named by an issue. */
   get column(): string | undefined {
     return this.issues.find((issue) => issue.column)?.column;
+  }
+
+  /** The database constraint an issue mirrors (a byte limit), else undefined: refused before any was involved. */
+  get constraint(): string | undefined {
+    return this.issues.find((issue) => issue.constraint)?.constraint;
   }
 }
 
@@ -66,10 +74,12 @@ export function parseInput<S extends z.ZodType>(
     result.error.issues.map((issue) => {
       const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
       const head = path[0];
+      const constraint = (issue as { params?: { constraint?: unknown } }).params?.constraint;
       return {
         column: typeof head === 'string' ? snake(head) : undefined,
         path: label ? [label, ...path] : path,
         message: issue.message,
+        ...(typeof constraint === 'string' && { constraint }),
       };
     }),
   );

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DbHandle, RawSql } from './client.ts';
+import { insideTransactionOf } from './embedded-guard.ts';
 import { MigrationError, MigrationLedgerError, ServerRequirementError } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
 import { runtimeOf } from './scope-runtime.ts';
@@ -35,8 +36,7 @@ export interface MigrateOptions {
   migrationsFolder?: string;
   /**
    * How long a migration statement may wait for a table lock before the migration fails (and is
-   * rolled back): waiting longer would queue every query behind it. On the embedded database,
-   * also how long the migrator waits for it to be free. Default 30 s.
+   * rolled back): waiting longer would queue every query behind it. Default 30 s.
    */
   lockTimeoutMs?: number;
   onProgress?: (progress: MigrateProgress) => void;
@@ -241,14 +241,16 @@ const firstLine = (statement: string) =>
  */
 export async function migrate(handle: DbHandle, options: MigrateOptions = {}): Promise<MigrateResult> {
   const journal = readMigrations(options.migrationsFolder);
+  // The embedded database serves one transaction at a time: called from inside one of them, the
+  // migrator would wait for it to end, and it waits for the migrator. Other transactions of the
+  // process end by themselves, and a slow start is only slow: both are waited for.
+  if (insideTransactionOf((handle.db as unknown as { $client?: unknown }).$client))
+    throw new MigrationError(
+      'migrate was called inside a transaction of the same embedded database (withTenant or db.transaction), which it would wait for forever: call it outside; nothing was applied',
+    );
   const session = await handle.dedicated();
   try {
-    const requirements = checkServerRequirements(session);
-    // The embedded database serves one transaction at a time and ignores statement_timeout: a
-    // transaction left open elsewhere in this process would make the migrator wait forever.
-    await (handle.target.kind === 'embedded'
-      ? answerWithin(requirements, options.lockTimeoutMs ?? 30_000)
-      : requirements);
+    await checkServerRequirements(session);
     await session.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     options.onProgress?.({ event: 'locked' });
     try {
@@ -322,27 +324,6 @@ async function registerServiceKey(
   );
   if (!registered || !ring.has(registered.key_id)) return 'other key ring';
   return padsMatch(registered.verifier, serviceKey(ring, registered.key_id)) ? 'present' : 'other key ring';
-}
-
-async function answerWithin<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new MigrationError(
-            `the embedded database did not answer within ${ms} ms: another transaction of this process holds it (PGlite runs one at a time); nothing was applied`,
-          ),
-        ),
-      ms,
-    );
-  });
-  work.catch(() => {});
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function applyOne(session: RawSql, migration: Migration, lockTimeoutMs: number): Promise<void> {

@@ -3,9 +3,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrganization } from '../src/api/organizations.ts';
-import { createDb } from '../src/client.ts';
+import { runCli } from '../src/cli.ts';
+import { createDb, openPglite } from '../src/client.ts';
 import { ConnectionError, DatabaseError } from '../src/errors.ts';
 import { roles, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
@@ -22,6 +23,36 @@ function cli(args: string[], env: Record<string, string>, cwd = root) {
     env: { ...rest, ...env },
     encoding: 'utf8',
   });
+}
+
+/**
+ * A command run in this process, through the same entry as the bin (runCli) without starting one
+ * (a process start and its imports cost seconds on a busy machine): its exit code and output.
+ */
+async function cliHere(args: string[], env: Record<string, string>) {
+  const saved = {
+    DATABASE_URL: process.env.DATABASE_URL,
+    ...Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]])),
+  };
+  delete process.env.DATABASE_URL;
+  Object.assign(process.env, env);
+  let stdout = '';
+  let stderr = '';
+  try {
+    const status = await runCli(args, {
+      stdout: (text) => {
+        stdout += text;
+      },
+      stderr: (text) => {
+        stderr += text;
+      },
+    });
+    return { status, stdout, stderr };
+  } finally {
+    for (const [key, value] of Object.entries(saved))
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+  }
 }
 
 describe('connecting', () => {
@@ -56,23 +87,28 @@ describe('connecting', () => {
     );
   });
 
-  it('`setup` on a fresh embedded database creates the demo data, and a second run changes nothing', () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'neonhub-setup-'));
-    try {
-      const first = cli(['setup'], { NEONHUB_DATA_DIR: dataDir });
-      expect(first.status, first.stderr).toBe(0);
-      expect(first.stdout).toMatch(/applied, 0 already there/);
-      expect(first.stdout).toMatch(/created .*1 organizations/);
-      const second = cli(['setup'], { NEONHUB_DATA_DIR: dataDir });
-      expect(second.status, second.stderr).toBe(0);
-      expect(second.stdout).toMatch(/up to date/);
-      expect(second.stdout).toMatch(/nothing new: the demo data is already there/);
-      const status = cli(['status'], { NEONHUB_DATA_DIR: dataDir });
-      expect(status.stdout).toMatch(/pgvector 0\.8\.\d+/);
-      expect(status.stdout).toMatch(/0 pending/);
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+  // One data dir for both: the first run creates it, the second finds everything there.
+  const setupDir = path.join(mkdtempSync(path.join(tmpdir(), 'neonhub-setup-')), 'pglite');
+  afterAll(() => rmSync(path.dirname(setupDir), { recursive: true, force: true }));
+  // PGlite compiles its WebAssembly once per process: done first, so the cases time their commands.
+  beforeAll(() => openPglite('memory://').close());
+
+  it('`setup` on a fresh embedded database migrates it and creates the demo data', async () => {
+    const first = await cliHere(['setup'], { NEONHUB_DATA_DIR: setupDir });
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/applied, 0 already there/);
+    expect(first.stdout).toMatch(/created .*1 organizations/);
+  });
+
+  it('a second `setup` changes nothing, and `status` shows nothing pending', async () => {
+    const second = await cliHere(['setup'], { NEONHUB_DATA_DIR: setupDir });
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/up to date/);
+    expect(second.stdout).toMatch(/nothing new: the demo data is already there/);
+    const status = await cliHere(['status'], { NEONHUB_DATA_DIR: setupDir });
+    expect(status.stdout).toMatch(/pgvector 0\.8\.\d+/);
+    expect(status.stdout).toMatch(/0 pending/);
+    expect(status.status).toBe(0);
   });
 
   it('opens nothing on import: no data directory appears until a query runs', () => {

@@ -75,7 +75,7 @@ export const auditLogs = pgTable(
     keyId: text('key_id'),
   },
   (t) => [
-    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    // Characters for people; the bytes its index holds are bounded in byte-limits.ts.
     lengthCheck('audit_logs', t.targetType, 100),
     lengthCheck('audit_logs', t.targetId, 200),
     // The partition key has to be part of the primary key of a partitioned table.

@@ -47,7 +47,7 @@ export const subscriptions = tenantTable(
     ...timestamps(),
   },
   (t) => [
-    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    // Characters for people; the bytes its index holds are bounded in byte-limits.ts.
     lengthCheck('subscriptions', t.provider, 50),
     lengthCheck('subscriptions', t.providerSubscriptionId, 200),
     unique('subscriptions_organization_id_provider_subscription_id_key').on(

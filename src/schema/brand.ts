@@ -64,7 +64,7 @@ export const brandVoices = tenantTable(
     ...timestamps(),
   },
   (t) => [
-    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    // Characters for people; the bytes its index holds are bounded in byte-limits.ts.
     lengthCheck('brand_voices', t.name, 100),
     ...tenantReference('brand_voices', t, t.brandId, brands),
     uniqueIndex('brand_voices_organization_id_brand_id_name_version_key').on(

@@ -188,7 +188,7 @@ export const abTests = tenantTable(
     ...timestamps(),
   },
   (t) => [
-    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    // Characters for people; the bytes its index holds are bounded in byte-limits.ts.
     lengthCheck('ab_tests', t.name, 200),
     ...tenantReference('ab_tests', t, t.campaignId, campaigns),
     unique('ab_tests_organization_id_campaign_id_name_key').on(t.organizationId, t.campaignId, t.name),

@@ -94,7 +94,7 @@ export const socialPosts = tenantTable(
     ...timestamps(),
   },
   (t) => [
-    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    // Characters for people; the bytes its index holds are bounded in byte-limits.ts.
     lengthCheck('social_posts', t.externalId, 200),
     ...tenantReference('social_posts', t, t.campaignId, campaigns),
     ...tenantReference('social_posts', t, t.contentItemId, contentItems, 'no action'),

@@ -77,8 +77,9 @@ export const authAccess = (table: string) =>
   });
 
 /**
- * `<table>_<column>_length_check`: at most `max` characters, so the value fits the indexes on it.
- * The column is named unqualified: PostgreSQL refuses `"table"."column"` in ALTER TABLE ... CHECK.
+ * `<table>_<column>_length_check`: at most `max` characters, the length people see. An index
+ * counts bytes: those are bounded by byte-limits.ts. The column is named unqualified: PostgreSQL
+ * refuses `"table"."column"` in ALTER TABLE ... CHECK.
  */
 export const lengthCheck = (table: string, column: PgColumn, max: number) =>
   check(

@@ -40,7 +40,7 @@ export const embeddingSpaces = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    // Characters for people; the bytes its index holds are bounded in byte-limits.ts.
     lengthCheck('embedding_spaces', t.provider, 100),
     lengthCheck('embedding_spaces', t.model, 200),
     unique('embedding_spaces_provider_model_dimensions_key').on(t.provider, t.model, t.dimensions),

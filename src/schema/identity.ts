@@ -60,7 +60,7 @@ export const users = pgTable(
     ...timestamps(),
   },
   (t) => [
-    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    // Characters for people; the bytes its index holds are bounded in byte-limits.ts.
     lengthCheck('users', t.email, 320),
     // Sign-in looks people up by email whatever its case, and two spellings must not make two users.
     uniqueIndex('users_email_key').on(sql`lower(${t.email})`),
@@ -332,7 +332,7 @@ export const credentials = tenantTable(
     ...timestamps(),
   },
   (t) => [
-    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    // Its entries are bounded in bytes by the columns' limits in byte-limits.ts.
     unique('credentials_organization_id_provider_label_key').on(t.organizationId, t.provider, t.label),
     // Rotation walks rows still wrapped by a retired key.
     index('credentials_key_id_idx').on(t.keyId),

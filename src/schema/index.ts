@@ -5,6 +5,7 @@ export * from './agents.ts';
 export * from './audit.ts';
 export * from './billing.ts';
 export * from './brand.ts';
+export * from './byte-limits.ts';
 export * from './campaigns.ts';
 export * from './channels.ts';
 export * from './chat.ts';

@@ -95,7 +95,7 @@ export const documents = tenantTable(
     ...timestamps(),
   },
   (t) => [
-    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    // Characters for people; the bytes its index holds are bounded in byte-limits.ts.
     lengthCheck('documents', t.sourceUri, 2000),
     ...tenantReference('documents', t, t.datasetId, datasets),
     // Target of chunks' (dataset, document) reference, so a chunk's dataset is its document's.
@@ -198,7 +198,7 @@ export const modelVersions = tenantTable(
     ...timestamps(),
   },
   (t) => [
-    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    // Characters for people; the bytes its index holds are bounded in byte-limits.ts.
     lengthCheck('model_versions', t.name, 200),
     uniqueIndex('model_versions_organization_id_name_version_key').on(t.organizationId, t.name, t.version),
     check('model_versions_version_check', sql`${t.version} >= 1`),
@@ -284,7 +284,7 @@ export const inferenceEndpoints = tenantTable(
     ...timestamps(),
   },
   (t) => [
-    // Bounded so a value always fits the indexes on it (a btree row holds about 2.7 kB).
+    // Characters for people; the bytes its index holds are bounded in byte-limits.ts.
     lengthCheck('inference_endpoints', t.name, 200),
     // A model version that is being served cannot be deleted (checked at statement end).
     ...tenantReference('inference_endpoints', t, t.modelVersionId, modelVersions, 'no action'),

@@ -5,6 +5,7 @@ import {
   createUpdateSchema as drizzleUpdateSchema,
 } from 'drizzle-zod';
 import { z } from 'zod';
+import { textByteLimits, textBytesCheckName } from '../schema/byte-limits.ts';
 
 // What PostgreSQL (and the drivers between it and us) refuse or change, checked per column type so
 // every insert and update validator refuses it before the database does.
@@ -38,6 +39,16 @@ export function textProblem(value: string): string | undefined {
   // The embedded database's UTF-8 decoder drops a byte-order mark at the start of a value.
   if (value.startsWith('\uFEFF')) return 'starts with a byte-order mark (U+FEFF), which is not kept';
   return undefined;
+}
+
+/** Bytes of `text` in UTF-8, as PostgreSQL stores it (no encoder: validators also run in browsers). */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
 }
 
 /**
@@ -120,10 +131,24 @@ function unwrap(field: z.ZodType): { core: z.ZodType; wrap(core: z.ZodType): z.Z
   };
 }
 
-const refuse = (problem: (value: never) => string | undefined) => (value: unknown, ctx: z.RefinementCtx) => {
-  const message = problem(value as never);
-  // Not continuable: row rules must not run on a value the column refused.
-  if (message) ctx.addIssue({ code: 'custom', message, continue: false });
+const refuse =
+  (problem: (value: never) => string | undefined, constraint?: string) =>
+  (value: unknown, ctx: z.RefinementCtx) => {
+    const message = problem(value as never);
+    // Not continuable: row rules must not run on a value the column refused.
+    if (message)
+      ctx.addIssue({
+        code: 'custom',
+        message,
+        continue: false,
+        ...(constraint && { params: { constraint } }),
+      });
+  };
+
+/** Refuses text longer than `limit` UTF-8 bytes: what the column's index can hold (src/schema/byte-limits.ts). */
+const bytesAtMost = (limit: number) => (value: unknown) => {
+  const bytes = typeof value === 'string' ? utf8Length(value) : 0;
+  return bytes > limit ? `${bytes} bytes in UTF-8, more than the ${limit} its index holds` : undefined;
 };
 
 const eachText = (value: unknown) => {
@@ -144,8 +169,13 @@ function storableCore(column: PgColumn, core: z.ZodType): z.ZodType {
   if (type === 'PgJsonb' || type === 'PgJson')
     // Checked before the column's own schema runs: that one recurses, and would overflow on deep input.
     return z.pipe(z.unknown().superRefine(refuse(jsonProblem)), core);
-  if (base === 'PgText' || base === 'PgVarchar' || base === 'PgChar')
-    return core.superRefine(refuse(eachText));
+  if (base === 'PgText' || base === 'PgVarchar' || base === 'PgChar') {
+    const text = core.superRefine(refuse(eachText));
+    const limit = textByteLimits.get(column);
+    return limit === undefined
+      ? text
+      : text.superRefine(refuse(bytesAtMost(limit), textBytesCheckName(column)));
+  }
   if (type === 'PgTimestamp') return core.superRefine(refuse(timestampProblem));
   if (type === 'PgReal') return core.superRefine(refuse(realProblem));
   if (type === 'PgUUID' && (core._zod.def as { format?: string }).format === 'uuid')

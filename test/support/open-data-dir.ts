@@ -1,8 +1,10 @@
 // Run as its own process by test/data-dir-lock.test.ts: takes the lock of the data dir given as
-// argument, opens it with PGlite, prints `open`, and stays up until killed. Exits 3 when refused.
+// argument, opens it with PGlite (a new one copied from the initialised cluster, as the package
+// does), prints `open`, and stays up until killed. Exits 3 when refused.
 
 import { PGlite } from '@electric-sql/pglite';
 import { lockDataDir } from '../../src/data-dir-lock.ts';
+import { templatedFs } from '../../src/embedded-template.ts';
 
 const dataDir = process.argv[2] ?? '';
 try {
@@ -11,7 +13,7 @@ try {
   console.error((error as Error).message);
   process.exit(3);
 }
-const db = new PGlite({ dataDir });
+const db = new PGlite({ dataDir, fs: templatedFs(dataDir) });
 await db.query('select 1');
 console.log('open');
 setInterval(() => {}, 1000);

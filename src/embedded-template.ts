@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cp, mkdir, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { MemoryFS, PGlite } from '@electric-sql/pglite';
+import type { Filesystem } from '@electric-sql/pglite/basefs';
+import { NodeFS } from '@electric-sql/pglite/nodefs';
+
+// A new embedded database starts as a copy of an initialised, empty cluster (what initdb writes)
+// instead of running initdb: initdb takes 3 to 20 seconds and more on a busy machine, a copy well
+// under one. The cluster is made once per PGlite version, by the first new database, and kept in
+// the user's cache directory (NEONHUB_CACHE_DIR, else $XDG_CACHE_HOME/neonhub-db or
+// ~/.cache/neonhub-db); without a writable one, a new database runs initdb as before.
+
+const require = createRequire(import.meta.url);
+const pgliteVersion = (
+  JSON.parse(
+    readFileSync(
+      path.join(path.dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json'),
+      'utf8',
+    ),
+  ) as { version: string }
+).version;
+
+/** Where the initialised cluster of this PGlite version is kept. */
+export function clusterTemplateDir(): string {
+  const cache =
+    process.env.NEONHUB_CACHE_DIR ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'neonhub-db');
+  return path.join(cache, `pglite-${pgliteVersion}-cluster`);
+}
+
+let making: Promise<string | undefined> | undefined;
+
+/** The initialised cluster's directory, made first if need be; undefined when it cannot be kept. */
+export function clusterTemplate(): Promise<string | undefined> {
+  const dir = clusterTemplateDir();
+  if (existsSync(path.join(dir, 'PG_VERSION'))) return Promise.resolve(dir);
+  making ??= makeTemplate(dir).finally(() => {
+    making = undefined;
+  });
+  return making;
+}
+
+/** initdb into a directory of its own, shut down cleanly, then renamed into place whole. */
+async function makeTemplate(dir: string): Promise<string | undefined> {
+  const partial = `${dir}.${randomBytes(4).toString('hex')}.partial`;
+  try {
+    await mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
+    await (await PGlite.create({ dataDir: partial })).close();
+    // Another process may have put one there meanwhile: either is as good.
+    await rename(partial, dir).catch(() => rm(partial, { recursive: true, force: true }));
+    return existsSync(path.join(dir, 'PG_VERSION')) ? dir : undefined;
+  } catch {
+    await rm(partial, { recursive: true, force: true }).catch(() => {});
+    return undefined;
+  }
+}
+
+/** A data dir on disk that starts, when new, as a copy of the initialised cluster. */
+class TemplatedNodeFS extends NodeFS {
+  override async init(...args: Parameters<NodeFS['init']>) {
+    if (!existsSync(path.join(this.rootDir, 'PG_VERSION'))) {
+      const template = await clusterTemplate();
+      if (template) await cp(template, this.rootDir, { recursive: true });
+    }
+    return super.init(...args);
+  }
+}
+
+/** A data dir in memory that starts as a copy of the initialised cluster. */
+class TemplatedMemoryFS extends MemoryFS {
+  override async initialSyncFs() {
+    await super.initialSyncFs();
+    const template = await clusterTemplate();
+    const fs = this.pg?.Module.FS;
+    if (!template || !fs) return;
+    const copy = (from: string, to: string) => {
+      fs.mkdirTree(to);
+      for (const entry of readdirSync(from)) {
+        const source = path.join(from, entry);
+        if (statSync(source).isDirectory()) copy(source, `${to}/${entry}`);
+        else fs.writeFile(`${to}/${entry}`, readFileSync(source));
+      }
+    };
+    copy(template, PGlite.paths.PGDATA);
+  }
+}
+
+/** PGlite's file system for `dataDir` (`memory://` or a directory), new ones copied from the cluster. */
+export const templatedFs = (dataDir: string): Filesystem =>
+  dataDir.startsWith('memory://') ? new TemplatedMemoryFS() : new TemplatedNodeFS(dataDir);
