@@ -42,6 +42,7 @@ export {
 export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
 export * from './api/search.ts';
 export { defaultTenantIndexMinRows, ensureTenantIndexes } from './api/search-indexes.ts';
+export { asAuthRole, createUser } from './api/users.ts';
 export { API_KEY_PATTERN, parseApiKey } from './api-key-format.ts';
 export {
   COLOCATION_GROUPS,

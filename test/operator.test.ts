@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { createUser } from '../src/api/users.ts';
+import { runCli } from '../src/cli.ts';
 import { createDb } from '../src/client.ts';
 import { MigrationError, ServerRequirementError } from '../src/errors.ts';
 import { defaultMigrationsFolder, migrate } from '../src/migrate.ts';
@@ -46,7 +48,7 @@ const publicSchemaOf = async (url: string) => {
 
 describe('a migrating role that is not a superuser', () => {
   it.skipIf(!onServer)(
-    'is told the one line a superuser must run, and migrates once the extensions exist',
+    'is told the one line a superuser must run, migrates once the extensions exist, then sets up the demo, runs an app seed and adds a person',
     async () => {
       const role = `neonhub_migrator_${randomBytes(4).toString('hex')}`;
       const admin = createDb({ url: serverUrl, max: 1 });
@@ -79,6 +81,35 @@ describe('a migrating role that is not a superuser', () => {
               `select relowner::regrole::text as owner, relforcerowsecurity as forced from pg_class where oid = 'public.brands'::regclass`,
             );
             expect(brands).toEqual({ owner: role, forced: true });
+
+            // The same role sets up the demo data, runs an app's seed, and adds a person.
+            const seedDir = mkdtempSync(path.join(tmpdir(), 'neonhub-app-seed-'));
+            const seedModule = path.join(seedDir, 'seed.mjs');
+            writeFileSync(
+              seedModule,
+              'export default async ({ organizationId }) => { globalThis.neonhubAppSeed = organizationId; };\n',
+            );
+            const previous = process.env.DATABASE_URL;
+            process.env.DATABASE_URL = roleUrl.toString();
+            const lines: string[] = [];
+            try {
+              const code = await runCli(['setup', '--seed', seedModule], {
+                stdout: (text) => lines.push(text),
+                stderr: (text) => lines.push(text),
+              });
+              expect(code, lines.join('')).toBe(0);
+            } finally {
+              if (previous === undefined) delete process.env.DATABASE_URL;
+              else process.env.DATABASE_URL = previous;
+              rmSync(seedDir, { recursive: true, force: true });
+            }
+            expect(lines.join('')).toMatch(/created .*1 organizations/);
+            expect((globalThis as { neonhubAppSeed?: string }).neonhubAppSeed).toMatch(/^[0-9a-f-]{36}$/);
+            const person = await createUser(asRole.db, {
+              email: 'back-office@example.com',
+              name: 'Back Office',
+            });
+            expect(person.email).toBe('back-office@example.com');
           } finally {
             await asRole.close();
           }

@@ -3,6 +3,7 @@ import { recordAudit } from '../api/audit.ts';
 import { storeCredential } from '../api/credentials.ts';
 import { acceptInvitation, inviteMember } from '../api/members.ts';
 import { createOrganization, demoOrganizationId, organizationExists } from '../api/organizations.ts';
+import { asAuthRole } from '../api/users.ts';
 import { generateApiKey } from '../api-key-format.ts';
 import type { Database } from '../client.ts';
 import { apiKeys, auditLogs, credentials, memberships, roles, users } from '../schema/index.ts';
@@ -33,15 +34,18 @@ export async function seedOrganization(
     { key: 'viewer', email: `viewer@${input.slug}.example`, name: `${input.name} Viewer` },
   ];
   const counts: Record<string, number> = {};
-  counts.users = await insertNew(
-    db,
-    users,
-    people.map((person) => ({
-      id: stableId('user', person.email),
-      email: person.email,
-      name: person.name,
-      emailVerified: new Date('2026-01-01T00:00:00Z'),
-    })),
+  // Written as Auth.js writes people, so the migrating login needs no superuser.
+  counts.users = await asAuthRole(db, (tx) =>
+    insertNew(
+      tx,
+      users,
+      people.map((person) => ({
+        id: stableId('user', person.email),
+        email: person.email,
+        name: person.name,
+        emailVerified: new Date('2026-01-01T00:00:00Z'),
+      })),
+    ),
   );
   const ownerUserId = stableId('user', input.ownerEmail);
   if (!(await organizationExists(db, organizationId))) {
