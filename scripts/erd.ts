@@ -1,5 +1,5 @@
 // Mermaid entity-relationship diagrams of the schema, one per domain and one whole, generated from
-// the Drizzle tables into docs/erd.md.
+// the catalog the migrations make into docs/erd.md.
 //   npm run erd              rewrite docs/erd.md
 //   npm run erd -- --check   exit 1 when docs/erd.md differs from what the tables give
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -7,6 +7,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { is } from 'drizzle-orm';
 import { getTableConfig, PgTable } from 'drizzle-orm/pg-core';
+import { createDb, type RawSql } from '../src/client.ts';
+import { migrate } from '../src/migrate.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const erdPath = path.join(root, 'docs', 'erd.md');
@@ -48,51 +50,91 @@ const typeWord = (sqlType: string) =>
     .replace(/\[\]$/, '_array')
     .replace(/\s+/g, '_');
 
-async function collect(): Promise<{ entities: Entity[]; relations: Relation[] }> {
-  const entities = new Map<string, Entity>();
-  const relations: Relation[] = [];
+/** Each table's domain, from the schema module that declares it. */
+async function domainsByTable(): Promise<Map<string, string>> {
+  const byTable = new Map<string, string>();
   for (const domain of domains) {
     for (const module of domain.modules) {
       const exports = (await import(
         pathToFileURL(path.join(root, 'src', 'schema', `${module}.ts`)).href
       )) as Record<string, unknown>;
-      // By name: module namespaces list their exports in different orders under tsx and vitest.
-      const tables = Object.values(exports)
-        .filter((value): value is PgTable => is(value, PgTable))
-        .map((table) => getTableConfig(table))
-        .sort((a, b) => a.name.localeCompare(b.name));
-      for (const config of tables) {
-        if (entities.has(config.name)) continue;
-        const primary = new Set([
-          ...config.columns.filter((column) => column.primary).map((column) => column.name),
-          ...config.primaryKeys.flatMap((key) => key.columns.map((column) => column.name)),
-        ]);
-        const foreign = new Set(
-          config.foreignKeys.flatMap((key) => key.reference().columns.map((column) => column.name)),
-        );
-        const attributes = config.columns.map((column) => {
-          const keys = [primary.has(column.name) && 'PK', foreign.has(column.name) && 'FK'].filter(Boolean);
-          return `${typeWord(column.getSQLType())} ${column.name}${keys.length > 0 ? ` ${keys.join(', ')}` : ''}`;
-        });
-        const tenant = config.columns.some((column) => column.name === 'organization_id');
-        entities.set(config.name, { name: config.name, domain: domain.name, attributes, tenant });
-        for (const key of config.foreignKeys) {
-          const reference = key.reference();
-          const columns = reference.columns.map((column) => column.name);
-          const own = columns.filter((column) => column !== 'organization_id');
-          // Every tenant table belongs to its organization: that edge is said once, not drawn 40 times.
-          if (own.length === 0 && tenant && config.name !== 'organizations') continue;
-          relations.push({
-            parent: getTableConfig(reference.foreignTable).name,
-            child: config.name,
-            label: (own.length > 0 ? own : columns).join(', '),
-            optional: reference.columns.some((column) => !column.notNull),
-          });
-        }
+      for (const value of Object.values(exports)) {
+        if (!is(value, PgTable)) continue;
+        const { name } = getTableConfig(value as PgTable);
+        if (!byTable.has(name)) byTable.set(name, domain.name);
       }
     }
   }
-  return { entities: [...entities.values()], relations };
+  return byTable;
+}
+
+/**
+ * The tables, columns and foreign keys of the migrated catalog: what the migrations made, the keys
+ * written in custom SQL included (the optional references the delete functions clear).
+ */
+async function collect(sql: RawSql): Promise<{ entities: Entity[]; relations: Relation[] }> {
+  const domainOf = await domainsByTable();
+  const columns = await sql.query<{ table: string; name: string; type: string; pk: boolean; fk: boolean }>(`
+    select c.relname as table, a.attname as name, format_type(a.atttypid, a.atttypmod) as type,
+           exists (select from pg_constraint k where k.conrelid = c.oid and k.contype = 'p' and a.attnum = any (k.conkey)) as pk,
+           exists (select from pg_constraint k where k.conrelid = c.oid and k.contype = 'f' and a.attnum = any (k.conkey)) as fk
+    from pg_class c join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+    where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition
+    order by c.relname, a.attnum`);
+  const keys = await sql.query<{
+    child: string;
+    parent: string;
+    columns: string[] | string;
+    optional: boolean;
+  }>(`
+    select child.relname as child, parent.relname as parent,
+           array(select a.attname::text from unnest(k.conkey) with ordinality u(n, i)
+                 join pg_attribute a on a.attrelid = k.conrelid and a.attnum = u.n order by u.i) as columns,
+           exists (select from unnest(k.conkey) u(n) join pg_attribute a on a.attrelid = k.conrelid and a.attnum = u.n
+                   where not a.attnotnull) as optional
+    from pg_constraint k join pg_class child on child.oid = k.conrelid join pg_class parent on parent.oid = k.confrelid
+    where k.contype = 'f' and k.conparentid = 0 and child.relnamespace = 'public'::regnamespace and not child.relispartition
+    order by 1, 2, 3`);
+  const entities = new Map<string, Entity>();
+  for (const column of columns) {
+    const domain = domainOf.get(column.table);
+    if (!domain)
+      throw new Error(`table ${column.table} is in the migrations but in no schema module of a domain`);
+    const entity = entities.get(column.table) ?? {
+      name: column.table,
+      domain,
+      attributes: [],
+      tenant: false,
+    };
+    const marks = [column.pk && 'PK', column.fk && 'FK'].filter(Boolean);
+    entity.attributes.push(
+      `${typeWord(column.type)} ${column.name}${marks.length > 0 ? ` ${marks.join(', ')}` : ''}`,
+    );
+    if (column.name === 'organization_id') entity.tenant = true;
+    entities.set(column.table, entity);
+  }
+  const relations: Relation[] = [];
+  for (const key of keys) {
+    // PGlite returns text[] as its literal.
+    const keyColumns = Array.isArray(key.columns)
+      ? key.columns
+      : key.columns.replace(/^\{|\}$/g, '').split(',');
+    const own = keyColumns.filter((column) => column !== 'organization_id');
+    // Every tenant table belongs to its organization: that edge is said once, not drawn 40 times.
+    if (own.length === 0 && entities.get(key.child)?.tenant && key.child !== 'organizations') continue;
+    relations.push({
+      parent: key.parent,
+      child: key.child,
+      label: (own.length > 0 ? own : keyColumns).join(', '),
+      optional: key.optional,
+    });
+  }
+  const ordered = domains.flatMap((domain) =>
+    [...entities.values()]
+      .filter((entity) => entity.domain === domain.name)
+      .sort((a, b) => a.name.localeCompare(b.name)),
+  );
+  return { entities: ordered, relations };
 }
 
 const relationLine = (relation: Relation) =>
@@ -115,14 +157,15 @@ function diagram(entities: Entity[], relations: Relation[], withAttributes: bool
   return lines.join('\n');
 }
 
-/** The whole docs/erd.md text. */
-export async function renderErd(): Promise<string> {
-  const { entities, relations } = await collect();
+/** The whole docs/erd.md text, from the catalog `sql` reads (a database the migrations made). */
+export async function renderErd(sql: RawSql): Promise<string> {
+  const { entities, relations } = await collect(sql);
   const parts = [
     '# Entity-relationship diagrams',
     '',
-    'Generated from the Drizzle tables in `src/schema/` by `npm run erd`; do not edit by hand (a test',
-    'fails when this file and the tables disagree). Every tenant table (one with `organization_id`)',
+    'Generated by `npm run erd` from the catalog the migrations make (every foreign key, those written',
+    'in custom SQL too), grouped by the domains of `src/schema/`; do not edit by hand (a test fails when',
+    'this file and the migrated catalog disagree). Every tenant table (one with `organization_id`)',
     'belongs to one organization and is deleted with it: that edge is left out of the pictures.',
     '',
     '## Whole schema',
@@ -139,8 +182,19 @@ export async function renderErd(): Promise<string> {
   return `${parts.join('\n')}\n`;
 }
 
+/** The migrations applied to a throwaway embedded database, and the diagrams of its catalog. */
+async function renderFromMigrations(): Promise<string> {
+  const handle = createDb({ dataDir: 'memory://' });
+  try {
+    await migrate(handle);
+    return await renderErd(handle.sql);
+  } finally {
+    await handle.close();
+  }
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const text = await renderErd();
+  const text = await renderFromMigrations();
   if (process.argv.includes('--check')) {
     let current = '';
     try {
