@@ -12,13 +12,15 @@ import {
   type NearestPlan,
   type NearestQuery,
   nearestSql,
+  type PlannedIndex,
   planNearest,
   type QueryVector,
   resolveQueryVector,
-  setLocal,
+  runNearest,
   uuidArray,
   type VectorSearchOptions,
   withPlanSettings,
+  withSettings,
 } from './vector-query.ts';
 
 export type { QueryVector, VectorSearchOptions } from './vector-query.ts';
@@ -51,13 +53,32 @@ export interface ChunkHit {
   score: number;
 }
 
-export interface ChunkSearchResult {
-  hits: ChunkHit[];
+/** How a search ran: the path, the index it searched, and whether the tenant's own index is still to come. */
+export interface SearchPath {
   /** `hnsw_then_exact`: the index scan found fewer than k, so the exact path answered. */
   strategy: 'exact' | 'hnsw' | 'hnsw_then_exact';
+  /** The HNSW index searched (chunks: always the tenant's own), null on the exact path. */
+  index: PlannedIndex | null;
+  /**
+   * More chunks match than the exact threshold but the tenant's own index is not built yet: the
+   * search ran exactly (full recall, slower as the tenant grows) and asked for the index, which
+   * `watchTenantIndexes` (or `neonhub-db maintain`) builds.
+   */
+  tenantIndexPending: boolean;
   /** Chunks matching the filter, counted up to the exact threshold + 1. */
   candidates: number;
 }
+
+export interface ChunkSearchResult extends SearchPath {
+  hits: ChunkHit[];
+}
+
+const pathOf = (plan: NearestPlan, strategy: SearchPath['strategy'] = plan.strategy): SearchPath => ({
+  strategy,
+  index: strategy === 'hnsw' ? (plan.index ?? null) : null,
+  tenantIndexPending: plan.tenantIndexPending === true,
+  candidates: plan.candidates,
+});
 
 type HitRow = {
   id: string;
@@ -139,17 +160,12 @@ function nearestChunks(q: NearestQuery, plan: NearestPlan): SQL {
   return sql`nearest as materialized (${nearestSql(q, plan)})`;
 }
 
-async function selectHits(
-  tx: Transaction,
-  q: NearestQuery,
-  plan: NearestPlan,
-  k: number,
-): Promise<ChunkHit[]> {
+/** The hits of a plan: the nearest chunks with their documents' titles, best first. */
+async function selectHits(tx: Transaction, q: NearestQuery, plan: NearestPlan): Promise<HitRow[]> {
   const org = currentTenant(tx);
   const score = sql.raw(scoreSql(q.space.distance, 'n.distance'));
-  const rows = await withPlanSettings(tx, plan, async () =>
-    rowsOf<HitRow>(
-      await tx.execute(sql`
+  return rowsOf<HitRow>(
+    await tx.execute(sql`
       with ${nearestChunks(q, plan)}
       select c.id, c.dataset_id, c.document_id, d.title as document_title, c.ordinal, c.content,
              c.token_count, c.metadata, n.distance, ${score} as score
@@ -157,10 +173,8 @@ async function selectHits(
       join chunks c on c.organization_id = ${org} and c.id = n.id
       join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
       order by n.distance, c.id
-      limit ${k}`),
-    ),
+      limit ${q.limit}`),
   );
-  return rows.map(toHit);
 }
 
 /** The space, the query vector and the dataset filter of a chunk search, then its plan. */
@@ -182,7 +196,7 @@ async function planChunkQuery(
     options: input,
     organizationId,
   };
-  const plan = await planNearest(tx, q, scope.check, { deferSettings: true });
+  const plan = await planNearest(tx, q, scope.check);
   checkDatasets(scope.wanted, plan.checked, space.id);
   return { q, plan };
 }
@@ -192,21 +206,19 @@ async function planChunkQuery(
  * optionally within some datasets, with distances and scores, never the embeddings.
  *
  * Filtered search keeps its recall: a capped count decides between an exact scan (few candidates)
- * and the space's HNSW index with relaxed iterative scans (settings made transaction-locally, so
- * they last until the caller's transaction ends); results are re-sorted after the index scan, and
- * whenever at least k chunks match, k come back (the exact path answers if the index finds fewer).
+ * and the tenant's own HNSW index with relaxed iterative scans (the pgvector settings made
+ * transaction-locally, so they last until the caller's transaction ends; the planner overrides
+ * only for the search's statements); results are re-sorted after the index scan, and whenever at
+ * least k chunks match, k come back (the exact path answers if the index finds fewer). A tenant
+ * past the threshold whose index is not built yet is searched exactly, and the result says so.
  */
 export async function searchChunks(tx: Transaction, input: ChunkSearchInput): Promise<ChunkSearchResult> {
   const k = input.k ?? 10;
   assertK(k, 'chunks');
   try {
     const { q, plan } = await planChunkQuery(tx, input, input, k);
-    const hits = await selectHits(tx, q, plan, k);
-    if (plan.strategy === 'hnsw' && hits.length < k && plan.candidates > hits.length) {
-      const exact = await selectHits(tx, q, { ...plan, strategy: 'exact', tenantIndex: false }, k);
-      return { hits: exact, strategy: 'hnsw_then_exact', candidates: plan.candidates };
-    }
-    return { hits, strategy: plan.strategy, candidates: plan.candidates };
+    const { rows, strategy } = await runNearest(tx, q, plan, (p) => selectHits(tx, q, p));
+    return { hits: rows.map(toHit), ...pathOf(plan, strategy) };
   } catch (error) {
     throw toDatabaseError(error);
   }
@@ -216,16 +228,20 @@ export async function searchChunks(tx: Transaction, input: ChunkSearchInput): Pr
 export async function explainSearchChunks(
   tx: Transaction,
   input: ChunkSearchInput,
-): Promise<{ strategy: 'exact' | 'hnsw'; plan: string }> {
+): Promise<{ strategy: 'exact' | 'hnsw'; tenantIndexPending: boolean; plan: string }> {
   const k = input.k ?? 10;
   assertK(k, 'chunks');
   const { q, plan } = await planChunkQuery(tx, input, input, k);
-  const rows = await withPlanSettings(tx, plan, async () =>
+  const rows = await withPlanSettings(tx, q, plan, async () =>
     rowsOf<{ 'QUERY PLAN': string }>(
       await tx.execute(sql`explain with ${nearestChunks(q, plan)} select * from nearest order by distance`),
     ),
   );
-  return { strategy: plan.strategy, plan: rows.map((row) => row['QUERY PLAN']).join('\n') };
+  return {
+    strategy: plan.strategy,
+    tenantIndexPending: plan.tenantIndexPending === true,
+    plan: rows.map((row) => row['QUERY PLAN']).join('\n'),
+  };
 }
 
 export type HybridSearchInput = VectorSearchOptions & {
@@ -259,7 +275,7 @@ export interface HybridHit extends ChunkHit {
 export async function hybridSearch(
   tx: Transaction,
   input: HybridSearchInput,
-): Promise<{ hits: HybridHit[]; strategy: 'exact' | 'hnsw' }> {
+): Promise<{ hits: HybridHit[] } & SearchPath> {
   const k = input.k ?? 10;
   assertK(k, 'chunks');
   if (typeof input.text !== 'string' || !/[\p{L}\p{N}]/u.test(input.text))
@@ -278,7 +294,7 @@ export async function hybridSearch(
     const { q, plan } = await planChunkQuery(tx, input, query, pool);
     const org = currentTenant(tx);
     const config = sql.raw(`'${TEXT_SEARCH_CONFIG}'::regconfig`);
-    const rows = await withPlanSettings(tx, plan, async () =>
+    const rows = await withPlanSettings(tx, q, plan, async () =>
       rowsOf<HitRow & { semantic_rank: number | null; lexical_rank: number | null }>(
         await tx.execute(sql`
         with ${nearestChunks(q, plan)},
@@ -317,7 +333,7 @@ export async function hybridSearch(
       semanticRank: row.semantic_rank === null ? null : Number(row.semantic_rank),
       lexicalRank: row.lexical_rank === null ? null : Number(row.lexical_rank),
     }));
-    return { hits, strategy: plan.strategy };
+    return { hits, ...pathOf(plan) };
   } catch (error) {
     throw toDatabaseError(error);
   }
@@ -357,23 +373,25 @@ export async function searchDocumentTitles(tx: Transaction, input: TitleSearchIn
       ? sql`d.dataset_id = any(${uuidArray(input.datasetIds, 'documents', 'dataset_id')})`
       : sql`true`;
     const org = currentTenant(tx);
-    await setLocal(tx, { 'pg_trgm.word_similarity_threshold': minSimilarity });
-    return rowsOf<{
-      id: string;
-      dataset_id: string;
-      title: string;
-      source_uri: string | null;
-      similarity: number;
-    }>(
-      await tx.execute(sql`
-        select d.id, d.dataset_id, d.title, d.source_uri, word_similarity(${input.query}, d.title)::float8 as similarity
-        from documents d
-        join datasets s on s.organization_id = ${org} and s.organization_id = d.organization_id
-          and s.id = d.dataset_id and s.deleted_at is null
-        where d.organization_id = ${org} and ${input.query} <% d.title and ${datasetFilter}
-        order by similarity desc, d.id
-        limit ${limit}`),
-    ).map((row) => ({
+    const rows = await withSettings(tx, { 'pg_trgm.word_similarity_threshold': minSimilarity }, async () =>
+      rowsOf<{
+        id: string;
+        dataset_id: string;
+        title: string;
+        source_uri: string | null;
+        similarity: number;
+      }>(
+        await tx.execute(sql`
+          select d.id, d.dataset_id, d.title, d.source_uri, word_similarity(${input.query}, d.title)::float8 as similarity
+          from documents d
+          join datasets s on s.organization_id = ${org} and s.organization_id = d.organization_id
+            and s.id = d.dataset_id and s.deleted_at is null
+          where d.organization_id = ${org} and ${input.query} <% d.title and ${datasetFilter}
+          order by similarity desc, d.id
+          limit ${limit}`),
+      ),
+    );
+    return rows.map((row) => ({
       id: row.id,
       datasetId: row.dataset_id,
       title: row.title,

@@ -20,13 +20,14 @@ import {
 export const MAX_K = 1000;
 
 /**
- * Filters leaving at most this many candidates are searched exactly (no index): at that size an
- * exact scan costs about what an iterative index scan does, and loses nothing. Above it the HNSW
- * index serves the query. An exact scan's cost grows with the vector length, so the threshold
- * shrinks with it: 2,000 candidates at 256 dimensions, 667 at 768, 333 at 1,536 (at least 200).
+ * Filters leaving at most this many candidates are searched exactly (no index): an exact scan
+ * costs about 1.5 µs per candidate at 768 dimensions (`npm run bench`), so at this size it takes
+ * what a tenant's HNSW scan does, and loses nothing. Above it an HNSW index serves the query. The
+ * cost grows with the vector length, so the threshold shrinks with it: 6,000 candidates at 256
+ * dimensions, 2,000 at 768, 1,000 at 1,536 (at least 200).
  */
 export function defaultExactThreshold(dimensions: number): number {
-  return Math.max(200, Math.round(512_000 / dimensions));
+  return Math.max(200, Math.round(1_536_000 / dimensions));
 }
 
 /**
@@ -56,6 +57,9 @@ export interface VectorSearchOptions {
 /** The query vector: given, or the embedding of `text` by an embedder of the same space. */
 export type QueryVector = { vector: VectorInput; text?: undefined } | { text: string; embedder: Embedder };
 
+/** The HNSW index a plan searches: the tenant's own, or the space's shared one. */
+export type PlannedIndex = 'tenant' | 'space';
+
 export interface NearestPlan {
   strategy: VectorStrategy;
   /** What the caller's extra look-up returned (see {@link planNearest}). */
@@ -64,10 +68,15 @@ export interface NearestPlan {
   candidates: number;
   efSearch?: number;
   maxScanTuples?: number;
-  /** The tenant's own partial index serves the query (it has one, valid). */
-  tenantIndex?: boolean;
-  /** Settings not sent yet (`deferSettings`): {@link withPlanSettings} sends them with the statement. */
-  settings?: Record<string, string | number>;
+  /** The index an `hnsw` plan searches. */
+  index?: PlannedIndex;
+  /**
+   * More candidates than the exact threshold, and the tenant's own index is not built yet: the
+   * search runs exactly meanwhile, and asks the tenant-index maintainer for it.
+   */
+  tenantIndexPending?: boolean;
+  /** `SET LOCAL` settings {@link withPlanSettings} sends with the plan's statements. */
+  settings: Record<string, string | number>;
 }
 
 export interface NearestQuery {
@@ -131,7 +140,7 @@ const inSpace = (space: EmbeddingSpace) => {
 function tenantCondition(q: NearestQuery, plan?: NearestPlan): SQL {
   const org = q.organizationId;
   if (!org) throw new Error('planNearest names the tenant of a nearest query before it runs');
-  if (!plan?.tenantIndex) return sql`organization_id = ${org}`;
+  if (plan?.index !== 'tenant') return sql`organization_id = ${org}`;
   if (!isUuid(org)) throw new Error(`organization id ${org} is not a UUID`);
   return sql`organization_id = ${org} and ${sql.raw(`organization_id = '${org}'::uuid`)}`;
 }
@@ -150,14 +159,99 @@ export async function setLocal(tx: Transaction, settings: Record<string, string 
       throw new Error(`refusing setting ${name} = ${String(value)}`);
     return `set local ${name} = ${value}`;
   });
+  if (statements.length === 0) return;
   if (onServer(tx)) await tx.execute(sql.raw(statements.join('; ')));
   else for (const statement of statements) await tx.execute(sql.raw(statement));
 }
 
+/**
+ * Planner settings a search overrides for its own statements only, put back to the server's
+ * values right after them: `enable_sort = off` would make any later sort of the caller's
+ * transaction cost 10^10 and be JIT-compiled, and `jit` is the caller's to choose.
+ */
+const STATEMENT_ONLY = ['enable_sort', 'jit'];
+
+/**
+ * Runs a search's statements with `settings` in force (`SET LOCAL`), then puts the
+ * {@link STATEMENT_ONLY} planner overrides back to the server's values. A search never
+ * JIT-compiles: `jit = off` always (its statements are short, and compiling one costs 200-700 ms
+ * on a 2-core machine, 30 times the search; `enable_sort = off` alone makes a statement that still
+ * sorts cost 10^10, far past `jit_above_cost`). On a server the settings, the statements and the
+ * reset leave in one flight (postgres.js pipelines a transaction's queries, and the server runs
+ * them in order; a refused SET aborts the transaction, so the statement fails with it), which
+ * saves a round trip per search.
+ */
+export async function withSettings<T>(
+  tx: Transaction,
+  settings: Record<string, string | number>,
+  run: () => Promise<T>,
+  also: SQL[] = [],
+): Promise<T> {
+  const all = { ...settings, jit: 'off' };
+  const reset = Object.fromEntries(
+    STATEMENT_ONLY.filter((name) => name in all).map((name) => [name, 'default']),
+  );
+  if (!onServer(tx)) {
+    await setLocal(tx, all);
+    const result = await run();
+    for (const statement of also) await tx.execute(statement);
+    await setLocal(tx, reset);
+    return result;
+  }
+  const [, result] = await Promise.all([
+    setLocal(tx, all),
+    run(),
+    ...also.map((statement) => tx.execute(statement)),
+    setLocal(tx, reset),
+  ]);
+  return result;
+}
+
+/** Runs a plan's statements with its settings (see {@link withSettings}); a pending tenant index is asked for on the way. */
+export const withPlanSettings = <T>(
+  tx: Transaction,
+  q: NearestQuery,
+  plan: NearestPlan,
+  run: () => Promise<T>,
+) => withSettings(tx, plan.settings, run, plan.tenantIndexPending ? [requestTenantIndex(q.space)] : []);
+
+/**
+ * Runs a plan's nearest statement (`select`, with the plan's settings); when the index scan found
+ * fewer than the rows wanted while more match, runs it again on the exact path, so whenever at
+ * least `limit` rows match, `limit` come back.
+ */
+export async function runNearest<R>(
+  tx: Transaction,
+  q: NearestQuery,
+  plan: NearestPlan,
+  select: (plan: NearestPlan) => Promise<R[]>,
+): Promise<{ rows: R[]; strategy: VectorStrategy | 'hnsw_then_exact' }> {
+  const rows = await withPlanSettings(tx, q, plan, () => select(plan));
+  if (plan.strategy !== 'hnsw' || rows.length >= q.limit || plan.candidates <= rows.length)
+    return { rows, strategy: plan.strategy };
+  const exact: NearestPlan = { ...plan, strategy: 'exact', index: undefined, settings: {} };
+  return { rows: await withPlanSettings(tx, q, exact, () => select(exact)), strategy: 'hnsw_then_exact' };
+}
+
+/**
+ * Tables whose vectors are searched through indexes of one tenant each (see `ensureTenantIndexes`),
+ * never a shared one: every chunk search names one tenant, and a graph of all tenants serves such
+ * a search badly (recall@10 0.88 to 0.95 at `ef_search` 100 for tenants of 1% to 30% of 100k rows,
+ * against 1.000 on the tenant's own graph), while every row written would go into both. The other
+ * embedding tables keep the space's shared index.
+ */
+export const TENANT_INDEXED_TABLES: readonly string[] = ['chunks'];
+
+/** The channel on which searches ask for a pending tenant index (payload: the space id); see `watchTenantIndexes`. */
+export const TENANT_INDEX_CHANNEL = 'neonhub_tenant_indexes';
+
+/** The notification asking the maintainer to index a space's tenants: sent at commit, names no tenant. */
+const requestTenantIndex = (space: EmbeddingSpace) =>
+  sql`select pg_notify(${TENANT_INDEX_CHANNEL}, ${space.id})`;
+
 type PlanRow = {
   candidates: number;
-  space_tuples: number | null;
-  tenant_tuples: number | null;
+  index_tuples: number | null;
   checked: unknown;
 };
 
@@ -165,19 +259,15 @@ type PlanRow = {
  * Chooses the path in one round trip (which also runs the caller's `check` look-up, if any): a
  * count of the candidates capped at the exact threshold (served by the table's (tenant, filter,
  * space) index, so it reads at most that many entries; computed once, in a materialized CTE),
- * and whether the space's HNSW index, and the tenant's own (see `ensureTenantIndexes`), exist and
- * are valid. Exact when few rows match or no index is valid; otherwise HNSW, with `SET LOCAL`
- * (until the caller's transaction ends) relaxed iterative scans, `ef_search`, `max_scan_tuples`
- * sized for the filter's selectivity, and `enable_sort = off`: the planner's cost model otherwise
- * prefers sorting every candidate at 2-10% filters (`npm run bench`), so the index is the only
- * unpenalised path and the plan executed is the one chosen here.
+ * and whether the HNSW index the table is searched through exists and is valid: the tenant's own
+ * for {@link TENANT_INDEXED_TABLES}, else the space's. Exact when few rows match or no index is
+ * valid (a tenant past the threshold whose index is not built yet is `tenantIndexPending`);
+ * otherwise HNSW, with relaxed iterative scans, `ef_search`, `max_scan_tuples` sized for the
+ * filter's selectivity, and `enable_sort = off`: the planner's cost model otherwise prefers
+ * sorting every candidate of a broad filter, so the index is the only unpenalised path and the
+ * plan executed is the one chosen here. The settings go with the statements ({@link withPlanSettings}).
  */
-export async function planNearest(
-  tx: Transaction,
-  q: NearestQuery,
-  check?: SQL,
-  options: { deferSettings?: boolean } = {},
-): Promise<NearestPlan> {
+export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL): Promise<NearestPlan> {
   const threshold = Math.max(q.options.exactThreshold ?? defaultExactThreshold(q.space.dimensions), q.limit);
   if (!Number.isInteger(threshold) || threshold < 0)
     throw invalidInput(q.table, 'embedding', `exactThreshold must be an integer >= 0, got ${threshold}`);
@@ -188,10 +278,11 @@ export async function planNearest(
   if (!['auto', 'exact', 'hnsw'].includes(wanted))
     throw invalidInput(q.table, 'embedding', `strategy must be auto, exact or hnsw, got ${String(wanted)}`);
   q.organizationId ??= currentTenant(tx);
-  const spaceIndex = `public.${embeddingIndexName(q.table, q.space.id)}`;
-  const tenantIndex = `public.${tenantIndexName(q.table, q.space.id, q.organizationId)}`;
-  const validTuples = (name: string) => sql`(select c.reltuples::float8 from pg_class c
-    join pg_index i on i.indexrelid = c.oid where c.oid = to_regclass(${name}) and i.indisvalid)`;
+  const index: PlannedIndex = TENANT_INDEXED_TABLES.includes(q.table) ? 'tenant' : 'space';
+  const indexName =
+    index === 'tenant'
+      ? tenantIndexName(q.table, q.space.id, q.organizationId)
+      : embeddingIndexName(q.table, q.space.id);
   const [row] = rowsOf<PlanRow>(
     await tx.execute(sql`
       with counted as materialized (
@@ -200,66 +291,39 @@ export async function planNearest(
           where ${tenantCondition(q)} and ${inSpace(q.space)} and ${q.filter}
           limit ${threshold + 1}) c
       )
-      select n as candidates, ${validTuples(spaceIndex)} as space_tuples,
-             ${validTuples(tenantIndex)} as tenant_tuples, ${check ?? sql`null`} as checked
+      select n as candidates, (select c.reltuples::float8 from pg_class c
+               join pg_index i on i.indexrelid = c.oid where c.oid = to_regclass(${`public.${indexName}`}) and i.indisvalid) as index_tuples,
+             ${check ?? sql`null`} as checked
       from counted`),
   );
   const candidates = Number(row?.candidates ?? 0);
   const checked = row?.checked;
-  const spaceTuples = row?.space_tuples ?? null;
-  const tenantTuples = row?.tenant_tuples ?? null;
-  // A space without a valid index on this table (mid-build, or a table added around registration) is searched exactly.
-  const useIndex =
-    wanted !== 'exact' &&
-    (spaceTuples !== null || tenantTuples !== null) &&
-    (wanted === 'hnsw' || candidates > threshold);
-  if (!useIndex) return { strategy: 'exact', candidates, checked };
-  const ownIndex = tenantTuples !== null;
+  const indexTuples = row?.index_tuples ?? null;
+  const exact = { strategy: 'exact' as const, candidates, checked, settings: {} };
+  if (wanted === 'exact' || (wanted === 'auto' && candidates <= threshold)) return exact;
+  // Mid-build, or a table added around registration: searched exactly until the index is valid.
+  if (indexTuples === null)
+    return { ...exact, tenantIndexPending: index === 'tenant' && candidates > threshold };
   // reltuples is -1 before the first ANALYZE; the count is then the best estimate there is.
-  const indexed = Math.max(Number(ownIndex ? tenantTuples : spaceTuples), candidates, 1);
+  const indexed = Math.max(Number(indexTuples), candidates, 1);
   const maxScanTuples = Math.min(
     MAX_SCAN_TUPLES,
     Math.max(MIN_SCAN_TUPLES, Math.ceil((8 * q.limit * indexed) / Math.max(candidates, 1))),
   );
-  const settings = {
-    'hnsw.iterative_scan': 'relaxed_order',
-    'hnsw.ef_search': efSearch,
-    'hnsw.max_scan_tuples': maxScanTuples,
-    enable_sort: 'off',
-  };
-  const plan = {
-    strategy: 'hnsw' as const,
+  return {
+    strategy: 'hnsw',
     candidates,
     checked,
     efSearch,
     maxScanTuples,
-    tenantIndex: ownIndex,
+    index,
+    settings: {
+      'hnsw.iterative_scan': 'relaxed_order',
+      'hnsw.ef_search': efSearch,
+      'hnsw.max_scan_tuples': maxScanTuples,
+      enable_sort: 'off',
+    },
   };
-  if (options.deferSettings) return { ...plan, settings };
-  await setLocal(tx, settings);
-  return plan;
-}
-
-/**
- * Runs the nearest statement of a plan made with `deferSettings`, its settings sent first: on a
- * server in the same flight (postgres.js pipelines a transaction's queries, and the server runs
- * them in order; a refused SET aborts the transaction, so the statement fails with it), which saves
- * a round trip per search.
- */
-export async function withPlanSettings<T>(
-  tx: Transaction,
-  plan: NearestPlan,
-  run: () => Promise<T>,
-): Promise<T> {
-  const { settings } = plan;
-  if (!settings) return run();
-  plan.settings = undefined;
-  if (!onServer(tx)) {
-    await setLocal(tx, settings);
-    return run();
-  }
-  const [, result] = await Promise.all([setLocal(tx, settings), run()]);
-  return result;
 }
 
 /**
