@@ -8,7 +8,7 @@ import { ingestDocument } from '../src/api/ingest.ts';
 import { campaignMetricSeries, upsertMetricPoints } from '../src/api/metrics.ts';
 import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
 import { hybridSearch, searchChunks } from '../src/api/search.ts';
-import { ensureTenantIndexes } from '../src/api/search-indexes.ts';
+import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
 import {
   checkWorkerLogins,
   citusDistributionPlan,
@@ -350,11 +350,12 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
                count(*) filter (where indexdef like '%%USING hnsw%%' and indexdef not like '%%organization_id =%%')
         from pg_indexes where tablename = '%s' $cmd$)`);
     say(
-      `vector indexes: ${built.length} per-tenant HNSW indexes built after distribute; on ${shards?.with_tenant_index} of ${shards?.shards} chunks shards, and the per-space index on ${shards?.with_space_index}`,
+      `vector indexes: ${built.length} per-tenant HNSW indexes built after distribute; on ${shards?.with_tenant_index} of ${shards?.shards} chunks shards, a shared per-space one on ${shards?.with_space_index}`,
     );
     expect(built.length).toBeGreaterThanOrEqual(2);
     expect(shards?.with_tenant_index).toBe(shards?.shards);
-    expect(shards?.with_space_index).toBe(shards?.shards);
+    // Chunks are searched through tenant indexes only.
+    expect(shards?.with_space_index).toBe(0);
   });
 
   it('every API path returns what it returns on one server, each statement on one shard; EXPLAIN shows one task', async () => {
