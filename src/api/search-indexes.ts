@@ -14,6 +14,15 @@ export function buildMemoryMb(rows: number, dimensions: number): number {
   return Math.min(4096, Math.max(64, Math.ceil(bytes / 2 ** 20)));
 }
 
+/**
+ * Session settings for building an HNSW index over `rows` vectors: the graph's memory, and
+ * parallel workers for all cores but one (at most 4) so the server keeps answering meanwhile.
+ */
+export function buildSettings(rows: number, dimensions: number): string {
+  const workers = Math.max(0, Math.min(4, availableParallelism() - 1));
+  return `set maintenance_work_mem = '${buildMemoryMb(rows, dimensions)}MB'; set max_parallel_maintenance_workers = ${workers}`;
+}
+
 /** Runs `fn` on one connection with the build settings sized for `rows`, reset afterwards. */
 async function withBuildSession<T>(
   handle: DbHandle,
@@ -24,13 +33,9 @@ async function withBuildSession<T>(
   const session = await handle.dedicated();
   const server = handle.target.kind === 'server';
   try {
-    if (server) {
-      // Session settings on a connection of our own: CREATE INDEX CONCURRENTLY cannot run in a
-      // transaction, so SET LOCAL is not available; both are reset before the connection returns.
-      const workers = Math.max(0, Math.min(4, availableParallelism() - 1));
-      await session.exec(`set maintenance_work_mem = '${buildMemoryMb(rows, dimensions)}MB'`);
-      await session.exec(`set max_parallel_maintenance_workers = ${workers}`);
-    }
+    // Session settings on a connection of our own: CREATE INDEX CONCURRENTLY cannot run in a
+    // transaction, so SET LOCAL is not available; both are reset before the connection returns.
+    if (server) await session.exec(buildSettings(rows, dimensions));
     return await fn(session);
   } finally {
     if (server) await session.exec('reset maintenance_work_mem; reset max_parallel_maintenance_workers');
