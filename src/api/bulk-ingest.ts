@@ -239,12 +239,13 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
       return result;
     },
     async finish() {
-      // Statistics again when the load wrote a tenth of the table, as autovacuum would; a small
-      // load keeps them (a whole-table sample costs more than its rows).
+      // When the load wrote a tenth of the table, what autovacuum would do, at once: statistics, and
+      // the visibility map that lets searches count candidates from the index alone. A small load
+      // leaves it to autovacuum (a pass over the whole table costs more than its rows).
       const [table] = await handle.sql.query<{ n: number }>(
         `select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'public.chunks'::regclass`,
       );
-      if (rows * 10 >= Number(table?.n ?? 0)) await handle.db.execute(sql`analyze chunks`);
+      if (rows * 10 >= Number(table?.n ?? 0)) await handle.db.execute(sql`vacuum (analyze) chunks`);
       const indexesBuilt = await ensureTenantIndexes(handle, {
         spaceId: space.id,
         organizationIds: [...touched],

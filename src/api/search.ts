@@ -6,21 +6,23 @@ import { TEXT_SEARCH_CONFIG } from '../schema/rag.ts';
 import { currentTenant } from '../tenant.ts';
 import { type Embedder, scoreSql, type VectorInput } from './embedding-spaces.ts';
 import { CHUNK_KEY, type OpenChunkMetadata } from './ingest.ts';
+import { withSettings } from './search-settings.ts';
 import {
   assertK,
   MAX_K,
   type NearestPlan,
   type NearestQuery,
   nearestSql,
+  type OneStatementNearest,
+  oneStatementNearest,
   type PlannedIndex,
   planNearest,
   type QueryVector,
+  requestTenantIndex,
   resolveQueryVector,
-  runNearest,
   uuidArray,
   type VectorSearchOptions,
   withPlanSettings,
-  withSettings,
 } from './vector-query.ts';
 
 export type { QueryVector, VectorSearchOptions } from './vector-query.ts';
@@ -155,35 +157,13 @@ function checkDatasets(wanted: string[] | undefined, found: unknown, spaceId: st
   }
 }
 
-/** The nearest chunks as (id, distance), strictly ordered, for a plan. */
-function nearestChunks(q: NearestQuery, plan: NearestPlan): SQL {
-  return sql`nearest as materialized (${nearestSql(q, plan)})`;
-}
-
-/** The hits of a plan: the nearest chunks with their documents' titles, best first. */
-async function selectHits(tx: Transaction, q: NearestQuery, plan: NearestPlan): Promise<HitRow[]> {
-  const org = currentTenant(tx);
-  const score = sql.raw(scoreSql(q.space.distance, 'n.distance'));
-  return rowsOf<HitRow>(
-    await tx.execute(sql`
-      with ${nearestChunks(q, plan)}
-      select c.id, c.dataset_id, c.document_id, d.title as document_title, c.ordinal, c.content,
-             c.token_count, c.metadata, n.distance, ${score} as score
-      from nearest n
-      join chunks c on c.organization_id = ${org} and c.id = n.id
-      join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
-      order by n.distance, c.id
-      limit ${q.limit}`),
-  );
-}
-
-/** The space, the query vector and the dataset filter of a chunk search, then its plan. */
-async function planChunkQuery(
+/** A chunk search's query (space, vector, dataset filter) and the look-up that checks its datasets. */
+async function chunkQuery(
   tx: Transaction,
   input: VectorSearchOptions & { spaceId: string; datasetIds?: string[] },
   query: QueryVector,
   limit: number,
-): Promise<{ q: NearestQuery; plan: NearestPlan }> {
+): Promise<{ q: NearestQuery; scope: ReturnType<typeof datasetScope> }> {
   const organizationId = currentTenant(tx);
   const { space, vector } = await resolveQueryVector(tx, input.spaceId, query, 'chunks');
   const scope = datasetScope(organizationId, space.id, input.datasetIds);
@@ -196,9 +176,59 @@ async function planChunkQuery(
     options: input,
     organizationId,
   };
-  const plan = await planNearest(tx, q, scope.check);
-  checkDatasets(scope.wanted, plan.checked, space.id);
-  return { q, plan };
+  return { q, scope };
+}
+
+/** The columns every row of a chunk search statement carries: how it ran, and the datasets' check. */
+type PathColumns = { candidates: number | null; indexed: boolean | null; checked: unknown };
+
+/**
+ * Runs a chunk search as one statement that chooses its path itself ({@link oneStatementNearest}):
+ * `select` reads the `nearest` CTE and returns its rows joined to `path`, a one-row relation of
+ * the {@link PathColumns} (so they come back even when nothing matches: the hit columns are then
+ * null). A tenant index found pending is asked for before the caller's transaction ends.
+ */
+async function runChunkSearch<R>(
+  tx: Transaction,
+  q: NearestQuery,
+  scope: ReturnType<typeof datasetScope>,
+  select: (nearest: OneStatementNearest, path: SQL) => SQL,
+): Promise<{ rows: (R & PathColumns)[]; plan: NearestPlan }> {
+  const nearest = oneStatementNearest(tx, q);
+  const path = sql`(select ${nearest.meta}, ${scope.check ?? sql`null`} as checked) path`;
+  const rows = await withSettings(tx, nearest.settings, async () =>
+    rowsOf<R & PathColumns>(await tx.execute(select(nearest, path))),
+  );
+  const [first] = rows;
+  checkDatasets(scope.wanted, first?.checked, q.space.id);
+  const plan = nearest.planOf(first ?? {});
+  if (plan.tenantIndexPending) await tx.execute(requestTenantIndex(q.space));
+  return { rows, plan };
+}
+
+/** The hits of a search: the nearest chunks with their documents' titles, best first. */
+async function chunkHits(tx: Transaction, q: NearestQuery, scope: ReturnType<typeof datasetScope>) {
+  const org = currentTenant(tx);
+  const score = sql.raw(scoreSql(q.space.distance, 'n.distance'));
+  const { rows, plan } = await runChunkSearch<Partial<HitRow>>(
+    tx,
+    q,
+    scope,
+    (nearest, path) => sql`
+      with ${nearest.ctes}
+      select path.*, h.* from ${path}
+      left join lateral (
+        select c.id, c.dataset_id, c.document_id, d.title as document_title, c.ordinal, c.content,
+               c.token_count, c.metadata, n.distance, ${score} as score
+        from nearest n
+        join chunks c on c.organization_id = ${org} and c.id = n.id
+        join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
+        order by n.distance, c.id
+        limit ${q.limit}
+      ) h on true
+      order by h.distance, h.id`,
+  );
+  return { hits: rows.filter((row): row is HitRow & PathColumns => row.id != null).map(toHit), plan };
 }
 
 /**
@@ -206,35 +236,47 @@ async function planChunkQuery(
  * optionally within some datasets, with distances and scores, never the embeddings.
  *
  * Filtered search keeps its recall: a capped count decides between an exact scan (few candidates)
- * and the tenant's own HNSW index with relaxed iterative scans (the pgvector settings made
- * transaction-locally, so they last until the caller's transaction ends; the planner overrides
- * only for the search's statements); results are re-sorted after the index scan, and whenever at
- * least k chunks match, k come back (the exact path answers if the index finds fewer). A tenant
- * past the threshold whose index is not built yet is searched exactly, and the result says so.
+ * and the tenant's own HNSW index with relaxed iterative scans, inside the one statement the search
+ * sends (the pgvector settings made transaction-locally, so they last until the caller's
+ * transaction ends; the planner overrides only for the search's statements); results are re-sorted
+ * after the index scan, and whenever at least k chunks match, k come back (the exact path answers
+ * if the index finds fewer). A tenant past the threshold whose index is not built yet is searched
+ * exactly, and the result says so.
  */
 export async function searchChunks(tx: Transaction, input: ChunkSearchInput): Promise<ChunkSearchResult> {
   const k = input.k ?? 10;
   assertK(k, 'chunks');
   try {
-    const { q, plan } = await planChunkQuery(tx, input, input, k);
-    const { rows, strategy } = await runNearest(tx, q, plan, (p) => selectHits(tx, q, p));
-    return { hits: rows.map(toHit), ...pathOf(plan, strategy) };
+    const { q, scope } = await chunkQuery(tx, input, input, k);
+    const { hits, plan } = await chunkHits(tx, q, scope);
+    if (plan.strategy === 'hnsw' && hits.length < k && plan.candidates > hits.length) {
+      const exact = await chunkHits(tx, { ...q, options: { ...q.options, strategy: 'exact' } }, scope);
+      return { hits: exact.hits, ...pathOf(plan, 'hnsw_then_exact') };
+    }
+    return { hits, ...pathOf(plan) };
   } catch (error) {
     throw toDatabaseError(error);
   }
 }
 
-/** The plan PostgreSQL chooses for a chunk search (EXPLAIN, no ANALYZE), with the path it took. */
+/**
+ * The plan PostgreSQL chooses for the path a chunk search takes (EXPLAIN, no ANALYZE): the
+ * search's choice made first, then the chosen select explained alone.
+ */
 export async function explainSearchChunks(
   tx: Transaction,
   input: ChunkSearchInput,
 ): Promise<{ strategy: 'exact' | 'hnsw'; tenantIndexPending: boolean; plan: string }> {
   const k = input.k ?? 10;
   assertK(k, 'chunks');
-  const { q, plan } = await planChunkQuery(tx, input, input, k);
+  const { q, scope } = await chunkQuery(tx, input, input, k);
+  const plan = await planNearest(tx, q, scope.check);
+  checkDatasets(scope.wanted, plan.checked, q.space.id);
   const rows = await withPlanSettings(tx, q, plan, async () =>
     rowsOf<{ 'QUERY PLAN': string }>(
-      await tx.execute(sql`explain with ${nearestChunks(q, plan)} select * from nearest order by distance`),
+      await tx.execute(
+        sql`explain with nearest as materialized (${nearestSql(q, plan)}) select * from nearest order by distance`,
+      ),
     ),
   );
   return {
@@ -291,13 +333,16 @@ export async function hybridSearch(
       input.vector !== undefined
         ? { vector: input.vector }
         : { text: input.text, embedder: input.embedder as Embedder };
-    const { q, plan } = await planChunkQuery(tx, input, query, pool);
+    const { q, scope } = await chunkQuery(tx, input, query, pool);
     const org = currentTenant(tx);
     const config = sql.raw(`'${TEXT_SEARCH_CONFIG}'::regconfig`);
-    const rows = await withPlanSettings(tx, q, plan, async () =>
-      rowsOf<HitRow & { semantic_rank: number | null; lexical_rank: number | null }>(
-        await tx.execute(sql`
-        with ${nearestChunks(q, plan)},
+    type HybridRow = HitRow & { semantic_rank: number | null; lexical_rank: number | null };
+    const { rows, plan } = await runChunkSearch<Partial<HybridRow>>(
+      tx,
+      q,
+      scope,
+      (nearest, path) => sql`
+        with ${nearest.ctes},
         semantic as (
           select id, row_number() over (order by distance, id) as rank from nearest
         ),
@@ -318,21 +363,25 @@ export async function hybridSearch(
           order by score desc, id
           limit ${k}
         )
-        select c.id, c.dataset_id, c.document_id, d.title as document_title, c.ordinal, c.content,
-               c.token_count, c.metadata, n.distance, f.score::float8 as score,
-               f.semantic_rank::int as semantic_rank, f.lexical_rank::int as lexical_rank
-        from fused f
-        join chunks c on c.organization_id = ${org} and c.id = f.id
-        join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
-        left join nearest n on n.id = f.id
-        order by f.score desc, c.id`),
-      ),
+        select path.*, h.* from ${path}
+        left join lateral (
+          select c.id, c.dataset_id, c.document_id, d.title as document_title, c.ordinal, c.content,
+                 c.token_count, c.metadata, n.distance, f.score::float8 as score,
+                 f.semantic_rank::int as semantic_rank, f.lexical_rank::int as lexical_rank
+          from fused f
+          join chunks c on c.organization_id = ${org} and c.id = f.id
+          join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
+          left join nearest n on n.id = f.id
+        ) h on true
+        order by h.score desc, h.id`,
     );
-    const hits = rows.map((row) => ({
-      ...toHit(row),
-      semanticRank: row.semantic_rank === null ? null : Number(row.semantic_rank),
-      lexicalRank: row.lexical_rank === null ? null : Number(row.lexical_rank),
-    }));
+    const hits = rows
+      .filter((row): row is HybridRow & PathColumns => row.id != null)
+      .map((row) => ({
+        ...toHit(row),
+        semanticRank: row.semantic_rank === null ? null : Number(row.semantic_rank),
+        lexicalRank: row.lexical_rank === null ? null : Number(row.lexical_rank),
+      }));
     return { hits, ...pathOf(plan) };
   } catch (error) {
     throw toDatabaseError(error);

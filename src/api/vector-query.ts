@@ -1,5 +1,4 @@
-import { is, type SQL, sql } from 'drizzle-orm';
-import { PostgresJsSession } from 'drizzle-orm/postgres-js';
+import { type SQL, sql } from 'drizzle-orm';
 import { rowsOf, type Transaction } from '../client.ts';
 import { invalidInput, isUuid } from '../input.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
@@ -15,6 +14,7 @@ import {
   type VectorInput,
   vectorLiteral,
 } from './embedding-spaces.ts';
+import { withSettings } from './search-settings.ts';
 
 /** Largest k a search accepts. */
 export const MAX_K = 1000;
@@ -136,6 +136,21 @@ const inSpace = (space: EmbeddingSpace) => {
   return sql.raw(`embedding_space_id = '${space.id}'::uuid and embedding_dimensions = ${space.dimensions}`);
 };
 
+/**
+ * The capped count of a query's candidates, as a materialized CTE `counted (n)`. It names the space
+ * alone (its length follows from it: `<table>_embedding_space_fkey`), so the (tenant, dataset,
+ * space) B-tree answers it from the index, reading at most `cap` entries.
+ */
+function countedCandidates(q: NearestQuery, cap: number): SQL {
+  if (!isUuid(q.space.id)) throw new Error(`embedding space ${q.space.id} is malformed`);
+  return sql`counted as materialized (
+    select count(*)::int as n from (
+      select 1 from ${sql.identifier(q.table)}
+      where ${tenantCondition(q)} and ${sql.raw(`embedding_space_id = '${q.space.id}'::uuid`)} and ${q.filter}
+      limit ${cap}) c
+  )`;
+}
+
 /** The tenant named in every statement (a bind parameter), plus, for a tenant's own index, its literal predicate. */
 function tenantCondition(q: NearestQuery, plan?: NearestPlan): SQL {
   const org = q.organizationId;
@@ -143,68 +158,6 @@ function tenantCondition(q: NearestQuery, plan?: NearestPlan): SQL {
   if (plan?.index !== 'tenant') return sql`organization_id = ${org}`;
   if (!isUuid(org)) throw new Error(`organization id ${org} is not a UUID`);
   return sql`organization_id = ${org} and ${sql.raw(`organization_id = '${org}'::uuid`)}`;
-}
-
-/** A server transaction (postgres.js) runs several parameterless statements in one round trip. */
-const onServer = (tx: Transaction) => is(tx._.session, PostgresJsSession);
-
-/**
- * `SET LOCAL` for each setting: transaction-local like `set_config(..., true)`, and, unlike it,
- * forwarded by a Citus coordinator to the workers that run the statement. Values are numbers or
- * fixed words, never input.
- */
-export async function setLocal(tx: Transaction, settings: Record<string, string | number>): Promise<void> {
-  const statements = Object.entries(settings).map(([name, value]) => {
-    if (!/^[a-z_.]+$/.test(name) || !/^[a-z_0-9.]+$/.test(String(value)))
-      throw new Error(`refusing setting ${name} = ${String(value)}`);
-    return `set local ${name} = ${value}`;
-  });
-  if (statements.length === 0) return;
-  if (onServer(tx)) await tx.execute(sql.raw(statements.join('; ')));
-  else for (const statement of statements) await tx.execute(sql.raw(statement));
-}
-
-/**
- * Planner settings a search overrides for its own statements only, put back to the server's
- * values right after them: `enable_sort = off` would make any later sort of the caller's
- * transaction cost 10^10 and be JIT-compiled, and `jit` is the caller's to choose.
- */
-const STATEMENT_ONLY = ['enable_sort', 'jit'];
-
-/**
- * Runs a search's statements with `settings` in force (`SET LOCAL`), then puts the
- * {@link STATEMENT_ONLY} planner overrides back to the server's values. A search never
- * JIT-compiles: `jit = off` always (its statements are short, and compiling one costs 200-700 ms
- * on a 2-core machine, 30 times the search; `enable_sort = off` alone makes a statement that still
- * sorts cost 10^10, far past `jit_above_cost`). On a server the settings, the statements and the
- * reset leave in one flight (postgres.js pipelines a transaction's queries, and the server runs
- * them in order; a refused SET aborts the transaction, so the statement fails with it), which
- * saves a round trip per search.
- */
-export async function withSettings<T>(
-  tx: Transaction,
-  settings: Record<string, string | number>,
-  run: () => Promise<T>,
-  also: SQL[] = [],
-): Promise<T> {
-  const all = { ...settings, jit: 'off' };
-  const reset = Object.fromEntries(
-    STATEMENT_ONLY.filter((name) => name in all).map((name) => [name, 'default']),
-  );
-  if (!onServer(tx)) {
-    await setLocal(tx, all);
-    const result = await run();
-    for (const statement of also) await tx.execute(statement);
-    await setLocal(tx, reset);
-    return result;
-  }
-  const [, result] = await Promise.all([
-    setLocal(tx, all),
-    run(),
-    ...also.map((statement) => tx.execute(statement)),
-    setLocal(tx, reset),
-  ]);
-  return result;
 }
 
 /** Runs a plan's statements with its settings (see {@link withSettings}); a pending tenant index is asked for on the way. */
@@ -246,7 +199,7 @@ export const TENANT_INDEXED_TABLES: readonly string[] = ['chunks'];
 export const TENANT_INDEX_CHANNEL = 'neonhub_tenant_indexes';
 
 /** The notification asking the maintainer to index a space's tenants: sent at commit, names no tenant. */
-const requestTenantIndex = (space: EmbeddingSpace) =>
+export const requestTenantIndex = (space: EmbeddingSpace) =>
   sql`select pg_notify(${TENANT_INDEX_CHANNEL}, ${space.id})`;
 
 type PlanRow = {
@@ -255,19 +208,8 @@ type PlanRow = {
   checked: unknown;
 };
 
-/**
- * Chooses the path in one round trip (which also runs the caller's `check` look-up, if any): a
- * count of the candidates capped at the exact threshold (served by the table's (tenant, filter,
- * space) index, so it reads at most that many entries; computed once, in a materialized CTE),
- * and whether the HNSW index the table is searched through exists and is valid: the tenant's own
- * for {@link TENANT_INDEXED_TABLES}, else the space's. Exact when few rows match or no index is
- * valid (a tenant past the threshold whose index is not built yet is `tenantIndexPending`);
- * otherwise HNSW, with relaxed iterative scans, `ef_search`, `max_scan_tuples` sized for the
- * filter's selectivity, and `enable_sort = off`: the planner's cost model otherwise prefers
- * sorting every candidate of a broad filter, so the index is the only unpenalised path and the
- * plan executed is the one chosen here. The settings go with the statements ({@link withPlanSettings}).
- */
-export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL): Promise<NearestPlan> {
+/** The query's options, checked: the exact threshold, `ef_search` and the strategy wanted. */
+function nearestOptions(q: NearestQuery) {
   const threshold = Math.max(q.options.exactThreshold ?? defaultExactThreshold(q.space.dimensions), q.limit);
   if (!Number.isInteger(threshold) || threshold < 0)
     throw invalidInput(q.table, 'embedding', `exactThreshold must be an integer >= 0, got ${threshold}`);
@@ -277,6 +219,29 @@ export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL)
   const wanted = q.options.strategy ?? 'auto';
   if (!['auto', 'exact', 'hnsw'].includes(wanted))
     throw invalidInput(q.table, 'embedding', `strategy must be auto, exact or hnsw, got ${String(wanted)}`);
+  return { threshold, efSearch, wanted };
+}
+
+/** The HNSW settings of a plan: relaxed iterative scans, and no planner sort to prefer over the index. */
+const hnswSettings = (efSearch: number, maxScanTuples?: number) => ({
+  'hnsw.iterative_scan': 'relaxed_order',
+  'hnsw.ef_search': efSearch,
+  ...(maxScanTuples === undefined ? {} : { 'hnsw.max_scan_tuples': maxScanTuples }),
+  enable_sort: 'off',
+});
+
+/**
+ * Chooses the path in one round trip (which also runs the caller's `check` look-up, if any): a
+ * count of the candidates capped at the exact threshold ({@link countedCandidates}), and whether the HNSW index the table is searched through exists and is valid: the tenant's own
+ * for {@link TENANT_INDEXED_TABLES}, else the space's. Exact when few rows match or no index is
+ * valid (a tenant past the threshold whose index is not built yet is `tenantIndexPending`);
+ * otherwise HNSW, with relaxed iterative scans, `ef_search`, `max_scan_tuples` sized for the
+ * filter's selectivity, and `enable_sort = off`: the planner's cost model otherwise prefers
+ * sorting every candidate of a broad filter, so the index is the only unpenalised path and the
+ * plan executed is the one chosen here. The settings go with the statements ({@link withPlanSettings}).
+ */
+export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL): Promise<NearestPlan> {
+  const { threshold, efSearch, wanted } = nearestOptions(q);
   q.organizationId ??= currentTenant(tx);
   const index: PlannedIndex = TENANT_INDEXED_TABLES.includes(q.table) ? 'tenant' : 'space';
   const indexName =
@@ -285,12 +250,7 @@ export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL)
       : embeddingIndexName(q.table, q.space.id);
   const [row] = rowsOf<PlanRow>(
     await tx.execute(sql`
-      with counted as materialized (
-        select count(*)::int as n from (
-          select 1 from ${sql.identifier(q.table)}
-          where ${tenantCondition(q)} and ${inSpace(q.space)} and ${q.filter}
-          limit ${threshold + 1}) c
-      )
+      with ${countedCandidates(q, threshold + 1)}
       select n as candidates, (select c.reltuples::float8 from pg_class c
                join pg_index i on i.indexrelid = c.oid where c.oid = to_regclass(${`public.${indexName}`}) and i.indisvalid) as index_tuples,
              ${check ?? sql`null`} as checked
@@ -317,11 +277,61 @@ export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL)
     efSearch,
     maxScanTuples,
     index,
-    settings: {
-      'hnsw.iterative_scan': 'relaxed_order',
-      'hnsw.ef_search': efSearch,
-      'hnsw.max_scan_tuples': maxScanTuples,
-      enable_sort: 'off',
+    settings: hnswSettings(efSearch, maxScanTuples),
+  };
+}
+
+/** A search statement that chooses its path itself (see {@link oneStatementNearest}). */
+export interface OneStatementNearest {
+  /** `with` items ending in `nearest (id, distance)`: the candidate count, the index check, and both paths. */
+  ctes: SQL;
+  /** The columns that say which path ran: `candidates` and `indexed`. */
+  meta: SQL;
+  settings: Record<string, string | number>;
+  /** The plan the statement followed, read from its `candidates` and `indexed` columns. */
+  planOf(meta: { candidates?: number | string | null; indexed?: boolean | null }): NearestPlan;
+}
+
+/**
+ * For {@link TENANT_INDEXED_TABLES}: the choice {@link planNearest} makes, made inside the search
+ * statement, so a search is one round trip. The capped count and the validity of the tenant's index
+ * are materialized CTEs; the exact and the HNSW selects are both planned, each under a condition on
+ * them alone, which PostgreSQL evaluates once before running the select (a one-time filter), so
+ * only one runs. The HNSW settings go with every such statement; `max_scan_tuples` stays at
+ * pgvector's default, never the limit here: a tenant's index is searched only for filters matching
+ * more than the exact threshold, a large share of the rows it holds.
+ */
+export function oneStatementNearest(tx: Transaction, q: NearestQuery): OneStatementNearest {
+  const { threshold, efSearch, wanted } = nearestOptions(q);
+  q.organizationId ??= currentTenant(tx);
+  const indexName = `public.${tenantIndexName(q.table, q.space.id, q.organizationId)}`;
+  const useIndex =
+    wanted === 'hnsw'
+      ? sql`(select valid from own)`
+      : sql`((select n from counted) > ${threshold} and (select valid from own))`;
+  const exact: NearestPlan = { strategy: 'exact', candidates: 0, settings: {} };
+  const hnsw: NearestPlan = { strategy: 'hnsw', candidates: 0, index: 'tenant', settings: {} };
+  const nearest =
+    wanted === 'exact'
+      ? nearestSql(q, exact)
+      : sql`(${nearestSql(q, exact, sql`not ${useIndex}`)}) union all (${nearestSql(q, hnsw, useIndex)})`;
+  const settings = wanted === 'exact' ? {} : hnswSettings(efSearch);
+  return {
+    ctes: sql`
+      ${countedCandidates(q, threshold + 1)},
+      own as materialized (
+        select exists (select from pg_index i where i.indexrelid = to_regclass(${indexName}) and i.indisvalid) as valid
+      ),
+      nearest as materialized (${nearest})`,
+    meta: sql`(select n from counted) as candidates, (select valid from own) as indexed`,
+    settings,
+    planOf: (meta) => {
+      const candidates = Number(meta.candidates ?? 0);
+      const indexed = meta.indexed === true;
+      if (wanted !== 'exact' && indexed && (wanted === 'hnsw' || candidates > threshold))
+        return { strategy: 'hnsw', candidates, efSearch, index: 'tenant', settings };
+      const pending = wanted !== 'exact' && candidates > threshold && !indexed;
+      return { strategy: 'exact', candidates, tenantIndexPending: pending, settings: {} };
     },
   };
 }
@@ -332,7 +342,7 @@ export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL)
  * too when it has its own index), so the index serves it; with relaxed order the caller re-sorts.
  * Exact: the uncast expression, which no index matches.
  */
-export function nearestSql(q: NearestQuery, plan: NearestPlan): SQL {
+export function nearestSql(q: NearestQuery, plan: NearestPlan, gate?: SQL): SQL {
   const op = sql.raw(distanceOperator(q.space.distance));
   const dims = sql.raw(String(q.space.dimensions));
   const literal = vectorLiteral(q.vector);
@@ -343,7 +353,7 @@ export function nearestSql(q: NearestQuery, plan: NearestPlan): SQL {
   return sql`
     select id, ${distance} as distance
     from ${sql.identifier(q.table)}
-    where ${tenantCondition(q, plan)} and ${inSpace(q.space)} and ${q.filter}
+    where ${tenantCondition(q, plan)} and ${inSpace(q.space)} and ${q.filter}${gate ? sql` and ${gate}` : sql``}
     order by distance
     limit ${q.limit}`;
 }
