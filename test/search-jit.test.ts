@@ -89,8 +89,9 @@ async function capture(
   );
 }
 
-/** A statement with its `$n` parameters bound again, for Drizzle. */
+/** A statement with its `$n` parameters bound again, for Drizzle (one with its values written in has none). */
 function bound({ text, parameters }: Sent): SQL {
+  if (parameters.length === 0) return sql.raw(text);
   const parts = text.split(/\$(\d+)/);
   return sql.join(
     parts.map((part, i) => (i % 2 === 0 ? sql.raw(part) : sql`${parameters[Number(part) - 1]}`)),

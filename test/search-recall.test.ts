@@ -113,6 +113,7 @@ describe('filtered retrieval recall', () => {
 
   it('keeps recall@10 >= 0.98 against exact search from under 1% to half of the rows, large tenants on their own indexes', async () => {
     const { db } = database.current;
+    await ensureTenantIndexes(database.current, { spaceId: space.id, minRows: N / 10 });
     const vectors = queryTexts(QUERIES, 2024).map((text) => localEmbedder.embed(text));
     const report: Record<string, string | number>[] = [];
     for (const filter of filters) {

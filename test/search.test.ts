@@ -282,9 +282,10 @@ function tenantNaming(text: string): { tables: string[]; named: number } {
   const tables = [...text.matchAll(/\b(?:from|join|into|update)\s+"?(chunks|documents|datasets)\b"?/gi)].map(
     (match) => match[1] ?? '',
   );
-  // An INSERT names it by setting the column explicitly (its value a bind parameter or a cast one).
+  // A bind parameter, or a UUID written in (dollar-quoted); an INSERT names it by setting the
+  // column explicitly (its value a bind parameter or a cast one).
   const named =
-    [...text.matchAll(/\borganization_id\s*=\s*\$\d+/gi)].length +
+    [...text.matchAll(/\borganization_id\s*=\s*(\$\d+|\$q\d*\$[0-9a-f-]{36}\$q\d*\$)/gi)].length +
     [...text.matchAll(/\binsert into "?\w+"? \(organization_id\b/gi)].length;
   return { tables, named };
 }

@@ -14,7 +14,7 @@ import {
   type VectorInput,
   vectorLiteral,
 } from './embedding-spaces.ts';
-import { withSettings } from './search-settings.ts';
+import { withSettings } from './search-statements.ts';
 
 /** Largest k a search accepts. */
 export const MAX_K = 1000;
