@@ -5,7 +5,7 @@
 // 5,000 rows spread over many tenants' datasets, per document and in bulk; sizes.
 // `npm run bench -- retrieval`; BENCH_CHUNKS, BENCH_DIMS, BENCH_TENANTS and BENCH_QUERIES change the
 // scale (the default on a server: 100k x 768, 50 tenants, 50 queries per filter).
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import postgres from 'postgres';
@@ -409,7 +409,14 @@ export async function benchRetrieval(url: string, o: Options): Promise<BenchRow[
       target: '< 0.6x',
       ok: storage < 0.6,
     });
-    log(`machine load average over the run: ${load.range()}\n`);
+    const loadRange = load.range();
+    log(`machine load average over the run: ${loadRange}\n`);
+    out.push({
+      path: `the machine over this run: ${availableParallelism()} cores, 1-minute load average sampled every 5 s`,
+      measured: `${loadRange}`,
+      target: 'contrast (every ratio above was measured side by side under it)',
+      ok: true,
+    });
     return out;
   } finally {
     load.stop();

@@ -16,8 +16,12 @@ const database = useTestDatabase();
 const N = onServer ? 20_000 : 1_500;
 const QUERIES = onServer ? 20 : 10;
 const K = 10;
-/** Under the default (6,000 at 256 dimensions), so most filters here take the HNSW path. */
-const EXACT_THRESHOLD = 600;
+/**
+ * 5% of the rows, under the default (6,000 at 256 dimensions), so the broad filters here take the
+ * HNSW path. The local embedder's sparse vectors are hard for a graph: under a fifth of a tenant's
+ * graph, forced HNSW reached recall@10 0.955 to 0.975 (printed), where the bench's stay over 0.99.
+ */
+const EXACT_THRESHOLD = N / 20;
 
 /** Tenants of very different sizes; each dataset's share of all chunks. */
 const shares = [
