@@ -20,13 +20,13 @@ import { makeTenant, makeTopics, queryTexts, rng, topicText } from './support/ra
 const database = useTestDatabase();
 
 // The server grows a tenant past the default threshold of a 1,536-dimension space (1,000 chunks);
-// PGlite (HNSW in WebAssembly) past 200, a threshold its searches and its maintainer are given alike.
+// PGlite (HNSW in WebAssembly) past 150, a threshold its searches and its maintainer are given alike.
 const DIMS = onServer ? 1536 : 256;
 const embedder = createLocalEmbedder(DIMS);
-const THRESHOLD = onServer ? defaultTenantIndexMinRows(DIMS) - 1 : 200;
+const THRESHOLD = onServer ? defaultTenantIndexMinRows(DIMS) - 1 : 150;
 const searchOptions = onServer ? {} : { exactThreshold: THRESHOLD };
 const watchOptions: WatchOptions = onServer ? {} : { minRows: THRESHOLD + 1 };
-const DOCUMENT_CHUNKS = 100;
+const DOCUMENT_CHUNKS = onServer ? 100 : 50;
 const K = 10;
 
 let space: EmbeddingSpace;
