@@ -41,7 +41,11 @@ export function benchTarget(serverUrl: string | undefined): BenchTarget {
         if (migrated) await migrate(handle);
         return { handle, close: () => handle.close() };
       }
-      const name = `neonhub_bench_${randomBytes(4).toString('hex')}`;
+      // A shared server may reserve a prefix for each user's databases.
+      const prefix = process.env.BENCH_DATABASE_PREFIX ?? 'neonhub_bench';
+      if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix))
+        throw new Error(`BENCH_DATABASE_PREFIX ${prefix} is not a plain name`);
+      const name = `${prefix}_${randomBytes(4).toString('hex')}`;
       const admin = createDb({ url: serverUrl, max: 1 });
       await admin.sql.exec(`create database ${name}`);
       const url = new URL(serverUrl);

@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { verifyAllAuditChains } from './api/audit.ts';
 import { organizationIdOf, rotateTenantKey } from './api/organizations.ts';
 import { ensurePartitions } from './api/partitions.ts';
+import { maintainTenantIndexes, watchTenantIndexes } from './api/tenant-indexes.ts';
 import { citusDistributionPlan, distribute, scopeHardening } from './citus.ts';
 import { check, checkMigratedCatalog, generate } from './cli-drizzle-kit.ts';
 import { createDb, type DbHandle, isLocalTarget } from './client.ts';
@@ -29,7 +30,9 @@ const usage = `neonhub-db <command>
   check     drift check (drizzle-kit generate + check), then every tenant table of the migrations
             has forced RLS, its policy, its updated_at trigger and its neonhub_app grants, and every
             text column of a btree index a limit in bytes that keeps its entries within btree's
-  maintain  create monthly partitions ahead of time (run daily)
+  maintain  create monthly partitions ahead of time, give tenants past the exact-search threshold
+            their own vector index and drop those of tenants that shrank (run daily, or hourly);
+            --watch then keeps running and builds them as searches ask (Ctrl-C stops)
   citus     print the SQL that distributes this schema on Citus by organization (dry run of distribute)
   distribute
             on a Citus coordinator: organizations and global tables become reference tables, every
@@ -398,6 +401,11 @@ async function main(argv: string[]): Promise<void> {
         if (command === 'maintain') {
           say(`maintaining ${describe(handle)}`);
           say(`  ${await ensurePartitions(handle.db)} partitions created`);
+          const indexes = await maintainTenantIndexes(handle);
+          say(
+            `  tenant vector indexes: ${indexes.built.length} built, ${indexes.dropped.length} dropped${indexes.busy ? ' (another maintainer was at work on some)' : ''}`,
+          );
+          if (rest.includes('--watch')) await watchUntilStopped(handle);
           return;
         }
         if (command !== 'seed') await runMigrate(handle);
@@ -411,6 +419,24 @@ async function main(argv: string[]): Promise<void> {
       say(usage);
       if (command && command !== 'help' && command !== '--help') io.exitCode = 2;
   }
+}
+
+/** `maintain --watch`: tenant indexes built as searches ask, until SIGINT or SIGTERM. */
+async function watchUntilStopped(handle: DbHandle): Promise<void> {
+  const watch = await watchTenantIndexes(handle, {
+    onMaintained: ({ spaceId, built, dropped }) => {
+      if (built.length + dropped.length > 0)
+        say(
+          `  space ${spaceId}: built ${built.join(', ') || 'none'}; dropped ${dropped.join(', ') || 'none'}`,
+        );
+    },
+  });
+  say('  watching for tenants that need a vector index of their own (Ctrl-C stops)');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await watch.stop();
 }
 
 const known = [ConnectionError, ServerRequirementError, MigrationError];

@@ -41,7 +41,13 @@ export {
 } from './api/organizations.ts';
 export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
 export * from './api/search.ts';
-export { defaultTenantIndexMinRows, ensureTenantIndexes } from './api/search-indexes.ts';
+export {
+  defaultTenantIndexMinRows,
+  ensureTenantIndexes,
+  maintainTenantIndexes,
+  type TenantIndexWatch,
+  watchTenantIndexes,
+} from './api/tenant-indexes.ts';
 export { asAuthRole, createUser } from './api/users.ts';
 export { API_KEY_PATTERN, parseApiKey } from './api-key-format.ts';
 export {

@@ -109,12 +109,13 @@ export async function runIngest(
     organizationId: org,
     datasetId: dataset.id,
     documents: readDocuments(file),
+    expectedRows,
     embedder: local ? createLocalEmbedder(space.dimensions) : undefined,
   });
   const { indexesBuilt } = await load.finish();
   process.stderr.write('\n');
   say(
     `${result.documents} documents (${result.updatedDocuments} already there), ${result.rows} chunks; ` +
-      `index ${load.rebuild ? 'rebuilt' : 'maintained row by row'}${indexesBuilt.length ? `, built ${indexesBuilt.join(', ')}` : ''}`,
+      `tenant index ${load.rebuilt.has(org) ? 'rebuilt' : 'maintained row by row'}${indexesBuilt.length ? `, built ${indexesBuilt.join(', ')}` : ''}`,
   );
 }

@@ -15,7 +15,7 @@ import {
   getEmbeddingSpace,
   registerEmbeddingSpace,
 } from '../src/api/embedding-spaces.ts';
-import { nearestSql, planNearest } from '../src/api/vector-query.ts';
+import { nearestSql, planNearest, withPlanSettings } from '../src/api/vector-query.ts';
 import { rowsOf } from '../src/client.ts';
 import { embedText } from '../src/embedder.ts';
 import { InputError } from '../src/input.ts';
@@ -379,7 +379,7 @@ describe('similar messages at scale', () => {
       };
       const plan = await planNearest(tx, q);
       const explained = rowsOf<{ 'QUERY PLAN': string }>(
-        await tx.execute(sql`explain ${nearestSql(q, plan)}`),
+        await withPlanSettings(tx, q, plan, () => tx.execute(sql`explain ${nearestSql(q, plan)}`)),
       );
       return { strategy: plan.strategy, text: explained.map((row) => row['QUERY PLAN']).join('\n') };
     });

@@ -72,7 +72,7 @@ describe('embedding spaces', () => {
       [l2, 'halfvec_l2_ops'],
       [ip, 'halfvec_ip_ops'],
     ] as const) {
-      for (const table of ['brand_voices', 'chunks']) {
+      for (const table of ['brand_voices', 'messages']) {
         const index = indexes.find((i) => i.indexname === embeddingIndexName(table, s.id));
         expect(index, `${table} index of ${s.model}`).toBeDefined();
         expect(index?.indexdef).toContain(`USING hnsw (((embedding)::halfvec(${s.dimensions})) ${ops})`);
@@ -80,6 +80,8 @@ describe('embedding spaces', () => {
           `WHERE ((embedding_space_id = '${s.id}'::uuid) AND (embedding_dimensions = ${s.dimensions}))`,
         );
       }
+      // Chunks are searched through each tenant's own index, never a shared one.
+      expect(indexes.find((i) => i.indexname === embeddingIndexName('chunks', s.id))).toBeUndefined();
     }
     expect(await ensureEmbeddingIndexes(db)).toEqual([]);
   });

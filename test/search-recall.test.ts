@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { embeddingIndexName, tenantIndexName, vectorLiteral } from '../src/api/embedding-spaces.ts';
+import { tenantIndexName, vectorLiteral } from '../src/api/embedding-spaces.ts';
 import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
-import { ensureTenantIndexes } from '../src/api/search-indexes.ts';
+import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
 import { rowsOf } from '../src/client.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
@@ -12,10 +12,16 @@ import { type CorpusTenant, loadCorpus, localSpace, queryTexts } from './support
 
 const database = useTestDatabase();
 
-// Corpus size: a few thousand chunks on PGlite (HNSW in WebAssembly is slow), more on the server.
-const N = onServer ? 20_000 : 3_000;
+// Corpus size: 1,500 chunks on PGlite (HNSW in WebAssembly builds about 100 rows a second), more on the server.
+const N = onServer ? 20_000 : 1_500;
 const QUERIES = onServer ? 20 : 10;
 const K = 10;
+/**
+ * 5% of the rows, under the default (6,000 at 256 dimensions), so the broad filters here take the
+ * HNSW path. The local embedder's sparse vectors are hard for a graph: under a fifth of a tenant's
+ * graph, forced HNSW reached recall@10 0.955 to 0.975 (printed), where the bench's stay over 0.99.
+ */
+const EXACT_THRESHOLD = N / 20;
 
 /** Tenants of very different sizes; each dataset's share of all chunks. */
 const shares = [
@@ -51,7 +57,7 @@ beforeAll(async () => {
     db,
     space.id,
     shares.map((datasets, i) => ({ slug: `recall-${i}`, datasets: datasets.map((s) => Math.round(s * N)) })),
-    { deferIndexes: true, seed: 11 },
+    { seed: 11 },
   );
   console.log(
     `recall corpus: ${N} chunks, ${tenants.length} tenants, loaded and indexed in ${(performance.now() - started).toFixed(0)} ms`,
@@ -59,31 +65,41 @@ beforeAll(async () => {
 });
 
 describe('filtered retrieval recall', () => {
-  it('runs the HNSW index whenever the plan says hnsw, at every filter, and a tenant index once it has one (EXPLAIN)', async () => {
+  it("runs a tenant's own HNSW index whenever the plan says hnsw, and exactly until the tenant has one (EXPLAIN)", async () => {
     const handle = database.current;
     const vector = localEmbedder.embed(queryTexts(1, 5)[0] ?? 'x');
     const plans = async () => {
-      const found: { filter: string; strategy: string; index: string | undefined }[] = [];
+      const found: { filter: string; strategy: string; index: string | undefined; pending: boolean }[] = [];
       for (const filter of filters) {
         const tenant = tenants[filter.tenant] as CorpusTenant;
         const datasetIds = filter.datasets.map((i) => tenant.datasets[i]?.id ?? '');
         for (const strategy of ['hnsw', 'exact'] as const) {
+          const query = {
+            spaceId: space.id,
+            vector,
+            k: K,
+            datasetIds,
+            strategy,
+            exactThreshold: EXACT_THRESHOLD,
+          };
           const explained = await withTenant(handle.db, tenant.organizationId, (tx) =>
-            explainSearchChunks(tx, { spaceId: space.id, vector, k: K, datasetIds, strategy }),
+            explainSearchChunks(tx, query),
           );
           found.push({
             filter: `tenant ${filter.tenant} datasets ${filter.datasets.join(',')}`,
             strategy: explained.strategy,
             index: explained.plan.match(/Index Scan using (\w+_hnsw_idx)/)?.[1],
+            pending: explained.tenantIndexPending,
           });
         }
       }
       return found;
     };
-    const spaceIndex = embeddingIndexName('chunks', space.id);
+    // No tenant has an index yet: every filter is searched exactly, those past the threshold saying so.
     const before = await plans();
     console.table(before);
-    for (const plan of before) expect(plan.index).toBe(plan.strategy === 'hnsw' ? spaceIndex : undefined);
+    for (const plan of before) expect(plan).toMatchObject({ strategy: 'exact', index: undefined });
+    expect(before.filter((plan) => plan.pending).length).toBeGreaterThan(0);
 
     // Tenants above 10% of the rows get their own index; their searches use it, recall holds.
     const built = await ensureTenantIndexes(handle, { spaceId: space.id, minRows: N / 10 });
@@ -94,12 +110,14 @@ describe('filtered retrieval recall', () => {
     console.table(after);
     after.forEach((plan, i) => {
       const own = large[filters[Math.floor(i / 2)]?.tenant ?? -1];
-      expect(plan.index).toBe(plan.strategy === 'hnsw' ? (own ?? spaceIndex) : undefined);
+      expect(plan.index).toBe(plan.strategy === 'hnsw' ? own : undefined);
+      expect(plan.strategy).toBe(own && i % 2 === 0 ? 'hnsw' : 'exact');
     });
   });
 
   it('keeps recall@10 >= 0.98 against exact search from under 1% to half of the rows, large tenants on their own indexes', async () => {
     const { db } = database.current;
+    await ensureTenantIndexes(database.current, { spaceId: space.id, minRows: N / 10 });
     const vectors = queryTexts(QUERIES, 2024).map((text) => localEmbedder.embed(text));
     const report: Record<string, string | number>[] = [];
     for (const filter of filters) {
@@ -122,7 +140,13 @@ describe('filtered retrieval recall', () => {
           ).map((r) => r.id);
           totals.exactMs += performance.now() - started;
           started = performance.now();
-          const auto = await searchChunks(tx, { spaceId: space.id, vector, k: K, datasetIds });
+          const auto = await searchChunks(tx, {
+            spaceId: space.id,
+            vector,
+            k: K,
+            datasetIds,
+            exactThreshold: EXACT_THRESHOLD,
+          });
           totals.autoMs += performance.now() - started;
           const hnsw = await searchChunks(tx, {
             spaceId: space.id,

@@ -1,9 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDataset, deleteDataset } from '../src/api/datasets.ts';
-import { embeddingIndexName, registerEmbeddingSpace } from '../src/api/embedding-spaces.ts';
+import { registerEmbeddingSpace, tenantIndexName } from '../src/api/embedding-spaces.ts';
 import { ingestDocument } from '../src/api/ingest.ts';
 import { explainSearchChunks, hybridSearch, searchChunks, searchDocumentTitles } from '../src/api/search.ts';
+import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
 import { createDb, rowsOf } from '../src/client.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
@@ -29,17 +30,21 @@ beforeAll(async () => {
   const { db } = database.current;
   space = await localSpace(db);
   const started = performance.now();
-  [a, b] = (await loadCorpus(
-    db,
-    space.id,
-    [
-      { slug: 'search-a', datasets: onServer ? [4000, 600, 15, 5] : [1200, 300, 15, 5] },
-      { slug: 'search-b', datasets: onServer ? [1000] : [300] },
-    ],
-    { deferIndexes: true },
-  )) as [CorpusTenant, CorpusTenant];
-  console.log(`corpus loaded in ${(performance.now() - started).toFixed(0)} ms`);
+  [a, b] = (await loadCorpus(db, space.id, [
+    { slug: 'search-a', datasets: onServer ? [4000, 600, 15, 5] : [1200, 300, 15, 5] },
+    { slug: 'search-b', datasets: onServer ? [1000] : [300] },
+  ])) as [CorpusTenant, CorpusTenant];
+  // Tenant a gets its own index: its broad filters take the HNSW path.
+  await ensureTenantIndexes(database.current, {
+    spaceId: space.id,
+    organizationIds: [a.organizationId],
+    minRows: EXACT_THRESHOLD,
+  });
+  console.log(`corpus loaded and a's index built in ${(performance.now() - started).toFixed(0)} ms`);
 });
+
+/** Below the default for 256 dimensions, so tenant a (over 1,500 chunks) is searched through its index. */
+const EXACT_THRESHOLD = 1000;
 
 describe('searchChunks', () => {
   it('returns the k nearest chunks of the tenant, best first, with scores and no embeddings', async () => {
@@ -82,52 +87,45 @@ describe('searchChunks', () => {
 
   // PGlite's corpus here is too small for the planner to prefer the index; the server's is not.
   it.skipIf(!onServer)(
-    'uses the space HNSW index for a broad filter and no index for a narrow one',
+    "uses the tenant's HNSW index for a broad filter and no index for a narrow one",
     async () => {
       const { db } = database.current;
       const vector = localEmbedder.embed(queryTexts(1, 3)[0] ?? '');
-      const index = embeddingIndexName('chunks', space.id);
+      const index = tenantIndexName('chunks', space.id, a.organizationId);
       await withTenant(db, a.organizationId, async (tx) => {
-        const broad = await explainSearchChunks(tx, { spaceId: space.id, vector, k: 10 });
+        const query = { spaceId: space.id, vector, k: 10, exactThreshold: EXACT_THRESHOLD };
+        const broad = await explainSearchChunks(tx, query);
         console.log(`broad filter (${broad.strategy}):\n${broad.plan}`);
         expect(broad.strategy).toBe('hnsw');
         expect(broad.plan).toContain(`Index Scan using ${index}`);
-        const narrow = await explainSearchChunks(tx, {
-          spaceId: space.id,
-          vector,
-          k: 10,
-          datasetIds: [dataset(a, 2).id],
-        });
+        const narrow = await explainSearchChunks(tx, { ...query, datasetIds: [dataset(a, 2).id] });
         console.log(`narrow filter (${narrow.strategy}):\n${narrow.plan}`);
         expect(narrow.strategy).toBe('exact');
-        expect(narrow.plan).not.toContain(index);
+        expect(narrow.plan).not.toContain('hnsw_idx');
       });
     },
   );
 
-  it('keeps pgvector settings inside the transaction', async () => {
-    const { db } = database.current;
+  it('keeps pgvector settings inside the transaction, and its planner settings to its own statements', async () => {
     // One connection, so the next transaction runs where the settings were made.
     const single = database.current.url ? createDb({ url: database.current.url, max: 1 }) : database.current;
     const vector = localEmbedder.embed('settings check');
+    const planner = sql`select current_setting('enable_sort') as sort, current_setting('jit') as jit`;
+    const pgvector = sql`select current_setting('hnsw.iterative_scan') as scan, current_setting('hnsw.ef_search') as ef`;
+    const read = async (tx: typeof single.db, query: typeof planner) =>
+      rowsOf<Record<string, string>>(await tx.execute(query))[0];
+    const before = await read(single.db, planner);
     const inside = await withTenant(single.db, a.organizationId, async (tx) => {
-      await searchChunks(tx, { spaceId: space.id, vector, strategy: 'hnsw', efSearch: 123 });
-      return rowsOf<{ scan: string; ef: string }>(
-        await tx.execute(
-          sql`select current_setting('hnsw.iterative_scan') as scan, current_setting('hnsw.ef_search') as ef`,
-        ),
-      )[0];
+      const found = await searchChunks(tx, { spaceId: space.id, vector, strategy: 'hnsw', efSearch: 123 });
+      expect(found.strategy).toBe('hnsw');
+      return { ...(await read(tx, pgvector)), ...(await read(tx, planner)) };
     });
-    expect(inside).toEqual({ scan: 'relaxed_order', ef: '123' });
-    const after = rowsOf<{ scan: string; ef: string }>(
-      await single.db.execute(
-        sql`select current_setting('hnsw.iterative_scan') as scan, current_setting('hnsw.ef_search') as ef`,
-      ),
-    )[0];
-    console.log('inside the search transaction:', inside, 'after it:', after);
-    expect(after).toEqual({ scan: 'off', ef: '40' });
+    const after = { ...(await read(single.db, pgvector)), ...(await read(single.db, planner)) };
+    console.log('before:', before, 'inside the search transaction:', inside, 'after it:', after);
+    // A later sort in the caller's transaction is costed as usual (enable_sort off would make it 10^10).
+    expect(inside).toEqual({ scan: 'relaxed_order', ef: '123', ...before });
+    expect(after).toEqual({ scan: 'off', ef: '40', ...before });
     if (single !== database.current) await single.close();
-    expect(db).toBeDefined();
   });
 
   it('refuses bad input with an error naming what is wrong', async () => {
@@ -284,9 +282,10 @@ function tenantNaming(text: string): { tables: string[]; named: number } {
   const tables = [...text.matchAll(/\b(?:from|join|into|update)\s+"?(chunks|documents|datasets)\b"?/gi)].map(
     (match) => match[1] ?? '',
   );
-  // An INSERT names it by setting the column explicitly (its value a bind parameter or a cast one).
+  // A bind parameter, or a UUID written in (dollar-quoted); an INSERT names it by setting the
+  // column explicitly (its value a bind parameter or a cast one).
   const named =
-    [...text.matchAll(/\borganization_id\s*=\s*\$\d+/gi)].length +
+    [...text.matchAll(/\borganization_id\s*=\s*(\$\d+|\$q\d*\$[0-9a-f-]{36}\$q\d*\$)/gi)].length +
     [...text.matchAll(/\binsert into "?\w+"? \(organization_id\b/gi)].length;
   return { tables, named };
 }

@@ -23,10 +23,12 @@ import {
 } from './embedding-spaces.ts';
 import {
   assertK,
+  type NearestPlan,
   nearestSql,
   planNearest,
   type QueryVector,
   resolveQueryVector,
+  runNearest,
   type VectorSearchOptions,
 } from './vector-query.ts';
 
@@ -221,17 +223,14 @@ export async function findSimilarBrandVoices(
     const { space, vector } = await resolveQueryVector(tx, input.spaceId, input, 'brand_voices');
     const filter = sql`organization_id = ${org}::uuid${input.brandId ? sql` and brand_id = ${input.brandId}::uuid` : sql``}`;
     const q = { table: 'brand_voices', space, vector, filter, limit: k, options: input };
-    const plan = await planNearest(tx, q);
     const score = sql.raw(scoreSql(space.distance, 'n.distance'));
-    const nearest = async (p: typeof plan) =>
+    const nearest = async (plan: NearestPlan) =>
       rowsOf<{ id: string; distance: number; score: number }>(
         await tx.execute(sql`
-          with nearest as materialized (${nearestSql(q, p)})
+          with nearest as materialized (${nearestSql(q, plan)})
           select n.id, n.distance, ${score} as score from nearest n order by n.distance, n.id`),
       );
-    let rows = await nearest(plan);
-    if (plan.strategy === 'hnsw' && rows.length < k && plan.candidates > rows.length)
-      rows = await nearest({ strategy: 'exact', candidates: plan.candidates });
+    const { rows } = await runNearest(tx, q, await planNearest(tx, q), nearest);
     if (rows.length === 0) return [];
     const voices = await tx
       .select(voiceColumns)

@@ -5,21 +5,9 @@ import { liveDataset } from '../ingest-rows.ts';
 import { invalidInput } from '../input.ts';
 import { withTenant } from '../tenant.ts';
 import { type BulkDocument, prepareBatch, writeBatch } from './bulk-batch.ts';
-import {
-  assertEmbedderFits,
-  type Embedder,
-  embeddingIndexName,
-  getEmbeddingSpace,
-  tenantIndexName,
-} from './embedding-spaces.ts';
-import {
-  createIndex,
-  dropIndex,
-  ensureTenantIndexes,
-  indexRows,
-  spaceIndexDefinition,
-  spaceRows,
-} from './search-indexes.ts';
+import { assertEmbedderFits, type Embedder, getEmbeddingSpace, tenantIndexName } from './embedding-spaces.ts';
+import { dropIndex, indexRows } from './search-indexes.ts';
+import { ensureTenantIndexes } from './tenant-indexes.ts';
 
 export type { BulkDocument } from './bulk-batch.ts';
 
@@ -39,14 +27,15 @@ export interface BulkProgress {
 
 export interface BulkLoadOptions {
   spaceId: string;
-  /** Chunks the load will write: decides the index handling under `auto`. */
+  /** Chunks the whole load will write (progress and its ETA). */
   expectedRows?: number;
   /**
-   * `rebuild`: the space's HNSW index is dropped for the load and built once afterwards, sized for
-   * the space; `incremental`: each row goes into the index as it is written. `auto` (default)
-   * rebuilds when the load holds at least {@link REBUILD_MIN_ROWS} chunks and at least half as many
-   * as the space already has: building a graph once, in memory and in parallel, is several times
-   * faster per row than inserting into it, but re-reads what the space already holds.
+   * What happens to the HNSW index of a tenant that has one. `rebuild`: dropped for the load and
+   * built once by `finish`; `incremental`: each row goes into it as it is written. `auto`
+   * (default) rebuilds when one `ingest` call brings the tenant at least {@link REBUILD_MIN_ROWS}
+   * chunks and at least half as many as its index holds: building a graph once, in memory, is
+   * several times faster per row than inserting into it, but reads the whole table again.
+   * Tenants without an index get theirs at `finish` once they pass `tenantIndexMinRows`.
    */
   index?: 'auto' | 'rebuild' | 'incremental';
   /** Rows from which a tenant gets its own index at `finish` (default `defaultTenantIndexMinRows`). */
@@ -66,6 +55,8 @@ export interface BulkIngestInput {
   organizationId: string;
   datasetId: string;
   documents: Iterable<BulkDocument> | AsyncIterable<BulkDocument>;
+  /** Chunks this call writes, when `documents` is not an array (which is counted): decides `index: 'auto'`. */
+  expectedRows?: number;
   /** Embeds chunks that carry no `embedding`, one call per batch. */
   embedder?: Embedder;
 }
@@ -85,8 +76,14 @@ const documentKeys = (document: BulkDocument): string[] => [
   ...(typeof document?.sourceUri === 'string' ? [`uri:${document.sourceUri}`] : []),
 ];
 
-/** Loads at least this large may rebuild the space's index (under `auto`). */
+/** Loads bringing a tenant at least this many chunks may rebuild its index (under `auto`). */
 export const REBUILD_MIN_ROWS = 5000;
+
+/** Chunks of the documents, when they are an array. */
+const chunksIn = (documents: BulkIngestInput['documents']) =>
+  Array.isArray(documents)
+    ? (documents as BulkDocument[]).reduce((n, d) => n + (Array.isArray(d?.chunks) ? d.chunks.length : 0), 0)
+    : undefined;
 
 /**
  * A bulk load into one embedding space: initial imports, re-embedding, moving from another store.
@@ -105,19 +102,19 @@ export const REBUILD_MIN_ROWS = 5000;
  * embedder's, or the server's: a dataset deleted meanwhile) may also leave committed the batch
  * that was in flight beside it. A re-run skips what is there already.
  *
- * Other tenants keep searching the same space throughout. Index changes are made CONCURRENTLY (no
- * lock that blocks their reads or writes), and searches plan only against valid indexes
- * (`pg_index.indisvalid`): while the space's index is rebuilt, a tenant with an index of its own
- * (see `ensureTenantIndexes`) keeps it, and the others are searched exactly: the same results,
- * slower, until the new index is valid. After a failed load `finish` rebuilds whatever index is
- * missing; so does running it again.
+ * Every tenant keeps searching the space throughout. Index changes are made CONCURRENTLY (no lock
+ * that blocks reads or writes), and searches plan only against valid indexes
+ * (`pg_index.indisvalid`): a tenant whose index is dropped for the load, or not built yet, is
+ * searched exactly (the same results, slower) until `finish` has built it. After a failed load
+ * `finish` builds whatever index is missing; so does running it again.
  *
  * Needs the schema owner's handle (index DDL); the rows themselves are written under tenant scopes.
  */
 export interface BulkLoad {
-  readonly rebuild: boolean;
+  /** Tenants whose own index the load dropped, to build it again at `finish`. */
+  readonly rebuilt: ReadonlySet<string>;
   ingest(input: BulkIngestInput): Promise<BulkIngestResult>;
-  /** Builds the indexes the load deferred and gives large tenants their own (idempotent). */
+  /** Builds the indexes the load dropped and gives tenants that passed the threshold their own (idempotent). */
   finish(): Promise<{ indexesBuilt: string[] }>;
 }
 
@@ -136,17 +133,7 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
       'embedding',
       `index must be auto, rebuild or incremental, got ${String(mode)}`,
     );
-  const existingRows = await spaceRows(handle, 'chunks', space);
   const expected = options.expectedRows;
-  const rebuild =
-    mode === 'rebuild' ||
-    (mode === 'auto' &&
-      expected !== undefined &&
-      expected >= REBUILD_MIN_ROWS &&
-      expected >= existingRows / 2);
-  const spaceIndex = embeddingIndexName('chunks', space.id);
-  const spaceDefinition = await spaceIndexDefinition(handle, 'chunks', space);
-  if (rebuild) await dropIndex(handle, spaceIndex);
   const touched = new Set<string>();
   // Rows of new documents go by binary COPY on a server (no float printed or parsed), else as bound JSON.
   let useCopy = handle.target.kind === 'server';
@@ -172,19 +159,25 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
     });
   };
 
+  const rebuilt = new Set<string>();
+  /** Drops the tenant's own index when building it again costs less than the rows it would take one by one. */
+  const deferIndex = async (input: BulkIngestInput) => {
+    if (mode === 'incremental' || rebuilt.has(input.organizationId)) return;
+    const own = tenantIndexName('chunks', space.id, input.organizationId);
+    const rows = input.expectedRows ?? chunksIn(input.documents);
+    const worth =
+      mode === 'rebuild' ||
+      (rows !== undefined && rows >= REBUILD_MIN_ROWS && rows >= (await indexRows(handle, own)) / 2);
+    if (worth && (await dropIndex(handle, own))) rebuilt.add(input.organizationId);
+  };
+
   return {
-    rebuild,
+    rebuilt,
     async ingest(input) {
       const result: BulkIngestResult = { documents: 0, updatedDocuments: 0, rows: 0 };
       if (input.embedder) assertEmbedderFits(input.embedder, space, 'chunks');
-      if (!touched.has(input.organizationId)) {
-        touched.add(input.organizationId);
-        // The tenant's own index, maintained row by row, costs more than building it again when the
-        // load is at least half its size: dropped (CONCURRENTLY), rebuilt by finish().
-        const own = tenantIndexName('chunks', space.id, input.organizationId);
-        if (rebuild || (expected !== undefined && expected >= (await indexRows(handle, own)) / 2))
-          await dropIndex(handle, own);
-      }
+      touched.add(input.organizationId);
+      await deferIndex(input);
       let batch: BulkDocument[] = [];
       let batchSize = 0;
       // Batches in flight, each its own tenant transaction on its own connection, and the document
@@ -246,28 +239,20 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
       return result;
     },
     async finish() {
-      const built: string[] = [];
-      if (rebuild) report('index', spaceIndex);
-      const total = await spaceRows(handle, 'chunks', space);
-      if (
-        await createIndex(handle, spaceIndex, spaceDefinition, {
-          rows: Math.max(total, rows),
-          dimensions: space.dimensions,
-        })
-      )
-        built.push(spaceIndex);
-      // Statistics again when the load changed a tenth of the table, as autovacuum would; a small
-      // load into an indexed space keeps them (a whole-table sample costs more than its rows).
-      if (rebuild || rows * 10 >= total) await handle.db.execute(sql`analyze chunks`);
-      report('index', 'tenant indexes');
-      built.push(
-        ...(await ensureTenantIndexes(handle, {
-          spaceId: space.id,
-          organizationIds: [...touched],
-          minRows: options.tenantIndexMinRows,
-        })),
+      // When the load wrote a tenth of the table, what autovacuum would do, at once: statistics, and
+      // the visibility map that lets searches count candidates from the index alone. A small load
+      // leaves it to autovacuum (a pass over the whole table costs more than its rows).
+      const [table] = await handle.sql.query<{ n: number }>(
+        `select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'public.chunks'::regclass`,
       );
-      return { indexesBuilt: built };
+      if (rows * 10 >= Number(table?.n ?? 0)) await handle.db.execute(sql`vacuum (analyze) chunks`);
+      const indexesBuilt = await ensureTenantIndexes(handle, {
+        spaceId: space.id,
+        organizationIds: [...touched],
+        minRows: options.tenantIndexMinRows,
+        onBuild: (name) => report('index', name),
+      });
+      return { indexesBuilt };
     },
   };
 }
@@ -278,13 +263,9 @@ export async function bulkIngest(
   input: BulkIngestInput & Omit<BulkLoadOptions, 'spaceId'>,
 ): Promise<BulkIngestResult & { indexesBuilt: string[]; rebuilt: boolean }> {
   const dataset = await withTenant(handle.db, input.organizationId, (tx) => liveDataset(tx, input.datasetId));
-  const expectedRows =
-    input.expectedRows ??
-    (Array.isArray(input.documents)
-      ? (input.documents as BulkDocument[]).reduce((n, d) => n + (d?.chunks?.length ?? 0), 0)
-      : undefined);
+  const expectedRows = input.expectedRows ?? chunksIn(input.documents);
   const load = await openBulkLoad(handle, { ...input, spaceId: dataset.embeddingSpaceId, expectedRows });
-  const result = await load.ingest(input);
+  const result = await load.ingest({ ...input, expectedRows });
   const { indexesBuilt } = await load.finish();
-  return { ...result, indexesBuilt, rebuilt: load.rebuild };
+  return { ...result, indexesBuilt, rebuilt: load.rebuilt.has(input.organizationId) };
 }

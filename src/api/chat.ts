@@ -12,7 +12,7 @@ import {
 import { assertUuid, currentTenant } from '../tenant.ts';
 import { insertConversationSchema, insertMessageBaseSchema, partsFitRole } from '../validators/chat.ts';
 import { atMicros, type Cursor, keysetBefore, microsOf, pageOf } from './keyset.ts';
-import { type NearestPlan, nearestSql, planNearest, resolveQueryVector } from './vector-query.ts';
+import { type NearestPlan, nearestSql, planNearest, resolveQueryVector, runNearest } from './vector-query.ts';
 
 /** A message as lists return it: never its embedding. */
 export type MessageView = Omit<Message, 'embedding'>;
@@ -313,10 +313,7 @@ export async function findSimilarMessages(
           from nearest n join messages m on m.organization_id = ${org}::uuid and m.id = n.id
           order by n.distance, m.id`),
       );
-    const plan = await planNearest(tx, q);
-    let rows = await nearest(plan);
-    if (plan.strategy === 'hnsw' && rows.length < limit && plan.candidates > rows.length)
-      rows = await nearest({ strategy: 'exact', candidates: plan.candidates });
+    const { rows } = await runNearest(tx, q, await planNearest(tx, q), nearest);
     return rows.map((row) => ({
       id: row.id,
       conversationId: row.conversation_id,

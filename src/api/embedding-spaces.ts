@@ -137,9 +137,14 @@ export function embeddingIndexName(table: string, spaceId: string): string {
  * the random last 12 hex digits of each id, 41 characters for `chunks` (PostgreSQL allows 63).
  */
 export function tenantIndexName(table: string, spaceId: string, organizationId: string): string {
-  const tail = (id: string) => id.replaceAll('-', '').slice(-12).toLowerCase();
-  return `${table}_${tail(spaceId)}_${tail(organizationId)}_hnsw_idx`;
+  return `${table}_${idTail(spaceId)}_${idTail(organizationId)}_hnsw_idx`;
 }
+
+/** A regular expression matching the names of every tenant's index of a space on a table. */
+export const tenantIndexNamePattern = (table: string, spaceId: string) =>
+  `^${table}_${idTail(spaceId)}_[0-9a-f]{12}_hnsw_idx$`;
+
+const idTail = (id: string) => id.replaceAll('-', '').slice(-12).toLowerCase();
 
 /**
  * Checks a vector against its space before anything is written or searched: an array of the

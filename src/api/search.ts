@@ -6,16 +6,21 @@ import { TEXT_SEARCH_CONFIG } from '../schema/rag.ts';
 import { currentTenant } from '../tenant.ts';
 import { type Embedder, scoreSql, type VectorInput } from './embedding-spaces.ts';
 import { CHUNK_KEY, type OpenChunkMetadata } from './ingest.ts';
+import { withSettings, withValuesWrittenIn } from './search-statements.ts';
 import {
   assertK,
+  defaultEfSearch,
   MAX_K,
   type NearestPlan,
   type NearestQuery,
   nearestSql,
+  type OneStatementNearest,
+  oneStatementNearest,
+  type PlannedIndex,
   planNearest,
   type QueryVector,
+  requestTenantIndex,
   resolveQueryVector,
-  setLocal,
   uuidArray,
   type VectorSearchOptions,
   withPlanSettings,
@@ -51,13 +56,32 @@ export interface ChunkHit {
   score: number;
 }
 
-export interface ChunkSearchResult {
-  hits: ChunkHit[];
+/** How a search ran: the path, the index it searched, and whether the tenant's own index is still to come. */
+export interface SearchPath {
   /** `hnsw_then_exact`: the index scan found fewer than k, so the exact path answered. */
   strategy: 'exact' | 'hnsw' | 'hnsw_then_exact';
+  /** The HNSW index searched (chunks: always the tenant's own), null on the exact path. */
+  index: PlannedIndex | null;
+  /**
+   * More chunks match than the exact threshold but the tenant's own index is not built yet: the
+   * search ran exactly (full recall, slower as the tenant grows) and asked for the index, which
+   * `watchTenantIndexes` (or `neonhub-db maintain`) builds.
+   */
+  tenantIndexPending: boolean;
   /** Chunks matching the filter, counted up to the exact threshold + 1. */
   candidates: number;
 }
+
+export interface ChunkSearchResult extends SearchPath {
+  hits: ChunkHit[];
+}
+
+const pathOf = (plan: NearestPlan, strategy: SearchPath['strategy'] = plan.strategy): SearchPath => ({
+  strategy,
+  index: strategy === 'hnsw' ? (plan.index ?? null) : null,
+  tenantIndexPending: plan.tenantIndexPending === true,
+  candidates: plan.candidates,
+});
 
 type HitRow = {
   id: string;
@@ -134,57 +158,89 @@ function checkDatasets(wanted: string[] | undefined, found: unknown, spaceId: st
   }
 }
 
-/** The nearest chunks as (id, distance), strictly ordered, for a plan. */
-function nearestChunks(q: NearestQuery, plan: NearestPlan): SQL {
-  return sql`nearest as materialized (${nearestSql(q, plan)})`;
-}
-
-async function selectHits(
-  tx: Transaction,
-  q: NearestQuery,
-  plan: NearestPlan,
-  k: number,
-): Promise<ChunkHit[]> {
-  const org = currentTenant(tx);
-  const score = sql.raw(scoreSql(q.space.distance, 'n.distance'));
-  const rows = await withPlanSettings(tx, plan, async () =>
-    rowsOf<HitRow>(
-      await tx.execute(sql`
-      with ${nearestChunks(q, plan)}
-      select c.id, c.dataset_id, c.document_id, d.title as document_title, c.ordinal, c.content,
-             c.token_count, c.metadata, n.distance, ${score} as score
-      from nearest n
-      join chunks c on c.organization_id = ${org} and c.id = n.id
-      join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
-      order by n.distance, c.id
-      limit ${k}`),
-    ),
-  );
-  return rows.map(toHit);
-}
-
-/** The space, the query vector and the dataset filter of a chunk search, then its plan. */
-async function planChunkQuery(
+/**
+ * A chunk search's query (space, vector, dataset filter) and the look-up that checks its datasets.
+ * `limit` rows come from the vector side, the k best of them matter most: `ef_search` defaults to
+ * the list for k ({@link defaultEfSearch}), at least `limit` (a longer one cost hybridSearch's
+ * vector side, 40 rows, more than it gained: fused recall@10 stayed 1.000 at 100k).
+ */
+async function chunkQuery(
   tx: Transaction,
   input: VectorSearchOptions & { spaceId: string; datasetIds?: string[] },
   query: QueryVector,
-  limit: number,
-): Promise<{ q: NearestQuery; plan: NearestPlan }> {
+  sizes: { k: number; limit: number },
+): Promise<{ q: NearestQuery; scope: ReturnType<typeof datasetScope> }> {
   const organizationId = currentTenant(tx);
   const { space, vector } = await resolveQueryVector(tx, input.spaceId, query, 'chunks');
   const scope = datasetScope(organizationId, space.id, input.datasetIds);
+  const efSearch = input.efSearch ?? Math.max(sizes.limit, defaultEfSearch(sizes.k));
   const q: NearestQuery = {
     table: 'chunks',
     space,
     vector,
     filter: scope.filter,
-    limit,
-    options: input,
+    limit: sizes.limit,
+    options: { ...input, efSearch },
     organizationId,
   };
-  const plan = await planNearest(tx, q, scope.check, { deferSettings: true });
-  checkDatasets(scope.wanted, plan.checked, space.id);
-  return { q, plan };
+  return { q, scope };
+}
+
+/** The columns every row of a chunk search statement carries: how it ran, and the datasets' check. */
+type PathColumns = { candidates: number | null; indexed: boolean | null; checked: unknown };
+
+/**
+ * Runs a chunk search as one statement that chooses its path itself ({@link oneStatementNearest}):
+ * `select` reads the `nearest` CTE and returns its rows joined to `path`, a one-row relation of
+ * the {@link PathColumns} (so they come back even when nothing matches: the hit columns are then
+ * null). With `writeValuesIn`, its values go in its text ({@link withValuesWrittenIn}): only ids
+ * and the query vector, already in search texts as index predicates and literals, never a
+ * caller's words. A tenant index found pending is asked for before the caller's transaction ends.
+ */
+async function runChunkSearch<R>(
+  tx: Transaction,
+  q: NearestQuery,
+  scope: ReturnType<typeof datasetScope>,
+  how: { writeValuesIn: boolean },
+  select: (nearest: OneStatementNearest, path: SQL) => SQL,
+): Promise<{ rows: (R & PathColumns)[]; plan: NearestPlan }> {
+  const nearest = oneStatementNearest(tx, q);
+  const path = sql`(select ${nearest.meta}, ${scope.check ?? sql`null`} as checked) path`;
+  const statement = select(nearest, path);
+  const rows = await withSettings(tx, nearest.settings, async () =>
+    rowsOf<R & PathColumns>(await tx.execute(how.writeValuesIn ? withValuesWrittenIn(statement) : statement)),
+  );
+  const [first] = rows;
+  checkDatasets(scope.wanted, first?.checked, q.space.id);
+  const plan = nearest.planOf(first ?? {});
+  if (plan.tenantIndexPending) await tx.execute(requestTenantIndex(q.space));
+  return { rows, plan };
+}
+
+/** The hits of a search: the nearest chunks with their documents' titles, best first. */
+async function chunkHits(tx: Transaction, q: NearestQuery, scope: ReturnType<typeof datasetScope>) {
+  const org = currentTenant(tx);
+  const score = sql.raw(scoreSql(q.space.distance, 'n.distance'));
+  const { rows, plan } = await runChunkSearch<Partial<HitRow>>(
+    tx,
+    q,
+    scope,
+    { writeValuesIn: true },
+    (nearest, path) => sql`
+      with ${nearest.ctes}
+      select path.*, h.* from ${path}
+      left join lateral (
+        select c.id, c.dataset_id, c.document_id, d.title as document_title, c.ordinal, c.content,
+               c.token_count, c.metadata, n.distance, ${score} as score
+        from nearest n
+        join chunks c on c.organization_id = ${org} and c.id = n.id
+        join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
+        order by n.distance, c.id
+        limit ${q.limit}
+      ) h on true
+      order by h.distance, h.id`,
+  );
+  return { hits: rows.filter((row): row is HitRow & PathColumns => row.id != null).map(toHit), plan };
 }
 
 /**
@@ -192,40 +248,54 @@ async function planChunkQuery(
  * optionally within some datasets, with distances and scores, never the embeddings.
  *
  * Filtered search keeps its recall: a capped count decides between an exact scan (few candidates)
- * and the space's HNSW index with relaxed iterative scans (settings made transaction-locally, so
- * they last until the caller's transaction ends); results are re-sorted after the index scan, and
- * whenever at least k chunks match, k come back (the exact path answers if the index finds fewer).
+ * and the tenant's own HNSW index with relaxed iterative scans, inside the one statement the search
+ * sends (the pgvector settings made transaction-locally, so they last until the caller's
+ * transaction ends; the planner overrides only for the search's statements); results are re-sorted
+ * after the index scan, and whenever at least k chunks match, k come back (the exact path answers
+ * if the index finds fewer). A tenant past the threshold whose index is not built yet is searched
+ * exactly, and the result says so.
  */
 export async function searchChunks(tx: Transaction, input: ChunkSearchInput): Promise<ChunkSearchResult> {
   const k = input.k ?? 10;
   assertK(k, 'chunks');
   try {
-    const { q, plan } = await planChunkQuery(tx, input, input, k);
-    const hits = await selectHits(tx, q, plan, k);
+    const { q, scope } = await chunkQuery(tx, input, input, { k, limit: k });
+    const { hits, plan } = await chunkHits(tx, q, scope);
     if (plan.strategy === 'hnsw' && hits.length < k && plan.candidates > hits.length) {
-      const exact = await selectHits(tx, q, { ...plan, strategy: 'exact', tenantIndex: false }, k);
-      return { hits: exact, strategy: 'hnsw_then_exact', candidates: plan.candidates };
+      const exact = await chunkHits(tx, { ...q, options: { ...q.options, strategy: 'exact' } }, scope);
+      return { hits: exact.hits, ...pathOf(plan, 'hnsw_then_exact') };
     }
-    return { hits, strategy: plan.strategy, candidates: plan.candidates };
+    return { hits, ...pathOf(plan) };
   } catch (error) {
     throw toDatabaseError(error);
   }
 }
 
-/** The plan PostgreSQL chooses for a chunk search (EXPLAIN, no ANALYZE), with the path it took. */
+/**
+ * The plan PostgreSQL chooses for the path a chunk search takes (EXPLAIN, no ANALYZE): the
+ * search's choice made first, then the chosen select explained alone.
+ */
 export async function explainSearchChunks(
   tx: Transaction,
   input: ChunkSearchInput,
-): Promise<{ strategy: 'exact' | 'hnsw'; plan: string }> {
+): Promise<{ strategy: 'exact' | 'hnsw'; tenantIndexPending: boolean; plan: string }> {
   const k = input.k ?? 10;
   assertK(k, 'chunks');
-  const { q, plan } = await planChunkQuery(tx, input, input, k);
-  const rows = await withPlanSettings(tx, plan, async () =>
+  const { q, scope } = await chunkQuery(tx, input, input, { k, limit: k });
+  const plan = await planNearest(tx, q, scope.check);
+  checkDatasets(scope.wanted, plan.checked, q.space.id);
+  const rows = await withPlanSettings(tx, q, plan, async () =>
     rowsOf<{ 'QUERY PLAN': string }>(
-      await tx.execute(sql`explain with ${nearestChunks(q, plan)} select * from nearest order by distance`),
+      await tx.execute(
+        sql`explain with nearest as materialized (${nearestSql(q, plan)}) select * from nearest order by distance`,
+      ),
     ),
   );
-  return { strategy: plan.strategy, plan: rows.map((row) => row['QUERY PLAN']).join('\n') };
+  return {
+    strategy: plan.strategy,
+    tenantIndexPending: plan.tenantIndexPending === true,
+    plan: rows.map((row) => row['QUERY PLAN']).join('\n'),
+  };
 }
 
 export type HybridSearchInput = VectorSearchOptions & {
@@ -252,14 +322,17 @@ export interface HybridHit extends ChunkHit {
 
 /**
  * Full-text and vector results fused by reciprocal rank in one SQL statement. The full-text side
- * matches any of the text's words (its lexemes OR-ed, so a chunk need not contain them all),
- * ranked by `ts_rank_cd` and served by the GIN index on the generated `search_vector`; the vector side follows the same plan as
- * {@link searchChunks}. Give `text` plus either `embedder` or a precomputed `vector`.
+ * matches any of the text's words (its lexemes OR-ed, so a chunk need not contain them all) in the
+ * generated `search_vector`, ranked by `ts_rank_cd`. Under the tenant's row-level security it reads
+ * every chunk of the filter: PostgreSQL runs no index condition that is not leakproof (`@@` is not)
+ * ahead of a policy, so the GIN index serves only logins that bypass row-level security. The vector
+ * side follows the plan of {@link searchChunks}, for `pool` rows. Give `text` plus either
+ * `embedder` or a precomputed `vector`.
  */
 export async function hybridSearch(
   tx: Transaction,
   input: HybridSearchInput,
-): Promise<{ hits: HybridHit[]; strategy: 'exact' | 'hnsw' }> {
+): Promise<{ hits: HybridHit[] } & SearchPath> {
   const k = input.k ?? 10;
   assertK(k, 'chunks');
   if (typeof input.text !== 'string' || !/[\p{L}\p{N}]/u.test(input.text))
@@ -275,23 +348,28 @@ export async function hybridSearch(
       input.vector !== undefined
         ? { vector: input.vector }
         : { text: input.text, embedder: input.embedder as Embedder };
-    const { q, plan } = await planChunkQuery(tx, input, query, pool);
+    const { q, scope } = await chunkQuery(tx, input, query, { k, limit: pool });
     const org = currentTenant(tx);
     const config = sql.raw(`'${TEXT_SEARCH_CONFIG}'::regconfig`);
-    const rows = await withPlanSettings(tx, plan, async () =>
-      rowsOf<HitRow & { semantic_rank: number | null; lexical_rank: number | null }>(
-        await tx.execute(sql`
-        with ${nearestChunks(q, plan)},
+    // Any of the text's lexemes, as one tsquery: immutable functions of a parameter, computed once
+    // when the statement is planned.
+    const anyWord = sql`replace(plainto_tsquery(${config}, ${input.text})::text, ' & ', ' | ')::tsquery`;
+    type HybridRow = HitRow & { semantic_rank: number | null; lexical_rank: number | null };
+    // The caller's words stay a bind parameter, out of the statement's text.
+    const { rows, plan } = await runChunkSearch<Partial<HybridRow>>(
+      tx,
+      q,
+      scope,
+      { writeValuesIn: false },
+      (nearest, path) => sql`
+        with ${nearest.ctes},
         semantic as (
           select id, row_number() over (order by distance, id) as rank from nearest
         ),
         lexical as materialized (
-          select id, row_number() over (order by ts_rank_cd(search_vector, w.query) desc, id) as rank
-          from chunks, (
-            select coalesce(string_agg(quote_literal(lexeme), ' | ')::tsquery, ''::tsquery)
-            from unnest(tsvector_to_array(to_tsvector(${config}, ${input.text}))) as lexeme
-          ) as w(query)
-          where chunks.organization_id = ${org} and search_vector @@ w.query and ${q.filter}
+          select id, row_number() over (order by ts_rank_cd(search_vector, ${anyWord}) desc, id) as rank
+          from chunks
+          where chunks.organization_id = ${org} and search_vector @@ ${anyWord} and ${q.filter}
           order by rank
           limit ${pool}
         ),
@@ -302,22 +380,26 @@ export async function hybridSearch(
           order by score desc, id
           limit ${k}
         )
-        select c.id, c.dataset_id, c.document_id, d.title as document_title, c.ordinal, c.content,
-               c.token_count, c.metadata, n.distance, f.score::float8 as score,
-               f.semantic_rank::int as semantic_rank, f.lexical_rank::int as lexical_rank
-        from fused f
-        join chunks c on c.organization_id = ${org} and c.id = f.id
-        join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
-        left join nearest n on n.id = f.id
-        order by f.score desc, c.id`),
-      ),
+        select path.*, h.* from ${path}
+        left join lateral (
+          select c.id, c.dataset_id, c.document_id, d.title as document_title, c.ordinal, c.content,
+                 c.token_count, c.metadata, n.distance, f.score::float8 as score,
+                 f.semantic_rank::int as semantic_rank, f.lexical_rank::int as lexical_rank
+          from fused f
+          join chunks c on c.organization_id = ${org} and c.id = f.id
+          join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
+          left join nearest n on n.id = f.id
+        ) h on true
+        order by h.score desc, h.id`,
     );
-    const hits = rows.map((row) => ({
-      ...toHit(row),
-      semanticRank: row.semantic_rank === null ? null : Number(row.semantic_rank),
-      lexicalRank: row.lexical_rank === null ? null : Number(row.lexical_rank),
-    }));
-    return { hits, strategy: plan.strategy };
+    const hits = rows
+      .filter((row): row is HybridRow & PathColumns => row.id != null)
+      .map((row) => ({
+        ...toHit(row),
+        semanticRank: row.semantic_rank === null ? null : Number(row.semantic_rank),
+        lexicalRank: row.lexical_rank === null ? null : Number(row.lexical_rank),
+      }));
+    return { hits, ...pathOf(plan) };
   } catch (error) {
     throw toDatabaseError(error);
   }
@@ -357,23 +439,25 @@ export async function searchDocumentTitles(tx: Transaction, input: TitleSearchIn
       ? sql`d.dataset_id = any(${uuidArray(input.datasetIds, 'documents', 'dataset_id')})`
       : sql`true`;
     const org = currentTenant(tx);
-    await setLocal(tx, { 'pg_trgm.word_similarity_threshold': minSimilarity });
-    return rowsOf<{
-      id: string;
-      dataset_id: string;
-      title: string;
-      source_uri: string | null;
-      similarity: number;
-    }>(
-      await tx.execute(sql`
-        select d.id, d.dataset_id, d.title, d.source_uri, word_similarity(${input.query}, d.title)::float8 as similarity
-        from documents d
-        join datasets s on s.organization_id = ${org} and s.organization_id = d.organization_id
-          and s.id = d.dataset_id and s.deleted_at is null
-        where d.organization_id = ${org} and ${input.query} <% d.title and ${datasetFilter}
-        order by similarity desc, d.id
-        limit ${limit}`),
-    ).map((row) => ({
+    const rows = await withSettings(tx, { 'pg_trgm.word_similarity_threshold': minSimilarity }, async () =>
+      rowsOf<{
+        id: string;
+        dataset_id: string;
+        title: string;
+        source_uri: string | null;
+        similarity: number;
+      }>(
+        await tx.execute(sql`
+          select d.id, d.dataset_id, d.title, d.source_uri, word_similarity(${input.query}, d.title)::float8 as similarity
+          from documents d
+          join datasets s on s.organization_id = ${org} and s.organization_id = d.organization_id
+            and s.id = d.dataset_id and s.deleted_at is null
+          where d.organization_id = ${org} and ${input.query} <% d.title and ${datasetFilter}
+          order by similarity desc, d.id
+          limit ${limit}`),
+      ),
+    );
+    return rows.map((row) => ({
       id: row.id,
       datasetId: row.dataset_id,
       title: row.title,

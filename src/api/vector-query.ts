@@ -1,5 +1,4 @@
-import { is, type SQL, sql } from 'drizzle-orm';
-import { PostgresJsSession } from 'drizzle-orm/postgres-js';
+import { type SQL, sql } from 'drizzle-orm';
 import { rowsOf, type Transaction } from '../client.ts';
 import { invalidInput, isUuid } from '../input.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
@@ -15,18 +14,20 @@ import {
   type VectorInput,
   vectorLiteral,
 } from './embedding-spaces.ts';
+import { withSettings } from './search-statements.ts';
 
 /** Largest k a search accepts. */
 export const MAX_K = 1000;
 
 /**
- * Filters leaving at most this many candidates are searched exactly (no index): at that size an
- * exact scan costs about what an iterative index scan does, and loses nothing. Above it the HNSW
- * index serves the query. An exact scan's cost grows with the vector length, so the threshold
- * shrinks with it: 2,000 candidates at 256 dimensions, 667 at 768, 333 at 1,536 (at least 200).
+ * Filters leaving at most this many candidates are searched exactly (no index): an exact scan
+ * costs about 1.5 µs per candidate at 768 dimensions (`npm run bench`), so at this size it takes
+ * what a tenant's HNSW scan does, and loses nothing. Above it an HNSW index serves the query. The
+ * cost grows with the vector length, so the threshold shrinks with it: 6,000 candidates at 256
+ * dimensions, 2,000 at 768, 1,000 at 1,536 (at least 200).
  */
 export function defaultExactThreshold(dimensions: number): number {
-  return Math.max(200, Math.round(512_000 / dimensions));
+  return Math.max(200, Math.round(1_536_000 / dimensions));
 }
 
 /**
@@ -56,6 +57,9 @@ export interface VectorSearchOptions {
 /** The query vector: given, or the embedding of `text` by an embedder of the same space. */
 export type QueryVector = { vector: VectorInput; text?: undefined } | { text: string; embedder: Embedder };
 
+/** The HNSW index a plan searches: the tenant's own, or the space's shared one. */
+export type PlannedIndex = 'tenant' | 'space';
+
 export interface NearestPlan {
   strategy: VectorStrategy;
   /** What the caller's extra look-up returned (see {@link planNearest}). */
@@ -64,10 +68,15 @@ export interface NearestPlan {
   candidates: number;
   efSearch?: number;
   maxScanTuples?: number;
-  /** The tenant's own partial index serves the query (it has one, valid). */
-  tenantIndex?: boolean;
-  /** Settings not sent yet (`deferSettings`): {@link withPlanSettings} sends them with the statement. */
-  settings?: Record<string, string | number>;
+  /** The index an `hnsw` plan searches. */
+  index?: PlannedIndex;
+  /**
+   * More candidates than the exact threshold, and the tenant's own index is not built yet: the
+   * search runs exactly meanwhile, and asks the tenant-index maintainer for it.
+   */
+  tenantIndexPending?: boolean;
+  /** `SET LOCAL` settings {@link withPlanSettings} sends with the plan's statements. */
+  settings: Record<string, string | number>;
 }
 
 export interface NearestQuery {
@@ -127,57 +136,80 @@ const inSpace = (space: EmbeddingSpace) => {
   return sql.raw(`embedding_space_id = '${space.id}'::uuid and embedding_dimensions = ${space.dimensions}`);
 };
 
+/**
+ * The capped count of a query's candidates, as a materialized CTE `counted (n)`. It names the space
+ * alone (its length follows from it: `<table>_embedding_space_fkey`), so the (tenant, dataset,
+ * space) B-tree answers it from the index, reading at most `cap` entries.
+ */
+function countedCandidates(q: NearestQuery, cap: number): SQL {
+  if (!isUuid(q.space.id)) throw new Error(`embedding space ${q.space.id} is malformed`);
+  return sql`counted as materialized (
+    select count(*)::int as n from (
+      select 1 from ${sql.identifier(q.table)}
+      where ${tenantCondition(q)} and ${sql.raw(`embedding_space_id = '${q.space.id}'::uuid`)} and ${q.filter}
+      limit ${cap}) c
+  )`;
+}
+
 /** The tenant named in every statement (a bind parameter), plus, for a tenant's own index, its literal predicate. */
 function tenantCondition(q: NearestQuery, plan?: NearestPlan): SQL {
   const org = q.organizationId;
   if (!org) throw new Error('planNearest names the tenant of a nearest query before it runs');
-  if (!plan?.tenantIndex) return sql`organization_id = ${org}`;
+  if (plan?.index !== 'tenant') return sql`organization_id = ${org}`;
   if (!isUuid(org)) throw new Error(`organization id ${org} is not a UUID`);
   return sql`organization_id = ${org} and ${sql.raw(`organization_id = '${org}'::uuid`)}`;
 }
 
-/** A server transaction (postgres.js) runs several parameterless statements in one round trip. */
-const onServer = (tx: Transaction) => is(tx._.session, PostgresJsSession);
+/** Runs a plan's statements with its settings (see {@link withSettings}); a pending tenant index is asked for on the way. */
+export const withPlanSettings = <T>(
+  tx: Transaction,
+  q: NearestQuery,
+  plan: NearestPlan,
+  run: () => Promise<T>,
+) => withSettings(tx, plan.settings, run, plan.tenantIndexPending ? [requestTenantIndex(q.space)] : []);
 
 /**
- * `SET LOCAL` for each setting: transaction-local like `set_config(..., true)`, and, unlike it,
- * forwarded by a Citus coordinator to the workers that run the statement. Values are numbers or
- * fixed words, never input.
+ * Runs a plan's nearest statement (`select`, with the plan's settings); when the index scan found
+ * fewer than the rows wanted while more match, runs it again on the exact path, so whenever at
+ * least `limit` rows match, `limit` come back.
  */
-export async function setLocal(tx: Transaction, settings: Record<string, string | number>): Promise<void> {
-  const statements = Object.entries(settings).map(([name, value]) => {
-    if (!/^[a-z_.]+$/.test(name) || !/^[a-z_0-9.]+$/.test(String(value)))
-      throw new Error(`refusing setting ${name} = ${String(value)}`);
-    return `set local ${name} = ${value}`;
-  });
-  if (onServer(tx)) await tx.execute(sql.raw(statements.join('; ')));
-  else for (const statement of statements) await tx.execute(sql.raw(statement));
+export async function runNearest<R>(
+  tx: Transaction,
+  q: NearestQuery,
+  plan: NearestPlan,
+  select: (plan: NearestPlan) => Promise<R[]>,
+): Promise<{ rows: R[]; strategy: VectorStrategy | 'hnsw_then_exact' }> {
+  const rows = await withPlanSettings(tx, q, plan, () => select(plan));
+  if (plan.strategy !== 'hnsw' || rows.length >= q.limit || plan.candidates <= rows.length)
+    return { rows, strategy: plan.strategy };
+  const exact: NearestPlan = { ...plan, strategy: 'exact', index: undefined, settings: {} };
+  return { rows: await withPlanSettings(tx, q, exact, () => select(exact)), strategy: 'hnsw_then_exact' };
 }
+
+/**
+ * Tables whose vectors are searched through indexes of one tenant each (see `ensureTenantIndexes`),
+ * never a shared one: every chunk search names one tenant, and a graph of all tenants serves such
+ * a search badly (recall@10 0.88 to 0.95 at `ef_search` 100 for tenants of 1% to 30% of 100k rows,
+ * against 1.000 on the tenant's own graph), while every row written would go into both. The other
+ * embedding tables keep the space's shared index.
+ */
+export const TENANT_INDEXED_TABLES: readonly string[] = ['chunks'];
+
+/** The channel on which searches ask for a pending tenant index (payload: the space id); see `watchTenantIndexes`. */
+export const TENANT_INDEX_CHANNEL = 'neonhub_tenant_indexes';
+
+/** The notification asking the maintainer to index a space's tenants: sent at commit, names no tenant. */
+export const requestTenantIndex = (space: EmbeddingSpace) =>
+  sql`select pg_notify(${TENANT_INDEX_CHANNEL}, ${space.id})`;
 
 type PlanRow = {
   candidates: number;
-  space_tuples: number | null;
-  tenant_tuples: number | null;
+  index_tuples: number | null;
   checked: unknown;
 };
 
-/**
- * Chooses the path in one round trip (which also runs the caller's `check` look-up, if any): a
- * count of the candidates capped at the exact threshold (served by the table's (tenant, filter,
- * space) index, so it reads at most that many entries; computed once, in a materialized CTE),
- * and whether the space's HNSW index, and the tenant's own (see `ensureTenantIndexes`), exist and
- * are valid. Exact when few rows match or no index is valid; otherwise HNSW, with `SET LOCAL`
- * (until the caller's transaction ends) relaxed iterative scans, `ef_search`, `max_scan_tuples`
- * sized for the filter's selectivity, and `enable_sort = off`: the planner's cost model otherwise
- * prefers sorting every candidate at 2-10% filters (`npm run bench`), so the index is the only
- * unpenalised path and the plan executed is the one chosen here.
- */
-export async function planNearest(
-  tx: Transaction,
-  q: NearestQuery,
-  check?: SQL,
-  options: { deferSettings?: boolean } = {},
-): Promise<NearestPlan> {
+/** The query's options, checked: the exact threshold, `ef_search` and the strategy wanted. */
+function nearestOptions(q: NearestQuery) {
   const threshold = Math.max(q.options.exactThreshold ?? defaultExactThreshold(q.space.dimensions), q.limit);
   if (!Number.isInteger(threshold) || threshold < 0)
     throw invalidInput(q.table, 'embedding', `exactThreshold must be an integer >= 0, got ${threshold}`);
@@ -187,79 +219,121 @@ export async function planNearest(
   const wanted = q.options.strategy ?? 'auto';
   if (!['auto', 'exact', 'hnsw'].includes(wanted))
     throw invalidInput(q.table, 'embedding', `strategy must be auto, exact or hnsw, got ${String(wanted)}`);
+  return { threshold, efSearch, wanted };
+}
+
+/** The HNSW settings of a plan: relaxed iterative scans, and no planner sort to prefer over the index. */
+const hnswSettings = (efSearch: number, maxScanTuples?: number) => ({
+  'hnsw.iterative_scan': 'relaxed_order',
+  'hnsw.ef_search': efSearch,
+  ...(maxScanTuples === undefined ? {} : { 'hnsw.max_scan_tuples': maxScanTuples }),
+  enable_sort: 'off',
+});
+
+/**
+ * Chooses the path in one round trip (which also runs the caller's `check` look-up, if any): a
+ * count of the candidates capped at the exact threshold ({@link countedCandidates}), and whether the HNSW index the table is searched through exists and is valid: the tenant's own
+ * for {@link TENANT_INDEXED_TABLES}, else the space's. Exact when few rows match or no index is
+ * valid (a tenant past the threshold whose index is not built yet is `tenantIndexPending`);
+ * otherwise HNSW, with relaxed iterative scans, `ef_search`, `max_scan_tuples` sized for the
+ * filter's selectivity, and `enable_sort = off`: the planner's cost model otherwise prefers
+ * sorting every candidate of a broad filter, so the index is the only unpenalised path and the
+ * plan executed is the one chosen here. The settings go with the statements ({@link withPlanSettings}).
+ */
+export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL): Promise<NearestPlan> {
+  const { threshold, efSearch, wanted } = nearestOptions(q);
   q.organizationId ??= currentTenant(tx);
-  const spaceIndex = `public.${embeddingIndexName(q.table, q.space.id)}`;
-  const tenantIndex = `public.${tenantIndexName(q.table, q.space.id, q.organizationId)}`;
-  const validTuples = (name: string) => sql`(select c.reltuples::float8 from pg_class c
-    join pg_index i on i.indexrelid = c.oid where c.oid = to_regclass(${name}) and i.indisvalid)`;
+  const index: PlannedIndex = TENANT_INDEXED_TABLES.includes(q.table) ? 'tenant' : 'space';
+  const indexName =
+    index === 'tenant'
+      ? tenantIndexName(q.table, q.space.id, q.organizationId)
+      : embeddingIndexName(q.table, q.space.id);
   const [row] = rowsOf<PlanRow>(
     await tx.execute(sql`
-      with counted as materialized (
-        select count(*)::int as n from (
-          select 1 from ${sql.identifier(q.table)}
-          where ${tenantCondition(q)} and ${inSpace(q.space)} and ${q.filter}
-          limit ${threshold + 1}) c
-      )
-      select n as candidates, ${validTuples(spaceIndex)} as space_tuples,
-             ${validTuples(tenantIndex)} as tenant_tuples, ${check ?? sql`null`} as checked
+      with ${countedCandidates(q, threshold + 1)}
+      select n as candidates, (select c.reltuples::float8 from pg_class c
+               join pg_index i on i.indexrelid = c.oid where c.oid = to_regclass(${`public.${indexName}`}) and i.indisvalid) as index_tuples,
+             ${check ?? sql`null`} as checked
       from counted`),
   );
   const candidates = Number(row?.candidates ?? 0);
   const checked = row?.checked;
-  const spaceTuples = row?.space_tuples ?? null;
-  const tenantTuples = row?.tenant_tuples ?? null;
-  // A space without a valid index on this table (mid-build, or a table added around registration) is searched exactly.
-  const useIndex =
-    wanted !== 'exact' &&
-    (spaceTuples !== null || tenantTuples !== null) &&
-    (wanted === 'hnsw' || candidates > threshold);
-  if (!useIndex) return { strategy: 'exact', candidates, checked };
-  const ownIndex = tenantTuples !== null;
+  const indexTuples = row?.index_tuples ?? null;
+  const exact = { strategy: 'exact' as const, candidates, checked, settings: {} };
+  if (wanted === 'exact' || (wanted === 'auto' && candidates <= threshold)) return exact;
+  // Mid-build, or a table added around registration: searched exactly until the index is valid.
+  if (indexTuples === null)
+    return { ...exact, tenantIndexPending: index === 'tenant' && candidates > threshold };
   // reltuples is -1 before the first ANALYZE; the count is then the best estimate there is.
-  const indexed = Math.max(Number(ownIndex ? tenantTuples : spaceTuples), candidates, 1);
+  const indexed = Math.max(Number(indexTuples), candidates, 1);
   const maxScanTuples = Math.min(
     MAX_SCAN_TUPLES,
     Math.max(MIN_SCAN_TUPLES, Math.ceil((8 * q.limit * indexed) / Math.max(candidates, 1))),
   );
-  const settings = {
-    'hnsw.iterative_scan': 'relaxed_order',
-    'hnsw.ef_search': efSearch,
-    'hnsw.max_scan_tuples': maxScanTuples,
-    enable_sort: 'off',
-  };
-  const plan = {
-    strategy: 'hnsw' as const,
+  return {
+    strategy: 'hnsw',
     candidates,
     checked,
     efSearch,
     maxScanTuples,
-    tenantIndex: ownIndex,
+    index,
+    settings: hnswSettings(efSearch, maxScanTuples),
   };
-  if (options.deferSettings) return { ...plan, settings };
-  await setLocal(tx, settings);
-  return plan;
+}
+
+/** A search statement that chooses its path itself (see {@link oneStatementNearest}). */
+export interface OneStatementNearest {
+  /** `with` items ending in `nearest (id, distance)`: the candidate count, the index check, and both paths. */
+  ctes: SQL;
+  /** The columns that say which path ran: `candidates` and `indexed`. */
+  meta: SQL;
+  settings: Record<string, string | number>;
+  /** The plan the statement followed, read from its `candidates` and `indexed` columns. */
+  planOf(meta: { candidates?: number | string | null; indexed?: boolean | null }): NearestPlan;
 }
 
 /**
- * Runs the nearest statement of a plan made with `deferSettings`, its settings sent first: on a
- * server in the same flight (postgres.js pipelines a transaction's queries, and the server runs
- * them in order; a refused SET aborts the transaction, so the statement fails with it), which saves
- * a round trip per search.
+ * For {@link TENANT_INDEXED_TABLES}: the choice {@link planNearest} makes, made inside the search
+ * statement, so a search is one round trip. The capped count and the validity of the tenant's index
+ * are materialized CTEs; the exact and the HNSW selects are both planned, each under a condition on
+ * them alone, which PostgreSQL evaluates once before running the select (a one-time filter), so
+ * only one runs. The HNSW settings go with every such statement; `max_scan_tuples` stays at
+ * pgvector's default, never the limit here: a tenant's index is searched only for filters matching
+ * more than the exact threshold, a large share of the rows it holds.
  */
-export async function withPlanSettings<T>(
-  tx: Transaction,
-  plan: NearestPlan,
-  run: () => Promise<T>,
-): Promise<T> {
-  const { settings } = plan;
-  if (!settings) return run();
-  plan.settings = undefined;
-  if (!onServer(tx)) {
-    await setLocal(tx, settings);
-    return run();
-  }
-  const [, result] = await Promise.all([setLocal(tx, settings), run()]);
-  return result;
+export function oneStatementNearest(tx: Transaction, q: NearestQuery): OneStatementNearest {
+  const { threshold, efSearch, wanted } = nearestOptions(q);
+  q.organizationId ??= currentTenant(tx);
+  const indexName = `public.${tenantIndexName(q.table, q.space.id, q.organizationId)}`;
+  const useIndex =
+    wanted === 'hnsw'
+      ? sql`(select valid from own)`
+      : sql`((select n from counted) > ${threshold} and (select valid from own))`;
+  const exact: NearestPlan = { strategy: 'exact', candidates: 0, settings: {} };
+  const hnsw: NearestPlan = { strategy: 'hnsw', candidates: 0, index: 'tenant', settings: {} };
+  const nearest =
+    wanted === 'exact'
+      ? nearestSql(q, exact)
+      : sql`(${nearestSql(q, exact, sql`not ${useIndex}`)}) union all (${nearestSql(q, hnsw, useIndex)})`;
+  const settings = wanted === 'exact' ? {} : hnswSettings(efSearch);
+  return {
+    ctes: sql`
+      ${countedCandidates(q, threshold + 1)},
+      own as materialized (
+        select exists (select from pg_index i where i.indexrelid = to_regclass(${indexName}) and i.indisvalid) as valid
+      ),
+      nearest as materialized (${nearest})`,
+    meta: sql`(select n from counted) as candidates, (select valid from own) as indexed`,
+    settings,
+    planOf: (meta) => {
+      const candidates = Number(meta.candidates ?? 0);
+      const indexed = meta.indexed === true;
+      if (wanted !== 'exact' && indexed && (wanted === 'hnsw' || candidates > threshold))
+        return { strategy: 'hnsw', candidates, efSearch, index: 'tenant', settings };
+      const pending = wanted !== 'exact' && candidates > threshold && !indexed;
+      return { strategy: 'exact', candidates, tenantIndexPending: pending, settings: {} };
+    },
+  };
 }
 
 /**
@@ -268,7 +342,7 @@ export async function withPlanSettings<T>(
  * too when it has its own index), so the index serves it; with relaxed order the caller re-sorts.
  * Exact: the uncast expression, which no index matches.
  */
-export function nearestSql(q: NearestQuery, plan: NearestPlan): SQL {
+export function nearestSql(q: NearestQuery, plan: NearestPlan, gate?: SQL): SQL {
   const op = sql.raw(distanceOperator(q.space.distance));
   const dims = sql.raw(String(q.space.dimensions));
   const literal = vectorLiteral(q.vector);
@@ -279,7 +353,7 @@ export function nearestSql(q: NearestQuery, plan: NearestPlan): SQL {
   return sql`
     select id, ${distance} as distance
     from ${sql.identifier(q.table)}
-    where ${tenantCondition(q, plan)} and ${inSpace(q.space)} and ${q.filter}
+    where ${tenantCondition(q, plan)} and ${inSpace(q.space)} and ${q.filter}${gate ? sql` and ${gate}` : sql``}
     order by distance
     limit ${q.limit}`;
 }

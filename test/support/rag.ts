@@ -3,11 +3,7 @@
 import { sql } from 'drizzle-orm';
 import { rng } from '../../bench/vectors.ts';
 import { createDataset } from '../../src/api/datasets.ts';
-import {
-  embeddingIndexName,
-  ensureEmbeddingIndexes,
-  registerEmbeddingSpace,
-} from '../../src/api/embedding-spaces.ts';
+import { registerEmbeddingSpace } from '../../src/api/embedding-spaces.ts';
 import { ingestDocument } from '../../src/api/ingest.ts';
 import { createOrganization } from '../../src/api/organizations.ts';
 import type { Database } from '../../src/client.ts';
@@ -82,20 +78,17 @@ export interface CorpusTenant {
 }
 
 /**
- * Loads tenants of the given sizes (chunks per dataset), 200 chunks per document, through the
- * ingest API (COPY on a server). Texts come from `topics`, so similar texts exist across tenants.
+ * Loads tenants of the given sizes (chunks per dataset), 200 chunks per document, through
+ * `ingestDocument`. Texts come from `topics`, so similar texts exist across tenants. Chunks go into
+ * no HNSW index: a tenant gets its own when a test builds it (`ensureTenantIndexes`).
  */
 export async function loadCorpus(
   db: Database,
   spaceId: string,
   plan: { slug: string; datasets: number[] }[],
-  options: { seed?: number; topics?: number; deferIndexes?: boolean } = {},
+  options: { seed?: number; topics?: number } = {},
 ): Promise<CorpusTenant[]> {
   const random = rng(options.seed ?? 42);
-  // Building an HNSW index once is several times faster than inserting into it row by row
-  // (about 5x on PGlite), the usual way to bulk-load; the schema owner rebuilds it afterwards.
-  if (options.deferIndexes)
-    await db.execute(sql.raw(`drop index if exists ${embeddingIndexName('chunks', spaceId)}`));
   const topics = makeTopics(options.topics ?? 40);
   const tenants: CorpusTenant[] = [];
   let serial = 0;
@@ -127,7 +120,6 @@ export async function loadCorpus(
     });
     tenants.push({ organizationId, datasets });
   }
-  if (options.deferIndexes) await ensureEmbeddingIndexes(db);
   await db.execute(sql`analyze chunks`);
   return tenants;
 }
