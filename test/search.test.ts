@@ -4,6 +4,7 @@ import { createDataset, deleteDataset } from '../src/api/datasets.ts';
 import { registerEmbeddingSpace, tenantIndexName } from '../src/api/embedding-spaces.ts';
 import { ingestDocument } from '../src/api/ingest.ts';
 import { explainSearchChunks, hybridSearch, searchChunks, searchDocumentTitles } from '../src/api/search.ts';
+import { withValuesWrittenIn } from '../src/api/search-statements.ts';
 import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
 import { createDb, rowsOf } from '../src/client.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
@@ -361,4 +362,18 @@ describe('tenant-named statements', () => {
       });
     },
   );
+});
+
+describe('values written into a search statement', () => {
+  it('come back exactly as they went in, whatever dollar signs they hold', async () => {
+    const values = ['plain', '$q$', 'ends with $q', 'ends with $', '$q3$ and $q$', "it's \\ here", ''];
+    const written = withValuesWrittenIn(
+      sql`select ${sql.join(
+        values.map((value, i) => sql`${value}::text as ${sql.raw(`v${i}`)}`),
+        sql`, `,
+      )}`,
+    );
+    const [row] = rowsOf<Record<string, string>>(await database.current.db.execute(written));
+    expect(Object.values(row ?? {})).toEqual(values);
+  });
 });

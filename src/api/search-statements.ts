@@ -89,7 +89,8 @@ function literal(value: unknown): string {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value === 'boolean') return String(value);
   if (typeof value !== 'string') throw new Error(`cannot write a ${typeof value} into a statement`);
+  // The tag must first occur where it closes: inside the value, or begun by its last characters, it would end it early.
   let tag = '$q$';
-  while (value.includes(tag)) tag = `$q${tag.length}$`;
+  while (`${value}${tag}`.indexOf(tag) !== value.length) tag = `$q${tag.length}$`;
   return `${tag}${value}${tag}`;
 }
