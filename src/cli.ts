@@ -94,6 +94,7 @@ async function runMigrate(handle: DbHandle): Promise<void> {
       '  warning: the service key was registered with another key ring: person scopes and key changes will be refused with this one',
     'no key ring':
       '  no key ring (NEONHUB_CREDENTIAL_KEYS): the service key is not registered yet; run migrate again with the ring before the first person scope',
+    'no table yet': '  the service key waits for the migration that makes its table',
   }[result.serviceKey];
   say(serviceKey);
 }

@@ -50,9 +50,10 @@ export interface MigrateResult {
   /**
    * The service key person scopes and tenant key changes are proved with: `registered` by this run,
    * already `present` for this ring, registered under an `other key ring`, or not registered for
-   * want of a key ring (`no key ring`: run migrate again with NEONHUB_CREDENTIAL_KEYS).
+   * want of a key ring (`no key ring`: run migrate again with NEONHUB_CREDENTIAL_KEYS) or of the
+   * table that holds it (`no table yet`: a folder that stops before the scope_key_tables migration).
    */
-  serviceKey: 'registered' | 'present' | 'other key ring' | 'no key ring';
+  serviceKey: 'registered' | 'present' | 'other key ring' | 'no key ring' | 'no table yet';
 }
 
 /** The journal and SQL files of a migrations folder, split into statements. */
@@ -312,6 +313,10 @@ async function registerServiceKey(
   } catch {
     return 'no key ring';
   }
+  const [table] = await session.query<{ exists: boolean }>(
+    `select to_regclass('public.scope_secrets') is not null as exists`,
+  );
+  if (!table?.exists) return 'no table yet';
   const keyId = ring.activeKeyId;
   const added = await session.query(
     `insert into public.scope_secrets (name, key_id, verifier) values ('service', $1, $2)

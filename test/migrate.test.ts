@@ -7,6 +7,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createUser } from '../src/api/users.ts';
 import { createDb, type DbHandle, openPglite } from '../src/client.ts';
 import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../src/errors.ts';
 import { defaultMigrationsFolder, migrate, readMigrations } from '../src/migrate.ts';
@@ -265,6 +266,15 @@ describe('migrator', () => {
           `select count(*)::int as count from pg_tables where schemaname = 'public' and tableowner = current_user`,
         );
         expect(tables?.count).toBeGreaterThan(30);
+        // It could not join neonhub_auth itself: adding a person names the grant that lets it.
+        const person = { email: `${suffix}@example.com`, name: 'Back Office' };
+        const refused = await createUser(migrator.db, person).catch((error: unknown) => error);
+        expect(refused).toBeInstanceOf(ServerRequirementError);
+        expect((refused as Error).message).toBe(
+          `login "${role}" is not a member of neonhub_auth, the role that writes users: a superuser or an admin of that role runs GRANT neonhub_auth TO "${role}"`,
+        );
+        await admin.sql.exec(`grant neonhub_auth to ${role}`);
+        expect((await createUser(migrator.db, person)).email).toBe(person.email);
       } finally {
         await migrator.close();
         await admin.sql.exec(`drop database if exists ${name} with (force)`);

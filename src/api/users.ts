@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import type { Database, Transaction } from '../client.ts';
+import { type Database, rowsOf, type Transaction } from '../client.ts';
+import { ServerRequirementError } from '../errors.ts';
 import { guarded, parseInput } from '../input.ts';
 import { type NewUser, type User, users } from '../schema/index.ts';
 import { insertUserSchema } from '../validators/identity.ts';
@@ -13,7 +14,16 @@ import { insertUserSchema } from '../validators/identity.ts';
 export function asAuthRole<T>(db: Database, fn: (tx: Transaction) => Promise<T>): Promise<T> {
   return guarded(() =>
     db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_catalog.set_config('role', 'neonhub_auth', true)`);
+      // One statement: the role taken, or why not (PostgreSQL's own refusal names no remedy).
+      const [taken] = rowsOf<{ login: string; member: boolean }>(
+        await tx.execute(sql`select current_user as login, pg_catalog.pg_has_role(current_user, 'neonhub_auth', 'MEMBER') as member,
+                                    case when pg_catalog.pg_has_role(current_user, 'neonhub_auth', 'MEMBER')
+                                         then pg_catalog.set_config('role', 'neonhub_auth', true) end`),
+      );
+      if (!taken?.member)
+        throw new ServerRequirementError(
+          `login "${taken?.login}" is not a member of neonhub_auth, the role that writes users: a superuser or an admin of that role runs GRANT neonhub_auth TO "${taken?.login}"`,
+        );
       return fn(tx);
     }),
   );

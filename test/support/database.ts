@@ -44,6 +44,10 @@ export async function openTestDatabase(
   return captured(captureTo, (onStatement) => createDb({ pglite, onStatement }));
 }
 
+/** A handle `open` makes, its statements captured like a test database's (for the tenant check). */
+export const withCapture = (open: (onStatement?: (text: string) => void) => DbHandle): DbHandle =>
+  captured(statementCaptureDir, open);
+
 function captured(
   dir: string | undefined,
   open: (onStatement?: (text: string) => void) => DbHandle,
