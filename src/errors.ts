@@ -276,9 +276,45 @@ export class DatabaseError extends Error {
   }
 }
 
+/** What a bulk load had committed when it stopped. */
+export interface BulkCommitted {
+  /** Documents written, new or already there. */
+  documents: number;
+  /** Of those, documents that were there already (re-ingested one by one). */
+  updatedDocuments: number;
+  /** Chunks written. */
+  rows: number;
+}
+
+/**
+ * A bulk load that stopped: bad input, the server's refusal or a fault. `cause` is the typed error
+ * (a DatabaseError, an input error, a ConnectionError, an EmbeddedDatabaseError), `stoppedAt` the
+ * index, in the documents of that `ingest` call, of the document refused or of the first document
+ * of the batch that failed, and `committed` exactly what was written (batches commit whole, so
+ * none of the stopped batch). A rerun of the same documents writes only what is missing when they
+ * carry an `id` or a `sourceUri`.
+ */
+export class BulkLoadError extends Error {
+  override readonly name = 'BulkLoadError';
+  /** The cause's answer: a fault that may go away (the connection, the server) is worth a rerun. */
+  readonly retryable: boolean;
+  constructor(
+    message: string,
+    readonly committed: BulkCommitted,
+    readonly stoppedAt: number,
+    cause: unknown,
+  ) {
+    super(message, { cause });
+    this.retryable = isRetryable(cause);
+  }
+}
+
 /** Whether an error the package raised may go away if the call is made again later. */
 export function isRetryable(error: unknown): boolean {
-  return (error instanceof ConnectionError || error instanceof DatabaseError) && error.retryable;
+  return (
+    (error instanceof ConnectionError || error instanceof DatabaseError || error instanceof BulkLoadError) &&
+    error.retryable
+  );
 }
 
 /** The embedded database's fault under whatever wrapped it (Drizzle puts it on `cause`). */

@@ -74,6 +74,8 @@ export { CredentialDecryptError } from './crypto.ts';
 export { DEVELOPMENT_ENV } from './development.ts';
 export { createLocalEmbedder, embedText } from './embedder.ts';
 export {
+  type BulkCommitted,
+  BulkLoadError,
   ConnectionError,
   DatabaseError,
   type DatabaseErrorKind,

@@ -5,6 +5,7 @@ import { type BulkDocument, type BulkProgress, openBulkLoad } from './api/bulk-i
 import { getEmbeddingSpace } from './api/embedding-spaces.ts';
 import { type DbHandle, rowsOf } from './client.ts';
 import { createLocalEmbedder } from './embedder.ts';
+import { BulkLoadError } from './errors.ts';
 import { isUuid } from './input.ts';
 import { LOCAL_EMBEDDING_SPACE } from './seed/brand.ts';
 import { withTenant } from './tenant.ts';
@@ -34,8 +35,11 @@ export function splitText(text: string, size = 1200): string[] {
 
 type Line = Omit<BulkDocument, 'chunks'> & { chunks?: BulkDocument['chunks']; text?: string };
 
-/** The documents of a JSONL file, one per non-empty line; a bad line fails with its number. */
-async function* readDocuments(file: string): AsyncGenerator<BulkDocument> {
+/**
+ * The documents of a JSONL file, one per non-empty line; a bad line fails with its number. `lines`
+ * gets each document's line number, by the document's index.
+ */
+async function* readDocuments(file: string, lines: number[] = []): AsyncGenerator<BulkDocument> {
   let number = 0;
   for await (const text of createInterface({
     input: createReadStream(file),
@@ -53,6 +57,7 @@ async function* readDocuments(file: string): AsyncGenerator<BulkDocument> {
     const { text: body, chunks, ...document } = line;
     if (chunks === undefined && typeof body !== 'string')
       throw new Error(`${file}:${number}: give "chunks" or "text"`);
+    lines.push(number);
     yield { ...document, chunks: chunks ?? splitText(body ?? '').map((content) => ({ content })) };
   }
 }
@@ -105,13 +110,28 @@ export async function runIngest(
   for await (const document of readDocuments(file)) expectedRows += document.chunks.length;
   say(`ingesting ${expectedRows} chunks from ${file} into dataset ${dataset.id}`);
   const load = await openBulkLoad(handle, { spaceId: space.id, expectedRows, onProgress: progressBar() });
-  const result = await load.ingest({
-    organizationId: org,
-    datasetId: dataset.id,
-    documents: readDocuments(file),
-    expectedRows,
-    embedder: local ? createLocalEmbedder(space.dimensions) : undefined,
-  });
+  const lines: number[] = [];
+  const result = await load
+    .ingest({
+      organizationId: org,
+      datasetId: dataset.id,
+      documents: readDocuments(file, lines),
+      expectedRows,
+      embedder: local ? createLocalEmbedder(space.dimensions) : undefined,
+    })
+    .catch(async (error: unknown) => {
+      if (!(error instanceof BulkLoadError)) throw error;
+      process.stderr.write('\n');
+      // The indexes of what was committed are built all the same: the rows are searchable.
+      await load.finish().catch(() => {});
+      const { documents, rows } = error.committed;
+      const line = lines[error.stoppedAt];
+      const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
+      throw new Error(
+        // A line that could not be read names itself.
+        `${line === undefined ? '' : `${file}:${line}: `}${cause}; committed before it: ${documents} documents, ${rows} chunks (run again to load the rest)`,
+      );
+    });
   const { indexesBuilt } = await load.finish();
   process.stderr.write('\n');
   say(

@@ -4,10 +4,10 @@ import { refuseIssues } from './api/datasets.ts';
 import { type Embedder, toVector, type VectorInput } from './api/embedding-spaces.ts';
 import { rowsOf, type Transaction } from './client.ts';
 import { halfvecLiteral } from './halfvec.ts';
-import { invalidInput, isUuid } from './input.ts';
+import { invalidInput, isUuid, labelled, parseInput } from './input.ts';
 import type { ChunkMetadata, Dataset, DocumentMetadata, EmbeddingSpace } from './schema/index.ts';
 import { currentTenant } from './tenant.ts';
-import { chunkMetadataSchema, documentMetadataSchema } from './validators/rag.ts';
+import { chunkMetadataSchema, documentInputFieldsSchema, documentMetadataSchema } from './validators/rag.ts';
 
 // What ingestDocument and the bulk path share: input checks, the rows they write, the dataset look-up.
 
@@ -198,6 +198,9 @@ export function checkDocument(doc: IngestDocumentInput['document'], label = 'the
     refuseIssues('documents', documentMetadataSchema.safeParse(doc.metadata), 'metadata');
     checkJson('documents', 'metadata', doc.metadata, `${label}'s metadata`);
   }
+  // What the table's CHECKs (lengths, bytes, the MIME pattern) would refuse, said before any write.
+  const fields = { title: doc.title, sourceUri: doc.sourceUri ?? undefined, mimeType: doc.mimeType };
+  labelled(label, () => parseInput(documentInputFieldsSchema, fields, 'documents'));
 }
 
 /**

@@ -85,6 +85,19 @@ export function parseInput<S extends z.ZodType>(
   );
 }
 
+/** Runs `check`; an InputError it throws says first which input it was about (`label`). */
+export function labelled<T>(label: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    throw new InputError(
+      error.table,
+      error.issues.map((issue) => ({ ...issue, message: `${label}: ${issue.message}` })),
+    );
+  }
+}
+
 /** One refused argument: names the table and column, says what is wrong. */
 export const invalidInput = (table: string, column: string, message: string) =>
   new InputError(table, [{ column, path: [], message }]);

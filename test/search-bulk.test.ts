@@ -6,17 +6,30 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BulkDocument, type BulkProgress, bulkIngest } from '../src/api/bulk-ingest.ts';
-import { tenantIndexName } from '../src/api/embedding-spaces.ts';
+import { type Embedder, tenantIndexName } from '../src/api/embedding-spaces.ts';
 import { ingestDocument } from '../src/api/ingest.ts';
 import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
-import { rowsOf } from '../src/client.ts';
+import { createDb, rowsOf } from '../src/client.ts';
 import { CopyRefused, copyBinary, type StagedRow, stageRows } from '../src/copy-staging.ts';
+import { BulkLoadError } from '../src/errors.ts';
 import { halfvecBinary, halfvecLiteral } from '../src/halfvec.ts';
+import { InputError } from '../src/input.ts';
 import { chunks, type EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
 import { withTenant } from '../src/tenant.ts';
-import { onServer, useTestDatabase } from './support/database.ts';
+import { backend, onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
+
+/** The BulkLoadError a load ends with; anything else (or success) fails the test. */
+async function stopped(work: Promise<unknown>): Promise<BulkLoadError> {
+  const error = await work.then(
+    () => new Error('expected the load to stop, but it finished'),
+    (caught: unknown) => caught,
+  );
+  if (error instanceof BulkLoadError) return error;
+  throw error;
+}
+
 import {
   type CorpusTenant,
   loadCorpus,
@@ -158,13 +171,140 @@ describe('bulkIngest', () => {
     const before = await count();
     const bad = documents(9).slice(0, 2);
     (bad[1] as BulkDocument).chunks[3] = { content: 'null \u0000 byte' };
-    const error = await failure(
+    const error = await stopped(
       bulkIngest(handle, { organizationId: loader, datasetId, documents: bad, embedder: localEmbedder }),
     );
-    expect(error.kind).toBe('invalid_input');
-    expect(error.message).toMatch(/chunk 3 content contains a NUL byte/);
+    expect(error.cause).toBeInstanceOf(InputError);
+    expect(error.message).toMatch(
+      /stopped at document 1: .*document 1 \(sourceUri "https:\/\/bulk.example\/1"\): chunk 3 content contains a NUL byte/,
+    );
+    expect(error).toMatchObject({
+      stoppedAt: 1,
+      retryable: false,
+      committed: { documents: 0, updatedDocuments: 0, rows: 0 },
+    });
     expect(await count()).toBe(before);
   });
+
+  it('refuses what per-document ingest refuses, naming the same column and the document', async () => {
+    const handle = database.current;
+    const count = () => withTenant(handle.db, loader, (tx) => tx.$count(chunks));
+    const before = await count();
+    const base = { title: 'Parity', chunks: [{ content: 'parity chunk' }] };
+    const cases: { document: BulkDocument; column: string }[] = [
+      { document: { ...base, title: 't'.repeat(1001) }, column: 'title' },
+      { document: { ...base, title: '' }, column: 'title' },
+      // 1,990 characters, 5,970 bytes: under the character limit, over what the index holds.
+      {
+        document: { ...base, sourceUri: `https://parity.example/${'語'.repeat(1990)}` },
+        column: 'source_uri',
+      },
+      { document: { ...base, mimeType: 'not a mime type' }, column: 'mime_type' },
+      { document: { ...base, title: 'nul \u0000' }, column: 'title' },
+    ];
+    for (const { document, column } of cases) {
+      const single = await failure(
+        withTenant(handle.db, loader, (tx) =>
+          ingestDocument(tx, { datasetId, document, chunks: document.chunks, embedder: localEmbedder }),
+        ),
+      );
+      const bulk = await stopped(
+        bulkIngest(handle, {
+          organizationId: loader,
+          datasetId,
+          documents: [{ ...base, sourceUri: 'https://parity.example/fine' }, document],
+          embedder: localEmbedder,
+        }),
+      );
+      const cause = bulk.cause as InputError;
+      console.log(`${column}: per document: ${single.message}\n        bulk: ${bulk.message}`);
+      expect(single).toBeInstanceOf(InputError);
+      expect(cause).toBeInstanceOf(InputError);
+      expect([cause.table, cause.column, cause.constraint]).toEqual([
+        single.table,
+        single.column,
+        (single as InputError).constraint,
+      ]);
+      expect(cause.column).toBe(column);
+      expect(bulk.stoppedAt).toBe(1);
+      expect(cause.message).toContain('document 1');
+    }
+    expect(await count()).toBe(before);
+  });
+
+  it.runIf(onServer)(
+    'settles when its connections are killed mid-load: what is committed is said exactly, and a rerun completes it without duplicates',
+    async () => {
+      const handle = database.current;
+      const load = documents(21).map((document, d) => ({
+        ...document,
+        sourceUri: `https://killed.example/${d}`,
+      }));
+      const [{ name }] = rowsOf<{ name: string }>(
+        await handle.db.execute(sql`select current_database() as name`),
+      ) as [{ name: string }];
+      // The third batch's embedding call (a slow embedding API) waits while an operator ends every
+      // backend of the database: the batches in flight lose their connections mid-transaction.
+      const admin = createDb({ url: backend.kind === 'server' ? backend.url : '', max: 1 });
+      let calls = 0;
+      const killing: Embedder = {
+        ...localEmbedder,
+        embedMany: async (texts) => {
+          calls++;
+          if (calls === 3)
+            await admin.sql.query(
+              `select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
+              [name],
+            );
+          return localEmbedder.embedMany(texts);
+        },
+      };
+      const error = await stopped(
+        bulkIngest(handle, {
+          organizationId: loader,
+          datasetId,
+          documents: load,
+          embedder: killing,
+          index: 'incremental',
+          batchRows: 200,
+        }),
+      ).finally(() => admin.close());
+      const committed = rowsOf<{ uri: string; n: number }>(
+        await withTenant(handle.db, loader, (tx) =>
+          tx.execute(sql`select d.source_uri as uri, count(c.id)::int as n
+                         from documents d left join chunks c on c.organization_id = d.organization_id and c.document_id = d.id
+                         where d.organization_id = ${loader} and d.source_uri like 'https://killed.example/%'
+                         group by 1`),
+        ),
+      );
+      console.log(
+        `killed mid-load: ${error.message}; in the database: ${committed.length} documents, ${committed.reduce((n, r) => n + r.n, 0)} chunks`,
+      );
+      expect(error.retryable).toBe(true);
+      expect(committed.length).toBe(error.committed.documents);
+      expect(committed.every((row) => row.n === CHUNKS_PER_DOCUMENT)).toBe(true);
+      expect(error.committed.rows).toBe(committed.length * CHUNKS_PER_DOCUMENT);
+      expect(error.committed.documents).toBeLessThan(DOCUMENTS);
+
+      const rerun = await bulkIngest(handle, {
+        organizationId: loader,
+        datasetId,
+        documents: load,
+        embedder: localEmbedder,
+        index: 'incremental',
+        batchRows: 200,
+      });
+      expect(rerun).toMatchObject({ documents: DOCUMENTS, updatedDocuments: committed.length });
+      const after = rowsOf<{ documents: number; chunks: number }>(
+        await withTenant(handle.db, loader, (tx) =>
+          tx.execute(sql`select count(distinct d.id)::int as documents, count(c.id)::int as chunks
+                         from documents d join chunks c on c.organization_id = d.organization_id and c.document_id = d.id
+                         where d.organization_id = ${loader} and d.source_uri like 'https://killed.example/%'`),
+        ),
+      );
+      expect(after).toEqual([{ documents: DOCUMENTS, chunks: ROWS }]);
+    },
+  );
 
   it.runIf(onServer)('neonhub-db ingest loads a JSONL file with a progress bar', async () => {
     const handle = database.current;
@@ -204,6 +344,43 @@ describe('bulkIngest', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it.runIf(onServer)(
+    'neonhub-db ingest names the line a refused document came from, and what is committed',
+    async () => {
+      const handle = database.current;
+      const dir = mkdtempSync(path.join(tmpdir(), 'neonhub-ingest-'));
+      try {
+        const file = path.join(dir, 'refused.jsonl');
+        const lines = [
+          JSON.stringify({ sourceUri: 'file://refused/1', title: 'Fine', text: 'A fine paragraph.' }),
+          '',
+          JSON.stringify({ sourceUri: 'file://refused/2', title: 'Also fine', text: 'Another one.' }),
+          JSON.stringify({
+            sourceUri: 'file://refused/3',
+            title: 'Bad',
+            chunks: [{ content: 'nul \u0000' }],
+          }),
+        ];
+        writeFileSync(file, `${lines.join('\n')}\n`);
+        const run = spawnSync(
+          process.execPath,
+          ['--import', 'tsx', 'src/cli.ts', 'ingest', file, '--org', loader, '--dataset', datasetId],
+          { env: { ...process.env, DATABASE_URL: handle.url }, encoding: 'utf8' },
+        );
+        const message = run.stderr.trim().split('\n').at(-1) ?? '';
+        console.log(message);
+        expect(run.status).toBe(1);
+        expect(message).toContain(`${file}:4: `);
+        expect(message).toMatch(
+          /document 2 \(sourceUri "file:\/\/refused\/3"\): chunk 0 content contains a NUL byte/,
+        );
+        expect(message).toContain('committed before it: 0 documents, 0 chunks');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('stores the same vectors through the bulk path as through ingestDocument', async () => {
     const handle = database.current;

@@ -16,7 +16,7 @@ import {
   sha256,
   vectorsOf,
 } from '../ingest-rows.ts';
-import { invalidInput } from '../input.ts';
+import { invalidInput, labelled } from '../input.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
 import { type Embedder, toVector } from './embedding-spaces.ts';
 import { ingestDocument } from './ingest.ts';
@@ -37,14 +37,40 @@ export interface BatchTarget {
 /** A batch's documents with their chunk rows, checked. */
 export type PreparedBatch = { document: BulkDocument; rows: LoadRow[] }[];
 
-/** Checks a batch's documents, chunks and given vectors; returns their rows (vectors not yet encoded). */
-export function prepareBatch(space: EmbeddingSpace, batch: BulkDocument[]): PreparedBatch {
+/** How an error names a document of a load: its index in the `ingest` call, and its key when it has one. */
+export function documentLabel(document: BulkDocument | undefined, index: number): string {
+  const key =
+    typeof document?.id === 'string'
+      ? ` (id ${document.id})`
+      : typeof document?.sourceUri === 'string'
+        ? ` (sourceUri ${JSON.stringify(document.sourceUri.length > 80 ? `${document.sourceUri.slice(0, 80)}…` : document.sourceUri)})`
+        : '';
+  return `document ${index}${key}`;
+}
+
+/**
+ * Checks a batch's documents (the same checks as `ingestDocument`), chunks and given vectors;
+ * returns their rows (vectors not yet encoded). `first`: the index of the batch's first document in
+ * the load; `refused` hears of the document a check refused, with its index.
+ */
+export function prepareBatch(
+  space: EmbeddingSpace,
+  batch: BulkDocument[],
+  first = 0,
+  refused: (error: unknown, index: number) => void = () => {},
+): PreparedBatch {
   return batch.map((document, i) => {
-    checkDocument(document, `document ${i}`);
-    const rows = chunkRows(document.chunks);
-    for (const chunk of document.chunks)
-      if (chunk.embedding !== undefined) toVector(chunk.embedding, space, 'chunks');
-    return { document, rows };
+    const label = documentLabel(document, first + i);
+    try {
+      checkDocument(document, label);
+      const rows = labelled(label, () => chunkRows(document.chunks));
+      for (const chunk of document.chunks)
+        if (chunk.embedding !== undefined) labelled(label, () => toVector(chunk.embedding, space, 'chunks'));
+      return { document, rows };
+    } catch (error) {
+      refused(error, first + i);
+      throw error;
+    }
   });
 }
 

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { DbHandle } from '../client.ts';
 import { CopyRefused } from '../copy-staging.ts';
+import { BulkLoadError } from '../errors.ts';
 import { liveDataset } from '../ingest-rows.ts';
 import { invalidInput } from '../input.ts';
 import { withTenant } from '../tenant.ts';
@@ -100,7 +101,9 @@ const chunksIn = (documents: BulkIngestInput['documents']) =>
  * sent, and no batch is sent after a refused one, so bad input leaves the batches before it
  * committed and nothing of its own batch or later ones; a failure found only while writing (the
  * embedder's, or the server's: a dataset deleted meanwhile) may also leave committed the batch
- * that was in flight beside it. A re-run skips what is there already.
+ * that was in flight beside it. A re-run skips what is there already. Whatever stops it (bad
+ * input, a refusal, a killed connection, a full disk), `ingest` settles with a `BulkLoadError`:
+ * the typed cause, the document where it stopped, and exactly what was committed.
  *
  * Every tenant keeps searching the space throughout. Index changes are made CONCURRENTLY (no lock
  * that blocks reads or writes), and searches plan only against valid indexes
@@ -180,10 +183,16 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
       await deferIndex(input);
       let batch: BulkDocument[] = [];
       let batchSize = 0;
+      let seen = 0;
       // Batches in flight, each its own tenant transaction on its own connection, and the document
       // keys they write: a batch naming a document of one in flight waits for it, so it finds it.
       const inFlight = new Map<Promise<void>, Set<string>>();
-      let failed: { error: unknown } | undefined;
+      // The first document of each batch not yet committed: where a failed load stopped.
+      const pending = new Set<number>();
+      let failed: { error: unknown; at: number } | undefined;
+      const fail = (error: unknown, at: number) => {
+        if (!failed || at < failed.at) failed = { error, at };
+      };
       const settle = async (all: boolean) => {
         while (inFlight.size > 0 && (all || inFlight.size >= parallel)) await Promise.race(inFlight.keys());
         if (failed) throw failed.error;
@@ -191,15 +200,17 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
       const flush = async () => {
         if (batch.length === 0) return;
         const documents = batch;
+        const first = seen - documents.length;
         batch = [];
         batchSize = 0;
         // Checked before the batch starts, so no batch after a refused document is ever sent.
-        const prepared = prepareBatch(space, documents);
+        const prepared = prepareBatch(space, documents, first, fail);
         const keys = new Set(documents.flatMap(documentKeys));
         const clash = [...inFlight.values()].some((held) => [...keys].some((key) => held.has(key)));
         await settle(clash);
         const write = (copy: boolean) =>
           withTenant(handle.db, input.organizationId, (tx) => writeBatch(tx, space, input, prepared, copy));
+        pending.add(first);
         const writing: Promise<void> = write(useCopy)
           .catch((error: unknown) => {
             if (!(error instanceof CopyRefused)) throw error;
@@ -210,6 +221,7 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
           .then(
             (written) => {
               inFlight.delete(writing);
+              pending.delete(first);
               result.documents += documents.length;
               result.updatedDocuments += written.updatedDocuments;
               result.rows += written.rows;
@@ -219,7 +231,7 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
             },
             (error: unknown) => {
               inFlight.delete(writing);
-              failed ??= { error };
+              fail(error, first);
             },
           );
         inFlight.set(writing, keys);
@@ -227,15 +239,25 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
       try {
         for await (const document of input.documents) {
           batch.push(document);
+          seen++;
           batchSize += Array.isArray(document?.chunks) ? document.chunks.length : 0;
           if (batchSize >= batchRows) await flush();
         }
         await flush();
-      } finally {
-        // Never leave a batch running past the call, whatever stopped it.
+        await settle(true);
+      } catch (error) {
+        // Never leave a batch running past the call, whatever stopped it; then say what is committed.
         await Promise.allSettled(inFlight.keys());
+        const cause = failed?.error ?? error;
+        const at = failed?.at ?? Math.min(seen, ...pending);
+        throw new BulkLoadError(
+          `bulk load into dataset ${input.datasetId} stopped at document ${at}: ${(cause as Error)?.message ?? String(cause)}; ` +
+            `committed: ${result.documents} documents (${result.updatedDocuments} already there), ${result.rows} chunks`,
+          { ...result },
+          at,
+          cause,
+        );
       }
-      await settle(true);
       return result;
     },
     async finish() {

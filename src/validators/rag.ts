@@ -95,6 +95,12 @@ const documentRules = [
     'a failed row says why (error)',
   ),
 ];
+/** The fields of a document a caller gives to ingest (the rest the package fills in). */
+export const documentInputFieldsSchema = createInsertSchema(documents, documentRefinements).pick({
+  title: true,
+  sourceUri: true,
+  mimeType: true,
+});
 export const insertDocumentSchema = withRules(
   createInsertSchema(documents, documentRefinements),
   documentRules,
