@@ -6,6 +6,7 @@
 # First, `npx neonhub-db` inside the project itself.
 #   consumer "nodenext": moduleResolution nodenext, the lowest peer versions of the ranges
 #   consumer "bundler":  moduleResolution bundler, the peers npm picks (newest in range)
+#   consumer "pnpm":     pnpm with strict peer dependencies, the peers pnpm picks; no warning allowed
 # Usage: bash .ci/pack-consume.sh [--keep]   (--keep leaves the temporary directory for a look)
 set -euo pipefail
 
@@ -13,6 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
 WORK="$(mktemp -d /tmp/neonhub-pack.XXXXXX)"
 [[ ${1:-} == --keep ]] || trap 'rm -rf "$WORK"' EXIT
+PNPM_VERSION=12.25.1   # the pnpm the strict consumer installs with (from the npm registry)
 log() { echo "pack-consume: $*"; }
 fail() { echo "pack-consume: FAILED: $*" >&2; exit 1; }
 
@@ -130,6 +132,30 @@ JSON
   log "$name: neonhub-db setup --seed ran the app's seed"
 }
 
+# A pnpm consumer with strict peers: any peer warning fails it (pglite-pgvector pins its PGlite).
+pnpm_consumer() {
+  local dir="$WORK/pnpm" output
+  log "consumer pnpm: strict peer dependencies, peers as pnpm picks"
+  mkdir -p "$dir"
+  cat >"$dir/package.json" <<JSON
+{ "name": "consumer-pnpm", "private": true, "type": "module" }
+JSON
+  # drizzle-kit's esbuild runs its install script; pnpm asks for that to be said.
+  printf 'packages: []\nstrictPeerDependencies: true\nallowBuilds:\n  esbuild: true\n' >"$dir/pnpm-workspace.yaml"
+  cp "$WORK/bundler/tsconfig.json" "$dir/tsconfig.json"
+  write_service "$dir"
+  output="$(cd "$dir" && npx --yes "pnpm@$PNPM_VERSION" add "$TARBALL" drizzle-orm zod \
+    "typescript@$(dev_version typescript)" "tsx@$(dev_version tsx)" "@types/node@$(dev_version @types/node)" 2>&1)" ||
+    fail "pnpm: pnpm add: $output"
+  if grep -qiE 'peer|WARN' <<<"$output"; then fail "pnpm: warnings: $output"; fi
+  # pnpm keeps peers it installed itself out of the top level: their versions are in its store's names.
+  log "pnpm: installed without a warning: $(cd "$dir/node_modules/.pnpm" && ls -d @electric-sql+pglite@* @electric-sql+pglite-pgvector@* | tr '\n' ' ')"
+  (cd "$dir" && npx --no-install tsc -p tsconfig.json) || fail "pnpm: the service does not type-check"
+  (cd "$dir" && npx --no-install tsx src/service.ts) || fail "pnpm: the service failed"
+  log "pnpm: the service type-checks and runs"
+}
+
 consumer nodenext NodeNext NodeNext "drizzle-orm@$(peer_floor drizzle-orm)" "zod@$(peer_floor zod)"
 consumer bundler ESNext Bundler
+pnpm_consumer
 log "ok"
