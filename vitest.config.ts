@@ -6,8 +6,9 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     // Each file opens its own migrated database; PGlite instances are memory-hungry, so cap them.
     maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Hang guards, not speed limits: on a loaded 2-core machine a test runs several times slower.
+    testTimeout: 300_000,
+    hookTimeout: 600_000,
     reporters: ['default'],
     // Test servers are development databases (the local superuser, the public development ring, demo
     // tenants), said explicitly; the one-time development warning would repeat per file.

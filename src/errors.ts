@@ -477,6 +477,12 @@ export function toDatabaseError(error: unknown): unknown {
     constraint: found.constraint ?? found.constraint_name,
   });
   let kind = kinds[pg.code] ?? 'other';
+  // Citus reports a worker connection it lost (a worker restarted under a cached connection) as an internal error.
+  if (
+    kind === 'other' &&
+    /^(failure on connection marked as essential|connection to the remote node)/.test(pg.message ?? '')
+  )
+    kind = 'unavailable';
   // jsonb reports a lone surrogate as a syntax error: it is text PostgreSQL cannot hold.
   if (kind === 'invalid_input' && /Unicode|surrogate/.test(`${pg.message} ${pg.detail}`))
     kind = 'invalid_text';

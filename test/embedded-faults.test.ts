@@ -211,7 +211,7 @@ describe('the embedded database on a full disk', () => {
         .filter((call) => call !== counted)
         .reduce((sum, call) => sum + (call.documents ?? 0), 0);
       console.log(
-        `full disk (tables): ${loaded} documents loaded by the calls that succeeded, ${counted?.documents} counted`,
+        `full disk (tables): ${loaded} documents committed by the calls (a stopped load says its count), ${counted?.documents} counted`,
       );
       expect(counted?.documents).toBe(loaded);
     },

@@ -205,3 +205,28 @@ describe('database refusals', () => {
     expect(tooLarge.kind).toBe('too_large');
   });
 });
+
+describe('a Citus worker connection lost under a cached one', () => {
+  it('is unavailable and retryable; another internal error is not', () => {
+    const lost = toDatabaseError({
+      code: 'XX000',
+      message: 'failure on connection marked as essential: 127.0.0.1:9702',
+    });
+    const remote = toDatabaseError({
+      code: 'XX000',
+      message:
+        'connection to the remote node neonhub_app@10.0.0.2:5432 failed with the following error: server closed the connection unexpectedly',
+    });
+    const internal = toDatabaseError({ code: 'XX000', message: 'could not find block containing chunk' });
+    expect(
+      [lost, remote, internal].map((error) => [
+        (error as DatabaseError).kind,
+        (error as DatabaseError).retryable,
+      ]),
+    ).toEqual([
+      ['unavailable', true],
+      ['unavailable', true],
+      ['other', false],
+    ]);
+  });
+});

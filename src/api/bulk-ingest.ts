@@ -3,7 +3,7 @@ import type { DbHandle } from '../client.ts';
 import { CopyRefused } from '../copy-staging.ts';
 import { BulkLoadError } from '../errors.ts';
 import { liveDataset } from '../ingest-rows.ts';
-import { invalidInput } from '../input.ts';
+import { guarded, invalidInput } from '../input.ts';
 import { withTenant } from '../tenant.ts';
 import { type BulkDocument, prepareBatch, writeBatch } from './bulk-batch.ts';
 import { assertEmbedderFits, type Embedder, getEmbeddingSpace, tenantIndexName } from './embedding-spaces.ts';
@@ -260,22 +260,24 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
       }
       return result;
     },
-    async finish() {
-      // When the load wrote a tenth of the table, what autovacuum would do, at once: statistics, and
-      // the visibility map that lets searches count candidates from the index alone. A small load
-      // leaves it to autovacuum (a pass over the whole table costs more than its rows).
-      const [table] = await handle.sql.query<{ n: number }>(
-        `select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'public.chunks'::regclass`,
-      );
-      if (rows * 10 >= Number(table?.n ?? 0)) await handle.db.execute(sql`vacuum (analyze) chunks`);
-      const indexesBuilt = await ensureTenantIndexes(handle, {
-        spaceId: space.id,
-        organizationIds: [...touched],
-        minRows: options.tenantIndexMinRows,
-        onBuild: (name) => report('index', name),
-      });
-      return { indexesBuilt };
-    },
+    finish: () =>
+      // A fault while building (a full disk) comes back typed, as the load's own do.
+      guarded(async () => {
+        // When the load wrote a tenth of the table, what autovacuum would do, at once: statistics, and
+        // the visibility map that lets searches count candidates from the index alone. A small load
+        // leaves it to autovacuum (a pass over the whole table costs more than its rows).
+        const [table] = await handle.sql.query<{ n: number }>(
+          `select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'public.chunks'::regclass`,
+        );
+        if (rows * 10 >= Number(table?.n ?? 0)) await handle.db.execute(sql`vacuum (analyze) chunks`);
+        const indexesBuilt = await ensureTenantIndexes(handle, {
+          spaceId: space.id,
+          organizationIds: [...touched],
+          minRows: options.tenantIndexMinRows,
+          onBuild: (name) => report('index', name),
+        });
+        return { indexesBuilt };
+      }),
   };
 }
 
@@ -288,6 +290,14 @@ export async function bulkIngest(
   const expectedRows = input.expectedRows ?? chunksIn(input.documents);
   const load = await openBulkLoad(handle, { ...input, spaceId: dataset.embeddingSpaceId, expectedRows });
   const result = await load.ingest({ ...input, expectedRows });
-  const { indexesBuilt } = await load.finish();
+  const { indexesBuilt } = await load.finish().catch((error: unknown) => {
+    // Every document is in; what failed is the index work after them (`finish` again redoes it).
+    throw new BulkLoadError(
+      `bulk load into dataset ${input.datasetId} wrote every document, then its index work failed: ${(error as Error)?.message ?? String(error)}; committed: ${result.documents} documents (${result.updatedDocuments} already there), ${result.rows} chunks`,
+      { ...result },
+      result.documents,
+      error,
+    );
+  });
   return { ...result, indexesBuilt, rebuilt: load.rebuilt.has(input.organizationId) };
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { bulkIngest } from '../../src/api/bulk-ingest.ts';
 import { createDb, type DbHandle } from '../../src/client.ts';
-import { EmbeddedDatabaseError } from '../../src/errors.ts';
+import { BulkLoadError, EmbeddedDatabaseError } from '../../src/errors.ts';
 import { localEmbedder } from '../../src/seed/brand.ts';
 
 export interface FaultPlan {
@@ -57,9 +57,19 @@ async function call(what: string, work: () => Promise<number | undefined>): Prom
     report = { call: n, outcome: 'ok', ms: Math.round(performance.now() - started), documents };
   } catch (error) {
     const ms = Math.round(performance.now() - started);
+    // A bulk load says what it committed, the storage fault under it.
+    const fault = error instanceof BulkLoadError ? error.cause : error;
     report =
-      error instanceof EmbeddedDatabaseError
-        ? { call: n, outcome: 'typed', ms, kind: error.kind, stopped: error.stopped, message: error.message }
+      fault instanceof EmbeddedDatabaseError
+        ? {
+            call: n,
+            outcome: 'typed',
+            ms,
+            kind: fault.kind,
+            stopped: fault.stopped,
+            message: fault.message,
+            documents: error instanceof BulkLoadError ? error.committed.documents : undefined,
+          }
         : { call: n, outcome: 'other', ms, message: String(error) };
   }
   print(report);
