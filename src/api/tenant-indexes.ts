@@ -279,11 +279,17 @@ export async function watchTenantIndexes(
       if (pending.size > 0) kick();
     });
   };
-  const unlisten = await listen(handle, TENANT_INDEX_CHANNEL, (payload) => {
-    if (!isUuid(payload)) return;
-    pending.add(payload.toLowerCase());
-    kick();
-  });
+  const unlisten =
+    handle.target.kind === 'server'
+      ? await listen(handle, TENANT_INDEX_CHANNEL, (payload) => {
+          if (!isUuid(payload)) return;
+          pending.add(payload.toLowerCase());
+          kick();
+        })
+      : pollSpaces(handle, (spaceIds) => {
+          for (const spaceId of spaceIds) pending.add(spaceId);
+          kick();
+        });
   const idle = async () => {
     while (running) await running;
   };
@@ -298,20 +304,40 @@ export async function watchTenantIndexes(
 
 type Unlisten = () => Promise<void>;
 
-/** LISTEN on the handle's own client: postgres.js keeps a connection for it; PGlite delivers after each commit. */
+/** LISTEN on the server client's own connection, which postgres.js keeps for it. */
 async function listen(
   handle: DbHandle,
   channel: string,
   onPayload: (payload: string) => void,
 ): Promise<Unlisten> {
-  const client = (handle.db as unknown as { $client: unknown }).$client;
-  if (handle.target.kind === 'server') {
-    const sql = client as {
-      listen(channel: string, fn: (payload: string) => void): Promise<{ unlisten: Unlisten }>;
-    };
-    const { unlisten } = await sql.listen(channel, onPayload);
-    return unlisten;
-  }
-  const pglite = client as { listen(channel: string, fn: (payload: string) => void): Promise<Unlisten> };
-  return pglite.listen(channel, onPayload);
+  const sql = (handle.db as unknown as { $client: unknown }).$client as {
+    listen(channel: string, fn: (payload: string) => void): Promise<{ unlisten: Unlisten }>;
+  };
+  const { unlisten } = await sql.listen(channel, onPayload);
+  return unlisten;
+}
+
+/** How often the embedded database's watch looks at every space. */
+const EMBEDDED_POLL_MS = 1000;
+
+/**
+ * The embedded database has one session, and every scope's reset (`app_reset_session`) ends its
+ * LISTENs there, before a search's notification would reach it: the watch looks at every space
+ * each second instead (a development database: a handful of spaces and tenants).
+ */
+function pollSpaces(handle: DbHandle, onSpaces: (spaceIds: string[]) => void): Unlisten {
+  let stopped = false;
+  const timer = setInterval(() => {
+    handle.sql
+      .query<{ id: string }>('select id from embedding_spaces')
+      .then((rows) => {
+        if (!stopped) onSpaces(rows.map((row) => row.id));
+      })
+      .catch(() => {});
+  }, EMBEDDED_POLL_MS);
+  timer.unref();
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+  };
 }
