@@ -317,26 +317,30 @@ export function isRetryable(error: unknown): boolean {
   );
 }
 
-/** The embedded database's fault under whatever wrapped it (Drizzle puts it on `cause`). */
-function embeddedFaultOf(error: unknown): EmbeddedDatabaseError | undefined {
+/** An error and what it wraps (Drizzle and the package put the driver's on `cause`), a few levels deep. */
+export function* causeChain(error: unknown): Generator<object> {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
-    if (current instanceof EmbeddedDatabaseError) return current;
+    yield current;
     current = (current as { cause?: unknown }).cause;
   }
-  return undefined;
 }
 
-/** The PostgreSQL error under whatever wrapped it (Drizzle puts it on `cause`). */
-function pgErrorOf(error: unknown): PgErrorFields | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
-    const fields = current as PgErrorFields & { cause?: unknown };
-    if (typeof fields.code === 'string' && /^[0-9A-Z]{5}$/.test(fields.code)) return fields;
-    current = fields.cause;
-  }
-  return undefined;
-}
+/** Whether an error of the chain carries SQLSTATE `code`. */
+export const hasCode = (error: unknown, code: string) =>
+  [...causeChain(error)].some((link) => (link as { code?: unknown }).code === code);
+
+/** The embedded database's fault under whatever wrapped it. */
+const embeddedFaultOf = (error: unknown) =>
+  [...causeChain(error)].find((link): link is EmbeddedDatabaseError => link instanceof EmbeddedDatabaseError);
+
+/** The PostgreSQL error under whatever wrapped it. */
+const pgErrorOf = (error: unknown) =>
+  [...causeChain(error)].find(
+    (link): link is PgErrorFields =>
+      typeof (link as PgErrorFields).code === 'string' &&
+      /^[0-9A-Z]{5}$/.test((link as PgErrorFields).code ?? ''),
+  );
 
 const rlsTable = /row-level security policy for table "([^"]+)"/;
 const partitionSuffix = /_(p\d{4}_\d{2}|default)$/;

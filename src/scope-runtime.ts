@@ -5,7 +5,7 @@ import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-j
 import type postgres from 'postgres';
 import { type Database, type DbTarget, rowsOf, type Transaction } from './client.ts';
 import { DEVELOPMENT_ENV, developmentTarget } from './development.ts';
-import { type ConnectionError, connectionFailure, TenantScopeError } from './errors.ts';
+import { type ConnectionError, connectionFailure, hasCode, TenantScopeError } from './errors.ts';
 import { type KeyRing, loadKeyRing } from './key-ring.ts';
 import {
   type DerivedKey,
@@ -567,14 +567,7 @@ export class ScopeRuntime {
 }
 
 /** PostgreSQL refused a statement because an earlier one aborted the transaction (25P02). */
-function inAbortedTransaction(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
-    if ((current as { code?: unknown }).code === '25P02') return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}
+const inAbortedTransaction = (error: unknown) => hasCode(error, '25P02');
 
 /** A statement with `$n` placeholders as a Drizzle query binding `params`. */
 function bound(text: string, params: unknown[]): SQL {
@@ -585,14 +578,7 @@ function bound(text: string, params: unknown[]): SQL {
 }
 
 /** The database refused the scope's proof (unknown organization, retired key version, wrong proof). */
-function refusedOpening(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
-    if ((current as { code?: unknown }).code === '28000') return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}
+const refusedOpening = (error: unknown) => hasCode(error, '28000');
 
 /** Drizzle internals a scoped transaction is built from (stable across drizzle-orm 0.3x–0.45). */
 type DrizzleInternals = {
