@@ -5,11 +5,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrganization } from '../src/api/organizations.ts';
-import { runCli } from '../src/cli.ts';
 import { createDb, openPglite } from '../src/client.ts';
 import { ConnectionError, DatabaseError } from '../src/errors.ts';
 import { roles, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
+import { cliHere } from './support/cli.ts';
 import { useTestDatabase } from './support/database.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -23,36 +23,6 @@ function cli(args: string[], env: Record<string, string>, cwd = root) {
     env: { ...rest, ...env },
     encoding: 'utf8',
   });
-}
-
-/**
- * A command run in this process, through the same entry as the bin (runCli) without starting one
- * (a process start and its imports cost seconds on a busy machine): its exit code and output.
- */
-async function cliHere(args: string[], env: Record<string, string>) {
-  const saved = {
-    DATABASE_URL: process.env.DATABASE_URL,
-    ...Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]])),
-  };
-  delete process.env.DATABASE_URL;
-  Object.assign(process.env, env);
-  let stdout = '';
-  let stderr = '';
-  try {
-    const status = await runCli(args, {
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-    });
-    return { status, stdout, stderr };
-  } finally {
-    for (const [key, value] of Object.entries(saved))
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-  }
 }
 
 describe('connecting', () => {

@@ -40,8 +40,11 @@ function openInChild(
 }
 
 describe('embedded data dir lock', () => {
-  it('refuses a second process while the first has the data dir, and takes it over once that one is gone', async () => {
-    const dataDir = path.join(scratch, 'pglite');
+  // One data dir through three steps, a child process each (a process start costs seconds on a busy machine).
+  const dataDir = path.join(scratch, 'pglite');
+  let lock: ReturnType<typeof lockDataDir> | undefined;
+
+  it('refuses a second process while the first has the data dir, naming the first', async () => {
     const first = await openInChild(dataDir);
     expect(first.open, first.stderr).toBe(true);
     const holder = JSON.parse(readFileSync(lockFileOf(dataDir), 'utf8')) as { pid: number };
@@ -61,17 +64,21 @@ describe('embedded data dir lock', () => {
     first.child.kill('SIGKILL');
     await new Promise((resolve) => first.child.once('exit', resolve));
     expect(existsSync(lockFileOf(dataDir))).toBe(true);
-    const lock = lockDataDir(dataDir);
-    expect(JSON.parse(readFileSync(lock.lockFile, 'utf8'))).toMatchObject({ pid: process.pid });
+  });
 
-    // Now this process holds it: a new child is refused, naming this process.
+  it('takes the data dir over from a killed holder, and then refuses a new process naming this one', async () => {
+    lock = lockDataDir(dataDir);
+    expect(JSON.parse(readFileSync(lock.lockFile, 'utf8'))).toMatchObject({ pid: process.pid });
     const second = await openInChild(dataDir);
     expect(second.open).toBe(false);
     expect(second.code).toBe(3);
     expect(second.stderr).toContain(`in use by process ${process.pid}`);
+  });
 
-    lock.release();
-    expect(existsSync(lock.lockFile)).toBe(false);
+  it('lets a new process open the data dir once this one releases it', async () => {
+    expect(lock).toBeDefined();
+    lock?.release();
+    expect(existsSync(lockFileOf(dataDir))).toBe(false);
     const third = await openInChild(dataDir);
     expect(third.open, third.stderr).toBe(true);
     third.child.kill('SIGKILL');

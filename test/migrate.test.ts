@@ -9,6 +9,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createUser } from '../src/api/users.ts';
 import { createDb, type DbHandle, openPglite } from '../src/client.ts';
+import { templatedFs } from '../src/embedded-template.ts';
 import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../src/errors.ts';
 import { defaultMigrationsFolder, migrate, readMigrations } from '../src/migrate.ts';
 import { adminUrlFor } from './support/backend.ts';
@@ -88,8 +89,11 @@ describe('migrator', () => {
   });
 
   it('refuses, before writing anything, a PostgreSQL without pgvector, saying how to get it', async () => {
-    // PGlite opened without its vector extension has no pgvector to offer, like a bare server.
-    const bare = createDb({ pglite: new PGlite() });
+    // PGlite opened without its vector extension has no pgvector to offer, like a bare server
+    // (started from the initialised cluster's copy, as the package starts one, not from initdb).
+    const bare = createDb({
+      pglite: new PGlite({ dataDir: 'memory://bare', fs: templatedFs('memory://bare') }),
+    });
     try {
       const error = await migrate(bare).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ServerRequirementError);

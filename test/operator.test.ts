@@ -1,22 +1,20 @@
 // What an operator meets on a server: a migrating role that is not a superuser, db:reset, and
 // PostgreSQL's hints in migration errors.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createUser } from '../src/api/users.ts';
-import { runCli } from '../src/cli.ts';
 import { createDb } from '../src/client.ts';
 import { MigrationError, ServerRequirementError } from '../src/errors.ts';
 import { defaultMigrationsFolder, migrate } from '../src/migrate.ts';
 import { adminUrlFor } from './support/backend.ts';
+import { cliHere } from './support/cli.ts';
 import { backend, onServer, useTestDatabase, withCapture } from './support/database.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const database = useTestDatabase();
 const serverUrl = backend.kind === 'server' ? backend.url : '';
 
@@ -89,21 +87,11 @@ describe('a migrating role that is not a superuser', () => {
               seedModule,
               'export default async ({ organizationId }) => { globalThis.neonhubAppSeed = organizationId; };\n',
             );
-            const previous = process.env.DATABASE_URL;
-            process.env.DATABASE_URL = roleUrl.toString();
-            const lines: string[] = [];
-            try {
-              const code = await runCli(['setup', '--seed', seedModule], {
-                stdout: (text) => lines.push(text),
-                stderr: (text) => lines.push(text),
-              });
-              expect(code, lines.join('')).toBe(0);
-            } finally {
-              if (previous === undefined) delete process.env.DATABASE_URL;
-              else process.env.DATABASE_URL = previous;
-              rmSync(seedDir, { recursive: true, force: true });
-            }
-            expect(lines.join('')).toMatch(/created .*1 organizations/);
+            const setup = await cliHere(['setup', '--seed', seedModule], {
+              DATABASE_URL: roleUrl.toString(),
+            }).finally(() => rmSync(seedDir, { recursive: true, force: true }));
+            expect(setup.status, setup.stderr + setup.stdout).toBe(0);
+            expect(setup.stdout).toMatch(/created .*1 organizations/);
             expect((globalThis as { neonhubAppSeed?: string }).neonhubAppSeed).toMatch(/^[0-9a-f-]{36}$/);
             // Its statements go to the tenant check like any test database's.
             const backOffice = withCapture((onStatement) =>
@@ -138,12 +126,7 @@ describe('db:reset on a server', () => {
         expect(expected?.owner).toBe('pg_database_owner');
         expect(expected?.acl).toContain('=U/pg_database_owner');
 
-        const { TEST_DATABASE_URL: _test, ...env } = process.env;
-        const reset = spawnSync(tsx, [path.join(root, 'src', 'cli.ts'), 'reset'], {
-          cwd: root,
-          env: { ...env, DATABASE_URL: url },
-          encoding: 'utf8',
-        });
+        const reset = await cliHere(['reset'], { DATABASE_URL: url });
         expect(reset.status, reset.stderr).toBe(0);
         expect(reset.stdout).toMatch(/created \d+ /);
         expect(await publicSchemaOf(url)).toEqual(expected);
@@ -201,14 +184,11 @@ describe('drizzle.config.ts', () => {
 });
 
 describe('studio', () => {
-  it('refuses a --port that is not a TCP port before opening anything', () => {
-    const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...env } = process.env;
-    const run = spawnSync(tsx, [path.join(root, 'src', 'cli.ts'), 'studio', '--port', '70000'], {
-      cwd: root,
-      env: { ...env, NEONHUB_DATA_DIR: path.join(tmpdir(), 'neonhub-no-such-data-dir') },
-      encoding: 'utf8',
-    });
+  it('refuses a --port that is not a TCP port before opening anything', async () => {
+    const dataDir = path.join(tmpdir(), `neonhub-studio-${randomBytes(6).toString('hex')}`);
+    const run = await cliHere(['studio', '--port', '70000'], { NEONHUB_DATA_DIR: dataDir });
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toBe('neonhub-db: --port 70000: not a TCP port (1 to 65535)');
+    expect(existsSync(dataDir)).toBe(false);
   });
 });
