@@ -225,9 +225,7 @@ describe('re-embedding a dataset', () => {
     expect(String(early.message)).toContain('1 rows');
     await reembed(handle, { organizationId: org(), migrationId: move.id, embedder: newEmbedder });
 
-    const statements: string[] = [];
     const switched = await withTenant(handle.db, org(), (tx) => switchReembedding(tx, move.id));
-    void statements;
     expect(switched.state).toBe('switched');
     const [{ space } = { space: '' }] = rowsOf<{ space: string }>(
       await handle.db.execute(sql`select embedding_space_id as space from datasets where id = ${dataset()}`),
@@ -454,7 +452,7 @@ describe("re-embedding a brand's voices and a tenant's messages", () => {
   it('moves them, switches in one statement, rolls back', async () => {
     const { db } = database.current;
     const organizationId = other.organizationId;
-    const { brandId, conversationId } = await withTenant(db, organizationId, async (tx) => {
+    const brandId = await withTenant(db, organizationId, async (tx) => {
       const brand = await createBrand(tx, { slug: 'moving-brand', name: 'Moving brand' });
       for (const [name, tone] of [
         ['Playful', 'cheeky bright fun'],
@@ -482,9 +480,8 @@ describe("re-embedding a brand's voices and a tenant's messages", () => {
           content: [{ type: 'text', text }],
           embedding: { spaceId: oldSpace.id, vector: localEmbedder.embed(text) },
         });
-      return { brandId: brand.id, conversationId: conversation.id };
+      return brand.id;
     });
-    void conversationId;
     const voicesIn = (space: EmbeddingSpace, embedder: typeof localEmbedder) =>
       withTenant(db, organizationId, (tx) =>
         findSimilarBrandVoices(tx, { spaceId: space.id, text: 'quiet gentle calm', embedder, brandId }),
