@@ -21,7 +21,7 @@ const domains: { name: string; modules: string[] }[] = [
   { name: 'brand', modules: ['brand'] },
   { name: 'agents', modules: ['agents'] },
   { name: 'chat', modules: ['chat'] },
-  { name: 'rag', modules: ['rag'] },
+  { name: 'rag', modules: ['rag', 'reembeddings'] },
   { name: 'campaigns', modules: ['campaigns', 'content', 'channels'] },
   { name: 'billing', modules: ['billing'] },
   { name: 'integrations', modules: ['integrations'] },

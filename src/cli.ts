@@ -45,6 +45,8 @@ const usage = `neonhub-db <command>
             give an organization a new tenant key version from the key ring's active key; the old
             one keeps opening scopes for --grace seconds (default 600; 0: retired at once)
   ingest    load a JSONL file of documents into a dataset (bulk path, progress bar): ingest --help
+  reembed   move a dataset to a new embedding space online (start, run, check, switch, rollback,
+            drop): reembed --help
   audit verify
             check every organization's audit trail against the key ring (exit 1 on any finding)
 
@@ -374,6 +376,19 @@ async function main(argv: string[]): Promise<void> {
       const handle = createDb();
       try {
         return await runIngest(handle, rest, say);
+      } finally {
+        await handle.close();
+      }
+    }
+    case 'reembed': {
+      const { reembedUsage, runReembed } = await import('./reembed-cli.ts');
+      if (rest.includes('--help') || rest.length === 0) {
+        say(reembedUsage);
+        return;
+      }
+      const handle = createDb();
+      try {
+        return await runReembed(handle, rest, say);
       } finally {
         await handle.close();
       }

@@ -309,10 +309,41 @@ export class BulkLoadError extends Error {
   }
 }
 
+export type ReembeddingErrorKind =
+  /** The embedder's vectors are not the new space's length. */
+  | 'dimension_mismatch'
+  /** The embedder failed midway: what was written stays, `reembed` again resumes. */
+  | 'embedder_failed'
+  /** The dataset (or brand) was deleted while it moved. */
+  | 'target_deleted'
+  /** Rows still lack a current vector in the new space: run `reembed` again, then switch. */
+  | 'not_ready'
+  /** The call does not apply in the move's state (another move is live, rollback after the drop, ...). */
+  | 'wrong_state'
+  | 'not_found';
+
+/** A re-embedding that cannot go on as asked (`src/api/reembedding.ts`); says whether to call again. */
+export class ReembeddingError extends Error {
+  override readonly name = 'ReembeddingError';
+  readonly retryable: boolean;
+  constructor(
+    readonly kind: ReembeddingErrorKind,
+    message: string,
+    readonly reembeddingId?: string,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+    this.retryable = kind === 'embedder_failed' || kind === 'not_ready';
+  }
+}
+
 /** Whether an error the package raised may go away if the call is made again later. */
 export function isRetryable(error: unknown): boolean {
   return (
-    (error instanceof ConnectionError || error instanceof DatabaseError || error instanceof BulkLoadError) &&
+    (error instanceof ConnectionError ||
+      error instanceof DatabaseError ||
+      error instanceof BulkLoadError ||
+      error instanceof ReembeddingError) &&
     error.retryable
   );
 }

@@ -40,6 +40,7 @@ export {
   rotateTenantKey,
 } from './api/organizations.ts';
 export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
+export * from './api/reembedding.ts';
 export * from './api/search.ts';
 export {
   defaultTenantIndexMinRows,
@@ -84,6 +85,8 @@ export {
   isRetryable,
   MigrationError,
   MigrationLedgerError,
+  ReembeddingError,
+  type ReembeddingErrorKind,
   ServerRequirementError,
   TenantScopeError,
   toDatabaseError,

@@ -260,7 +260,11 @@ export const recordset = (rows: LoadRow[], extraColumns: SQL = sql``) =>
   sql`json_to_recordset(${JSON.stringify(rows)}::json)
     as s(ordinal int, content text, token_count int, content_hash text, metadata jsonb, embedding halfvec${extraColumns})`;
 
-/** The live dataset of the current tenant, or an `invalid_input` error naming it. */
+/**
+ * The live dataset of the current tenant, or an `invalid_input` error naming it. Locked (key share)
+ * until the caller's transaction ends, so a re-embedding's switch waits for chunks being written
+ * (parameters typed: Citus plans a locking read without inferring them).
+ */
 export async function liveDataset(tx: Transaction, datasetId: string): Promise<Dataset> {
   if (!isUuid(datasetId))
     throw invalidInput('chunks', 'dataset_id', `dataset id must be a UUID, got ${String(datasetId)}`);
@@ -272,7 +276,8 @@ export async function liveDataset(tx: Transaction, datasetId: string): Promise<D
   }>(
     await tx.execute(sql`
       select id, embedding_space_id, deleted_at is not null as deleted
-      from datasets where organization_id = ${org} and id = ${datasetId}`),
+      from datasets where organization_id = ${org}::uuid and id = ${datasetId}::uuid
+      for key share`),
   );
   if (!row)
     throw invalidInput('chunks', 'dataset_id', `dataset ${datasetId} does not exist in this organization`);

@@ -13,21 +13,21 @@ export interface SanctionedStatement {
   reason: string;
 }
 
-/** Live rows per tenant in a space, on the migrating login: which tenants get (or keep) an index of their own. */
+/** Live rows per tenant in a space (chunks, or their re-embedded vectors), on the migrating login: which tenants get (or keep) an index of their own. */
 const tenantRowCounts =
-  /select c\.organization_id, count\(\*\)::int as n from public\.chunks c\s+join public\.datasets d on d\.organization_id = c\.organization_id/;
+  /select c\.organization_id, count\(\*\)::int as n from public\.(?:chunks|chunk_embeddings) c\s+join public\.datasets d on d\.organization_id = c\.organization_id/;
 
 export const sanctionedCrossTenantStatements: readonly SanctionedStatement[] = [
   {
     origin: 'ensureTenantIndexes',
     statement: tenantRowCounts,
     reason:
-      "maintenance on the migrating login: counts each tenant's live chunks in a space to decide which tenants get an index of their own",
+      "maintenance on the migrating login: counts each tenant's live chunks (or re-embedded vectors) in a space to decide which tenants get an index of their own",
   },
   {
     origin: 'maintainTenantIndexes',
     statement: tenantRowCounts,
     reason:
-      "maintenance on the migrating login: counts each tenant's live chunks in a space to decide which tenants get or keep an index of their own",
+      "maintenance on the migrating login: counts each tenant's live chunks (or re-embedded vectors) in a space to decide which tenants get or keep an index of their own",
   },
 ];

@@ -243,10 +243,11 @@ describe('composite references', () => {
     const notRefused: string[] = [];
     for (const fk of composite) {
       // The row keeps its own id (a key like (organization_id, id, current_version_id) points at a
-      // child of itself); every other referencing column takes the other tenant's value.
+      // child of itself), unless the id is the whole reference (chunk_embeddings' id is its
+      // chunk's); every other referencing column takes the other tenant's value.
       const pairs = fk.columns
         .map((column, i) => [column, fk.referencedColumns[i] ?? ''] as const)
-        .filter(([column]) => column !== 'organization_id' && column !== 'id');
+        .filter(([column]) => column !== 'organization_id' && (column !== 'id' || fk.columns.length === 2));
       const own = pairs.map(([column]) => column);
       const theirs = pairs.map(([, column]) => column);
       const [parent] = await raw.query<Record<string, unknown>>(

@@ -2,7 +2,7 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Transaction } from '../client.ts';
 import { toDatabaseError } from '../errors.ts';
 import { invalidInput, isUuid } from '../input.ts';
-import { type Dataset, datasets } from '../schema/index.ts';
+import { type Dataset, datasetSpaces, datasets } from '../schema/index.ts';
 import { currentTenant } from '../tenant.ts';
 import { insertDatasetSchema } from '../validators/rag.ts';
 import { getEmbeddingSpace } from './embedding-spaces.ts';
@@ -32,7 +32,7 @@ export function refuseIssues(
   }
 }
 
-/** Creates a dataset of the current tenant whose chunks are embedded in `embeddingSpaceId`. */
+/** Creates a dataset of the current tenant whose chunks are embedded in `embeddingSpaceId` (and the space's `dataset_spaces` row). */
 export async function createDataset(tx: Transaction, input: CreateDatasetInput): Promise<Dataset> {
   refuseIssues('datasets', insertDatasetSchema.safeParse(input));
   const org = currentTenant(tx);
@@ -50,6 +50,10 @@ export async function createDataset(tx: Transaction, input: CreateDatasetInput):
       })
       .returning();
     if (!row) throw new Error('dataset insert returned no row');
+    // The space its chunks' vectors may be in (`chunks_dataset_space_fkey`).
+    await tx
+      .insert(datasetSpaces)
+      .values({ organizationId: org, datasetId: row.id, embeddingSpaceId: row.embeddingSpaceId });
     return row;
   } catch (error) {
     throw toDatabaseError(error);

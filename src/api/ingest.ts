@@ -83,9 +83,14 @@ export async function ingestDocument(tx: Transaction, input: IngestDocumentInput
     const existing = await findExistingDocument(tx, dataset.id, doc);
     const stored = new Map<number, string>();
     if (existing) {
+      // A re-embedded chunk's vector in the dataset's space may be in chunk_embeddings (src/api/reembedding.ts).
       const found = rowsOf<{ ordinal: number; content_hash: string; embedded: boolean }>(
         await tx.execute(sql`
-          select ordinal, content_hash, embedding_space_id is not null as embedded
+          select ordinal, content_hash,
+                 embedding_space_id is not null or exists (
+                   select 1 from chunk_embeddings e where e.organization_id = ${org}
+                     and e.organization_id = chunks.organization_id and e.id = chunks.id
+                     and e.embedding_space_id = ${space.id}::uuid and e.content_hash = chunks.content_hash) as embedded
           from chunks where organization_id = ${org} and document_id = ${existing}`),
       );
       for (const row of found) if (row.embedded) stored.set(Number(row.ordinal), row.content_hash);
@@ -103,7 +108,7 @@ export async function ingestDocument(tx: Transaction, input: IngestDocumentInput
         doc,
         documentHash,
       );
-      const written = rowsOf<{ inserted: boolean }>(
+      const written = rowsOf<{ id: string; inserted: boolean; embedding_space_id: string | null }>(
         await sp.execute(sql`
           insert into chunks (organization_id, dataset_id, document_id, ordinal, content, token_count, content_hash,
                               metadata, embedding_space_id, embedding_dimensions, embedding)
@@ -114,8 +119,17 @@ export async function ingestDocument(tx: Transaction, input: IngestDocumentInput
                  s.embedding
           from ${recordset(rows)}
           ${existing === undefined ? sql`` : onConflictUpdate}
-          returning (xmax = 0) as inserted`),
+          returning id, (xmax = 0) as inserted, embedding_space_id`),
       );
+      // A vector written here supersedes a re-embedding's vector of the same space for that chunk.
+      const superseded = written
+        .filter((row) => !row.inserted && row.embedding_space_id === space.id)
+        .map((row) => row.id);
+      if (superseded.length > 0)
+        await sp.execute(sql`
+          delete from chunk_embeddings
+          where organization_id = ${org} and embedding_space_id = ${space.id}
+            and id = any(${sql.raw(`'{${superseded.join(',')}}'::uuid[]`)})`);
       const ordinals = sql.raw(`'{${rows.map((row) => row.ordinal).join(',')}}'::int[]`);
       const deleted =
         existing === undefined

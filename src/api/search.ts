@@ -14,6 +14,7 @@ import {
   type NearestPlan,
   type NearestQuery,
   nearestSql,
+  type OneStatementMeta,
   type OneStatementNearest,
   oneStatementNearest,
   type PlannedIndex,
@@ -176,6 +177,8 @@ async function chunkQuery(
   const efSearch = input.efSearch ?? Math.max(sizes.limit, defaultEfSearch(sizes.k));
   const q: NearestQuery = {
     table: 'chunks',
+    // A dataset re-embedded into this space and switched to it has its vectors there (src/api/reembedding.ts).
+    alsoFrom: 'chunk_embeddings',
     space,
     vector,
     filter: scope.filter,
@@ -187,7 +190,7 @@ async function chunkQuery(
 }
 
 /** The columns every row of a chunk search statement carries: how it ran, and the datasets' check. */
-type PathColumns = { candidates: number | null; indexed: boolean | null; checked: unknown };
+type PathColumns = OneStatementMeta & { checked: unknown };
 
 /**
  * Runs a chunk search as one statement that chooses its path itself ({@link oneStatementNearest}):

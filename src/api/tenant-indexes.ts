@@ -9,9 +9,14 @@ import {
   tenantIndexNamePattern,
 } from './embedding-spaces.ts';
 import { createIndex, dropIndex } from './search-indexes.ts';
-import { defaultExactThreshold, TENANT_INDEX_CHANNEL, TENANT_INDEXED_TABLES } from './vector-query.ts';
+import {
+  defaultExactThreshold,
+  TENANT_INDEX_CHANNEL,
+  TENANT_INDEXED_TABLES,
+  type TenantIndexedTable,
+} from './vector-query.ts';
 
-// Chunks are searched through an HNSW index of their tenant's rows only (see TENANT_INDEXED_TABLES):
+// Chunks (and their re-embedded vectors) are searched through an HNSW index of their tenant's rows only (see TENANT_INDEXED_TABLES):
 // built once a tenant passes the exact threshold, dropped once it shrinks well under it.
 
 /**
@@ -43,7 +48,8 @@ export function tenantIndexDefinition(table: string, space: EmbeddingSpace, orga
 
 export interface TenantIndexOptions {
   spaceId: string;
-  table?: 'chunks';
+  /** Default `chunks`; `chunk_embeddings` holds re-embedded vectors (`src/api/reembedding.ts`). */
+  table?: TenantIndexedTable;
   /** Live rows from which a tenant gets its own index (default {@link defaultTenantIndexMinRows}). */
   minRows?: number;
   /** Only these tenants (default: every tenant with rows in the space). */
@@ -93,7 +99,7 @@ export async function maintainTenantIndexes(
     for (const table of TENANT_INDEXED_TABLES) {
       const changes = await reconcile(
         handle,
-        { spaceId, table: table as 'chunks', minRows: input.minRows },
+        { spaceId, table, minRows: input.minRows },
         { drop: true, wait: false },
       );
       if (!changes) total.busy = true;
@@ -113,7 +119,8 @@ async function reconcile(
   how: { drop: boolean; wait: boolean },
 ): Promise<TenantIndexChanges | undefined> {
   const table = input.table ?? 'chunks';
-  if (!TENANT_INDEXED_TABLES.includes(table)) throw new Error(`${table} has no tenant indexes`);
+  if (!(TENANT_INDEXED_TABLES as readonly string[]).includes(table))
+    throw new Error(`${table} has no tenant indexes`);
   const space = await getEmbeddingSpace(handle.db, input.spaceId, table);
   const minRows = input.minRows ?? defaultTenantIndexMinRows(space.dimensions);
   if (!Number.isInteger(minRows) || minRows < 1)

@@ -90,6 +90,12 @@ export interface NearestQuery {
   /** Rows wanted from the nearest-neighbour step. */
   limit: number;
   options: VectorSearchOptions;
+  /**
+   * A second table with the same id, filter and embedding columns holding more vectors of the
+   * space (`chunk_embeddings`, written by a re-embedding), searched beside `table` the same way
+   * (its own capped count, the tenant's own index there) in the same statement.
+   */
+  alsoFrom?: string;
 }
 
 /** Checks k: an integer from 1 to {@link MAX_K}. */
@@ -141,9 +147,9 @@ const inSpace = (space: EmbeddingSpace) => {
  * alone (its length follows from it: `<table>_embedding_space_fkey`), so the (tenant, dataset,
  * space) B-tree answers it from the index, reading at most `cap` entries.
  */
-function countedCandidates(q: NearestQuery, cap: number): SQL {
+function countedCandidates(q: NearestQuery, cap: number, name = 'counted'): SQL {
   if (!isUuid(q.space.id)) throw new Error(`embedding space ${q.space.id} is malformed`);
-  return sql`counted as materialized (
+  return sql`${sql.identifier(name)} as materialized (
     select count(*)::int as n from (
       select 1 from ${sql.identifier(q.table)}
       where ${tenantCondition(q)} and ${sql.raw(`embedding_space_id = '${q.space.id}'::uuid`)} and ${q.filter}
@@ -190,10 +196,16 @@ export async function runNearest<R>(
  * Tables whose vectors are searched through indexes of one tenant each (see `ensureTenantIndexes`),
  * never a shared one: every chunk search names one tenant, and a graph of all tenants serves such
  * a search badly (recall@10 0.88 to 0.95 at `ef_search` 100 for tenants of 1% to 30% of 100k rows,
- * against 1.000 on the tenant's own graph), while every row written would go into both. The other
- * embedding tables keep the space's shared index.
+ * against 1.000 on the tenant's own graph), while every row written would go into both. Chunks'
+ * re-embedded vectors (`chunk_embeddings`) are searched beside them, so they are indexed the same
+ * way. The other embedding tables keep the space's shared index.
  */
-export const TENANT_INDEXED_TABLES: readonly string[] = ['chunks'];
+export const TENANT_INDEXED_TABLES = ['chunks', 'chunk_embeddings'] as const;
+
+export type TenantIndexedTable = (typeof TENANT_INDEXED_TABLES)[number];
+
+const tenantIndexed = (table: string): table is TenantIndexedTable =>
+  (TENANT_INDEXED_TABLES as readonly string[]).includes(table);
 
 /** The channel on which searches ask for a pending tenant index (payload: the space id); see `watchTenantIndexes`. */
 export const TENANT_INDEX_CHANNEL = 'neonhub_tenant_indexes';
@@ -243,7 +255,7 @@ const hnswSettings = (efSearch: number, maxScanTuples?: number) => ({
 export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL): Promise<NearestPlan> {
   const { threshold, efSearch, wanted } = nearestOptions(q);
   q.organizationId ??= currentTenant(tx);
-  const index: PlannedIndex = TENANT_INDEXED_TABLES.includes(q.table) ? 'tenant' : 'space';
+  const index: PlannedIndex = tenantIndexed(q.table) ? 'tenant' : 'space';
   const indexName =
     index === 'tenant'
       ? tenantIndexName(q.table, q.space.id, q.organizationId)
@@ -283,13 +295,23 @@ export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL)
 
 /** A search statement that chooses its path itself (see {@link oneStatementNearest}). */
 export interface OneStatementNearest {
-  /** `with` items ending in `nearest (id, distance)`: the candidate count, the index check, and both paths. */
+  /** `with` items ending in `nearest (id, distance)`: the candidate counts, the index checks, and every path. */
   ctes: SQL;
-  /** The columns that say which path ran: `candidates` and `indexed`. */
+  /** The columns that say which path ran: `candidates` and `indexed`, and `also_candidates` and `also_indexed` for `alsoFrom`. */
   meta: SQL;
   settings: Record<string, string | number>;
-  /** The plan the statement followed, read from its `candidates` and `indexed` columns. */
-  planOf(meta: { candidates?: number | string | null; indexed?: boolean | null }): NearestPlan;
+  /** The plan the statement followed, read from its {@link OneStatementMeta} columns. */
+  planOf(meta: OneStatementMeta): NearestPlan;
+}
+
+type Count = number | string | null;
+
+/** The columns of {@link OneStatementNearest.meta}. */
+export interface OneStatementMeta {
+  candidates?: Count;
+  indexed?: boolean | null;
+  also_candidates?: Count;
+  also_indexed?: boolean | null;
 }
 
 /**
@@ -299,38 +321,84 @@ export interface OneStatementNearest {
  * them alone, which PostgreSQL evaluates once before running the select (a one-time filter), so
  * only one runs. The HNSW settings go with every such statement; `max_scan_tuples` stays at
  * pgvector's default, never the limit here: a tenant's index is searched only for filters matching
- * more than the exact threshold, a large share of the rows it holds.
+ * more than the exact threshold, a large share of the rows it holds. With `alsoFrom`, that table
+ * chooses its own path the same way, and the nearest rows of both are kept.
  */
 export function oneStatementNearest(tx: Transaction, q: NearestQuery): OneStatementNearest {
   const { threshold, efSearch, wanted } = nearestOptions(q);
   q.organizationId ??= currentTenant(tx);
-  const indexName = `public.${tenantIndexName(q.table, q.space.id, q.organizationId)}`;
-  const useIndex =
-    wanted === 'hnsw'
-      ? sql`(select valid from own)`
-      : sql`((select n from counted) > ${threshold} and (select valid from own))`;
+  const organizationId = q.organizationId;
   const exact: NearestPlan = { strategy: 'exact', candidates: 0, settings: {} };
   const hnsw: NearestPlan = { strategy: 'hnsw', candidates: 0, index: 'tenant', settings: {} };
-  const nearest =
-    wanted === 'exact'
-      ? nearestSql(q, exact)
-      : sql`(${nearestSql(q, exact, sql`not ${useIndex}`)}) union all (${nearestSql(q, hnsw, useIndex)})`;
-  const settings = wanted === 'exact' ? {} : hnswSettings(efSearch);
-  return {
-    ctes: sql`
-      ${countedCandidates(q, threshold + 1)},
-      own as materialized (
+  // Each table's CTEs and columns carry its prefix: none for `table`, `also_` for `alsoFrom`.
+  const side = (table: string, prefix: string) => {
+    const t = { ...q, table };
+    const counted = `${prefix}counted`;
+    const own = `${prefix}own`;
+    const indexName = `public.${tenantIndexName(table, q.space.id, organizationId)}`;
+    const valid = sql`(select valid from ${sql.identifier(own)})`;
+    const useIndex =
+      wanted === 'hnsw'
+        ? valid
+        : sql`((select n from ${sql.identifier(counted)}) > ${threshold} and ${valid})`;
+    return {
+      ctes: sql`
+      ${countedCandidates(t, threshold + 1, counted)},
+      ${sql.identifier(own)} as materialized (
         select exists (select from pg_index i where i.indexrelid = to_regclass(${indexName}) and i.indisvalid) as valid
-      ),
+      )`,
+      nearest:
+        wanted === 'exact'
+          ? sql`(${nearestSql(t, exact)})`
+          : sql`(${nearestSql(t, exact, sql`not ${useIndex}`)}) union all (${nearestSql(t, hnsw, useIndex)})`,
+      meta: sql`(select n from ${sql.identifier(counted)}) as ${sql.identifier(`${prefix}candidates`)},
+        ${valid} as ${sql.identifier(`${prefix}indexed`)}`,
+    };
+  };
+  const sides = [side(q.table, ''), ...(q.alsoFrom ? [side(q.alsoFrom, 'also_')] : [])];
+  const nearest =
+    sides.length === 1
+      ? sql.join(sides.map((s) => s.nearest))
+      : sql`select id, distance from (${sql.join(
+          sides.map((s) => s.nearest),
+          sql` union all `,
+        )}) both_tables order by distance limit ${q.limit}`;
+  const settings = wanted === 'exact' ? {} : hnswSettings(efSearch);
+  const sidePlan = (count: Count | undefined, indexed: boolean | null | undefined) => {
+    const candidates = Number(count ?? 0);
+    const useIndex = wanted !== 'exact' && indexed === true && (wanted === 'hnsw' || candidates > threshold);
+    return {
+      candidates,
+      useIndex,
+      pending: wanted !== 'exact' && candidates > threshold && indexed !== true,
+    };
+  };
+  return {
+    ctes: sql`${sql.join(
+      sides.map((s) => s.ctes),
+      sql`,`,
+    )},
       nearest as materialized (${nearest})`,
-    meta: sql`(select n from counted) as candidates, (select valid from own) as indexed`,
+    meta: sql.join(
+      sides.map((s) => s.meta),
+      sql`, `,
+    ),
     settings,
     planOf: (meta) => {
-      const candidates = Number(meta.candidates ?? 0);
-      const indexed = meta.indexed === true;
-      if (wanted !== 'exact' && indexed && (wanted === 'hnsw' || candidates > threshold))
-        return { strategy: 'hnsw', candidates, efSearch, index: 'tenant', settings };
-      const pending = wanted !== 'exact' && candidates > threshold && !indexed;
+      const first = sidePlan(meta.candidates, meta.indexed);
+      const also = q.alsoFrom ? sidePlan(meta.also_candidates, meta.also_indexed) : undefined;
+      const candidates = first.candidates + (also?.candidates ?? 0);
+      // A table searched exactly for want of its index asks for it, whatever the other one did.
+      const pending = first.pending || also?.pending === true;
+      if (first.useIndex || also?.useIndex)
+        return {
+          strategy: 'hnsw',
+          candidates,
+          efSearch,
+          index: 'tenant',
+          tenantIndexPending: pending,
+          settings,
+        };
       return { strategy: 'exact', candidates, tenantIndexPending: pending, settings: {} };
     },
   };

@@ -82,6 +82,17 @@ export const datasetKind = pgEnum('dataset_kind', datasetKinds);
 export const datasetStatuses = ['empty', 'ingesting', 'ready', 'failed', 'archived'] as const;
 export const datasetStatus = pgEnum('dataset_status', datasetStatuses);
 
+/** What a re-embedding moves into a new space: a dataset's chunks, a brand's voices, a tenant's messages. */
+export const reembeddingTargets = ['dataset', 'brand_voices', 'messages'] as const;
+export const reembeddingTarget = pgEnum('reembedding_target', reembeddingTargets);
+
+/**
+ * `embedding`: new vectors being written, reads on the old space; `switched`: reads on the new space,
+ * old vectors kept for a rollback; `rolled_back` and `dropped` (old vectors gone) are final.
+ */
+export const reembeddingStates = ['embedding', 'switched', 'rolled_back', 'dropped'] as const;
+export const reembeddingState = pgEnum('reembedding_state', reembeddingStates);
+
 export const documentStatuses = ['pending', 'processing', 'ready', 'failed'] as const;
 export const documentStatus = pgEnum('document_status', documentStatuses);
 

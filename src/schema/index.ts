@@ -15,5 +15,6 @@ export * from './enums.ts';
 export * from './identity.ts';
 export * from './integrations.ts';
 export * from './rag.ts';
+export * from './reembeddings.ts';
 export * from './relations/index.ts';
 export * from './work.ts';

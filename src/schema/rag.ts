@@ -6,13 +6,15 @@ import {
   index,
   integer,
   jsonb,
+  pgTable,
+  primaryKey,
   text,
   timestamp,
   unique,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { lengthCheck, liveRows, softDelete, timestamps } from './columns.ts';
+import { lengthCheck, liveRows, softDelete, tenantPolicy, timestamps } from './columns.ts';
 import { embeddingColumns, embeddingConstraints, embeddingSpaces } from './embeddings.ts';
 import {
   datasetKind,
@@ -22,6 +24,7 @@ import {
   modelVersionStatus,
   trainStatus,
 } from './enums.ts';
+import { organizations } from './organizations.ts';
 import { tenantReference, tenantTable } from './tenancy.ts';
 
 /** A `tsvector`, written by the database only (generated columns). */
@@ -41,7 +44,10 @@ export const datasets = tenantTable(
     name: text('name').notNull(),
     description: text('description'),
     kind: datasetKind('kind').notNull().default('documents'),
-    /** Every chunk of the dataset is embedded in this space (enforced by `chunks_dataset_space_fkey`). */
+    /**
+     * The space searches read the dataset in. Its chunks' vectors are in it, in `chunks` or in
+     * `chunk_embeddings`; a re-embedding's switch changes it (`src/api/reembedding.ts`).
+     */
     embeddingSpaceId: uuid('embedding_space_id').notNull(),
     status: datasetStatus('status').notNull().default('empty'),
     ...timestamps(),
@@ -56,18 +62,49 @@ export const datasets = tenantTable(
     index('datasets_embedding_space_id_idx').on(t.embeddingSpaceId),
     // Slugs are unique per organization among live datasets, so a deleted dataset frees its slug.
     uniqueIndex('datasets_organization_id_slug_key').on(t.organizationId, t.slug).where(liveRows),
-    // Target of chunks' (dataset, space) reference: a chunk's embedding is in its dataset's space.
-    unique('datasets_organization_id_id_embedding_space_id_key').on(
-      t.organizationId,
-      t.id,
-      t.embeddingSpaceId,
-    ),
     check('datasets_slug_format_check', sql`${t.slug} ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'`),
   ],
 );
 
 export type Dataset = typeof datasets.$inferSelect;
 export type NewDataset = typeof datasets.$inferInsert;
+
+/**
+ * The spaces a dataset's vectors may be in: the one it is searched in, and while a re-embedding
+ * moves it (`src/api/reembedding.ts`) the other one too, until its old vectors are dropped.
+ * `createDataset` writes the first row; chunks and re-embedded vectors reference these rows, so
+ * the database refuses a vector in any other space (`chunks_dataset_space_fkey`).
+ */
+export const datasetSpaces = pgTable(
+  'dataset_spaces',
+  {
+    organizationId: uuid('organization_id').notNull().default(sql`app_current_org_id()`),
+    datasetId: uuid('dataset_id').notNull(),
+    embeddingSpaceId: uuid('embedding_space_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'dataset_spaces_pkey', columns: [t.organizationId, t.datasetId, t.embeddingSpaceId] }),
+    foreignKey({
+      name: 'dataset_spaces_organization_id_fkey',
+      columns: [t.organizationId],
+      foreignColumns: [organizations.id],
+    }).onDelete('cascade'),
+    tenantPolicy('dataset_spaces'),
+    foreignKey({
+      name: 'dataset_spaces_dataset_id_fkey',
+      columns: [t.organizationId, t.datasetId],
+      foreignColumns: [datasets.organizationId, datasets.id],
+    }).onDelete('cascade'),
+    foreignKey({
+      name: 'dataset_spaces_embedding_space_id_fkey',
+      columns: [t.embeddingSpaceId],
+      foreignColumns: [embeddingSpaces.id],
+    }).onDelete('restrict'),
+    index('dataset_spaces_embedding_space_id_idx').on(t.embeddingSpaceId),
+  ],
+).enableRLS();
+
+export type DatasetSpace = typeof datasetSpaces.$inferSelect;
 
 /** What is known about a document's origin; validated by `documentMetadataSchema`. */
 export type DocumentMetadata = {
@@ -154,12 +191,13 @@ export const chunks = tenantTable(
       foreignColumns: [documents.organizationId, documents.datasetId, documents.id],
     }).onDelete('cascade'),
     index('chunks_dataset_id_document_id_idx').on(t.organizationId, t.datasetId, t.documentId),
-    // MATCH SIMPLE: a chunk not embedded yet (null space) is not checked.
+    // A chunk's vector is in a space of its dataset (MATCH SIMPLE: a chunk not embedded yet is not
+    // checked); a space is let go only once no chunk holds a vector in it.
     foreignKey({
       name: 'chunks_dataset_space_fkey',
       columns: [t.organizationId, t.datasetId, t.embeddingSpaceId],
-      foreignColumns: [datasets.organizationId, datasets.id, datasets.embeddingSpaceId],
-    }).onDelete('cascade'),
+      foreignColumns: [datasetSpaces.organizationId, datasetSpaces.datasetId, datasetSpaces.embeddingSpaceId],
+    }).onDelete('no action'),
     // Also the candidate count and exact path of filtered search (tenant, datasets, space).
     index('chunks_dataset_id_embedding_space_id_idx').on(t.organizationId, t.datasetId, t.embeddingSpaceId),
     uniqueIndex('chunks_organization_id_document_id_ordinal_key').on(

@@ -15,6 +15,10 @@ export const LOCAL_EMBEDDING_SPACE = {
 
 export const localEmbedder = createLocalEmbedder(LOCAL_EMBEDDING_SPACE.dimensions);
 
+/** A second local space (the same model at 128 dimensions): the demo's pending re-embedding moves to it. */
+export const NEXT_LOCAL_EMBEDDING_SPACE = { ...LOCAL_EMBEDDING_SPACE, dimensions: 128 } as const;
+export const nextLocalEmbedder = createLocalEmbedder(NEXT_LOCAL_EMBEDDING_SPACE.dimensions);
+
 /** The registered local space (the global seed registers it first). */
 export async function localEmbeddingSpace(db: Database | Transaction): Promise<EmbeddingSpace> {
   const space = await findEmbeddingSpace(db, LOCAL_EMBEDDING_SPACE);
@@ -102,13 +106,16 @@ async function seedBrands(tx: Transaction, ctx: SeedContext) {
   return { brands: brandCount, brand_voices: voiceCount };
 }
 
-/** The local embedding space (with its indexes), a brand, and its default and formal voices, embedded. */
+/** The local embedding spaces (with their indexes), a brand, and its default and formal voices, embedded. */
 export const brandSeed: DomainSeed = {
   name: 'brand',
   async global(db) {
-    const existed = await findEmbeddingSpace(db, LOCAL_EMBEDDING_SPACE);
-    await registerEmbeddingSpace(db, LOCAL_EMBEDDING_SPACE);
-    return { embedding_spaces: existed ? 0 : 1 };
+    let created = 0;
+    for (const space of [LOCAL_EMBEDDING_SPACE, NEXT_LOCAL_EMBEDDING_SPACE]) {
+      if (!(await findEmbeddingSpace(db, space))) created++;
+      await registerEmbeddingSpace(db, space);
+    }
+    return { embedding_spaces: created };
   },
   tenant: seedBrands,
 };

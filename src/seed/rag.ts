@@ -1,7 +1,15 @@
+import { findEmbeddingSpace } from '../api/embedding-spaces.ts';
 import { ingestDocument } from '../api/ingest.ts';
+import { reembedWithin, startReembedding } from '../api/reembedding.ts';
 import type { Transaction } from '../client.ts';
-import { datasets, inferenceEndpoints, modelVersions, trainingJobs } from '../schema/index.ts';
-import { localEmbedder, localEmbeddingSpace } from './brand.ts';
+import { datasetSpaces, datasets, inferenceEndpoints, modelVersions, trainingJobs } from '../schema/index.ts';
+import {
+  brandSeedIds,
+  localEmbedder,
+  localEmbeddingSpace,
+  NEXT_LOCAL_EMBEDDING_SPACE,
+  nextLocalEmbedder,
+} from './brand.ts';
 import { type DomainSeed, insertNew, type SeedContext, type SeedCounts } from './context.ts';
 
 /** The seed's knowledge base: distinct topics, so a search lands on the right document. */
@@ -70,6 +78,7 @@ async function seedRag(tx: Transaction, ctx: SeedContext): Promise<SeedCounts> {
         embeddingSpaceId: space.id,
       },
     ]),
+    dataset_spaces: await insertNew(tx, datasetSpaces, [{ datasetId, embeddingSpaceId: space.id }]),
     documents: 0,
     chunks: 0,
   };
@@ -87,6 +96,16 @@ async function seedRag(tx: Transaction, ctx: SeedContext): Promise<SeedCounts> {
     });
     counts.documents = (counts.documents ?? 0) + (result.documentCreated ? 1 : 0);
     counts.chunks = (counts.chunks ?? 0) + result.inserted;
+  }
+
+  // A model upgrade in progress: the knowledge base and the brand's voices embedded in the next
+  // space, ready to switch (a re-run finds the moves and has nothing left to embed).
+  const next = await findEmbeddingSpace(tx, NEXT_LOCAL_EMBEDDING_SPACE);
+  if (!next) throw new Error('the next local embedding space is not registered: run the global seed first');
+  for (const target of [{ datasetId }, { brandId: brandSeedIds(ctx).brand, fromSpaceId: space.id }]) {
+    const move = await startReembedding(tx, { ...target, toSpaceId: next.id });
+    if (move.embeddedRows === 0) counts.reembeddings = (counts.reembeddings ?? 0) + 1;
+    await reembedWithin(tx, { migrationId: move.id, embedder: nextLocalEmbedder });
   }
 
   const modelVersionId = ctx.id('model_version', 'brand-copy-writer', '1');

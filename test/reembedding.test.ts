@@ -1,0 +1,516 @@
+import { sql } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createBrand, createBrandVoice, findSimilarBrandVoices } from '../src/api/brands.ts';
+import { appendMessage, createConversation, findSimilarMessages } from '../src/api/chat.ts';
+import { registerEmbeddingSpace, tenantIndexName } from '../src/api/embedding-spaces.ts';
+import { ingestDocument } from '../src/api/ingest.ts';
+import {
+  compareSpaces,
+  dropOldVectors,
+  getReembedding,
+  type ReembedEmbedder,
+  reembed,
+  rollbackReembedding,
+  startReembedding,
+  switchReembedding,
+} from '../src/api/reembedding.ts';
+import { searchChunks } from '../src/api/search.ts';
+import { rowsOf } from '../src/client.ts';
+import { createLocalEmbedder } from '../src/embedder.ts';
+import { ReembeddingError } from '../src/errors.ts';
+import type { EmbeddingSpace } from '../src/schema/index.ts';
+import { localEmbedder, NEXT_LOCAL_EMBEDDING_SPACE } from '../src/seed/brand.ts';
+import { withTenant } from '../src/tenant.ts';
+import { onServer, useTestDatabase } from './support/database.ts';
+import { failure } from './support/errors.ts';
+import { type CorpusTenant, loadCorpus, localSpace, queryTexts, rng } from './support/rag.ts';
+
+const database = useTestDatabase();
+
+// Chunks of the dataset that moves; PGlite is slower, so fewer there.
+const CHUNKS = onServer ? 800 : 300;
+const BATCH = 40;
+
+let oldSpace: EmbeddingSpace;
+let newSpace: EmbeddingSpace;
+let tenant: CorpusTenant;
+let other: CorpusTenant;
+const newEmbedder = createLocalEmbedder(NEXT_LOCAL_EMBEDDING_SPACE.dimensions);
+
+beforeAll(async () => {
+  const { db } = database.current;
+  oldSpace = await localSpace(db);
+  newSpace = await registerEmbeddingSpace(db, NEXT_LOCAL_EMBEDDING_SPACE);
+  [tenant, other] = (await loadCorpus(db, oldSpace.id, [
+    { slug: 'moving', datasets: [CHUNKS, 200] },
+    { slug: 'staying', datasets: [200] },
+  ])) as [CorpusTenant, CorpusTenant];
+});
+
+const org = () => tenant.organizationId;
+const dataset = () => tenant.datasets[0]?.id ?? '';
+const queries = queryTexts(6, 501);
+
+/** Top-5 of each query in a space, restricted to the moving dataset: ids and distances. */
+async function searchAll(space: EmbeddingSpace, embedder = localEmbedder) {
+  return withTenant(database.current.db, org(), async (tx) => {
+    const out: { id: string; distance: number | null }[][] = [];
+    for (const text of queries) {
+      const { hits } = await searchChunks(tx, {
+        spaceId: space.id,
+        text,
+        embedder,
+        k: 5,
+        datasetIds: [dataset()],
+        strategy: 'exact',
+      });
+      out.push(hits.map((hit) => ({ id: hit.id, distance: hit.distance })));
+    }
+    return out;
+  });
+}
+
+/** Counts the texts it embeds; fails at the calls it is told to, as a crash mid-batch would. */
+function faultyEmbedder(failAt: Set<number>): ReembedEmbedder & { texts: string[]; calls: number } {
+  const state = {
+    ...newEmbedder,
+    texts: [] as string[],
+    calls: 0,
+    async embedMany(texts: string[]) {
+      state.calls++;
+      if (failAt.has(state.calls)) throw new Error(`embedder down (call ${state.calls})`);
+      state.texts.push(...texts);
+      return newEmbedder.embedMany(texts);
+    },
+  };
+  return state;
+}
+
+const sideRows = async (space: string) =>
+  rowsOf<{ n: number; ids: number; stale: number }>(
+    await database.current.db.execute(sql`
+      select count(*)::int as n, count(distinct e.id)::int as ids,
+             count(*) filter (where e.content_hash <> c.content_hash)::int as stale
+      from chunk_embeddings e join chunks c on c.organization_id = e.organization_id and c.id = e.id
+      where e.organization_id = ${org()} and e.dataset_id = ${dataset()} and e.embedding_space_id = ${space}`),
+  )[0];
+
+describe('re-embedding a dataset', () => {
+  it('killed at random points, resumes to completion with every chunk embedded once; reads stay on the old space; chunks ingested meanwhile land in both', async () => {
+    const handle = database.current;
+    const before = await searchAll(oldSpace);
+    const move = await withTenant(handle.db, org(), (tx) =>
+      startReembedding(tx, { datasetId: dataset(), toSpaceId: newSpace.id }),
+    );
+    const again = await withTenant(handle.db, org(), (tx) =>
+      startReembedding(tx, { datasetId: dataset(), toSpaceId: newSpace.id }),
+    );
+    expect(again.id).toBe(move.id);
+    expect(move).toMatchObject({ state: 'embedding', total: CHUNKS, remaining: CHUNKS, embeddedRows: 0 });
+
+    // Kills: the embedder failing inside a batch (nothing of it committed), and the caller stopped
+    // right after a batch committed (onProgress throwing), at seeded random points.
+    const random = rng(23);
+    const batches = Math.ceil(CHUNKS / BATCH);
+    const failAt = new Set(Array.from({ length: 4 }, () => 2 + Math.floor(random() * batches)));
+    const embedder = faultyEmbedder(failAt);
+    let kills = 0;
+    let stopAfter = 1 + Math.floor(random() * 5);
+    let ingestedMidway = false;
+    for (let attempt = 0; attempt < 40; attempt++) {
+      let seen = 0;
+      try {
+        await reembed(handle, {
+          organizationId: org(),
+          migrationId: move.id,
+          embedder,
+          batchSize: BATCH,
+          onProgress: () => {
+            if (++seen === stopAfter) throw new Error('killed after a committed batch');
+          },
+        });
+        break;
+      } catch (error) {
+        kills++;
+        if (error instanceof ReembeddingError)
+          expect(error).toMatchObject({ kind: 'embedder_failed', retryable: true });
+        stopAfter = 1 + Math.floor(random() * 5);
+      }
+      // Midway: reads still answer from the old space, exactly as before the move started.
+      if (!ingestedMidway) {
+        ingestedMidway = true;
+        expect(await searchAll(oldSpace)).toEqual(before);
+        await withTenant(handle.db, org(), (tx) =>
+          ingestDocument(tx, {
+            datasetId: dataset(),
+            document: { title: 'Added midway', sourceUri: 'https://moving.example/midway' },
+            chunks: [
+              { content: 'zephyr quartz lantern harbor midway added chunk' },
+              { content: 'obsidian marmalade tandem glacier second midway chunk' },
+            ],
+            embedder: localEmbedder,
+          }),
+        );
+        const found = await withTenant(handle.db, org(), (tx) =>
+          searchChunks(tx, {
+            spaceId: oldSpace.id,
+            text: 'zephyr quartz lantern harbor',
+            embedder: localEmbedder,
+            k: 1,
+          }),
+        );
+        expect(found.hits[0]?.content).toContain('zephyr quartz lantern');
+      }
+    }
+    const total = CHUNKS + 2;
+    const done = await withTenant(handle.db, org(), (tx) => getReembedding(tx, move.id));
+    console.log(
+      `re-embedding: ${total} chunks, ${kills} kills, ${embedder.calls} embedder calls, ${embedder.texts.length} texts embedded, ${done.embeddedRows} written, ${done.embeddedTokens} tokens`,
+    );
+    expect(kills).toBeGreaterThanOrEqual(3);
+    expect(done).toMatchObject({
+      state: 'embedding',
+      total,
+      remaining: 0,
+      embeddedRows: total,
+      lastError: null,
+    });
+    expect(await sideRows(newSpace.id)).toEqual({ n: total, ids: total, stale: 0 });
+    // Every text the embedder returned was committed: no chunk embedded twice.
+    expect(new Set(embedder.texts).size).toBe(embedder.texts.length);
+    expect(embedder.texts.length).toBe(total);
+    const [{ tokens } = { tokens: 0 }] = rowsOf<{ tokens: number }>(
+      await handle.db.execute(
+        sql`select sum(token_count)::int as tokens from chunks where organization_id = ${org()} and dataset_id = ${dataset()}`,
+      ),
+    );
+    expect(done.embeddedTokens).toBe(tokens);
+  });
+
+  it('checks the overlap, switches in one statement, searches the new space; rollback restores the old results', async () => {
+    const handle = database.current;
+    const move = await withTenant(handle.db, org(), (tx) =>
+      startReembedding(tx, { datasetId: dataset(), toSpaceId: newSpace.id }),
+    );
+    const oldResults = await searchAll(oldSpace);
+    const report = await withTenant(handle.db, org(), (tx) =>
+      compareSpaces(tx, {
+        migrationId: move.id,
+        queries,
+        oldEmbedder: localEmbedder,
+        newEmbedder,
+        k: 10,
+      }),
+    );
+    console.log(
+      `overlap of the top-10 in both spaces over ${report.queries} queries: ${report.overlap.toFixed(2)}`,
+    );
+    expect(report.overlap).toBeGreaterThan(0.3);
+
+    // A chunk changed after it was embedded must be embedded again before the switch.
+    await withTenant(handle.db, org(), (tx) =>
+      ingestDocument(tx, {
+        datasetId: dataset(),
+        document: { title: 'Added midway', sourceUri: 'https://moving.example/midway' },
+        chunks: [
+          { content: 'zephyr quartz lantern harbor midway added chunk' },
+          { content: 'obsidian marmalade tandem glacier changed before the switch' },
+        ],
+        embedder: localEmbedder,
+      }),
+    );
+    const early = await withTenant(handle.db, org(), (tx) => switchReembedding(tx, move.id)).catch((e) => e);
+    expect(early).toBeInstanceOf(ReembeddingError);
+    expect(early).toMatchObject({ kind: 'not_ready', retryable: true });
+    expect(String(early.message)).toContain('1 rows');
+    await reembed(handle, { organizationId: org(), migrationId: move.id, embedder: newEmbedder });
+
+    const switched = await withTenant(handle.db, org(), (tx) => switchReembedding(tx, move.id));
+    expect(switched.state).toBe('switched');
+    const [{ space } = { space: '' }] = rowsOf<{ space: string }>(
+      await handle.db.execute(sql`select embedding_space_id as space from datasets where id = ${dataset()}`),
+    );
+    expect(space).toBe(newSpace.id);
+
+    // The new space from the next query: a chunk's own text finds it first, in the new space's distances.
+    const changed = await withTenant(handle.db, org(), (tx) =>
+      searchChunks(tx, {
+        spaceId: newSpace.id,
+        text: 'obsidian marmalade tandem glacier changed before the switch',
+        embedder: newEmbedder,
+        k: 3,
+      }),
+    );
+    expect(changed.hits[0]?.content).toBe('obsidian marmalade tandem glacier changed before the switch');
+    expect(changed.hits[0]?.distance).toBeLessThan(0.01);
+    const newResults = await searchAll(newSpace, newEmbedder);
+    expect(newResults).not.toEqual(oldResults);
+    // The dataset is no longer read in the old space; the tenant's other dataset still is.
+    const refused = await withTenant(handle.db, org(), (tx) =>
+      searchChunks(tx, {
+        spaceId: oldSpace.id,
+        text: queries[0] ?? '',
+        embedder: localEmbedder,
+        datasetIds: [dataset()],
+      }),
+    ).catch((e) => e);
+    expect(String(refused.message)).toContain(`embedded in space ${newSpace.id}`);
+    const oldSide = await withTenant(handle.db, org(), (tx) =>
+      searchChunks(tx, { spaceId: oldSpace.id, text: queries[0] ?? '', embedder: localEmbedder, k: 20 }),
+    );
+    expect(oldSide.hits.every((hit) => hit.datasetId === tenant.datasets[1]?.id)).toBe(true);
+    // Other tenants see none of it.
+    const otherHits = await withTenant(handle.db, other.organizationId, (tx) =>
+      searchChunks(tx, { spaceId: newSpace.id, text: queries[0] ?? '', embedder: newEmbedder }),
+    );
+    expect(otherHits.hits).toEqual([]);
+
+    const rolledBack = await withTenant(handle.db, org(), (tx) => rollbackReembedding(tx, move.id));
+    expect(rolledBack).toMatchObject({ state: 'rolled_back', missingInOldSpace: 0 });
+    expect(await searchAll(oldSpace)).toEqual(oldResults);
+    expect(await sideRows(newSpace.id)).toEqual({ n: 0, ids: 0, stale: 0 });
+  });
+
+  it('after a switch, new chunks are searchable in the new space through the tenant index, and dropping the old vectors ends rollbacks', async () => {
+    const handle = database.current;
+    const move = await withTenant(handle.db, org(), (tx) =>
+      startReembedding(tx, { datasetId: dataset(), toSpaceId: newSpace.id }),
+    );
+    expect(move.embeddedRows).toBe(0);
+    // A tenant index from 100 rows: the move builds the tenant's own index of the new space once, at the end.
+    await reembed(handle, {
+      organizationId: org(),
+      migrationId: move.id,
+      embedder: newEmbedder,
+      batchSize: 500,
+      tenantIndexMinRows: 100,
+    });
+    const ownIndex = tenantIndexName('chunk_embeddings', newSpace.id, org());
+    const [index] = rowsOf<{ valid: boolean }>(
+      await handle.db.execute(
+        sql`select indisvalid as valid from pg_index where indexrelid = to_regclass(${`public.${ownIndex}`})`,
+      ),
+    );
+    expect(index).toEqual({ valid: true });
+    await withTenant(handle.db, org(), (tx) => switchReembedding(tx, move.id));
+
+    // The database refuses a vector outside the dataset's spaces: with the move switched, the old
+    // space and the new one are the dataset's; a third is refused, in chunks and beside them.
+    const third = await registerEmbeddingSpace(handle.db, { ...NEXT_LOCAL_EMBEDDING_SPACE, dimensions: 32 });
+    const someChunk = () =>
+      sql`(select id from chunks where organization_id = ${org()} and dataset_id = ${dataset()} order by id limit 1)`;
+    const thirdVector = sql.raw(`'[${createLocalEmbedder(32).embed('outside').join(',')}]'::halfvec`);
+    const inChunks = await failure(
+      withTenant(handle.db, org(), (tx) =>
+        tx.execute(sql`update chunks set embedding_space_id = ${third.id}, embedding_dimensions = 32, embedding = ${thirdVector}
+          where organization_id = ${org()} and id = ${someChunk()}`),
+      ),
+    );
+    console.log('a chunk in a third space:', inChunks.message);
+    expect(inChunks.constraint).toBe('chunks_dataset_space_fkey');
+    const beside = await failure(
+      withTenant(handle.db, org(), (tx) =>
+        tx.execute(sql`insert into chunk_embeddings (organization_id, id, dataset_id, content_hash, embedding_space_id, embedding_dimensions, embedding)
+          select organization_id, id, dataset_id, content_hash, ${third.id}, 32, ${thirdVector}
+          from chunks where organization_id = ${org()} and id = ${someChunk()}`),
+      ),
+    );
+    expect(beside.constraint).toBe('chunk_embeddings_dataset_space_fkey');
+    const oldIngest = await withTenant(handle.db, org(), (tx) =>
+      ingestDocument(tx, {
+        datasetId: dataset(),
+        document: { title: 'Late', sourceUri: 'https://moving.example/late' },
+        chunks: [{ content: 'late arrival written with the old model' }],
+        embedder: localEmbedder,
+      }),
+    ).catch((e) => e);
+    expect(String(oldIngest.message)).toContain('does not produce vectors of embedding space');
+    await withTenant(handle.db, org(), async (tx) => {
+      await ingestDocument(tx, {
+        datasetId: dataset(),
+        document: { title: 'Late', sourceUri: 'https://moving.example/late' },
+        chunks: [{ content: 'velvet compass orchard late arrival after the switch' }],
+        embedder: newEmbedder,
+      });
+      // A chunk changed after the switch: its own row now holds the new space's vector, once.
+      await ingestDocument(tx, {
+        datasetId: dataset(),
+        document: { title: 'Added midway', sourceUri: 'https://moving.example/midway' },
+        chunks: [
+          { content: 'zephyr quartz lantern harbor midway added chunk' },
+          { content: 'obsidian marmalade tandem glacier changed after the switch' },
+        ],
+        embedder: newEmbedder,
+      });
+    });
+    const search = (text: string) =>
+      withTenant(handle.db, org(), (tx) =>
+        searchChunks(tx, {
+          spaceId: newSpace.id,
+          text,
+          embedder: newEmbedder,
+          k: 5,
+          datasetIds: [dataset()],
+        }),
+      );
+    const late = await search('velvet compass orchard late arrival after the switch');
+    expect(late.hits[0]?.content).toBe('velvet compass orchard late arrival after the switch');
+    // Past the exact threshold, the re-embedded vectors are searched through the tenant's own index
+    // of the new space, beside the chunks written after the switch, in the search's one statement.
+    const indexed = await withTenant(handle.db, org(), (tx) =>
+      searchChunks(tx, {
+        spaceId: newSpace.id,
+        text: 'velvet compass orchard late arrival after the switch',
+        embedder: newEmbedder,
+        k: 5,
+        datasetIds: [dataset()],
+        exactThreshold: 100,
+      }),
+    );
+    console.log(
+      `after the switch: ${indexed.strategy} on the ${indexed.index} index over ${indexed.candidates} candidates`,
+    );
+    expect(indexed).toMatchObject({ strategy: 'hnsw', index: 'tenant', tenantIndexPending: false });
+    expect(indexed.hits.map((hit) => hit.id)).toEqual(late.hits.map((hit) => hit.id));
+    const changed = await search('obsidian marmalade tandem glacier changed after the switch');
+    expect(changed.hits[0]?.content).toBe('obsidian marmalade tandem glacier changed after the switch');
+    expect(new Set(changed.hits.map((hit) => hit.id)).size).toBe(changed.hits.length);
+
+    const { removed } = await dropOldVectors(handle, {
+      organizationId: org(),
+      migrationId: move.id,
+      batchSize: 100,
+    });
+    expect(removed).toBe(CHUNKS + 1);
+    // The old space is no longer the dataset's: a vector written there is refused.
+    const oldVector = sql.raw(`'[${localEmbedder.embed('old model').join(',')}]'::halfvec`);
+    const dropped = await failure(
+      withTenant(handle.db, org(), (tx) =>
+        tx.execute(sql`update chunks set embedding_space_id = ${oldSpace.id}, embedding_dimensions = ${oldSpace.dimensions}, embedding = ${oldVector}
+          where organization_id = ${org()} and id = ${someChunk()}`),
+      ),
+    );
+    expect(dropped.constraint).toBe('chunks_dataset_space_fkey');
+    const after = await search('velvet compass orchard late arrival after the switch');
+    expect(after.hits.map((hit) => hit.id)).toEqual(late.hits.map((hit) => hit.id));
+    const refused = await withTenant(handle.db, org(), (tx) => rollbackReembedding(tx, move.id)).catch(
+      (e) => e,
+    );
+    expect(refused).toMatchObject({ kind: 'wrong_state' });
+  });
+
+  it('typed errors: a dimension mismatch, another move of the same dataset, a dataset deleted midway', async () => {
+    const handle = database.current;
+    const target = tenant.datasets[1]?.id ?? '';
+    const move = await withTenant(handle.db, org(), (tx) =>
+      startReembedding(tx, { datasetId: target, toSpaceId: newSpace.id }),
+    );
+    const mismatch = await reembed(handle, {
+      organizationId: org(),
+      migrationId: move.id,
+      embedder: createLocalEmbedder(64),
+    }).catch((e) => e);
+    expect(mismatch).toMatchObject({ kind: 'dimension_mismatch', retryable: false });
+    const lying: ReembedEmbedder = { dimensions: 128, embedMany: (texts) => texts.map(() => [1, 0, 0]) };
+    const short = await reembed(handle, {
+      organizationId: org(),
+      migrationId: move.id,
+      embedder: lying,
+    }).catch((e) => e);
+    expect(short).toMatchObject({ kind: 'dimension_mismatch' });
+    expect((await withTenant(handle.db, org(), (tx) => getReembedding(tx, move.id))).embeddedRows).toBe(0);
+
+    const third = await registerEmbeddingSpace(handle.db, { ...NEXT_LOCAL_EMBEDDING_SPACE, dimensions: 96 });
+    const elsewhere = await withTenant(handle.db, org(), (tx) =>
+      startReembedding(tx, { datasetId: target, toSpaceId: third.id }),
+    ).catch((e) => e);
+    expect(elsewhere).toMatchObject({ kind: 'wrong_state', reembeddingId: move.id });
+
+    // Deleted between two batches, while the move runs.
+    const gone = await reembed(handle, {
+      organizationId: org(),
+      migrationId: move.id,
+      embedder: newEmbedder,
+      batchSize: 50,
+      onProgress: async () => {
+        await withTenant(handle.db, org(), (tx) =>
+          tx.execute(
+            sql`update datasets set deleted_at = now() where organization_id = ${org()} and id = ${target}`,
+          ),
+        );
+      },
+    }).catch((e) => e);
+    expect(gone).toMatchObject({ kind: 'target_deleted', retryable: false });
+    const noSwitch = await withTenant(handle.db, org(), (tx) => switchReembedding(tx, move.id)).catch(
+      (e) => e,
+    );
+    expect(noSwitch).toMatchObject({ kind: 'target_deleted' });
+  });
+});
+
+describe("re-embedding a brand's voices and a tenant's messages", () => {
+  it('moves them, switches in one statement, rolls back', async () => {
+    const { db } = database.current;
+    const organizationId = other.organizationId;
+    const brandId = await withTenant(db, organizationId, async (tx) => {
+      const brand = await createBrand(tx, { slug: 'moving-brand', name: 'Moving brand' });
+      for (const [name, tone] of [
+        ['Playful', 'cheeky bright fun'],
+        ['Formal', 'precise measured formal'],
+        ['Calm', 'quiet gentle calm'],
+      ] as const)
+        await createBrandVoice(tx, {
+          brandId: brand.id,
+          name,
+          promptTemplate: `Write as ${name}.`,
+          styleRules: {
+            tone: tone.split(' '),
+            do: [],
+            dont: [],
+            preferredVocabulary: [],
+            bannedVocabulary: [],
+          },
+          embed: { spaceId: oldSpace.id, embedder: localEmbedder },
+        });
+      const conversation = await createConversation(tx, { kind: 'chat', title: 'Moving' });
+      for (const text of ['where is my order', 'refund the blue shoes', 'change my delivery address'])
+        await appendMessage(tx, {
+          conversationId: conversation.id,
+          role: 'user',
+          content: [{ type: 'text', text }],
+          embedding: { spaceId: oldSpace.id, vector: localEmbedder.embed(text) },
+        });
+      return brand.id;
+    });
+    const voicesIn = (space: EmbeddingSpace, embedder: typeof localEmbedder) =>
+      withTenant(db, organizationId, (tx) =>
+        findSimilarBrandVoices(tx, { spaceId: space.id, text: 'quiet gentle calm', embedder, brandId }),
+      );
+    const messagesIn = (space: EmbeddingSpace, embedder: typeof localEmbedder) =>
+      withTenant(db, organizationId, (tx) =>
+        findSimilarMessages(tx, { spaceId: space.id, vector: embedder.embed('refund the blue shoes') }),
+      );
+    expect((await voicesIn(oldSpace, localEmbedder))[0]?.voice.name).toBe('Calm');
+    const moves = await withTenant(db, organizationId, async (tx) => [
+      await startReembedding(tx, { brandId, fromSpaceId: oldSpace.id, toSpaceId: newSpace.id }),
+      await startReembedding(tx, { messages: true, fromSpaceId: oldSpace.id, toSpaceId: newSpace.id }),
+    ]);
+    expect(moves.map((m) => [m.target, m.total])).toEqual([
+      ['brand_voices', 3],
+      ['messages', 3],
+    ]);
+    for (const move of moves)
+      await reembed(database.current, { organizationId, migrationId: move.id, embedder: newEmbedder });
+    // Reads stay on the old space until the switch.
+    expect(await voicesIn(newSpace, newEmbedder)).toEqual([]);
+    for (const move of moves) await withTenant(db, organizationId, (tx) => switchReembedding(tx, move.id));
+    expect((await voicesIn(newSpace, newEmbedder))[0]?.voice.name).toBe('Calm');
+    expect(await voicesIn(oldSpace, localEmbedder)).toEqual([]);
+    expect((await messagesIn(newSpace, newEmbedder))[0]?.text).toBe('refund the blue shoes');
+    expect(await messagesIn(oldSpace, localEmbedder)).toEqual([]);
+    for (const move of moves) await withTenant(db, organizationId, (tx) => rollbackReembedding(tx, move.id));
+    expect((await voicesIn(oldSpace, localEmbedder))[0]?.voice.name).toBe('Calm');
+    expect((await messagesIn(oldSpace, localEmbedder))[0]?.distance).toBeLessThan(0.01);
+    expect(await voicesIn(newSpace, newEmbedder)).toEqual([]);
+  });
+});
