@@ -13,7 +13,9 @@ import {
 import { createAgent, createTool, grantTool, publishAgentConfig } from '../src/api/agents.ts';
 import { createApiKey, verifyApiKey } from '../src/api/api-keys.ts';
 import { recordAudit, verifyAuditChain } from '../src/api/audit.ts';
+import { bulkIngest } from '../src/api/bulk-ingest.ts';
 import { appendMessage, contextWindow, listMessages } from '../src/api/chat.ts';
+import { createDataset } from '../src/api/datasets.ts';
 import { ingestDocument } from '../src/api/ingest.ts';
 import { campaignMetricSeries, upsertMetricPoints } from '../src/api/metrics.ts';
 import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
@@ -730,6 +732,50 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
         },
       });
     expect(comparable(onCluster)).toEqual(comparable(onServer));
+  });
+
+  it('a bulk load writes its documents and chunks on the tenant shard and loads them again, as on one server', async () => {
+    const org = tenants.acme.organizationId;
+    const documents = (version: string) =>
+      ['alpha', 'beta', 'gamma'].map((name) => ({
+        sourceUri: `https://bulk.example/${name}`,
+        title: `Bulk ${name} ${version}`,
+        chunks: [0, 1, 2, 3].map((c) => ({ content: `${name} part ${c} of the ${version} load` })),
+      }));
+    const load = async (handle: DbHandle) => {
+      const space = await localEmbeddingSpace(handle.db);
+      const dataset = await withTenant(handle.db, org, (tx) =>
+        createDataset(tx, { slug: 'bulk-loaded', name: 'Bulk loaded', embeddingSpaceId: space.id }),
+      );
+      const input = { organizationId: org, datasetId: dataset.id, embedder: localEmbedder };
+      const loaded = await bulkIngest(handle, { ...input, documents: documents('first') });
+      // The same sources again: each document is found and rewritten.
+      const again = await bulkIngest(handle, { ...input, documents: documents('second').slice(1) });
+      const stored = await withTenant(handle.db, org, async (tx) =>
+        rowsOf<{ title: string; chunks: number; contents: string }>(
+          await tx.execute(sql`
+            select d.title, count(c.id)::int as chunks, string_agg(c.content, '|' order by c.ordinal) as contents
+            from documents d join chunks c on c.organization_id = d.organization_id and c.document_id = d.id
+            where d.organization_id = ${org} and c.organization_id = ${org} and d.dataset_id = ${dataset.id}
+            group by d.title order by d.title`),
+        ),
+      );
+      return { loaded, again, stored };
+    };
+    const onCluster = await load(cluster.handle);
+    const onServer = await load(plain.current);
+    say(
+      `bulk load: ${onCluster.loaded.documents} documents, ${onCluster.loaded.rows} chunks; again: ${onCluster.again.updatedDocuments} rewritten; stored: ${onCluster.stored.map((row) => `${row.title} (${row.chunks})`).join(', ')}`,
+    );
+    expect(onCluster.loaded).toMatchObject({ documents: 3, updatedDocuments: 0, rows: 12 });
+    expect(onCluster.again).toMatchObject({ documents: 2, updatedDocuments: 2, rows: 8 });
+    expect(onCluster.stored.map((row) => [row.title, row.chunks])).toEqual([
+      ['Bulk alpha first', 4],
+      ['Bulk beta second', 4],
+      ['Bulk gamma second', 4],
+    ]);
+    expect(onCluster.stored[1]?.contents).toMatch(/^beta part 0 of the second load\|/);
+    expect(onCluster).toEqual(onServer);
   });
 
   describe('the tenancy attacks', () => {
