@@ -339,6 +339,41 @@ describe('runs and tool executions', () => {
     expect(['23001', '23503']).toContain((restrict as DatabaseError).code);
   });
 
+  it('gives publishers and tool calls in concurrent scopes distinct, consecutive numbers', async () => {
+    const { agent, run, tool } = await tenant(async (tx) => {
+      const { agent } = await createAgent(tx, {
+        slug: 'contended',
+        name: 'Contended',
+        kind: 'custom',
+        config: { model: 'gpt-4o', systemPrompt: 'v1' },
+      });
+      const tool = await createTool(tx, {
+        key: 'contended_lookup',
+        name: 'Contended lookup',
+        description: 'Looks things up',
+        kind: 'builtin',
+        inputSchema: { type: 'object' },
+      });
+      const { run } = await startRun(tx, { agentId: agent.id, trigger: 'api', status: 'running' });
+      return { agent, run, tool };
+    });
+    const published = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        tenant((tx) => publishAgentConfig(tx, agent.id, { model: 'gpt-4o', systemPrompt: `v${i + 2}` })),
+      ),
+    );
+    const calls = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        tenant((tx) => recordToolExecution(tx, { runId: run.id, toolId: tool.id, toolCallId: `call_${i}` })),
+      ),
+    );
+    expect(published.map((p) => p.config.version).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(calls.map((c) => c.sequence).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    const listed = await tenant((tx) => listToolExecutions(tx, run.id));
+    expect(listed.map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(new Set(listed.map((e) => e.toolCallId)).size).toBe(6);
+  });
+
   it('refuses negative telemetry, finish before start and failed runs without an error', async () => {
     const [agent] = await tenant((tx) => tx.select().from(agents).where(eq(agents.slug, 'copywriter')));
     const base = {

@@ -1,9 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  agentRunStats,
+  finishRun,
+  listAgentRuns,
+  listToolExecutions,
+  markRunStarted,
+  recordToolExecution,
+  startRun,
+} from '../src/api/agent-runs.ts';
+import { createAgent, createTool, grantTool, publishAgentConfig } from '../src/api/agents.ts';
 import { createApiKey, verifyApiKey } from '../src/api/api-keys.ts';
 import { recordAudit, verifyAuditChain } from '../src/api/audit.ts';
+import { bulkIngest } from '../src/api/bulk-ingest.ts';
 import { appendMessage, contextWindow, listMessages } from '../src/api/chat.ts';
+import { createDataset } from '../src/api/datasets.ts';
 import { ingestDocument } from '../src/api/ingest.ts';
 import { campaignMetricSeries, upsertMetricPoints } from '../src/api/metrics.ts';
 import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
@@ -19,7 +31,7 @@ import { createDb, type Database, type DbHandle, rowsOf, type Transaction } from
 import { DatabaseError, isRetryable } from '../src/errors.ts';
 import { createServiceLogin } from '../src/logins.ts';
 import { migrate } from '../src/migrate.ts';
-import { brands, brandVoices } from '../src/schema/index.ts';
+import { agentConfigs, agents, brands, brandVoices } from '../src/schema/index.ts';
 import { runtimeOf } from '../src/scope-runtime.ts';
 import { localEmbedder, localEmbeddingSpace } from '../src/seed/brand.ts';
 import { type SeedResult, seed } from '../src/seed/index.ts';
@@ -577,6 +589,193 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
     expect(Object.values(others).every((o) => o === 'ok')).toBe(true);
     expect(Object.values(onServer).every((o) => o === 'ok')).toBe(true);
     expect(after.intact).toBe(true);
+  });
+
+  it('an agent is created, publishes configs, runs and records its tool calls through the API, as on one server, each statement on one shard', async () => {
+    const org = tenants.acme.organizationId;
+    // Citus refuses any statement that would run on more than one shard in this handle.
+    const strict = createDb({ url: `${cluster.url}?citus.multi_task_query_log_level=error`, max: 4 });
+    const lifecycle = async (db: Database) => {
+      const inAcme = <T>(fn: (tx: Transaction) => Promise<T>) => withTenant(db, org, fn);
+      const tool = await inAcme((tx) =>
+        createTool(tx, {
+          key: 'shard_lookup',
+          name: 'Shard lookup',
+          description: 'Finds the shard of a tenant',
+          kind: 'builtin',
+          inputSchema: { type: 'object' },
+        }),
+      );
+      const created = await inAcme((tx) =>
+        createAgent(tx, {
+          slug: 'shard-router',
+          name: 'Shard router',
+          kind: 'research',
+          config: { model: 'gpt-4o-mini', systemPrompt: 'Route statements.' },
+        }),
+      );
+      const { agent } = created;
+      const published = await inAcme((tx) =>
+        publishAgentConfig(tx, agent.id, { model: 'gpt-4o', systemPrompt: 'Route every statement.' }),
+      );
+      // Publishers in scopes of their own at once: distinct, consecutive versions.
+      const parallel = await Promise.all(
+        [1, 2, 3].map((i) =>
+          inAcme((tx) =>
+            publishAgentConfig(
+              tx,
+              agent.id,
+              { model: 'gpt-4o', systemPrompt: `Draft ${i}.` },
+              { makeCurrent: false },
+            ),
+          ),
+        ),
+      );
+      await inAcme((tx) => grantTool(tx, agent.id, tool.id, { maxCallsPerRun: 5 }));
+      const start = { agentId: agent.id, trigger: 'api', idempotencyKey: 'shard-run' } as const;
+      const first = await inAcme((tx) => startRun(tx, start));
+      const retry = await inAcme((tx) => startRun(tx, start));
+      const { run } = first;
+      await inAcme((tx) => markRunStarted(tx, run.id));
+      const firstCall = await inAcme((tx) =>
+        recordToolExecution(tx, { runId: run.id, toolId: tool.id, toolCallId: 'call_0', input: { q: 'a' } }),
+      );
+      // Parallel tool calls of one run: distinct, gap-free sequence numbers.
+      await Promise.all(
+        [1, 2, 3].map((i) =>
+          inAcme((tx) =>
+            recordToolExecution(tx, {
+              runId: run.id,
+              toolId: tool.id,
+              toolCallId: `call_${i}`,
+              status: 'succeeded',
+              output: { hits: i },
+              latencyMs: 10 * i,
+            }),
+          ),
+        ),
+      );
+      const finished = await inAcme((tx) =>
+        finishRun(tx, run.id, {
+          status: 'succeeded',
+          output: { answer: 'one shard' },
+          promptTokens: 100,
+          completionTokens: 20,
+          costAmount: '0.0012',
+          model: 'gpt-4o',
+          latencyMs: 250,
+        }),
+      );
+      const window = { from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 3_600_000) };
+      const read = await inAcme(async (tx) => ({
+        configs: await tx
+          .select({
+            id: agentConfigs.id,
+            version: agentConfigs.version,
+            systemPrompt: agentConfigs.systemPrompt,
+          })
+          .from(agentConfigs)
+          .where(and(eq(agentConfigs.organizationId, org), eq(agentConfigs.agentId, agent.id)))
+          .orderBy(asc(agentConfigs.version)),
+        current: (
+          await tx
+            .select({ currentConfigId: agents.currentConfigId })
+            .from(agents)
+            .where(and(eq(agents.organizationId, org), eq(agents.id, agent.id)))
+        )[0]?.currentConfigId,
+        executions: await listToolExecutions(tx, run.id),
+        runs: (await listAgentRuns(tx, agent.id, window)).runs,
+        stats: await agentRunStats(tx, agent.id, window),
+      }));
+      return { created, published, parallel, first, retry, firstCall, finished, read };
+    };
+    let onCluster: Awaited<ReturnType<typeof lifecycle>>;
+    try {
+      onCluster = await lifecycle(strict.db);
+    } finally {
+      await strict.close();
+    }
+    const onServer = await lifecycle(plain.current.db);
+    const { created, published, parallel, first, retry, finished, read } = onCluster;
+    say(
+      `agents: configs ${read.configs.map((c) => c.version).join(',')} (current ${read.configs.find((c) => c.id === read.current)?.version}), run ${finished.status} with tool calls ${read.executions.map((e) => `${e.toolCallId}#${e.sequence}`).join(', ')}`,
+    );
+    expect(created.config?.version).toBe(1);
+    expect(published.config.version).toBe(2);
+    expect(parallel.map((p) => p.config.version).sort()).toEqual([3, 4, 5]);
+    expect(read.configs.map((c) => c.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(read.current).toBe(published.config.id);
+    expect([first.created, retry.created, retry.run.id]).toEqual([true, false, first.run.id]);
+    expect(onCluster.firstCall.sequence).toBe(1);
+    expect(read.executions.map((e) => e.sequence)).toEqual([1, 2, 3, 4]);
+    expect(
+      read.executions
+        .slice(1)
+        .map((e) => e.toolCallId)
+        .sort(),
+    ).toEqual(['call_1', 'call_2', 'call_3']);
+    expect(finished).toMatchObject({ status: 'succeeded', promptTokens: 100 });
+    expect(Number(finished.costAmount)).toBe(0.0012);
+    expect(read.runs.map((r) => [r.id, r.status])).toEqual([[first.run.id, 'succeeded']]);
+    expect(read.stats).toMatchObject({ runs: 1, succeeded: 1, promptTokens: 100 });
+    expect(Number(read.stats.cost.USD)).toBe(0.0012);
+    // The parallel ones finish in any order: compared by what they hold, as one server returns it.
+    const comparable = (result: typeof onCluster) =>
+      stable({
+        ...result,
+        parallel: result.parallel.map((p) => p.config.version).sort(),
+        read: {
+          ...result.read,
+          configs: result.read.configs.map((c) => c.version),
+          current: result.read.current === result.published.config.id,
+          executions: result.read.executions.map((e) => e.sequence),
+        },
+      });
+    expect(comparable(onCluster)).toEqual(comparable(onServer));
+  });
+
+  it('a bulk load writes its documents and chunks on the tenant shard and loads them again, as on one server', async () => {
+    const org = tenants.acme.organizationId;
+    const documents = (version: string) =>
+      ['alpha', 'beta', 'gamma'].map((name) => ({
+        sourceUri: `https://bulk.example/${name}`,
+        title: `Bulk ${name} ${version}`,
+        chunks: [0, 1, 2, 3].map((c) => ({ content: `${name} part ${c} of the ${version} load` })),
+      }));
+    const load = async (handle: DbHandle) => {
+      const space = await localEmbeddingSpace(handle.db);
+      const dataset = await withTenant(handle.db, org, (tx) =>
+        createDataset(tx, { slug: 'bulk-loaded', name: 'Bulk loaded', embeddingSpaceId: space.id }),
+      );
+      const input = { organizationId: org, datasetId: dataset.id, embedder: localEmbedder };
+      const loaded = await bulkIngest(handle, { ...input, documents: documents('first') });
+      // The same sources again: each document is found and rewritten.
+      const again = await bulkIngest(handle, { ...input, documents: documents('second').slice(1) });
+      const stored = await withTenant(handle.db, org, async (tx) =>
+        rowsOf<{ title: string; chunks: number; contents: string }>(
+          await tx.execute(sql`
+            select d.title, count(c.id)::int as chunks, string_agg(c.content, '|' order by c.ordinal) as contents
+            from documents d join chunks c on c.organization_id = d.organization_id and c.document_id = d.id
+            where d.organization_id = ${org} and c.organization_id = ${org} and d.dataset_id = ${dataset.id}
+            group by d.title order by d.title`),
+        ),
+      );
+      return { loaded, again, stored };
+    };
+    const onCluster = await load(cluster.handle);
+    const onServer = await load(plain.current);
+    say(
+      `bulk load: ${onCluster.loaded.documents} documents, ${onCluster.loaded.rows} chunks; again: ${onCluster.again.updatedDocuments} rewritten; stored: ${onCluster.stored.map((row) => `${row.title} (${row.chunks})`).join(', ')}`,
+    );
+    expect(onCluster.loaded).toMatchObject({ documents: 3, updatedDocuments: 0, rows: 12 });
+    expect(onCluster.again).toMatchObject({ documents: 2, updatedDocuments: 2, rows: 8 });
+    expect(onCluster.stored.map((row) => [row.title, row.chunks])).toEqual([
+      ['Bulk alpha first', 4],
+      ['Bulk beta second', 4],
+      ['Bulk gamma second', 4],
+    ]);
+    expect(onCluster.stored[1]?.contents).toMatch(/^beta part 0 of the second load\|/);
+    expect(onCluster).toEqual(onServer);
   });
 
   describe('the tenancy attacks', () => {

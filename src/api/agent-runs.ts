@@ -180,6 +180,11 @@ export async function recordToolExecution(
       .for('no key update');
     if (!run) throw notFound('tool_executions', 'run_id', 'runId');
     const finished = values.status && values.status !== 'running';
+    // Read apart from the insert (Citus refuses a subquery in an INSERT); the run's row lock keeps it atomic.
+    const [last] = await tx
+      .select({ sequence: sql<number>`coalesce(max(${toolExecutions.sequence}), 0)::int` })
+      .from(toolExecutions)
+      .where(and(eq(toolExecutions.organizationId, org), eq(toolExecutions.runId, values.runId)));
     return firstRow(
       await tx
         .insert(toolExecutions)
@@ -187,8 +192,7 @@ export async function recordToolExecution(
           ...values,
           organizationId: org,
           finishedAt: values.finishedAt ?? (finished ? sql`now()` : undefined),
-          sequence: sql`(select coalesce(max(sequence), 0) + 1 from tool_executions
-                         where organization_id = ${org}::uuid and run_id = ${values.runId}::uuid)`,
+          sequence: Number(last?.sequence ?? 0) + 1,
         })
         .returning(),
       'tool execution insert',

@@ -91,16 +91,15 @@ export async function publishAgentConfig(
       .where(and(theAgent, isNull(agents.deletedAt)))
       .for('update');
     if (!locked) throw notFound('agent_configs', 'agent_id', 'agentId');
+    // Read apart from the insert (Citus refuses a subquery in an INSERT); the agent's row lock keeps it atomic.
+    const [last] = await tx
+      .select({ version: sql<number>`coalesce(max(${agentConfigs.version}), 0)::int` })
+      .from(agentConfigs)
+      .where(and(eq(agentConfigs.organizationId, org), eq(agentConfigs.agentId, agentId)));
     const config = firstRow(
       await tx
         .insert(agentConfigs)
-        .values({
-          ...values,
-          organizationId: org,
-          agentId,
-          version: sql`(select coalesce(max(version), 0) + 1 from agent_configs
-                        where organization_id = ${org}::uuid and agent_id = ${agentId}::uuid)`,
-        })
+        .values({ ...values, organizationId: org, agentId, version: Number(last?.version ?? 0) + 1 })
         .returning(),
       'config insert',
     );

@@ -129,11 +129,13 @@ export async function writeBatch(
       input.embedder,
     );
     if (documents.length > 0) {
+      // Both inserts return rows: Citus sends an INSERT ... SELECT without RETURNING as COPY, which RLS refuses.
       await tx.execute(sql`
         insert into documents (organization_id, id, dataset_id, source_uri, title, mime_type, content_hash, metadata, status)
         select ${org}::uuid, d.id, ${dataset.id}::uuid, d.source_uri, d.title, d.mime_type, d.content_hash, d.metadata, 'ready'
         from json_to_recordset(${JSON.stringify(documents)}::json)
-          as d(id uuid, source_uri text, title text, mime_type text, content_hash text, metadata jsonb)`);
+          as d(id uuid, source_uri text, title text, mime_type text, content_hash text, metadata jsonb)
+        returning id`);
       const source = copy
         ? sql.raw(
             `${await stageRows(
@@ -150,7 +152,8 @@ export async function writeBatch(
                             metadata, embedding_space_id, embedding_dimensions, embedding)
         select ${org}::uuid, ${dataset.id}::uuid, s.document_id, s.ordinal, s.content, s.token_count, s.content_hash,
                s.metadata, ${space.id}::uuid, ${space.dimensions}::int, s.embedding
-        from ${source}`);
+        from ${source}
+        returning id`);
       await markReady(tx, org, dataset.id);
     }
     for (const { document } of again)
