@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrganization } from '../src/api/organizations.ts';
 import { createDb, openPglite } from '../src/client.ts';
@@ -13,12 +13,14 @@ import { cliHere } from './support/cli.ts';
 import { useTestDatabase } from './support/database.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const database = useTestDatabase();
+// tsx's loader by path, so a process started in another directory finds it.
+const tsxLoader = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
+/** The CLI as its own process (node with tsx's loader: one process, where the tsx bin starts two). */
 function cli(args: string[], env: Record<string, string>, cwd = root) {
   const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...rest } = process.env;
-  return spawnSync(tsx, [path.join(root, 'src', 'cli.ts'), ...args], {
+  return spawnSync(process.execPath, ['--import', tsxLoader, path.join(root, 'src', 'cli.ts'), ...args], {
     cwd,
     env: { ...rest, ...env },
     encoding: 'utf8',
@@ -85,12 +87,15 @@ describe('connecting', () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'neonhub-import-'));
     try {
       const run = spawnSync(
-        tsx,
-        ['-e', `import('${path.join(root, 'src', 'index.ts')}').then((m) => console.log(typeof m.createDb))`],
-        {
-          cwd,
-          encoding: 'utf8',
-        },
+        process.execPath,
+        [
+          '--import',
+          tsxLoader,
+          '--input-type=module',
+          '-e',
+          `import('${path.join(root, 'src', 'index.ts')}').then((m) => console.log(typeof m.createDb))`,
+        ],
+        { cwd, encoding: 'utf8' },
       );
       expect(run.stdout.trim()).toBe('function');
       expect(existsSync(path.join(cwd, '.data'))).toBe(false);
