@@ -6,12 +6,8 @@ import { loadavg } from 'node:os';
 import { sql } from 'drizzle-orm';
 import { openBulkLoad } from '../src/api/bulk-ingest.ts';
 import { registerEmbeddingSpace } from '../src/api/embedding-spaces.ts';
-import {
-  buildReembeddingIndex,
-  reembed,
-  startReembedding,
-  switchReembedding,
-} from '../src/api/reembedding.ts';
+import { startReembedding, switchReembedding } from '../src/api/reembedding.ts';
+import { buildReembeddingIndex, reembed } from '../src/api/reembedding-run.ts';
 import { searchChunks } from '../src/api/search.ts';
 import { createDb, type DbHandle } from '../src/client.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';

@@ -41,6 +41,7 @@ export {
 } from './api/organizations.ts';
 export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
 export * from './api/reembedding.ts';
+export * from './api/reembedding-run.ts';
 export * from './api/search.ts';
 export {
   defaultTenantIndexMinRows,

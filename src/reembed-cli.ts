@@ -6,12 +6,11 @@ import {
   dropOldVectors,
   getReembedding,
   type Reembedding,
-  type ReembedProgress,
-  reembed,
   rollbackReembedding,
   startReembedding,
   switchReembedding,
 } from './api/reembedding.ts';
+import { type ReembedProgress, reembed } from './api/reembedding-run.ts';
 import { type DbHandle, rowsOf } from './client.ts';
 import { createLocalEmbedder } from './embedder.ts';
 import { isUuid } from './input.ts';

@@ -8,12 +8,11 @@ import {
   compareSpaces,
   dropOldVectors,
   getReembedding,
-  type ReembedEmbedder,
-  reembed,
   rollbackReembedding,
   startReembedding,
   switchReembedding,
 } from '../src/api/reembedding.ts';
+import { type ReembedEmbedder, reembed } from '../src/api/reembedding-run.ts';
 import { searchChunks } from '../src/api/search.ts';
 import { rowsOf } from '../src/client.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
