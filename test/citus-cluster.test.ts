@@ -16,9 +16,12 @@ import { recordAudit, verifyAuditChain } from '../src/api/audit.ts';
 import { bulkIngest } from '../src/api/bulk-ingest.ts';
 import { appendMessage, contextWindow, listMessages } from '../src/api/chat.ts';
 import { createDataset } from '../src/api/datasets.ts';
+import { registerEmbeddingSpace } from '../src/api/embedding-spaces.ts';
 import { ingestDocument } from '../src/api/ingest.ts';
 import { campaignMetricSeries, upsertMetricPoints } from '../src/api/metrics.ts';
 import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
+import { rollbackReembedding, startReembedding, switchReembedding } from '../src/api/reembedding.ts';
+import { reembed } from '../src/api/reembedding-run.ts';
 import { hybridSearch, searchChunks } from '../src/api/search.ts';
 import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
 import {
@@ -33,7 +36,12 @@ import { createServiceLogin } from '../src/logins.ts';
 import { migrate } from '../src/migrate.ts';
 import { agentConfigs, agents, brands, brandVoices } from '../src/schema/index.ts';
 import { runtimeOf } from '../src/scope-runtime.ts';
-import { localEmbedder, localEmbeddingSpace } from '../src/seed/brand.ts';
+import {
+  localEmbedder,
+  localEmbeddingSpace,
+  NEXT_LOCAL_EMBEDDING_SPACE,
+  nextLocalEmbedder,
+} from '../src/seed/brand.ts';
 import { type SeedResult, seed } from '../src/seed/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { midScopeSettingAttacks, roleAttacks } from './support/attacks.ts';
@@ -775,6 +783,84 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
       ['Bulk gamma second', 4],
     ]);
     expect(onCluster.stored[1]?.contents).toMatch(/^beta part 0 of the second load\|/);
+    expect(onCluster).toEqual(onServer);
+  });
+
+  it('a dataset moves to a new embedding space and back, each statement on its tenant shard, as on one server', async () => {
+    const org = tenants.acme.organizationId;
+    const strict = createDb({ url: `${cluster.url}?citus.multi_task_query_log_level=error`, max: 4 });
+    const move = async (handle: DbHandle) => {
+      const { db } = handle;
+      const from = await localEmbeddingSpace(db);
+      const to = await registerEmbeddingSpace(db, NEXT_LOCAL_EMBEDDING_SPACE);
+      const dataset = await withTenant(db, org, (tx) =>
+        createDataset(tx, { slug: 'moving-space', name: 'Moving space', embeddingSpaceId: from.id }),
+      );
+      await bulkIngest(handle, {
+        organizationId: org,
+        datasetId: dataset.id,
+        embedder: localEmbedder,
+        documents: ['pricing', 'onboarding', 'billing'].map((name) => ({
+          sourceUri: `https://moving.example/${name}`,
+          title: name,
+          chunks: [0, 1, 2, 3].map((c) => ({ content: `${name} guide, part ${c}` })),
+        })),
+      });
+      const search = (spaceId: string, embedder: typeof localEmbedder) =>
+        withTenant(db, org, async (tx) =>
+          (
+            await searchChunks(tx, {
+              spaceId,
+              text: 'billing guide',
+              embedder,
+              k: 3,
+              datasetIds: [dataset.id],
+            })
+          ).hits.map((hit) => hit.content),
+        );
+      const before = await search(from.id, localEmbedder);
+      const started = await withTenant(db, org, (tx) =>
+        startReembedding(tx, { datasetId: dataset.id, toSpaceId: to.id }),
+      );
+      const embedded = await reembed(handle, {
+        organizationId: org,
+        migrationId: started.id,
+        embedder: nextLocalEmbedder,
+        batchSize: 5,
+      });
+      const switched = await withTenant(db, org, (tx) => switchReembedding(tx, started.id));
+      const after = await search(to.id, nextLocalEmbedder);
+      const rolledBack = await withTenant(db, org, (tx) => rollbackReembedding(tx, started.id));
+      const restored = await search(from.id, localEmbedder);
+      return {
+        states: [started, embedded, switched, rolledBack].map(
+          ({ state, total, remaining, embeddedRows }) => ({
+            state,
+            total,
+            remaining,
+            embeddedRows,
+          }),
+        ),
+        before,
+        after,
+        restored,
+      };
+    };
+    const onCluster = await move(strict).finally(() => strict.close());
+    const onServer = await move(plain.current);
+    say(
+      `re-embedding: ${onCluster.states.map((s) => `${s.state} ${s.embeddedRows}/${s.total}`).join(' -> ')}; top hit before ${onCluster.before[0]}, after the switch ${onCluster.after[0]}, after the rollback ${onCluster.restored[0]}`,
+    );
+    expect(onCluster.states.map((s) => s.state)).toEqual([
+      'embedding',
+      'embedding',
+      'switched',
+      'rolled_back',
+    ]);
+    expect(onCluster.states[1]).toMatchObject({ total: 12, remaining: 0, embeddedRows: 12 });
+    expect(onCluster.before).toHaveLength(3);
+    expect(onCluster.after).toHaveLength(3);
+    expect(onCluster.restored).toEqual(onCluster.before);
     expect(onCluster).toEqual(onServer);
   });
 

@@ -197,7 +197,7 @@ async function swapVectors(
 
 /**
  * Switches reads to the new space in one statement, once every row has a current vector there
- * (else `ReembeddingError` `not_ready`, retryable after {@link reembed}): a dataset's searches use
+ * (else `ReembeddingError` `not_ready`, retryable after `reembed` (reembedding-run.ts)): a dataset's searches use
  * the new space from the next query (and new ingests need the new space's embedder); a brand's
  * voices and the tenant's messages hold the new vectors, the old ones kept for a rollback.
  * Idempotent. Returns the move.
