@@ -40,6 +40,8 @@ export {
   rotateTenantKey,
 } from './api/organizations.ts';
 export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
+export * from './api/run-queue.ts';
+export * from './api/run-worker.ts';
 export * from './api/search.ts';
 export { defaultTenantIndexMinRows, ensureTenantIndexes } from './api/search-indexes.ts';
 export { asAuthRole, createUser } from './api/users.ts';
@@ -76,6 +78,7 @@ export {
   isRetryable,
   MigrationError,
   MigrationLedgerError,
+  RunLeaseLostError,
   ServerRequirementError,
   TenantScopeError,
   toDatabaseError,
