@@ -41,6 +41,8 @@ export interface RunWorkerOptions {
   shutdownGraceMs?: number;
   /** Told about errors the worker survives (a lost connection, a handler's failure); default: none. */
   onError?: (error: unknown, run?: ClaimedRun) => void;
+  /** Told once the database took a run's outcome (for metrics and logs); default: none. */
+  onSettled?: (run: ClaimedRun, outcome: 'succeeded' | 'failed' | 'cancelled' | 'released') => void;
 }
 
 export interface RunWorker {
@@ -129,18 +131,22 @@ export function runWorker(
       if (reason === stopping && 'error' in outcome) {
         await scope((tx) => releaseRun(tx, run));
         stats.released++;
+        options.onSettled?.(run, 'released');
       } else if (reason === cancelled) {
         await scope((tx) => finishRun(tx, run.runId, { status: 'cancelled', attempt: run.attempt }));
         stats.cancelled++;
+        options.onSettled?.(run, 'cancelled');
       } else if ('error' in outcome) {
         report(outcome.error, run);
         await scope((tx) => failRunAttempt(tx, run, executionError(outcome.error)));
         stats.failed++;
+        options.onSettled?.(run, 'failed');
       } else {
         await scope((tx) =>
           finishRun(tx, run.runId, { ...outcome.result, status: 'succeeded', attempt: run.attempt }),
         );
         stats.succeeded++;
+        options.onSettled?.(run, 'succeeded');
       }
     } catch (error) {
       if (error instanceof RunLeaseLostError) stats.lost++;
