@@ -14,12 +14,13 @@ import {
   runQueueDepth,
 } from '../src/api/run-queue.ts';
 import { runWorker } from '../src/api/run-worker.ts';
+import { runCli } from '../src/cli.ts';
 import { rowsOf } from '../src/client.ts';
 import { DatabaseError, RunLeaseLostError, TenantScopeError } from '../src/errors.ts';
 import { InputError } from '../src/input.ts';
 import { agentRuns } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
-import { useTestDatabase } from './support/database.ts';
+import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
 
@@ -500,5 +501,32 @@ describe('the queue and the database agree', () => {
     );
     expect(raw).toBeInstanceOf(DatabaseError);
     expect(raw).toMatchObject({ constraint: 'agent_runs_status_transition_check' });
+  });
+});
+
+describe.skipIf(!onServer)('neonhub-db runs', () => {
+  it('prints the queue per tenant and agent: queued, due, running, expired leases', async () => {
+    const { url } = database.current;
+    const agentId = agent(globex, 'copywriter');
+    await scope(globex, (tx) =>
+      enqueueRuns(tx, [{ agentId }, { agentId }, { agentId, runAt: new Date(Date.now() + 3_600_000) }]),
+    );
+    const [held] = await claim('copywriter', { leaseSeconds: 1 });
+    await sleep(1100);
+    let stdout = '';
+    const saved = process.env.DATABASE_URL;
+    process.env.DATABASE_URL = url;
+    try {
+      const code = await runCli(['runs'], { stdout: (text) => (stdout += text) });
+      expect(code).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = saved;
+    }
+    console.log(stdout);
+    const line = stdout.split('\n').find((l) => l.includes('globex') && l.includes('queue-copywriter'));
+    expect(line?.trim().split(/\s+/).slice(0, 4)).toEqual(['globex', 'queue-copywriter', '2', '1']);
+    expect(line?.trim().split(/\s+/).slice(-2)).toEqual(['1', '1']);
+    expect(held?.organizationId).toBe(globex);
   });
 });
