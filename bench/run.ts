@@ -1,11 +1,12 @@
 import { halfvecBench } from './halfvec.ts';
 import { migrateBench } from './migrate.ts';
+import { queueBench } from './queue.ts';
 import { retrievalBench } from './retrieval.ts';
 import { type Bench, type BenchRow, benchTarget } from './support.ts';
 import { tenantScopeBench } from './tenant-scope.ts';
 
 // Each bench prints its paths side by side with their baselines, measured in the same run.
-const benches: Bench[] = [tenantScopeBench, migrateBench, retrievalBench, halfvecBench];
+const benches: Bench[] = [tenantScopeBench, migrateBench, retrievalBench, halfvecBench, queueBench];
 
 // Every bench database is a scratch development database made for the run: said explicitly.
 process.env.NEONHUB_DEVELOPMENT ??= '1';

@@ -17,9 +17,11 @@ ALTER TABLE "agent_run_queues" ADD CONSTRAINT "agent_run_queues_organization_id_
 CREATE INDEX "agent_run_queues_ready_at_idx" ON "agent_run_queues" USING btree ("ready_at");--> statement-breakpoint
 -- Partial indexes of the queue: only queued and running runs, a small part of agent_runs. The migrator
 -- runs each migration in one transaction, where CONCURRENTLY cannot; on a table of many millions of
--- runs, build both with CREATE INDEX CONCURRENTLY under these names before deploying.
+-- runs, build them with CREATE INDEX CONCURRENTLY under these names before deploying.
 -- squawk-ignore require-concurrent-index-creation
 CREATE INDEX "agent_runs_queue_idx" ON "agent_runs" USING btree ("organization_id","priority" DESC NULLS LAST,"run_at","id") WHERE "agent_runs"."status" = 'queued';--> statement-breakpoint
+-- squawk-ignore require-concurrent-index-creation
+CREATE INDEX "agent_runs_due_idx" ON "agent_runs" USING btree ("organization_id","run_at") WHERE "agent_runs"."status" = 'queued';--> statement-breakpoint
 -- squawk-ignore require-concurrent-index-creation
 CREATE INDEX "agent_runs_lease_idx" ON "agent_runs" USING btree ("organization_id","lease_expires_at") WHERE "agent_runs"."status" = 'running';--> statement-breakpoint
 ALTER TABLE "agent_runs" ADD CONSTRAINT "agent_runs_priority_check" CHECK ("agent_runs"."priority" between -1000 and 1000);--> statement-breakpoint

@@ -107,6 +107,7 @@ DECLARE
   running integer;
   taken integer;
   next_ready timestamptz;
+  kind_agents uuid[];
 BEGIN
   PERFORM public.app_run_queue_check_proof('claim', issued_ms, proof);
   IF max_runs IS NULL OR max_runs NOT BETWEEN 1 AND 1000 THEN
@@ -155,30 +156,39 @@ BEGIN
     END IF;
     taken := 0;
     IF share > 0 THEN
+      -- The tenant's agents of these kinds first (a handful), so the pick walks agent_runs_queue_idx
+      -- in its order and stops at `share` rows, whatever the backlog.
+      IF kinds IS NOT NULL THEN
+        SELECT array_agg(a.id) INTO kind_agents FROM public.agents a WHERE a.organization_id = org AND a.kind = ANY (kinds);
+      END IF;
       RETURN QUERY
       WITH picked AS (
-        SELECT q.id, a.kind FROM public.agent_runs q
-        JOIN public.agents a ON a.organization_id = q.organization_id AND a.id = q.agent_id
+        SELECT q.id FROM public.agent_runs q
         WHERE q.organization_id = org AND q.status = 'queued' AND q.run_at <= now()
-          AND (kinds IS NULL OR a.kind = ANY (kinds))
-        ORDER BY q.priority DESC, q.run_at, q.id
+          AND (kinds IS NULL OR q.agent_id = ANY (kind_agents))
+        ORDER BY q.priority DESC NULLS LAST, q.run_at, q.id
         LIMIT share
-        FOR UPDATE OF q SKIP LOCKED
+        FOR UPDATE SKIP LOCKED
       )
       UPDATE public.agent_runs r SET status = 'running', started_at = now(), finished_at = NULL,
         attempts = r.attempts + 1, lease_expires_at = now() + make_interval(secs => lease_seconds)
-      FROM picked
-      WHERE r.organization_id = org AND r.id = picked.id
-      RETURNING r.organization_id, r.id, r.agent_id, picked.kind, r.config_id, r.input, r.attempts, r.max_attempts, r.lease_expires_at;
+      FROM picked, public.agents a
+      WHERE r.organization_id = org AND r.id = picked.id AND a.organization_id = org AND a.id = r.agent_id
+      RETURNING r.organization_id, r.id, r.agent_id, a.kind, r.config_id, r.input, r.attempts, r.max_attempts, r.lease_expires_at;
       GET DIAGNOSTICS taken = ROW_COUNT;
       remaining := remaining - taken;
     END IF;
-    -- When the tenant may next have work: its next due run, or its next lease to expire; a tenant
-    -- at its limit is looked at again within a second (a finish also wakes it: slot_freed).
-    SELECT least(
-      (SELECT min(r.run_at) FROM public.agent_runs r WHERE r.organization_id = org AND r.status = 'queued'),
-      (SELECT min(r.lease_expires_at) FROM public.agent_runs r WHERE r.organization_id = org AND r.status = 'running')
-    ) INTO next_ready;
+    -- When the tenant may next have work: now when it gave its whole share (more may be due), else
+    -- its next due run or its next lease to expire; a tenant at its limit is looked at again within
+    -- a second (a finish wakes it too: slot_freed).
+    IF share > 0 AND taken = share THEN
+      next_ready := now();
+    ELSE
+      SELECT least(
+        (SELECT min(r.run_at) FROM public.agent_runs r WHERE r.organization_id = org AND r.status = 'queued'),
+        (SELECT min(r.lease_expires_at) FROM public.agent_runs r WHERE r.organization_id = org AND r.status = 'running')
+      ) INTO next_ready;
+    END IF;
     IF per_tenant_limit IS NOT NULL AND running + taken >= per_tenant_limit THEN
       next_ready := greatest(next_ready, least(now() + interval '1 second',
         (SELECT min(r.lease_expires_at) FROM public.agent_runs r WHERE r.organization_id = org AND r.status = 'running')));

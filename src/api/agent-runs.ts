@@ -177,8 +177,10 @@ export async function finishRun(tx: Transaction, runId: string, input: FinishRun
 }
 
 /** The current tenant may have a run to claim from `due` on: `app_run_queue_wake` tells the queue, and listening workers. */
-export const runQueueWake = (due: Date) =>
-  sql`select public.app_run_queue_wake(${due.toISOString()}::timestamptz)`;
+export const runQueueWake = (due?: Date) =>
+  due
+    ? sql`select public.app_run_queue_wake(${due.toISOString()}::timestamptz)`
+    : sql`select public.app_run_queue_wake(now())`;
 
 /** A claimed run ended: `app_run_queue_slot_freed` makes a tenant that waited at its concurrency limit ready again. */
 export const RUN_SLOT_FREED = sql`select public.app_run_queue_slot_freed()`;

@@ -116,11 +116,17 @@ export async function enqueueRuns(
         status: 'queued' as const,
       };
     });
-    const inserted = await tx
-      .insert(agentRuns)
-      .values(rows)
-      .onConflictDoNothing({ target: [agentRuns.organizationId, agentRuns.idempotencyKey] })
-      .returning();
+    // The queue hears of the runs in the same round trip as their insert (a refused insert aborts both).
+    const scheduled = rows.every((row) => row.runAt);
+    const due = scheduled ? new Date(Math.min(...rows.map((row) => row.runAt?.getTime() ?? 0))) : undefined;
+    const [inserted] = await Promise.all([
+      tx
+        .insert(agentRuns)
+        .values(rows)
+        .onConflictDoNothing({ target: [agentRuns.organizationId, agentRuns.idempotencyKey] })
+        .returning(),
+      tx.execute(runQueueWake(due)),
+    ]);
     const byId = new Map(inserted.map((run) => [run.id, run]));
     const missingKeys = rows.filter((row) => !byId.has(row.id)).map((row) => row.idempotencyKey ?? '');
     const earlier = missingKeys.length
@@ -130,10 +136,6 @@ export async function enqueueRuns(
           .where(and(eq(agentRuns.organizationId, org), inArray(agentRuns.idempotencyKey, missingKeys)))
       : [];
     const byKey = new Map(earlier.map((run) => [run.idempotencyKey, run]));
-    if (inserted.length > 0) {
-      const due = new Date(Math.min(...inserted.map((run) => run.runAt.getTime())));
-      await tx.execute(runQueueWake(due));
-    }
     return rows.map((row) => {
       const run = byId.get(row.id);
       if (run) return { run, created: true };

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import type { Database } from '../client.ts';
+import type { Database, Transaction } from '../client.ts';
 import { RunLeaseLostError } from '../errors.ts';
 import type { ExecutionError, JsonObject } from '../schema/index.ts';
 import { withTenant } from '../tenant.ts';
@@ -97,6 +97,47 @@ export function runWorker(
 
   const listening = embedded ? undefined : listen(client as postgres.Sql, nudge).catch(report);
 
+  // Outcomes of one tenant's runs that ended in the same turn of the event loop share one scope:
+  // their statements leave together, so a busy worker pays one transaction for many runs.
+  type Pending = {
+    apply: (tx: Transaction) => Promise<unknown>;
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  };
+  const pending = new Map<string, Pending[]>();
+  const flush = async () => {
+    const batches = [...pending];
+    pending.clear();
+    await Promise.all(
+      batches.map(async ([organizationId, items]) => {
+        try {
+          const results = await withTenant(db, organizationId, (tx) =>
+            Promise.allSettled(items.map((item) => item.apply(tx))),
+          );
+          results.forEach((result, i) => {
+            if (result.status === 'fulfilled') items[i]?.resolve();
+            else items[i]?.reject(result.reason);
+          });
+        } catch (error) {
+          // The scope failed as a whole (one refusal aborts its transaction): each alone, so one bad run takes no other down.
+          if (items.length === 1) items[0]?.reject(error);
+          else
+            for (const item of items)
+              withTenant(db, organizationId, (tx) => item.apply(tx)).then(item.resolve, item.reject);
+        }
+      }),
+    );
+  };
+  const settle = (run: ClaimedRun, apply: Pending['apply']) =>
+    new Promise<void>((resolve, reject) => {
+      const items = pending.get(run.organizationId);
+      if (items) items.push({ apply, resolve, reject });
+      else {
+        if (pending.size === 0) setImmediate(() => flush().catch(report));
+        pending.set(run.organizationId, [{ apply, resolve, reject }]);
+      }
+    });
+
   const execute = async (run: ClaimedRun, abort: AbortController) => {
     const scope = <T>(fn: Parameters<typeof withTenant<T>>[2]) => withTenant(db, run.organizationId, fn);
     const heartbeat = setInterval(
@@ -129,20 +170,20 @@ export function runWorker(
         return;
       }
       if (reason === stopping && 'error' in outcome) {
-        await scope((tx) => releaseRun(tx, run));
+        await settle(run, (tx) => releaseRun(tx, run));
         stats.released++;
         options.onSettled?.(run, 'released');
       } else if (reason === cancelled) {
-        await scope((tx) => finishRun(tx, run.runId, { status: 'cancelled', attempt: run.attempt }));
+        await settle(run, (tx) => finishRun(tx, run.runId, { status: 'cancelled', attempt: run.attempt }));
         stats.cancelled++;
         options.onSettled?.(run, 'cancelled');
       } else if ('error' in outcome) {
         report(outcome.error, run);
-        await scope((tx) => failRunAttempt(tx, run, executionError(outcome.error)));
+        await settle(run, (tx) => failRunAttempt(tx, run, executionError(outcome.error)));
         stats.failed++;
         options.onSettled?.(run, 'failed');
       } else {
-        await scope((tx) =>
+        await settle(run, (tx) =>
           finishRun(tx, run.runId, { ...outcome.result, status: 'succeeded', attempt: run.attempt }),
         );
         stats.succeeded++;

@@ -344,6 +344,8 @@ export const agentRuns = tenantTable(
     index('agent_runs_queue_idx')
       .on(t.organizationId, t.priority.desc(), t.runAt, t.id)
       .where(sql`${t.status} = 'queued'`),
+    // A tenant's next due run (claims set its ready_at from it) and the oldest due run (neonhub-db runs).
+    index('agent_runs_due_idx').on(t.organizationId, t.runAt).where(sql`${t.status} = 'queued'`),
     // Running runs of a tenant: the per-tenant limit counts them, claims take back expired leases.
     index('agent_runs_lease_idx').on(t.organizationId, t.leaseExpiresAt).where(sql`${t.status} = 'running'`),
     check('agent_runs_priority_check', sql`${t.priority} between -1000 and 1000`),
