@@ -129,7 +129,7 @@ export function updateRun(
   });
 }
 
-const finishRunInputSchema = updateAgentRunBaseSchema
+export const finishRunInputSchema = updateAgentRunBaseSchema
   .pick({
     output: true,
     error: true,

@@ -15,7 +15,8 @@ import {
 import { runtimeOf, scopeOf } from '../scope-runtime.ts';
 import { assertUuid, currentTenant } from '../tenant.ts';
 import { executionErrorSchema, insertAgentRunBaseSchema } from '../validators/agents.ts';
-import { RUN_SLOT_FREED, runQueueWake, updateRun } from './agent-runs.ts';
+import type { FinishRunInput } from './agent-runs.ts';
+import { finishRunInputSchema, RUN_SLOT_FREED, runQueueWake, updateRun } from './agent-runs.ts';
 
 // The run queue: tenants enqueue runs in their own scope; workers, which are no tenant, claim them
 // across tenants through app_claim_runs (a SECURITY DEFINER function that wants the service key's
@@ -332,6 +333,64 @@ export async function heartbeatRun(
     leaseExpiresAt: run.leaseExpiresAt ?? new Date(),
     cancelRequested: run.cancelRequestedAt !== null,
   };
+}
+
+/**
+ * Finishes many claimed runs of the current tenant in one statement, each with its terminal status
+ * and telemetry as `finishRun` takes them: what a busy worker does with the runs that ended
+ * together. Returns the runs finished and the ids of those no longer held by the attempt named
+ * (taken over, released or finished), which are left as they are.
+ */
+export async function finishRuns(
+  tx: Transaction,
+  items: readonly { run: Pick<ClaimedRun, 'organizationId' | 'runId' | 'attempt'>; result: FinishRunInput }[],
+): Promise<{ finished: string[]; lost: string[] }> {
+  if (items.length === 0) return { finished: [], lost: [] };
+  const org = currentTenant(tx);
+  const rows = items.map(({ run, result }, index) => {
+    const attempt = heldRun(tx, run);
+    const values = parseInput(finishRunInputSchema, result, 'agent_runs', `runs[${index}]`);
+    return {
+      id: run.runId,
+      attempt,
+      status: values.status,
+      output: values.output ?? null,
+      error: values.error ?? null,
+      model: values.model ?? null,
+      prompt_tokens: values.promptTokens ?? null,
+      completion_tokens: values.completionTokens ?? null,
+      cost_amount: values.costAmount ?? null,
+      currency: values.currency ?? null,
+      latency_ms: values.latencyMs ?? null,
+      time_to_first_token_ms: values.timeToFirstTokenMs ?? null,
+    };
+  });
+  return guarded(async () => {
+    const [updated] = await Promise.all([
+      tx.execute(sql`
+        update agent_runs r set
+          status = v.status, output = coalesce(v.output, r.output), error = coalesce(v.error, r.error),
+          model = coalesce(v.model, r.model),
+          prompt_tokens = coalesce(v.prompt_tokens, r.prompt_tokens),
+          completion_tokens = coalesce(v.completion_tokens, r.completion_tokens),
+          cost_amount = coalesce(v.cost_amount, r.cost_amount), currency = coalesce(v.currency, r.currency),
+          time_to_first_token_ms = coalesce(v.time_to_first_token_ms, r.time_to_first_token_ms),
+          lease_expires_at = null, finished_at = greatest(now(), r.started_at),
+          latency_ms = coalesce(v.latency_ms, (extract(epoch from greatest(now(), r.started_at) - r.started_at) * 1000)::int)
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(
+          id uuid, attempt integer, status agent_run_status, output jsonb, error jsonb, model text,
+          prompt_tokens integer, completion_tokens integer, cost_amount numeric, currency text,
+          latency_ms integer, time_to_first_token_ms integer)
+        where r.organization_id = ${org}::uuid and r.id = v.id and r.status = 'running' and r.attempts = v.attempt
+        returning r.id`),
+      tx.execute(RUN_SLOT_FREED),
+    ]);
+    const finished = new Set(rowsOf<{ id: string }>(updated).map((row) => row.id));
+    return {
+      finished: [...finished],
+      lost: rows.filter((row) => !finished.has(row.id)).map((row) => row.id),
+    };
+  });
 }
 
 /** `backoff_seconds`, doubled for each attempt after the first, at most a day (as app_claim_runs computes it). */

@@ -9,6 +9,7 @@ import {
   type ClaimedRun,
   claimRuns,
   failRunAttempt,
+  finishRuns,
   heartbeatRun,
   nextRunDueAt,
   RUN_QUEUE_CHANNEL,
@@ -100,24 +101,48 @@ export function runWorker(
   // Outcomes of one tenant's runs that ended in the same turn of the event loop share one scope:
   // their statements leave together, so a busy worker pays one transaction for many runs.
   type Pending = {
+    run: ClaimedRun;
+    /** The outcome alone, in a scope of its own or among others. */
     apply: (tx: Transaction) => Promise<unknown>;
+    /** A success, which shares one statement with the tenant's other successes (finishRuns). */
+    result?: RunResult;
     resolve: () => void;
     reject: (e: unknown) => void;
   };
   const pending = new Map<string, Pending[]>();
+  const flushTenant = async (organizationId: string, items: Pending[]) => {
+    const successes = items.filter((item) => item.result);
+    const others = items.filter((item) => !item.result);
+    const { batch, settled } = await withTenant(db, organizationId, async (tx) => {
+      const [batch, settled] = await Promise.all([
+        finishRuns(
+          tx,
+          successes.map((item) => ({
+            run: item.run,
+            result: { ...item.result, status: 'succeeded' as const },
+          })),
+        ),
+        Promise.allSettled(others.map((item) => item.apply(tx))),
+      ]);
+      return { batch, settled };
+    });
+    const lost = new Set(batch.lost);
+    for (const item of successes) {
+      if (lost.has(item.run.runId)) item.reject(new RunLeaseLostError(item.run.runId, item.run.attempt));
+      else item.resolve();
+    }
+    settled.forEach((result, i) => {
+      if (result.status === 'fulfilled') others[i]?.resolve();
+      else others[i]?.reject(result.reason);
+    });
+  };
   const flush = async () => {
     const batches = [...pending];
     pending.clear();
     await Promise.all(
       batches.map(async ([organizationId, items]) => {
         try {
-          const results = await withTenant(db, organizationId, (tx) =>
-            Promise.allSettled(items.map((item) => item.apply(tx))),
-          );
-          results.forEach((result, i) => {
-            if (result.status === 'fulfilled') items[i]?.resolve();
-            else items[i]?.reject(result.reason);
-          });
+          await flushTenant(organizationId, items);
         } catch (error) {
           // The scope failed as a whole (one refusal aborts its transaction): each alone, so one bad run takes no other down.
           if (items.length === 1) items[0]?.reject(error);
@@ -128,13 +153,14 @@ export function runWorker(
       }),
     );
   };
-  const settle = (run: ClaimedRun, apply: Pending['apply']) =>
+  const settle = (run: ClaimedRun, apply: Pending['apply'], result?: RunResult) =>
     new Promise<void>((resolve, reject) => {
+      const item = { run, apply, result, resolve, reject };
       const items = pending.get(run.organizationId);
-      if (items) items.push({ apply, resolve, reject });
+      if (items) items.push(item);
       else {
         if (pending.size === 0) setImmediate(() => flush().catch(report));
-        pending.set(run.organizationId, [{ apply, resolve, reject }]);
+        pending.set(run.organizationId, [item]);
       }
     });
 
@@ -183,8 +209,11 @@ export function runWorker(
         stats.failed++;
         options.onSettled?.(run, 'failed');
       } else {
-        await settle(run, (tx) =>
-          finishRun(tx, run.runId, { ...outcome.result, status: 'succeeded', attempt: run.attempt }),
+        const result = outcome.result ?? {};
+        await settle(
+          run,
+          (tx) => finishRun(tx, run.runId, { ...result, status: 'succeeded', attempt: run.attempt }),
+          result,
         );
         stats.succeeded++;
         options.onSettled?.(run, 'succeeded');
