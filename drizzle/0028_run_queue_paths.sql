@@ -141,12 +141,14 @@ BEGIN
                     ELSE 'queued'::agent_run_status END,
       started_at = CASE WHEN r.cancel_requested_at IS NULL AND r.attempts < r.max_attempts THEN NULL ELSE r.started_at END,
       finished_at = CASE WHEN r.cancel_requested_at IS NULL AND r.attempts < r.max_attempts THEN NULL ELSE greatest(now(), r.started_at) END,
+      -- backoff_seconds, doubled for each attempt after the first, at most a day (afterBackoff in
+      -- run-queue.ts). Added in UTC timestamps: Citus refuses a stable function or operator
+      -- (timestamptz + interval, format, jsonb_build_object) over a shard's columns in an UPDATE.
       run_at = CASE WHEN r.cancel_requested_at IS NULL AND r.attempts < r.max_attempts
-                    -- backoff_seconds, doubled for each attempt after the first, at most a day (runBackoff in run-queue.ts)
-                    THEN now() + make_interval(secs => least(r.backoff_seconds * power(2, greatest(r.attempts - 1, 0)), 86400))
+                    THEN ((now() AT TIME ZONE 'UTC')
+                          + make_interval(secs => least(r.backoff_seconds * power(2, greatest(r.attempts - 1, 0)), 86400))) AT TIME ZONE 'UTC'
                     ELSE r.run_at END,
-      error = jsonb_build_object('code', 'lease_expired', 'message',
-                format('attempt %s of %s: the worker''s lease expired before it finished', r.attempts, r.max_attempts)),
+      error = '{"code": "lease_expired", "message": "the worker''s lease expired before it finished"}'::jsonb,
       lease_expires_at = NULL
     WHERE r.organization_id = org AND r.status = 'running' AND r.lease_expires_at <= now();
     share := ceil(remaining::numeric / (cardinality(tenants) - visited + 1));

@@ -393,8 +393,12 @@ export async function finishRuns(
   });
 }
 
-/** `backoff_seconds`, doubled for each attempt after the first, at most a day (as app_claim_runs computes it). */
-const runBackoff = sql`make_interval(secs => least(${agentRuns.backoffSeconds} * power(2, greatest(${agentRuns.attempts} - 1, 0)), 86400))`;
+/**
+ * Now plus `backoff_seconds`, doubled for each attempt after the first, at most a day (as
+ * app_claim_runs computes it), added in UTC timestamps: Citus refuses `timestamptz + interval`, a
+ * stable operator, over a shard's columns in an UPDATE.
+ */
+const afterBackoff = sql`((now() at time zone 'UTC') + make_interval(secs => least(${agentRuns.backoffSeconds} * power(2, greatest(${agentRuns.attempts} - 1, 0)), 86400))) at time zone 'UTC'`;
 const willRetry = sql`(${agentRuns.attempts} < ${agentRuns.maxAttempts} and ${agentRuns.cancelRequestedAt} is null)`;
 
 /**
@@ -417,7 +421,7 @@ export async function failRunAttempt(
       startedAt: sql`case when ${willRetry} then null else ${agentRuns.startedAt} end`,
       finishedAt: sql`case when ${willRetry} then null else greatest(now(), ${agentRuns.startedAt}) end`,
       latencyMs: sql`case when ${willRetry} then null else (extract(epoch from greatest(now(), ${agentRuns.startedAt}) - ${agentRuns.startedAt}) * 1000)::int end`,
-      runAt: sql`case when ${willRetry} then now() + ${runBackoff} else ${agentRuns.runAt} end`,
+      runAt: sql`case when ${willRetry} then ${afterBackoff} else ${agentRuns.runAt} end`,
       error: reason,
       leaseExpiresAt: null,
     },
