@@ -108,6 +108,7 @@ DECLARE
   taken integer;
   next_ready timestamptz;
   kind_agents uuid[];
+  stamp timestamptz := now();
 BEGIN
   PERFORM public.app_run_queue_check_proof('claim', issued_ms, proof);
   IF max_runs IS NULL OR max_runs NOT BETWEEN 1 AND 1000 THEN
@@ -135,17 +136,17 @@ BEGIN
     -- when another worker holds it, so a busy tenant never holds a worker up.
     PERFORM FROM public.agent_run_queues q WHERE q.organization_id = org AND q.ready_at <= now() FOR UPDATE SKIP LOCKED;
     CONTINUE WHEN NOT FOUND;
+    -- `stamp`, not now(): Citus refuses a function that is not immutable inside CASE in an UPDATE.
+    -- The backoff (runBackoffSeconds in run-queue.ts) is added to UTC timestamps: Citus refuses a stable
+    -- operator (timestamptz + interval) over a shard's columns.
     UPDATE public.agent_runs r SET
       status = CASE WHEN r.cancel_requested_at IS NOT NULL THEN 'cancelled'::agent_run_status
                     WHEN r.attempts >= r.max_attempts THEN 'failed'::agent_run_status
                     ELSE 'queued'::agent_run_status END,
       started_at = CASE WHEN r.cancel_requested_at IS NULL AND r.attempts < r.max_attempts THEN NULL ELSE r.started_at END,
-      finished_at = CASE WHEN r.cancel_requested_at IS NULL AND r.attempts < r.max_attempts THEN NULL ELSE greatest(now(), r.started_at) END,
-      -- backoff_seconds, doubled for each attempt after the first, at most a day (afterBackoff in
-      -- run-queue.ts). Added in UTC timestamps: Citus refuses a stable function or operator
-      -- (timestamptz + interval, format, jsonb_build_object) over a shard's columns in an UPDATE.
+      finished_at = CASE WHEN r.cancel_requested_at IS NULL AND r.attempts < r.max_attempts THEN NULL ELSE greatest(stamp, r.started_at) END,
       run_at = CASE WHEN r.cancel_requested_at IS NULL AND r.attempts < r.max_attempts
-                    THEN ((now() AT TIME ZONE 'UTC')
+                    THEN ((stamp AT TIME ZONE 'UTC')
                           + make_interval(secs => least(r.backoff_seconds * power(2, greatest(r.attempts - 1, 0)), 86400))) AT TIME ZONE 'UTC'
                     ELSE r.run_at END,
       error = '{"code": "lease_expired", "message": "the worker''s lease expired before it finished"}'::jsonb,

@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type Database, rowsOf, type Transaction } from '../client.ts';
-import { TenantScopeError, toDatabaseError } from '../errors.ts';
+import { RunLeaseLostError, TenantScopeError, toDatabaseError } from '../errors.ts';
 import { uuidv7 } from '../ids.ts';
 import { guarded, InputError, notFound, parseInput } from '../input.ts';
 import {
@@ -365,9 +365,11 @@ export async function finishRuns(
       time_to_first_token_ms: values.timeToFirstTokenMs ?? null,
     };
   });
-  return guarded(async () => {
-    const [updated] = await Promise.all([
-      tx.execute(sql`
+  // Latency is the caller's, else the time since the start; kept out of COALESCE, where Citus refuses now().
+  const finish = (subset: typeof rows, latency: ReturnType<typeof sql>) =>
+    subset.length === 0
+      ? Promise.resolve([])
+      : tx.execute(sql`
         update agent_runs r set
           status = v.status, output = coalesce(v.output, r.output), error = coalesce(v.error, r.error),
           model = coalesce(v.model, r.model),
@@ -375,17 +377,27 @@ export async function finishRuns(
           completion_tokens = coalesce(v.completion_tokens, r.completion_tokens),
           cost_amount = coalesce(v.cost_amount, r.cost_amount), currency = coalesce(v.currency, r.currency),
           time_to_first_token_ms = coalesce(v.time_to_first_token_ms, r.time_to_first_token_ms),
-          lease_expires_at = null, finished_at = greatest(now(), r.started_at),
-          latency_ms = coalesce(v.latency_ms, (extract(epoch from greatest(now(), r.started_at) - r.started_at) * 1000)::int)
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(
+          lease_expires_at = null, finished_at = greatest(now(), r.started_at), latency_ms = ${latency}
+        from jsonb_to_recordset(${JSON.stringify(subset)}::jsonb) as v(
           id uuid, attempt integer, status agent_run_status, output jsonb, error jsonb, model text,
           prompt_tokens integer, completion_tokens integer, cost_amount numeric, currency text,
           latency_ms integer, time_to_first_token_ms integer)
         where r.organization_id = ${org}::uuid and r.id = v.id and r.status = 'running' and r.attempts = v.attempt
-        returning r.id`),
+        returning r.id`);
+  return guarded(async () => {
+    const [measured, timed] = await Promise.all([
+      finish(
+        rows.filter((row) => row.latency_ms !== null),
+        sql`v.latency_ms`,
+      ),
+      finish(
+        rows.filter((row) => row.latency_ms === null),
+        sql`(extract(epoch from greatest(now(), r.started_at) - r.started_at) * 1000)::int`,
+      ),
       tx.execute(RUN_SLOT_FREED),
     ]);
-    const finished = new Set(rowsOf<{ id: string }>(updated).map((row) => row.id));
+    const updated = [...rowsOf<{ id: string }>(measured), ...rowsOf<{ id: string }>(timed)];
+    const finished = new Set(updated.map((row) => row.id));
     return {
       finished: [...finished],
       lost: rows.filter((row) => !finished.has(row.id)).map((row) => row.id),
@@ -393,13 +405,9 @@ export async function finishRuns(
   });
 }
 
-/**
- * Now plus `backoff_seconds`, doubled for each attempt after the first, at most a day (as
- * app_claim_runs computes it), added in UTC timestamps: Citus refuses `timestamptz + interval`, a
- * stable operator, over a shard's columns in an UPDATE.
- */
-const afterBackoff = sql`((now() at time zone 'UTC') + make_interval(secs => least(${agentRuns.backoffSeconds} * power(2, greatest(${agentRuns.attempts} - 1, 0)), 86400))) at time zone 'UTC'`;
-const willRetry = sql`(${agentRuns.attempts} < ${agentRuns.maxAttempts} and ${agentRuns.cancelRequestedAt} is null)`;
+/** `backoff_seconds`, doubled for each attempt after the first, at most a day: as app_claim_runs computes it. */
+export const runBackoffSeconds = (attempts: number, backoffSeconds: number) =>
+  Math.min(backoffSeconds * 2 ** Math.max(attempts - 1, 0), 86_400);
 
 /**
  * An attempt of a run this worker holds failed: the run goes back to the queue, due after its
@@ -413,18 +421,45 @@ export async function failRunAttempt(
 ): Promise<AgentRun> {
   const attempt = heldRun(tx, claim);
   const reason = parseInput(executionErrorSchema, error, 'agent_runs', 'error');
+  // Read, then written with the outcome decided here: Citus refuses now() inside CASE in an UPDATE.
+  const [held] = await guarded(() =>
+    tx
+      .select({
+        maxAttempts: agentRuns.maxAttempts,
+        backoffSeconds: agentRuns.backoffSeconds,
+        cancelRequestedAt: agentRuns.cancelRequestedAt,
+      })
+      .from(agentRuns)
+      .where(
+        and(
+          eq(agentRuns.organizationId, claim.organizationId),
+          eq(agentRuns.id, claim.runId),
+          eq(agentRuns.status, 'running'),
+          eq(agentRuns.attempts, attempt),
+        ),
+      )
+      .for('update'),
+  );
+  if (!held) throw new RunLeaseLostError(claim.runId, attempt);
+  const retry = attempt < held.maxAttempts && held.cancelRequestedAt === null;
   const run = await updateRun(
     tx,
     claim.runId,
-    {
-      status: sql`case when ${willRetry} then 'queued' when ${agentRuns.cancelRequestedAt} is not null then 'cancelled' else 'failed' end::agent_run_status`,
-      startedAt: sql`case when ${willRetry} then null else ${agentRuns.startedAt} end`,
-      finishedAt: sql`case when ${willRetry} then null else greatest(now(), ${agentRuns.startedAt}) end`,
-      latencyMs: sql`case when ${willRetry} then null else (extract(epoch from greatest(now(), ${agentRuns.startedAt}) - ${agentRuns.startedAt}) * 1000)::int end`,
-      runAt: sql`case when ${willRetry} then ${afterBackoff} else ${agentRuns.runAt} end`,
-      error: reason,
-      leaseExpiresAt: null,
-    },
+    retry
+      ? {
+          status: 'queued',
+          startedAt: null,
+          runAt: sql`now() + make_interval(secs => ${runBackoffSeconds(attempt, held.backoffSeconds)}::float8)`,
+          error: reason,
+          leaseExpiresAt: null,
+        }
+      : {
+          status: held.cancelRequestedAt === null ? 'failed' : 'cancelled',
+          finishedAt: sql`greatest(now(), ${agentRuns.startedAt})`,
+          latencyMs: sql`(extract(epoch from greatest(now(), ${agentRuns.startedAt}) - ${agentRuns.startedAt}) * 1000)::int`,
+          error: reason,
+          leaseExpiresAt: null,
+        },
     attempt,
   );
   await guarded(() => tx.execute(run.status === 'queued' ? runQueueWake(run.runAt) : RUN_SLOT_FREED));
@@ -464,22 +499,23 @@ export async function releaseRun(
 export async function cancelRun(tx: Transaction, runId: string): Promise<AgentRun> {
   assertUuid(runId, 'runId');
   const org = currentTenant(tx);
+  // Two statements, one of which matches, sent together: Citus refuses now() inside CASE in an UPDATE.
+  const thisRun = (status: 'queued' | 'running') =>
+    and(eq(agentRuns.organizationId, org), eq(agentRuns.id, runId), eq(agentRuns.status, status));
   return guarded(async () => {
-    const [run] = await tx
-      .update(agentRuns)
-      .set({
-        status: sql`case when ${agentRuns.status} = 'queued' then 'cancelled' else ${agentRuns.status} end`,
-        finishedAt: sql`case when ${agentRuns.status} = 'queued' then now() else ${agentRuns.finishedAt} end`,
-        cancelRequestedAt: sql`coalesce(${agentRuns.cancelRequestedAt}, now())`,
-      })
-      .where(
-        and(
-          eq(agentRuns.organizationId, org),
-          eq(agentRuns.id, runId),
-          inArray(agentRuns.status, ['queued', 'running']),
-        ),
-      )
-      .returning();
+    const [[stopped], [asked]] = await Promise.all([
+      tx
+        .update(agentRuns)
+        .set({ status: 'cancelled', finishedAt: sql`now()`, cancelRequestedAt: sql`now()` })
+        .where(thisRun('queued'))
+        .returning(),
+      tx
+        .update(agentRuns)
+        .set({ cancelRequestedAt: sql`now()` })
+        .where(and(thisRun('running'), isNull(agentRuns.cancelRequestedAt)))
+        .returning(),
+    ]);
+    const run = stopped ?? asked;
     if (run) return run;
     const [finished] = await tx
       .select()
