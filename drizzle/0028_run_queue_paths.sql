@@ -109,6 +109,7 @@ DECLARE
   next_ready timestamptz;
   kind_agents uuid[];
   stamp timestamptz := now();
+  visited_at_now timestamptz;
 BEGIN
   PERFORM public.app_run_queue_check_proof('claim', issued_ms, proof);
   IF max_runs IS NULL OR max_runs NOT BETWEEN 1 AND 1000 THEN
@@ -196,7 +197,9 @@ BEGIN
       next_ready := greatest(next_ready, least(now() + interval '1 second',
         (SELECT min(r.lease_expires_at) FROM public.agent_runs r WHERE r.organization_id = org AND r.status = 'running')));
     END IF;
-    UPDATE public.agent_run_queues q SET visited_at = clock_timestamp(), ready_at = coalesce(next_ready, 'infinity')
+    -- A variable, not clock_timestamp() in the UPDATE: Citus refuses a volatile function there.
+    visited_at_now := clock_timestamp();
+    UPDATE public.agent_run_queues q SET visited_at = visited_at_now, ready_at = coalesce(next_ready, 'infinity')
     WHERE q.organization_id = org;
   END LOOP;
 END $$;
