@@ -991,6 +991,9 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
                   count(*) filter (where logicalrelid = 'agent_run_queues'::regclass)::int as queues
            from pg_dist_shard`,
         );
+        const [ready] = await cluster.handle.sql.query<{ n: number }>(
+          'select count(*)::int as n from agent_run_queues where ready_at <= now()',
+        );
         // The commands Citus sends to the workers for one claim, with the shards they name.
         await raw.unsafe('set citus.log_remote_commands = on; set client_min_messages = log');
         const { issued, proof } = await runtimeOf(cluster.handle.db).runQueueProof('claim');
@@ -1006,22 +1009,26 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
           );
         const visited = new Set(claimed.map((row) => String(row.organization_id)));
         say(
-          `run queue: a claim of 10 across ${visited.size} tenants sent ${notices.length} commands to the workers, naming ${shards('agent_runs').size} of ${shardCounts?.runs} agent_runs shards and ${shards('agent_run_queues').size} of ${shardCounts?.queues} agent_run_queues shard`,
+          `run queue: a claim of 10 (${ready?.n} tenants ready, runs from ${visited.size}) sent ${notices.length} commands to the workers, naming ${shards('agent_runs').size} of ${shardCounts?.runs} agent_runs shards and ${shards('agent_run_queues').size} of ${shardCounts?.queues} agent_run_queues shard`,
         );
-        expect(claimed).toHaveLength(10);
+        // A tenant without runs of these kinds (the demo) gives its share only to the tenants after it.
+        expect(claimed.length).toBeGreaterThan(0);
+        expect(claimed.length).toBeLessThanOrEqual(10);
         expect(shards('agent_runs').size).toBeGreaterThan(0);
-        expect(shards('agent_runs').size).toBeLessThanOrEqual(visited.size);
+        // At most one shard per tenant the claim can visit (the ready ones, at most 16).
+        expect(shards('agent_runs').size).toBeLessThanOrEqual(Math.min(ready?.n ?? 0, 16));
         expect(shards('agent_run_queues').size).toBe(1);
         // The same claim through claimRuns, and the finishes, with multi-shard statements refused.
-        const more = await claimRuns(strict.db, { kinds: ['orchestrator'], limit: 30 });
-        const all = [
-          ...claimed.map((row) => ({
-            organizationId: String(row.organization_id),
-            runId: String(row.run_id),
-            attempt: Number(row.attempt),
-          })),
-          ...more,
-        ];
+        const all: { organizationId: string; runId: string; attempt: number }[] = claimed.map((row) => ({
+          organizationId: String(row.organization_id),
+          runId: String(row.run_id),
+          attempt: Number(row.attempt),
+        }));
+        for (;;) {
+          const more = await claimRuns(strict.db, { kinds: ['orchestrator'], limit: 30 });
+          if (more.length === 0) break;
+          all.push(...more);
+        }
         for (const run of all) {
           await withTenant(strict.db, run.organizationId, (tx) =>
             finishRun(tx, run.runId, { status: 'succeeded', attempt: run.attempt }),
