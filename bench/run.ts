@@ -35,6 +35,7 @@ for (const bench of benches) {
 console.log('');
 for (const row of rows) {
   console.log(`${row.ok ? 'ok  ' : 'MISS'} ${row.bench}: ${row.path}`);
-  const versus = row.baseline ? `  vs  ${row.baseline}  =>  ${row.ratio?.toFixed(2)}x` : '';
+  const ratio = row.ratio === undefined ? '' : `  =>  ${row.ratio.toFixed(2)}x`;
+  const versus = row.baseline ? `  vs  ${row.baseline}${ratio}` : '';
   console.log(`     ${row.measured}${versus} (target ${row.target})`);
 }
