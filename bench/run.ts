@@ -1,12 +1,20 @@
 import { halfvecBench } from './halfvec.ts';
 import { migrateBench } from './migrate.ts';
+import { queueBench } from './queue.ts';
 import { reembedBench } from './reembed.ts';
 import { retrievalBench } from './retrieval.ts';
 import { type Bench, type BenchRow, benchTarget } from './support.ts';
 import { tenantScopeBench } from './tenant-scope.ts';
 
 // Each bench prints its paths side by side with their baselines, measured in the same run.
-const benches: Bench[] = [tenantScopeBench, migrateBench, retrievalBench, reembedBench, halfvecBench];
+const benches: Bench[] = [
+  tenantScopeBench,
+  migrateBench,
+  retrievalBench,
+  reembedBench,
+  halfvecBench,
+  queueBench,
+];
 
 // Every bench database is a scratch development database made for the run: said explicitly.
 process.env.NEONHUB_DEVELOPMENT ??= '1';
@@ -35,6 +43,7 @@ for (const bench of benches) {
 console.log('');
 for (const row of rows) {
   console.log(`${row.ok ? 'ok  ' : 'MISS'} ${row.bench}: ${row.path}`);
-  const versus = row.baseline ? `  vs  ${row.baseline}  =>  ${row.ratio?.toFixed(2)}x` : '';
+  const ratio = row.ratio === undefined ? '' : `  =>  ${row.ratio.toFixed(2)}x`;
+  const versus = row.baseline ? `  vs  ${row.baseline}${ratio}` : '';
   console.log(`     ${row.measured}${versus} (target ${row.target})`);
 }

@@ -20,7 +20,16 @@ export interface DistributionStep {
  * transaction, a shard group one role wrote and another then touches, so the trail's shards must
  * not be the group the scope's own statements use. They keep no foreign key to other tenant tables.
  */
-export const COLOCATION_GROUPS: readonly (readonly string[])[] = [['audit_chain_heads', 'audit_logs']];
+export const COLOCATION_GROUPS: readonly (readonly string[])[] = [
+  ['audit_chain_heads', 'audit_logs'],
+  ['agent_run_queues'],
+];
+
+/**
+ * Tenant tables of one shard: the run queue's index of tenants, which every claim reads whole to
+ * find the tenants with due runs. One shard keeps that read to one node, whatever the shard count.
+ */
+export const SINGLE_SHARD_TABLES: readonly string[] = ['agent_run_queues'];
 
 /** The distribution column of every tenant table. */
 export const TENANT_COLUMN = 'organization_id';
@@ -113,7 +122,7 @@ export async function citusDistributionPlan(sql: RawSql): Promise<DistributionSt
     return {
       table: table.name,
       kind: 'distributed',
-      sql: `SELECT create_distributed_table('${table.name}', '${TENANT_COLUMN}', colocate_with => '${colocateWith}');`,
+      sql: `SELECT create_distributed_table('${table.name}', '${TENANT_COLUMN}', colocate_with => '${colocateWith}'${SINGLE_SHARD_TABLES.includes(table.name) ? ', shard_count => 1' : ''});`,
     };
   };
   return [

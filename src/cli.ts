@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { verifyAllAuditChains } from './api/audit.ts';
 import { organizationIdOf, rotateTenantKey } from './api/organizations.ts';
 import { ensurePartitions } from './api/partitions.ts';
+import { runQueueDepth } from './api/run-queue.ts';
 import { maintainTenantIndexes, watchTenantIndexes } from './api/tenant-indexes.ts';
 import { citusDistributionPlan, distribute, scopeHardening } from './citus.ts';
 import { check, checkMigratedCatalog, generate } from './cli-drizzle-kit.ts';
@@ -49,6 +50,8 @@ const usage = `neonhub-db <command>
             drop): reembed --help
   audit verify
             check every organization's audit trail against the key ring (exit 1 on any finding)
+  runs      the agent run queue per tenant and agent: queued, due, the oldest due run's wait,
+            running, expired leases (needs the key ring, as workers do)
 
 setup and seed also run an app's own seeds: --seed <module> (or NEONHUB_SEED), a module whose
 default export receives { db, organizationId, ownerUserId } after the demo data.
@@ -393,6 +396,14 @@ async function main(argv: string[]): Promise<void> {
         await handle.close();
       }
     }
+    case 'runs': {
+      const handle = createDb();
+      try {
+        return await runsReport(handle);
+      } finally {
+        await handle.close();
+      }
+    }
     case 'audit': {
       if (rest[0] !== 'verify') {
         say(usage);
@@ -453,6 +464,41 @@ async function watchUntilStopped(handle: DbHandle): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   await watch.stop();
+}
+
+/** The run queue, one line per tenant and agent with runs queued or running. */
+async function runsReport(handle: DbHandle): Promise<void> {
+  const depth = await runQueueDepth(handle.db);
+  say(`agent run queue on ${describe(handle)}`);
+  if (depth.length === 0) {
+    say('  nothing queued or running');
+    return;
+  }
+  const now = Date.now();
+  const rows = depth.map((d) => [
+    d.organizationSlug,
+    d.agentSlug,
+    String(d.queued),
+    String(d.due),
+    d.oldestDueAt ? `${Math.max(0, Math.round((now - d.oldestDueAt.getTime()) / 1000))} s` : '-',
+    String(d.running),
+    String(d.expiredLeases),
+  ]);
+  const header = ['organization', 'agent', 'queued', 'due', 'oldest due', 'running', 'expired leases'];
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  for (const row of [header, ...rows])
+    say(
+      `  ${row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd()}`,
+    );
+  const sum = (pick: (d: (typeof depth)[number]) => number) => depth.reduce((total, d) => total + pick(d), 0);
+  say(
+    `  ${sum((d) => d.queued)} queued (${sum((d) => d.due)} due), ${sum((d) => d.running)} running, ${sum((d) => d.expiredLeases)} expired leases`,
+  );
 }
 
 const known = [ConnectionError, ServerRequirementError, MigrationError];

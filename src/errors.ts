@@ -150,6 +150,25 @@ export class TenantScopeError extends Error {
   override readonly name = 'TenantScopeError';
 }
 
+/**
+ * A worker acted on a run it no longer holds: its lease expired and another claim took the run,
+ * or the run was released or finished. Nothing was written; the run's current holder finishes it.
+ */
+export class RunLeaseLostError extends Error {
+  override readonly name = 'RunLeaseLostError';
+  readonly table = 'agent_runs';
+  readonly column = 'attempts';
+  constructor(
+    readonly runId: string,
+    readonly attempt: number,
+  ) {
+    super(
+      `agent run ${runId} is no longer held by attempt ${attempt} (table agent_runs, column attempts): ` +
+        'its lease expired and another claim took it, or it was released or finished',
+    );
+  }
+}
+
 /** A server that lacks what the schema needs (pgvector >= 0.8, pg_trgm, PostgreSQL >= 15). */
 export class ServerRequirementError extends Error {
   override readonly name = 'ServerRequirementError';

@@ -42,6 +42,8 @@ export {
 export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
 export * from './api/reembedding.ts';
 export * from './api/reembedding-run.ts';
+export * from './api/run-queue.ts';
+export * from './api/run-worker.ts';
 export * from './api/search.ts';
 export {
   defaultTenantIndexMinRows,
@@ -88,6 +90,7 @@ export {
   MigrationLedgerError,
   ReembeddingError,
   type ReembeddingErrorKind,
+  RunLeaseLostError,
   ServerRequirementError,
   TenantScopeError,
   toDatabaseError,

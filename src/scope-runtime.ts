@@ -10,6 +10,7 @@ import { type KeyRing, loadKeyRing } from './key-ring.ts';
 import {
   type DerivedKey,
   hmacPads,
+  runQueueProof,
   serviceKey,
   tenantKey,
   tenantKeyChangeProof,
@@ -395,6 +396,13 @@ export class ScopeRuntime {
       issued,
     );
     return { keyId, verifier, issued, proof };
+  }
+
+  /** What a worker's cross-tenant call to the run queue carries: the issue time and the service key's proof of it. */
+  async runQueueProof(purpose: string): Promise<{ issued: number; proof: Buffer }> {
+    const { key } = this.service ?? (await this.serviceKey());
+    const issued = Date.now();
+    return { issued, proof: runQueueProof(key, purpose, issued) };
   }
 
   /** The service key, derived from the ring key the database registered it under (`neonhub-db migrate`). */

@@ -51,6 +51,10 @@ export const tenantScopeProof = (
 export const userScopeProof = (service: Uint8Array, userId: string, issuedMs: number) =>
   mac(service, `neonhub/user-scope/v1:${userId}:${issuedMs}`);
 
+/** A worker's cross-tenant call to the run queue (`app_claim_runs` and its neighbours), under the service key. */
+export const runQueueProof = (service: Uint8Array, purpose: string, issuedMs: number) =>
+  mac(service, `neonhub/run-queue/v1:${purpose}:${issuedMs}`);
+
 /**
  * Adds a tenant key version (`app_add_tenant_key`, or version 1 in `app_create_organization` with a
  * grace of 0), under the service key: a statement without the key ring cannot choose a tenant's key.

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   agentRunStats,
@@ -22,6 +23,7 @@ import { campaignMetricSeries, upsertMetricPoints } from '../src/api/metrics.ts'
 import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
 import { rollbackReembedding, startReembedding, switchReembedding } from '../src/api/reembedding.ts';
 import { reembed } from '../src/api/reembedding-run.ts';
+import { claimRuns, enqueueRuns } from '../src/api/run-queue.ts';
 import { hybridSearch, searchChunks } from '../src/api/search.ts';
 import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
 import {
@@ -55,6 +57,7 @@ import {
   WORKER_LOGIN_PASSWORD,
 } from './support/citus-cluster.ts';
 import { useTestDatabase } from './support/database.ts';
+import { expectExactlyOnce, killWorkersMidRun, queueAgent } from './support/run-queue-processes.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
 import { openingStatement } from './support/tickets.ts';
 
@@ -342,9 +345,13 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
     const colocations = new Set(
       kinds.filter((row) => row.kind === 'distributed').map((row) => row.colocation),
     );
-    // Two groups: the audit trail's, and every other tenant table's.
+    // Three groups: the audit trail's, the run queue's index of tenants (one shard), and every other tenant table's.
     const audit = kinds.filter((row) => row.name.startsWith('audit_')).map((row) => row.colocation);
-    expect(colocations.size).toBe(2);
+    expect(colocations.size).toBe(3);
+    const [queueShards] = await raw.query<{ n: number }>(
+      `select count(*)::int as n from pg_dist_shard where logicalrelid = 'agent_run_queues'::regclass`,
+    );
+    expect(queueShards?.n).toBe(1);
     expect(new Set(audit).size).toBe(1);
     expect(kinds.filter((row) => row.kind === 'distributed' && audit.includes(row.colocation)).length).toBe(
       2,
@@ -365,7 +372,7 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
     );
     expect(missing.find((login) => login.role === 'neonhub_app')?.unreachable).toEqual([]);
     say(
-      `placed: ${kinds.length} tables (${kinds.filter((row) => row.kind === 'distributed').length} distributed in ${colocations.size} co-location groups: the audit trail's 2 tables and the other tenant tables), ${keysAfter?.n} of ${keysBefore} foreign keys there after; service roles reach every worker: ${firstRun.workerLogins.map((login) => login.role).join(', ')}`,
+      `placed: ${kinds.length} tables (${kinds.filter((row) => row.kind === 'distributed').length} distributed in ${colocations.size} co-location groups: the audit trail's 2 tables, the run queue's index of one shard and the other tenant tables), ${keysAfter?.n} of ${keysBefore} foreign keys there after; service roles reach every worker: ${firstRun.workerLogins.map((login) => login.role).join(', ')}`,
     );
   });
 
@@ -1301,5 +1308,91 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
     // On Citus the row's table is the shard of the new partition (its name plus the shard id).
     expect(metric.map((row) => Number(row.value))).toEqual([42]);
     expect(metric[0]?.partition).toMatch(/^campaign_metrics_p2031_01_\d+$/);
+  });
+  describe('the run queue', () => {
+    it('enqueues on one shard; a claim reads the index of tenants (one shard) and one shard per tenant it visits', async () => {
+      // Citus refuses any statement that would run on more than one shard in this handle.
+      const strict = createDb({ url: `${cluster.url}?citus.multi_task_query_log_level=error`, max: 4 });
+      const raw = postgres(cluster.url, { max: 1, onnotice: (notice) => notices.push(notice.message ?? '') });
+      const notices: string[] = [];
+      try {
+        const organizations = [tenants.acme.organizationId, tenants.globex.organizationId];
+        for (const org of organizations) {
+          await withTenant(strict.db, org, async (tx) => {
+            const agent = await queueAgent(tx, 'queue-probe', 'orchestrator');
+            await enqueueRuns(
+              tx,
+              Array.from({ length: 20 }, (_, n) => ({ agentId: agent.id, input: { n } })),
+            );
+          });
+        }
+        const [shardCounts] = await cluster.handle.sql.query<{ runs: number; queues: number }>(
+          `select count(*) filter (where logicalrelid = 'agent_runs'::regclass)::int as runs,
+                  count(*) filter (where logicalrelid = 'agent_run_queues'::regclass)::int as queues
+           from pg_dist_shard`,
+        );
+        const [ready] = await cluster.handle.sql.query<{ n: number }>(
+          'select count(*)::int as n from agent_run_queues where ready_at <= now()',
+        );
+        // The commands Citus sends to the workers for one claim, with the shards they name.
+        await raw.unsafe('set citus.log_remote_commands = on; set client_min_messages = log');
+        const { issued, proof } = await runtimeOf(cluster.handle.db).runQueueProof('claim');
+        const claimed = await raw.unsafe(
+          'select organization_id, run_id, attempt from public.app_claim_runs($1::agent_kind[], 10, 60, null, $2::bigint, $3::bytea)',
+          ['{orchestrator}', issued, proof],
+        );
+        const shards = (table: string) =>
+          new Set(
+            notices.flatMap((message) =>
+              [...message.matchAll(new RegExp(`\\b${table}_(\\d+)\\b`, 'g'))].map((m) => m[1]),
+            ),
+          );
+        const visited = new Set(claimed.map((row) => String(row.organization_id)));
+        say(
+          `run queue: a claim of 10 (${ready?.n} tenants ready, runs from ${visited.size}) sent ${notices.length} commands to the workers, naming ${shards('agent_runs').size} of ${shardCounts?.runs} agent_runs shards and ${shards('agent_run_queues').size} of ${shardCounts?.queues} agent_run_queues shard`,
+        );
+        // A tenant without runs of these kinds (the demo) gives its share only to the tenants after it.
+        expect(claimed.length).toBeGreaterThan(0);
+        expect(claimed.length).toBeLessThanOrEqual(10);
+        expect(shards('agent_runs').size).toBeGreaterThan(0);
+        // At most one shard per tenant the claim can visit (the ready ones, at most 16).
+        expect(shards('agent_runs').size).toBeLessThanOrEqual(Math.min(ready?.n ?? 0, 16));
+        expect(shards('agent_run_queues').size).toBe(1);
+        // The same claim through claimRuns, and the finishes, with multi-shard statements refused.
+        const all: { organizationId: string; runId: string; attempt: number }[] = claimed.map((row) => ({
+          organizationId: String(row.organization_id),
+          runId: String(row.run_id),
+          attempt: Number(row.attempt),
+        }));
+        for (;;) {
+          const more = await claimRuns(strict.db, { kinds: ['orchestrator'], limit: 30 });
+          if (more.length === 0) break;
+          all.push(...more);
+        }
+        for (const run of all) {
+          await withTenant(strict.db, run.organizationId, (tx) =>
+            finishRun(tx, run.runId, { status: 'succeeded', attempt: run.attempt }),
+          );
+        }
+        expect(all).toHaveLength(40);
+        expect(await claimRuns(strict.db, { kinds: ['orchestrator'], limit: 10 })).toEqual([]);
+      } finally {
+        await raw.end();
+        await strict.close();
+      }
+    });
+
+    it('8 worker processes, 3 killed with SIGKILL mid-run: every run completed exactly once', {
+      timeout: 900_000,
+    }, async () => {
+      const organizations = [tenants.acme.organizationId, tenants.globex.organizationId];
+      const report = await killWorkersMidRun(cluster.handle.db, cluster.url, organizations, {
+        runs: 120,
+        workers: 8,
+      });
+      say(`run queue: ${report.summary}`);
+      for (const line of report.errors.slice(0, 5)) say(line);
+      expectExactlyOnce(report, 120);
+    });
   });
 });

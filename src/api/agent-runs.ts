@@ -2,6 +2,7 @@ import { and, asc, desc, eq, getTableColumns, gte, isNull, lt, sql } from 'drizz
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { rowsOf, type Transaction } from '../client.ts';
+import { RunLeaseLostError } from '../errors.ts';
 import { firstRow, guarded, InputError, notFound, parseInput } from '../input.ts';
 import {
   type AgentRun,
@@ -76,7 +77,11 @@ export async function startRun(
       })
       .onConflictDoNothing({ target: [agentRuns.organizationId, agentRuns.idempotencyKey] })
       .returning();
-    if (created) return { run: created, created: true };
+    if (created) {
+      // A queued run is the queue's: claimRuns finds it (enqueueRuns adds priority, runAt, retries).
+      if (created.status === 'queued') await tx.execute(runQueueWake(created.runAt));
+      return { run: created, created: true };
+    }
     const key = values.idempotencyKey ?? '';
     const existing = await tx
       .select()
@@ -92,20 +97,39 @@ export async function markRunStarted(tx: Transaction, runId: string): Promise<Ag
   return updateRun(tx, runId, { status: 'running', startedAt: sql`now()` });
 }
 
-/** Updates one run of the current tenant; an unknown id is refused naming `runId`. */
-function updateRun(tx: Transaction, runId: string, values: PgUpdateSetSource<typeof agentRuns>) {
+/**
+ * Updates one run of the current tenant; an unknown id is refused naming `runId`. With `attempt`
+ * (a claimed run), only while that attempt still holds it: else `RunLeaseLostError`, nothing written.
+ */
+export function updateRun(
+  tx: Transaction,
+  runId: string,
+  values: PgUpdateSetSource<typeof agentRuns>,
+  attempt?: number,
+) {
   return guarded(async () => {
     const rows = await tx
       .update(agentRuns)
       .set(values)
-      .where(and(eq(agentRuns.organizationId, currentTenant(tx)), eq(agentRuns.id, runId)))
+      .where(
+        and(
+          eq(agentRuns.organizationId, currentTenant(tx)),
+          eq(agentRuns.id, runId),
+          attempt === undefined
+            ? undefined
+            : and(eq(agentRuns.status, 'running'), eq(agentRuns.attempts, attempt)),
+        ),
+      )
       .returning();
-    if (rows.length === 0) throw notFound('agent_runs', 'id', 'runId');
+    if (rows.length === 0) {
+      if (attempt !== undefined) throw new RunLeaseLostError(runId, attempt);
+      throw notFound('agent_runs', 'id', 'runId');
+    }
     return firstRow(rows, 'run update');
   });
 }
 
-const finishRunInputSchema = updateAgentRunBaseSchema
+export const finishRunInputSchema = updateAgentRunBaseSchema
   .pick({
     output: true,
     error: true,
@@ -118,24 +142,48 @@ const finishRunInputSchema = updateAgentRunBaseSchema
     timeToFirstTokenMs: true,
   })
   .partial()
-  .extend({ status: z.enum(terminalRunStatuses) });
+  .extend({
+    status: z.enum(terminalRunStatuses),
+    /** The attempt a worker claimed (`claimRuns`): the finish is refused once another claim took the run over. */
+    attempt: z.int().min(1).max(100).optional(),
+  });
 export type FinishRunInput = z.input<typeof finishRunInputSchema>;
 
 /**
  * Ends a run with a terminal status and its telemetry. `finished_at` is now; `latency_ms` defaults
  * to the time since `started_at`. A run already finished is refused by the transition trigger.
+ * A worker passes the `attempt` it claimed: if its lease was taken over, `RunLeaseLostError`.
  */
 export async function finishRun(tx: Transaction, runId: string, input: FinishRunInput): Promise<AgentRun> {
   assertUuid(runId, 'runId');
-  const values = parseInput(finishRunInputSchema, input, 'agent_runs');
-  return updateRun(tx, runId, {
-    ...values,
-    finishedAt: sql`greatest(now(), ${agentRuns.startedAt})`,
-    latencyMs:
-      values.latencyMs ??
-      sql`(extract(epoch from greatest(now(), ${agentRuns.startedAt}) - ${agentRuns.startedAt}) * 1000)::int`,
-  });
+  const { attempt, ...values } = parseInput(finishRunInputSchema, input, 'agent_runs');
+  const finished = updateRun(
+    tx,
+    runId,
+    {
+      ...values,
+      leaseExpiresAt: null,
+      finishedAt: sql`greatest(now(), ${agentRuns.startedAt})`,
+      latencyMs:
+        values.latencyMs ??
+        sql`(extract(epoch from greatest(now(), ${agentRuns.startedAt}) - ${agentRuns.startedAt}) * 1000)::int`,
+    },
+    attempt,
+  );
+  if (attempt === undefined) return finished;
+  // Sent behind the update in the same round trip: a tenant held at its concurrency limit is ready again.
+  const [run] = await Promise.all([finished, guarded(() => tx.execute(RUN_SLOT_FREED))]);
+  return run;
 }
+
+/** The current tenant may have a run to claim from `due` on: `app_run_queue_wake` tells the queue, and listening workers. */
+export const runQueueWake = (due?: Date) =>
+  due
+    ? sql`select public.app_run_queue_wake(${due.toISOString()}::timestamptz)`
+    : sql`select public.app_run_queue_wake(now())`;
+
+/** A claimed run ended: `app_run_queue_slot_freed` makes a tenant that waited at its concurrency limit ready again. */
+export const RUN_SLOT_FREED = sql`select public.app_run_queue_slot_freed()`;
 
 const toolExecutionInputSchema = insertToolExecutionBaseSchema
   .pick({

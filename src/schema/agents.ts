@@ -7,6 +7,8 @@ import {
   integer,
   jsonb,
   numeric,
+  pgTable,
+  primaryKey,
   real,
   text,
   timestamp,
@@ -14,7 +16,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { createdAt, liveRows, softDelete, timestamps } from './columns.ts';
+import { createdAt, definerAccess, liveRows, softDelete, timestamps } from './columns.ts';
 import {
   agentKind,
   agentRunStatus,
@@ -24,7 +26,7 @@ import {
   toolKind,
   toolStatus,
 } from './enums.ts';
-import { users } from './identity.ts';
+import { organizations, users } from './identity.ts';
 import { tenantReference, tenantTable } from './tenancy.ts';
 
 /** Any JSON value: what tool inputs, outputs and free-form settings hold. */
@@ -68,6 +70,8 @@ export const agents = tenantTable(
     index('agents_brand_id_idx').on(t.organizationId, t.brandId),
     // Serves the deferred current-config FK.
     index('agents_current_config_id_idx').on(t.organizationId, t.currentConfigId, t.id),
+    // Claims for some agent kinds only, and the queue's depth per agent, read the agent of a run.
+    definerAccess('agents'),
   ],
 );
 
@@ -282,6 +286,20 @@ export const agentRuns = tenantTable(
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     /** A caller's retry key: the same key in one organization yields the same run. */
     idempotencyKey: text('idempotency_key'),
+    /** Within its tenant, a queued run of higher priority is claimed first (then the earliest `run_at`). */
+    priority: integer('priority').notNull().default(0),
+    /** A queued run is not claimed before this instant (scheduled runs, and the backoff after a failed attempt). */
+    runAt: timestamp('run_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Attempts started so far: a claim counts one; a run released at a worker's shutdown gets it back. */
+    attempts: integer('attempts').notNull().default(0),
+    /** After this many attempts a failed or abandoned run is `failed` instead of queued again. */
+    maxAttempts: integer('max_attempts').notNull().default(3),
+    /** The wait before the second attempt; it doubles with each further attempt (capped at a day). */
+    backoffSeconds: integer('backoff_seconds').notNull().default(10),
+    /** Until when the claiming worker holds a running run; past it, the next claim takes the run back. */
+    leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
+    /** `cancelRun` on a running run: its worker learns it at the next heartbeat. */
+    cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true }),
     ...timestamps(),
   },
   (t) => [
@@ -322,11 +340,63 @@ export const agentRuns = tenantTable(
     check('agent_runs_error_check', sql`${t.status} <> 'failed' or ${t.error} is not null`),
     check('agent_runs_idempotency_key_check', sql`length(${t.idempotencyKey}) between 1 and 255`),
     check('agent_runs_parent_run_id_check', sql`${t.parentRunId} <> ${t.id}`),
+    // A claim's pick inside one tenant: ready runs by priority, then by when they became due.
+    index('agent_runs_queue_idx')
+      .on(t.organizationId, t.priority.desc(), t.runAt, t.id)
+      .where(sql`${t.status} = 'queued'`),
+    // A tenant's next due run (claims set its ready_at from it) and the oldest due run (neonhub-db runs).
+    index('agent_runs_due_idx').on(t.organizationId, t.runAt).where(sql`${t.status} = 'queued'`),
+    // Running runs of a tenant: the per-tenant limit counts them, claims take back expired leases.
+    index('agent_runs_lease_idx').on(t.organizationId, t.leaseExpiresAt).where(sql`${t.status} = 'running'`),
+    check('agent_runs_priority_check', sql`${t.priority} between -1000 and 1000`),
+    check('agent_runs_attempts_check', sql`${t.attempts} between 0 and 100`),
+    check('agent_runs_max_attempts_check', sql`${t.maxAttempts} between 1 and 100`),
+    check('agent_runs_backoff_seconds_check', sql`${t.backoffSeconds} between 0 and 86400`),
+    // The queue's claim path (SECURITY DEFINER, owned by neonhub_definer) reads and updates runs of the tenants it visits.
+    definerAccess('agent_runs'),
+    definerAccess('agent_runs', 'update'),
   ],
 );
 
 export type AgentRun = typeof agentRuns.$inferSelect;
 export type NewAgentRun = typeof agentRuns.$inferInsert;
+
+/**
+ * The run queue's index of tenants: one row per organization that has had runs queued, saying when
+ * it may next have a run to claim. Claims read it to find ready tenants (least recently visited
+ * first, so a tenant's backlog never holds another tenant's runs back) and then touch only those
+ * tenants' rows of `agent_runs`; on Citus it is a table of one shard, so a claim reads that shard
+ * and one shard per tenant it visits. Only the queue's definer functions read and write it: a
+ * tenant cannot move itself ahead of others.
+ */
+export const agentRunQueues = pgTable(
+  'agent_run_queues',
+  {
+    organizationId: uuid('organization_id').notNull(),
+    /**
+     * When the tenant may next have a claimable run: lowered by every enqueue (to its `run_at`),
+     * recomputed by each claim that visits it (next due run, next lease to expire); infinity when idle.
+     */
+    readyAt: timestamp('ready_at', { withTimezone: true }).notNull().defaultNow(),
+    /** When a claim last visited the tenant (null: never); claims visit ready tenants oldest first. */
+    visitedAt: timestamp('visited_at', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ name: 'agent_run_queues_pkey', columns: [t.organizationId] }),
+    foreignKey({
+      name: 'agent_run_queues_organization_id_fkey',
+      columns: [t.organizationId],
+      foreignColumns: [organizations.id],
+    }).onDelete('cascade'),
+    // Claims look for tenants whose ready_at has come; idle tenants (infinity) stay out of the way.
+    index('agent_run_queues_ready_at_idx').on(t.readyAt),
+    definerAccess('agent_run_queues'),
+    definerAccess('agent_run_queues', 'insert'),
+    definerAccess('agent_run_queues', 'update'),
+  ],
+).enableRLS();
+
+export type AgentRunQueue = typeof agentRunQueues.$inferSelect;
 
 /** One tool call inside a run, in the order the run made them. */
 export const toolExecutions = tenantTable(

@@ -1,4 +1,5 @@
 import { and, asc, eq, isNull } from 'drizzle-orm';
+import { runQueueWake } from '../api/agent-runs.ts';
 import type { Transaction } from '../client.ts';
 import {
   agentCapabilities,
@@ -264,6 +265,9 @@ export const agentsSeed: DomainSeed = {
         createdAt: at('2026-01-06T10:00:05Z'),
       },
     ]);
+
+    // The queued sub-run is the run queue's: its index learns the tenant has work.
+    if (counts.agent_runs > 0) await tx.execute(runQueueWake(new Date()));
 
     counts.tool_executions = await insertNew(tx, toolExecutions, [
       {

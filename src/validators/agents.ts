@@ -156,6 +156,10 @@ const runRefinements = {
   latencyMs: nonNegativeInt,
   timeToFirstTokenMs: nonNegativeInt,
   idempotencyKey: (s: z.ZodString) => s.min(1).max(255),
+  priority: (s: z.ZodInt) => s.min(-1000).max(1000),
+  attempts: (s: z.ZodInt) => s.min(0).max(100),
+  maxAttempts: (s: z.ZodInt) => s.min(1).max(100),
+  backoffSeconds: (s: z.ZodInt) => s.min(0).max(86400),
 };
 const runTimingIsOrdered = (run: { startedAt?: Date | null; finishedAt?: Date | null }) =>
   !run.startedAt || !run.finishedAt || run.finishedAt >= run.startedAt;
