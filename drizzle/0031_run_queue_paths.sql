@@ -48,8 +48,26 @@ BEGIN
   END IF;
 END $$;
 --> statement-breakpoint
+-- A worker is about to change runs it claimed (finish, fail, release): locks the current tenant's
+-- queue row first, as a claim does, and keeps it to the end of the transaction, so the wake or
+-- slot_freed that follows the change waits for nothing.
+CREATE OR REPLACE FUNCTION public.app_run_queue_hold() RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+  org uuid := public.app_current_org_id();
+BEGIN
+  IF org IS NULL THEN
+    RAISE EXCEPTION 'runs are finished in their tenant''s scope (withTenant)' USING ERRCODE = 'insufficient_privilege', TABLE = 'agent_run_queues';
+  END IF;
+  -- Lock order, as in app_claim_runs: the queue row, then runs (runs first here deadlocked a claim taking back their expired leases).
+  PERFORM FROM public.agent_run_queues q WHERE q.organization_id = org FOR UPDATE;
+END $$;
+--> statement-breakpoint
 -- A run of the current tenant finished: a tenant that claims left waiting at its concurrency limit
--- (ready_at in the future) is ready again. Locks nothing when the tenant is ready already.
+-- (ready_at in the future) is ready again. Workers call app_run_queue_hold before the finish, so
+-- the queue row is locked before the runs, as a claim locks them.
 CREATE OR REPLACE FUNCTION public.app_run_queue_slot_freed() RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
@@ -135,6 +153,7 @@ BEGIN
     visited := visited + 1;
     -- Locked, so two workers never visit one tenant at once (its running count stays exact); skipped
     -- when another worker holds it, so a busy tenant never holds a worker up.
+    -- Lock order: the queue row, then the tenant's runs, as app_run_queue_hold takes them for a finish.
     PERFORM FROM public.agent_run_queues q WHERE q.organization_id = org AND q.ready_at <= now() FOR UPDATE SKIP LOCKED;
     CONTINUE WHEN NOT FOUND;
     -- `stamp`, not now(): Citus refuses a function that is not immutable inside CASE in an UPDATE.
@@ -249,7 +268,7 @@ DO $$
 DECLARE
   f text;
 BEGIN
-  FOREACH f IN ARRAY ARRAY['app_run_queue_wake(timestamptz)', 'app_run_queue_slot_freed()',
+  FOREACH f IN ARRAY ARRAY['app_run_queue_wake(timestamptz)', 'app_run_queue_hold()', 'app_run_queue_slot_freed()',
                            'app_claim_runs(agent_kind[], integer, integer, integer, bigint, bytea)',
                            'app_run_queue_next_ready(bigint, bytea)', 'app_run_queue_stats(bigint, bytea)'] LOOP
     EXECUTE format('ALTER FUNCTION public.%s OWNER TO neonhub_definer', f);

@@ -504,6 +504,43 @@ describe('the queue and the database agree', () => {
   });
 });
 
+// Two connections at once: the embedded database has one.
+describe.skipIf(!onServer)('the queue row is locked before the runs', () => {
+  it('a claim does not wait for a worker finishing a run whose lease expired: it passes the tenant over', async () => {
+    const agentId = agent(acme, 'orchestrator');
+    const { run } = await scope(acme, (tx) => enqueueRun(tx, { agentId, input: { job: 'lock order' } }));
+    const [held] = await claim('orchestrator', { leaseSeconds: 1 });
+    expect(held).toMatchObject({ runId: run.id, attempt: 1 });
+    await sleep(1100);
+    let finished = () => {};
+    const inFinish = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    let commit = () => {};
+    const gate = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    // The worker finishes its expired run and holds its transaction open.
+    const worker = scope(acme, async (tx) => {
+      const done = await finishRun(tx, run.id, { status: 'succeeded', attempt: 1 });
+      finished();
+      await gate;
+      return done;
+    });
+    await inFinish;
+    const started = performance.now();
+    const claiming = claim('orchestrator', { leaseSeconds: 1 });
+    const outcome = await Promise.race([claiming, sleep(3000).then(() => 'waited' as const)]);
+    const waitedMs = performance.now() - started;
+    console.log(`claim beside an open finish of the tenant: ${Math.round(waitedMs)} ms`);
+    commit();
+    expect(outcome).toEqual([]);
+    await expect(worker).resolves.toMatchObject({ status: 'succeeded', attempts: 1 });
+    await claiming;
+    expect(await runRow(acme, run.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+});
+
 describe.skipIf(!onServer)('neonhub-db runs', () => {
   it('prints the queue per tenant and agent: queued, due, running, expired leases', async () => {
     const { url } = database.current;

@@ -157,22 +157,22 @@ export type FinishRunInput = z.input<typeof finishRunInputSchema>;
 export async function finishRun(tx: Transaction, runId: string, input: FinishRunInput): Promise<AgentRun> {
   assertUuid(runId, 'runId');
   const { attempt, ...values } = parseInput(finishRunInputSchema, input, 'agent_runs');
-  const finished = updateRun(
-    tx,
-    runId,
-    {
-      ...values,
-      leaseExpiresAt: null,
-      finishedAt: sql`greatest(now(), ${agentRuns.startedAt})`,
-      latencyMs:
-        values.latencyMs ??
-        sql`(extract(epoch from greatest(now(), ${agentRuns.startedAt}) - ${agentRuns.startedAt}) * 1000)::int`,
-    },
-    attempt,
-  );
-  if (attempt === undefined) return finished;
-  // Sent behind the update in the same round trip: a tenant held at its concurrency limit is ready again.
-  const [run] = await Promise.all([finished, guarded(() => tx.execute(RUN_SLOT_FREED))]);
+  const changes = {
+    ...values,
+    leaseExpiresAt: null,
+    finishedAt: sql`greatest(now(), ${agentRuns.startedAt})`,
+    latencyMs:
+      values.latencyMs ??
+      sql`(extract(epoch from greatest(now(), ${agentRuns.startedAt}) - ${agentRuns.startedAt}) * 1000)::int`,
+  };
+  if (attempt === undefined) return updateRun(tx, runId, changes, attempt);
+  // The queue row first, awaited (the claim's lock order); then the update and, in the same round
+  // trip, a tenant held at its concurrency limit is ready again.
+  await guarded(() => tx.execute(RUN_QUEUE_HOLD));
+  const [run] = await Promise.all([
+    updateRun(tx, runId, changes, attempt),
+    guarded(() => tx.execute(RUN_SLOT_FREED)),
+  ]);
   return run;
 }
 
@@ -181,6 +181,9 @@ export const runQueueWake = (due?: Date) =>
   due
     ? sql`select public.app_run_queue_wake(${due.toISOString()}::timestamptz)`
     : sql`select public.app_run_queue_wake(now())`;
+
+/** A worker changes runs it claimed: `app_run_queue_hold` locks the tenant's queue row before the runs, as a claim does. */
+export const RUN_QUEUE_HOLD = sql`select public.app_run_queue_hold()`;
 
 /** A claimed run ended: `app_run_queue_slot_freed` makes a tenant that waited at its concurrency limit ready again. */
 export const RUN_SLOT_FREED = sql`select public.app_run_queue_slot_freed()`;

@@ -16,7 +16,13 @@ import { runtimeOf, scopeOf } from '../scope-runtime.ts';
 import { assertUuid, currentTenant } from '../tenant.ts';
 import { executionErrorSchema, insertAgentRunBaseSchema } from '../validators/agents.ts';
 import type { FinishRunInput } from './agent-runs.ts';
-import { finishRunInputSchema, RUN_SLOT_FREED, runQueueWake, updateRun } from './agent-runs.ts';
+import {
+  finishRunInputSchema,
+  RUN_QUEUE_HOLD,
+  RUN_SLOT_FREED,
+  runQueueWake,
+  updateRun,
+} from './agent-runs.ts';
 
 // The run queue: tenants enqueue runs in their own scope; workers, which are no tenant, claim them
 // across tenants through app_claim_runs (a SECURITY DEFINER function that wants the service key's
@@ -385,6 +391,8 @@ export async function finishRuns(
         where r.organization_id = ${org}::uuid and r.id = v.id and r.status = 'running' and r.attempts = v.attempt
         returning r.id`);
   return guarded(async () => {
+    // The queue row before the runs, as a claim takes them (else a claim and this finish can deadlock).
+    await tx.execute(RUN_QUEUE_HOLD);
     const [measured, timed] = await Promise.all([
       finish(
         rows.filter((row) => row.latency_ms !== null),
@@ -421,6 +429,8 @@ export async function failRunAttempt(
 ): Promise<AgentRun> {
   const attempt = heldRun(tx, claim);
   const reason = parseInput(executionErrorSchema, error, 'agent_runs', 'error');
+  // The queue row before the run, as a claim takes them (else a claim and this failure can deadlock).
+  await guarded(() => tx.execute(RUN_QUEUE_HOLD));
   // Read, then written with the outcome decided here: Citus refuses now() inside CASE in an UPDATE.
   const [held] = await guarded(() =>
     tx
@@ -475,6 +485,8 @@ export async function releaseRun(
   claim: Pick<ClaimedRun, 'organizationId' | 'runId' | 'attempt'>,
 ): Promise<AgentRun> {
   const attempt = heldRun(tx, claim);
+  // The queue row before the run, as a claim takes them (else a claim and this release can deadlock).
+  await guarded(() => tx.execute(RUN_QUEUE_HOLD));
   const run = await updateRun(
     tx,
     claim.runId,
