@@ -1,18 +1,49 @@
 import type { Transaction } from './client.ts';
 import type { LoadRow } from './ingest-rows.ts';
 
-// The bulk path's binary COPY staging: a batch's chunk rows in PostgreSQL's binary COPY format,
-// copied into a temporary table of the batch's transaction (a server only).
+// The bulk path's binary COPY staging: a batch's rows in PostgreSQL's binary COPY format, copied
+// into a temporary table of the batch's transaction (a server only). Bulk loads stage chunk rows,
+// re-embedding stages new vectors.
 
 /** A chunk row of a new document as the binary COPY stages it: the vector already in halfvec's binary form. */
 export type StagedRow = Omit<LoadRow, 'embedding'> & { document_id: string; embedding: Buffer };
 
-/** The staging table of one bulk batch: lives in the batch's transaction only. */
-const STAGING = 'pg_temp.neonhub_bulk_chunks';
-const STAGING_COLUMNS =
-  '(document_id uuid, ordinal int4, content text, token_count int4, content_hash text, metadata jsonb, embedding halfvec)';
+/** A re-embedded row as the binary COPY stages it: its id, the fingerprint it was embedded from, its new vector in halfvec's binary form. */
+export type StagedVector = { id: string; hash: string; embedding: Buffer };
 
-/** Rows in PostgreSQL's binary COPY format for {@link STAGING}: no float is printed or parsed. */
+/** A staging table: lives in its batch's transaction only. */
+export interface Staging {
+  table: string;
+  columns: readonly (readonly [name: string, type: string])[];
+}
+
+/** The chunk rows of one bulk batch ({@link copyBinary}). */
+export const CHUNK_STAGING: Staging = {
+  table: 'neonhub_bulk_chunks',
+  columns: [
+    ['document_id', 'uuid'],
+    ['ordinal', 'int4'],
+    ['content', 'text'],
+    ['token_count', 'int4'],
+    ['content_hash', 'text'],
+    ['metadata', 'jsonb'],
+    ['embedding', 'halfvec'],
+  ],
+};
+
+/** The new vectors of one re-embedding batch ({@link copyVectors}). */
+export const VECTOR_STAGING: Staging = {
+  table: 'neonhub_reembed_vectors',
+  columns: [
+    ['id', 'uuid'],
+    ['content_hash', 'text'],
+    ['embedding', 'halfvec'],
+  ],
+};
+
+const uuidBytes = (id: string) => Buffer.from(id.replaceAll('-', ''), 'hex');
+
+/** Rows in PostgreSQL's binary COPY format for {@link CHUNK_STAGING}: no float is printed or parsed. */
 export function copyBinary(rows: StagedRow[]): Buffer {
   const texts = rows.map((row) => ({
     content: Buffer.from(row.content, 'utf8'),
@@ -45,7 +76,7 @@ export function copyBinary(rows: StagedRow[]): Buffer {
   for (const [i, row] of rows.entries()) {
     const t = texts[i] as (typeof texts)[number];
     at = out.writeInt16BE(7, at);
-    field(Buffer.from(row.document_id.replaceAll('-', ''), 'hex'));
+    field(uuidBytes(row.document_id));
     at = out.writeInt32BE(4, at);
     at = out.writeInt32BE(row.ordinal, at);
     field(t.content);
@@ -56,6 +87,31 @@ export function copyBinary(rows: StagedRow[]): Buffer {
     at = out.writeInt32BE(1 + t.metadata.length, at);
     at = out.writeUInt8(1, at);
     at += t.metadata.copy(out, at);
+    field(row.embedding);
+  }
+  at = out.writeInt16BE(-1, at);
+  if (at !== size) throw new Error(`binary COPY buffer: wrote ${at} of ${size} bytes`);
+  return out;
+}
+
+/** Rows in PostgreSQL's binary COPY format for {@link VECTOR_STAGING}. */
+export function copyVectors(rows: StagedVector[]): Buffer {
+  const hashes = rows.map((row) => Buffer.from(row.hash, 'latin1'));
+  let size = 11 + 8 + 2;
+  for (const [i, row] of rows.entries())
+    size += 2 + 4 + 16 + 4 + (hashes[i] as Buffer).length + 4 + row.embedding.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write('PGCOPY\n\xff\r\n\0', 0, 'latin1');
+  at = out.writeInt32BE(0, at);
+  at = out.writeInt32BE(0, at);
+  const field = (bytes: Buffer) => {
+    at = out.writeInt32BE(bytes.length, at);
+    at += bytes.copy(out, at);
+  };
+  for (const [i, row] of rows.entries()) {
+    at = out.writeInt16BE(3, at);
+    field(uuidBytes(row.id));
+    field(hashes[i] as Buffer);
     field(row.embedding);
   }
   at = out.writeInt16BE(-1, at);
@@ -86,20 +142,28 @@ function copyClient(tx: Transaction): CopyClient {
 }
 
 /**
- * Stages rows in {@link STAGING} by binary COPY (a server only) and returns its name. postgres.js
+ * Stages rows in a temporary table (default {@link CHUNK_STAGING}) by binary COPY (a server only)
+ * and returns its qualified name. One staging per transaction: the table is dropped at commit. postgres.js
  * (3.4.9) never settles a `COPY FROM STDIN` the server refuses: the error arrives after its stream
  * ended and is dropped, and the stream never finishes. So nothing here waits for the stream: the
  * data is written, the stream ended, and a probe queued behind the COPY tells, failing on the
  * aborted transaction, that the server refused it ({@link CopyRefused}). Every row is checked
  * before, so a refusal is not expected; the caller then writes the batch again as bound JSON.
  */
-export async function stageRows(tx: Transaction, data: Buffer): Promise<string> {
+export async function stageRows(
+  tx: Transaction,
+  data: Buffer,
+  staging: Staging = CHUNK_STAGING,
+): Promise<string> {
   const client = copyClient(tx);
+  const name = `pg_temp.${staging.table}`;
   try {
-    await client.unsafe(`create temp table neonhub_bulk_chunks ${STAGING_COLUMNS} on commit drop`);
+    await client.unsafe(
+      `create temp table ${staging.table} (${staging.columns.map(([column, type]) => `${column} ${type}`).join(', ')}) on commit drop`,
+    );
     const stream = await client
       .unsafe(
-        `copy ${STAGING} (document_id, ordinal, content, token_count, content_hash, metadata, embedding) from stdin (format binary)`,
+        `copy ${name} (${staging.columns.map(([column]) => column).join(', ')}) from stdin (format binary)`,
       )
       .writable();
     // A refusal shows in the probe; an error event without a listener would end the process.
@@ -114,5 +178,5 @@ export async function stageRows(tx: Transaction, data: Buffer): Promise<string> 
   } catch (error) {
     throw new CopyRefused(error);
   }
-  return STAGING;
+  return name;
 }

@@ -10,7 +10,7 @@ import {
   startReembedding,
   switchReembedding,
 } from './api/reembedding.ts';
-import { type ReembedProgress, reembed } from './api/reembedding-run.ts';
+import { DEFAULT_BATCH_SIZE, type ReembedProgress, reembed } from './api/reembedding-run.ts';
 import { type DbHandle, rowsOf } from './client.ts';
 import { createLocalEmbedder } from './embedder.ts';
 import { isUuid } from './input.ts';
@@ -20,7 +20,7 @@ import { withTenant } from './tenant.ts';
 export const reembedUsage = `neonhub-db reembed <step> --org <organization id> ...
 
   start    --dataset <id or slug> --to <space id>      record the move (idempotent); prints its id
-  run      --migration <id> [--batch 500] [--embedder <module>]
+  run      --migration <id> [--batch 1000] [--embedder <module>]
                                                      embed what is left into the new space, with a
                                                      progress bar; after a crash or Ctrl-C, run again
   status   --migration <id>                          state, rows left, tokens spent
@@ -109,7 +109,7 @@ export async function runReembed(
         organizationId: org,
         migrationId,
         embedder,
-        batchSize: Number(option(args, '--batch') ?? 500),
+        batchSize: Number(option(args, '--batch') ?? DEFAULT_BATCH_SIZE),
         onProgress: progressBar(),
       });
       process.stderr.write('\n');

@@ -868,7 +868,14 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
     expect(onCluster.before).toHaveLength(3);
     expect(onCluster.after).toHaveLength(3);
     expect(onCluster.restored).toEqual(onCluster.before);
-    expect(onCluster).toEqual(onServer);
+    // Equal distances come back in id order, and ids differ between the two databases: hits as sets.
+    const asSets = (outcome: typeof onCluster) => ({
+      ...outcome,
+      before: [...outcome.before].sort(),
+      after: [...outcome.after].sort(),
+      restored: [...outcome.restored].sort(),
+    });
+    expect(asSets(onCluster)).toEqual(asSets(onServer));
   });
 
   describe('the tenancy attacks', () => {

@@ -177,20 +177,31 @@ export const deleted = (m: Move) =>
     m.id,
   );
 
-export async function counts(tx: Transaction, m: Move): Promise<{ total: number; remaining: number }> {
+/**
+ * Rows the move covers and how many lack a current vector in the new space; `remaining` when the
+ * caller knows it (a pick that found none), so only the rows are counted.
+ */
+export async function counts(
+  tx: Transaction,
+  m: Move,
+  remaining?: number,
+): Promise<{ total: number; remaining: number }> {
   const source = sourceOf(m);
-  const [row] = rowsOf<{ total: number; remaining: number }>(
+  const left =
+    remaining === undefined ? sql`count(*) filter (where not ${source.fresh(m)})::int` : sql`null::int`;
+  const [row] = rowsOf<{ total: number; remaining: number | null }>(
     await tx.execute(sql`
-      select count(*)::int as total, count(*) filter (where not ${source.fresh(m)})::int as remaining
+      select count(*)::int as total, ${left} as remaining
       from ${sql.identifier(source.table)} x where ${source.rows(m)}`),
   );
-  return { total: Number(row?.total ?? 0), remaining: Number(row?.remaining ?? 0) };
+  return { total: Number(row?.total ?? 0), remaining: remaining ?? Number(row?.remaining ?? 0) };
 }
 
-export async function describe(tx: Transaction, m: Move): Promise<Reembedding> {
+/** The move as callers see it; `remaining` as in {@link counts}. */
+export async function describe(tx: Transaction, m: Move, remaining?: number): Promise<Reembedding> {
   const { organizationId: _org, cursor: _cursor, targetDeleted: _deleted, ...rest } = m;
   // Once switched, rows are read in the new space: what is left to embed no longer applies.
-  const { total, remaining } =
-    m.state === 'embedding' ? await counts(tx, m) : { total: m.embeddedRows, remaining: 0 };
-  return { ...rest, total, remaining };
+  const { total, remaining: left } =
+    m.state === 'embedding' ? await counts(tx, m, remaining) : { total: m.embeddedRows, remaining: 0 };
+  return { ...rest, total, remaining: left };
 }

@@ -1,7 +1,8 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type DbHandle, rowsOf, type Transaction } from '../client.ts';
+import { CopyRefused, copyVectors, stageRows, VECTOR_STAGING } from '../copy-staging.ts';
 import { ReembeddingError, toDatabaseError } from '../errors.ts';
-import { halfvecLiteral } from '../halfvec.ts';
+import { halfvecBinary, halfvecLiteral } from '../halfvec.ts';
 import { estimateTokens } from '../ingest-rows.ts';
 import { InputError, invalidInput } from '../input.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
@@ -15,6 +16,7 @@ import {
   type VectorInput,
 } from './embedding-spaces.ts';
 import {
+  counts,
   deleted,
   describe,
   loadMove,
@@ -45,12 +47,15 @@ export interface ReembedProgress {
   tokens: number;
 }
 
+/** Rows per batch of {@link reembed}: the bulk path's default batch. */
+export const DEFAULT_BATCH_SIZE = 1000;
+
 export interface ReembedInput {
   organizationId: string;
   migrationId: string;
   /** Produces the new space's vectors (its length is checked against the space). */
   embedder: ReembedEmbedder;
-  /** Rows per batch, one transaction each (default 500). */
+  /** Rows per batch, one transaction and one embedder call each (default {@link DEFAULT_BATCH_SIZE}). */
   batchSize?: number;
   /** Called after each committed batch (awaited), and before the index build. */
   onProgress?: (progress: ReembedProgress) => void | Promise<void>;
@@ -106,34 +111,68 @@ async function embedBatch(
   }
 }
 
-/** Writes the batch's vectors beside the rows (replacing stale ones) and advances the move. */
+/** A batch's vectors, kept until it commits: writing it again (bound JSON after a refused COPY) embeds nothing twice. */
+interface Embedded {
+  rows: SourceRow[];
+  vectors: number[][];
+  tokens: number;
+}
+
+/** How the loop writes: `copy` stages vectors by binary COPY (a server); `embedded`, the batch a refused COPY left. */
+interface Writing {
+  copy: boolean;
+  embedded?: Embedded;
+}
+
+/**
+ * Writes the batch's vectors beside the rows (replacing stale ones) and advances the move: the
+ * vectors staged by binary COPY, as the bulk path stages chunks (halfvec's own bytes, nothing
+ * printed or parsed), or bound as JSON; then one INSERT ... SELECT and one UPDATE.
+ */
 async function writeBatch(
   tx: Transaction,
   m: Move,
   space: EmbeddingSpace,
-  rows: SourceRow[],
-  vectors: number[][],
-  tokens: number,
+  batch: Embedded,
   cursor: string | null,
+  copy: boolean,
 ): Promise<void> {
-  const values = JSON.stringify(
-    rows.map((row, i) => ({ id: row.id, hash: row.hash, embedding: halfvecLiteral(vectors[i] ?? []) })),
-  );
-  const recordset = sql`json_to_recordset(${values}::json) as s(id uuid, hash text, embedding halfvec)`;
+  const { rows, vectors, tokens } = batch;
+  const staged = copy
+    ? sql.raw(
+        `${await stageRows(
+          tx,
+          copyVectors(
+            rows.map((row, i) => ({
+              id: row.id,
+              hash: row.hash,
+              embedding: halfvecBinary(vectors[i] ?? []),
+            })),
+          ),
+          VECTOR_STAGING,
+        )} s`,
+      )
+    : sql`json_to_recordset(${JSON.stringify(
+        rows.map((row, i) => ({
+          id: row.id,
+          content_hash: row.hash,
+          embedding: halfvecLiteral(vectors[i] ?? []),
+        })),
+      )}::json) as s(id uuid, content_hash text, embedding halfvec)`;
   // RETURNING keeps it an ordinary routed insert on Citus (not a COPY into the shards).
   if (m.target === 'dataset')
     await tx.execute(sql`
       insert into chunk_embeddings (organization_id, id, dataset_id, content_hash, embedding_space_id, embedding_dimensions, embedding)
-      select ${org(m)}, s.id, ${m.datasetId}::uuid, s.hash, ${space.id}::uuid, ${space.dimensions}::int, s.embedding
-      from ${recordset}
+      select ${org(m)}, s.id, ${m.datasetId}::uuid, s.content_hash, ${space.id}::uuid, ${space.dimensions}::int, s.embedding
+      from ${staged}
       on conflict (organization_id, id, embedding_space_id) do update
         set content_hash = excluded.content_hash, embedding = excluded.embedding
       returning id`);
   else
     await tx.execute(sql`
       insert into reembedding_vectors (organization_id, reembedding_id, id, content_hash, space_id, dimensions, vector)
-      select ${org(m)}, ${m.id}::uuid, s.id, s.hash, ${space.id}::uuid, ${space.dimensions}::int, s.embedding
-      from ${recordset}
+      select ${org(m)}, ${m.id}::uuid, s.id, s.content_hash, ${space.id}::uuid, ${space.dimensions}::int, s.embedding
+      from ${staged}
       on conflict (organization_id, reembedding_id, id) do update
         set content_hash = excluded.content_hash, vector = excluded.vector
       returning id`);
@@ -143,11 +182,23 @@ async function writeBatch(
     where organization_id = ${org(m)} and id = ${m.id}`);
 }
 
+/** The same rows, unchanged since they were embedded. */
+const sameRows = (a: SourceRow[], b: SourceRow[]) =>
+  a.length === b.length && a.every((row, i) => row.id === b[i]?.id && row.hash === b[i]?.hash);
+
+/** Below every id: where a move's first pass starts. */
+const NO_ROW = '00000000-0000-0000-0000-000000000000';
+
+/** What one step did; `last` when no row of the move is left without a current vector, read in the step's transaction. */
+type Stepped = { rows: number; tokens: number; last?: Reembedding };
+
 /**
  * One batch in one tenant transaction, the move locked: the next rows without a current vector in
  * the new space (first in id order after the cursor, then any left behind: added before the cursor
  * or changed since they were embedded), embedded and written with the move's progress. A crash
- * anywhere loses at most this batch; nothing committed is embedded again.
+ * anywhere loses at most this batch; nothing committed is embedded again. A batch short of
+ * `batchSize` looks once more for any row left without a current vector (rows changed meanwhile),
+ * so the last batch also says the move is done, with no transaction of its own for that.
  */
 async function step(
   tx: Transaction,
@@ -155,25 +206,28 @@ async function step(
   space: EmbeddingSpace,
   embedder: ReembedEmbedder,
   batchSize: number,
-): Promise<{ rows: number; tokens: number }> {
+  writing: Writing,
+): Promise<Stepped> {
   const m = await loadMove(tx, migrationId, true);
   if (m.targetDeleted) throw deleted(m);
-  if (m.state !== 'embedding') return { rows: 0, tokens: 0 };
+  if (m.state !== 'embedding') return { rows: 0, tokens: 0, last: await describe(tx, m) };
   const source = sourceOf(m);
-  const pick = async (after: string | null) =>
+  const pick = async (range: SQL) =>
     rowsOf<Record<string, unknown> & { id: string; hash: string }>(
       await tx.execute(sql`
         select x.id, ${source.fingerprint} as hash, ${source.columns}
         from ${sql.identifier(source.table)} x
-        where ${source.rows(m)} ${after === null ? sql`` : sql`and x.id > ${after}::uuid`}
-          and not ${source.fresh(m)}
+        where ${source.rows(m)} and ${range} and not ${source.fresh(m)}
         order by x.id
         limit ${batchSize}`),
     );
-  let picked = await pick(m.cursor ?? '00000000-0000-0000-0000-000000000000');
+  const cursor = m.cursor ?? NO_ROW;
+  let picked = await pick(sql`x.id > ${cursor}::uuid`);
   const firstPass = picked.length > 0;
-  if (!firstPass) picked = await pick(null);
-  if (picked.length === 0) return { rows: 0, tokens: 0 };
+  // Then the rows left behind, all at or before the cursor.
+  if (!firstPass) picked = await pick(sql`x.id <= ${cursor}::uuid`);
+  // None left: where the move stands (its rows counted, none of them without a current vector as of the pick).
+  if (picked.length === 0) return { rows: 0, tokens: 0, last: await describe(tx, m, 0) };
   const rows = picked.map((row) => {
     const text = source.text(row);
     return {
@@ -183,9 +237,24 @@ async function step(
       tokens: row.token_count === undefined ? estimateTokens(text) : Number(row.token_count),
     };
   });
-  const { vectors, tokens } = await embedBatch(m, space, embedder, rows);
-  await writeBatch(tx, m, space, rows, vectors, tokens, firstPass ? (rows.at(-1)?.id ?? null) : m.cursor);
-  return { rows: rows.length, tokens };
+  const kept = writing.embedded;
+  const batch =
+    kept && sameRows(kept.rows, rows) ? kept : { rows, ...(await embedBatch(m, space, embedder, rows)) };
+  writing.embedded = batch;
+  const next = firstPass ? (rows.at(-1)?.id ?? null) : m.cursor;
+  await writeBatch(tx, m, space, batch, next, writing.copy);
+  const done = { rows: rows.length, tokens: batch.tokens };
+  if (rows.length === batchSize) return done;
+  // A batch short of batchSize took every row it found: counting the move's rows tells whether any
+  // is left (changed meanwhile, or behind the cursor), and is where it stands when none is.
+  const after = await describe(tx, {
+    ...m,
+    cursor: next,
+    embeddedRows: m.embeddedRows + rows.length,
+    embeddedTokens: m.embeddedTokens + batch.tokens,
+    lastError: null,
+  });
+  return after.remaining === 0 ? { ...done, last: after } : done;
 }
 
 /**
@@ -200,7 +269,7 @@ async function step(
  */
 export async function reembed(handle: DbHandle, input: ReembedInput): Promise<Reembedding> {
   const { organizationId, migrationId, embedder } = input;
-  const batchSize = input.batchSize ?? 500;
+  const batchSize = input.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
     throw invalidInput(
       'reembeddings',
@@ -210,7 +279,9 @@ export async function reembed(handle: DbHandle, input: ReembedInput): Promise<Re
   const mode = input.index ?? 'auto';
   const first = await withTenant(handle.db, organizationId, async (tx) => {
     const m = await loadMove(tx, migrationId);
-    return { m, ...(await describe(tx, m)) };
+    // Rows left to embed: the progress's total and the index rule's size, counted only for them.
+    const counted = input.onProgress !== undefined || (m.target === 'dataset' && mode === 'auto');
+    return { m, remaining: counted && m.state === 'embedding' ? (await counts(tx, m)).remaining : 0 };
   });
   const { m } = first;
   if (m.targetDeleted) throw deleted(m);
@@ -235,9 +306,9 @@ export async function reembed(handle: DbHandle, input: ReembedInput): Promise<Re
 
   if (m.target === 'dataset' && mode !== 'incremental') {
     const own = tenantIndexName('chunk_embeddings', space.id, organizationId);
-    const large =
+    const large = async () =>
       first.remaining >= REBUILD_MIN_ROWS && first.remaining >= (await indexRows(handle, own)) / 2;
-    if (mode === 'rebuild' || mode === 'deferred' || (mode === 'auto' && large)) await dropIndex(handle, own);
+    if (mode !== 'auto' || (await large())) await dropIndex(handle, own);
   }
 
   const started = performance.now();
@@ -259,11 +330,21 @@ export async function reembed(handle: DbHandle, input: ReembedInput): Promise<Re
       tokens,
     });
   };
-  for (;;) {
-    let done: { rows: number; tokens: number };
+  // Vectors go by binary COPY on a server, else (and once the server refused one) as bound JSON.
+  const writing: Writing = { copy: handle.target.kind === 'server' };
+  let moved: Reembedding | undefined;
+  while (!moved) {
+    let done: Stepped;
     try {
-      done = await withTenant(handle.db, organizationId, (tx) => step(tx, m.id, space, embedder, batchSize));
+      done = await withTenant(handle.db, organizationId, (tx) =>
+        step(tx, m.id, space, embedder, batchSize, writing),
+      );
     } catch (error) {
+      if (error instanceof CopyRefused && writing.copy) {
+        // Bound JSON names what the server refused; the rest of the move goes that way too.
+        writing.copy = false;
+        continue;
+      }
       if (error instanceof ReembeddingError && error.kind === 'embedder_failed')
         await withTenant(handle.db, organizationId, (tx) =>
           tx.execute(sql`update reembeddings set last_error = ${error.message.slice(0, 2000)}
@@ -271,7 +352,9 @@ export async function reembed(handle: DbHandle, input: ReembedInput): Promise<Re
         );
       throw error;
     }
-    if (done.rows === 0) break;
+    writing.embedded = undefined;
+    moved = done.last;
+    if (done.rows === 0) continue;
     rows += done.rows;
     tokens += done.tokens;
     await report('embed');
@@ -283,7 +366,7 @@ export async function reembed(handle: DbHandle, input: ReembedInput): Promise<Re
       minRows: input.tenantIndexMinRows,
     });
   }
-  return withTenant(handle.db, organizationId, async (tx) => describe(tx, await loadMove(tx, m.id)));
+  return moved;
 }
 
 /**
@@ -297,8 +380,12 @@ export async function reembedWithin(
   try {
     const m = await loadMove(tx, input.migrationId);
     const space = await getEmbeddingSpace(tx, m.toSpaceId, 'reembeddings');
-    while ((await step(tx, m.id, space, input.embedder, input.batchSize ?? 500)).rows > 0);
-    return await describe(tx, await loadMove(tx, m.id));
+    const writing: Writing = { copy: false };
+    for (;;) {
+      const { last } = await step(tx, m.id, space, input.embedder, input.batchSize ?? 500, writing);
+      writing.embedded = undefined;
+      if (last) return last;
+    }
   } catch (error) {
     throw toDatabaseError(error);
   }
