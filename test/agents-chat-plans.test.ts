@@ -12,7 +12,7 @@ import { onServer, useTestDatabase } from './support/database.ts';
 
 const database = useTestDatabase();
 
-/** Each hot path and the index that serves it, as declared in src/schema/agents.ts and chat.ts. */
+/** Each hot path and the index that serves it, as declared in src/schema/agents.ts, agent-runs.ts and chat.ts. */
 const hotPathIndexes: Record<string, { table: string; columns: string[] }> = {
   messages_conversation_id_created_at_idx: {
     table: 'messages',

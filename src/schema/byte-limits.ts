@@ -1,6 +1,7 @@
 import { getTableName } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
-import { agentCapabilities, agentRuns, agents, tools } from './agents.ts';
+import { agentRuns } from './agent-runs.ts';
+import { agentCapabilities, agents, tools } from './agents.ts';
 import { auditLogs } from './audit.ts';
 import { invoices, subscriptions, usageRecords } from './billing.ts';
 import { brands, brandVoices } from './brand.ts';

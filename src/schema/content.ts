@@ -11,7 +11,7 @@ import {
   unique,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { agentRuns } from './agents.ts';
+import { agentRuns } from './agent-runs.ts';
 import { brands, brandVoices } from './brand.ts';
 import { createdAt, liveRows, softDelete, timestamps } from './columns.ts';
 import { contentKind, contentStatus } from './enums.ts';

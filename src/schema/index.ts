@@ -1,6 +1,7 @@
 // The whole schema, one module per domain; imports flow from identity upwards. The relations
 // (relations/, one module per domain) import the tables; no table module imports them.
 
+export * from './agent-runs.ts';
 export * from './agents.ts';
 export * from './audit.ts';
 export * from './billing.ts';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { check, index, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { agentRuns } from './agents.ts';
+import { agentRuns } from './agent-runs.ts';
 import { campaigns } from './campaigns.ts';
 import { messages } from './chat.ts';
 import { createdAt, timestamps } from './columns.ts';

@@ -1,14 +1,13 @@
 import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
+import { agentRuns, toolExecutions } from '../schema/agent-runs.ts';
 import {
   agentCapabilities,
   agentConfigs,
-  agentRuns,
   agents,
   agentTools,
   type JsonObject,
   type JsonValue,
-  toolExecutions,
   tools,
 } from '../schema/agents.ts';
 import { slugPattern } from './identity.ts';

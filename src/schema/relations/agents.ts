@@ -1,13 +1,6 @@
 import { relations } from 'drizzle-orm';
-import {
-  agentCapabilities,
-  agentConfigs,
-  agentRuns,
-  agents,
-  agentTools,
-  toolExecutions,
-  tools,
-} from '../agents.ts';
+import { agentRuns, toolExecutions } from '../agent-runs.ts';
+import { agentCapabilities, agentConfigs, agents, agentTools, tools } from '../agents.ts';
 import { brands } from '../brand.ts';
 import { conversations, messages } from '../chat.ts';
 import { users } from '../identity.ts';

@@ -1,5 +1,6 @@
 import { relations } from 'drizzle-orm';
-import { agentRuns, agents } from '../agents.ts';
+import { agentRuns } from '../agent-runs.ts';
+import { agents } from '../agents.ts';
 import { brands } from '../brand.ts';
 import { conversations, messages } from '../chat.ts';
 import { users } from '../identity.ts';

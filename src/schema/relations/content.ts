@@ -1,5 +1,5 @@
 import { relations } from 'drizzle-orm';
-import { agentRuns } from '../agents.ts';
+import { agentRuns } from '../agent-runs.ts';
 import { brands, brandVoices } from '../brand.ts';
 import { campaignContents } from '../campaigns.ts';
 import { contentItems, contentVersions } from '../content.ts';

@@ -1,5 +1,5 @@
 import { relations } from 'drizzle-orm';
-import { agentRuns } from '../agents.ts';
+import { agentRuns } from '../agent-runs.ts';
 import { campaigns } from '../campaigns.ts';
 import { messages } from '../chat.ts';
 import { contentItems, contentVersions } from '../content.ts';
