@@ -18,7 +18,7 @@ import { runCli } from '../src/cli.ts';
 import { rowsOf } from '../src/client.ts';
 import { DatabaseError, RunLeaseLostError, TenantScopeError } from '../src/errors.ts';
 import { InputError } from '../src/input.ts';
-import { agentRuns } from '../src/schema/index.ts';
+import { agentKinds, agentRuns } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
@@ -30,18 +30,7 @@ let acme = '';
 let globex = '';
 /** One agent per kind in each tenant: each test claims its own kind, so runs of other tests stay out of its way. */
 const agentOf: Record<string, Record<string, string>> = {};
-const kinds: AgentKind[] = [
-  'copywriter',
-  'social',
-  'email',
-  'seo',
-  'analytics',
-  'support',
-  'brand_voice',
-  'research',
-  'orchestrator',
-  'custom',
-];
+const kinds: readonly AgentKind[] = agentKinds;
 
 beforeAll(async () => {
   const { db } = database.current;
