@@ -19,7 +19,7 @@ const domains: { name: string; modules: string[] }[] = [
   { name: 'audit', modules: ['audit'] },
   { name: 'embeddings', modules: ['embeddings'] },
   { name: 'brand', modules: ['brand'] },
-  { name: 'agents', modules: ['agents'] },
+  { name: 'agents', modules: ['agents', 'agent-runs'] },
   { name: 'chat', modules: ['chat'] },
   { name: 'rag', modules: ['rag', 'reembeddings'] },
   { name: 'campaigns', modules: ['campaigns', 'content', 'channels'] },
