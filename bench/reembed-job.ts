@@ -1,0 +1,70 @@
+// The re-embedding job of `npm run bench -- reembed`, in a process of its own as an operator runs
+// it (`neonhub-db reembed run`) beside the services that keep searching: its embedding work then
+// holds no searching process's event loop. Forked by bench/reembed.ts, which sends it the moves.
+import { buildReembeddingIndex, reembed } from '../src/api/reembedding-run.ts';
+import { createDb, type DbHandle } from '../src/client.ts';
+import { createLocalEmbedder } from '../src/embedder.ts';
+
+export interface ReembedJob {
+  url: string;
+  dims: number;
+  spaceId: string;
+  moves: { organizationId: string; id: string }[];
+}
+
+export type ReembedJobMessage =
+  | { kind: 'progress'; moved: number; ms: number }
+  | { kind: 'done'; moved: number; tokens: number; ms: number }
+  | { kind: 'failed'; message: string };
+
+const send = (message: ReembedJobMessage) =>
+  new Promise<void>((resolve) => (process.send ? process.send(message, () => resolve()) : resolve()));
+
+/**
+ * Every move embedded, two at a time (as the bulk path keeps two batches in flight on a server),
+ * then the new space's tenant indexes built once; `report` hears progress.
+ */
+export async function moveEverything(
+  handle: DbHandle,
+  job: Omit<ReembedJob, 'url'>,
+  report: (moved: number, ms: number) => Promise<void> | void = () => {},
+): Promise<{ moved: number; tokens: number; ms: number }> {
+  const embedder = createLocalEmbedder(job.dims);
+  const started = performance.now();
+  let moved = 0;
+  let tokens = 0;
+  let lastReport = started;
+  const queue = [...job.moves];
+  const mover = async () => {
+    for (let move = queue.shift(); move; move = queue.shift()) {
+      const done = await reembed(handle, {
+        organizationId: move.organizationId,
+        migrationId: move.id,
+        embedder,
+        batchSize: 1000,
+        index: 'deferred',
+      });
+      moved += done.embeddedRows;
+      tokens += done.embeddedTokens;
+      if (performance.now() - lastReport > 5000) {
+        lastReport = performance.now();
+        await report(moved, lastReport - started);
+      }
+    }
+  };
+  await Promise.all([mover(), mover()]);
+  await buildReembeddingIndex(handle, job.spaceId);
+  return { moved, tokens, ms: performance.now() - started };
+}
+
+// Forked: the moves come as the first message, the outcome goes back before the process ends.
+if (process.send)
+  process.once('message', (job: ReembedJob) => {
+    const handle = createDb({ url: job.url, max: 3 });
+    moveEverything(handle, job, (moved, ms) => send({ kind: 'progress', moved, ms }))
+      .then((done) => send({ kind: 'done', ...done }))
+      .catch((error: unknown) =>
+        send({ kind: 'failed', message: (error as Error)?.message ?? String(error) }),
+      )
+      .finally(() => handle.close().finally(() => process.disconnect?.()));
+  });
