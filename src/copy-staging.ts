@@ -1,4 +1,5 @@
 import type { Transaction } from './client.ts';
+import { transactionDriverOf } from './drizzle-internals.ts';
 import type { LoadRow } from './ingest-rows.ts';
 
 // The bulk path's binary COPY staging: a batch's rows in PostgreSQL's binary COPY format, copied
@@ -136,7 +137,7 @@ interface CopyClient {
 
 /** The postgres.js transaction under a Drizzle transaction on a server, for COPY. */
 function copyClient(tx: Transaction): CopyClient {
-  const client = (tx as unknown as { session?: { client?: Partial<CopyClient> } }).session?.client;
+  const client = transactionDriverOf(tx) as Partial<CopyClient> | undefined;
   if (typeof client?.unsafe !== 'function') throw new Error('binary COPY needs a postgres.js transaction');
   return client as CopyClient;
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DbHandle, RawSql } from './client.ts';
+import { driverOf } from './drizzle-internals.ts';
 import { insideTransactionOf } from './embedded-guard.ts';
 import { MigrationError, MigrationLedgerError, ServerRequirementError } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
@@ -245,7 +246,7 @@ export async function migrate(handle: DbHandle, options: MigrateOptions = {}): P
   // The embedded database serves one transaction at a time: called from inside one of them, the
   // migrator would wait for it to end, and it waits for the migrator. Other transactions of the
   // process end by themselves, and a slow start is only slow: both are waited for.
-  if (insideTransactionOf((handle.db as unknown as { $client?: unknown }).$client))
+  if (insideTransactionOf(driverOf(handle.db)))
     throw new MigrationError(
       'migrate was called inside a transaction of the same embedded database (withTenant or db.transaction), which it would wait for forever: call it outside; nothing was applied',
     );

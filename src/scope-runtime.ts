@@ -1,10 +1,18 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
-import { PgDatabase, type PgDialect } from 'drizzle-orm/pg-core';
-import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
 import { type Database, type DbTarget, rowsOf, type Transaction } from './client.ts';
 import { DEVELOPMENT_ENV, developmentTarget } from './development.ts';
+import {
+  driverOf,
+  drizzleInternalsProblems,
+  drizzleVersion,
+  isPreparedQuery,
+  pgliteTransactionOf,
+  prepareOnSession,
+  sessionOf,
+  transactionOn,
+} from './drizzle-internals.ts';
 import { type ConnectionError, connectionFailure, hasCode, TenantScopeError } from './errors.ts';
 import { type KeyRing, loadKeyRing } from './key-ring.ts';
 import {
@@ -44,22 +52,8 @@ export function rawScopeQuery(tx: Transaction): RawScopeQuery {
   return raw;
 }
 
-const sessionOf = (tx: Database | Transaction): object => (tx as unknown as { session: object }).session;
-
 /** The scope `db` runs in, when it is a transaction a scope opened (or one of its savepoints). */
 export const scopeOf = (db: Database | Transaction): Scope | undefined => scopes.get(sessionOf(db));
-
-/** What a Drizzle prepared query is remade from (PgPreparedQuery's fields, stable across drizzle-orm 0.3x–0.45). */
-type PreparedInternals = {
-  getQuery(): { sql: string; params: unknown[] };
-  fields?: unknown;
-  _isResponseInArrayMode?: boolean;
-  customResultMapper?: unknown;
-  joinsNotNullableMap?: unknown;
-  queryMetadata?: unknown;
-  cacheConfig?: unknown;
-  authToken?: unknown;
-};
 
 /**
  * A query prepared on the database, made again on `tx`'s session: on a server it sends through the
@@ -68,24 +62,9 @@ type PreparedInternals = {
  * query can keep it on the pool.
  */
 export function boundToScope<Q>(tx: Transaction, query: Q): Q {
-  const prepared = query as unknown as PreparedInternals;
-  if (typeof prepared?.getQuery !== 'function') {
+  if (!isPreparedQuery(query))
     throw new TenantScopeError("runPrepared takes a query made with Drizzle's .prepare(name)");
-  }
-  const session = (tx as unknown as { session: { prepareQuery(...args: unknown[]): PreparedInternals } })
-    .session;
-  const bound = session.prepareQuery(
-    prepared.getQuery(),
-    prepared.fields,
-    'neonhub_scoped',
-    prepared._isResponseInArrayMode ?? true,
-    prepared.customResultMapper,
-    prepared.queryMetadata,
-    prepared.cacheConfig,
-  );
-  bound.joinsNotNullableMap = prepared.joinsNotNullableMap;
-  bound.authToken = prepared.authToken;
-  return bound as unknown as Q;
+  return prepareOnSession(tx, query, 'neonhub_scoped');
 }
 
 export const describeScope = (scope: Scope) =>
@@ -120,7 +99,7 @@ export function runtimeOf(db: Database): ScopeRuntime {
 type Client = { kind: 'server'; sql: postgres.Sql } | { kind: 'embedded'; pglite: PGlite };
 
 function clientOf(db: Database): Client {
-  const client = (db as unknown as { $client: unknown }).$client;
+  const client = driverOf(db);
   if (typeof client === 'function' && 'reserve' in client)
     return { kind: 'server', sql: client as postgres.Sql };
   if (client && typeof client === 'object' && 'transaction' in client && 'exec' in client) {
@@ -213,6 +192,12 @@ export class ScopeRuntime {
     private readonly options: ScopeRuntimeOptions,
   ) {
     this.client = clientOf(db);
+    // Scopes are built from Drizzle internals (src/drizzle-internals.ts): a release that changed one fails here, by name.
+    const problems = drizzleInternalsProblems(db);
+    if (problems.length > 0)
+      throw new TenantScopeError(
+        `drizzle-orm ${drizzleVersion} lacks what tenant scopes are built from (this package supports ^0.45): ${problems.join('; ')}`,
+      );
     this.ring = options.keys;
   }
 
@@ -550,8 +535,11 @@ export class ScopeRuntime {
     try {
       return await db.transaction(async (tx) => {
         scopes.set(sessionOf(tx), scope);
-        // Drizzle's PGlite session keeps the transaction it runs on as its client.
-        const pgliteTx = (tx as unknown as { session: { client: Pick<PGlite, 'query'> } }).session.client;
+        const pgliteTx = pgliteTransactionOf(tx);
+        if (!pgliteTx)
+          throw new TenantScopeError(
+            `drizzle-orm ${drizzleVersion} keeps no PGlite transaction on its session`,
+          );
         rawQueries.set(
           sessionOf(tx),
           async (text, params, rowMode) => (await pgliteTx.query(text, params, { rowMode })).rows,
@@ -588,12 +576,6 @@ function bound(text: string, params: unknown[]): SQL {
 /** The database refused the scope's proof (unknown organization, retired key version, wrong proof). */
 const refusedOpening = (error: unknown) => hasCode(error, '28000');
 
-/** Drizzle internals a scoped transaction is built from (stable across drizzle-orm 0.3x–0.45). */
-type DrizzleInternals = {
-  dialect: PgDialect;
-  session: { schema: ConstructorParameters<typeof PostgresJsTransaction>[2]; options: object };
-};
-
 /**
  * A Drizzle transaction on a reserved connection whose BEGIN the scope sent itself. Once the scope
  * ends (`end()`), its `tx` refuses every statement: the connection may already be serving another
@@ -603,17 +585,13 @@ function scopedTransaction(
   db: Database,
   connection: postgres.ReservedSql,
 ): { tx: Transaction; raw: RawScopeQuery; end(): void } {
-  const { dialect, session } = db as unknown as DrizzleInternals;
   let ended = false;
   const unsafe = (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) => {
     if (ended) throw new TenantScopeError('this transaction belongs to a scope that has ended');
     return connection.unsafe(query, params as never[], options);
   };
-  const client = { unsafe };
-  const scopedSession = new PostgresJsSession(client as never, dialect, session.schema, session.options);
-  const tx = new ScopedPostgresTransaction(dialect, scopedSession as never, session.schema as never);
   return {
-    tx: tx as unknown as Transaction,
+    tx: transactionOn(db, { unsafe }),
     raw: async (text, params, rowMode) => {
       const query = unsafe(text, params, { prepare: false });
       return rowMode === 'array' ? query.values() : query;
@@ -622,58 +600,4 @@ function scopedTransaction(
       ended = true;
     },
   };
-}
-
-/** What a nested savepoint is built from (PgTransaction's protected fields). */
-type TransactionInternals = {
-  dialect: PgDialect;
-  session: { execute(query: SQL): Promise<unknown> };
-  schema: DrizzleInternals['session']['schema'];
-  nestedIndex: number;
-};
-
-type TransactionArgs = ConstructorParameters<typeof PostgresJsTransaction<Record<string, unknown>, never>>;
-
-/** Savepoints written out: a reserved connection has no postgres.js `savepoint()` helper. */
-class ScopedPostgresTransaction extends PostgresJsTransaction<Record<string, unknown>, never> {
-  constructor(dialect: PgDialect, session: TransactionArgs[1], schema: TransactionArgs[2], nestedIndex = 0) {
-    // Built without the schema, the base skips one relational query builder per table on every
-    // scope; `tx.query` builds them on first use.
-    super(dialect, session, undefined, nestedIndex);
-    const self = this as unknown as { schema: TransactionArgs[2]; _: object };
-    self.schema = schema;
-    if (!schema) return;
-    self._ = {
-      ...self._,
-      schema: schema.schema,
-      fullSchema: schema.fullSchema,
-      tableNamesMap: schema.tableNamesMap,
-    };
-    Object.defineProperty(this, 'query', {
-      configurable: true,
-      enumerable: true,
-      get: () => {
-        const { query } = new PgDatabase(dialect, session, schema);
-        Object.defineProperty(this, 'query', { value: query, enumerable: true });
-        return query;
-      },
-    });
-  }
-
-  override async transaction<T>(
-    fn: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => Promise<T>,
-  ): Promise<T> {
-    const { dialect, session, schema, nestedIndex } = this as unknown as TransactionInternals;
-    const name = sql.raw(`neonhub_sp${nestedIndex + 1}`);
-    const nested = new ScopedPostgresTransaction(dialect, session as never, schema as never, nestedIndex + 1);
-    await session.execute(sql`savepoint ${name}`);
-    try {
-      const result = await fn(nested);
-      await session.execute(sql`release savepoint ${name}`);
-      return result;
-    } catch (error) {
-      await session.execute(sql`rollback to savepoint ${name}`);
-      throw error;
-    }
-  }
 }

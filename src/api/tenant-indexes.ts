@@ -1,4 +1,5 @@
 import type { DbHandle } from '../client.ts';
+import { driverOf } from '../drizzle-internals.ts';
 import { invalidInput, isUuid } from '../input.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
 import {
@@ -317,7 +318,7 @@ async function listen(
   channel: string,
   onPayload: (payload: string) => void,
 ): Promise<Unlisten> {
-  const sql = (handle.db as unknown as { $client: unknown }).$client as {
+  const sql = driverOf(handle.db) as {
     listen(channel: string, fn: (payload: string) => void): Promise<{ unlisten: Unlisten }>;
   };
   const { unlisten } = await sql.listen(channel, onPayload);
