@@ -13,7 +13,7 @@ import {
   switchReembedding,
 } from '../src/api/reembedding.ts';
 import { type ReembedEmbedder, reembed } from '../src/api/reembedding-run.ts';
-import { searchChunks } from '../src/api/search.ts';
+import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
 import { rowsOf } from '../src/client.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
 import { ReembeddingError } from '../src/errors.ts';
@@ -371,6 +371,20 @@ describe('re-embedding a dataset', () => {
     );
     expect(indexed).toMatchObject({ strategy: 'hnsw', index: 'tenant', tenantIndexPending: false });
     expect(indexed.hits.map((hit) => hit.id)).toEqual(late.hits.map((hit) => hit.id));
+    // Its explained plan reads both tables: the new space's own index of chunk_embeddings among them.
+    const explained = await withTenant(handle.db, org(), (tx) =>
+      explainSearchChunks(tx, {
+        spaceId: newSpace.id,
+        text: 'velvet compass orchard',
+        embedder: newEmbedder,
+        k: 5,
+        datasetIds: [dataset()],
+        exactThreshold: 100,
+      }),
+    );
+    expect(explained.strategy).toBe('hnsw');
+    expect(explained.plan).toContain(`Index Scan using ${ownIndex}`);
+    expect(explained.plan).toMatch(/on chunks\b/);
     const changed = await search('obsidian marmalade tandem glacier changed after the switch');
     expect(changed.hits[0]?.content).toBe('obsidian marmalade tandem glacier changed after the switch');
     expect(new Set(changed.hits.map((hit) => hit.id)).size).toBe(changed.hits.length);

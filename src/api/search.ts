@@ -276,7 +276,8 @@ export async function searchChunks(tx: Transaction, input: ChunkSearchInput): Pr
 
 /**
  * The plan PostgreSQL chooses for the path a chunk search takes (EXPLAIN, no ANALYZE): the
- * search's choice made first, then the chosen select explained alone.
+ * search's choice made first for each table it reads (`chunks`, and `chunk_embeddings`, where a
+ * re-embedded dataset's vectors are), then the chosen selects explained together.
  */
 export async function explainSearchChunks(
   tx: Transaction,
@@ -285,18 +286,26 @@ export async function explainSearchChunks(
   const k = input.k ?? 10;
   assertK(k, 'chunks');
   const { q, scope } = await chunkQuery(tx, input, input, { k, limit: k });
-  const plan = await planNearest(tx, q, scope.check);
-  checkDatasets(scope.wanted, plan.checked, q.space.id);
-  const rows = await withPlanSettings(tx, q, plan, async () =>
+  const sides: NearestQuery[] = [
+    q,
+    ...(q.alsoFrom ? [{ ...q, table: q.alsoFrom, alsoFrom: undefined }] : []),
+  ];
+  const plans: NearestPlan[] = [];
+  for (const side of sides)
+    plans.push(await planNearest(tx, side, plans.length === 0 ? scope.check : undefined));
+  checkDatasets(scope.wanted, plans[0]?.checked, q.space.id);
+  const indexed = plans.find((plan) => plan.strategy === 'hnsw');
+  const selects = sides.map((side, i) => sql`(${nearestSql(side, plans[i] as NearestPlan)})`);
+  const rows = await withPlanSettings(tx, q, indexed ?? (plans[0] as NearestPlan), async () =>
     rowsOf<{ 'QUERY PLAN': string }>(
       await tx.execute(
-        sql`explain with nearest as materialized (${nearestSql(q, plan)}) select * from nearest order by distance`,
+        sql`explain with nearest as materialized (${sql.join(selects, sql` union all `)}) select * from nearest order by distance limit ${k}`,
       ),
     ),
   );
   return {
-    strategy: plan.strategy,
-    tenantIndexPending: plan.tenantIndexPending === true,
+    strategy: indexed ? 'hnsw' : 'exact',
+    tenantIndexPending: plans.some((plan) => plan.tenantIndexPending === true),
     plan: rows.map((row) => row['QUERY PLAN']).join('\n'),
   };
 }
