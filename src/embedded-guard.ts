@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.ts';
-import { EmbeddedDatabaseError, type EmbeddedFault } from './errors.ts';
+import { EmbeddedDatabaseError, type EmbeddedFault, TenantScopeError } from './errors.ts';
 
 // The embedded database runs PostgreSQL inside this process, so its storage faults are ours to
 // report: after a PANIC (a full disk under the WAL, a lost file) PGlite's WebAssembly runtime has
@@ -129,16 +129,18 @@ function startFailure(error: unknown, dataDir: string, log: EmbeddedLog | undefi
   return embeddedError(kind, dataDir, 'start', errno ? `${errno}: ${reason}` : reason, undefined, error);
 }
 
-/** The transaction of an embedded instance the current async call runs inside, if any. */
-const transactionOf = new AsyncLocalStorage<PGlite>();
+/** The transaction of an embedded instance the current async call runs inside, if any, while it is open. */
+const transactionOf = new AsyncLocalStorage<{ pglite: PGlite; open: boolean }>();
 const guarded = new WeakSet<PGlite>();
 
 /**
- * Whether the caller runs inside a transaction of `client` (an embedded instance): a statement sent
- * outside that transaction would wait for it to end, and it waits for the caller.
+ * Whether the caller runs inside an open transaction of `client` (an embedded instance): a
+ * statement sent outside that transaction would wait for it to end, and it waits for the caller.
  */
-export const insideTransactionOf = (client: unknown): boolean =>
-  client !== undefined && transactionOf.getStore() === client;
+export const insideTransactionOf = (client: unknown): boolean => {
+  const store = transactionOf.getStore();
+  return client !== undefined && store?.pglite === client && store.open;
+};
 
 /**
  * Guards an embedded instance (once; later calls do nothing): a storage fault becomes an
@@ -193,9 +195,37 @@ export function guardEmbedded(pglite: PGlite, dataDir: string, log?: EmbeddedLog
     });
   }
 
+  // One transaction at a time: a call on the instance from inside one of its transactions would
+  // wait for it to end, and it waits for the call. Refused at once instead of hanging.
+  const outside = (call: string) => {
+    if (insideTransactionOf(pglite))
+      throw new TenantScopeError(
+        `${call} on the embedded database from inside one of its transactions (withTenant or db.transaction) would wait for that transaction forever: use the transaction (tx) it gives you, or make the call after it ends`,
+      );
+  };
   const transaction = pglite.transaction.bind(pglite);
-  pglite.transaction = ((callback: Parameters<PGlite['transaction']>[0]) =>
-    transaction((tx) => transactionOf.run(pglite, () => callback(tx)))) as PGlite['transaction'];
+  pglite.transaction = (async (callback: Parameters<PGlite['transaction']>[0]) => {
+    outside('a transaction');
+    return await transaction(async (tx) => {
+      const store = { pglite, open: true };
+      try {
+        return await transactionOf.run(store, () => callback(tx));
+      } finally {
+        store.open = false;
+      }
+    });
+  }) as PGlite['transaction'];
+  for (const name of ['query', 'exec'] as const) {
+    const original = pglite[name].bind(pglite) as (...args: unknown[]) => Promise<unknown>;
+    Object.defineProperty(pglite, name, {
+      configurable: true,
+      writable: true,
+      value: async (...args: unknown[]) => {
+        outside('a statement');
+        return await original(...args);
+      },
+    });
+  }
 
   // Nothing to flush or shut down in an instance that never started or has stopped, and entering
   // a stopped one would hang.

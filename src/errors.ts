@@ -145,7 +145,10 @@ export class EmbeddedDatabaseError extends Error {
   }
 }
 
-/** A tenant scope used wrongly: outside a scope, nested for another tenant, or run as a privileged login. */
+/**
+ * A tenant scope used wrongly: outside a scope, nested for another tenant, run as a privileged
+ * login, or the embedded database called from inside one of its own transactions.
+ */
 export class TenantScopeError extends Error {
   override readonly name = 'TenantScopeError';
 }

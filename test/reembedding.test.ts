@@ -16,7 +16,7 @@ import { type ReembedEmbedder, reembed } from '../src/api/reembedding-run.ts';
 import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
 import { rowsOf } from '../src/client.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
-import { ReembeddingError } from '../src/errors.ts';
+import { ReembeddingError, TenantScopeError } from '../src/errors.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder, NEXT_LOCAL_EMBEDDING_SPACE } from '../src/seed/brand.ts';
 import { withTenant } from '../src/tenant.ts';
@@ -458,6 +458,35 @@ describe('re-embedding a dataset', () => {
       (e) => e,
     );
     expect(noSwitch).toMatchObject({ kind: 'target_deleted' });
+  });
+});
+
+describe('re-embedding called inside a scope', () => {
+  it('runs on a server; on the embedded database, which a scope holds, it is refused at once, typed, with nothing written, and runs once called outside', async () => {
+    const handle = database.current;
+    const staying = other.organizationId;
+    const move = await withTenant(handle.db, staying, (tx) =>
+      startReembedding(tx, { datasetId: other.datasets[0]?.id ?? '', toSpaceId: newSpace.id }),
+    );
+    const run = () =>
+      reembed(handle, {
+        organizationId: staying,
+        migrationId: move.id,
+        embedder: newEmbedder,
+        batchSize: 100,
+      });
+    const nested = await withTenant(handle.db, staying, () => run()).catch((error: unknown) => error);
+    const written = async () =>
+      (await withTenant(handle.db, staying, (tx) => getReembedding(tx, move.id))).embeddedRows;
+    if (onServer) {
+      expect(nested).toMatchObject({ remaining: 0, embeddedRows: 200 });
+    } else {
+      expect(nested).toBeInstanceOf(TenantScopeError);
+      expect((nested as Error).message).toMatch(/from inside one of its transactions/);
+      expect(await written()).toBe(0);
+      expect(await run()).toMatchObject({ remaining: 0, embeddedRows: 200 });
+    }
+    expect(await written()).toBe(200);
   });
 });
 
