@@ -29,7 +29,7 @@ const database = useTestDatabase();
 let acme = '';
 let globex = '';
 const agentOf: Record<string, Partial<Record<AgentKind, string>>> = {};
-const kinds: AgentKind[] = ['copywriter', 'social', 'email', 'seo'];
+const kinds: AgentKind[] = ['copywriter', 'social', 'email', 'seo', 'research'];
 
 beforeAll(async () => {
   const { db } = database.current;
@@ -285,5 +285,42 @@ describe('claimRunsAndNextDue', () => {
     expect(startedAt).toBeGreaterThanOrEqual(runAt.getTime());
     expect(startedAt - started).toBeLessThan(pollIntervalMs);
     expect(await runRow(acme, run.id)).toMatchObject({ status: 'succeeded', output: { ok: true } });
+  });
+
+  it("a worker at a tenant's limit claims again as that tenant's runs finish, not at its next poll", async () => {
+    const { db } = database.current;
+    const agentId = agent(globex, 'research');
+    const queued = await scope(globex, (tx) =>
+      enqueueRuns(
+        tx,
+        Array.from({ length: 6 }, (_, n) => ({ agentId, input: { n } })),
+      ),
+    );
+    let running = 0;
+    let most = 0;
+    const pollIntervalMs = 60_000;
+    const worker = runWorker(
+      db,
+      {
+        research: async () => {
+          running++;
+          most = Math.max(most, running);
+          await sleep(50);
+          running--;
+          return { output: { ok: true } };
+        },
+      },
+      { concurrency: 8, perTenantLimit: 2, pollIntervalMs },
+    );
+    const started = Date.now();
+    while (worker.stats.succeeded < queued.length) await sleep(20);
+    const elapsed = Date.now() - started;
+    await worker.stop();
+    console.log(
+      `perTenantLimit 2, 6 runs of 50 ms: done in ${elapsed} ms, at most ${most} at once (poll interval ${pollIntervalMs} ms)`,
+    );
+    expect(most).toBeLessThanOrEqual(2);
+    expect(elapsed).toBeLessThan(pollIntervalMs);
+    for (const { run } of queued) expect(await runRow(globex, run.id)).toMatchObject({ status: 'succeeded' });
   });
 });

@@ -238,7 +238,10 @@ export function runWorker(
       clearInterval(heartbeat);
       if (running) busy--;
       inFlight.delete(run.runId);
-      slotFreed();
+      // A tenant held at its perTenantLimit may claim again: on a server the finish notifies the
+      // workers that listen; the embedded database cannot listen, so this worker looks again now.
+      if (embedded) nudge();
+      else slotFreed();
     }
   };
 
