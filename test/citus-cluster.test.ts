@@ -23,7 +23,7 @@ import { campaignMetricSeries, upsertMetricPoints } from '../src/api/metrics.ts'
 import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
 import { rollbackReembedding, startReembedding, switchReembedding } from '../src/api/reembedding.ts';
 import { reembed } from '../src/api/reembedding-run.ts';
-import { claimRuns, enqueueRuns } from '../src/api/run-queue.ts';
+import { claimRuns, enqueueRuns, finishClaimedRuns } from '../src/api/run-queue.ts';
 import { hybridSearch, searchChunks } from '../src/api/search.ts';
 import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
 import {
@@ -1373,7 +1373,18 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
           if (more.length === 0) break;
           all.push(...more);
         }
-        for (const run of all) {
+        // Half finished by the worker's path (no tenant scope, one call per tenant), half in scopes.
+        const half = all.slice(0, all.length / 2);
+        const direct = await finishClaimedRuns(
+          strict.db,
+          half.map((run) => ({ run, result: { status: 'succeeded' as const, output: { via: 'worker' } } })),
+        );
+        say(
+          `run queue: finishClaimedRuns finished ${direct.finished.length} runs of ${new Set(half.map((run) => run.organizationId)).size} tenants, ${direct.lost.length} lost`,
+        );
+        expect(direct).toMatchObject({ lost: [] });
+        expect(direct.finished).toHaveLength(half.length);
+        for (const run of all.slice(half.length)) {
           await withTenant(strict.db, run.organizationId, (tx) =>
             finishRun(tx, run.runId, { status: 'succeeded', attempt: run.attempt }),
           );

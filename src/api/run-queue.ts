@@ -26,7 +26,8 @@ import {
 
 // The run queue: tenants enqueue runs in their own scope; workers, which are no tenant, claim them
 // across tenants through app_claim_runs (a SECURITY DEFINER function that wants the service key's
-// proof), then open each run's tenant scope with withTenant to heartbeat, finish, retry or release it.
+// proof), finish the runs they claimed through app_finish_runs (the same proof, naming the tenant),
+// and open a run's tenant scope with withTenant to heartbeat, retry or release it.
 // Every lease operation names the attempt it holds, so a worker whose lease was taken over writes nothing.
 
 export type AgentKind = (typeof agentKinds)[number];
@@ -218,6 +219,18 @@ function workerDatabase(db: Database | Transaction, call: string): Database {
  * Needs the key ring (the service key proves the call), as `withTenant` does.
  */
 export async function claimRuns(db: Database, options: ClaimRunsOptions = {}): Promise<ClaimedRun[]> {
+  return (await claimRunsAndNextDue(db, options)).runs;
+}
+
+/**
+ * `claimRuns`, and in the same call when the next run of any tenant may be due (`nextRunDueAt`, as
+ * the claim left the queue; now when the claim took `limit` runs, since more may be due): what an
+ * idle worker sleeps until.
+ */
+export async function claimRunsAndNextDue(
+  db: Database,
+  options: ClaimRunsOptions = {},
+): Promise<{ runs: ClaimedRun[]; nextDueAt: Date | null }> {
   const worker = workerDatabase(db, 'claimRuns');
   const { kinds, limit, leaseSeconds, perTenantLimit } = parseInput(
     claimOptionsSchema,
@@ -228,20 +241,26 @@ export async function claimRuns(db: Database, options: ClaimRunsOptions = {}): P
   const kindList = kinds ? `{${kinds.join(',')}}` : null;
   const rows = await queueCall<Record<string, unknown>>(
     worker,
-    sql`select * from public.app_claim_runs(${kindList}::agent_kind[], ${limit}::integer, ${leaseSeconds}::integer,
+    sql`select * from public.app_claim_runs_next(${kindList}::agent_kind[], ${limit}::integer, ${leaseSeconds}::integer,
           ${perTenantLimit ?? null}::integer, ${issued}::bigint, ${proof}::bytea)`,
   );
-  return rows.map((row) => ({
-    organizationId: String(row.organization_id),
-    runId: String(row.run_id),
-    agentId: String(row.agent_id),
-    agentKind: row.agent_kind as AgentKind,
-    configId: String(row.config_id),
-    input: (typeof row.input === 'string' ? JSON.parse(row.input) : row.input) as JsonObject,
-    attempt: Number(row.attempt),
-    maxAttempts: Number(row.max_attempts),
-    leaseExpiresAt: new Date(row.lease_expires_at as string | Date),
-  }));
+  // The runs, then one row without a run that says when the next may be due.
+  const runs = rows.filter((row) => row.run_id !== null && row.run_id !== undefined);
+  const next = rows.find((row) => row.run_id === null || row.run_id === undefined)?.next_ready;
+  return {
+    runs: runs.map((row) => ({
+      organizationId: String(row.organization_id),
+      runId: String(row.run_id),
+      agentId: String(row.agent_id),
+      agentKind: row.agent_kind as AgentKind,
+      configId: String(row.config_id),
+      input: (typeof row.input === 'string' ? JSON.parse(row.input) : row.input) as JsonObject,
+      attempt: Number(row.attempt),
+      maxAttempts: Number(row.max_attempts),
+      leaseExpiresAt: new Date(row.lease_expires_at as string | Date),
+    })),
+    nextDueAt: next ? new Date(next as string | Date) : null,
+  };
 }
 
 async function queueCall<T>(db: Database, query: ReturnType<typeof sql>): Promise<T[]> {
@@ -353,24 +372,7 @@ export async function finishRuns(
 ): Promise<{ finished: string[]; lost: string[] }> {
   if (items.length === 0) return { finished: [], lost: [] };
   const org = currentTenant(tx);
-  const rows = items.map(({ run, result }, index) => {
-    const attempt = heldRun(tx, run);
-    const values = parseInput(finishRunInputSchema, result, 'agent_runs', `runs[${index}]`);
-    return {
-      id: run.runId,
-      attempt,
-      status: values.status,
-      output: values.output ?? null,
-      error: values.error ?? null,
-      model: values.model ?? null,
-      prompt_tokens: values.promptTokens ?? null,
-      completion_tokens: values.completionTokens ?? null,
-      cost_amount: values.costAmount ?? null,
-      currency: values.currency ?? null,
-      latency_ms: values.latencyMs ?? null,
-      time_to_first_token_ms: values.timeToFirstTokenMs ?? null,
-    };
-  });
+  const rows = items.map(({ run, result }, index) => finishRow(heldRun(tx, run), run.runId, result, index));
   // Latency is the caller's, else the time since the start; kept out of COALESCE, where Citus refuses now().
   const finish = (subset: typeof rows, latency: ReturnType<typeof sql>) =>
     subset.length === 0
@@ -411,6 +413,72 @@ export async function finishRuns(
       lost: rows.filter((row) => !finished.has(row.id)).map((row) => row.id),
     };
   });
+}
+
+/** One run of a finish as the statements read it from JSON (jsonb_to_recordset). */
+function finishRow(attempt: number, runId: string, result: FinishRunInput, index: number) {
+  const values = parseInput(finishRunInputSchema, result, 'agent_runs', `runs[${index}]`);
+  return {
+    id: runId,
+    attempt,
+    status: values.status,
+    output: values.output ?? null,
+    error: values.error ?? null,
+    model: values.model ?? null,
+    prompt_tokens: values.promptTokens ?? null,
+    completion_tokens: values.completionTokens ?? null,
+    cost_amount: values.costAmount ?? null,
+    currency: values.currency ?? null,
+    latency_ms: values.latencyMs ?? null,
+    time_to_first_token_ms: values.timeToFirstTokenMs ?? null,
+  };
+}
+
+/** Runs of one tenant a finish sends in one call: as many as enqueueRuns takes. */
+const MAX_FINISH = 1000;
+
+/**
+ * A worker's finish of runs it claimed, without opening their tenants' scopes: each run with its
+ * terminal status and telemetry as `finishRuns` takes them, one call per tenant (through the
+ * definer function `app_finish_runs`, which wants the service key's proof of the tenant named).
+ * Only a run still running under the attempt named is finished; the ids of the others (taken
+ * over, released, finished, of another tenant or never claimed) come back as `lost`, unchanged.
+ * On the database, not in a scope (inside one it throws `TenantScopeError`).
+ */
+export async function finishClaimedRuns(
+  db: Database,
+  items: readonly { run: Pick<ClaimedRun, 'organizationId' | 'runId' | 'attempt'>; result: FinishRunInput }[],
+): Promise<{ finished: string[]; lost: string[] }> {
+  const worker = workerDatabase(db, 'finishClaimedRuns');
+  const byTenant = new Map<string, ReturnType<typeof finishRow>[]>();
+  items.forEach(({ run, result }, index) => {
+    assertUuid(run.organizationId, 'organizationId');
+    assertUuid(run.runId, 'runId');
+    const attempt = parseInput(z.int().min(1).max(100), run.attempt, 'agent_runs', 'attempt');
+    const row = finishRow(attempt, run.runId, result, index);
+    // As the database spells the tenant in the message the proof signs.
+    const org = run.organizationId.toLowerCase();
+    const rows = byTenant.get(org);
+    if (rows) rows.push(row);
+    else byTenant.set(org, [row]);
+  });
+  const runtime = runtimeOf(worker);
+  const calls = [...byTenant].flatMap(([org, rows]) =>
+    Array.from({ length: Math.ceil(rows.length / MAX_FINISH) }, async (_, part) => {
+      const { issued, proof } = await runtime.runQueueProof(`finish:${org}`);
+      const chunk = rows.slice(part * MAX_FINISH, (part + 1) * MAX_FINISH);
+      return queueCall<{ run_id: string }>(
+        worker,
+        sql`select run_id from public.app_finish_runs(${org}::uuid, ${JSON.stringify(chunk)}::jsonb,
+              ${issued}::bigint, ${proof}::bytea)`,
+      );
+    }),
+  );
+  const finished = new Set((await Promise.all(calls)).flat().map((row) => String(row.run_id)));
+  return {
+    finished: [...finished],
+    lost: [...new Set(items.map(({ run }) => run.runId))].filter((id) => !finished.has(id.toLowerCase())),
+  };
 }
 
 /** `backoff_seconds`, doubled for each attempt after the first, at most a day: as app_claim_runs computes it. */

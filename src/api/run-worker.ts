@@ -3,15 +3,14 @@ import type { Database, Transaction } from '../client.ts';
 import { RunLeaseLostError } from '../errors.ts';
 import type { ExecutionError, JsonObject } from '../schema/index.ts';
 import { withTenant } from '../tenant.ts';
-import { type FinishRunInput, finishRun } from './agent-runs.ts';
+import type { FinishRunInput } from './agent-runs.ts';
 import {
   type AgentKind,
   type ClaimedRun,
-  claimRuns,
+  claimRunsAndNextDue,
   failRunAttempt,
-  finishRuns,
+  finishClaimedRuns,
   heartbeatRun,
-  nextRunDueAt,
   RUN_QUEUE_CHANNEL,
   releaseRun,
 } from './run-queue.ts';
@@ -30,7 +29,7 @@ export type RunResult = Omit<FinishRunInput, 'status' | 'attempt' | 'error'>;
 export type RunHandler = (run: RunContext) => Promise<RunResult | undefined>;
 
 export interface RunWorkerOptions {
-  /** Runs in flight at once in this worker (default 4). */
+  /** Handlers running at once in this worker (default 4). */
   concurrency?: number;
   /** Lease per claim (default 60 s); the worker renews it every third of it while a handler runs. */
   leaseSeconds?: number;
@@ -66,11 +65,13 @@ const leaseLost = Symbol('lease lost');
 
 /**
  * Claims and runs agent runs with `handlers` (one per agent kind; only those kinds are claimed),
- * `concurrency` at a time, until `stop()`. Each run's tenant scope is opened with `withTenant` to
- * renew its lease, and to finish it (`succeeded` with the handler's result), fail the attempt (the
- * queue retries it after its backoff) or finish it `cancelled` when `cancelRun` asked. An idle
- * worker waits for the queue's notification (on a server), the next scheduled run, or the poll
- * interval, whichever comes first.
+ * `concurrency` handlers at a time, until `stop()`. A run is finished (`succeeded` with the
+ * handler's result, or `cancelled` when `cancelRun` asked) with `finishClaimedRuns`, which names
+ * the run's tenant and attempt and opens no scope; its tenant scope is opened with `withTenant` to
+ * renew its lease, fail the attempt (the queue retries it after its backoff) or release it. A
+ * handler's slot takes the next run while its outcome is written, so a worker holds at most twice
+ * `concurrency` runs. An idle worker waits for the queue's notification (on a server), the next
+ * scheduled run (its claims say when), or the poll interval, whichever comes first.
  */
 export function runWorker(
   db: Database,
@@ -87,81 +88,93 @@ export function runWorker(
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
   const report = options.onError ?? (() => {});
   const stats = { claimed: 0, succeeded: 0, failed: 0, cancelled: 0, released: 0, lost: 0 };
+  /** Runs this worker holds: a handler running, or its outcome on its way to the database. */
   const inFlight = new Map<string, { run: ClaimedRun; abort: AbortController; done: Promise<void> }>();
+  /**
+   * Handlers running. A run whose handler returned frees its slot while its outcome is written, so
+   * the next claim leaves meanwhile; the worker holds at most twice `concurrency` runs.
+   */
+  let busy = 0;
+  const free = () => Math.min(concurrency - busy, 2 * concurrency - inFlight.size);
   let stopped = false;
   let wake: () => void = () => {};
   let notified = false;
+  /** The loop sleeps with no slot free: a handler that returns, or an outcome written, wakes it to claim. */
+  let full = false;
   const nudge = () => {
     notified = true;
     wake();
   };
+  const slotFreed = () => {
+    if (full) wake();
+  };
 
   const listening = embedded ? undefined : listen(client as postgres.Sql, nudge).catch(report);
 
-  // Outcomes of one tenant's runs that ended in the same turn of the event loop share one scope:
-  // their statements leave together, so a busy worker pays one transaction for many runs.
+  // Outcomes that ended in the same turn of the event loop leave together: a tenant's successes and
+  // cancellations in one finishClaimedRuns call (no tenant scope to open), its failures and releases
+  // in one scope.
   type Pending = {
     run: ClaimedRun;
-    /** The outcome alone, in a scope of its own or among others. */
-    apply: (tx: Transaction) => Promise<unknown>;
-    /** A success, which shares one statement with the tenant's other successes (finishRuns). */
-    result?: RunResult;
+    /** A finish with a terminal status, which shares one call with the tenant's other finishes. */
+    result?: FinishRunInput;
+    /** Else the outcome, in the tenant's scope, alone or among others. */
+    apply?: (tx: Transaction) => Promise<unknown>;
     resolve: () => void;
     reject: (e: unknown) => void;
   };
-  const pending = new Map<string, Pending[]>();
-  const flushTenant = async (organizationId: string, items: Pending[]) => {
-    const successes = items.filter((item) => item.result);
-    const others = items.filter((item) => !item.result);
-    const { batch, settled } = await withTenant(db, organizationId, async (tx) => {
-      const [batch, settled] = await Promise.all([
-        finishRuns(
-          tx,
-          successes.map((item) => ({
-            run: item.run,
-            result: { ...item.result, status: 'succeeded' as const },
-          })),
-        ),
-        Promise.allSettled(others.map((item) => item.apply(tx))),
-      ]);
-      return { batch, settled };
-    });
-    const lost = new Set(batch.lost);
-    for (const item of successes) {
-      if (lost.has(item.run.runId)) item.reject(new RunLeaseLostError(item.run.runId, item.run.attempt));
+  let pending: Pending[] = [];
+  const finishAll = async (items: Pending[]) => {
+    const { lost } = await finishClaimedRuns(
+      db,
+      items.map((item) => ({ run: item.run, result: item.result ?? { status: 'succeeded' } })),
+    );
+    const refused = new Set(lost);
+    for (const item of items) {
+      if (refused.has(item.run.runId)) item.reject(new RunLeaseLostError(item.run.runId, item.run.attempt));
       else item.resolve();
     }
+  };
+  const applyAll = async (organizationId: string, items: Pending[]) => {
+    const settled = await withTenant(db, organizationId, (tx) =>
+      Promise.allSettled(items.map((item) => item.apply?.(tx))),
+    );
     settled.forEach((result, i) => {
-      if (result.status === 'fulfilled') others[i]?.resolve();
-      else others[i]?.reject(result.reason);
+      if (result.status === 'fulfilled') items[i]?.resolve();
+      else items[i]?.reject(result.reason);
     });
   };
+  /** A call for many runs failed as a whole (one refusal fails it): each alone, so one bad run takes no other down. */
+  const eachAlone = async (items: Pending[], call: (items: Pending[]) => Promise<void>) => {
+    try {
+      await call(items);
+    } catch (error) {
+      if (items.length === 1) items[0]?.reject(error);
+      else await Promise.all(items.map((item) => call([item]).catch(item.reject)));
+    }
+  };
   const flush = async () => {
-    const batches = [...pending];
-    pending.clear();
+    const items = pending;
+    pending = [];
+    const groups = new Map<string, Pending[]>();
+    for (const item of items) {
+      const key = `${item.apply ? 'scope' : 'finish'}:${item.run.organizationId}`;
+      const group = groups.get(key);
+      if (group) group.push(item);
+      else groups.set(key, [item]);
+    }
     await Promise.all(
-      batches.map(async ([organizationId, items]) => {
-        try {
-          await flushTenant(organizationId, items);
-        } catch (error) {
-          // The scope failed as a whole (one refusal aborts its transaction): each alone, so one bad run takes no other down.
-          if (items.length === 1) items[0]?.reject(error);
-          else
-            for (const item of items)
-              withTenant(db, organizationId, (tx) => item.apply(tx)).then(item.resolve, item.reject);
-        }
-      }),
+      [...groups.values()].map((group) =>
+        eachAlone(group, (some) =>
+          some[0]?.apply ? applyAll(some[0].run.organizationId, some) : finishAll(some),
+        ),
+      ),
     );
   };
-  const settle = (run: ClaimedRun, apply: Pending['apply'], result?: RunResult) =>
+  const settle = (run: ClaimedRun, outcome: Pick<Pending, 'result' | 'apply'>) =>
     new Promise<void>((resolve, reject) => {
-      const item = { run, apply, result, resolve, reject };
-      const items = pending.get(run.organizationId);
-      if (items) items.push(item);
-      else {
-        if (pending.size === 0) setImmediate(() => flush().catch(report));
-        pending.set(run.organizationId, [item]);
-      }
+      if (pending.length === 0) setImmediate(() => flush().catch(report));
+      pending.push({ run, ...outcome, resolve, reject });
     });
 
   const execute = async (run: ClaimedRun, abort: AbortController) => {
@@ -180,6 +193,7 @@ export function runWorker(
       Math.max(1000, (leaseSeconds * 1000) / 3),
     );
     heartbeat.unref?.();
+    let running = true;
     try {
       const handler = handlers[run.agentKind];
       let outcome: { result: RunResult | undefined } | { error: unknown };
@@ -190,31 +204,30 @@ export function runWorker(
         outcome = { error };
       }
       clearInterval(heartbeat);
+      // The handler is done: its slot takes the next run while the outcome is written.
+      running = false;
+      busy--;
+      slotFreed();
       const reason = abort.signal.reason;
       if (reason === leaseLost) {
         stats.lost++;
         return;
       }
       if (reason === stopping && 'error' in outcome) {
-        await settle(run, (tx) => releaseRun(tx, run));
+        await settle(run, { apply: (tx) => releaseRun(tx, run) });
         stats.released++;
         options.onSettled?.(run, 'released');
       } else if (reason === cancelled) {
-        await settle(run, (tx) => finishRun(tx, run.runId, { status: 'cancelled', attempt: run.attempt }));
+        await settle(run, { result: { status: 'cancelled' } });
         stats.cancelled++;
         options.onSettled?.(run, 'cancelled');
       } else if ('error' in outcome) {
         report(outcome.error, run);
-        await settle(run, (tx) => failRunAttempt(tx, run, executionError(outcome.error)));
+        await settle(run, { apply: (tx) => failRunAttempt(tx, run, executionError(outcome.error)) });
         stats.failed++;
         options.onSettled?.(run, 'failed');
       } else {
-        const result = outcome.result ?? {};
-        await settle(
-          run,
-          (tx) => finishRun(tx, run.runId, { ...result, status: 'succeeded', attempt: run.attempt }),
-          result,
-        );
+        await settle(run, { result: { ...outcome.result, status: 'succeeded' } });
         stats.succeeded++;
         options.onSettled?.(run, 'succeeded');
       }
@@ -223,8 +236,12 @@ export function runWorker(
       else report(error, run);
     } finally {
       clearInterval(heartbeat);
+      if (running) busy--;
       inFlight.delete(run.runId);
-      nudge();
+      // A tenant held at its perTenantLimit may claim again: on a server the finish notifies the
+      // workers that listen; the embedded database cannot listen, so this worker looks again now.
+      if (embedded) nudge();
+      else slotFreed();
     }
   };
 
@@ -232,48 +249,51 @@ export function runWorker(
     await listening;
     let empty = 0;
     while (!stopped) {
-      const free = concurrency - inFlight.size;
+      const slots = free();
       let claimed: ClaimedRun[] = [];
       let waitMs = pollIntervalMs;
-      if (free > 0) {
+      if (slots > 0) {
         // A notification since the last claim: new work, so the empty-claim backoff starts again.
         if (notified) empty = 0;
         notified = false;
         try {
-          claimed = await claimRuns(db, {
+          const { runs, nextDueAt } = await claimRunsAndNextDue(db, {
             kinds,
-            limit: free,
+            limit: slots,
             leaseSeconds,
             perTenantLimit: options.perTenantLimit,
           });
+          claimed = runs;
           empty = claimed.length === 0 ? empty + 1 : 0;
-          if (claimed.length < free) {
-            const next = await nextRunDueAt(db);
+          if (claimed.length < slots && nextDueAt) {
             // Due work another worker holds (or of kinds this one lacks): back off 25 ms, 50, 100... up to the poll interval.
             const backoff = Math.min(pollIntervalMs, 25 * 2 ** Math.min(empty, 10));
-            if (next) waitMs = Math.min(waitMs, Math.max(backoff, next.getTime() - Date.now()));
+            waitMs = Math.min(waitMs, Math.max(backoff, nextDueAt.getTime() - Date.now()));
           }
         } catch (error) {
           report(error);
         }
         for (const run of claimed) {
           stats.claimed++;
+          busy++;
           const abort = new AbortController();
           inFlight.set(run.runId, { run, abort, done: execute(run, abort) });
         }
         // A full batch: there may be more due right now.
-        if (claimed.length > 0 && claimed.length === free) continue;
+        if (claimed.length > 0 && claimed.length === slots) continue;
       }
       if (stopped) break;
-      if (notified && inFlight.size < concurrency) continue;
-      // Sleep until a notification, a finished run (a free slot), the next due run or the poll interval.
+      if (notified && free() > 0) continue;
+      // Sleep until a notification, a free slot (when none is), the next due run or the poll interval.
+      full = free() <= 0;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, free > 0 ? waitMs + Math.random() * 0.1 * waitMs : pollIntervalMs);
+        const timer = setTimeout(resolve, full ? pollIntervalMs : waitMs + Math.random() * 0.1 * waitMs);
         wake = () => {
           clearTimeout(timer);
           resolve();
         };
       });
+      full = false;
       wake = () => {};
     }
   };
