@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
-import { createDb, type DbHandle, pgliteExtensions } from '../../src/client.ts';
+import { createDb, type DbHandle, pgliteExtensions, pgliteStartParams } from '../../src/client.ts';
 import { adminUrlFor, type TestBackend } from './backend.ts';
 import { startStatementCapture, statementCaptureDir } from './statement-capture.ts';
 
@@ -40,7 +40,11 @@ export async function openTestDatabase(
     };
   }
   const dump = await readFile(backend.dataDirDump);
-  const pglite = new PGlite({ loadDataDir: new Blob([dump]), extensions: pgliteExtensions });
+  const pglite = new PGlite({
+    loadDataDir: new Blob([dump]),
+    extensions: pgliteExtensions,
+    startParams: pgliteStartParams,
+  });
   return captured(captureTo, (onStatement) => createDb({ pglite, onStatement }));
 }
 
