@@ -8,7 +8,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { EmbeddedLog, guardEmbedded, takeDataDir } from './embedded-guard.ts';
-import { templatedFs } from './embedded-template.ts';
+import { pgliteStartParams, templatedFs } from './embedded-template.ts';
 import { connectionFailure as connectionFailureOf, describeServer } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
 import * as schema from './schema/index.ts';
@@ -84,12 +84,7 @@ export const defaultDataDir = () =>
 /** The extensions every embedded database is opened with: a data dir using vector cannot be read without it. */
 export const pgliteExtensions = { vector, pg_trgm };
 
-/**
- * PostgreSQL's arguments for every embedded start: PGlite's, with 32 MB of shared buffers instead of
- * 128 MB, since each start allocates and clears all of them (128 MB cost 0.7 s of CPU per start, a
- * CLI command or a test file's database; 32 MB still holds the demo data and a test's rows).
- */
-export const pgliteStartParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
+export { pgliteStartParams };
 
 /**
  * An embedded instance, guarded (src/embedded-guard.ts): storage faults and failed starts come back
