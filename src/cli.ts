@@ -3,20 +3,11 @@ import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { verifyAllAuditChains } from './api/audit.ts';
-import { organizationIdOf, rotateTenantKey } from './api/organizations.ts';
-import { ensurePartitions } from './api/partitions.ts';
-import { runQueueDepth } from './api/run-queue.ts';
-import { maintainTenantIndexes, watchTenantIndexes } from './api/tenant-indexes.ts';
-import { citusDistributionPlan, distribute, scopeHardening } from './citus.ts';
-import { check, checkMigratedCatalog, generate } from './cli-drizzle-kit.ts';
 import { createDb, type DbHandle, isLocalTarget } from './client.ts';
 import { ConnectionError, MigrationError, ServerRequirementError } from './errors.ts';
-import { createServiceLogin, hideParametersSql, parametersHiddenFromLogs } from './logins.ts';
-import { migrate, planMigrations, readMigrations } from './migrate.ts';
-import { runtimeOf } from './scope-runtime.ts';
-import { seed } from './seed/index.ts';
-import { studio } from './studio.ts';
+
+// Each command imports what it uses when it runs: studio, drizzle-kit, Citus, the seeds and the
+// domain APIs cost seconds of start-up on a busy machine, and most commands need none of them.
 
 const usage = `neonhub-db <command>
 
@@ -75,6 +66,7 @@ function describe(handle: DbHandle): string {
 }
 
 async function runMigrate(handle: DbHandle): Promise<void> {
+  const { migrate } = await import('./migrate.ts');
   say(`migrating ${describe(handle)}`);
   if (handle.target.kind === 'embedded' && !existsSync(path.join(handle.target.dataDir, 'PG_VERSION')))
     say('  creating the embedded database (first run: a few seconds)');
@@ -112,6 +104,7 @@ interface AppSeedContext {
 }
 
 async function runSeed(handle: DbHandle, appSeed?: string): Promise<void> {
+  const { seed } = await import('./seed/index.ts');
   say('seeding the demo organization');
   const started = performance.now();
   let domainStarted = started;
@@ -176,6 +169,7 @@ async function importAppModule(file: string): Promise<unknown> {
 }
 
 async function status(handle: DbHandle): Promise<void> {
+  const { planMigrations, readMigrations } = await import('./migrate.ts');
   const [versions] = await handle.sql.query<{ server: string; vector: string | null }>(
     `select current_setting('server_version') as server, (select extversion from pg_extension where extname = 'vector') as vector`,
   );
@@ -230,6 +224,10 @@ async function reset(force: boolean, appSeed?: string): Promise<void> {
 }
 
 async function auditVerify(handle: DbHandle): Promise<void> {
+  const [{ runtimeOf }, { verifyAllAuditChains }] = await Promise.all([
+    import('./scope-runtime.ts'),
+    import('./api/audit.ts'),
+  ]);
   // The ring every scope of this handle uses: the development ring only for a local target.
   const ring = runtimeOf(handle.db).keyRing();
   say(`verifying audit trails in ${describe(handle)} with key ring ${ring}`);
@@ -251,6 +249,7 @@ async function auditVerify(handle: DbHandle): Promise<void> {
 }
 
 async function runDistribute(handle: DbHandle): Promise<void> {
+  const { distribute } = await import('./citus.ts');
   say(`distributing ${describe(handle)} by organization`);
   const started = performance.now();
   const report = await distribute(handle, {
@@ -296,17 +295,25 @@ async function main(argv: string[]): Promise<void> {
   const force = rest.includes('--force');
   const appSeed = option(rest, 'seed') ?? process.env.NEONHUB_SEED;
   switch (command) {
-    case 'check':
+    case 'check': {
+      const { check, checkMigratedCatalog } = await import('./cli-drizzle-kit.ts');
       say('drift check');
       check();
       return checkMigratedCatalog();
-    case 'generate':
+    }
+    case 'generate': {
+      const { generate } = await import('./cli-drizzle-kit.ts');
       return generate(rest, option(rest, 'name'));
-    case 'studio':
-      return studio(studioPort(rest), option(rest, 'org'));
+    }
+    case 'studio': {
+      const port = studioPort(rest);
+      const { studio } = await import('./studio.ts');
+      return studio(port, option(rest, 'org'));
+    }
     case 'reset':
       return reset(force, appSeed);
     case 'citus': {
+      const { citusDistributionPlan, scopeHardening } = await import('./citus.ts');
       const handle = createDb();
       try {
         const plan = await citusDistributionPlan(handle.sql);
@@ -326,6 +333,7 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       const grace = Number(option(rest, 'grace') ?? 600);
+      const { organizationIdOf, rotateTenantKey } = await import('./api/organizations.ts');
       const handle = createDb();
       try {
         const organizationId = await organizationIdOf(handle.db, org);
@@ -354,6 +362,7 @@ async function main(argv: string[]): Promise<void> {
         io.exitCode = 2;
         return;
       }
+      const { createServiceLogin, hideParametersSql, parametersHiddenFromLogs } = await import('./logins.ts');
       const handle = createDb();
       try {
         const role = rest.includes('--auth') ? 'auth' : 'app';
@@ -426,6 +435,10 @@ async function main(argv: string[]): Promise<void> {
       try {
         if (command === 'status') return await status(handle);
         if (command === 'maintain') {
+          const [{ ensurePartitions }, { maintainTenantIndexes }] = await Promise.all([
+            import('./api/partitions.ts'),
+            import('./api/tenant-indexes.ts'),
+          ]);
           say(`maintaining ${describe(handle)}`);
           say(`  ${await ensurePartitions(handle.db)} partitions created`);
           const indexes = await maintainTenantIndexes(handle);
@@ -450,6 +463,7 @@ async function main(argv: string[]): Promise<void> {
 
 /** `maintain --watch`: tenant indexes built as searches ask, until SIGINT or SIGTERM. */
 async function watchUntilStopped(handle: DbHandle): Promise<void> {
+  const { watchTenantIndexes } = await import('./api/tenant-indexes.ts');
   const watch = await watchTenantIndexes(handle, {
     onMaintained: ({ spaceId, built, dropped }) => {
       if (built.length + dropped.length > 0)
@@ -468,6 +482,7 @@ async function watchUntilStopped(handle: DbHandle): Promise<void> {
 
 /** The run queue, one line per tenant and agent with runs queued or running. */
 async function runsReport(handle: DbHandle): Promise<void> {
+  const { runQueueDepth } = await import('./api/run-queue.ts');
   const depth = await runQueueDepth(handle.db);
   say(`agent run queue on ${describe(handle)}`);
   if (depth.length === 0) {

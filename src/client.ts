@@ -8,7 +8,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { EmbeddedLog, guardEmbedded, takeDataDir } from './embedded-guard.ts';
-import { templatedFs } from './embedded-template.ts';
+import { pgliteStartParams, templatedFs } from './embedded-template.ts';
 import { connectionFailure as connectionFailureOf, describeServer } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
 import * as schema from './schema/index.ts';
@@ -84,6 +84,8 @@ export const defaultDataDir = () =>
 /** The extensions every embedded database is opened with: a data dir using vector cannot be read without it. */
 export const pgliteExtensions = { vector, pg_trgm };
 
+export { pgliteStartParams };
+
 /**
  * An embedded instance, guarded (src/embedded-guard.ts): storage faults and failed starts come back
  * typed. A new one starts as a copy of an initialised cluster (src/embedded-template.ts), not initdb.
@@ -92,7 +94,13 @@ export function openPglite(dataDir: string): PGlite {
   const open = () => {
     const log = new EmbeddedLog();
     const fs = templatedFs(dataDir);
-    const pglite = new PGlite({ dataDir, fs, extensions: pgliteExtensions, onStderr: log.record });
+    const pglite = new PGlite({
+      dataDir,
+      fs,
+      extensions: pgliteExtensions,
+      startParams: pgliteStartParams,
+      onStderr: log.record,
+    });
     guardEmbedded(pglite, dataDir, log);
     return pglite;
   };

@@ -7,14 +7,13 @@
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataset } from '../src/api/datasets.ts';
-import { createDb, type DbHandle, openPglite, pgliteExtensions } from '../src/client.ts';
+import { createDb, type DbHandle, openPglite, pgliteExtensions, pgliteStartParams } from '../src/client.ts';
 import { EmbeddedDatabaseError } from '../src/errors.ts';
 import { migrate } from '../src/migrate.ts';
 import { withTenant } from '../src/tenant.ts';
@@ -61,10 +60,14 @@ let datasetId = '';
 beforeAll(async () => {
   process.on('unhandledRejection', countUncaught);
   // A migrated data dir with a tenant and a dataset, copied for each case.
-  const dump =
-    backend.kind === 'pglite' ? new Blob([await readFile(backend.dataDirDump)]) : await migratedDump();
+  if (backend.kind === 'pglite') cpSync(backend.dataDir, template, { recursive: true });
   const handle = createDb({
-    pglite: new PGlite({ dataDir: template, loadDataDir: dump, extensions: pgliteExtensions }),
+    pglite: new PGlite({
+      dataDir: template,
+      ...(backend.kind !== 'pglite' && { loadDataDir: await migratedDump() }),
+      extensions: pgliteExtensions,
+      startParams: pgliteStartParams,
+    }),
   });
   try {
     const space = await localSpace(handle.db);

@@ -13,7 +13,7 @@ import { templatedFs } from '../src/embedded-template.ts';
 import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../src/errors.ts';
 import { defaultMigrationsFolder, migrate, readMigrations } from '../src/migrate.ts';
 import { adminUrlFor } from './support/backend.ts';
-import { backend, onServer, openEmptyServerDatabase } from './support/database.ts';
+import { backend, onServer, openEmptyServerDatabase, openTestDatabase } from './support/database.ts';
 
 const journal = readMigrations();
 const drizzleKitBin = path.join(
@@ -67,6 +67,15 @@ async function emptyDatabase(): Promise<{ handle: DbHandle; drop(): Promise<void
   return { handle, drop: () => handle.close() };
 }
 
+/**
+ * A database every shipped migration was applied to, by this migrator: a clone of the suite's
+ * migrated template (a loaded data dir on PGlite), for tests about what comes after the migrations.
+ */
+async function migratedDatabase(): Promise<{ handle: DbHandle; drop(): Promise<void> }> {
+  const handle = await openTestDatabase();
+  return { handle, drop: () => handle.close() };
+}
+
 const ledger = (handle: DbHandle) =>
   handle.sql.query<{ hash: string; created_at: string }>(
     'select hash, created_at from drizzle.__drizzle_migrations order by id',
@@ -112,9 +121,8 @@ describe('migrator', () => {
   });
 
   it('refuses a migration older than the newest applied one, naming it', async () => {
-    const { handle, drop } = await emptyDatabase();
+    const { handle, drop } = await migratedDatabase();
     try {
-      await migrate(handle);
       const folder = migrationsCopy('out-of-order');
       addMigration(folder, '0099_backdated', 'create table backdated (id int);', -60_000);
       const error = await migrate(handle, { migrationsFolder: folder }).catch((e: unknown) => e);
@@ -130,9 +138,8 @@ describe('migrator', () => {
   });
 
   it('refuses an applied migration that was edited afterwards, and one the package does not know', async () => {
-    const { handle, drop } = await emptyDatabase();
+    const { handle, drop } = await migratedDatabase();
     try {
-      await migrate(handle);
       const edited = migrationsCopy('edited');
       const target = journal[1]?.tag ?? '';
       writeFileSync(
@@ -154,9 +161,8 @@ describe('migrator', () => {
   });
 
   it('rolls a failing migration back whole and names the migration and the statement; a fixed rerun converges', async () => {
-    const { handle, drop } = await emptyDatabase();
+    const { handle, drop } = await migratedDatabase();
     try {
-      await migrate(handle);
       const folder = migrationsCopy('failing');
       addMigration(
         folder,
@@ -183,9 +189,8 @@ describe('migrator', () => {
   });
 
   it('refuses, before applying anything, a migration that contains transaction control', async () => {
-    const { handle, drop } = await emptyDatabase();
+    const { handle, drop } = await migratedDatabase();
     try {
-      await migrate(handle);
       const folder = migrationsCopy('transaction-control');
       addMigration(folder, '0099_before', 'create table before_commit (id int);', 60_000);
       addMigration(
@@ -220,9 +225,8 @@ describe('migrator', () => {
   });
 
   it('refuses a ledger that lists a migration twice', async () => {
-    const { handle, drop } = await emptyDatabase();
+    const { handle, drop } = await migratedDatabase();
     try {
-      await migrate(handle);
       await handle.sql.exec(
         'insert into drizzle.__drizzle_migrations (hash, created_at) select hash, created_at from drizzle.__drizzle_migrations order by id desc limit 1',
       );

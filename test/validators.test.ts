@@ -85,7 +85,7 @@ describe('validators and the database agree', () => {
           record(validator, databaseAccepts, input);
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
     await fc.assert(
       fc.asyncProperty(fc.oneof(tricky, fc.emailAddress()), async (email) => {
@@ -101,7 +101,7 @@ describe('validators and the database agree', () => {
           .catch(() => {});
         record(validator, databaseAccepts, input);
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
     await fc.assert(
       fc.asyncProperty(roleKeys, names, async (key, name) => {
@@ -109,7 +109,7 @@ describe('validators and the database agree', () => {
         const validator = insertRoleSchema.safeParse(input).success;
         record(validator, await stored(organization.id, (tx) => tx.insert(roles).values(input)), input);
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
     console.log(
       `validators vs database: ${tally.cases} cases, ${tally.bothAccept} accepted by both, ${tally.bothReject} refused by both, ${tally.onlyDatabaseAccepts} refused only by the stricter validator, ${tally.onlyValidatorAccepts.length} accepted by the validator but refused by the database`,

@@ -1,6 +1,7 @@
 export type TestBackend =
   | { kind: 'server'; url: string; template: string }
-  | { kind: 'pglite'; dataDirDump: string };
+  // dataDir: a migrated data dir on disk, closed; each file opens a copy of it in memory.
+  | { kind: 'pglite'; dataDir: string };
 
 /** The same server URL pointing at another database. */
 export function adminUrlFor(url: string, database: string): string {

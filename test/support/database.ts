@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
-import { createDb, type DbHandle, pgliteExtensions } from '../../src/client.ts';
+import { createDb, type DbHandle, pgliteExtensions, pgliteStartParams } from '../../src/client.ts';
+import { memoryCopyOf } from '../../src/embedded-template.ts';
 import { adminUrlFor, type TestBackend } from './backend.ts';
 import { startStatementCapture, statementCaptureDir } from './statement-capture.ts';
 
@@ -15,7 +15,8 @@ export interface TestDatabase extends DbHandle {
 }
 
 /**
- * A freshly migrated database of its own: a template clone on a server, a loaded data dir on PGlite.
+ * A freshly migrated database of its own: a template clone on a server, a copy of the migrated data dir
+ * in memory on PGlite.
  * Its statements are captured for the tenant check to `captureStatementsTo` (default:
  * `NEONHUB_STATEMENT_CAPTURE`, unset for no capture).
  */
@@ -39,8 +40,11 @@ export async function openTestDatabase(
       },
     };
   }
-  const dump = await readFile(backend.dataDirDump);
-  const pglite = new PGlite({ loadDataDir: new Blob([dump]), extensions: pgliteExtensions });
+  const pglite = new PGlite({
+    fs: memoryCopyOf(backend.dataDir),
+    extensions: pgliteExtensions,
+    startParams: pgliteStartParams,
+  });
   return captured(captureTo, (onStatement) => createDb({ pglite, onStatement }));
 }
 

@@ -71,7 +71,10 @@ export default async function setup(project: TestProject) {
     );
     project.provide('backend', { kind: 'server', url: server.url, template });
   } else {
-    const pglite = openPglite('memory://');
+    // Migrated on disk, then closed: each file copies the directory into memory (src/embedded-template.ts).
+    const dataDir = path.join(tmpdir(), `neonhub-test-${process.pid}`, 'pglite');
+    await rm(path.dirname(dataDir), { recursive: true, force: true });
+    const pglite = openPglite(dataDir);
     const handle = createDb({ pglite });
     await migrate(handle);
     await startCapture(handle.sql);
@@ -80,14 +83,12 @@ export default async function setup(project: TestProject) {
         `select current_setting('server_version') as server, (select extversion from pg_extension where extname = 'vector') as vector`,
       )
     ).rows;
-    const dump = await pglite.dumpDataDir('none');
-    await pglite.close();
-    const file = path.join(tmpdir(), `neonhub-test-${process.pid}.tar`);
-    await writeFile(file, Buffer.from(await dump.arrayBuffer()));
+    await handle.close();
+    dropTemplate = () => rm(path.dirname(dataDir), { recursive: true, force: true });
     console.log(
-      `[neonhub-db tests] embedded PGlite (PostgreSQL ${version?.server}, pgvector ${version?.vector}); no TEST_DATABASE_URL and no Docker engine; each file loads a migrated data dir`,
+      `[neonhub-db tests] embedded PGlite (PostgreSQL ${version?.server}, pgvector ${version?.vector}); no TEST_DATABASE_URL and no Docker engine; each file copies a migrated data dir`,
     );
-    project.provide('backend', { kind: 'pglite', dataDirDump: file });
+    project.provide('backend', { kind: 'pglite', dataDir });
   }
   return async () => {
     await dropTemplate?.();

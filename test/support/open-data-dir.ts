@@ -1,10 +1,8 @@
 // Run as its own process by test/data-dir-lock.test.ts: takes the lock of the data dir given as
 // argument, opens it with PGlite (a new one copied from the initialised cluster, as the package
-// does), prints `open`, and stays up until killed. Exits 3 when refused.
+// does), prints `open`, and stays up until killed. Exits 3 when refused, before loading PGlite.
 
-import { PGlite } from '@electric-sql/pglite';
 import { lockDataDir } from '../../src/data-dir-lock.ts';
-import { templatedFs } from '../../src/embedded-template.ts';
 
 const dataDir = process.argv[2] ?? '';
 try {
@@ -13,7 +11,11 @@ try {
   console.error((error as Error).message);
   process.exit(3);
 }
-const db = new PGlite({ dataDir, fs: templatedFs(dataDir) });
+const [{ PGlite }, { pgliteStartParams, templatedFs }] = await Promise.all([
+  import('@electric-sql/pglite'),
+  import('../../src/embedded-template.ts'),
+]);
+const db = new PGlite({ dataDir, fs: templatedFs(dataDir), startParams: pgliteStartParams });
 await db.query('select 1');
 console.log('open');
 setInterval(() => {}, 1000);
