@@ -300,8 +300,9 @@ describe.skipIf(!binaries)(
           ),
         );
         await new Promise((resolve) => setTimeout(resolve, 60));
-        server.restart();
-        return Promise.all(runs);
+        // Awaited beside the scopes, so they are answered while the server goes down and comes back.
+        const [settledRuns] = await Promise.all([Promise.all(runs), server.restart()]);
+        return settledRuns;
       });
       const counts = tally(results);
       const after = await settled(

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,8 +11,8 @@ import path from 'node:path';
  */
 export interface PrivateServer {
   url: string;
-  /** `pg_ctl restart -m fast`: every session ended, the server back. */
-  restart(): void;
+  /** `pg_ctl restart -m fast`: every session ended, the server back. The event loop runs meanwhile, as a client's would. */
+  restart(): Promise<void>;
   stop(): void;
 }
 
@@ -51,12 +51,26 @@ export async function startPrivateServer(settings: Record<string, string> = {}):
     chownSync(passwordFile, uid, gid);
   }
   chmodSync(base, 0o700);
+  const command = (program: string, args: string[]): [string, string[]] =>
+    root
+      ? ['runuser', ['-u', 'postgres', '--', path.join(bin, program), ...args]]
+      : [path.join(bin, program), args];
   const run = (program: string, args: string[]) => {
-    const command = root ? 'runuser' : path.join(bin, program);
-    const argv = root ? ['-u', 'postgres', '--', path.join(bin, program), ...args] : args;
-    const result = spawnSync(command, argv, { encoding: 'utf8' });
+    const result = spawnSync(...command(program, args), { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`${program} failed: ${result.stderr || result.stdout}`);
   };
+  const runAsync = (program: string, args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(...command(program, args), { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => {
+        stderr += String(chunk);
+      });
+      child.on('error', reject);
+      child.on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`${program} failed: ${stderr}`)),
+      );
+    });
   run('initdb', [
     '-D',
     data,
@@ -83,7 +97,18 @@ export async function startPrivateServer(settings: Record<string, string> = {}):
     url: `postgres://postgres:private@127.0.0.1:${port}/postgres`,
     // With its log file: a server started without one keeps pg_ctl's output open, and waiting for it never ends.
     restart: () =>
-      run('pg_ctl', ['restart', '-D', data, '-l', path.join(base, 'log'), '-m', 'fast', '-w', '-o', options]),
+      runAsync('pg_ctl', [
+        'restart',
+        '-D',
+        data,
+        '-l',
+        path.join(base, 'log'),
+        '-m',
+        'fast',
+        '-w',
+        '-o',
+        options,
+      ]),
     stop: () => {
       try {
         run('pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-w']);
