@@ -9,6 +9,7 @@ import {
   enqueueRun,
   enqueueRuns,
   finishClaimedRuns,
+  finishRuns,
   nextRunDueAt,
 } from '../src/api/run-queue.ts';
 import { runWorker } from '../src/api/run-worker.ts';
@@ -243,6 +244,28 @@ describe('finishClaimedRuns', () => {
       finished: [run.runId],
       lost: [],
     });
+  });
+});
+
+describe('finishRuns', () => {
+  it("in the tenant's scope, finishes the runs it holds in one statement and leaves one whose attempt moved on", async () => {
+    const ours = await scope(acme, (tx) =>
+      enqueueRuns(tx, [{ agentId: agent(acme, 'seo') }, { agentId: agent(acme, 'seo') }]),
+    );
+    const held = await claimAll('seo', 2);
+    const byId = new Map(held.map((run) => [run.runId, run]));
+    const [done, moved] = ours.map(({ run }) => byId.get(run.id));
+    if (!done || !moved) throw new Error('both runs were claimed');
+    const outcome = await scope(acme, (tx) =>
+      finishRuns(tx, [
+        { run: done, result: { status: 'succeeded', promptTokens: 3 } },
+        { run: { ...moved, attempt: moved.attempt + 1 }, result: { status: 'succeeded' } },
+      ]),
+    );
+    expect(outcome).toEqual({ finished: [done.runId], lost: [moved.runId] });
+    expect(await runRow(acme, done.runId)).toMatchObject({ status: 'succeeded', promptTokens: 3 });
+    expect(await runRow(acme, moved.runId)).toMatchObject({ status: 'running', attempts: moved.attempt });
+    await finishClaimedRuns(database.current.db, [{ run: moved, result: { status: 'cancelled' } }]);
   });
 });
 
