@@ -42,6 +42,7 @@ export {
 export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
 export * from './api/reembedding.ts';
 export * from './api/reembedding-run.ts';
+export * from './api/run-claims.ts';
 export * from './api/run-queue.ts';
 export * from './api/run-worker.ts';
 export * from './api/search.ts';

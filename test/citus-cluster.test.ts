@@ -23,7 +23,8 @@ import { campaignMetricSeries, upsertMetricPoints } from '../src/api/metrics.ts'
 import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
 import { rollbackReembedding, startReembedding, switchReembedding } from '../src/api/reembedding.ts';
 import { reembed } from '../src/api/reembedding-run.ts';
-import { claimRuns, enqueueRuns, finishClaimedRuns } from '../src/api/run-queue.ts';
+import { claimRuns, finishClaimedRuns } from '../src/api/run-claims.ts';
+import { enqueueRuns } from '../src/api/run-queue.ts';
 import { hybridSearch, searchChunks } from '../src/api/search.ts';
 import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
 import {

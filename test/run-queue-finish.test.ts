@@ -1,16 +1,13 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../src/api/agents.ts';
+import { claimRuns, claimRunsAndNextDue, finishClaimedRuns, nextRunDueAt } from '../src/api/run-claims.ts';
 import {
   type AgentKind,
   type ClaimedRun,
-  claimRuns,
-  claimRunsAndNextDue,
   enqueueRun,
   enqueueRuns,
-  finishClaimedRuns,
   finishRuns,
-  nextRunDueAt,
 } from '../src/api/run-queue.ts';
 import { runWorker } from '../src/api/run-worker.ts';
 import { TenantScopeError } from '../src/errors.ts';

@@ -2,16 +2,15 @@ import { and, eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { finishRun } from '../src/api/agent-runs.ts';
 import { createAgent } from '../src/api/agents.ts';
+import { claimRuns, runQueueDepth } from '../src/api/run-claims.ts';
 import {
   type AgentKind,
   cancelRun,
-  claimRuns,
   enqueueRun,
   enqueueRuns,
   failRunAttempt,
   heartbeatRun,
   releaseRun,
-  runQueueDepth,
 } from '../src/api/run-queue.ts';
 import { runWorker } from '../src/api/run-worker.ts';
 import { runCli } from '../src/cli.ts';

@@ -4,12 +4,11 @@ import { RunLeaseLostError } from '../errors.ts';
 import type { ExecutionError, JsonObject } from '../schema/index.ts';
 import { withTenant } from '../tenant.ts';
 import type { FinishRunInput } from './agent-runs.ts';
+import { claimRunsAndNextDue, finishClaimedRuns } from './run-claims.ts';
 import {
   type AgentKind,
   type ClaimedRun,
-  claimRunsAndNextDue,
   failRunAttempt,
-  finishClaimedRuns,
   heartbeatRun,
   RUN_QUEUE_CHANNEL,
   releaseRun,
