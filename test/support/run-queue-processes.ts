@@ -6,6 +6,7 @@ import { enqueueRuns } from '../../src/api/run-queue.ts';
 import { type Database, rowsOf, type Transaction } from '../../src/client.ts';
 import { agentConfigs, agents } from '../../src/schema/index.ts';
 import { currentTenant, withTenant } from '../../src/tenant.ts';
+import { bundledScript } from './bundle.ts';
 
 // Worker processes of the run queue, 3 of them killed with SIGKILL while they hold runs: what
 // became of every run. Shared by the one-server suite and the Citus cluster suite.
@@ -21,8 +22,8 @@ interface Child {
   kill(signal: NodeJS.Signals): void;
 }
 
-function startWorker(url: string, lines: string[]): Child {
-  const worker = spawn(process.execPath, ['--import', 'tsx', childScript, url], {
+function startWorker(script: string, url: string, lines: string[]): Child {
+  const worker = spawn(process.execPath, [script, url], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: process.env,
   });
@@ -97,11 +98,20 @@ export async function killWorkersMidRun(
   options: { runs: number; workers: number },
 ): Promise<ExactlyOnceReport> {
   const { runs, workers } = options;
+  const script = bundledScript(childScript);
+  for (const org of organizations) {
+    await withTenant(db, org, (tx) =>
+      tx.execute(sql`update agent_runs set status = 'cancelled', finished_at = greatest(now(), started_at)
+                     where organization_id = ${org}::uuid and status in ('queued', 'running')`),
+    );
+  }
+  // The workers start before the runs are queued: they load while the runs are written.
+  const lines: string[] = [];
+  const workerScript = await script;
+  const children = Array.from({ length: workers }, () => startWorker(workerScript, url, lines));
   const ids: string[] = [];
   for (const org of organizations) {
     await withTenant(db, org, async (tx) => {
-      await tx.execute(sql`update agent_runs set status = 'cancelled', finished_at = greatest(now(), started_at)
-                           where organization_id = ${org}::uuid and status in ('queued', 'running')`);
       const agent = await queueAgent(tx, 'queue-worker', 'custom');
       const queued = await enqueueRuns(
         tx,
@@ -115,8 +125,6 @@ export async function killWorkersMidRun(
       ids.push(...queued.map(({ run }) => run.id));
     });
   }
-  const lines: string[] = [];
-  const children = Array.from({ length: workers }, () => startWorker(url, lines));
   const settledCount = () => lines.filter((line) => line.split(' ')[1] === 'settled').length;
   const killed: { pid: number; inFlight: string[] }[] = [];
   for (const share of [0.2, 0.4, 0.6]) {

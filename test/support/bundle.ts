@@ -1,0 +1,34 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const bundles = new Map<string, Promise<string>>();
+
+/**
+ * `entry` and the package sources it imports, bundled once per test process into one ES module that
+ * plain `node` runs (packages stay imports). A child started this way loads in under half the time
+ * `--import tsx` takes, which matters when a test starts many at once on a busy machine.
+ */
+export function bundledScript(entry: string): Promise<string> {
+  let bundle = bundles.get(entry);
+  if (!bundle) {
+    // Under node_modules, so the bundle's package imports resolve from this checkout's packages.
+    const cache = path.join(root, 'node_modules', '.cache');
+    mkdirSync(cache, { recursive: true });
+    const dir = mkdtempSync(path.join(cache, 'neonhub-test-bundle-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const outfile = path.join(dir, `${path.parse(entry).name}.mjs`);
+    bundle = build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      logLevel: 'warning',
+    }).then(() => outfile);
+    bundles.set(entry, bundle);
+  }
+  return bundle;
+}
