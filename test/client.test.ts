@@ -62,8 +62,13 @@ describe('connecting', () => {
   // One data dir for both: the first run creates it, the second finds everything there.
   const setupDir = path.join(mkdtempSync(path.join(tmpdir(), 'neonhub-setup-')), 'pglite');
   afterAll(() => rmSync(path.dirname(setupDir), { recursive: true, force: true }));
-  // PGlite compiles its WebAssembly once per process: done first, so the cases time their commands.
-  beforeAll(() => openPglite('memory://').close());
+  // PGlite compiles its WebAssembly, and each extension's on its first CREATE EXTENSION, once per
+  // process: done first, so the cases time their commands.
+  beforeAll(async () => {
+    const warm = openPglite('memory://');
+    await warm.exec('create extension vector; create extension pg_trgm');
+    await warm.close();
+  });
 
   it('`setup` on a fresh embedded database migrates it and creates the demo data', async () => {
     const first = await cliHere(['setup'], { NEONHUB_DATA_DIR: setupDir });

@@ -19,8 +19,8 @@ import { type DomainSeed, insertNew, type SeedContext, type SeedCounts } from '.
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-/** Hours of metric history the seed writes: 90 days. */
-export const SEED_METRIC_HOURS = 90 * 24;
+/** Hours of metric history the seed writes: the last 30 days, what a campaign dashboard opens on. */
+export const SEED_METRIC_HOURS = 30 * 24;
 export const seedMetricNames = ['impressions', 'clicks'] as const;
 export const seedMetricChannels = ['email', 'social'] as const;
 
@@ -148,7 +148,7 @@ export const campaignsSeed: DomainSeed = {
       })),
     );
 
-    // 90 days of hourly points, written once: later runs find the history and leave it.
+    // 30 days of hourly points, written once: later runs find the history and leave it.
     const [existing] = await tx
       .select({ id: campaignMetrics.id })
       .from(campaignMetrics)
