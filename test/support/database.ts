@@ -45,6 +45,8 @@ export async function openTestDatabase(
     extensions: pgliteExtensions,
     startParams: pgliteStartParams,
   });
+  // Started here, in the file's beforeAll, rather than by whichever test queries first.
+  await pglite.waitReady;
   return captured(captureTo, (onStatement) => createDb({ pglite, onStatement }));
 }
 
