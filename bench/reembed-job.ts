@@ -1,7 +1,7 @@
 // The re-embedding job of `npm run bench -- reembed`, in a process of its own as an operator runs
 // it (`neonhub-db reembed run`) beside the services that keep searching: its embedding work then
 // holds no searching process's event loop. Forked by bench/reembed.ts, which sends it the moves.
-import { buildReembeddingIndex, reembed } from '../src/api/reembedding-run.ts';
+import { reembedMany } from '../src/api/reembedding-run.ts';
 import { createDb, type DbHandle } from '../src/client.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
 
@@ -22,7 +22,8 @@ const send = (message: ReembedJobMessage) =>
 
 /**
  * Every move embedded, two at a time (as the bulk path keeps two batches in flight on a server),
- * then the new space's tenant indexes built once; `report` hears progress.
+ * each tenant's index of the new space built as soon as its moves are embedded (`reembedMany`);
+ * `report` hears progress.
  */
 export async function moveEverything(
   handle: DbHandle,
@@ -34,33 +35,28 @@ export async function moveEverything(
   let moved = 0;
   let tokens = 0;
   let lastReport = started;
-  const queue = [...job.moves];
-  const mover = async () => {
-    for (let move = queue.shift(); move; move = queue.shift()) {
-      const done = await reembed(handle, {
-        organizationId: move.organizationId,
-        migrationId: move.id,
-        embedder,
-        batchSize: 1000,
-        index: 'deferred',
-      });
+  await reembedMany(handle, {
+    moves: job.moves.map((move) => ({ organizationId: move.organizationId, migrationId: move.id })),
+    embedder,
+    concurrency: 2,
+    batchSize: 1000,
+    onMoved: async (done) => {
       moved += done.embeddedRows;
       tokens += done.embeddedTokens;
       if (performance.now() - lastReport > 5000) {
         lastReport = performance.now();
         await report(moved, lastReport - started);
       }
-    }
-  };
-  await Promise.all([mover(), mover()]);
-  await buildReembeddingIndex(handle, job.spaceId);
+    },
+  });
   return { moved, tokens, ms: performance.now() - started };
 }
 
 // Forked: the moves come as the first message, the outcome goes back before the process ends.
 if (process.send)
   process.once('message', (job: ReembedJob) => {
-    const handle = createDb({ url: job.url, max: 3 });
+    // Two moves and a build's two sessions (its lock's and its own).
+    const handle = createDb({ url: job.url, max: 4 });
     moveEverything(handle, job, (moved, ms) => send({ kind: 'progress', moved, ms }))
       .then((done) => send({ kind: 'done', ...done }))
       .catch((error: unknown) =>

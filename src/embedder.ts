@@ -49,21 +49,28 @@ function tokenize(text: string): string[] {
   return folded.match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 
-/** Counts weighted features; the prefixes keep a word, a bigram and a trigram from colliding by name. */
-function features(words: string[]): Map<string, { count: number; weight: number }> {
-  const counts = new Map<string, { count: number; weight: number }>();
-  const add = (feature: string, weight: number) => {
-    const entry = counts.get(feature);
-    if (entry) entry.count++;
-    else counts.set(feature, { count: 1, weight });
-  };
+/** A feature's weight, from its prefix. */
+const weightOf = (feature: string) =>
+  feature.charCodeAt(0) === 119
+    ? UNIGRAM_WEIGHT
+    : feature.charCodeAt(0) === 98
+      ? BIGRAM_WEIGHT
+      : TRIGRAM_WEIGHT;
+
+/**
+ * Counts features, in the order each first appears; the prefixes (`w:`, `b:`, `c:`) keep a word, a
+ * bigram and a trigram from colliding by name and give each its weight ({@link weightOf}).
+ */
+function features(words: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  const add = (feature: string) => counts.set(feature, (counts.get(feature) ?? 0) + 1);
   for (let i = 0; i < words.length; i++) {
     const word = words[i] ?? '';
-    add(`w:${word}`, UNIGRAM_WEIGHT);
+    add(`w:${word}`);
     const next = words[i + 1];
-    if (next !== undefined) add(`b:${word} ${next}`, BIGRAM_WEIGHT);
+    if (next !== undefined) add(`b:${word} ${next}`);
     const padded = `#${word}#`;
-    for (let j = 0; j + 3 <= padded.length; j++) add(`c:${padded.slice(j, j + 3)}`, TRIGRAM_WEIGHT);
+    for (let j = 0; j + 3 <= padded.length; j++) add(`c:${padded.slice(j, j + 3)}`);
   }
   return counts;
 }
@@ -80,7 +87,8 @@ export function embedText(text: string, dimensions: number): number[] {
   if (words.length === 0) throw new Error('empty text cannot be embedded (it has no letters or digits)');
 
   const vector = new Float64Array(dimensions);
-  for (const [feature, { count, weight }] of features(words)) {
+  for (const [feature, count] of features(words)) {
+    const weight = weightOf(feature);
     const hash = fnv1a(feature);
     const bucket = fmix32(hash) % dimensions;
     const sign = fmix32(hash ^ 0x9e3779b9) & 1 ? 1 : -1;
@@ -96,7 +104,9 @@ export function embedText(text: string, dimensions: number): number[] {
     vector[fmix32(fnv1a(`w:${words[0]}`)) % dimensions] = 1;
     norm = 1;
   }
-  return Array.from(vector, (x) => x / norm);
+  const unit = new Array<number>(dimensions);
+  for (let i = 0; i < dimensions; i++) unit[i] = (vector[i] as number) / norm;
+  return unit;
 }
 
 /** A local embedder for seeds and tests: no model download, same output on every machine. */

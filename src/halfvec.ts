@@ -10,17 +10,27 @@ const floatBits = new Uint32Array(float.buffer);
  */
 export function halfBits(x: number): number {
   float[0] = x;
-  const bits = floatBits[0] ?? 0;
+  return halfOfFloatBits(floatBits[0] ?? 0);
+}
+
+/** {@link halfBits} of a float4 given as its bits. */
+function halfOfFloatBits(bits: number): number {
   const sign = (bits >>> 16) & 0x8000;
   const exponent = ((bits >>> 23) & 0xff) - 112;
   const mantissa = bits & 0x7fffff;
   if (exponent >= 143) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
   if (exponent >= 31) return sign | 0x7c00;
-  const [value, shift] =
-    exponent > 0 ? [(exponent << 10) | (mantissa >>> 13), 13] : [mantissa | 0x800000, 14 - exponent];
+  // Normal: the top 10 mantissa bits, the 13 below rounding; subnormal: shifted further (nothing allocated, a vector is hundreds of these).
+  if (exponent > 0) {
+    const kept = (exponent << 10) | (mantissa >>> 13);
+    const rest = mantissa & 0x1fff;
+    return sign | (kept + (rest > 0x1000 || (rest === 0x1000 && kept & 1) ? 1 : 0));
+  }
+  const shift = 14 - exponent;
   if (shift > 25) return sign;
-  const kept = exponent > 0 ? value : value >>> shift;
-  const rest = exponent > 0 ? mantissa & 0x1fff : value & ((1 << shift) - 1);
+  const value = mantissa | 0x800000;
+  const kept = value >>> shift;
+  const rest = value & ((1 << shift) - 1);
   const half = 1 << (shift - 1);
   return sign | (kept + (rest > half || (rest === half && kept & 1) ? 1 : 0));
 }
@@ -72,11 +82,24 @@ export function halfvecLiteral(vector: readonly number[]): string {
   return `[${parts.join(',')}]`;
 }
 
+let floats = new Float32Array(0);
+let floatsBits = new Uint32Array(0);
+
 /** A vector in halfvec's binary form, what `halfvec_recv` reads: dimensions, a zero, the values. */
 export function halfvecBinary(vector: readonly number[]): Buffer {
   const out = Buffer.allocUnsafe(4 + 2 * vector.length);
   out.writeUInt16BE(vector.length, 0);
   out.writeUInt16BE(0, 2);
-  for (let i = 0; i < vector.length; i++) out.writeUInt16BE(halfBits(vector[i] ?? 0), 4 + 2 * i);
+  // Every component to float4 at once (the rounding `halfBits` does one by one), then each to half.
+  if (floats.length < vector.length) {
+    floats = new Float32Array(vector.length);
+    floatsBits = new Uint32Array(floats.buffer);
+  }
+  floats.set(vector);
+  for (let i = 0, at = 4; i < vector.length; i++, at += 2) {
+    const h = halfOfFloatBits(floatsBits[i] as number);
+    out[at] = h >>> 8;
+    out[at + 1] = h & 0xff;
+  }
   return out;
 }

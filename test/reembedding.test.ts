@@ -12,7 +12,7 @@ import {
   startReembedding,
   switchReembedding,
 } from '../src/api/reembedding.ts';
-import { type ReembedEmbedder, reembed } from '../src/api/reembedding-run.ts';
+import { type ReembedEmbedder, reembed, reembedMany } from '../src/api/reembedding-run.ts';
 import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
 import { rowsOf } from '../src/client.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
@@ -554,5 +554,43 @@ describe("re-embedding a brand's voices and a tenant's messages", () => {
     expect((await voicesIn(oldSpace, localEmbedder))[0]?.voice.name).toBe('Calm');
     expect((await messagesIn(oldSpace, localEmbedder))[0]?.distance).toBeLessThan(0.01);
     expect(await voicesIn(newSpace, newEmbedder)).toEqual([]);
+  });
+});
+
+describe('re-embedding many moves', () => {
+  it('embeds every move two at a time and builds the tenant index of the new space once its moves are done', async () => {
+    const handle = database.current;
+    const [many] = (await loadCorpus(handle.db, oldSpace.id, [{ slug: 'many', datasets: [150, 120] }])) as [
+      CorpusTenant,
+    ];
+    const moves = await withTenant(handle.db, many.organizationId, async (tx) => {
+      const out: { organizationId: string; migrationId: string }[] = [];
+      for (const d of many.datasets)
+        out.push({
+          organizationId: many.organizationId,
+          migrationId: (await startReembedding(tx, { datasetId: d.id, toSpaceId: newSpace.id })).id,
+        });
+      return out;
+    });
+    const seen: string[] = [];
+    const done = await reembedMany(handle, {
+      moves,
+      embedder: newEmbedder,
+      batchSize: 50,
+      tenantIndexMinRows: 100,
+      onMoved: (move) => {
+        seen.push(move.id);
+      },
+    });
+    expect(done.map((move) => move.remaining)).toEqual([0, 0]);
+    expect(done.map((move) => move.embeddedRows).sort()).toEqual([120, 150]);
+    expect(seen.sort()).toEqual(moves.map((move) => move.migrationId).sort());
+    const ownIndex = tenantIndexName('chunk_embeddings', newSpace.id, many.organizationId);
+    const [index] = rowsOf<{ valid: boolean }>(
+      await handle.db.execute(
+        sql`select indisvalid as valid from pg_index where indexrelid = to_regclass(${`public.${ownIndex}`})`,
+      ),
+    );
+    expect(index).toEqual({ valid: true });
   });
 });

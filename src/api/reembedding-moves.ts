@@ -187,8 +187,13 @@ export async function counts(
   remaining?: number,
 ): Promise<{ total: number; remaining: number }> {
   const source = sourceOf(m);
+  // The rows without a current vector counted in a WHERE of their own, which the planner turns
+  // into an anti join; as an aggregate's FILTER the check ran as a subplan per row, whose index a
+  // table's statistics changed by a move's index builds could turn into a scan per row.
   const left =
-    remaining === undefined ? sql`count(*) filter (where not ${source.fresh(m)})::int` : sql`null::int`;
+    remaining === undefined
+      ? sql`(select count(*) from ${sql.identifier(source.table)} x where ${source.rows(m)} and not ${source.fresh(m)})::int`
+      : sql`null::int`;
   const [row] = rowsOf<{ total: number; remaining: number | null }>(
     await tx.execute(sql`
       select count(*)::int as total, ${left} as remaining

@@ -14,20 +14,30 @@ export function buildMemoryMb(rows: number, dimensions: number): number {
   return Math.min(4096, Math.max(64, Math.ceil(bytes / 2 ** 20)));
 }
 
+/** Parallel workers an index build takes by default: all cores but one (at most 4), so the server keeps answering meanwhile. */
+export const defaultBuildWorkers = () => Math.max(0, Math.min(4, availableParallelism() - 1));
+
 /**
  * Session settings for building an HNSW index over `rows` vectors: the graph's memory, and
- * parallel workers for all cores but one (at most 4) so the server keeps answering meanwhile.
+ * `workers` parallel workers (default {@link defaultBuildWorkers}; 0: the build's own backend only).
  */
-export function buildSettings(rows: number, dimensions: number): string {
-  const workers = Math.max(0, Math.min(4, availableParallelism() - 1));
+export function buildSettings(rows: number, dimensions: number, workers = defaultBuildWorkers()): string {
+  if (!Number.isInteger(workers) || workers < 0 || workers > 64)
+    throw new Error(`parallel build workers must be an integer from 0 to 64, got ${workers}`);
   return `set maintenance_work_mem = '${buildMemoryMb(rows, dimensions)}MB'; set max_parallel_maintenance_workers = ${workers}`;
+}
+
+/** What an index build is sized for: the rows it holds, their length, and its parallel workers (default {@link defaultBuildWorkers}). */
+export interface BuildSizing {
+  rows: number;
+  dimensions: number;
+  workers?: number;
 }
 
 /** Runs `fn` on one connection with the build settings sized for `rows`, reset afterwards. */
 async function withBuildSession<T>(
   handle: DbHandle,
-  rows: number,
-  dimensions: number,
+  sizing: BuildSizing,
   fn: (session: DedicatedSession) => Promise<T>,
 ): Promise<T> {
   const session = await handle.dedicated();
@@ -35,7 +45,7 @@ async function withBuildSession<T>(
   try {
     // Session settings on a connection of our own: CREATE INDEX CONCURRENTLY cannot run in a
     // transaction, so SET LOCAL is not available; both are reset before the connection returns.
-    if (server) await session.exec(buildSettings(rows, dimensions));
+    if (server) await session.exec(buildSettings(sizing.rows, sizing.dimensions, sizing.workers));
     return await fn(session);
   } finally {
     if (server) await session.exec('reset maintenance_work_mem; reset max_parallel_maintenance_workers');
@@ -90,12 +100,12 @@ export async function createIndex(
   handle: DbHandle,
   name: string,
   definition: string,
-  sizing: { rows: number; dimensions: number },
+  sizing: BuildSizing,
 ): Promise<boolean> {
   if (!/^CREATE INDEX \S+ ON public\.\w+ USING hnsw /.test(definition))
     throw new Error(`not an HNSW index definition: ${definition.slice(0, 80)}`);
   try {
-    return await withBuildSession(handle, sizing.rows, sizing.dimensions, async (session) => {
+    return await withBuildSession(handle, sizing, async (session) => {
       const state = await indexState(session, name);
       if (state?.valid) return false;
       if (state) await session.exec(`drop index ${concurrently(handle)}if exists public.${quoteName(name)}`);

@@ -55,6 +55,11 @@ export interface TenantIndexOptions {
   minRows?: number;
   /** Only these tenants (default: every tenant with rows in the space). */
   organizationIds?: string[];
+  /**
+   * Parallel maintenance workers per build (default: all cores but one, at most 4); 0 keeps each
+   * build to its own backend, one core, for builds beside searching services.
+   */
+  workers?: number;
   /** Called before each build, with the index name (progress). */
   onBuild?: (name: string) => void;
 }
@@ -148,8 +153,8 @@ async function reconcile(
       if (tenant.n < minRows || valid.has(name)) continue;
       input.onBuild?.(name);
       const definition = tenantIndexDefinition(table, space, tenant.organization_id);
-      if (await createIndex(handle, name, definition, { rows: tenant.n, dimensions: space.dimensions }))
-        changes.built.push(name);
+      const sizing = { rows: tenant.n, dimensions: space.dimensions, workers: input.workers };
+      if (await createIndex(handle, name, definition, sizing)) changes.built.push(name);
     }
     return changes;
   });
