@@ -84,6 +84,8 @@ export const defaultDataDir = () =>
 /** The extensions every embedded database is opened with: a data dir using vector cannot be read without it. */
 export const pgliteExtensions = { vector, pg_trgm };
 
+// The scope runtime reads results too, and the client registers it: the helper lives below both.
+export { rowsOf } from './drizzle-internals.ts';
 export { pgliteStartParams };
 
 /**
@@ -226,9 +228,4 @@ function connectionFailure(display: string) {
   return (error: unknown): never => {
     throw connectionFailureOf(error, display) ?? error;
   };
-}
-
-/** Rows of `db.execute(...)`, which postgres.js returns as an array and PGlite as `{ rows }`. */
-export function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }

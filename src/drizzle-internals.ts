@@ -206,3 +206,8 @@ export const pgliteTransactionOf = (tx: Transaction): Pick<PGlite, 'query'> | un
   const driver = transactionDriverOf(tx) as Partial<Pick<PGlite, 'query'>> | undefined;
   return typeof driver?.query === 'function' ? (driver as Pick<PGlite, 'query'>) : undefined;
 };
+
+/** Rows of `db.execute(...)`, which postgres.js returns as an array and PGlite as `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}

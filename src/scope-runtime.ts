@@ -1,8 +1,8 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
 import type postgres from 'postgres';
-import { type Database, type DbTarget, rowsOf, type Transaction } from './client.ts';
-import { DEVELOPMENT_ENV, developmentTarget } from './development.ts';
+import type { Database, DbTarget, Transaction } from './client.ts';
+import { DEVELOPMENT_ENV, developmentOptedIn } from './development.ts';
 import {
   driverOf,
   drizzleInternalsProblems,
@@ -10,6 +10,7 @@ import {
   isPreparedQuery,
   pgliteTransactionOf,
   prepareOnSession,
+  rowsOf,
   sessionOf,
   transactionOn,
 } from './drizzle-internals.ts';
@@ -28,6 +29,10 @@ import {
 
 /** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */
 export const APP_ROLE = 'neonhub_app';
+
+/** Whether development conveniences apply to this target. */
+export const developmentTarget = (target: DbTarget, env = process.env) =>
+  target.kind === 'embedded' || developmentOptedIn(env);
 
 /** What a scope is for: one tenant, or a signed-in person before a tenant is chosen. */
 export type Scope = { kind: 'tenant'; organizationId: string } | { kind: 'user'; userId: string };
