@@ -1,5 +1,3 @@
-import type { DbTarget } from './client.ts';
-
 /**
  * The one switch for development conveniences on a server: the public development key ring when no
  * keys are set, a privileged login for tenant scopes, demo tenants. The embedded database has them
@@ -9,7 +7,3 @@ export const DEVELOPMENT_ENV = 'NEONHUB_DEVELOPMENT';
 
 export const developmentOptedIn = (env: Readonly<Record<string, string | undefined>> = process.env) =>
   env[DEVELOPMENT_ENV] === '1';
-
-/** Whether development conveniences apply to this target. */
-export const developmentTarget = (target: DbTarget, env = process.env) =>
-  target.kind === 'embedded' || developmentOptedIn(env);
