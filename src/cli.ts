@@ -3,8 +3,8 @@ import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ConnectionError, MigrationError, ServerRequirementError } from './base/errors.ts';
 import { createDb, type DbHandle, isLocalTarget } from './client.ts';
-import { ConnectionError, MigrationError, ServerRequirementError } from './errors.ts';
 
 // Each command imports what it uses when it runs: studio, drizzle-kit, Citus, the seeds and the
 // domain APIs cost seconds of start-up on a busy machine, and most commands need none of them.

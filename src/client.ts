@@ -7,9 +7,9 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { connectionFailure as connectionFailureOf, describeServer } from './base/errors.ts';
 import { EmbeddedLog, guardEmbedded, takeDataDir } from './embedded-guard.ts';
 import { pgliteStartParams, templatedFs } from './embedded-template.ts';
-import { connectionFailure as connectionFailureOf, describeServer } from './errors.ts';
 import type { KeyRing } from './key-ring.ts';
 import * as schema from './schema/index.ts';
 import { registerScopeRuntime } from './scope-runtime.ts';

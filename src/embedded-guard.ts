@@ -2,8 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
+import { EmbeddedDatabaseError, type EmbeddedFault, TenantScopeError } from './base/errors.ts';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.ts';
-import { EmbeddedDatabaseError, type EmbeddedFault, TenantScopeError } from './errors.ts';
 
 // The embedded database runs PostgreSQL inside this process, so its storage faults are ours to
 // report: after a PANIC (a full disk under the WAL, a lost file) PGlite's WebAssembly runtime has

@@ -56,6 +56,25 @@ export {
 export { asAuthRole, createUser } from './api/users.ts';
 export { API_KEY_PATTERN, parseApiKey } from './api-key-format.ts';
 export {
+  type BulkCommitted,
+  BulkLoadError,
+  ConnectionError,
+  DatabaseError,
+  type DatabaseErrorKind,
+  EmbeddedDatabaseError,
+  type EmbeddedFault,
+  isRetryable,
+  MigrationError,
+  MigrationLedgerError,
+  ReembeddingError,
+  type ReembeddingErrorKind,
+  RunLeaseLostError,
+  ServerRequirementError,
+  TenantScopeError,
+  toDatabaseError,
+} from './base/errors.ts';
+export { InputError } from './base/input.ts';
+export {
   COLOCATION_GROUPS,
   checkWorkerLogins,
   citusDistributionPlan,
@@ -78,25 +97,6 @@ export {
 export { CredentialDecryptError } from './crypto.ts';
 export { DEVELOPMENT_ENV } from './development.ts';
 export { createLocalEmbedder, embedText } from './embedder.ts';
-export {
-  type BulkCommitted,
-  BulkLoadError,
-  ConnectionError,
-  DatabaseError,
-  type DatabaseErrorKind,
-  EmbeddedDatabaseError,
-  type EmbeddedFault,
-  isRetryable,
-  MigrationError,
-  MigrationLedgerError,
-  ReembeddingError,
-  type ReembeddingErrorKind,
-  RunLeaseLostError,
-  ServerRequirementError,
-  TenantScopeError,
-  toDatabaseError,
-} from './errors.ts';
-export { InputError } from './input.ts';
 export {
   createKeyRing,
   generateKeyRingEntry,

@@ -3,10 +3,10 @@ import { createInterface } from 'node:readline';
 import { sql } from 'drizzle-orm';
 import { type BulkDocument, type BulkProgress, openBulkLoad } from './api/bulk-ingest.ts';
 import { getEmbeddingSpace } from './api/embedding-spaces.ts';
+import { BulkLoadError } from './base/errors.ts';
+import { isUuid } from './base/input.ts';
 import { type DbHandle, rowsOf } from './client.ts';
 import { createLocalEmbedder } from './embedder.ts';
-import { BulkLoadError } from './errors.ts';
-import { isUuid } from './input.ts';
 import { LOCAL_EMBEDDING_SPACE } from './seed/brand.ts';
 import { withTenant } from './tenant.ts';
 

@@ -11,9 +11,9 @@ import {
   switchReembedding,
 } from './api/reembedding.ts';
 import { DEFAULT_BATCH_SIZE, type ReembedProgress, reembed } from './api/reembedding-run.ts';
+import { isUuid } from './base/input.ts';
 import { type DbHandle, rowsOf } from './client.ts';
 import { createLocalEmbedder } from './embedder.ts';
-import { isUuid } from './input.ts';
 import { LOCAL_EMBEDDING_SPACE } from './seed/brand.ts';
 import { withTenant } from './tenant.ts';
 

@@ -1,6 +1,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
 import type postgres from 'postgres';
+import { type ConnectionError, connectionFailure, hasCode, TenantScopeError } from './base/errors.ts';
 import type { Database, DbTarget, Transaction } from './client.ts';
 import { DEVELOPMENT_ENV, developmentOptedIn } from './development.ts';
 import {
@@ -14,7 +15,6 @@ import {
   sessionOf,
   transactionOn,
 } from './drizzle-internals.ts';
-import { type ConnectionError, connectionFailure, hasCode, TenantScopeError } from './errors.ts';
 import { type KeyRing, loadKeyRing } from './key-ring.ts';
 import {
   type DerivedKey,

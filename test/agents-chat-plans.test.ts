@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { agentRunStatsQuery, agentRunsQuery, toolExecutionsQuery } from '../src/api/agent-runs.ts';
 import { createAgent, createTool } from '../src/api/agents.ts';
 import { createConversation, messageTimelineQuery, userConversationsQuery } from '../src/api/chat.ts';
-import { encodeCursor } from '../src/api/keyset.ts';
+import { encodeCursor } from '../src/base/keyset.ts';
 import { rowsOf, type Transaction } from '../src/client.ts';
 import { messages } from '../src/schema/index.ts';
 import { seedTenant } from '../src/seed/index.ts';

@@ -19,9 +19,9 @@ import {
 } from '../src/api/agents.ts';
 import { createConversation } from '../src/api/chat.ts';
 import { deleteConversation } from '../src/api/deletions.ts';
+import { DatabaseError } from '../src/base/errors.ts';
+import { InputError } from '../src/base/input.ts';
 import { rowsOf } from '../src/client.ts';
-import { DatabaseError } from '../src/errors.ts';
-import { InputError } from '../src/input.ts';
 import {
   agentConfigs,
   agentRuns,

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey, scopesAllow, verifyApiKey } from '../src/api/api-keys.ts';
 import { createOrganization } from '../src/api/organizations.ts';
 import { crc32, hashApiKey, parseApiKey } from '../src/api-key-format.ts';
-import { InputError } from '../src/input.ts';
+import { InputError } from '../src/base/input.ts';
 import { apiKeys, users } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';

@@ -15,9 +15,9 @@ import { type AuditSealedColumns, auditMessage, sealedColumnsOf } from '../src/a
 import { trailFunctions } from '../src/api/audit-structure.ts';
 import { createOrganization } from '../src/api/organizations.ts';
 import { dropPartitionsBefore } from '../src/api/partitions.ts';
+import { DatabaseError } from '../src/base/errors.ts';
 import { createDb, type DbHandle, type RawSql, rowsOf, type Transaction } from '../src/client.ts';
 import { checkSeal, sealWithRing } from '../src/crypto.ts';
-import { DatabaseError } from '../src/errors.ts';
 import { createKeyRing, loadKeyRing } from '../src/key-ring.ts';
 import { defaultMigrationsFolder } from '../src/migrate.ts';
 import { auditLogs, users } from '../src/schema/index.ts';

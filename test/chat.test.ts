@@ -16,9 +16,9 @@ import {
   registerEmbeddingSpace,
 } from '../src/api/embedding-spaces.ts';
 import { nearestSql, planNearest, withPlanSettings } from '../src/api/vector-query.ts';
+import { InputError } from '../src/base/input.ts';
 import { rowsOf } from '../src/client.ts';
 import { embedText } from '../src/embedder.ts';
-import { InputError } from '../src/input.ts';
 import { conversations, embeddingSpaces, messages } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { insertMessageSchema, messageContentSchema, messagePartSchema } from '../src/validators/index.ts';

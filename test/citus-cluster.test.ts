@@ -27,6 +27,7 @@ import { claimRuns, finishClaimedRuns } from '../src/api/run-claims.ts';
 import { enqueueRuns } from '../src/api/run-queue.ts';
 import { hybridSearch, searchChunks } from '../src/api/search.ts';
 import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
+import { DatabaseError, isRetryable } from '../src/base/errors.ts';
 import {
   checkWorkerLogins,
   citusDistributionPlan,
@@ -34,7 +35,6 @@ import {
   distribute,
 } from '../src/citus.ts';
 import { createDb, type Database, type DbHandle, rowsOf, type Transaction } from '../src/client.ts';
-import { DatabaseError, isRetryable } from '../src/errors.ts';
 import { createServiceLogin } from '../src/logins.ts';
 import { migrate } from '../src/migrate.ts';
 import { agentConfigs, agents, brands, brandVoices } from '../src/schema/index.ts';

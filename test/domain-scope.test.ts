@@ -7,8 +7,8 @@ import { createBrand, getDefaultBrandVoice, setDefaultBrandVoice } from '../src/
 import { appendMessage, createConversation, listMessages, setMessageEmbedding } from '../src/api/chat.ts';
 import { deleteDataset, getLiveDataset } from '../src/api/datasets.ts';
 import { campaignChannelTotals, upsertMetricPoints } from '../src/api/metrics.ts';
+import { TenantScopeError } from '../src/base/errors.ts';
 import type { Transaction } from '../src/client.ts';
-import { TenantScopeError } from '../src/errors.ts';
 import { withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 import { makeTenant } from './support/rag.ts';

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerEmbeddingSpace } from '../src/api/embedding-spaces.ts';
-import { DatabaseError, toDatabaseError } from '../src/errors.ts';
+import { DatabaseError, toDatabaseError } from '../src/base/errors.ts';
 import {
   brands,
   brandVoices,

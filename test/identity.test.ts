@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { acceptInvitation, inviteMember, memberPermissions } from '../src/api/members.ts';
 import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
-import { DatabaseError } from '../src/errors.ts';
+import { DatabaseError } from '../src/base/errors.ts';
 import { systemRoles } from '../src/permissions.ts';
 import {
   accounts,

@@ -14,9 +14,9 @@ import {
 } from '../src/api/reembedding.ts';
 import { type ReembedEmbedder, reembed } from '../src/api/reembedding-run.ts';
 import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
+import { ReembeddingError, TenantScopeError } from '../src/base/errors.ts';
 import { rowsOf } from '../src/client.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
-import { ReembeddingError, TenantScopeError } from '../src/errors.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder, NEXT_LOCAL_EMBEDDING_SPACE } from '../src/seed/brand.ts';
 import { withTenant } from '../src/tenant.ts';

@@ -10,8 +10,8 @@ import {
   finishRuns,
 } from '../src/api/run-queue.ts';
 import { runWorker } from '../src/api/run-worker.ts';
-import { TenantScopeError } from '../src/errors.ts';
-import { InputError } from '../src/input.ts';
+import { TenantScopeError } from '../src/base/errors.ts';
+import { InputError } from '../src/base/input.ts';
 import { agentRuns } from '../src/schema/index.ts';
 import { runtimeOf } from '../src/scope-runtime.ts';
 import { withTenant } from '../src/tenant.ts';

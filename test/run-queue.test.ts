@@ -13,10 +13,10 @@ import {
   releaseRun,
 } from '../src/api/run-queue.ts';
 import { runWorker } from '../src/api/run-worker.ts';
+import { DatabaseError, RunLeaseLostError, TenantScopeError } from '../src/base/errors.ts';
+import { InputError } from '../src/base/input.ts';
 import { runCli } from '../src/cli.ts';
 import { rowsOf } from '../src/client.ts';
-import { DatabaseError, RunLeaseLostError, TenantScopeError } from '../src/errors.ts';
-import { InputError } from '../src/input.ts';
 import { agentKinds, agentRuns } from '../src/schema/index.ts';
 import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';

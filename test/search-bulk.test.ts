@@ -9,11 +9,11 @@ import { type BulkDocument, type BulkProgress, bulkIngest } from '../src/api/bul
 import { type Embedder, tenantIndexName } from '../src/api/embedding-spaces.ts';
 import { ingestDocument } from '../src/api/ingest.ts';
 import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
+import { BulkLoadError } from '../src/base/errors.ts';
+import { InputError } from '../src/base/input.ts';
 import { createDb, rowsOf } from '../src/client.ts';
 import { CopyRefused, copyBinary, type StagedRow, stageRows } from '../src/copy-staging.ts';
-import { BulkLoadError } from '../src/errors.ts';
 import { halfvecBinary, halfvecLiteral } from '../src/halfvec.ts';
-import { InputError } from '../src/input.ts';
 import { chunks, type EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
 import { withTenant } from '../src/tenant.ts';

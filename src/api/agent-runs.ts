@@ -1,9 +1,10 @@
 import { and, asc, desc, eq, getTableColumns, gte, isNull, lt, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
+import { RunLeaseLostError } from '../base/errors.ts';
+import { firstRow, guarded, InputError, notFound, parseInput } from '../base/input.ts';
+import { type Cursor, keysetBefore, microsOf, pageOf } from '../base/keyset.ts';
 import { rowsOf, type Transaction } from '../client.ts';
-import { RunLeaseLostError } from '../errors.ts';
-import { firstRow, guarded, InputError, notFound, parseInput } from '../input.ts';
 import {
   type AgentRun,
   agentRuns,
@@ -18,7 +19,6 @@ import {
   insertToolExecutionBaseSchema,
   updateAgentRunBaseSchema,
 } from '../validators/agents.ts';
-import { type Cursor, keysetBefore, microsOf, pageOf } from './keyset.ts';
 
 // Agent runs and tool executions: the telemetry behind cost, latency and error dashboards, and the
 // hot paths that read it (an agent's runs over a window, a run's tool calls, run statistics).

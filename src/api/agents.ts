@@ -1,7 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { z } from 'zod';
+import { firstRow, guarded, notFound, parseInput } from '../base/input.ts';
 import type { Transaction } from '../client.ts';
-import { firstRow, guarded, notFound, parseInput } from '../input.ts';
 import {
   type Agent,
   type AgentCapability,

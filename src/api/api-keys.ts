@@ -1,8 +1,8 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { type ApiKeyEnv, generateApiKey, parseApiKey } from '../api-key-format.ts';
+import { toDatabaseError } from '../base/errors.ts';
+import { guarded, InputError, type InputIssue, parseInput } from '../base/input.ts';
 import { type Database, rowsOf, type Transaction } from '../client.ts';
-import { toDatabaseError } from '../errors.ts';
-import { guarded, InputError, type InputIssue, parseInput } from '../input.ts';
 import { type ApiKey, apiKeys, permissions } from '../schema/index.ts';
 import { assertUuid, currentTenant } from '../tenant.ts';
 import { createApiKeyInputSchema } from '../validators/identity.ts';

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
+import { toDatabaseError } from '../base/errors.ts';
+import { parseInput } from '../base/input.ts';
 import { type Database, rowsOf, type Transaction } from '../client.ts';
 import { checkSeal, sealWithRing } from '../crypto.ts';
-import { toDatabaseError } from '../errors.ts';
-import { parseInput } from '../input.ts';
 import type { KeyRing } from '../key-ring.ts';
 import { type AuditLog, auditLogs, type NewAuditLog } from '../schema/index.ts';
 import { currentTenant, withTenant } from '../tenant.ts';

@@ -1,7 +1,7 @@
 import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { toDatabaseError } from '../base/errors.ts';
+import { invalidInput, isUuid } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client.ts';
-import { toDatabaseError } from '../errors.ts';
-import { invalidInput, isUuid } from '../input.ts';
 import {
   type Brand,
   type BrandVoice,

@@ -1,9 +1,10 @@
 import { sql } from 'drizzle-orm';
+import { toDatabaseError } from '../base/errors.ts';
+import { uuidv7 } from '../base/ids.ts';
+import { invalidInput, labelled } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client.ts';
 import { CopyRefused, copyBinary, stageRows } from '../copy-staging.ts';
-import { toDatabaseError } from '../errors.ts';
 import { halfvecBinary, halfvecLiteral } from '../halfvec.ts';
-import { uuidv7 } from '../ids.ts';
 import {
   checkDocument,
   chunkRows,
@@ -16,7 +17,6 @@ import {
   sha256,
   vectorsOf,
 } from '../ingest-rows.ts';
-import { invalidInput, labelled } from '../input.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
 import { type Embedder, toVector } from './embedding-spaces.ts';
 import { ingestDocument } from './ingest.ts';

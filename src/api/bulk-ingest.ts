@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
+import { BulkLoadError } from '../base/errors.ts';
+import { guarded, invalidInput } from '../base/input.ts';
 import type { DbHandle } from '../client.ts';
 import { CopyRefused } from '../copy-staging.ts';
-import { BulkLoadError } from '../errors.ts';
 import { liveDataset } from '../ingest-rows.ts';
-import { guarded, invalidInput } from '../input.ts';
 import { withTenant } from '../tenant.ts';
 import { type BulkDocument, prepareBatch, writeBatch } from './bulk-batch.ts';
 import { assertEmbedderFits, type Embedder, getEmbeddingSpace, tenantIndexName } from './embedding-spaces.ts';

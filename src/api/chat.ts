@@ -1,7 +1,8 @@
 import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { guarded, InputError, parseInput } from '../base/input.ts';
+import { atMicros, type Cursor, keysetBefore, microsOf, pageOf } from '../base/keyset.ts';
 import { rowsOf, type Transaction } from '../client.ts';
-import { guarded, InputError, parseInput } from '../input.ts';
 import {
   type Conversation,
   conversations,
@@ -11,7 +12,6 @@ import {
 } from '../schema/index.ts';
 import { assertUuid, currentTenant } from '../tenant.ts';
 import { insertConversationSchema, insertMessageBaseSchema, partsFitRole } from '../validators/chat.ts';
-import { atMicros, type Cursor, keysetBefore, microsOf, pageOf } from './keyset.ts';
 import { type NearestPlan, nearestSql, planNearest, resolveQueryVector, runNearest } from './vector-query.ts';
 
 /** A message as lists return it: never its embedding. */

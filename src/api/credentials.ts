@@ -1,4 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
+import { uuidv7 } from '../base/ids.ts';
+import { guarded, parseInput } from '../base/input.ts';
 import type { Database, Transaction } from '../client.ts';
 import {
   CredentialDecryptError,
@@ -8,8 +10,6 @@ import {
   rewrapSecret,
   type SecretContext,
 } from '../crypto.ts';
-import { uuidv7 } from '../ids.ts';
-import { guarded, parseInput } from '../input.ts';
 import type { KeyRing } from '../key-ring.ts';
 import {
   type Credential,

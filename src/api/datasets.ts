@@ -1,7 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
+import { toDatabaseError } from '../base/errors.ts';
+import { invalidInput, isUuid } from '../base/input.ts';
 import type { Transaction } from '../client.ts';
-import { toDatabaseError } from '../errors.ts';
-import { invalidInput, isUuid } from '../input.ts';
 import { type Dataset, datasetSpaces, datasets } from '../schema/index.ts';
 import { currentTenant } from '../tenant.ts';
 import { insertDatasetSchema } from '../validators/rag.ts';

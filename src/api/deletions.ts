@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { guarded } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client.ts';
-import { guarded } from '../input.ts';
 import { assertUuid, currentTenant } from '../tenant.ts';
 
 // Deleting a parent that optional references point at. Those references are composite

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
+import { toDatabaseError } from '../base/errors.ts';
+import { invalidInput } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client.ts';
-import { toDatabaseError } from '../errors.ts';
 import {
   checkDocument,
   chunkRows,
@@ -11,7 +12,6 @@ import {
   recordset,
   sha256,
 } from '../ingest-rows.ts';
-import { invalidInput } from '../input.ts';
 import { currentTenant } from '../tenant.ts';
 import { assertEmbedderFits, getEmbeddingSpace } from './embedding-spaces.ts';
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
+import { parseInput } from '../base/input.ts';
 import { type Database, rowsOf, type Transaction } from '../client.ts';
-import { parseInput } from '../input.ts';
 import { type Invitation, invitations, memberships, rolePermissions } from '../schema/index.ts';
 import { assertUuid, currentTenant, withUser } from '../tenant.ts';
 import { insertInvitationSchema } from '../validators/identity.ts';

@@ -1,8 +1,8 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { toDatabaseError } from '../base/errors.ts';
+import { parseInput } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client.ts';
-import { toDatabaseError } from '../errors.ts';
-import { parseInput } from '../input.ts';
 import { channels } from '../schema/enums.ts';
 import { currentTenant } from '../tenant.ts';
 import { type MetricPoint, metricNameSchema, metricPointSchema } from '../validators/campaigns.ts';

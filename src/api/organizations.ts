@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
+import { TenantScopeError, toDatabaseError } from '../base/errors.ts';
+import { stableId, uuidv7 } from '../base/ids.ts';
+import { isUuid, parseInput } from '../base/input.ts';
 import { type Database, rowsOf } from '../client.ts';
-import { TenantScopeError, toDatabaseError } from '../errors.ts';
-import { stableId, uuidv7 } from '../ids.ts';
-import { isUuid, parseInput } from '../input.ts';
 import { systemRoleKeys, systemRoles } from '../permissions.ts';
 import {
   type Membership,

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
+import { toDatabaseError } from '../base/errors.ts';
 import { type Database, rowsOf } from '../client.ts';
 import { sealWithRing } from '../crypto.ts';
-import { toDatabaseError } from '../errors.ts';
 import type { KeyRing } from '../key-ring.ts';
 import { bytes, checkpointMessage } from './audit.ts';
 

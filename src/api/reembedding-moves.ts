@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { ReembeddingError } from '../base/errors.ts';
+import { invalidInput, isUuid } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client.ts';
-import { ReembeddingError } from '../errors.ts';
-import { invalidInput, isUuid } from '../input.ts';
 import type { StyleRules } from '../schema/brand.ts';
 import type { reembeddingStates, reembeddingTargets } from '../schema/enums.ts';
 import { currentTenant } from '../tenant.ts';

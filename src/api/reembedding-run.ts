@@ -1,10 +1,10 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { ReembeddingError, toDatabaseError } from '../base/errors.ts';
+import { InputError, invalidInput } from '../base/input.ts';
 import { type DbHandle, rowsOf, type Transaction } from '../client.ts';
 import { CopyRefused, copyVectors, stageRows, VECTOR_STAGING } from '../copy-staging.ts';
-import { ReembeddingError, toDatabaseError } from '../errors.ts';
 import { halfvecBinary, halfvecLiteral } from '../halfvec.ts';
 import { estimateTokens } from '../ingest-rows.ts';
-import { InputError, invalidInput } from '../input.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
 import { withTenant } from '../tenant.ts';
 import { REBUILD_MIN_ROWS } from './bulk-ingest.ts';

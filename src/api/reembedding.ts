@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { ReembeddingError, toDatabaseError } from '../base/errors.ts';
+import { invalidInput, isUuid } from '../base/input.ts';
 import { type DbHandle, rowsOf, type Transaction } from '../client.ts';
-import { ReembeddingError, toDatabaseError } from '../errors.ts';
-import { invalidInput, isUuid } from '../input.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
 import { currentTenant, withTenant } from '../tenant.ts';
 import {

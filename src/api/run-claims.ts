@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { TenantScopeError, toDatabaseError } from '../base/errors.ts';
+import { parseInput } from '../base/input.ts';
 import { type Database, rowsOf, type Transaction } from '../client.ts';
-import { TenantScopeError, toDatabaseError } from '../errors.ts';
-import { parseInput } from '../input.ts';
 import { agentKinds, type JsonObject } from '../schema/index.ts';
 import { runtimeOf, scopeOf } from '../scope-runtime.ts';
 import { assertUuid } from '../tenant.ts';

@@ -1,9 +1,9 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { RunLeaseLostError, TenantScopeError } from '../base/errors.ts';
+import { uuidv7 } from '../base/ids.ts';
+import { guarded, InputError, notFound, parseInput } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client.ts';
-import { RunLeaseLostError, TenantScopeError } from '../errors.ts';
-import { uuidv7 } from '../ids.ts';
-import { guarded, InputError, notFound, parseInput } from '../input.ts';
 import {
   type AgentRun,
   type agentKinds,

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
+import { RunLeaseLostError } from '../base/errors.ts';
 import type { Database, Transaction } from '../client.ts';
-import { RunLeaseLostError } from '../errors.ts';
 import type { ExecutionError, JsonObject } from '../schema/index.ts';
 import { withTenant } from '../tenant.ts';
 import type { FinishRunInput } from './agent-runs.ts';

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
+import { toDatabaseError } from '../base/errors.ts';
+import { invalidInput } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client.ts';
-import { toDatabaseError } from '../errors.ts';
-import { invalidInput } from '../input.ts';
 import { TEXT_SEARCH_CONFIG } from '../schema/rag.ts';
 import { currentTenant } from '../tenant.ts';
 import {

@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { invalidInput, isUuid } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client.ts';
-import { invalidInput, isUuid } from '../input.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
 import { currentTenant } from '../tenant.ts';
 import {

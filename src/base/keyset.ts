@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import { InputError } from '../input.ts';
+import { InputError } from './input.ts';
 
 /**
  * An opaque position in a list ordered by `(timestamp, id)`, exact to the microsecond (a JS `Date`

@@ -1,6 +1,6 @@
 import { getTableName, is } from 'drizzle-orm';
 import { getTableConfig, type IndexColumn, PgTable } from 'drizzle-orm/pg-core';
-import * as schema from './schema/index.ts';
+import * as schema from '../schema/index.ts';
 
 /** Errors the package raises, each naming what is wrong without ever quoting a secret. */
 
