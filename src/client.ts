@@ -10,9 +10,9 @@ import postgres from 'postgres';
 import { connectionFailure as connectionFailureOf, describeServer } from './base/errors.ts';
 import { EmbeddedLog, guardEmbedded, takeDataDir } from './embedded-guard.ts';
 import { pgliteStartParams, templatedFs } from './embedded-template.ts';
-import type { KeyRing } from './key-ring.ts';
 import * as schema from './schema/index.ts';
 import { registerScopeRuntime } from './scope-runtime.ts';
+import type { KeyRing } from './security/key-ring.ts';
 
 export type Schema = typeof schema;
 type Relations = ExtractTablesWithRelations<Schema>;

@@ -54,7 +54,6 @@ export {
   watchTenantIndexes,
 } from './api/tenant-indexes.ts';
 export { asAuthRole, createUser } from './api/users.ts';
-export { API_KEY_PATTERN, parseApiKey } from './api-key-format.ts';
 export {
   type BulkCommitted,
   BulkLoadError,
@@ -94,19 +93,20 @@ export {
   type Schema,
   type Transaction,
 } from './client.ts';
-export { CredentialDecryptError } from './crypto.ts';
-export { DEVELOPMENT_ENV } from './development.ts';
 export { createLocalEmbedder, embedText } from './embedder.ts';
+export { createServiceLogin, type ServiceLoginOptions } from './logins.ts';
+export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
+export * as schema from './schema/index.ts';
+export { API_KEY_PATTERN, parseApiKey } from './security/api-key-format.ts';
+export { CredentialDecryptError } from './security/crypto.ts';
+export { DEVELOPMENT_ENV } from './security/development.ts';
 export {
   createKeyRing,
   generateKeyRingEntry,
   type KeyRing,
   type LoadKeyRingOptions,
   loadKeyRing,
-} from './key-ring.ts';
-export { createServiceLogin, type ServiceLoginOptions } from './logins.ts';
-export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
-export { type PermissionKey, permissionKeys, systemRoles } from './permissions.ts';
-export * as schema from './schema/index.ts';
+} from './security/key-ring.ts';
+export { type PermissionKey, permissionKeys, systemRoles } from './security/permissions.ts';
 export { seed, seedTenant } from './seed/index.ts';
 export { APP_ROLE, currentTenant, runPrepared, withTenant, withUser } from './tenant.ts';

@@ -6,9 +6,9 @@ import { MigrationError, MigrationLedgerError, ServerRequirementError } from './
 import type { DbHandle, RawSql } from './client.ts';
 import { driverOf } from './drizzle-internals.ts';
 import { insideTransactionOf } from './embedded-guard.ts';
-import type { KeyRing } from './key-ring.ts';
 import { runtimeOf } from './scope-runtime.ts';
-import { hmacPads, padsMatch, serviceKey } from './tenant-keys.ts';
+import type { KeyRing } from './security/key-ring.ts';
+import { hmacPads, padsMatch, serviceKey } from './security/tenant-keys.ts';
 
 /** The `drizzle/` folder shipped with the package (one level up from both `src/` and `dist/`). */
 export const defaultMigrationsFolder = fileURLToPath(new URL('../drizzle', import.meta.url));

@@ -3,7 +3,6 @@ import { type SQL, sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import { type ConnectionError, connectionFailure, hasCode, TenantScopeError } from './base/errors.ts';
 import type { Database, DbTarget, Transaction } from './client.ts';
-import { DEVELOPMENT_ENV, developmentOptedIn } from './development.ts';
 import {
   driverOf,
   drizzleInternalsProblems,
@@ -15,7 +14,8 @@ import {
   sessionOf,
   transactionOn,
 } from './drizzle-internals.ts';
-import { type KeyRing, loadKeyRing } from './key-ring.ts';
+import { DEVELOPMENT_ENV, developmentOptedIn } from './security/development.ts';
+import { type KeyRing, loadKeyRing } from './security/key-ring.ts';
 import {
   type DerivedKey,
   hmacPads,
@@ -25,7 +25,7 @@ import {
   tenantKeyChangeProof,
   tenantScopeProof,
   userScopeProof,
-} from './tenant-keys.ts';
+} from './security/tenant-keys.ts';
 
 /** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */
 export const APP_ROLE = 'neonhub_app';

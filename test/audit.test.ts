@@ -17,10 +17,10 @@ import { createOrganization } from '../src/api/organizations.ts';
 import { dropPartitionsBefore } from '../src/api/partitions.ts';
 import { DatabaseError } from '../src/base/errors.ts';
 import { createDb, type DbHandle, type RawSql, rowsOf, type Transaction } from '../src/client.ts';
-import { checkSeal, sealWithRing } from '../src/crypto.ts';
-import { createKeyRing, loadKeyRing } from '../src/key-ring.ts';
 import { defaultMigrationsFolder } from '../src/migrate.ts';
 import { auditLogs, users } from '../src/schema/index.ts';
+import { checkSeal, sealWithRing } from '../src/security/crypto.ts';
+import { createKeyRing, loadKeyRing } from '../src/security/key-ring.ts';
 import { withTenant } from '../src/tenant.ts';
 import { adminUrlFor } from './support/backend.ts';
 import {

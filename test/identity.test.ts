@@ -4,7 +4,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { acceptInvitation, inviteMember, memberPermissions } from '../src/api/members.ts';
 import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
 import { DatabaseError } from '../src/base/errors.ts';
-import { systemRoles } from '../src/permissions.ts';
 import {
   accounts,
   authenticators,
@@ -15,6 +14,7 @@ import {
   users,
   verificationTokens,
 } from '../src/schema/index.ts';
+import { systemRoles } from '../src/security/permissions.ts';
 import { withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 

@@ -7,9 +7,9 @@ import { createDb, type DbHandle, rowsOf, type Transaction } from '../src/client
 import { createServiceLogin } from '../src/logins.ts';
 import { brands, users } from '../src/schema/index.ts';
 import { OPEN_TENANT, registerScopeRuntime, runtimeOf } from '../src/scope-runtime.ts';
+import { tenantKey, tenantScopeProof } from '../src/security/tenant-keys.ts';
 import { seedTenant } from '../src/seed/index.ts';
 import { withTenant, withUser } from '../src/tenant.ts';
-import { tenantKey, tenantScopeProof } from '../src/tenant-keys.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { openingStatement, ticketOf } from './support/tickets.ts';
 

@@ -7,10 +7,10 @@ import { acceptInvitation, inviteMember, listMembers } from '../src/api/members.
 import { listUserOrganizations } from '../src/api/organizations.ts';
 import { TenantScopeError } from '../src/base/errors.ts';
 import { createDb, rowsOf, type Transaction } from '../src/client.ts';
-import { createKeyRing, loadKeyRing } from '../src/key-ring.ts';
 import { createServiceLogin } from '../src/logins.ts';
 import { auditLogs, brands, brandVoices, users } from '../src/schema/index.ts';
 import { registerScopeRuntime } from '../src/scope-runtime.ts';
+import { createKeyRing, loadKeyRing } from '../src/security/key-ring.ts';
 import type { SeedResult } from '../src/seed/index.ts';
 import { runPrepared, withTenant, withUser } from '../src/tenant.ts';
 import { midScopeSettingAttacks, roleAttacks } from './support/attacks.ts';

@@ -3,20 +3,20 @@ import { uuidv7 } from '../base/ids.ts';
 import { guarded, parseInput } from '../base/input.ts';
 import type { Database, Transaction } from '../client.ts';
 import {
+  type Credential,
+  type CredentialMetadata,
+  credentials,
+  type NewCredential,
+} from '../schema/index.ts';
+import {
   CredentialDecryptError,
   decryptSecretText,
   encryptSecret,
   keyIdOf,
   rewrapSecret,
   type SecretContext,
-} from '../crypto.ts';
-import type { KeyRing } from '../key-ring.ts';
-import {
-  type Credential,
-  type CredentialMetadata,
-  credentials,
-  type NewCredential,
-} from '../schema/index.ts';
+} from '../security/crypto.ts';
+import type { KeyRing } from '../security/key-ring.ts';
 import { assertUuid, currentTenant, withTenant } from '../tenant.ts';
 import { storeCredentialInputSchema } from '../validators/identity.ts';
 import { listOrganizationIdsForAdminJob } from './organizations.ts';

@@ -3,7 +3,6 @@ import { TenantScopeError, toDatabaseError } from '../base/errors.ts';
 import { stableId, uuidv7 } from '../base/ids.ts';
 import { isUuid, parseInput } from '../base/input.ts';
 import { type Database, rowsOf } from '../client.ts';
-import { systemRoleKeys, systemRoles } from '../permissions.ts';
 import {
   type Membership,
   memberships,
@@ -14,6 +13,7 @@ import {
   roles,
 } from '../schema/index.ts';
 import { runtimeOf } from '../scope-runtime.ts';
+import { systemRoleKeys, systemRoles } from '../security/permissions.ts';
 import { assertUuid, withUser } from '../tenant.ts';
 import { insertOrganizationSchema } from '../validators/identity.ts';
 import { rowFromDefinerJson } from './definer-rows.ts';

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/errors.ts';
 import { type Database, rowsOf } from '../client.ts';
-import { sealWithRing } from '../crypto.ts';
-import type { KeyRing } from '../key-ring.ts';
+import { sealWithRing } from '../security/crypto.ts';
+import type { KeyRing } from '../security/key-ring.ts';
 import { bytes, checkpointMessage } from './audit.ts';
 
 // Monthly partition maintenance for every table partitioned by month (the audit trail, campaign

@@ -1,7 +1,7 @@
 import type { Database } from '../client.ts';
-import { DEVELOPMENT_ENV } from '../development.ts';
-import type { KeyRing } from '../key-ring.ts';
 import { developmentTarget, runtimeOf } from '../scope-runtime.ts';
+import { DEVELOPMENT_ENV } from '../security/development.ts';
+import type { KeyRing } from '../security/key-ring.ts';
 import { withTenant } from '../tenant.ts';
 import { agentsSeed } from './agents.ts';
 import { billingSeed } from './billing.ts';

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { sanctionedCrossTenantStatements } from '../../src/tenant-sanctioned.ts';
+import { sanctionedCrossTenantStatements } from '../../src/security/tenant-sanctioned.ts';
 import { captureFileSuffix, type StatementCapture, tenantTablesFile } from './statement-capture.ts';
 import { checkStatementText, loadParser, type StatementVerdict } from './tenant-statements.ts';
 
