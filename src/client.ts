@@ -8,8 +8,8 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { connectionFailure as connectionFailureOf, describeServer } from './base/errors.ts';
-import { EmbeddedLog, guardEmbedded, takeDataDir } from './embedded-guard.ts';
-import { pgliteStartParams, templatedFs } from './embedded-template.ts';
+import { EmbeddedLog, guardEmbedded, takeDataDir } from './embedded/embedded-guard.ts';
+import { pgliteStartParams, templatedFs } from './embedded/embedded-template.ts';
 import * as schema from './schema/index.ts';
 import { registerScopeRuntime } from './scope-runtime.ts';
 import type { KeyRing } from './security/key-ring.ts';
@@ -89,8 +89,8 @@ export { rowsOf } from './drizzle-internals.ts';
 export { pgliteStartParams };
 
 /**
- * An embedded instance, guarded (src/embedded-guard.ts): storage faults and failed starts come back
- * typed. A new one starts as a copy of an initialised cluster (src/embedded-template.ts), not initdb.
+ * An embedded instance, guarded (src/embedded/embedded-guard.ts): storage faults and failed starts come back
+ * typed. A new one starts as a copy of an initialised cluster (src/embedded/embedded-template.ts), not initdb.
  */
 export function openPglite(dataDir: string): PGlite {
   const open = () => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { MigrationError, MigrationLedgerError, ServerRequirementError } from './base/errors.ts';
 import type { DbHandle, RawSql } from './client.ts';
 import { driverOf } from './drizzle-internals.ts';
-import { insideTransactionOf } from './embedded-guard.ts';
+import { insideTransactionOf } from './embedded/embedded-guard.ts';
 import { runtimeOf } from './scope-runtime.ts';
 import type { KeyRing } from './security/key-ring.ts';
 import { hmacPads, padsMatch, serviceKey } from './security/tenant-keys.ts';

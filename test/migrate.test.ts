@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createUser } from '../src/api/users.ts';
 import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../src/base/errors.ts';
 import { createDb, type DbHandle, openPglite } from '../src/client.ts';
-import { templatedFs } from '../src/embedded-template.ts';
+import { templatedFs } from '../src/embedded/embedded-template.ts';
 import { defaultMigrationsFolder, migrate, readMigrations } from '../src/migrate.ts';
 import { adminUrlFor } from './support/backend.ts';
 import { backend, onServer, openEmptyServerDatabase, openTestDatabase } from './support/database.ts';

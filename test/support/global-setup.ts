@@ -71,7 +71,7 @@ export default async function setup(project: TestProject) {
     );
     project.provide('backend', { kind: 'server', url: server.url, template });
   } else {
-    // Migrated on disk, then closed: each file copies the directory into memory (src/embedded-template.ts).
+    // Migrated on disk, then closed: each file copies the directory into memory (src/embedded/embedded-template.ts).
     const dataDir = path.join(tmpdir(), `neonhub-test-${process.pid}`, 'pglite');
     await rm(path.dirname(dataDir), { recursive: true, force: true });
     const pglite = openPglite(dataDir);

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { EmbeddedDatabaseError, type EmbeddedFault, TenantScopeError } from './base/errors.ts';
+import { EmbeddedDatabaseError, type EmbeddedFault, TenantScopeError } from '../base/errors.ts';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.ts';
 
 // The embedded database runs PostgreSQL inside this process, so its storage faults are ours to
@@ -240,7 +240,7 @@ export function guardEmbedded(pglite: PGlite, dataDir: string, log?: EmbeddedLog
 }
 
 /**
- * Creates the data dir if need be and takes its lock (src/data-dir-lock.ts). Refuses, typed, a
+ * Creates the data dir if need be and takes its lock (src/embedded/data-dir-lock.ts). Refuses, typed, a
  * directory that cannot be created or locked, and one that holds files but no `PG_VERSION`: PGlite
  * would take it for a new one and write a fresh database over what is there.
  */
