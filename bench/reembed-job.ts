@@ -2,7 +2,7 @@
 // it (`neonhub-db reembed run`) beside the services that keep searching: its embedding work then
 // holds no searching process's event loop. Forked by bench/reembed.ts, which sends it the moves.
 import { buildReembeddingIndex, reembed } from '../src/api/reembedding-run.ts';
-import { createDb, type DbHandle } from '../src/client.ts';
+import { createDb, type DbHandle } from '../src/client/client.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
 
 export interface ReembedJob {

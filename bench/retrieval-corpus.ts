@@ -4,9 +4,9 @@
 import type { BulkDocument } from '../src/api/bulk-ingest.ts';
 import { createDataset } from '../src/api/datasets.ts';
 import { createOrganization } from '../src/api/organizations.ts';
-import type { DbHandle } from '../src/client.ts';
+import type { DbHandle } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { type EmbeddingSpace, users } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { rng } from './vectors.ts';
 
 export interface Chunk {

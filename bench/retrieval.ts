@@ -14,9 +14,9 @@ import { registerEmbeddingSpace, vectorLiteral } from '../src/api/embedding-spac
 import { ingestDocument } from '../src/api/ingest.ts';
 import { hybridSearch, searchChunks } from '../src/api/search.ts';
 import { maintainTenantIndexes } from '../src/api/tenant-indexes.ts';
-import { createDb, type DbHandle, rowsOf } from '../src/client.ts';
+import { createDb, type DbHandle, rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import {
   arrivingDocuments,
   type Chunk,

@@ -3,7 +3,7 @@
 // or each violation (object: rule) and exits 1.
 //   npm run check:citus
 
-import { createDb } from '../src/client.ts';
+import { createDb } from '../src/client/client.ts';
 import { migrate } from '../src/migrate.ts';
 import { checkCitusRules, describeCitusRules } from './citus-rules.ts';
 

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDb } from './client.ts';
+import { createDb } from './client/client.ts';
 import { btreeIndexBounds, oversizedIndexes } from './index-bounds.ts';
 import { defaultMigrationsFolder, migrate } from './migrate.ts';
 import {

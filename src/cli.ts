@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConnectionError, MigrationError, ServerRequirementError } from './base/errors.ts';
-import { createDb, type DbHandle, isLocalTarget } from './client.ts';
+import { createDb, type DbHandle, isLocalTarget } from './client/client.ts';
 
 // Each command imports what it uses when it runs: studio, drizzle-kit, Citus, the seeds and the
 // domain APIs cost seconds of start-up on a busy machine, and most commands need none of them.
@@ -225,7 +225,7 @@ async function reset(force: boolean, appSeed?: string): Promise<void> {
 
 async function auditVerify(handle: DbHandle): Promise<void> {
   const [{ runtimeOf }, { verifyAllAuditChains }] = await Promise.all([
-    import('./scope-runtime.ts'),
+    import('./client/scope-runtime.ts'),
     import('./api/audit.ts'),
   ]);
   // The ring every scope of this handle uses: the development ring only for a local target.

@@ -92,7 +92,8 @@ export {
   rowsOf,
   type Schema,
   type Transaction,
-} from './client.ts';
+} from './client/client.ts';
+export { APP_ROLE, currentTenant, runPrepared, withTenant, withUser } from './client/tenant.ts';
 export { createLocalEmbedder, embedText } from './embedder.ts';
 export { createServiceLogin, type ServiceLoginOptions } from './logins.ts';
 export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
@@ -109,4 +110,3 @@ export {
 } from './security/key-ring.ts';
 export { type PermissionKey, permissionKeys, systemRoles } from './security/permissions.ts';
 export { seed, seedTenant } from './seed/index.ts';
-export { APP_ROLE, currentTenant, runPrepared, withTenant, withUser } from './tenant.ts';

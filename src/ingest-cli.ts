@@ -5,10 +5,10 @@ import { type BulkDocument, type BulkProgress, openBulkLoad } from './api/bulk-i
 import { getEmbeddingSpace } from './api/embedding-spaces.ts';
 import { BulkLoadError } from './base/errors.ts';
 import { isUuid } from './base/input.ts';
-import { type DbHandle, rowsOf } from './client.ts';
+import { type DbHandle, rowsOf } from './client/client.ts';
+import { withTenant } from './client/tenant.ts';
 import { createLocalEmbedder } from './embedder.ts';
 import { LOCAL_EMBEDDING_SPACE } from './seed/brand.ts';
-import { withTenant } from './tenant.ts';
 
 export const ingestUsage = `neonhub-db ingest <file.jsonl> --org <organization id> --dataset <dataset id or slug>
 

@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MigrationError, MigrationLedgerError, ServerRequirementError } from './base/errors.ts';
-import type { DbHandle, RawSql } from './client.ts';
-import { driverOf } from './drizzle-internals.ts';
+import type { DbHandle, RawSql } from './client/client.ts';
+import { driverOf } from './client/drizzle-internals.ts';
+import { runtimeOf } from './client/scope-runtime.ts';
 import { insideTransactionOf } from './embedded/embedded-guard.ts';
-import { runtimeOf } from './scope-runtime.ts';
 import type { KeyRing } from './security/key-ring.ts';
 import { hmacPads, padsMatch, serviceKey } from './security/tenant-keys.ts';
 

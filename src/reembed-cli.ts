@@ -12,10 +12,10 @@ import {
 } from './api/reembedding.ts';
 import { DEFAULT_BATCH_SIZE, type ReembedProgress, reembed } from './api/reembedding-run.ts';
 import { isUuid } from './base/input.ts';
-import { type DbHandle, rowsOf } from './client.ts';
+import { type DbHandle, rowsOf } from './client/client.ts';
+import { withTenant } from './client/tenant.ts';
 import { createLocalEmbedder } from './embedder.ts';
 import { LOCAL_EMBEDDING_SPACE } from './seed/brand.ts';
-import { withTenant } from './tenant.ts';
 
 export const reembedUsage = `neonhub-db reembed <step> --org <organization id> ...
 

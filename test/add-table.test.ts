@@ -8,12 +8,12 @@ import { and, eq } from 'drizzle-orm';
 import { text } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrganization } from '../src/api/organizations.ts';
+import { currentTenant, withTenant } from '../src/client/tenant.ts';
 import { migrate } from '../src/migrate.ts';
 import { timestamps } from '../src/schema/columns.ts';
 import { users } from '../src/schema/index.ts';
 import { tenantTable } from '../src/schema/tenancy.ts';
 import { findTableHookGaps } from '../src/table-hooks.ts';
-import { currentTenant, withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

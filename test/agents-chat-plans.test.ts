@@ -4,10 +4,10 @@ import { agentRunStatsQuery, agentRunsQuery, toolExecutionsQuery } from '../src/
 import { createAgent, createTool } from '../src/api/agents.ts';
 import { createConversation, messageTimelineQuery, userConversationsQuery } from '../src/api/chat.ts';
 import { encodeCursor } from '../src/base/keyset.ts';
-import { rowsOf, type Transaction } from '../src/client.ts';
+import { rowsOf, type Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { messages } from '../src/schema/index.ts';
 import { seedTenant } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 
 const database = useTestDatabase();

@@ -21,7 +21,8 @@ import { createConversation } from '../src/api/chat.ts';
 import { deleteConversation } from '../src/api/deletions.ts';
 import { DatabaseError } from '../src/base/errors.ts';
 import { InputError } from '../src/base/input.ts';
-import { rowsOf } from '../src/client.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import {
   agentConfigs,
   agentRuns,
@@ -32,7 +33,6 @@ import {
   users,
 } from '../src/schema/index.ts';
 import { seedTenant } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import {
   agentConfigParametersSchema,
   insertAgentConfigSchema,

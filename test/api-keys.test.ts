@@ -3,9 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey, scopesAllow, verifyApiKey } from '../src/api/api-keys.ts';
 import { createOrganization } from '../src/api/organizations.ts';
 import { InputError } from '../src/base/input.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { apiKeys, users } from '../src/schema/index.ts';
 import { crc32, hashApiKey, parseApiKey } from '../src/security/api-key-format.ts';
-import { withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 

@@ -16,12 +16,12 @@ import { trailFunctions } from '../src/api/audit-structure.ts';
 import { createOrganization } from '../src/api/organizations.ts';
 import { dropPartitionsBefore } from '../src/api/partitions.ts';
 import { DatabaseError } from '../src/base/errors.ts';
-import { createDb, type DbHandle, type RawSql, rowsOf, type Transaction } from '../src/client.ts';
+import { createDb, type DbHandle, type RawSql, rowsOf, type Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { defaultMigrationsFolder } from '../src/migrate.ts';
 import { auditLogs, users } from '../src/schema/index.ts';
 import { checkSeal, sealWithRing } from '../src/security/crypto.ts';
 import { createKeyRing, loadKeyRing } from '../src/security/key-ring.ts';
-import { withTenant } from '../src/tenant.ts';
 import { adminUrlFor } from './support/backend.ts';
 import {
   backend,

@@ -3,11 +3,11 @@ import { DrizzleAdapter } from '@auth/drizzle-adapter';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseError, toDatabaseError } from '../src/base/errors.ts';
-import { createDb, type Database, type DbHandle, type Transaction } from '../src/client.ts';
+import { createDb, type Database, type DbHandle, type Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { createServiceLogin } from '../src/logins.ts';
 import { accounts, authenticators, sessions, users, verificationTokens } from '../src/schema/index.ts';
 import { seedTenant } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { acmeTenant } from './support/tenants.ts';
 

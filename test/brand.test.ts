@@ -7,10 +7,10 @@ import {
   getDefaultBrandVoice,
   setDefaultBrandVoice,
 } from '../src/api/brands.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
 import { brands, brandVoices, type EmbeddingSpace, type StyleRules } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
-import { withTenant } from '../src/tenant.ts';
 import { insertBrandSchema, insertBrandVoiceSchema, styleRulesSchema } from '../src/validators/brand.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';

@@ -8,12 +8,12 @@ import {
   upsertMetricPoints,
 } from '../src/api/metrics.ts';
 import { dropPartitionsBefore, ensurePartitions } from '../src/api/partitions.ts';
-import { rowsOf, type Transaction } from '../src/client.ts';
+import { rowsOf, type Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { campaignMetrics, campaigns, organizations } from '../src/schema/index.ts';
 import { campaignSeedIds, SEED_METRIC_HOURS } from '../src/seed/campaigns.ts';
 import { stableId } from '../src/seed/context.ts';
 import { seedTenant } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 

@@ -17,10 +17,10 @@ import {
 } from '../src/api/embedding-spaces.ts';
 import { nearestSql, planNearest, withPlanSettings } from '../src/api/vector-query.ts';
 import { InputError } from '../src/base/input.ts';
-import { rowsOf } from '../src/client.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { embedText } from '../src/embedder.ts';
 import { conversations, embeddingSpaces, messages } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { insertMessageSchema, messageContentSchema, messagePartSchema } from '../src/validators/index.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';

@@ -34,11 +34,12 @@ import {
   type DistributionReport,
   distribute,
 } from '../src/citus.ts';
-import { createDb, type Database, type DbHandle, rowsOf, type Transaction } from '../src/client.ts';
+import { createDb, type Database, type DbHandle, rowsOf, type Transaction } from '../src/client/client.ts';
+import { runtimeOf } from '../src/client/scope-runtime.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { createServiceLogin } from '../src/logins.ts';
 import { migrate } from '../src/migrate.ts';
 import { agentConfigs, agents, brands, brandVoices } from '../src/schema/index.ts';
-import { runtimeOf } from '../src/scope-runtime.ts';
 import {
   localEmbedder,
   localEmbeddingSpace,
@@ -46,7 +47,6 @@ import {
   nextLocalEmbedder,
 } from '../src/seed/brand.ts';
 import { type SeedResult, seed } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { midScopeSettingAttacks, roleAttacks } from './support/attacks.ts';
 import {
   authorizeLoginOnWorkers,

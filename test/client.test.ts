@@ -6,9 +6,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrganization } from '../src/api/organizations.ts';
 import { ConnectionError, DatabaseError } from '../src/base/errors.ts';
-import { createDb, openPglite } from '../src/client.ts';
+import { createDb, openPglite } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { roles, users } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { cliHere } from './support/cli.ts';
 import { useTestDatabase } from './support/database.ts';
 

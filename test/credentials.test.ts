@@ -4,10 +4,10 @@ import { readCredentialSecret, rotateCredentialKeys, storeCredential } from '../
 import { createOrganization } from '../src/api/organizations.ts';
 import { TenantScopeError } from '../src/base/errors.ts';
 import { InputError } from '../src/base/input.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { credentials, users } from '../src/schema/index.ts';
 import { CredentialDecryptError, keyIdOf } from '../src/security/crypto.ts';
 import { createKeyRing } from '../src/security/key-ring.ts';
-import { withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 

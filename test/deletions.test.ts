@@ -6,9 +6,9 @@ import { createBrand } from '../src/api/brands.ts';
 import { appendMessage, createConversation } from '../src/api/chat.ts';
 import { deleteAgent, deleteAgentRun, deleteBrand } from '../src/api/deletions.ts';
 import { createOrganization } from '../src/api/organizations.ts';
-import type { Transaction } from '../src/client.ts';
+import type { Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { agentRuns, agents, brands, conversations, messages, users } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 

@@ -8,8 +8,8 @@ import { appendMessage, createConversation, listMessages, setMessageEmbedding } 
 import { deleteDataset, getLiveDataset } from '../src/api/datasets.ts';
 import { campaignChannelTotals, upsertMetricPoints } from '../src/api/metrics.ts';
 import { TenantScopeError } from '../src/base/errors.ts';
-import type { Transaction } from '../src/client.ts';
-import { withTenant } from '../src/tenant.ts';
+import type { Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 import { makeTenant } from './support/rag.ts';
 

@@ -14,9 +14,15 @@ import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataset } from '../src/api/datasets.ts';
 import { EmbeddedDatabaseError } from '../src/base/errors.ts';
-import { createDb, type DbHandle, openPglite, pgliteExtensions, pgliteStartParams } from '../src/client.ts';
+import {
+  createDb,
+  type DbHandle,
+  openPglite,
+  pgliteExtensions,
+  pgliteStartParams,
+} from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { migrate } from '../src/migrate.ts';
-import { withTenant } from '../src/tenant.ts';
 import { backend } from './support/database.ts';
 import type { CallReport, FaultPlan } from './support/embedded-fault-child.ts';
 import { localSpace, makeTenant } from './support/rag.ts';

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { acceptInvitation, inviteMember, memberPermissions } from '../src/api/members.ts';
 import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
 import { DatabaseError } from '../src/base/errors.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import {
   accounts,
   authenticators,
@@ -15,7 +16,6 @@ import {
   verificationTokens,
 } from '../src/schema/index.ts';
 import { systemRoles } from '../src/security/permissions.ts';
-import { withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 
 const database = useTestDatabase();

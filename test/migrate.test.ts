@@ -9,7 +9,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createUser } from '../src/api/users.ts';
 import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../src/base/errors.ts';
-import { createDb, type DbHandle, openPglite } from '../src/client.ts';
+import { createDb, type DbHandle, openPglite } from '../src/client/client.ts';
 import { templatedFs } from '../src/embedded/embedded-template.ts';
 import { defaultMigrationsFolder, migrate, readMigrations } from '../src/migrate.ts';
 import { adminUrlFor } from './support/backend.ts';

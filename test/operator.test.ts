@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createUser } from '../src/api/users.ts';
 import { MigrationError, ServerRequirementError } from '../src/base/errors.ts';
-import { createDb } from '../src/client.ts';
+import { createDb } from '../src/client/client.ts';
 import { defaultMigrationsFolder, migrate } from '../src/migrate.ts';
 import { adminUrlFor } from './support/backend.ts';
 import { cliHere } from './support/cli.ts';

@@ -8,7 +8,8 @@ import {
   ensureEmbeddingIndexes,
   registerEmbeddingSpace,
 } from '../src/api/embedding-spaces.ts';
-import { rowsOf } from '../src/client.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { embedText } from '../src/embedder.ts';
 import {
   chunks,
@@ -19,7 +20,6 @@ import {
   modelVersions,
   trainingJobs,
 } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import {
   insertChunkSchema,
   insertInferenceEndpointSchema,

@@ -15,11 +15,11 @@ import {
 import { type ReembedEmbedder, reembed } from '../src/api/reembedding-run.ts';
 import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
 import { ReembeddingError, TenantScopeError } from '../src/base/errors.ts';
-import { rowsOf } from '../src/client.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder, NEXT_LOCAL_EMBEDDING_SPACE } from '../src/seed/brand.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 import { type CorpusTenant, loadCorpus, localSpace, queryTexts, rng } from './support/rag.ts';

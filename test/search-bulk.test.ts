@@ -11,12 +11,12 @@ import { ingestDocument } from '../src/api/ingest.ts';
 import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
 import { BulkLoadError } from '../src/base/errors.ts';
 import { InputError } from '../src/base/input.ts';
-import { createDb, rowsOf } from '../src/client.ts';
+import { createDb, rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { CopyRefused, copyBinary, type StagedRow, stageRows } from '../src/copy-staging.ts';
 import { halfvecBinary, halfvecLiteral } from '../src/halfvec.ts';
 import { chunks, type EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
-import { withTenant } from '../src/tenant.ts';
 import { backend, onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 

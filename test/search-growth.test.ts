@@ -10,10 +10,10 @@ import {
   type WatchOptions,
   watchTenantIndexes,
 } from '../src/api/tenant-indexes.ts';
-import { rowsOf } from '../src/client.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { createLocalEmbedder } from '../src/embedder.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { makeTenant, makeTopics, queryTexts, rng, topicText } from './support/rag.ts';
 

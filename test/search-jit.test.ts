@@ -4,10 +4,10 @@ import { createBrand, createBrandVoice, findSimilarBrandVoices } from '../src/ap
 import { appendMessage, createConversation, findSimilarMessages } from '../src/api/chat.ts';
 import { hybridSearch, searchChunks, searchDocumentTitles } from '../src/api/search.ts';
 import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
-import { createDb, type Database, rowsOf } from '../src/client.ts';
+import { createDb, type Database, rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { type CorpusTenant, loadCorpus, localSpace, queryTexts } from './support/rag.ts';
 

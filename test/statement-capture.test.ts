@@ -5,8 +5,8 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolExecutionsQuery } from '../src/api/agent-runs.ts';
 import { createBrand, getDefaultBrandVoice } from '../src/api/brands.ts';
+import { runPrepared, withTenant } from '../src/client/tenant.ts';
 import { brands } from '../src/schema/index.ts';
-import { runPrepared, withTenant } from '../src/tenant.ts';
 import { onServer, openTestDatabase } from './support/database.ts';
 import { makeTenant } from './support/rag.ts';
 import {

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createOrganization } from '../src/api/organizations.ts';
 import { InputError, parseInput } from '../src/base/input.ts';
-import type { Transaction } from '../src/client.ts';
+import type { Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { brands, campaigns, organizations, roles, users } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import {
   insertBrandSchema,
   insertCampaignSchema,

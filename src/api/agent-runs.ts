@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { RunLeaseLostError } from '../base/errors.ts';
 import { firstRow, guarded, InputError, notFound, parseInput } from '../base/input.ts';
 import { type Cursor, keysetBefore, microsOf, pageOf } from '../base/keyset.ts';
-import { rowsOf, type Transaction } from '../client.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
+import { assertUuid, currentTenant } from '../client/tenant.ts';
 import {
   type AgentRun,
   agentRuns,
@@ -13,7 +14,6 @@ import {
   terminalRunStatuses,
   toolExecutions,
 } from '../schema/index.ts';
-import { assertUuid, currentTenant } from '../tenant.ts';
 import {
   insertAgentRunBaseSchema,
   insertToolExecutionBaseSchema,

@@ -1,7 +1,8 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { firstRow, guarded, notFound, parseInput } from '../base/input.ts';
-import type { Transaction } from '../client.ts';
+import type { Transaction } from '../client/client.ts';
+import { assertUuid, currentTenant } from '../client/tenant.ts';
 import {
   type Agent,
   type AgentCapability,
@@ -14,7 +15,6 @@ import {
   type Tool,
   tools,
 } from '../schema/index.ts';
-import { assertUuid, currentTenant } from '../tenant.ts';
 import {
   agentToolConfigSchema,
   insertAgentCapabilitySchema,

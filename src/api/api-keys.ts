@@ -1,10 +1,10 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/errors.ts';
 import { guarded, InputError, type InputIssue, parseInput } from '../base/input.ts';
-import { type Database, rowsOf, type Transaction } from '../client.ts';
+import { type Database, rowsOf, type Transaction } from '../client/client.ts';
+import { assertUuid, currentTenant } from '../client/tenant.ts';
 import { type ApiKey, apiKeys, permissions } from '../schema/index.ts';
 import { type ApiKeyEnv, generateApiKey, parseApiKey } from '../security/api-key-format.ts';
-import { assertUuid, currentTenant } from '../tenant.ts';
 import { createApiKeyInputSchema } from '../validators/identity.ts';
 import { memberPermissions } from './members.ts';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { type Database, rowsOf, type Transaction } from '../client.ts';
+import { type Database, rowsOf, type Transaction } from '../client/client.ts';
 
 // What the owner could change about the audit trail's machinery without touching a row. Every
 // catalog, type, function and operator below is named with its schema, so temp objects a scope puts

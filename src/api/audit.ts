@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/errors.ts';
 import { parseInput } from '../base/input.ts';
-import { type Database, rowsOf, type Transaction } from '../client.ts';
+import { type Database, rowsOf, type Transaction } from '../client/client.ts';
+import { currentTenant, withTenant } from '../client/tenant.ts';
 import { type AuditLog, auditLogs, type NewAuditLog } from '../schema/index.ts';
 import { checkSeal, sealWithRing } from '../security/crypto.ts';
 import type { KeyRing } from '../security/key-ring.ts';
-import { currentTenant, withTenant } from '../tenant.ts';
 import { recordAuditInputSchema } from '../validators/audit.ts';
 import { type AuditSealedColumns, auditMessage, sealedColumnsOf, utf8Hex } from './audit-seal.ts';
 import { auditStructureProblems } from './audit-structure.ts';

@@ -2,9 +2,9 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { toDatabaseError } from '../base/errors.ts';
 import { parseInput } from '../base/input.ts';
-import { rowsOf, type Transaction } from '../client.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
+import { assertUuid, currentTenant } from '../client/tenant.ts';
 import { type Subscription, subscriptions } from '../schema/index.ts';
-import { assertUuid, currentTenant } from '../tenant.ts';
 import { insertUsageRecordSchema } from '../validators/billing.ts';
 
 export interface UsageInput {

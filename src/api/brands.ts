@@ -1,7 +1,8 @@
 import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/errors.ts';
 import { invalidInput, isUuid } from '../base/input.ts';
-import { rowsOf, type Transaction } from '../client.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
+import { currentTenant } from '../client/tenant.ts';
 import {
   type Brand,
   type BrandVoice,
@@ -11,7 +12,6 @@ import {
   type NewBrand,
   type StyleRules,
 } from '../schema/index.ts';
-import { currentTenant } from '../tenant.ts';
 import { insertBrandSchema, insertBrandVoiceSchema } from '../validators/brand.ts';
 import { refuseIssues } from './datasets.ts';
 import {

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/errors.ts';
 import { uuidv7 } from '../base/ids.ts';
 import { invalidInput, labelled } from '../base/input.ts';
-import { rowsOf, type Transaction } from '../client.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
 import { CopyRefused, copyBinary, stageRows } from '../copy-staging.ts';
 import { halfvecBinary, halfvecLiteral } from '../halfvec.ts';
 import {

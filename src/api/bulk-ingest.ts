@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { BulkLoadError } from '../base/errors.ts';
 import { guarded, invalidInput } from '../base/input.ts';
-import type { DbHandle } from '../client.ts';
+import type { DbHandle } from '../client/client.ts';
+import { withTenant } from '../client/tenant.ts';
 import { CopyRefused } from '../copy-staging.ts';
 import { liveDataset } from '../ingest-rows.ts';
-import { withTenant } from '../tenant.ts';
 import { type BulkDocument, prepareBatch, writeBatch } from './bulk-batch.ts';
 import { assertEmbedderFits, type Embedder, getEmbeddingSpace, tenantIndexName } from './embedding-spaces.ts';
 import { dropIndex, indexRows } from './search-indexes.ts';

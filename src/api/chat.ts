@@ -2,7 +2,8 @@ import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { guarded, InputError, parseInput } from '../base/input.ts';
 import { atMicros, type Cursor, keysetBefore, microsOf, pageOf } from '../base/keyset.ts';
-import { rowsOf, type Transaction } from '../client.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
+import { assertUuid, currentTenant } from '../client/tenant.ts';
 import {
   type Conversation,
   conversations,
@@ -10,7 +11,6 @@ import {
   type MessagePart,
   messages,
 } from '../schema/index.ts';
-import { assertUuid, currentTenant } from '../tenant.ts';
 import { insertConversationSchema, insertMessageBaseSchema, partsFitRole } from '../validators/chat.ts';
 import { type NearestPlan, nearestSql, planNearest, resolveQueryVector, runNearest } from './vector-query.ts';
 

@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { invalidInput, isUuid } from '../base/input.ts';
-import { rowsOf, type Transaction } from '../client.ts';
-import { currentTenant } from '../tenant.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
+import { currentTenant } from '../client/tenant.ts';
 import { scoreSql } from './embedding-spaces.ts';
 import { CHUNK_KEY, type OpenChunkMetadata } from './ingest.ts';
 import { withSettings, withValuesWrittenIn } from './search-statements.ts';

@@ -1,7 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { uuidv7 } from '../base/ids.ts';
 import { guarded, parseInput } from '../base/input.ts';
-import type { Database, Transaction } from '../client.ts';
+import type { Database, Transaction } from '../client/client.ts';
+import { assertUuid, currentTenant, withTenant } from '../client/tenant.ts';
 import {
   type Credential,
   type CredentialMetadata,
@@ -17,7 +18,6 @@ import {
   type SecretContext,
 } from '../security/crypto.ts';
 import type { KeyRing } from '../security/key-ring.ts';
-import { assertUuid, currentTenant, withTenant } from '../tenant.ts';
 import { storeCredentialInputSchema } from '../validators/identity.ts';
 import { listOrganizationIdsForAdminJob } from './organizations.ts';
 

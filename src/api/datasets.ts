@@ -1,9 +1,9 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/errors.ts';
 import { invalidInput, isUuid } from '../base/input.ts';
-import type { Transaction } from '../client.ts';
+import type { Transaction } from '../client/client.ts';
+import { currentTenant } from '../client/tenant.ts';
 import { type Dataset, datasetSpaces, datasets } from '../schema/index.ts';
-import { currentTenant } from '../tenant.ts';
 import { insertDatasetSchema } from '../validators/rag.ts';
 import { getEmbeddingSpace } from './embedding-spaces.ts';
 

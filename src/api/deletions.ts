@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { guarded } from '../base/input.ts';
-import { rowsOf, type Transaction } from '../client.ts';
-import { assertUuid, currentTenant } from '../tenant.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
+import { assertUuid, currentTenant } from '../client/tenant.ts';
 
 // Deleting a parent that optional references point at. Those references are composite
 // `(organization_id, x_id)` keys with NO ACTION (Citus refuses ON DELETE SET NULL on a key that

@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/errors.ts';
 import { invalidInput, isUuid, parseInput } from '../base/input.ts';
-import { type Database, rowsOf, type Transaction } from '../client.ts';
+import { type Database, rowsOf, type Transaction } from '../client/client.ts';
 import type { embeddingDistances } from '../schema/enums.ts';
 import { type EmbeddingSpace, embeddingSpaces } from '../schema/index.ts';
 import { insertEmbeddingSpaceSchema } from '../validators/embeddings.ts';

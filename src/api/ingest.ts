@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/errors.ts';
 import { invalidInput } from '../base/input.ts';
-import { rowsOf, type Transaction } from '../client.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
+import { currentTenant } from '../client/tenant.ts';
 import {
   checkDocument,
   chunkRows,
@@ -12,7 +13,6 @@ import {
   recordset,
   sha256,
 } from '../ingest-rows.ts';
-import { currentTenant } from '../tenant.ts';
 import { assertEmbedderFits, getEmbeddingSpace } from './embedding-spaces.ts';
 
 export {

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { parseInput } from '../base/input.ts';
-import { type Database, rowsOf, type Transaction } from '../client.ts';
+import { type Database, rowsOf, type Transaction } from '../client/client.ts';
+import { assertUuid, currentTenant, withUser } from '../client/tenant.ts';
 import { type Invitation, invitations, memberships, rolePermissions } from '../schema/index.ts';
-import { assertUuid, currentTenant, withUser } from '../tenant.ts';
 import { insertInvitationSchema } from '../validators/identity.ts';
 
 export interface MemberProfile {

@@ -2,9 +2,9 @@ import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { toDatabaseError } from '../base/errors.ts';
 import { parseInput } from '../base/input.ts';
-import { rowsOf, type Transaction } from '../client.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
+import { currentTenant } from '../client/tenant.ts';
 import { channels } from '../schema/enums.ts';
-import { currentTenant } from '../tenant.ts';
 import { type MetricPoint, metricNameSchema, metricPointSchema } from '../validators/campaigns.ts';
 
 export type { MetricPoint } from '../validators/campaigns.ts';

@@ -2,7 +2,9 @@ import { sql } from 'drizzle-orm';
 import { TenantScopeError, toDatabaseError } from '../base/errors.ts';
 import { stableId, uuidv7 } from '../base/ids.ts';
 import { isUuid, parseInput } from '../base/input.ts';
-import { type Database, rowsOf } from '../client.ts';
+import { type Database, rowsOf } from '../client/client.ts';
+import { runtimeOf } from '../client/scope-runtime.ts';
+import { assertUuid, withUser } from '../client/tenant.ts';
 import {
   type Membership,
   memberships,
@@ -12,9 +14,7 @@ import {
   type Role,
   roles,
 } from '../schema/index.ts';
-import { runtimeOf } from '../scope-runtime.ts';
 import { systemRoleKeys, systemRoles } from '../security/permissions.ts';
-import { assertUuid, withUser } from '../tenant.ts';
 import { insertOrganizationSchema } from '../validators/identity.ts';
 import { rowFromDefinerJson } from './definer-rows.ts';
 

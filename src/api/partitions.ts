@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/errors.ts';
-import { type Database, rowsOf } from '../client.ts';
+import { type Database, rowsOf } from '../client/client.ts';
 import { sealWithRing } from '../security/crypto.ts';
 import type { KeyRing } from '../security/key-ring.ts';
 import { bytes, checkpointMessage } from './audit.ts';

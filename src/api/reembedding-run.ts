@@ -1,12 +1,12 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { ReembeddingError, toDatabaseError } from '../base/errors.ts';
 import { InputError, invalidInput } from '../base/input.ts';
-import { type DbHandle, rowsOf, type Transaction } from '../client.ts';
+import { type DbHandle, rowsOf, type Transaction } from '../client/client.ts';
+import { withTenant } from '../client/tenant.ts';
 import { CopyRefused, copyVectors, stageRows, VECTOR_STAGING } from '../copy-staging.ts';
 import { halfvecBinary, halfvecLiteral } from '../halfvec.ts';
 import { estimateTokens } from '../ingest-rows.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
-import { withTenant } from '../tenant.ts';
 import { REBUILD_MIN_ROWS } from './bulk-ingest.ts';
 import {
   type Embedder,

@@ -1,9 +1,9 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { ReembeddingError, toDatabaseError } from '../base/errors.ts';
 import { invalidInput, isUuid } from '../base/input.ts';
-import { type DbHandle, rowsOf, type Transaction } from '../client.ts';
+import { type DbHandle, rowsOf, type Transaction } from '../client/client.ts';
+import { currentTenant, withTenant } from '../client/tenant.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
-import { currentTenant, withTenant } from '../tenant.ts';
 import {
   distanceOperator,
   type Embedder,

@@ -2,10 +2,10 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { TenantScopeError, toDatabaseError } from '../base/errors.ts';
 import { parseInput } from '../base/input.ts';
-import { type Database, rowsOf, type Transaction } from '../client.ts';
+import { type Database, rowsOf, type Transaction } from '../client/client.ts';
+import { runtimeOf, scopeOf } from '../client/scope-runtime.ts';
+import { assertUuid } from '../client/tenant.ts';
 import { agentKinds, type JsonObject } from '../schema/index.ts';
-import { runtimeOf, scopeOf } from '../scope-runtime.ts';
-import { assertUuid } from '../tenant.ts';
 import type { FinishRunInput } from './agent-runs.ts';
 import { type AgentKind, type ClaimedRun, finishRow } from './run-queue.ts';
 

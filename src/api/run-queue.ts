@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { RunLeaseLostError, TenantScopeError } from '../base/errors.ts';
 import { uuidv7 } from '../base/ids.ts';
 import { guarded, InputError, notFound, parseInput } from '../base/input.ts';
-import { rowsOf, type Transaction } from '../client.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
+import { assertUuid, currentTenant } from '../client/tenant.ts';
 import {
   type AgentRun,
   type agentKinds,
@@ -12,7 +13,6 @@ import {
   type ExecutionError,
   type JsonObject,
 } from '../schema/index.ts';
-import { assertUuid, currentTenant } from '../tenant.ts';
 import { executionErrorSchema, insertAgentRunBaseSchema } from '../validators/agents.ts';
 import type { FinishRunInput } from './agent-runs.ts';
 import {

@@ -1,8 +1,8 @@
 import type postgres from 'postgres';
 import { RunLeaseLostError } from '../base/errors.ts';
-import type { Database, Transaction } from '../client.ts';
+import type { Database, Transaction } from '../client/client.ts';
+import { withTenant } from '../client/tenant.ts';
 import type { ExecutionError, JsonObject } from '../schema/index.ts';
-import { withTenant } from '../tenant.ts';
 import type { FinishRunInput } from './agent-runs.ts';
 import { claimRunsAndNextDue, finishClaimedRuns } from './run-claims.ts';
 import {

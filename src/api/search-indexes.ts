@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { toDatabaseError } from '../base/errors.ts';
-import type { DbHandle, DedicatedSession } from '../client.ts';
+import type { DbHandle, DedicatedSession } from '../client/client.ts';
 
 // Index DDL that never blocks a tenant: builds and drops CONCURRENTLY on a server, on a connection
 // of their own sized for the build.

@@ -1,7 +1,7 @@
 import { is, type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { PostgresJsSession } from 'drizzle-orm/postgres-js';
-import type { Transaction } from '../client.ts';
+import type { Transaction } from '../client/client.ts';
 
 // How a search's statements reach the server: with its settings (`SET LOCAL`) in the same flight,
 // and its one statement with its values written in, so no round trip is spent describing it.

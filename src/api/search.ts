@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/errors.ts';
 import { invalidInput } from '../base/input.ts';
-import { rowsOf, type Transaction } from '../client.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
+import { currentTenant } from '../client/tenant.ts';
 import { TEXT_SEARCH_CONFIG } from '../schema/rag.ts';
-import { currentTenant } from '../tenant.ts';
 import {
   type ChunkHit,
   checkDatasets,

@@ -1,6 +1,6 @@
 import { invalidInput, isUuid } from '../base/input.ts';
-import type { DbHandle } from '../client.ts';
-import { driverOf } from '../drizzle-internals.ts';
+import type { DbHandle } from '../client/client.ts';
+import { driverOf } from '../client/drizzle-internals.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
 import {
   type EmbeddingDistance,

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { ServerRequirementError } from '../base/errors.ts';
 import { guarded, parseInput } from '../base/input.ts';
-import { type Database, rowsOf, type Transaction } from '../client.ts';
+import { type Database, rowsOf, type Transaction } from '../client/client.ts';
 import { type NewUser, type User, users } from '../schema/index.ts';
 import { insertUserSchema } from '../validators/identity.ts';
 

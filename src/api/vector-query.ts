@@ -1,8 +1,8 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { invalidInput, isUuid } from '../base/input.ts';
-import { rowsOf, type Transaction } from '../client.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
+import { currentTenant } from '../client/tenant.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
-import { currentTenant } from '../tenant.ts';
 import {
   assertEmbedderFits,
   distanceOperator,

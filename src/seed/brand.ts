@@ -1,6 +1,6 @@
 import { voiceText } from '../api/brands.ts';
 import { findEmbeddingSpace, registerEmbeddingSpace } from '../api/embedding-spaces.ts';
-import type { Database, Transaction } from '../client.ts';
+import type { Database, Transaction } from '../client/client.ts';
 import { createLocalEmbedder } from '../embedder.ts';
 import { brands, brandVoices, type EmbeddingSpace, type StyleRules } from '../schema/index.ts';
 import { type DomainSeed, insertNew, type SeedContext } from './context.ts';

@@ -4,10 +4,10 @@ import { storeCredential } from '../api/credentials.ts';
 import { acceptInvitation, inviteMember } from '../api/members.ts';
 import { createOrganization, demoOrganizationId, organizationExists } from '../api/organizations.ts';
 import { asAuthRole } from '../api/users.ts';
-import type { Database } from '../client.ts';
+import type { Database } from '../client/client.ts';
+import { withTenant } from '../client/tenant.ts';
 import { apiKeys, auditLogs, credentials, memberships, roles, users } from '../schema/index.ts';
 import { generateApiKey } from '../security/api-key-format.ts';
-import { withTenant } from '../tenant.ts';
 import { type DomainSeed, insertNew, type SeedContext, type SeedCounts, stableId } from './context.ts';
 
 export interface TenantSeedInput {

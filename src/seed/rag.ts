@@ -2,7 +2,7 @@ import { findEmbeddingSpace } from '../api/embedding-spaces.ts';
 import { ingestDocument } from '../api/ingest.ts';
 import { startReembedding } from '../api/reembedding.ts';
 import { reembedWithin } from '../api/reembedding-run.ts';
-import type { Transaction } from '../client.ts';
+import type { Transaction } from '../client/client.ts';
 import { datasetSpaces, datasets, inferenceEndpoints, modelVersions, trainingJobs } from '../schema/index.ts';
 import {
   brandSeedIds,

@@ -61,7 +61,7 @@ function exportedFunctions(): {
       sendsNoneOfItsOwn.set(symbol.name, 'runs on a Citus coordinator only (the CITUS_URL suite)');
     else if (returns.every((type) => !type.startsWith('Promise<')))
       sendsNoneOfItsOwn.set(symbol.name, 'returns a statement or a value: the caller sends it');
-    else if (file === 'src/tenant.ts')
+    else if (file === 'src/client/tenant.ts')
       sendsNoneOfItsOwn.set(
         symbol.name,
         "the scope: it sends the caller's statements (counted under the caller), and of its own only BEGIN and settings",

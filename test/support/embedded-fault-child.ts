@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { bulkIngest } from '../../src/api/bulk-ingest.ts';
 import { BulkLoadError, EmbeddedDatabaseError } from '../../src/base/errors.ts';
-import { createDb, type DbHandle } from '../../src/client.ts';
+import { createDb, type DbHandle } from '../../src/client/client.ts';
 import { localEmbedder } from '../../src/seed/brand.ts';
 
 export interface FaultPlan {

@@ -2,7 +2,7 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { createDb, openPglite, type RawSql } from '../../src/client.ts';
+import { createDb, openPglite, type RawSql } from '../../src/client/client.ts';
 import { migrate } from '../../src/migrate.ts';
 import { adminUrlFor, type TestBackend } from './backend.ts';
 import { captureFileSuffix, statementCaptureDir, tenantTablesFile } from './statement-capture.ts';

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { enqueueRuns } from '../../src/api/run-queue.ts';
-import { type Database, rowsOf, type Transaction } from '../../src/client.ts';
+import { type Database, rowsOf, type Transaction } from '../../src/client/client.ts';
+import { currentTenant, withTenant } from '../../src/client/tenant.ts';
 import { agentConfigs, agents } from '../../src/schema/index.ts';
-import { currentTenant, withTenant } from '../../src/tenant.ts';
 
 // Worker processes of the run queue, 3 of them killed with SIGKILL while they hold runs: what
 // became of every run. Shared by the one-server suite and the Citus cluster suite.

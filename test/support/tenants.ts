@@ -1,4 +1,4 @@
-import type { Database } from '../../src/client.ts';
+import type { Database } from '../../src/client/client.ts';
 import type { KeyRing } from '../../src/security/key-ring.ts';
 import { type SeedResult, seedTenant } from '../../src/seed/index.ts';
 

@@ -1,7 +1,19 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
 import type postgres from 'postgres';
-import { type ConnectionError, connectionFailure, hasCode, TenantScopeError } from './base/errors.ts';
+import { type ConnectionError, connectionFailure, hasCode, TenantScopeError } from '../base/errors.ts';
+import { DEVELOPMENT_ENV, developmentOptedIn } from '../security/development.ts';
+import { type KeyRing, loadKeyRing } from '../security/key-ring.ts';
+import {
+  type DerivedKey,
+  hmacPads,
+  runQueueProof,
+  serviceKey,
+  tenantKey,
+  tenantKeyChangeProof,
+  tenantScopeProof,
+  userScopeProof,
+} from '../security/tenant-keys.ts';
 import type { Database, DbTarget, Transaction } from './client.ts';
 import {
   driverOf,
@@ -14,18 +26,6 @@ import {
   sessionOf,
   transactionOn,
 } from './drizzle-internals.ts';
-import { DEVELOPMENT_ENV, developmentOptedIn } from './security/development.ts';
-import { type KeyRing, loadKeyRing } from './security/key-ring.ts';
-import {
-  type DerivedKey,
-  hmacPads,
-  runQueueProof,
-  serviceKey,
-  tenantKey,
-  tenantKeyChangeProof,
-  tenantScopeProof,
-  userScopeProof,
-} from './security/tenant-keys.ts';
 
 /** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */
 export const APP_ROLE = 'neonhub_app';
@@ -197,7 +197,7 @@ export class ScopeRuntime {
     private readonly options: ScopeRuntimeOptions,
   ) {
     this.client = clientOf(db);
-    // Scopes are built from Drizzle internals (src/drizzle-internals.ts): a release that changed one fails here, by name.
+    // Scopes are built from Drizzle internals (src/client/drizzle-internals.ts): a release that changed one fails here, by name.
     const problems = drizzleInternalsProblems(db);
     if (problems.length > 0)
       throw new TenantScopeError(

@@ -7,12 +7,12 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { connectionFailure as connectionFailureOf, describeServer } from './base/errors.ts';
-import { EmbeddedLog, guardEmbedded, takeDataDir } from './embedded/embedded-guard.ts';
-import { pgliteStartParams, templatedFs } from './embedded/embedded-template.ts';
-import * as schema from './schema/index.ts';
+import { connectionFailure as connectionFailureOf, describeServer } from '../base/errors.ts';
+import { EmbeddedLog, guardEmbedded, takeDataDir } from '../embedded/embedded-guard.ts';
+import { pgliteStartParams, templatedFs } from '../embedded/embedded-template.ts';
+import * as schema from '../schema/index.ts';
+import type { KeyRing } from '../security/key-ring.ts';
 import { registerScopeRuntime } from './scope-runtime.ts';
-import type { KeyRing } from './security/key-ring.ts';
 
 export type Schema = typeof schema;
 type Relations = ExtractTablesWithRelations<Schema>;
