@@ -3,9 +3,9 @@
 // vectors agree, as with real embeddings), the filters measured, and the rows added later.
 import type { BulkDocument } from '../src/api/bulk-ingest.ts';
 import { createDataset } from '../src/api/datasets.ts';
-import { createOrganization } from '../src/api/organizations.ts';
 import type { DbHandle } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
 import { type EmbeddingSpace, users } from '../src/schema/index.ts';
 import { rng } from './vectors.ts';
 

@@ -1,8 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { createOrganization } from '../src/api/organizations.ts';
 import { OPEN_TENANT, runtimeOf, SESSION_RESET } from '../src/client/scope-runtime.ts';
 import { runPrepared, withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
 import { brands, users } from '../src/schema/index.ts';
 import { tenantKey, tenantScopeProof } from '../src/security/tenant-keys.ts';
 import { type Bench, ms, type Stats, timeSideBySide } from './support.ts';

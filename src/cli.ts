@@ -333,7 +333,7 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       const grace = Number(option(rest, 'grace') ?? 600);
-      const { organizationIdOf, rotateTenantKey } = await import('./api/organizations.ts');
+      const { organizationIdOf, rotateTenantKey } = await import('./identity/organizations.ts');
       const handle = createDb();
       try {
         const organizationId = await organizationIdOf(handle.db, org);

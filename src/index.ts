@@ -3,13 +3,6 @@
 export * from './api/agent-runs.ts';
 export * from './api/agents.ts';
 export {
-  type ApiKeyVerification,
-  createApiKey,
-  revokeApiKey,
-  scopesAllow,
-  verifyApiKey,
-} from './api/api-keys.ts';
-export {
   type AuditChainBreak,
   type AuditChainReport,
   type AuditCheckpoint,
@@ -22,23 +15,11 @@ export * from './api/billing.ts';
 export * from './api/brands.ts';
 export * from './api/bulk-ingest.ts';
 export * from './api/chat.ts';
-export { readCredentialSecret, rotateCredentialKeys, storeCredential } from './api/credentials.ts';
 export * from './api/datasets.ts';
 export * from './api/deletions.ts';
 export * from './api/embedding-spaces.ts';
 export * from './api/ingest.ts';
-export * from './api/members.ts';
 export * from './api/metrics.ts';
-export {
-  type CreateOrganizationInput,
-  createOrganization,
-  demoOrganizationId,
-  listOrganizationIdsForAdminJob,
-  listUserOrganizations,
-  organizationExists,
-  type RotateTenantKeyOptions,
-  rotateTenantKey,
-} from './api/organizations.ts';
 export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
 export * from './api/reembedding.ts';
 export * from './api/reembedding-run.ts';
@@ -53,7 +34,6 @@ export {
   type TenantIndexWatch,
   watchTenantIndexes,
 } from './api/tenant-indexes.ts';
-export { asAuthRole, createUser } from './api/users.ts';
 export {
   type BulkCommitted,
   BulkLoadError,
@@ -95,6 +75,26 @@ export {
 } from './client/client.ts';
 export { APP_ROLE, currentTenant, runPrepared, withTenant, withUser } from './client/tenant.ts';
 export { createLocalEmbedder, embedText } from './embedder.ts';
+export {
+  type ApiKeyVerification,
+  createApiKey,
+  revokeApiKey,
+  scopesAllow,
+  verifyApiKey,
+} from './identity/api-keys.ts';
+export { readCredentialSecret, rotateCredentialKeys, storeCredential } from './identity/credentials.ts';
+export * from './identity/members.ts';
+export {
+  type CreateOrganizationInput,
+  createOrganization,
+  demoOrganizationId,
+  listOrganizationIdsForAdminJob,
+  listUserOrganizations,
+  organizationExists,
+  type RotateTenantKeyOptions,
+  rotateTenantKey,
+} from './identity/organizations.ts';
+export { asAuthRole, createUser } from './identity/users.ts';
 export { createServiceLogin, type ServiceLoginOptions } from './logins.ts';
 export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
 export * as schema from './schema/index.ts';

@@ -13,11 +13,11 @@ import {
 } from '../src/api/audit.ts';
 import { type AuditSealedColumns, auditMessage, sealedColumnsOf } from '../src/api/audit-seal.ts';
 import { trailFunctions } from '../src/api/audit-structure.ts';
-import { createOrganization } from '../src/api/organizations.ts';
 import { dropPartitionsBefore } from '../src/api/partitions.ts';
 import { DatabaseError } from '../src/base/errors.ts';
 import { createDb, type DbHandle, type RawSql, rowsOf, type Transaction } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
 import { defaultMigrationsFolder } from '../src/migrate.ts';
 import { auditLogs, users } from '../src/schema/index.ts';
 import { checkSeal, sealWithRing } from '../src/security/crypto.ts';

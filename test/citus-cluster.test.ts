@@ -12,7 +12,6 @@ import {
   startRun,
 } from '../src/api/agent-runs.ts';
 import { createAgent, createTool, grantTool, publishAgentConfig } from '../src/api/agents.ts';
-import { createApiKey, verifyApiKey } from '../src/api/api-keys.ts';
 import { recordAudit, verifyAuditChain } from '../src/api/audit.ts';
 import { bulkIngest } from '../src/api/bulk-ingest.ts';
 import { appendMessage, contextWindow, listMessages } from '../src/api/chat.ts';
@@ -20,7 +19,6 @@ import { createDataset } from '../src/api/datasets.ts';
 import { registerEmbeddingSpace } from '../src/api/embedding-spaces.ts';
 import { ingestDocument } from '../src/api/ingest.ts';
 import { campaignMetricSeries, upsertMetricPoints } from '../src/api/metrics.ts';
-import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
 import { rollbackReembedding, startReembedding, switchReembedding } from '../src/api/reembedding.ts';
 import { reembed } from '../src/api/reembedding-run.ts';
 import { claimRuns, finishClaimedRuns } from '../src/api/run-claims.ts';
@@ -37,6 +35,8 @@ import {
 import { createDb, type Database, type DbHandle, rowsOf, type Transaction } from '../src/client/client.ts';
 import { runtimeOf } from '../src/client/scope-runtime.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { createApiKey, verifyApiKey } from '../src/identity/api-keys.ts';
+import { createOrganization, listUserOrganizations } from '../src/identity/organizations.ts';
 import { createServiceLogin } from '../src/logins.ts';
 import { migrate } from '../src/migrate.ts';
 import { agentConfigs, agents, brands, brandVoices } from '../src/schema/index.ts';

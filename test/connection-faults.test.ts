@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrganization } from '../src/api/organizations.ts';
 import { ConnectionError, isRetryable } from '../src/base/errors.ts';
 import { createDb, type DbHandle, rowsOf, type Transaction } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
 import { createServiceLogin } from '../src/logins.ts';
 import { migrate } from '../src/migrate.ts';
 import { brands, users } from '../src/schema/index.ts';

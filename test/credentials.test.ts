@@ -1,10 +1,10 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readCredentialSecret, rotateCredentialKeys, storeCredential } from '../src/api/credentials.ts';
-import { createOrganization } from '../src/api/organizations.ts';
 import { TenantScopeError } from '../src/base/errors.ts';
 import { InputError } from '../src/base/input.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { readCredentialSecret, rotateCredentialKeys, storeCredential } from '../src/identity/credentials.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
 import { credentials, users } from '../src/schema/index.ts';
 import { CredentialDecryptError, keyIdOf } from '../src/security/crypto.ts';
 import { createKeyRing } from '../src/security/key-ring.ts';

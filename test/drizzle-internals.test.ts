@@ -1,7 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { createOrganization } from '../src/api/organizations.ts';
-import { createUser } from '../src/api/users.ts';
 import type { Database } from '../src/client/client.ts';
 import {
   drizzleInternalsProblems,
@@ -10,6 +8,8 @@ import {
 } from '../src/client/drizzle-internals.ts';
 import { registerScopeRuntime } from '../src/client/scope-runtime.ts';
 import { runPrepared, withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
+import { createUser } from '../src/identity/users.ts';
 import { organizations } from '../src/schema/index.ts';
 import { useTestDatabase } from './support/database.ts';
 

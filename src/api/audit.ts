@@ -3,14 +3,14 @@ import { toDatabaseError } from '../base/errors.ts';
 import { parseInput } from '../base/input.ts';
 import { type Database, rowsOf, type Transaction } from '../client/client.ts';
 import { currentTenant, withTenant } from '../client/tenant.ts';
+import { rowFromDefiner } from '../identity/definer-rows.ts';
+import { listOrganizationIdsForAdminJob } from '../identity/organizations.ts';
 import { type AuditLog, auditLogs, type NewAuditLog } from '../schema/index.ts';
 import { checkSeal, sealWithRing } from '../security/crypto.ts';
 import type { KeyRing } from '../security/key-ring.ts';
 import { recordAuditInputSchema } from '../validators/audit.ts';
 import { type AuditSealedColumns, auditMessage, sealedColumnsOf, utf8Hex } from './audit-seal.ts';
 import { auditStructureProblems } from './audit-structure.ts';
-import { rowFromDefiner } from './definer-rows.ts';
-import { listOrganizationIdsForAdminJob } from './organizations.ts';
 
 export { auditStructureProblems } from './audit-structure.ts';
 

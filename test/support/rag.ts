@@ -5,9 +5,9 @@ import { rng } from '../../bench/vectors.ts';
 import { createDataset } from '../../src/api/datasets.ts';
 import { registerEmbeddingSpace } from '../../src/api/embedding-spaces.ts';
 import { ingestDocument } from '../../src/api/ingest.ts';
-import { createOrganization } from '../../src/api/organizations.ts';
 import type { Database } from '../../src/client/client.ts';
 import { withTenant } from '../../src/client/tenant.ts';
+import { createOrganization } from '../../src/identity/organizations.ts';
 import { users } from '../../src/schema/index.ts';
 import { LOCAL_EMBEDDING_SPACE, localEmbedder } from '../../src/seed/brand.ts';
 
