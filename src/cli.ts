@@ -226,7 +226,7 @@ async function reset(force: boolean, appSeed?: string): Promise<void> {
 async function auditVerify(handle: DbHandle): Promise<void> {
   const [{ runtimeOf }, { verifyAllAuditChains }] = await Promise.all([
     import('./client/scope-runtime.ts'),
-    import('./api/audit.ts'),
+    import('./audit/audit.ts'),
   ]);
   // The ring every scope of this handle uses: the development ring only for a local target.
   const ring = runtimeOf(handle.db).keyRing();

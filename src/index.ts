@@ -2,15 +2,6 @@
 
 export * from './api/agent-runs.ts';
 export * from './api/agents.ts';
-export {
-  type AuditChainBreak,
-  type AuditChainReport,
-  type AuditCheckpoint,
-  exportAuditCheckpoint,
-  recordAudit,
-  verifyAllAuditChains,
-  verifyAuditChain,
-} from './api/audit.ts';
 export * from './api/billing.ts';
 export * from './api/brands.ts';
 export * from './api/bulk-ingest.ts';
@@ -34,6 +25,15 @@ export {
   type TenantIndexWatch,
   watchTenantIndexes,
 } from './api/tenant-indexes.ts';
+export {
+  type AuditChainBreak,
+  type AuditChainReport,
+  type AuditCheckpoint,
+  exportAuditCheckpoint,
+  recordAudit,
+  verifyAllAuditChains,
+  verifyAuditChain,
+} from './audit/audit.ts';
 export {
   type BulkCommitted,
   BulkLoadError,

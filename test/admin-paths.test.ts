@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { verifyAllAuditChains } from '../src/api/audit.ts';
 import { getLiveDataset } from '../src/api/datasets.ts';
 import { ingestDocuments } from '../src/api/ingest.ts';
+import { verifyAllAuditChains } from '../src/audit/audit.ts';
 import { runtimeOf } from '../src/client/scope-runtime.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { datasets } from '../src/schema/index.ts';

@@ -4,16 +4,16 @@ import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropPartitionsBefore } from '../src/api/partitions.ts';
 import {
   type AuditChainReport,
   type AuditEntry,
   exportAuditCheckpoint,
   recordAudit,
   verifyAuditChain,
-} from '../src/api/audit.ts';
-import { type AuditSealedColumns, auditMessage, sealedColumnsOf } from '../src/api/audit-seal.ts';
-import { trailFunctions } from '../src/api/audit-structure.ts';
-import { dropPartitionsBefore } from '../src/api/partitions.ts';
+} from '../src/audit/audit.ts';
+import { type AuditSealedColumns, auditMessage, sealedColumnsOf } from '../src/audit/audit-seal.ts';
+import { trailFunctions } from '../src/audit/audit-structure.ts';
 import { DatabaseError } from '../src/base/errors.ts';
 import { createDb, type DbHandle, type RawSql, rowsOf, type Transaction } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';

@@ -12,7 +12,6 @@ import {
   startRun,
 } from '../src/api/agent-runs.ts';
 import { createAgent, createTool, grantTool, publishAgentConfig } from '../src/api/agents.ts';
-import { recordAudit, verifyAuditChain } from '../src/api/audit.ts';
 import { bulkIngest } from '../src/api/bulk-ingest.ts';
 import { appendMessage, contextWindow, listMessages } from '../src/api/chat.ts';
 import { createDataset } from '../src/api/datasets.ts';
@@ -25,6 +24,7 @@ import { claimRuns, finishClaimedRuns } from '../src/api/run-claims.ts';
 import { enqueueRuns } from '../src/api/run-queue.ts';
 import { hybridSearch, searchChunks } from '../src/api/search.ts';
 import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
+import { recordAudit, verifyAuditChain } from '../src/audit/audit.ts';
 import { DatabaseError, isRetryable } from '../src/base/errors.ts';
 import {
   checkWorkerLogins,

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { recordAudit } from '../src/api/audit.ts';
 import { createBrandVoice, setDefaultBrandVoice } from '../src/api/brands.ts';
+import { recordAudit } from '../src/audit/audit.ts';
 import { TenantScopeError } from '../src/base/errors.ts';
 import { createDb, rowsOf, type Transaction } from '../src/client/client.ts';
 import { registerScopeRuntime } from '../src/client/scope-runtime.ts';

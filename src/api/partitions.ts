@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
+import { bytes, checkpointMessage } from '../audit/audit.ts';
 import { toDatabaseError } from '../base/errors.ts';
 import { type Database, rowsOf } from '../client/client.ts';
 import { sealWithRing } from '../security/crypto.ts';
 import type { KeyRing } from '../security/key-ring.ts';
-import { bytes, checkpointMessage } from './audit.ts';
 
 // Monthly partition maintenance for every table partitioned by month (the audit trail, campaign
 // metrics): partitions created ahead of time, and retention by dropping whole months.

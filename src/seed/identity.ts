@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { recordAudit } from '../api/audit.ts';
+import { recordAudit } from '../audit/audit.ts';
 import type { Database } from '../client/client.ts';
 import { withTenant } from '../client/tenant.ts';
 import { storeCredential } from '../identity/credentials.ts';
