@@ -3,7 +3,7 @@
 // holds no searching process's event loop. Forked by bench/reembed.ts, which sends it the moves.
 import { buildReembeddingIndex, reembed } from '../src/api/reembedding-run.ts';
 import { createDb, type DbHandle } from '../src/client/client.ts';
-import { createLocalEmbedder } from '../src/embedder.ts';
+import { createLocalEmbedder } from '../src/rag/embedder.ts';
 
 export interface ReembedJob {
   url: string;

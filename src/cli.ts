@@ -437,7 +437,7 @@ async function main(argv: string[]): Promise<void> {
         if (command === 'maintain') {
           const [{ ensurePartitions }, { maintainTenantIndexes }] = await Promise.all([
             import('./api/partitions.ts'),
-            import('./api/tenant-indexes.ts'),
+            import('./rag/tenant-indexes.ts'),
           ]);
           say(`maintaining ${describe(handle)}`);
           say(`  ${await ensurePartitions(handle.db)} partitions created`);
@@ -463,7 +463,7 @@ async function main(argv: string[]): Promise<void> {
 
 /** `maintain --watch`: tenant indexes built as searches ask, until SIGINT or SIGTERM. */
 async function watchUntilStopped(handle: DbHandle): Promise<void> {
-  const { watchTenantIndexes } = await import('./api/tenant-indexes.ts');
+  const { watchTenantIndexes } = await import('./rag/tenant-indexes.ts');
   const watch = await watchTenantIndexes(handle, {
     onMaintained: ({ spaceId, built, dropped }) => {
       if (built.length + dropped.length > 0)

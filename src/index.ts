@@ -4,12 +4,8 @@ export * from './api/agent-runs.ts';
 export * from './api/agents.ts';
 export * from './api/billing.ts';
 export * from './api/brands.ts';
-export * from './api/bulk-ingest.ts';
 export * from './api/chat.ts';
-export * from './api/datasets.ts';
 export * from './api/deletions.ts';
-export * from './api/embedding-spaces.ts';
-export * from './api/ingest.ts';
 export * from './api/metrics.ts';
 export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
 export * from './api/reembedding.ts';
@@ -17,14 +13,6 @@ export * from './api/reembedding-run.ts';
 export * from './api/run-claims.ts';
 export * from './api/run-queue.ts';
 export * from './api/run-worker.ts';
-export * from './api/search.ts';
-export {
-  defaultTenantIndexMinRows,
-  ensureTenantIndexes,
-  maintainTenantIndexes,
-  type TenantIndexWatch,
-  watchTenantIndexes,
-} from './api/tenant-indexes.ts';
 export {
   type AuditChainBreak,
   type AuditChainReport,
@@ -74,7 +62,6 @@ export {
   type Transaction,
 } from './client/client.ts';
 export { APP_ROLE, currentTenant, runPrepared, withTenant, withUser } from './client/tenant.ts';
-export { createLocalEmbedder, embedText } from './embedder.ts';
 export {
   type ApiKeyVerification,
   createApiKey,
@@ -97,6 +84,19 @@ export {
 export { asAuthRole, createUser } from './identity/users.ts';
 export { createServiceLogin, type ServiceLoginOptions } from './logins.ts';
 export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
+export * from './rag/bulk-ingest.ts';
+export * from './rag/datasets.ts';
+export { createLocalEmbedder, embedText } from './rag/embedder.ts';
+export * from './rag/embedding-spaces.ts';
+export * from './rag/ingest.ts';
+export * from './rag/search.ts';
+export {
+  defaultTenantIndexMinRows,
+  ensureTenantIndexes,
+  maintainTenantIndexes,
+  type TenantIndexWatch,
+  watchTenantIndexes,
+} from './rag/tenant-indexes.ts';
 export * as schema from './schema/index.ts';
 export { API_KEY_PATTERN, parseApiKey } from './security/api-key-format.ts';
 export { CredentialDecryptError } from './security/crypto.ts';

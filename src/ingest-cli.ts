@@ -1,13 +1,13 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { sql } from 'drizzle-orm';
-import { type BulkDocument, type BulkProgress, openBulkLoad } from './api/bulk-ingest.ts';
-import { getEmbeddingSpace } from './api/embedding-spaces.ts';
 import { BulkLoadError } from './base/errors.ts';
 import { isUuid } from './base/input.ts';
 import { type DbHandle, rowsOf } from './client/client.ts';
 import { withTenant } from './client/tenant.ts';
-import { createLocalEmbedder } from './embedder.ts';
+import { type BulkDocument, type BulkProgress, openBulkLoad } from './rag/bulk-ingest.ts';
+import { createLocalEmbedder } from './rag/embedder.ts';
+import { getEmbeddingSpace } from './rag/embedding-spaces.ts';
 import { LOCAL_EMBEDDING_SPACE } from './seed/brand.ts';
 
 export const ingestUsage = `neonhub-db ingest <file.jsonl> --org <organization id> --dataset <dataset id or slug>

@@ -1,6 +1,5 @@
 import { pathToFileURL } from 'node:url';
 import { sql } from 'drizzle-orm';
-import { type Embedder, getEmbeddingSpace } from './api/embedding-spaces.ts';
 import {
   compareSpaces,
   dropOldVectors,
@@ -14,7 +13,8 @@ import { DEFAULT_BATCH_SIZE, type ReembedProgress, reembed } from './api/reembed
 import { isUuid } from './base/input.ts';
 import { type DbHandle, rowsOf } from './client/client.ts';
 import { withTenant } from './client/tenant.ts';
-import { createLocalEmbedder } from './embedder.ts';
+import { createLocalEmbedder } from './rag/embedder.ts';
+import { type Embedder, getEmbeddingSpace } from './rag/embedding-spaces.ts';
 import { LOCAL_EMBEDDING_SPACE } from './seed/brand.ts';
 
 export const reembedUsage = `neonhub-db reembed <step> --org <organization id> ...

@@ -8,7 +8,7 @@ import {
   setDefaultBrandVoice,
 } from '../src/api/brands.ts';
 import { withTenant } from '../src/client/tenant.ts';
-import { createLocalEmbedder } from '../src/embedder.ts';
+import { createLocalEmbedder } from '../src/rag/embedder.ts';
 import { brands, brandVoices, type EmbeddingSpace, type StyleRules } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
 import { insertBrandSchema, insertBrandVoiceSchema, styleRulesSchema } from '../src/validators/brand.ts';

@@ -10,16 +10,16 @@ import {
   type MessageView,
   setMessageEmbedding,
 } from '../src/api/chat.ts';
+import { InputError } from '../src/base/input.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { embedText } from '../src/rag/embedder.ts';
 import {
   embeddingIndexName,
   getEmbeddingSpace,
   registerEmbeddingSpace,
-} from '../src/api/embedding-spaces.ts';
-import { nearestSql, planNearest, withPlanSettings } from '../src/api/vector-query.ts';
-import { InputError } from '../src/base/input.ts';
-import { rowsOf } from '../src/client/client.ts';
-import { withTenant } from '../src/client/tenant.ts';
-import { embedText } from '../src/embedder.ts';
+} from '../src/rag/embedding-spaces.ts';
+import { nearestSql, planNearest, withPlanSettings } from '../src/rag/vector-query.ts';
 import { conversations, embeddingSpaces, messages } from '../src/schema/index.ts';
 import { insertMessageSchema, messageContentSchema, messagePartSchema } from '../src/validators/index.ts';
 import { onServer, useTestDatabase } from './support/database.ts';

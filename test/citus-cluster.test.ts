@@ -12,18 +12,12 @@ import {
   startRun,
 } from '../src/api/agent-runs.ts';
 import { createAgent, createTool, grantTool, publishAgentConfig } from '../src/api/agents.ts';
-import { bulkIngest } from '../src/api/bulk-ingest.ts';
 import { appendMessage, contextWindow, listMessages } from '../src/api/chat.ts';
-import { createDataset } from '../src/api/datasets.ts';
-import { registerEmbeddingSpace } from '../src/api/embedding-spaces.ts';
-import { ingestDocument } from '../src/api/ingest.ts';
 import { campaignMetricSeries, upsertMetricPoints } from '../src/api/metrics.ts';
 import { rollbackReembedding, startReembedding, switchReembedding } from '../src/api/reembedding.ts';
 import { reembed } from '../src/api/reembedding-run.ts';
 import { claimRuns, finishClaimedRuns } from '../src/api/run-claims.ts';
 import { enqueueRuns } from '../src/api/run-queue.ts';
-import { hybridSearch, searchChunks } from '../src/api/search.ts';
-import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
 import { recordAudit, verifyAuditChain } from '../src/audit/audit.ts';
 import { DatabaseError, isRetryable } from '../src/base/errors.ts';
 import {
@@ -39,6 +33,12 @@ import { createApiKey, verifyApiKey } from '../src/identity/api-keys.ts';
 import { createOrganization, listUserOrganizations } from '../src/identity/organizations.ts';
 import { createServiceLogin } from '../src/logins.ts';
 import { migrate } from '../src/migrate.ts';
+import { bulkIngest } from '../src/rag/bulk-ingest.ts';
+import { createDataset } from '../src/rag/datasets.ts';
+import { registerEmbeddingSpace } from '../src/rag/embedding-spaces.ts';
+import { ingestDocument } from '../src/rag/ingest.ts';
+import { hybridSearch, searchChunks } from '../src/rag/search.ts';
+import { ensureTenantIndexes } from '../src/rag/tenant-indexes.ts';
 import { agentConfigs, agents, brands, brandVoices } from '../src/schema/index.ts';
 import {
   localEmbedder,

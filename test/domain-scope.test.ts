@@ -5,11 +5,11 @@ import { createAgent, grantTool, publishAgentConfig } from '../src/api/agents.ts
 import { recordUsage, usageByMeter, usageForCurrentPeriod } from '../src/api/billing.ts';
 import { createBrand, getDefaultBrandVoice, setDefaultBrandVoice } from '../src/api/brands.ts';
 import { appendMessage, createConversation, listMessages, setMessageEmbedding } from '../src/api/chat.ts';
-import { deleteDataset, getLiveDataset } from '../src/api/datasets.ts';
 import { campaignChannelTotals, upsertMetricPoints } from '../src/api/metrics.ts';
 import { TenantScopeError } from '../src/base/errors.ts';
 import type { Transaction } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { deleteDataset, getLiveDataset } from '../src/rag/datasets.ts';
 import { useTestDatabase } from './support/database.ts';
 import { makeTenant } from './support/rag.ts';
 

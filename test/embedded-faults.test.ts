@@ -12,7 +12,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDataset } from '../src/api/datasets.ts';
 import { EmbeddedDatabaseError } from '../src/base/errors.ts';
 import {
   createDb,
@@ -23,6 +22,7 @@ import {
 } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { migrate } from '../src/migrate.ts';
+import { createDataset } from '../src/rag/datasets.ts';
 import { backend } from './support/database.ts';
 import type { CallReport, FaultPlan } from './support/embedded-fault-child.ts';
 import { localSpace, makeTenant } from './support/rag.ts';

@@ -1,11 +1,11 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDataset } from '../src/api/datasets.ts';
-import type { Embedder } from '../src/api/embedding-spaces.ts';
-import { ingestDocument } from '../src/api/ingest.ts';
 import { rowsOf } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
-import { createLocalEmbedder } from '../src/embedder.ts';
+import { createDataset } from '../src/rag/datasets.ts';
+import { createLocalEmbedder } from '../src/rag/embedder.ts';
+import type { Embedder } from '../src/rag/embedding-spaces.ts';
+import { ingestDocument } from '../src/rag/ingest.ts';
 import { chunks, type Dataset, documents, type EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
 import { onServer, useTestDatabase } from './support/database.ts';

@@ -2,8 +2,6 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBrand, createBrandVoice, findSimilarBrandVoices } from '../src/api/brands.ts';
 import { appendMessage, createConversation, findSimilarMessages } from '../src/api/chat.ts';
-import { registerEmbeddingSpace, tenantIndexName } from '../src/api/embedding-spaces.ts';
-import { ingestDocument } from '../src/api/ingest.ts';
 import {
   compareSpaces,
   dropOldVectors,
@@ -13,11 +11,13 @@ import {
   switchReembedding,
 } from '../src/api/reembedding.ts';
 import { type ReembedEmbedder, reembed } from '../src/api/reembedding-run.ts';
-import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
 import { ReembeddingError, TenantScopeError } from '../src/base/errors.ts';
 import { rowsOf } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
-import { createLocalEmbedder } from '../src/embedder.ts';
+import { createLocalEmbedder } from '../src/rag/embedder.ts';
+import { registerEmbeddingSpace, tenantIndexName } from '../src/rag/embedding-spaces.ts';
+import { ingestDocument } from '../src/rag/ingest.ts';
+import { explainSearchChunks, searchChunks } from '../src/rag/search.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder, NEXT_LOCAL_EMBEDDING_SPACE } from '../src/seed/brand.ts';
 import { onServer, useTestDatabase } from './support/database.ts';

@@ -3,6 +3,24 @@ import { toDatabaseError } from '../base/errors.ts';
 import { invalidInput, isUuid } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { currentTenant } from '../client/tenant.ts';
+import { refuseIssues } from '../rag/datasets.ts';
+import {
+  assertEmbedderFits,
+  assertVector,
+  type Embedder,
+  getEmbeddingSpace,
+  scoreSql,
+} from '../rag/embedding-spaces.ts';
+import {
+  assertK,
+  type NearestPlan,
+  nearestSql,
+  planNearest,
+  type QueryVector,
+  resolveQueryVector,
+  runNearest,
+  type VectorSearchOptions,
+} from '../rag/vector-query.ts';
 import {
   type Brand,
   type BrandVoice,
@@ -13,24 +31,6 @@ import {
   type StyleRules,
 } from '../schema/index.ts';
 import { insertBrandSchema, insertBrandVoiceSchema } from '../validators/brand.ts';
-import { refuseIssues } from './datasets.ts';
-import {
-  assertEmbedderFits,
-  assertVector,
-  type Embedder,
-  getEmbeddingSpace,
-  scoreSql,
-} from './embedding-spaces.ts';
-import {
-  assertK,
-  type NearestPlan,
-  nearestSql,
-  planNearest,
-  type QueryVector,
-  resolveQueryVector,
-  runNearest,
-  type VectorSearchOptions,
-} from './vector-query.ts';
 
 /** A brand voice as APIs show it: never the embedding. */
 export type BrandVoiceSummary = Omit<BrandVoice, 'embedding'>;

@@ -5,6 +5,13 @@ import { atMicros, type Cursor, keysetBefore, microsOf, pageOf } from '../base/k
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { assertUuid, currentTenant } from '../client/tenant.ts';
 import {
+  type NearestPlan,
+  nearestSql,
+  planNearest,
+  resolveQueryVector,
+  runNearest,
+} from '../rag/vector-query.ts';
+import {
   type Conversation,
   conversations,
   type Message,
@@ -12,7 +19,6 @@ import {
   messages,
 } from '../schema/index.ts';
 import { insertConversationSchema, insertMessageBaseSchema, partsFitRole } from '../validators/chat.ts';
-import { type NearestPlan, nearestSql, planNearest, resolveQueryVector, runNearest } from './vector-query.ts';
 
 /** A message as lists return it: never its embedding. */
 export type MessageView = Omit<Message, 'embedding'>;
@@ -274,7 +280,7 @@ export interface SimilarMessage {
 
 /**
  * Past messages of the current tenant closest to `vector` in one embedding space, by the same
- * exact-or-HNSW plan as chunk search (src/api/vector-query.ts): the per-space partial index serves it,
+ * exact-or-HNSW plan as chunk search (src/rag/vector-query.ts): the per-space partial index serves it,
  * iterative scans keep k results when row-level security filters most candidates out, and the
  * exact path answers when the filter leaves few. Never returns the embeddings.
  */

@@ -3,18 +3,20 @@ import { ReembeddingError, toDatabaseError } from '../base/errors.ts';
 import { InputError, invalidInput } from '../base/input.ts';
 import { type DbHandle, rowsOf, type Transaction } from '../client/client.ts';
 import { withTenant } from '../client/tenant.ts';
-import { CopyRefused, copyVectors, stageRows, VECTOR_STAGING } from '../copy-staging.ts';
-import { halfvecBinary, halfvecLiteral } from '../halfvec.ts';
-import { estimateTokens } from '../ingest-rows.ts';
-import type { EmbeddingSpace } from '../schema/index.ts';
-import { REBUILD_MIN_ROWS } from './bulk-ingest.ts';
+import { REBUILD_MIN_ROWS } from '../rag/bulk-ingest.ts';
+import { CopyRefused, copyVectors, stageRows, VECTOR_STAGING } from '../rag/copy-staging.ts';
 import {
   type Embedder,
   getEmbeddingSpace,
   tenantIndexName,
   toVector,
   type VectorInput,
-} from './embedding-spaces.ts';
+} from '../rag/embedding-spaces.ts';
+import { halfvecBinary, halfvecLiteral } from '../rag/halfvec.ts';
+import { estimateTokens } from '../rag/ingest-rows.ts';
+import { dropIndex, indexRows } from '../rag/search-indexes.ts';
+import { ensureTenantIndexes } from '../rag/tenant-indexes.ts';
+import type { EmbeddingSpace } from '../schema/index.ts';
 import {
   counts,
   deleted,
@@ -26,8 +28,6 @@ import {
   type SourceRow,
   sourceOf,
 } from './reembedding-moves.ts';
-import { dropIndex, indexRows } from './search-indexes.ts';
-import { ensureTenantIndexes } from './tenant-indexes.ts';
 
 // Embedding a move's rows into its new space, batch by batch, resumable, while reads stay on the old one.
 

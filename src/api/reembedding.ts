@@ -3,7 +3,6 @@ import { ReembeddingError, toDatabaseError } from '../base/errors.ts';
 import { invalidInput, isUuid } from '../base/input.ts';
 import { type DbHandle, rowsOf, type Transaction } from '../client/client.ts';
 import { currentTenant, withTenant } from '../client/tenant.ts';
-import type { EmbeddingSpace } from '../schema/index.ts';
 import {
   distanceOperator,
   type Embedder,
@@ -11,7 +10,8 @@ import {
   toVector,
   type VectorInput,
   vectorLiteral,
-} from './embedding-spaces.ts';
+} from '../rag/embedding-spaces.ts';
+import type { EmbeddingSpace } from '../schema/index.ts';
 import {
   counts,
   datasetSource,

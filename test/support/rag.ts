@@ -2,12 +2,12 @@
 
 import { sql } from 'drizzle-orm';
 import { rng } from '../../bench/vectors.ts';
-import { createDataset } from '../../src/api/datasets.ts';
-import { registerEmbeddingSpace } from '../../src/api/embedding-spaces.ts';
-import { ingestDocument } from '../../src/api/ingest.ts';
 import type { Database } from '../../src/client/client.ts';
 import { withTenant } from '../../src/client/tenant.ts';
 import { createOrganization } from '../../src/identity/organizations.ts';
+import { createDataset } from '../../src/rag/datasets.ts';
+import { registerEmbeddingSpace } from '../../src/rag/embedding-spaces.ts';
+import { ingestDocument } from '../../src/rag/ingest.ts';
 import { users } from '../../src/schema/index.ts';
 import { LOCAL_EMBEDDING_SPACE, localEmbedder } from '../../src/seed/brand.ts';
 

@@ -21,8 +21,8 @@ import {
 } from './vector-query.ts';
 
 // How a chunk search is built and run: its query (space, vector, datasets), the one statement
-// that chooses its path (src/api/vector-query.ts), the datasets' check and the hits it returns.
-// The public searches are in src/api/search.ts.
+// that chooses its path (src/rag/vector-query.ts), the datasets' check and the hits it returns.
+// The public searches are in src/rag/search.ts.
 
 /** A chunk found by a search: never its embedding. */
 export interface ChunkHit {

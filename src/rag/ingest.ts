@@ -3,6 +3,7 @@ import { toDatabaseError } from '../base/errors.ts';
 import { invalidInput } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { currentTenant } from '../client/tenant.ts';
+import { assertEmbedderFits, getEmbeddingSpace } from './embedding-spaces.ts';
 import {
   checkDocument,
   chunkRows,
@@ -12,8 +13,7 @@ import {
   markReady,
   recordset,
   sha256,
-} from '../ingest-rows.ts';
-import { assertEmbedderFits, getEmbeddingSpace } from './embedding-spaces.ts';
+} from './ingest-rows.ts';
 
 export {
   CHUNK_KEY,
@@ -24,7 +24,7 @@ export {
   MAX_METADATA_BYTES,
   MAX_METADATA_DEPTH,
   type OpenChunkMetadata,
-} from '../ingest-rows.ts';
+} from './ingest-rows.ts';
 
 export interface IngestResult {
   documentId: string;

@@ -3,8 +3,11 @@ import { toDatabaseError } from '../base/errors.ts';
 import { uuidv7 } from '../base/ids.ts';
 import { invalidInput, labelled } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
-import { CopyRefused, copyBinary, stageRows } from '../copy-staging.ts';
-import { halfvecBinary, halfvecLiteral } from '../halfvec.ts';
+import type { EmbeddingSpace } from '../schema/index.ts';
+import { CopyRefused, copyBinary, stageRows } from './copy-staging.ts';
+import { type Embedder, toVector } from './embedding-spaces.ts';
+import { halfvecBinary, halfvecLiteral } from './halfvec.ts';
+import { ingestDocument } from './ingest.ts';
 import {
   checkDocument,
   chunkRows,
@@ -16,10 +19,7 @@ import {
   recordset,
   sha256,
   vectorsOf,
-} from '../ingest-rows.ts';
-import type { EmbeddingSpace } from '../schema/index.ts';
-import { type Embedder, toVector } from './embedding-spaces.ts';
-import { ingestDocument } from './ingest.ts';
+} from './ingest-rows.ts';
 
 // One batch of a bulk load (see `openBulkLoad`): its documents checked, then written in the
 // caller's tenant transaction.

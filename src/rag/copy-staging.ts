@@ -1,5 +1,5 @@
-import type { Transaction } from './client/client.ts';
-import { transactionDriverOf } from './client/drizzle-internals.ts';
+import type { Transaction } from '../client/client.ts';
+import { transactionDriverOf } from '../client/drizzle-internals.ts';
 import type { LoadRow } from './ingest-rows.ts';
 
 // The bulk path's binary COPY staging: a batch's rows in PostgreSQL's binary COPY format, copied

@@ -3,10 +3,10 @@ import { BulkLoadError } from '../base/errors.ts';
 import { guarded, invalidInput } from '../base/input.ts';
 import type { DbHandle } from '../client/client.ts';
 import { withTenant } from '../client/tenant.ts';
-import { CopyRefused } from '../copy-staging.ts';
-import { liveDataset } from '../ingest-rows.ts';
 import { type BulkDocument, prepareBatch, writeBatch } from './bulk-batch.ts';
+import { CopyRefused } from './copy-staging.ts';
 import { assertEmbedderFits, type Embedder, getEmbeddingSpace, tenantIndexName } from './embedding-spaces.ts';
+import { liveDataset } from './ingest-rows.ts';
 import { dropIndex, indexRows } from './search-indexes.ts';
 import { ensureTenantIndexes } from './tenant-indexes.ts';
 

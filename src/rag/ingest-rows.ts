@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
-import { refuseIssues } from './api/datasets.ts';
-import { type Embedder, toVector, type VectorInput } from './api/embedding-spaces.ts';
-import { invalidInput, isUuid, labelled, parseInput } from './base/input.ts';
-import { rowsOf, type Transaction } from './client/client.ts';
-import { currentTenant } from './client/tenant.ts';
+import { invalidInput, isUuid, labelled, parseInput } from '../base/input.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
+import { currentTenant } from '../client/tenant.ts';
+import type { ChunkMetadata, Dataset, DocumentMetadata, EmbeddingSpace } from '../schema/index.ts';
+import { chunkMetadataSchema, documentInputFieldsSchema, documentMetadataSchema } from '../validators/rag.ts';
+import { refuseIssues } from './datasets.ts';
+import { type Embedder, toVector, type VectorInput } from './embedding-spaces.ts';
 import { halfvecLiteral } from './halfvec.ts';
-import type { ChunkMetadata, Dataset, DocumentMetadata, EmbeddingSpace } from './schema/index.ts';
-import { chunkMetadataSchema, documentInputFieldsSchema, documentMetadataSchema } from './validators/rag.ts';
 
 // What ingestDocument and the bulk path share: input checks, the rows they write, the dataset look-up.
 
