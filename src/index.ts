@@ -2,11 +2,6 @@
 
 export * from './api/agent-runs.ts';
 export * from './api/agents.ts';
-export * from './api/billing.ts';
-export * from './api/brands.ts';
-export * from './api/chat.ts';
-export * from './api/deletions.ts';
-export * from './api/metrics.ts';
 export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
 export * from './api/reembedding.ts';
 export * from './api/reembedding-run.ts';
@@ -62,6 +57,11 @@ export {
   type Transaction,
 } from './client/client.ts';
 export { APP_ROLE, currentTenant, runPrepared, withTenant, withUser } from './client/tenant.ts';
+export * from './domains/billing.ts';
+export * from './domains/brands.ts';
+export * from './domains/chat.ts';
+export * from './domains/deletions.ts';
+export * from './domains/metrics.ts';
 export {
   type ApiKeyVerification,
   createApiKey,

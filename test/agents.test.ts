@@ -17,12 +17,12 @@ import {
   setAgentCapability,
   setCurrentConfig,
 } from '../src/api/agents.ts';
-import { createConversation } from '../src/api/chat.ts';
-import { deleteConversation } from '../src/api/deletions.ts';
 import { DatabaseError } from '../src/base/errors.ts';
 import { InputError } from '../src/base/input.ts';
 import { rowsOf } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { createConversation } from '../src/domains/chat.ts';
+import { deleteConversation } from '../src/domains/deletions.ts';
 import {
   agentConfigs,
   agentRuns,

@@ -1,13 +1,13 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../src/client/tenant.ts';
 import {
   createBrand,
   createBrandVoice,
   findSimilarBrandVoices,
   getDefaultBrandVoice,
   setDefaultBrandVoice,
-} from '../src/api/brands.ts';
-import { withTenant } from '../src/client/tenant.ts';
+} from '../src/domains/brands.ts';
 import { createLocalEmbedder } from '../src/rag/embedder.ts';
 import { brands, brandVoices, type EmbeddingSpace, type StyleRules } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';

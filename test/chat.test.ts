@@ -1,5 +1,8 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../src/base/input.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import {
   appendMessage,
   contextWindow,
@@ -9,10 +12,7 @@ import {
   listUserConversations,
   type MessageView,
   setMessageEmbedding,
-} from '../src/api/chat.ts';
-import { InputError } from '../src/base/input.ts';
-import { rowsOf } from '../src/client/client.ts';
-import { withTenant } from '../src/client/tenant.ts';
+} from '../src/domains/chat.ts';
 import { embedText } from '../src/rag/embedder.ts';
 import {
   embeddingIndexName,

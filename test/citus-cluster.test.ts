@@ -12,8 +12,6 @@ import {
   startRun,
 } from '../src/api/agent-runs.ts';
 import { createAgent, createTool, grantTool, publishAgentConfig } from '../src/api/agents.ts';
-import { appendMessage, contextWindow, listMessages } from '../src/api/chat.ts';
-import { campaignMetricSeries, upsertMetricPoints } from '../src/api/metrics.ts';
 import { rollbackReembedding, startReembedding, switchReembedding } from '../src/api/reembedding.ts';
 import { reembed } from '../src/api/reembedding-run.ts';
 import { claimRuns, finishClaimedRuns } from '../src/api/run-claims.ts';
@@ -29,6 +27,8 @@ import {
 import { createDb, type Database, type DbHandle, rowsOf, type Transaction } from '../src/client/client.ts';
 import { runtimeOf } from '../src/client/scope-runtime.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { appendMessage, contextWindow, listMessages } from '../src/domains/chat.ts';
+import { campaignMetricSeries, upsertMetricPoints } from '../src/domains/metrics.ts';
 import { createApiKey, verifyApiKey } from '../src/identity/api-keys.ts';
 import { createOrganization, listUserOrganizations } from '../src/identity/organizations.ts';
 import { createServiceLogin } from '../src/logins.ts';

@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deleteCredential } from '../src/api/deletions.ts';
 import type { Transaction } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { deleteCredential } from '../src/domains/deletions.ts';
 import { readCredentialSecret, storeCredential } from '../src/identity/credentials.ts';
 import { connectors, credentials } from '../src/schema/index.ts';
 import { loadKeyRing } from '../src/security/key-ring.ts';

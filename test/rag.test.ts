@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deleteModelVersion } from '../src/api/deletions.ts';
 import { rowsOf } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { deleteModelVersion } from '../src/domains/deletions.ts';
 import { createDataset, deleteDataset } from '../src/rag/datasets.ts';
 import { embedText } from '../src/rag/embedder.ts';
 import {

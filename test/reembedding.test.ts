@@ -1,7 +1,5 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createBrand, createBrandVoice, findSimilarBrandVoices } from '../src/api/brands.ts';
-import { appendMessage, createConversation, findSimilarMessages } from '../src/api/chat.ts';
 import {
   compareSpaces,
   dropOldVectors,
@@ -14,6 +12,8 @@ import { type ReembedEmbedder, reembed } from '../src/api/reembedding-run.ts';
 import { ReembeddingError, TenantScopeError } from '../src/base/errors.ts';
 import { rowsOf } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { createBrand, createBrandVoice, findSimilarBrandVoices } from '../src/domains/brands.ts';
+import { appendMessage, createConversation, findSimilarMessages } from '../src/domains/chat.ts';
 import { createLocalEmbedder } from '../src/rag/embedder.ts';
 import { registerEmbeddingSpace, tenantIndexName } from '../src/rag/embedding-spaces.ts';
 import { ingestDocument } from '../src/rag/ingest.ts';

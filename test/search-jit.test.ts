@@ -1,9 +1,9 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createBrand, createBrandVoice, findSimilarBrandVoices } from '../src/api/brands.ts';
-import { appendMessage, createConversation, findSimilarMessages } from '../src/api/chat.ts';
 import { createDb, type Database, rowsOf } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { createBrand, createBrandVoice, findSimilarBrandVoices } from '../src/domains/brands.ts';
+import { appendMessage, createConversation, findSimilarMessages } from '../src/domains/chat.ts';
 import { hybridSearch, searchChunks, searchDocumentTitles } from '../src/rag/search.ts';
 import { ensureTenantIndexes } from '../src/rag/tenant-indexes.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createBrandVoice, setDefaultBrandVoice } from '../src/api/brands.ts';
 import { recordAudit } from '../src/audit/audit.ts';
 import { TenantScopeError } from '../src/base/errors.ts';
 import { createDb, rowsOf, type Transaction } from '../src/client/client.ts';
 import { registerScopeRuntime } from '../src/client/scope-runtime.ts';
 import { runPrepared, withTenant, withUser } from '../src/client/tenant.ts';
+import { createBrandVoice, setDefaultBrandVoice } from '../src/domains/brands.ts';
 import { acceptInvitation, inviteMember, listMembers } from '../src/identity/members.ts';
 import { listUserOrganizations } from '../src/identity/organizations.ts';
 import { createServiceLogin } from '../src/logins.ts';

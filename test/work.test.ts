@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { removeMember } from '../src/api/deletions.ts';
 import type { Transaction } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { removeMember } from '../src/domains/deletions.ts';
 import { acceptInvitation, inviteMember } from '../src/identity/members.ts';
 import { feedback, memberships, tasks, users } from '../src/schema/index.ts';
 import { campaignSeedIds } from '../src/seed/campaigns.ts';

@@ -3,9 +3,9 @@ import { ReembeddingError } from '../base/errors.ts';
 import { invalidInput, isUuid } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { currentTenant } from '../client/tenant.ts';
+import { voiceText } from '../domains/brands.ts';
 import type { StyleRules } from '../schema/brand.ts';
 import type { reembeddingStates, reembeddingTargets } from '../schema/enums.ts';
-import { voiceText } from './brands.ts';
 
 // What a re-embedding is (the move, its target's rows), shared by its lifecycle and its embedding loop.
 

@@ -1,5 +1,5 @@
-import { voiceText } from '../api/brands.ts';
 import type { Database, Transaction } from '../client/client.ts';
+import { voiceText } from '../domains/brands.ts';
 import { createLocalEmbedder } from '../rag/embedder.ts';
 import { findEmbeddingSpace, registerEmbeddingSpace } from '../rag/embedding-spaces.ts';
 import { brands, brandVoices, type EmbeddingSpace, type StyleRules } from '../schema/index.ts';

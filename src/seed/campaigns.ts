@@ -1,7 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import { type MetricPoint, upsertMetricPoints } from '../api/metrics.ts';
 import { rowsOf } from '../client/client.ts';
 import { currentTenant } from '../client/tenant.ts';
+import { type MetricPoint, upsertMetricPoints } from '../domains/metrics.ts';
 import {
   abTests,
   abTestVariants,

@@ -105,7 +105,7 @@ function frameFunction(frame: string): { name: string; file: string } {
 }
 
 interface PackageStatement {
-  /** Origin functions that sent it, e.g. `createBrand (src/api/brands.ts)`. */
+  /** Origin functions that sent it, e.g. `createBrand (src/domains/brands.ts)`. */
   origins: Set<string>;
   verdict: StatementVerdict;
   sanctioned?: string;
