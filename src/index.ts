@@ -3,8 +3,6 @@
 export * from './api/agent-runs.ts';
 export * from './api/agents.ts';
 export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
-export * from './api/reembedding.ts';
-export * from './api/reembedding-run.ts';
 export * from './api/run-claims.ts';
 export * from './api/run-queue.ts';
 export * from './api/run-worker.ts';
@@ -97,6 +95,8 @@ export {
   type TenantIndexWatch,
   watchTenantIndexes,
 } from './rag/tenant-indexes.ts';
+export * from './reembedding/reembedding.ts';
+export * from './reembedding/reembedding-run.ts';
 export * as schema from './schema/index.ts';
 export { API_KEY_PATTERN, parseApiKey } from './security/api-key-format.ts';
 export { CredentialDecryptError } from './security/crypto.ts';

@@ -1,5 +1,10 @@
 import { pathToFileURL } from 'node:url';
 import { sql } from 'drizzle-orm';
+import { isUuid } from './base/input.ts';
+import { type DbHandle, rowsOf } from './client/client.ts';
+import { withTenant } from './client/tenant.ts';
+import { createLocalEmbedder } from './rag/embedder.ts';
+import { type Embedder, getEmbeddingSpace } from './rag/embedding-spaces.ts';
 import {
   compareSpaces,
   dropOldVectors,
@@ -8,13 +13,8 @@ import {
   rollbackReembedding,
   startReembedding,
   switchReembedding,
-} from './api/reembedding.ts';
-import { DEFAULT_BATCH_SIZE, type ReembedProgress, reembed } from './api/reembedding-run.ts';
-import { isUuid } from './base/input.ts';
-import { type DbHandle, rowsOf } from './client/client.ts';
-import { withTenant } from './client/tenant.ts';
-import { createLocalEmbedder } from './rag/embedder.ts';
-import { type Embedder, getEmbeddingSpace } from './rag/embedding-spaces.ts';
+} from './reembedding/reembedding.ts';
+import { DEFAULT_BATCH_SIZE, type ReembedProgress, reembed } from './reembedding/reembedding-run.ts';
 import { LOCAL_EMBEDDING_SPACE } from './seed/brand.ts';
 
 export const reembedUsage = `neonhub-db reembed <step> --org <organization id> ...

@@ -12,8 +12,6 @@ import {
   startRun,
 } from '../src/api/agent-runs.ts';
 import { createAgent, createTool, grantTool, publishAgentConfig } from '../src/api/agents.ts';
-import { rollbackReembedding, startReembedding, switchReembedding } from '../src/api/reembedding.ts';
-import { reembed } from '../src/api/reembedding-run.ts';
 import { claimRuns, finishClaimedRuns } from '../src/api/run-claims.ts';
 import { enqueueRuns } from '../src/api/run-queue.ts';
 import { recordAudit, verifyAuditChain } from '../src/audit/audit.ts';
@@ -39,6 +37,8 @@ import { registerEmbeddingSpace } from '../src/rag/embedding-spaces.ts';
 import { ingestDocument } from '../src/rag/ingest.ts';
 import { hybridSearch, searchChunks } from '../src/rag/search.ts';
 import { ensureTenantIndexes } from '../src/rag/tenant-indexes.ts';
+import { rollbackReembedding, startReembedding, switchReembedding } from '../src/reembedding/reembedding.ts';
+import { reembed } from '../src/reembedding/reembedding-run.ts';
 import { agentConfigs, agents, brands, brandVoices } from '../src/schema/index.ts';
 import {
   localEmbedder,

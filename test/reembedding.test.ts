@@ -1,14 +1,5 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  compareSpaces,
-  dropOldVectors,
-  getReembedding,
-  rollbackReembedding,
-  startReembedding,
-  switchReembedding,
-} from '../src/api/reembedding.ts';
-import { type ReembedEmbedder, reembed } from '../src/api/reembedding-run.ts';
 import { ReembeddingError, TenantScopeError } from '../src/base/errors.ts';
 import { rowsOf } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
@@ -18,6 +9,15 @@ import { createLocalEmbedder } from '../src/rag/embedder.ts';
 import { registerEmbeddingSpace, tenantIndexName } from '../src/rag/embedding-spaces.ts';
 import { ingestDocument } from '../src/rag/ingest.ts';
 import { explainSearchChunks, searchChunks } from '../src/rag/search.ts';
+import {
+  compareSpaces,
+  dropOldVectors,
+  getReembedding,
+  rollbackReembedding,
+  startReembedding,
+  switchReembedding,
+} from '../src/reembedding/reembedding.ts';
+import { type ReembedEmbedder, reembed } from '../src/reembedding/reembedding-run.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder, NEXT_LOCAL_EMBEDDING_SPACE } from '../src/seed/brand.ts';
 import { onServer, useTestDatabase } from './support/database.ts';

@@ -344,7 +344,7 @@ export type ReembeddingErrorKind =
   | 'wrong_state'
   | 'not_found';
 
-/** A re-embedding that cannot go on as asked (`src/api/reembedding.ts`); says whether to call again. */
+/** A re-embedding that cannot go on as asked (`src/reembedding/reembedding.ts`); says whether to call again. */
 export class ReembeddingError extends Error {
   override readonly name = 'ReembeddingError';
   readonly retryable: boolean;

@@ -158,7 +158,7 @@ export async function chunkQuery(
   const efSearch = input.efSearch ?? Math.max(sizes.limit, defaultEfSearch(sizes.k));
   const q: NearestQuery = {
     table: 'chunks',
-    // A dataset re-embedded into this space and switched to it has its vectors there (src/api/reembedding.ts).
+    // A dataset re-embedded into this space and switched to it has its vectors there (src/reembedding/reembedding.ts).
     alsoFrom: 'chunk_embeddings',
     space,
     vector,

@@ -83,7 +83,7 @@ export async function ingestDocument(tx: Transaction, input: IngestDocumentInput
     const existing = await findExistingDocument(tx, dataset.id, doc);
     const stored = new Map<number, string>();
     if (existing) {
-      // A re-embedded chunk's vector in the dataset's space may be in chunk_embeddings (src/api/reembedding.ts).
+      // A re-embedded chunk's vector in the dataset's space may be in chunk_embeddings (src/reembedding/reembedding.ts).
       const found = rowsOf<{ ordinal: number; content_hash: string; embedded: boolean }>(
         await tx.execute(sql`
           select ordinal, content_hash,

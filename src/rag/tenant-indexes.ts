@@ -49,7 +49,7 @@ export function tenantIndexDefinition(table: string, space: EmbeddingSpace, orga
 
 export interface TenantIndexOptions {
   spaceId: string;
-  /** Default `chunks`; `chunk_embeddings` holds re-embedded vectors (`src/api/reembedding.ts`). */
+  /** Default `chunks`; `chunk_embeddings` holds re-embedded vectors (`src/reembedding/reembedding.ts`). */
   table?: TenantIndexedTable;
   /** Live rows from which a tenant gets its own index (default {@link defaultTenantIndexMinRows}). */
   minRows?: number;
