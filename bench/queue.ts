@@ -5,9 +5,9 @@ import {
   runMigrations,
   type WorkerUtils,
 } from 'graphile-worker';
-import { createAgent } from '../src/api/agents.ts';
-import { enqueueRun, enqueueRuns } from '../src/api/run-queue.ts';
-import { type RunHandler, runWorker } from '../src/api/run-worker.ts';
+import { createAgent } from '../src/agents/agents.ts';
+import { enqueueRun, enqueueRuns } from '../src/agents/run-queue.ts';
+import { type RunHandler, runWorker } from '../src/agents/run-worker.ts';
 import { createDb, type Database } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { createOrganization } from '../src/identity/organizations.ts';

@@ -482,7 +482,7 @@ async function watchUntilStopped(handle: DbHandle): Promise<void> {
 
 /** The run queue, one line per tenant and agent with runs queued or running. */
 async function runsReport(handle: DbHandle): Promise<void> {
-  const { runQueueDepth } = await import('./api/run-claims.ts');
+  const { runQueueDepth } = await import('./agents/run-claims.ts');
   const depth = await runQueueDepth(handle.db);
   say(`agent run queue on ${describe(handle)}`);
   if (depth.length === 0) {

@@ -1,11 +1,11 @@
 // The package's public surface. Importing it opens nothing: connections start with the first query.
 
-export * from './api/agent-runs.ts';
-export * from './api/agents.ts';
+export * from './agents/agent-runs.ts';
+export * from './agents/agents.ts';
+export * from './agents/run-claims.ts';
+export * from './agents/run-queue.ts';
+export * from './agents/run-worker.ts';
 export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
-export * from './api/run-claims.ts';
-export * from './api/run-queue.ts';
-export * from './api/run-worker.ts';
 export {
   type AuditChainBreak,
   type AuditChainReport,

@@ -1,7 +1,7 @@
 import { desc, eq, type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { agentRunStatsQuery, agentRunsQuery, toolExecutionsQuery } from '../src/api/agent-runs.ts';
-import { createAgent, createTool } from '../src/api/agents.ts';
+import { agentRunStatsQuery, agentRunsQuery, toolExecutionsQuery } from '../src/agents/agent-runs.ts';
+import { createAgent, createTool } from '../src/agents/agents.ts';
 import { encodeCursor } from '../src/base/keyset.ts';
 import { rowsOf, type Transaction } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';

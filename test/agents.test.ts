@@ -8,7 +8,7 @@ import {
   markRunStarted,
   recordToolExecution,
   startRun,
-} from '../src/api/agent-runs.ts';
+} from '../src/agents/agent-runs.ts';
 import {
   createAgent,
   createTool,
@@ -16,7 +16,7 @@ import {
   publishAgentConfig,
   setAgentCapability,
   setCurrentConfig,
-} from '../src/api/agents.ts';
+} from '../src/agents/agents.ts';
 import { DatabaseError } from '../src/base/errors.ts';
 import { InputError } from '../src/base/input.ts';
 import { rowsOf } from '../src/client/client.ts';

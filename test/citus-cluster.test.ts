@@ -10,10 +10,10 @@ import {
   markRunStarted,
   recordToolExecution,
   startRun,
-} from '../src/api/agent-runs.ts';
-import { createAgent, createTool, grantTool, publishAgentConfig } from '../src/api/agents.ts';
-import { claimRuns, finishClaimedRuns } from '../src/api/run-claims.ts';
-import { enqueueRuns } from '../src/api/run-queue.ts';
+} from '../src/agents/agent-runs.ts';
+import { createAgent, createTool, grantTool, publishAgentConfig } from '../src/agents/agents.ts';
+import { claimRuns, finishClaimedRuns } from '../src/agents/run-claims.ts';
+import { enqueueRuns } from '../src/agents/run-queue.ts';
 import { recordAudit, verifyAuditChain } from '../src/audit/audit.ts';
 import { DatabaseError, isRetryable } from '../src/base/errors.ts';
 import {

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { startRun } from '../src/api/agent-runs.ts';
-import { createAgent } from '../src/api/agents.ts';
+import { startRun } from '../src/agents/agent-runs.ts';
+import { createAgent } from '../src/agents/agents.ts';
 import type { Transaction } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { createBrand } from '../src/domains/brands.ts';

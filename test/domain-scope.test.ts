@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { agentRunStats, finishRun, listToolExecutions, startRun } from '../src/api/agent-runs.ts';
-import { createAgent, grantTool, publishAgentConfig } from '../src/api/agents.ts';
+import { agentRunStats, finishRun, listToolExecutions, startRun } from '../src/agents/agent-runs.ts';
+import { createAgent, grantTool, publishAgentConfig } from '../src/agents/agents.ts';
 import { TenantScopeError } from '../src/base/errors.ts';
 import type { Transaction } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';

@@ -1,15 +1,15 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../src/api/agents.ts';
-import { claimRuns, claimRunsAndNextDue, finishClaimedRuns, nextRunDueAt } from '../src/api/run-claims.ts';
+import { createAgent } from '../src/agents/agents.ts';
+import { claimRuns, claimRunsAndNextDue, finishClaimedRuns, nextRunDueAt } from '../src/agents/run-claims.ts';
 import {
   type AgentKind,
   type ClaimedRun,
   enqueueRun,
   enqueueRuns,
   finishRuns,
-} from '../src/api/run-queue.ts';
-import { runWorker } from '../src/api/run-worker.ts';
+} from '../src/agents/run-queue.ts';
+import { runWorker } from '../src/agents/run-worker.ts';
 import { TenantScopeError } from '../src/base/errors.ts';
 import { InputError } from '../src/base/input.ts';
 import { runtimeOf } from '../src/client/scope-runtime.ts';

@@ -1,8 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { finishRun } from '../src/api/agent-runs.ts';
-import { createAgent } from '../src/api/agents.ts';
-import { claimRuns, runQueueDepth } from '../src/api/run-claims.ts';
+import { finishRun } from '../src/agents/agent-runs.ts';
+import { createAgent } from '../src/agents/agents.ts';
+import { claimRuns, runQueueDepth } from '../src/agents/run-claims.ts';
 import {
   type AgentKind,
   cancelRun,
@@ -11,8 +11,8 @@ import {
   failRunAttempt,
   heartbeatRun,
   releaseRun,
-} from '../src/api/run-queue.ts';
-import { runWorker } from '../src/api/run-worker.ts';
+} from '../src/agents/run-queue.ts';
+import { runWorker } from '../src/agents/run-worker.ts';
 import { DatabaseError, RunLeaseLostError, TenantScopeError } from '../src/base/errors.ts';
 import { InputError } from '../src/base/input.ts';
 import { runCli } from '../src/cli.ts';

@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull } from 'drizzle-orm';
-import { runQueueWake } from '../api/agent-runs.ts';
+import { runQueueWake } from '../agents/agent-runs.ts';
 import type { Transaction } from '../client/client.ts';
 import { currentTenant } from '../client/tenant.ts';
 import {

@@ -10,7 +10,7 @@ import type { FinishRunInput } from './agent-runs.ts';
 import { type AgentKind, type ClaimedRun, finishRow } from './run-queue.ts';
 
 // A worker's calls across tenants, which it makes as no tenant: each goes through one of the
-// queue's definer functions with the service key's proof (src/api/run-queue.ts has the tenant's
+// queue's definer functions with the service key's proof (src/agents/run-queue.ts has the tenant's
 // side: enqueue, and what a worker does in a run's own scope).
 
 export interface ClaimRunsOptions {
