@@ -4,7 +4,7 @@
 //   npm run check:citus
 
 import { createDb } from '../src/client/client.ts';
-import { migrate } from '../src/migrate.ts';
+import { migrate } from '../src/operator/migrate.ts';
 import { checkCitusRules, describeCitusRules } from './citus-rules.ts';
 
 const handle = process.env.DATABASE_URL ? createDb() : createDb({ dataDir: 'memory://' });

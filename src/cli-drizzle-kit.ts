@@ -5,14 +5,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb } from './client/client.ts';
-import { btreeIndexBounds, oversizedIndexes } from './index-bounds.ts';
-import { defaultMigrationsFolder, migrate } from './migrate.ts';
+import { btreeIndexBounds, oversizedIndexes } from './operator/index-bounds.ts';
+import { defaultMigrationsFolder, migrate } from './operator/migrate.ts';
 import {
   describeTableHookGaps,
   findTableHookGaps,
   migrationNeedsTableHooks,
   tableHooksMigration,
-} from './table-hooks.ts';
+} from './operator/table-hooks.ts';
 
 // The neonhub-db commands that drive drizzle-kit: generate (with the tenant hooks step), the drift
 // and table-hooks check.

@@ -66,7 +66,7 @@ function describe(handle: DbHandle): string {
 }
 
 async function runMigrate(handle: DbHandle): Promise<void> {
-  const { migrate } = await import('./migrate.ts');
+  const { migrate } = await import('./operator/migrate.ts');
   say(`migrating ${describe(handle)}`);
   if (handle.target.kind === 'embedded' && !existsSync(path.join(handle.target.dataDir, 'PG_VERSION')))
     say('  creating the embedded database (first run: a few seconds)');
@@ -169,7 +169,7 @@ async function importAppModule(file: string): Promise<unknown> {
 }
 
 async function status(handle: DbHandle): Promise<void> {
-  const { planMigrations, readMigrations } = await import('./migrate.ts');
+  const { planMigrations, readMigrations } = await import('./operator/migrate.ts');
   const [versions] = await handle.sql.query<{ server: string; vector: string | null }>(
     `select current_setting('server_version') as server, (select extversion from pg_extension where extname = 'vector') as vector`,
   );
@@ -249,7 +249,7 @@ async function auditVerify(handle: DbHandle): Promise<void> {
 }
 
 async function runDistribute(handle: DbHandle): Promise<void> {
-  const { distribute } = await import('./citus.ts');
+  const { distribute } = await import('./operator/citus.ts');
   say(`distributing ${describe(handle)} by organization`);
   const started = performance.now();
   const report = await distribute(handle, {
@@ -313,7 +313,7 @@ async function main(argv: string[]): Promise<void> {
     case 'reset':
       return reset(force, appSeed);
     case 'citus': {
-      const { citusDistributionPlan, scopeHardening } = await import('./citus.ts');
+      const { citusDistributionPlan, scopeHardening } = await import('./operator/citus.ts');
       const handle = createDb();
       try {
         const plan = await citusDistributionPlan(handle.sql);
@@ -362,7 +362,9 @@ async function main(argv: string[]): Promise<void> {
         io.exitCode = 2;
         return;
       }
-      const { createServiceLogin, hideParametersSql, parametersHiddenFromLogs } = await import('./logins.ts');
+      const { createServiceLogin, hideParametersSql, parametersHiddenFromLogs } = await import(
+        './operator/logins.ts'
+      );
       const handle = createDb();
       try {
         const role = rest.includes('--auth') ? 'auth' : 'app';
@@ -436,7 +438,7 @@ async function main(argv: string[]): Promise<void> {
         if (command === 'status') return await status(handle);
         if (command === 'maintain') {
           const [{ ensurePartitions }, { maintainTenantIndexes }] = await Promise.all([
-            import('./api/partitions.ts'),
+            import('./operator/partitions.ts'),
             import('./rag/tenant-indexes.ts'),
           ]);
           say(`maintaining ${describe(handle)}`);

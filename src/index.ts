@@ -5,7 +5,6 @@ export * from './agents/agents.ts';
 export * from './agents/run-claims.ts';
 export * from './agents/run-queue.ts';
 export * from './agents/run-worker.ts';
-export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
 export {
   type AuditChainBreak,
   type AuditChainReport,
@@ -34,15 +33,6 @@ export {
   toDatabaseError,
 } from './base/errors.ts';
 export { InputError } from './base/input.ts';
-export {
-  COLOCATION_GROUPS,
-  checkWorkerLogins,
-  citusDistributionPlan,
-  type DistributionReport,
-  type DistributionStep,
-  distribute,
-  SERVICE_ROLES,
-} from './citus.ts';
 export {
   type CreateDbOptions,
   createDb,
@@ -80,8 +70,18 @@ export {
   rotateTenantKey,
 } from './identity/organizations.ts';
 export { asAuthRole, createUser } from './identity/users.ts';
-export { createServiceLogin, type ServiceLoginOptions } from './logins.ts';
-export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
+export {
+  COLOCATION_GROUPS,
+  checkWorkerLogins,
+  citusDistributionPlan,
+  type DistributionReport,
+  type DistributionStep,
+  distribute,
+  SERVICE_ROLES,
+} from './operator/citus.ts';
+export { createServiceLogin, type ServiceLoginOptions } from './operator/logins.ts';
+export { type MigrateOptions, type MigrateResult, migrate } from './operator/migrate.ts';
+export { dropPartitionsBefore, ensurePartitions } from './operator/partitions.ts';
 export * from './rag/bulk-ingest.ts';
 export * from './rag/datasets.ts';
 export { createLocalEmbedder, embedText } from './rag/embedder.ts';

@@ -9,11 +9,11 @@ import { text } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentTenant, withTenant } from '../src/client/tenant.ts';
 import { createOrganization } from '../src/identity/organizations.ts';
-import { migrate } from '../src/migrate.ts';
+import { migrate } from '../src/operator/migrate.ts';
+import { findTableHookGaps } from '../src/operator/table-hooks.ts';
 import { timestamps } from '../src/schema/columns.ts';
 import { users } from '../src/schema/index.ts';
 import { tenantTable } from '../src/schema/tenancy.ts';
-import { findTableHookGaps } from '../src/table-hooks.ts';
 import { useTestDatabase } from './support/database.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropPartitionsBefore } from '../src/api/partitions.ts';
 import {
   type AuditChainReport,
   type AuditEntry,
@@ -18,7 +17,8 @@ import { DatabaseError } from '../src/base/errors.ts';
 import { createDb, type DbHandle, type RawSql, rowsOf, type Transaction } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { createOrganization } from '../src/identity/organizations.ts';
-import { defaultMigrationsFolder } from '../src/migrate.ts';
+import { defaultMigrationsFolder } from '../src/operator/migrate.ts';
+import { dropPartitionsBefore } from '../src/operator/partitions.ts';
 import { auditLogs, users } from '../src/schema/index.ts';
 import { checkSeal, sealWithRing } from '../src/security/crypto.ts';
 import { createKeyRing, loadKeyRing } from '../src/security/key-ring.ts';

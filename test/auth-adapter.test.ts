@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseError, toDatabaseError } from '../src/base/errors.ts';
 import { createDb, type Database, type DbHandle, type Transaction } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
-import { createServiceLogin } from '../src/logins.ts';
+import { createServiceLogin } from '../src/operator/logins.ts';
 import { accounts, authenticators, sessions, users, verificationTokens } from '../src/schema/index.ts';
 import { seedTenant } from '../src/seed/index.ts';
 import { onServer, useTestDatabase } from './support/database.ts';

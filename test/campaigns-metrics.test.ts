@@ -1,6 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dropPartitionsBefore, ensurePartitions } from '../src/api/partitions.ts';
 import { rowsOf, type Transaction } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import {
@@ -10,6 +9,7 @@ import {
   type MetricPoint,
   upsertMetricPoints,
 } from '../src/domains/metrics.ts';
+import { dropPartitionsBefore, ensurePartitions } from '../src/operator/partitions.ts';
 import { campaignMetrics, campaigns, organizations } from '../src/schema/index.ts';
 import { campaignSeedIds, SEED_METRIC_HOURS } from '../src/seed/campaigns.ts';
 import { stableId } from '../src/seed/context.ts';

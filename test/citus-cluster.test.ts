@@ -16,12 +16,6 @@ import { claimRuns, finishClaimedRuns } from '../src/agents/run-claims.ts';
 import { enqueueRuns } from '../src/agents/run-queue.ts';
 import { recordAudit, verifyAuditChain } from '../src/audit/audit.ts';
 import { DatabaseError, isRetryable } from '../src/base/errors.ts';
-import {
-  checkWorkerLogins,
-  citusDistributionPlan,
-  type DistributionReport,
-  distribute,
-} from '../src/citus.ts';
 import { createDb, type Database, type DbHandle, rowsOf, type Transaction } from '../src/client/client.ts';
 import { runtimeOf } from '../src/client/scope-runtime.ts';
 import { withTenant } from '../src/client/tenant.ts';
@@ -29,8 +23,14 @@ import { appendMessage, contextWindow, listMessages } from '../src/domains/chat.
 import { campaignMetricSeries, upsertMetricPoints } from '../src/domains/metrics.ts';
 import { createApiKey, verifyApiKey } from '../src/identity/api-keys.ts';
 import { createOrganization, listUserOrganizations } from '../src/identity/organizations.ts';
-import { createServiceLogin } from '../src/logins.ts';
-import { migrate } from '../src/migrate.ts';
+import {
+  checkWorkerLogins,
+  citusDistributionPlan,
+  type DistributionReport,
+  distribute,
+} from '../src/operator/citus.ts';
+import { createServiceLogin } from '../src/operator/logins.ts';
+import { migrate } from '../src/operator/migrate.ts';
 import { bulkIngest } from '../src/rag/bulk-ingest.ts';
 import { createDataset } from '../src/rag/datasets.ts';
 import { registerEmbeddingSpace } from '../src/rag/embedding-spaces.ts';

@@ -21,7 +21,7 @@ import {
   pgliteStartParams,
 } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
-import { migrate } from '../src/migrate.ts';
+import { migrate } from '../src/operator/migrate.ts';
 import { createDataset } from '../src/rag/datasets.ts';
 import { backend } from './support/database.ts';
 import type { CallReport, FaultPlan } from './support/embedded-fault-child.ts';

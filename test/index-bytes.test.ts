@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { toDatabaseError } from '../src/base/errors.ts';
 import { InputError, parseInput } from '../src/base/input.ts';
 import { withTenant } from '../src/client/tenant.ts';
-import { btreeIndexBounds, oversizedIndexes } from '../src/index-bounds.ts';
+import { btreeIndexBounds, oversizedIndexes } from '../src/operator/index-bounds.ts';
 import { createDataset } from '../src/rag/datasets.ts';
 import { ingestDocument } from '../src/rag/ingest.ts';
 import { type Dataset, documents, textByteLimits, textBytesCheckName } from '../src/schema/index.ts';

@@ -11,7 +11,7 @@ import { MigrationError, MigrationLedgerError, ServerRequirementError } from '..
 import { createDb, type DbHandle, openPglite } from '../src/client/client.ts';
 import { templatedFs } from '../src/embedded/embedded-template.ts';
 import { createUser } from '../src/identity/users.ts';
-import { defaultMigrationsFolder, migrate, readMigrations } from '../src/migrate.ts';
+import { defaultMigrationsFolder, migrate, readMigrations } from '../src/operator/migrate.ts';
 import { adminUrlFor } from './support/backend.ts';
 import { backend, onServer, openEmptyServerDatabase, openTestDatabase } from './support/database.ts';
 

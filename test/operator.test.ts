@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { MigrationError, ServerRequirementError } from '../src/base/errors.ts';
 import { createDb } from '../src/client/client.ts';
 import { createUser } from '../src/identity/users.ts';
-import { defaultMigrationsFolder, migrate } from '../src/migrate.ts';
+import { defaultMigrationsFolder, migrate } from '../src/operator/migrate.ts';
 import { adminUrlFor } from './support/backend.ts';
 import { cliHere } from './support/cli.ts';
 import { backend, onServer, useTestDatabase, withCapture } from './support/database.ts';

@@ -6,7 +6,7 @@ import { createDb, type DbHandle, rowsOf, type Transaction } from '../src/client
 import { OPEN_TENANT, registerScopeRuntime, runtimeOf } from '../src/client/scope-runtime.ts';
 import { withTenant, withUser } from '../src/client/tenant.ts';
 import { createOrganization, listUserOrganizations, rotateTenantKey } from '../src/identity/organizations.ts';
-import { createServiceLogin } from '../src/logins.ts';
+import { createServiceLogin } from '../src/operator/logins.ts';
 import { brands, users } from '../src/schema/index.ts';
 import { tenantKey, tenantScopeProof } from '../src/security/tenant-keys.ts';
 import { seedTenant } from '../src/seed/index.ts';

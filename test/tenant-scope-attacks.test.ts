@@ -9,7 +9,7 @@ import { runPrepared, withTenant, withUser } from '../src/client/tenant.ts';
 import { createBrandVoice, setDefaultBrandVoice } from '../src/domains/brands.ts';
 import { acceptInvitation, inviteMember, listMembers } from '../src/identity/members.ts';
 import { listUserOrganizations } from '../src/identity/organizations.ts';
-import { createServiceLogin } from '../src/logins.ts';
+import { createServiceLogin } from '../src/operator/logins.ts';
 import { auditLogs, brands, brandVoices, users } from '../src/schema/index.ts';
 import { createKeyRing, loadKeyRing } from '../src/security/key-ring.ts';
 import type { SeedResult } from '../src/seed/index.ts';

@@ -57,7 +57,7 @@ function exportedFunctions(): {
       .getTypeOfSymbol(target)
       .getCallSignatures()
       .map((signature) => checker.typeToString(signature.getReturnType()));
-    if (file === 'src/citus.ts')
+    if (file === 'src/operator/citus.ts')
       sendsNoneOfItsOwn.set(symbol.name, 'runs on a Citus coordinator only (the CITUS_URL suite)');
     else if (returns.every((type) => !type.startsWith('Promise<')))
       sendsNoneOfItsOwn.set(symbol.name, 'returns a statement or a value: the caller sends it');

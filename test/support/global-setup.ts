@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { createDb, openPglite, type RawSql } from '../../src/client/client.ts';
-import { migrate } from '../../src/migrate.ts';
+import { migrate } from '../../src/operator/migrate.ts';
 import { adminUrlFor, type TestBackend } from './backend.ts';
 import { captureFileSuffix, statementCaptureDir, tenantTablesFile } from './statement-capture.ts';
 import { readTenantTables } from './tenant-statements.ts';

@@ -1,4 +1,4 @@
-import type { RawSql } from './client/client.ts';
+import type { RawSql } from '../client/client.ts';
 
 /** What `app_install_table_hooks()` gives a table and drizzle-kit cannot: missing pieces, per tenant table. */
 export interface TableHookGap {

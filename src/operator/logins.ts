@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { DbHandle } from './client/client.ts';
-import { APP_ROLE } from './client/scope-runtime.ts';
+import type { DbHandle } from '../client/client.ts';
+import { APP_ROLE } from '../client/scope-runtime.ts';
 
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 

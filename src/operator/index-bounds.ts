@@ -1,4 +1,4 @@
-import type { RawSql } from './client/client.ts';
+import type { RawSql } from '../client/client.ts';
 
 // How large an entry of each btree index can grow, from the catalog: what a value may hold is
 // bounded in bytes only by CHECKs, so an index whose text columns have none can refuse a row that

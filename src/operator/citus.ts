@@ -1,5 +1,5 @@
-import { ServerRequirementError } from './base/errors.ts';
-import type { DbHandle, RawSql } from './client/client.ts';
+import { ServerRequirementError } from '../base/errors.ts';
+import type { DbHandle, RawSql } from '../client/client.ts';
 
 export interface DistributionStep {
   table: string;

@@ -2,16 +2,16 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MigrationError, MigrationLedgerError, ServerRequirementError } from './base/errors.ts';
-import type { DbHandle, RawSql } from './client/client.ts';
-import { driverOf } from './client/drizzle-internals.ts';
-import { runtimeOf } from './client/scope-runtime.ts';
-import { insideTransactionOf } from './embedded/embedded-guard.ts';
-import type { KeyRing } from './security/key-ring.ts';
-import { hmacPads, padsMatch, serviceKey } from './security/tenant-keys.ts';
+import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../base/errors.ts';
+import type { DbHandle, RawSql } from '../client/client.ts';
+import { driverOf } from '../client/drizzle-internals.ts';
+import { runtimeOf } from '../client/scope-runtime.ts';
+import { insideTransactionOf } from '../embedded/embedded-guard.ts';
+import type { KeyRing } from '../security/key-ring.ts';
+import { hmacPads, padsMatch, serviceKey } from '../security/tenant-keys.ts';
 
 /** The `drizzle/` folder shipped with the package (one level up from both `src/` and `dist/`). */
-export const defaultMigrationsFolder = fileURLToPath(new URL('../drizzle', import.meta.url));
+export const defaultMigrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
 // Any fixed key works as long as every migrator of this schema uses the same one.
 const MIGRATION_LOCK_KEY = 7_232_114_001;
