@@ -57,11 +57,15 @@ beforeAll(() => {
   );
   const before = readJournal(path.join(scratch, 'drizzle')).entries.length;
   const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...env } = process.env;
-  generated = spawnSync(tsx, [path.join(scratch, 'src', 'cli.ts'), 'generate', '--name', 'add_notes'], {
-    cwd: scratch,
-    env,
-    encoding: 'utf8',
-  });
+  generated = spawnSync(
+    tsx,
+    [path.join(scratch, 'src', 'cli', 'cli.ts'), 'generate', '--name', 'add_notes'],
+    {
+      cwd: scratch,
+      env,
+      encoding: 'utf8',
+    },
+  );
   addedTags = readJournal(path.join(scratch, 'drizzle'))
     .entries.slice(before)
     .map((entry) => entry.tag);

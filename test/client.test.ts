@@ -20,11 +20,15 @@ const tsxLoader = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', '
 /** The CLI as its own process (node with tsx's loader: one process, where the tsx bin starts two). */
 function cli(args: string[], env: Record<string, string>, cwd = root) {
   const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...rest } = process.env;
-  return spawnSync(process.execPath, ['--import', tsxLoader, path.join(root, 'src', 'cli.ts'), ...args], {
-    cwd,
-    env: { ...rest, ...env },
-    encoding: 'utf8',
-  });
+  return spawnSync(
+    process.execPath,
+    ['--import', tsxLoader, path.join(root, 'src', 'cli', 'cli.ts'), ...args],
+    {
+      cwd,
+      env: { ...rest, ...env },
+      encoding: 'utf8',
+    },
+  );
 }
 
 describe('connecting', () => {

@@ -15,7 +15,7 @@ import {
 import { runWorker } from '../src/agents/run-worker.ts';
 import { DatabaseError, RunLeaseLostError, TenantScopeError } from '../src/base/errors.ts';
 import { InputError } from '../src/base/input.ts';
-import { runCli } from '../src/cli.ts';
+import { runCli } from '../src/cli/cli.ts';
 import { rowsOf } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { agentKinds, agentRuns } from '../src/schema/index.ts';

@@ -322,7 +322,7 @@ describe('bulkIngest', () => {
       writeFileSync(file, `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`);
       const run = spawnSync(
         process.execPath,
-        ['--import', 'tsx', 'src/cli.ts', 'ingest', file, '--org', loader, '--dataset', datasetId],
+        ['--import', 'tsx', 'src/cli/cli.ts', 'ingest', file, '--org', loader, '--dataset', datasetId],
         { env: { ...process.env, DATABASE_URL: handle.url }, encoding: 'utf8', timeout: 15_000 },
       );
       console.log(run.stdout, run.stderr);
@@ -365,7 +365,7 @@ describe('bulkIngest', () => {
         writeFileSync(file, `${lines.join('\n')}\n`);
         const run = spawnSync(
           process.execPath,
-          ['--import', 'tsx', 'src/cli.ts', 'ingest', file, '--org', loader, '--dataset', datasetId],
+          ['--import', 'tsx', 'src/cli/cli.ts', 'ingest', file, '--org', loader, '--dataset', datasetId],
           { env: { ...process.env, DATABASE_URL: handle.url }, encoding: 'utf8' },
         );
         const message = run.stderr.trim().split('\n').at(-1) ?? '';

@@ -117,7 +117,7 @@ const oneLine = (text: string, max = 600) => {
 };
 
 /**
- * Drizzle Studio's own statements, which src/studio.ts relays into a scope of one tenant: the
+ * Drizzle Studio's own statements, which src/cli/studio.ts relays into a scope of one tenant: the
  * scope names the tenant, not their text (the test shows they see that tenant only), and the driver
  * sends them where no stack shows who asked.
  */

@@ -3,12 +3,12 @@ import http from 'node:http';
 import https from 'node:https';
 import { createRequire } from 'node:module';
 import type { PGlite } from '@electric-sql/pglite';
-import { describeServer } from './base/errors.ts';
-import { createDb, type DbHandle, defaultDataDir, openPglite } from './client/client.ts';
-import { rawScopeQuery } from './client/scope-runtime.ts';
-import { withTenant } from './client/tenant.ts';
-import { organizationIdOf } from './identity/organizations.ts';
-import * as schema from './schema/index.ts';
+import { describeServer } from '../base/errors.ts';
+import { createDb, type DbHandle, defaultDataDir, openPglite } from '../client/client.ts';
+import { rawScopeQuery } from '../client/scope-runtime.ts';
+import { withTenant } from '../client/tenant.ts';
+import { organizationIdOf } from '../identity/organizations.ts';
+import * as schema from '../schema/index.ts';
 
 // Drizzle Studio for the neonhub-db studio command: the whole database as the login sees it, or
 // with --org one tenant as its scope sees it. Studio's local server answers any web page (CORS

@@ -1,10 +1,10 @@
 import { pathToFileURL } from 'node:url';
 import { sql } from 'drizzle-orm';
-import { isUuid } from './base/input.ts';
-import { type DbHandle, rowsOf } from './client/client.ts';
-import { withTenant } from './client/tenant.ts';
-import { createLocalEmbedder } from './rag/embedder.ts';
-import { type Embedder, getEmbeddingSpace } from './rag/embedding-spaces.ts';
+import { isUuid } from '../base/input.ts';
+import { type DbHandle, rowsOf } from '../client/client.ts';
+import { withTenant } from '../client/tenant.ts';
+import { createLocalEmbedder } from '../rag/embedder.ts';
+import { type Embedder, getEmbeddingSpace } from '../rag/embedding-spaces.ts';
 import {
   compareSpaces,
   dropOldVectors,
@@ -13,9 +13,9 @@ import {
   rollbackReembedding,
   startReembedding,
   switchReembedding,
-} from './reembedding/reembedding.ts';
-import { DEFAULT_BATCH_SIZE, type ReembedProgress, reembed } from './reembedding/reembedding-run.ts';
-import { LOCAL_EMBEDDING_SPACE } from './seed/brand.ts';
+} from '../reembedding/reembedding.ts';
+import { DEFAULT_BATCH_SIZE, type ReembedProgress, reembed } from '../reembedding/reembedding-run.ts';
+import { LOCAL_EMBEDDING_SPACE } from '../seed/brand.ts';
 
 export const reembedUsage = `neonhub-db reembed <step> --org <organization id> ...
 

@@ -1,14 +1,14 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { sql } from 'drizzle-orm';
-import { BulkLoadError } from './base/errors.ts';
-import { isUuid } from './base/input.ts';
-import { type DbHandle, rowsOf } from './client/client.ts';
-import { withTenant } from './client/tenant.ts';
-import { type BulkDocument, type BulkProgress, openBulkLoad } from './rag/bulk-ingest.ts';
-import { createLocalEmbedder } from './rag/embedder.ts';
-import { getEmbeddingSpace } from './rag/embedding-spaces.ts';
-import { LOCAL_EMBEDDING_SPACE } from './seed/brand.ts';
+import { BulkLoadError } from '../base/errors.ts';
+import { isUuid } from '../base/input.ts';
+import { type DbHandle, rowsOf } from '../client/client.ts';
+import { withTenant } from '../client/tenant.ts';
+import { type BulkDocument, type BulkProgress, openBulkLoad } from '../rag/bulk-ingest.ts';
+import { createLocalEmbedder } from '../rag/embedder.ts';
+import { getEmbeddingSpace } from '../rag/embedding-spaces.ts';
+import { LOCAL_EMBEDDING_SPACE } from '../seed/brand.ts';
 
 export const ingestUsage = `neonhub-db ingest <file.jsonl> --org <organization id> --dataset <dataset id or slug>
 

@@ -4,20 +4,20 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDb } from './client/client.ts';
-import { btreeIndexBounds, oversizedIndexes } from './operator/index-bounds.ts';
-import { defaultMigrationsFolder, migrate } from './operator/migrate.ts';
+import { createDb } from '../client/client.ts';
+import { btreeIndexBounds, oversizedIndexes } from '../operator/index-bounds.ts';
+import { defaultMigrationsFolder, migrate } from '../operator/migrate.ts';
 import {
   describeTableHookGaps,
   findTableHookGaps,
   migrationNeedsTableHooks,
   tableHooksMigration,
-} from './operator/table-hooks.ts';
+} from '../operator/table-hooks.ts';
 
 // The neonhub-db commands that drive drizzle-kit: generate (with the tenant hooks step), the drift
 // and table-hooks check.
 
-const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 

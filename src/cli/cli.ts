@@ -3,8 +3,8 @@ import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConnectionError, MigrationError, ServerRequirementError } from './base/errors.ts';
-import { createDb, type DbHandle, isLocalTarget } from './client/client.ts';
+import { ConnectionError, MigrationError, ServerRequirementError } from '../base/errors.ts';
+import { createDb, type DbHandle, isLocalTarget } from '../client/client.ts';
 
 // Each command imports what it uses when it runs: studio, drizzle-kit, Citus, the seeds and the
 // domain APIs cost seconds of start-up on a busy machine, and most commands need none of them.
@@ -66,7 +66,7 @@ function describe(handle: DbHandle): string {
 }
 
 async function runMigrate(handle: DbHandle): Promise<void> {
-  const { migrate } = await import('./operator/migrate.ts');
+  const { migrate } = await import('../operator/migrate.ts');
   say(`migrating ${describe(handle)}`);
   if (handle.target.kind === 'embedded' && !existsSync(path.join(handle.target.dataDir, 'PG_VERSION')))
     say('  creating the embedded database (first run: a few seconds)');
@@ -104,7 +104,7 @@ interface AppSeedContext {
 }
 
 async function runSeed(handle: DbHandle, appSeed?: string): Promise<void> {
-  const { seed } = await import('./seed/index.ts');
+  const { seed } = await import('../seed/index.ts');
   say('seeding the demo organization');
   const started = performance.now();
   let domainStarted = started;
@@ -169,7 +169,7 @@ async function importAppModule(file: string): Promise<unknown> {
 }
 
 async function status(handle: DbHandle): Promise<void> {
-  const { planMigrations, readMigrations } = await import('./operator/migrate.ts');
+  const { planMigrations, readMigrations } = await import('../operator/migrate.ts');
   const [versions] = await handle.sql.query<{ server: string; vector: string | null }>(
     `select current_setting('server_version') as server, (select extversion from pg_extension where extname = 'vector') as vector`,
   );
@@ -225,8 +225,8 @@ async function reset(force: boolean, appSeed?: string): Promise<void> {
 
 async function auditVerify(handle: DbHandle): Promise<void> {
   const [{ runtimeOf }, { verifyAllAuditChains }] = await Promise.all([
-    import('./client/scope-runtime.ts'),
-    import('./audit/audit.ts'),
+    import('../client/scope-runtime.ts'),
+    import('../audit/audit.ts'),
   ]);
   // The ring every scope of this handle uses: the development ring only for a local target.
   const ring = runtimeOf(handle.db).keyRing();
@@ -249,7 +249,7 @@ async function auditVerify(handle: DbHandle): Promise<void> {
 }
 
 async function runDistribute(handle: DbHandle): Promise<void> {
-  const { distribute } = await import('./operator/citus.ts');
+  const { distribute } = await import('../operator/citus.ts');
   say(`distributing ${describe(handle)} by organization`);
   const started = performance.now();
   const report = await distribute(handle, {
@@ -313,7 +313,7 @@ async function main(argv: string[]): Promise<void> {
     case 'reset':
       return reset(force, appSeed);
     case 'citus': {
-      const { citusDistributionPlan, scopeHardening } = await import('./operator/citus.ts');
+      const { citusDistributionPlan, scopeHardening } = await import('../operator/citus.ts');
       const handle = createDb();
       try {
         const plan = await citusDistributionPlan(handle.sql);
@@ -333,7 +333,7 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       const grace = Number(option(rest, 'grace') ?? 600);
-      const { organizationIdOf, rotateTenantKey } = await import('./identity/organizations.ts');
+      const { organizationIdOf, rotateTenantKey } = await import('../identity/organizations.ts');
       const handle = createDb();
       try {
         const organizationId = await organizationIdOf(handle.db, org);
@@ -363,7 +363,7 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       const { createServiceLogin, hideParametersSql, parametersHiddenFromLogs } = await import(
-        './operator/logins.ts'
+        '../operator/logins.ts'
       );
       const handle = createDb();
       try {
@@ -438,8 +438,8 @@ async function main(argv: string[]): Promise<void> {
         if (command === 'status') return await status(handle);
         if (command === 'maintain') {
           const [{ ensurePartitions }, { maintainTenantIndexes }] = await Promise.all([
-            import('./operator/partitions.ts'),
-            import('./rag/tenant-indexes.ts'),
+            import('../operator/partitions.ts'),
+            import('../rag/tenant-indexes.ts'),
           ]);
           say(`maintaining ${describe(handle)}`);
           say(`  ${await ensurePartitions(handle.db)} partitions created`);
@@ -465,7 +465,7 @@ async function main(argv: string[]): Promise<void> {
 
 /** `maintain --watch`: tenant indexes built as searches ask, until SIGINT or SIGTERM. */
 async function watchUntilStopped(handle: DbHandle): Promise<void> {
-  const { watchTenantIndexes } = await import('./rag/tenant-indexes.ts');
+  const { watchTenantIndexes } = await import('../rag/tenant-indexes.ts');
   const watch = await watchTenantIndexes(handle, {
     onMaintained: ({ spaceId, built, dropped }) => {
       if (built.length + dropped.length > 0)
@@ -484,7 +484,7 @@ async function watchUntilStopped(handle: DbHandle): Promise<void> {
 
 /** The run queue, one line per tenant and agent with runs queued or running. */
 async function runsReport(handle: DbHandle): Promise<void> {
-  const { runQueueDepth } = await import('./agents/run-claims.ts');
+  const { runQueueDepth } = await import('../agents/run-claims.ts');
   const depth = await runQueueDepth(handle.db);
   say(`agent run queue on ${describe(handle)}`);
   if (depth.length === 0) {
@@ -547,7 +547,7 @@ export async function runCli(
   }
 }
 
-// Run as a program (`tsx src/cli.ts`, the bin): the process exits with the command's code.
+// Run as a program (`tsx src/cli/cli.ts`, the bin): the process exits with the command's code.
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url))
   runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
