@@ -32,7 +32,7 @@ log "npm pack (prepack builds dist/)"
 TARBALL="$WORK/$(npm pack --silent --pack-destination "$WORK" | tail -1)"
 [[ -f $TARBALL ]] || fail "npm pack wrote no tarball"
 FILES="$(tar -tzf "$TARBALL")"
-for file in dist/index.js dist/cli.js bin/neonhub-db.js drizzle/meta/_journal.json; do
+for file in dist/index.js dist/cli/cli.js bin/neonhub-db.js drizzle/meta/_journal.json; do
   grep -qx "package/$file" <<<"$FILES" || fail "the tarball has no $file"
 done
 log "$(basename "$TARBALL"): $(wc -l <<<"$FILES") files"

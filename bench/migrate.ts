@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { migrate, readMigrations } from '../src/migrate.ts';
+import { migrate, readMigrations } from '../src/operator/migrate.ts';
 import { type Bench, ms, stats } from './support.ts';
 
 /** Empty database to full schema: the package's locked migrator against psql applying the same SQL. */

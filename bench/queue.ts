@@ -5,13 +5,13 @@ import {
   runMigrations,
   type WorkerUtils,
 } from 'graphile-worker';
-import { createAgent } from '../src/api/agents.ts';
-import { createOrganization } from '../src/api/organizations.ts';
-import { enqueueRun, enqueueRuns } from '../src/api/run-queue.ts';
-import { type RunHandler, runWorker } from '../src/api/run-worker.ts';
-import { createDb, type Database } from '../src/client.ts';
+import { createAgent } from '../src/agents/agents.ts';
+import { enqueueRun, enqueueRuns } from '../src/agents/run-queue.ts';
+import { type RunHandler, runWorker } from '../src/agents/run-worker.ts';
+import { createDb, type Database } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
 import { users } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { type Bench, type BenchRow, ms, stats } from './support.ts';
 
 // The run queue beside graphile-worker (its defaults), on the same server, one after the other:

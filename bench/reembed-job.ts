@@ -1,9 +1,10 @@
 // The re-embedding job of `npm run bench -- reembed`, in a process of its own as an operator runs
 // it (`neonhub-db reembed run`) beside the services that keep searching: its embedding work then
 // holds no searching process's event loop. Forked by bench/reembed.ts, which sends it the moves.
-import { reembedMany } from '../src/api/reembedding-run.ts';
-import { createDb, type DbHandle } from '../src/client.ts';
-import { createLocalEmbedder } from '../src/embedder.ts';
+
+import { createDb, type DbHandle } from '../src/client/client.ts';
+import { createLocalEmbedder } from '../src/rag/embedder.ts';
+import { reembedMany } from '../src/reembedding/reembedding-run.ts';
 
 export interface ReembedJob {
   url: string;

@@ -1,12 +1,13 @@
 // The retrieval bench's corpus: tenants of Zipf sizes with datasets inside them, chunks whose
 // vectors cluster around topics and whose words come from the same topic (so full text and
 // vectors agree, as with real embeddings), the filters measured, and the rows added later.
-import type { BulkDocument } from '../src/api/bulk-ingest.ts';
-import { createDataset } from '../src/api/datasets.ts';
-import { createOrganization } from '../src/api/organizations.ts';
-import type { DbHandle } from '../src/client.ts';
+
+import type { DbHandle } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
+import type { BulkDocument } from '../src/rag/bulk-ingest.ts';
+import { createDataset } from '../src/rag/datasets.ts';
 import { type EmbeddingSpace, users } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { rng } from './vectors.ts';
 
 export interface Chunk {

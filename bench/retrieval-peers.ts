@@ -6,8 +6,8 @@ import { PGVectorStore } from '@langchain/community/vectorstores/pgvector';
 import { Embeddings } from '@langchain/core/embeddings';
 import type pg from 'pg';
 import type postgres from 'postgres';
-import { buildSettings } from '../src/api/search-indexes.ts';
-import { halfvecBinary } from '../src/halfvec.ts';
+import { halfvecBinary } from '../src/rag/halfvec.ts';
+import { buildSettings } from '../src/rag/search-indexes.ts';
 import type { Chunk, Dataset } from './retrieval-corpus.ts';
 
 const vectorText = (vector: readonly number[]) => `[${vector.join(',')}]`;

@@ -9,14 +9,14 @@ import { availableParallelism, loadavg } from 'node:os';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import postgres from 'postgres';
-import { openBulkLoad } from '../src/api/bulk-ingest.ts';
-import { registerEmbeddingSpace, vectorLiteral } from '../src/api/embedding-spaces.ts';
-import { ingestDocument } from '../src/api/ingest.ts';
-import { hybridSearch, searchChunks } from '../src/api/search.ts';
-import { maintainTenantIndexes } from '../src/api/tenant-indexes.ts';
-import { createDb, type DbHandle, rowsOf } from '../src/client.ts';
+import { createDb, type DbHandle, rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { openBulkLoad } from '../src/rag/bulk-ingest.ts';
+import { registerEmbeddingSpace, vectorLiteral } from '../src/rag/embedding-spaces.ts';
+import { ingestDocument } from '../src/rag/ingest.ts';
+import { hybridSearch, searchChunks } from '../src/rag/search.ts';
+import { maintainTenantIndexes } from '../src/rag/tenant-indexes.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import {
   arrivingDocuments,
   type Chunk,

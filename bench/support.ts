@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createDb, type DbHandle, openPglite } from '../src/client.ts';
-import { migrate } from '../src/migrate.ts';
+import { createDb, type DbHandle, openPglite } from '../src/client/client.ts';
+import { migrate } from '../src/operator/migrate.ts';
 
 /** One line of the report: a measured path against its baseline, and the target ratio. */
 export interface BenchRow {

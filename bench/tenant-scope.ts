@@ -1,10 +1,10 @@
 import { and, eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { createOrganization } from '../src/api/organizations.ts';
+import { OPEN_TENANT, runtimeOf, SESSION_RESET } from '../src/client/scope-runtime.ts';
+import { runPrepared, withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
 import { brands, users } from '../src/schema/index.ts';
-import { OPEN_TENANT, runtimeOf, SESSION_RESET } from '../src/scope-runtime.ts';
-import { runPrepared, withTenant } from '../src/tenant.ts';
-import { tenantKey, tenantScopeProof } from '../src/tenant-keys.ts';
+import { tenantKey, tenantScopeProof } from '../src/security/tenant-keys.ts';
 import { type Bench, ms, type Stats, timeSideBySide } from './support.ts';
 
 /** A tenant-scoped read through `withTenant` against the same query sent raw with postgres.js. */

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const built = path.join(root, 'dist', 'cli.js');
-const source = path.join(root, 'src', 'cli.ts');
+const built = path.join(root, 'dist', 'cli', 'cli.js');
+const source = path.join(root, 'src', 'cli', 'cli.ts');
 const installed = root.split(path.sep).includes('node_modules');
 
 function tsxAvailable() {

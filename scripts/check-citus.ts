@@ -3,8 +3,8 @@
 // or each violation (object: rule) and exits 1.
 //   npm run check:citus
 
-import { createDb } from '../src/client.ts';
-import { migrate } from '../src/migrate.ts';
+import { createDb } from '../src/client/client.ts';
+import { migrate } from '../src/operator/migrate.ts';
 import { checkCitusRules, describeCitusRules } from './citus-rules.ts';
 
 const handle = process.env.DATABASE_URL ? createDb() : createDb({ dataDir: 'memory://' });

@@ -1,6 +1,6 @@
 import { loadModule, parsePlPgSQLSync, parseSync } from 'libpg-query';
-import { NESTED_EXECUTION_FUNCTIONS } from '../src/citus.ts';
-import type { RawSql } from '../src/client.ts';
+import type { RawSql } from '../src/client/client.ts';
+import { NESTED_EXECUTION_FUNCTIONS } from '../src/operator/citus.ts';
 
 // The rules a schema must keep for Citus to distribute it by organization_id (organizations and the
 // global tables as reference tables), read from the migrated catalog of a plain PostgreSQL server,

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { is } from 'drizzle-orm';
 import { getTableConfig, PgTable } from 'drizzle-orm/pg-core';
-import { createDb, type RawSql } from '../src/client.ts';
-import { migrate } from '../src/migrate.ts';
+import { createDb, type RawSql } from '../src/client/client.ts';
+import { migrate } from '../src/operator/migrate.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const erdPath = path.join(root, 'docs', 'erd.md');

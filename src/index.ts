@@ -1,14 +1,10 @@
 // The package's public surface. Importing it opens nothing: connections start with the first query.
 
-export * from './api/agent-runs.ts';
-export * from './api/agents.ts';
-export {
-  type ApiKeyVerification,
-  createApiKey,
-  revokeApiKey,
-  scopesAllow,
-  verifyApiKey,
-} from './api/api-keys.ts';
+export * from './agents/agent-runs.ts';
+export * from './agents/agents.ts';
+export * from './agents/run-claims.ts';
+export * from './agents/run-queue.ts';
+export * from './agents/run-worker.ts';
 export {
   type AuditChainBreak,
   type AuditChainReport,
@@ -17,67 +13,7 @@ export {
   recordAudit,
   verifyAllAuditChains,
   verifyAuditChain,
-} from './api/audit.ts';
-export * from './api/billing.ts';
-export * from './api/brands.ts';
-export * from './api/bulk-ingest.ts';
-export * from './api/chat.ts';
-export { readCredentialSecret, rotateCredentialKeys, storeCredential } from './api/credentials.ts';
-export * from './api/datasets.ts';
-export * from './api/deletions.ts';
-export * from './api/embedding-spaces.ts';
-export * from './api/ingest.ts';
-export * from './api/members.ts';
-export * from './api/metrics.ts';
-export {
-  type CreateOrganizationInput,
-  createOrganization,
-  demoOrganizationId,
-  listOrganizationIdsForAdminJob,
-  listUserOrganizations,
-  organizationExists,
-  type RotateTenantKeyOptions,
-  rotateTenantKey,
-} from './api/organizations.ts';
-export { dropPartitionsBefore, ensurePartitions } from './api/partitions.ts';
-export * from './api/reembedding.ts';
-export * from './api/reembedding-run.ts';
-export * from './api/run-claims.ts';
-export * from './api/run-queue.ts';
-export * from './api/run-worker.ts';
-export * from './api/search.ts';
-export {
-  defaultTenantIndexMinRows,
-  ensureTenantIndexes,
-  maintainTenantIndexes,
-  type TenantIndexWatch,
-  watchTenantIndexes,
-} from './api/tenant-indexes.ts';
-export { asAuthRole, createUser } from './api/users.ts';
-export { API_KEY_PATTERN, parseApiKey } from './api-key-format.ts';
-export {
-  COLOCATION_GROUPS,
-  checkWorkerLogins,
-  citusDistributionPlan,
-  type DistributionReport,
-  type DistributionStep,
-  distribute,
-  SERVICE_ROLES,
-} from './citus.ts';
-export {
-  type CreateDbOptions,
-  createDb,
-  type Database,
-  type DbHandle,
-  type DbTarget,
-  type RawSql,
-  rowsOf,
-  type Schema,
-  type Transaction,
-} from './client.ts';
-export { CredentialDecryptError } from './crypto.ts';
-export { DEVELOPMENT_ENV } from './development.ts';
-export { createLocalEmbedder, embedText } from './embedder.ts';
+} from './audit/audit.ts';
 export {
   type BulkCommitted,
   BulkLoadError,
@@ -95,18 +31,82 @@ export {
   ServerRequirementError,
   TenantScopeError,
   toDatabaseError,
-} from './errors.ts';
-export { InputError } from './input.ts';
+} from './base/errors.ts';
+export { InputError } from './base/input.ts';
+export {
+  type CreateDbOptions,
+  createDb,
+  type Database,
+  type DbHandle,
+  type DbTarget,
+  type RawSql,
+  rowsOf,
+  type Schema,
+  type Transaction,
+} from './client/client.ts';
+export { APP_ROLE, currentTenant, runPrepared, withTenant, withUser } from './client/tenant.ts';
+export * from './domains/billing.ts';
+export * from './domains/brands.ts';
+export * from './domains/chat.ts';
+export * from './domains/deletions.ts';
+export * from './domains/metrics.ts';
+export {
+  type ApiKeyVerification,
+  createApiKey,
+  revokeApiKey,
+  scopesAllow,
+  verifyApiKey,
+} from './identity/api-keys.ts';
+export { readCredentialSecret, rotateCredentialKeys, storeCredential } from './identity/credentials.ts';
+export * from './identity/members.ts';
+export {
+  type CreateOrganizationInput,
+  createOrganization,
+  demoOrganizationId,
+  listOrganizationIdsForAdminJob,
+  listUserOrganizations,
+  organizationExists,
+  type RotateTenantKeyOptions,
+  rotateTenantKey,
+} from './identity/organizations.ts';
+export { asAuthRole, createUser } from './identity/users.ts';
+export {
+  COLOCATION_GROUPS,
+  checkWorkerLogins,
+  citusDistributionPlan,
+  type DistributionReport,
+  type DistributionStep,
+  distribute,
+  SERVICE_ROLES,
+} from './operator/citus.ts';
+export { createServiceLogin, type ServiceLoginOptions } from './operator/logins.ts';
+export { type MigrateOptions, type MigrateResult, migrate } from './operator/migrate.ts';
+export { dropPartitionsBefore, ensurePartitions } from './operator/partitions.ts';
+export * from './rag/bulk-ingest.ts';
+export * from './rag/datasets.ts';
+export { createLocalEmbedder, embedText } from './rag/embedder.ts';
+export * from './rag/embedding-spaces.ts';
+export * from './rag/ingest.ts';
+export * from './rag/search.ts';
+export {
+  defaultTenantIndexMinRows,
+  ensureTenantIndexes,
+  maintainTenantIndexes,
+  type TenantIndexWatch,
+  watchTenantIndexes,
+} from './rag/tenant-indexes.ts';
+export * from './reembedding/reembedding.ts';
+export * from './reembedding/reembedding-run.ts';
+export * as schema from './schema/index.ts';
+export { API_KEY_PATTERN, parseApiKey } from './security/api-key-format.ts';
+export { CredentialDecryptError } from './security/crypto.ts';
+export { DEVELOPMENT_ENV } from './security/development.ts';
 export {
   createKeyRing,
   generateKeyRingEntry,
   type KeyRing,
   type LoadKeyRingOptions,
   loadKeyRing,
-} from './key-ring.ts';
-export { createServiceLogin, type ServiceLoginOptions } from './logins.ts';
-export { type MigrateOptions, type MigrateResult, migrate } from './migrate.ts';
-export { type PermissionKey, permissionKeys, systemRoles } from './permissions.ts';
-export * as schema from './schema/index.ts';
+} from './security/key-ring.ts';
+export { type PermissionKey, permissionKeys, systemRoles } from './security/permissions.ts';
 export { seed, seedTenant } from './seed/index.ts';
-export { APP_ROLE, currentTenant, runPrepared, withTenant, withUser } from './tenant.ts';

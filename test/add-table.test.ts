@@ -7,13 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { and, eq } from 'drizzle-orm';
 import { text } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrganization } from '../src/api/organizations.ts';
-import { migrate } from '../src/migrate.ts';
+import { currentTenant, withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
+import { migrate } from '../src/operator/migrate.ts';
+import { findTableHookGaps } from '../src/operator/table-hooks.ts';
 import { timestamps } from '../src/schema/columns.ts';
 import { users } from '../src/schema/index.ts';
 import { tenantTable } from '../src/schema/tenancy.ts';
-import { findTableHookGaps } from '../src/table-hooks.ts';
-import { currentTenant, withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -57,11 +57,15 @@ beforeAll(() => {
   );
   const before = readJournal(path.join(scratch, 'drizzle')).entries.length;
   const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...env } = process.env;
-  generated = spawnSync(tsx, [path.join(scratch, 'src', 'cli.ts'), 'generate', '--name', 'add_notes'], {
-    cwd: scratch,
-    env,
-    encoding: 'utf8',
-  });
+  generated = spawnSync(
+    tsx,
+    [path.join(scratch, 'src', 'cli', 'cli.ts'), 'generate', '--name', 'add_notes'],
+    {
+      cwd: scratch,
+      env,
+      encoding: 'utf8',
+    },
+  );
   addedTags = readJournal(path.join(scratch, 'drizzle'))
     .entries.slice(before)
     .map((entry) => entry.tag);

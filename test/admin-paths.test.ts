@@ -1,13 +1,13 @@
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { verifyAllAuditChains } from '../src/api/audit.ts';
-import { getLiveDataset } from '../src/api/datasets.ts';
-import { ingestDocuments } from '../src/api/ingest.ts';
+import { verifyAllAuditChains } from '../src/audit/audit.ts';
+import { runtimeOf } from '../src/client/scope-runtime.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { getLiveDataset } from '../src/rag/datasets.ts';
+import { ingestDocuments } from '../src/rag/ingest.ts';
 import { datasets } from '../src/schema/index.ts';
-import { runtimeOf } from '../src/scope-runtime.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
 import { seed } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 
 const database = useTestDatabase();

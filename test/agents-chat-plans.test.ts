@@ -1,13 +1,13 @@
 import { desc, eq, type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { agentRunStatsQuery, agentRunsQuery, toolExecutionsQuery } from '../src/api/agent-runs.ts';
-import { createAgent, createTool } from '../src/api/agents.ts';
-import { createConversation, messageTimelineQuery, userConversationsQuery } from '../src/api/chat.ts';
-import { encodeCursor } from '../src/api/keyset.ts';
-import { rowsOf, type Transaction } from '../src/client.ts';
+import { agentRunStatsQuery, agentRunsQuery, toolExecutionsQuery } from '../src/agents/agent-runs.ts';
+import { createAgent, createTool } from '../src/agents/agents.ts';
+import { encodeCursor } from '../src/base/keyset.ts';
+import { rowsOf, type Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createConversation, messageTimelineQuery, userConversationsQuery } from '../src/domains/chat.ts';
 import { messages } from '../src/schema/index.ts';
 import { seedTenant } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 
 const database = useTestDatabase();

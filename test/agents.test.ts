@@ -8,7 +8,7 @@ import {
   markRunStarted,
   recordToolExecution,
   startRun,
-} from '../src/api/agent-runs.ts';
+} from '../src/agents/agent-runs.ts';
 import {
   createAgent,
   createTool,
@@ -16,12 +16,13 @@ import {
   publishAgentConfig,
   setAgentCapability,
   setCurrentConfig,
-} from '../src/api/agents.ts';
-import { createConversation } from '../src/api/chat.ts';
-import { deleteConversation } from '../src/api/deletions.ts';
-import { rowsOf } from '../src/client.ts';
-import { DatabaseError } from '../src/errors.ts';
-import { InputError } from '../src/input.ts';
+} from '../src/agents/agents.ts';
+import { DatabaseError } from '../src/base/errors.ts';
+import { InputError } from '../src/base/input.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createConversation } from '../src/domains/chat.ts';
+import { deleteConversation } from '../src/domains/deletions.ts';
 import {
   agentConfigs,
   agentRuns,
@@ -32,7 +33,6 @@ import {
   users,
 } from '../src/schema/index.ts';
 import { seedTenant } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import {
   agentConfigParametersSchema,
   insertAgentConfigSchema,

@@ -1,11 +1,11 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey, revokeApiKey, scopesAllow, verifyApiKey } from '../src/api/api-keys.ts';
-import { createOrganization } from '../src/api/organizations.ts';
-import { crc32, hashApiKey, parseApiKey } from '../src/api-key-format.ts';
-import { InputError } from '../src/input.ts';
+import { InputError } from '../src/base/input.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createApiKey, revokeApiKey, scopesAllow, verifyApiKey } from '../src/identity/api-keys.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
 import { apiKeys, users } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
+import { crc32, hashApiKey, parseApiKey } from '../src/security/api-key-format.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 

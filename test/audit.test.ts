@@ -10,18 +10,18 @@ import {
   exportAuditCheckpoint,
   recordAudit,
   verifyAuditChain,
-} from '../src/api/audit.ts';
-import { type AuditSealedColumns, auditMessage, sealedColumnsOf } from '../src/api/audit-seal.ts';
-import { trailFunctions } from '../src/api/audit-structure.ts';
-import { createOrganization } from '../src/api/organizations.ts';
-import { dropPartitionsBefore } from '../src/api/partitions.ts';
-import { createDb, type DbHandle, type RawSql, rowsOf, type Transaction } from '../src/client.ts';
-import { checkSeal, sealWithRing } from '../src/crypto.ts';
-import { DatabaseError } from '../src/errors.ts';
-import { createKeyRing, loadKeyRing } from '../src/key-ring.ts';
-import { defaultMigrationsFolder } from '../src/migrate.ts';
+} from '../src/audit/audit.ts';
+import { type AuditSealedColumns, auditMessage, sealedColumnsOf } from '../src/audit/audit-seal.ts';
+import { trailFunctions } from '../src/audit/audit-structure.ts';
+import { DatabaseError } from '../src/base/errors.ts';
+import { createDb, type DbHandle, type RawSql, rowsOf, type Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
+import { defaultMigrationsFolder } from '../src/operator/migrate.ts';
+import { dropPartitionsBefore } from '../src/operator/partitions.ts';
 import { auditLogs, users } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
+import { checkSeal, sealWithRing } from '../src/security/crypto.ts';
+import { createKeyRing, loadKeyRing } from '../src/security/key-ring.ts';
 import { adminUrlFor } from './support/backend.ts';
 import {
   backend,

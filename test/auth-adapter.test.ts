@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { DrizzleAdapter } from '@auth/drizzle-adapter';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Database, type DbHandle, type Transaction } from '../src/client.ts';
-import { DatabaseError, toDatabaseError } from '../src/errors.ts';
-import { createServiceLogin } from '../src/logins.ts';
+import { DatabaseError, toDatabaseError } from '../src/base/errors.ts';
+import { createDb, type Database, type DbHandle, type Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createServiceLogin } from '../src/operator/logins.ts';
 import { accounts, authenticators, sessions, users, verificationTokens } from '../src/schema/index.ts';
 import { seedTenant } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { acmeTenant } from './support/tenants.ts';
 

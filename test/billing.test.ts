@@ -1,9 +1,9 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { recordUsage, usageByMeter, usageForCurrentPeriod } from '../src/api/billing.ts';
-import { rowsOf, type Transaction } from '../src/client.ts';
+import { rowsOf, type Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { recordUsage, usageByMeter, usageForCurrentPeriod } from '../src/domains/billing.ts';
 import { invoices, subscriptions, usageRecords } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import {
   insertInvoiceSchema,
   insertSubscriptionSchema,

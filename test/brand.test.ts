@@ -1,16 +1,16 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../src/client/tenant.ts';
 import {
   createBrand,
   createBrandVoice,
   findSimilarBrandVoices,
   getDefaultBrandVoice,
   setDefaultBrandVoice,
-} from '../src/api/brands.ts';
-import { createLocalEmbedder } from '../src/embedder.ts';
+} from '../src/domains/brands.ts';
+import { createLocalEmbedder } from '../src/rag/embedder.ts';
 import { brands, brandVoices, type EmbeddingSpace, type StyleRules } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
-import { withTenant } from '../src/tenant.ts';
 import { insertBrandSchema, insertBrandVoiceSchema, styleRulesSchema } from '../src/validators/brand.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';

@@ -1,19 +1,19 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { rowsOf, type Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import {
   campaignChannelTotals,
   campaignMetricSeries,
   campaignMetricSeriesSql,
   type MetricPoint,
   upsertMetricPoints,
-} from '../src/api/metrics.ts';
-import { dropPartitionsBefore, ensurePartitions } from '../src/api/partitions.ts';
-import { rowsOf, type Transaction } from '../src/client.ts';
+} from '../src/domains/metrics.ts';
+import { dropPartitionsBefore, ensurePartitions } from '../src/operator/partitions.ts';
 import { campaignMetrics, campaigns, organizations } from '../src/schema/index.ts';
 import { campaignSeedIds, SEED_METRIC_HOURS } from '../src/seed/campaigns.ts';
 import { stableId } from '../src/seed/context.ts';
 import { seedTenant } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 

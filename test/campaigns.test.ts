@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rowsOf } from '../src/client.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import {
   abTests,
   abTestVariants,
@@ -15,7 +16,6 @@ import {
 import { campaignSeedIds, SEED_METRIC_HOURS } from '../src/seed/campaigns.ts';
 import { stableId } from '../src/seed/context.ts';
 import { seedTenant } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import {
   insertAbTestSchema,
   insertCampaignSchema,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { permissionKeys } from '../src/permissions.ts';
+import { permissionKeys } from '../src/security/permissions.ts';
 import { foreignKeys, tenantTables } from './support/catalog.ts';
 import { useTestDatabase } from './support/database.ts';
 

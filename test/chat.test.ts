@@ -1,5 +1,8 @@
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../src/base/input.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import {
   appendMessage,
   contextWindow,
@@ -9,18 +12,15 @@ import {
   listUserConversations,
   type MessageView,
   setMessageEmbedding,
-} from '../src/api/chat.ts';
+} from '../src/domains/chat.ts';
+import { embedText } from '../src/rag/embedder.ts';
 import {
   embeddingIndexName,
   getEmbeddingSpace,
   registerEmbeddingSpace,
-} from '../src/api/embedding-spaces.ts';
-import { nearestSql, planNearest, withPlanSettings } from '../src/api/vector-query.ts';
-import { rowsOf } from '../src/client.ts';
-import { embedText } from '../src/embedder.ts';
-import { InputError } from '../src/input.ts';
+} from '../src/rag/embedding-spaces.ts';
+import { nearestSql, planNearest, withPlanSettings } from '../src/rag/vector-query.ts';
 import { conversations, embeddingSpaces, messages } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { insertMessageSchema, messageContentSchema, messagePartSchema } from '../src/validators/index.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';

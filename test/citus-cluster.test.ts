@@ -10,35 +10,36 @@ import {
   markRunStarted,
   recordToolExecution,
   startRun,
-} from '../src/api/agent-runs.ts';
-import { createAgent, createTool, grantTool, publishAgentConfig } from '../src/api/agents.ts';
-import { createApiKey, verifyApiKey } from '../src/api/api-keys.ts';
-import { recordAudit, verifyAuditChain } from '../src/api/audit.ts';
-import { bulkIngest } from '../src/api/bulk-ingest.ts';
-import { appendMessage, contextWindow, listMessages } from '../src/api/chat.ts';
-import { createDataset } from '../src/api/datasets.ts';
-import { registerEmbeddingSpace } from '../src/api/embedding-spaces.ts';
-import { ingestDocument } from '../src/api/ingest.ts';
-import { campaignMetricSeries, upsertMetricPoints } from '../src/api/metrics.ts';
-import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
-import { rollbackReembedding, startReembedding, switchReembedding } from '../src/api/reembedding.ts';
-import { reembed } from '../src/api/reembedding-run.ts';
-import { claimRuns, finishClaimedRuns } from '../src/api/run-claims.ts';
-import { enqueueRuns } from '../src/api/run-queue.ts';
-import { hybridSearch, searchChunks } from '../src/api/search.ts';
-import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
+} from '../src/agents/agent-runs.ts';
+import { createAgent, createTool, grantTool, publishAgentConfig } from '../src/agents/agents.ts';
+import { claimRuns, finishClaimedRuns } from '../src/agents/run-claims.ts';
+import { enqueueRuns } from '../src/agents/run-queue.ts';
+import { recordAudit, verifyAuditChain } from '../src/audit/audit.ts';
+import { DatabaseError, isRetryable } from '../src/base/errors.ts';
+import { createDb, type Database, type DbHandle, rowsOf, type Transaction } from '../src/client/client.ts';
+import { runtimeOf } from '../src/client/scope-runtime.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { appendMessage, contextWindow, listMessages } from '../src/domains/chat.ts';
+import { campaignMetricSeries, upsertMetricPoints } from '../src/domains/metrics.ts';
+import { createApiKey, verifyApiKey } from '../src/identity/api-keys.ts';
+import { createOrganization, listUserOrganizations } from '../src/identity/organizations.ts';
 import {
   checkWorkerLogins,
   citusDistributionPlan,
   type DistributionReport,
   distribute,
-} from '../src/citus.ts';
-import { createDb, type Database, type DbHandle, rowsOf, type Transaction } from '../src/client.ts';
-import { DatabaseError, isRetryable } from '../src/errors.ts';
-import { createServiceLogin } from '../src/logins.ts';
-import { migrate } from '../src/migrate.ts';
+} from '../src/operator/citus.ts';
+import { createServiceLogin } from '../src/operator/logins.ts';
+import { migrate } from '../src/operator/migrate.ts';
+import { bulkIngest } from '../src/rag/bulk-ingest.ts';
+import { createDataset } from '../src/rag/datasets.ts';
+import { registerEmbeddingSpace } from '../src/rag/embedding-spaces.ts';
+import { ingestDocument } from '../src/rag/ingest.ts';
+import { hybridSearch, searchChunks } from '../src/rag/search.ts';
+import { ensureTenantIndexes } from '../src/rag/tenant-indexes.ts';
+import { rollbackReembedding, startReembedding, switchReembedding } from '../src/reembedding/reembedding.ts';
+import { reembed } from '../src/reembedding/reembedding-run.ts';
 import { agentConfigs, agents, brands, brandVoices } from '../src/schema/index.ts';
-import { runtimeOf } from '../src/scope-runtime.ts';
 import {
   localEmbedder,
   localEmbeddingSpace,
@@ -46,7 +47,6 @@ import {
   nextLocalEmbedder,
 } from '../src/seed/brand.ts';
 import { type SeedResult, seed } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { midScopeSettingAttacks, roleAttacks } from './support/attacks.ts';
 import {
   authorizeLoginOnWorkers,

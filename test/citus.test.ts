@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COLOCATION_GROUPS, citusDistributionPlan } from '../src/citus.ts';
+import { COLOCATION_GROUPS, citusDistributionPlan } from '../src/operator/citus.ts';
 import { foreignKeys, tenantTables } from './support/catalog.ts';
 import { useTestDatabase } from './support/database.ts';
 

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrganization } from '../src/api/organizations.ts';
-import { createDb, openPglite } from '../src/client.ts';
-import { ConnectionError, DatabaseError } from '../src/errors.ts';
+import { ConnectionError, DatabaseError } from '../src/base/errors.ts';
+import { createDb, openPglite } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
 import { roles, users } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { cliHere } from './support/cli.ts';
 import { useTestDatabase } from './support/database.ts';
 
@@ -20,11 +20,15 @@ const tsxLoader = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', '
 /** The CLI as its own process (node with tsx's loader: one process, where the tsx bin starts two). */
 function cli(args: string[], env: Record<string, string>, cwd = root) {
   const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...rest } = process.env;
-  return spawnSync(process.execPath, ['--import', tsxLoader, path.join(root, 'src', 'cli.ts'), ...args], {
-    cwd,
-    env: { ...rest, ...env },
-    encoding: 'utf8',
-  });
+  return spawnSync(
+    process.execPath,
+    ['--import', tsxLoader, path.join(root, 'src', 'cli', 'cli.ts'), ...args],
+    {
+      cwd,
+      env: { ...rest, ...env },
+      encoding: 'utf8',
+    },
+  );
 }
 
 describe('connecting', () => {

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrganization } from '../src/api/organizations.ts';
-import { createDb, type DbHandle, rowsOf, type Transaction } from '../src/client.ts';
-import { ConnectionError, isRetryable } from '../src/errors.ts';
-import { createServiceLogin } from '../src/logins.ts';
-import { migrate } from '../src/migrate.ts';
+import { ConnectionError, isRetryable } from '../src/base/errors.ts';
+import { createDb, type DbHandle, rowsOf, type Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
+import { createServiceLogin } from '../src/operator/logins.ts';
+import { migrate } from '../src/operator/migrate.ts';
 import { brands, users } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { type PrivateServer, serverBinaries, startPrivateServer } from './support/private-server.ts';
 

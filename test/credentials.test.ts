@@ -1,13 +1,13 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readCredentialSecret, rotateCredentialKeys, storeCredential } from '../src/api/credentials.ts';
-import { createOrganization } from '../src/api/organizations.ts';
-import { CredentialDecryptError, keyIdOf } from '../src/crypto.ts';
-import { TenantScopeError } from '../src/errors.ts';
-import { InputError } from '../src/input.ts';
-import { createKeyRing } from '../src/key-ring.ts';
+import { TenantScopeError } from '../src/base/errors.ts';
+import { InputError } from '../src/base/input.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { readCredentialSecret, rotateCredentialKeys, storeCredential } from '../src/identity/credentials.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
 import { credentials, users } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
+import { CredentialDecryptError, keyIdOf } from '../src/security/crypto.ts';
+import { createKeyRing } from '../src/security/key-ring.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataDirLockedError, lockDataDir, lockFileOf } from '../src/data-dir-lock.ts';
+import { DataDirLockedError, lockDataDir, lockFileOf } from '../src/embedded/data-dir-lock.ts';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'neonhub-lock-'));
 const children: ChildProcess[] = [];

@@ -1,14 +1,14 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { startRun } from '../src/api/agent-runs.ts';
-import { createAgent } from '../src/api/agents.ts';
-import { createBrand } from '../src/api/brands.ts';
-import { appendMessage, createConversation } from '../src/api/chat.ts';
-import { deleteAgent, deleteAgentRun, deleteBrand } from '../src/api/deletions.ts';
-import { createOrganization } from '../src/api/organizations.ts';
-import type { Transaction } from '../src/client.ts';
+import { startRun } from '../src/agents/agent-runs.ts';
+import { createAgent } from '../src/agents/agents.ts';
+import type { Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createBrand } from '../src/domains/brands.ts';
+import { appendMessage, createConversation } from '../src/domains/chat.ts';
+import { deleteAgent, deleteAgentRun, deleteBrand } from '../src/domains/deletions.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
 import { agentRuns, agents, brands, conversations, messages, users } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { agentRunStats, finishRun, listToolExecutions, startRun } from '../src/api/agent-runs.ts';
-import { createAgent, grantTool, publishAgentConfig } from '../src/api/agents.ts';
-import { recordUsage, usageByMeter, usageForCurrentPeriod } from '../src/api/billing.ts';
-import { createBrand, getDefaultBrandVoice, setDefaultBrandVoice } from '../src/api/brands.ts';
-import { appendMessage, createConversation, listMessages, setMessageEmbedding } from '../src/api/chat.ts';
-import { deleteDataset, getLiveDataset } from '../src/api/datasets.ts';
-import { campaignChannelTotals, upsertMetricPoints } from '../src/api/metrics.ts';
-import type { Transaction } from '../src/client.ts';
-import { TenantScopeError } from '../src/errors.ts';
-import { withTenant } from '../src/tenant.ts';
+import { agentRunStats, finishRun, listToolExecutions, startRun } from '../src/agents/agent-runs.ts';
+import { createAgent, grantTool, publishAgentConfig } from '../src/agents/agents.ts';
+import { TenantScopeError } from '../src/base/errors.ts';
+import type { Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { recordUsage, usageByMeter, usageForCurrentPeriod } from '../src/domains/billing.ts';
+import { createBrand, getDefaultBrandVoice, setDefaultBrandVoice } from '../src/domains/brands.ts';
+import { appendMessage, createConversation, listMessages, setMessageEmbedding } from '../src/domains/chat.ts';
+import { campaignChannelTotals, upsertMetricPoints } from '../src/domains/metrics.ts';
+import { deleteDataset, getLiveDataset } from '../src/rag/datasets.ts';
 import { useTestDatabase } from './support/database.ts';
 import { makeTenant } from './support/rag.ts';
 

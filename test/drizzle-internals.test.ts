@@ -1,15 +1,19 @@
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { createOrganization } from '../src/api/organizations.ts';
-import { createUser } from '../src/api/users.ts';
-import type { Database } from '../src/client.ts';
-import { drizzleInternalsProblems, drizzleVersion, transactionDriverOf } from '../src/drizzle-internals.ts';
+import type { Database } from '../src/client/client.ts';
+import {
+  drizzleInternalsProblems,
+  drizzleVersion,
+  transactionDriverOf,
+} from '../src/client/drizzle-internals.ts';
+import { registerScopeRuntime } from '../src/client/scope-runtime.ts';
+import { runPrepared, withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
+import { createUser } from '../src/identity/users.ts';
 import { organizations } from '../src/schema/index.ts';
-import { registerScopeRuntime } from '../src/scope-runtime.ts';
-import { runPrepared, withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 
-// The contract with Drizzle's non-public API (src/drizzle-internals.ts): each shape the scopes are
+// The contract with Drizzle's non-public API (src/client/drizzle-internals.ts): each shape the scopes are
 // built from holds on the installed drizzle-orm, and a release that changed one is named.
 
 const database = useTestDatabase();

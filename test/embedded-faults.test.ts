@@ -12,11 +12,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDataset } from '../src/api/datasets.ts';
-import { createDb, type DbHandle, openPglite, pgliteExtensions, pgliteStartParams } from '../src/client.ts';
-import { EmbeddedDatabaseError } from '../src/errors.ts';
-import { migrate } from '../src/migrate.ts';
-import { withTenant } from '../src/tenant.ts';
+import { EmbeddedDatabaseError } from '../src/base/errors.ts';
+import {
+  createDb,
+  type DbHandle,
+  openPglite,
+  pgliteExtensions,
+  pgliteStartParams,
+} from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { migrate } from '../src/operator/migrate.ts';
+import { createDataset } from '../src/rag/datasets.ts';
 import { backend } from './support/database.ts';
 import type { CallReport, FaultPlan } from './support/embedded-fault-child.ts';
 import { localSpace, makeTenant } from './support/rag.ts';

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type DbHandle, openPglite, rowsOf } from '../src/client.ts';
-import { causeChain, TenantScopeError } from '../src/errors.ts';
+import { causeChain, TenantScopeError } from '../src/base/errors.ts';
+import { createDb, type DbHandle, openPglite, rowsOf } from '../src/client/client.ts';
 
 // The embedded database runs one transaction at a time: a call on it from inside one of its own
 // transactions would wait for that transaction, which waits for the call. It is refused at once.

@@ -4,8 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerEmbeddingSpace } from '../src/api/embedding-spaces.ts';
-import { DatabaseError, toDatabaseError } from '../src/errors.ts';
+import { DatabaseError, toDatabaseError } from '../src/base/errors.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { registerEmbeddingSpace } from '../src/rag/embedding-spaces.ts';
 import {
   brands,
   brandVoices,
@@ -14,7 +15,6 @@ import {
   embeddingSpaces,
   users,
 } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { insertEmbeddingSpaceSchema } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';

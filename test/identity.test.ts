@@ -1,10 +1,10 @@
 import { DrizzleAdapter } from '@auth/drizzle-adapter';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { acceptInvitation, inviteMember, memberPermissions } from '../src/api/members.ts';
-import { createOrganization, listUserOrganizations } from '../src/api/organizations.ts';
-import { DatabaseError } from '../src/errors.ts';
-import { systemRoles } from '../src/permissions.ts';
+import { DatabaseError } from '../src/base/errors.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { acceptInvitation, inviteMember, memberPermissions } from '../src/identity/members.ts';
+import { createOrganization, listUserOrganizations } from '../src/identity/organizations.ts';
 import {
   accounts,
   authenticators,
@@ -15,7 +15,7 @@ import {
   users,
   verificationTokens,
 } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
+import { systemRoles } from '../src/security/permissions.ts';
 import { useTestDatabase } from './support/database.ts';
 
 const database = useTestDatabase();

@@ -5,14 +5,14 @@
 
 import { getTableName } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDataset } from '../src/api/datasets.ts';
-import { ingestDocument } from '../src/api/ingest.ts';
-import { toDatabaseError } from '../src/errors.ts';
-import { btreeIndexBounds, oversizedIndexes } from '../src/index-bounds.ts';
-import { InputError, parseInput } from '../src/input.ts';
+import { toDatabaseError } from '../src/base/errors.ts';
+import { InputError, parseInput } from '../src/base/input.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { btreeIndexBounds, oversizedIndexes } from '../src/operator/index-bounds.ts';
+import { createDataset } from '../src/rag/datasets.ts';
+import { ingestDocument } from '../src/rag/ingest.ts';
 import { type Dataset, documents, textByteLimits, textBytesCheckName } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
-import { withTenant } from '../src/tenant.ts';
 import { insertDocumentSchema } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';

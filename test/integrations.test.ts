@@ -1,12 +1,12 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readCredentialSecret, storeCredential } from '../src/api/credentials.ts';
-import { deleteCredential } from '../src/api/deletions.ts';
-import type { Transaction } from '../src/client.ts';
-import { loadKeyRing } from '../src/key-ring.ts';
+import type { Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { deleteCredential } from '../src/domains/deletions.ts';
+import { readCredentialSecret, storeCredential } from '../src/identity/credentials.ts';
 import { connectors, credentials } from '../src/schema/index.ts';
+import { loadKeyRing } from '../src/security/key-ring.ts';
 import { stableId } from '../src/seed/context.ts';
-import { withTenant } from '../src/tenant.ts';
 import { insertConnectorSchema, selectConnectorSchema } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';

@@ -7,11 +7,11 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createUser } from '../src/api/users.ts';
-import { createDb, type DbHandle, openPglite } from '../src/client.ts';
-import { templatedFs } from '../src/embedded-template.ts';
-import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../src/errors.ts';
-import { defaultMigrationsFolder, migrate, readMigrations } from '../src/migrate.ts';
+import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../src/base/errors.ts';
+import { createDb, type DbHandle, openPglite } from '../src/client/client.ts';
+import { templatedFs } from '../src/embedded/embedded-template.ts';
+import { createUser } from '../src/identity/users.ts';
+import { defaultMigrationsFolder, migrate, readMigrations } from '../src/operator/migrate.ts';
 import { adminUrlFor } from './support/backend.ts';
 import { backend, onServer, openEmptyServerDatabase, openTestDatabase } from './support/database.ts';
 

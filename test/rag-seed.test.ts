@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { hybridSearch, searchChunks, searchDocumentTitles } from '../src/api/search.ts';
-import { rowsOf } from '../src/client.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { hybridSearch, searchChunks, searchDocumentTitles } from '../src/rag/search.ts';
 import { LOCAL_EMBEDDING_SPACE, localEmbedder, localEmbeddingSpace } from '../src/seed/brand.ts';
 import { seedTenant } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 
 const database = useTestDatabase();

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDataset, deleteDataset } from '../src/api/datasets.ts';
-import { deleteModelVersion } from '../src/api/deletions.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { deleteModelVersion } from '../src/domains/deletions.ts';
+import { createDataset, deleteDataset } from '../src/rag/datasets.ts';
+import { embedText } from '../src/rag/embedder.ts';
 import {
   embeddingIndexName,
   ensureEmbeddingIndexes,
   registerEmbeddingSpace,
-} from '../src/api/embedding-spaces.ts';
-import { rowsOf } from '../src/client.ts';
-import { embedText } from '../src/embedder.ts';
+} from '../src/rag/embedding-spaces.ts';
 import {
   chunks,
   datasets,
@@ -19,7 +20,6 @@ import {
   modelVersions,
   trainingJobs,
 } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import {
   insertChunkSchema,
   insertInferenceEndpointSchema,

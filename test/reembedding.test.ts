@@ -1,9 +1,14 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createBrand, createBrandVoice, findSimilarBrandVoices } from '../src/api/brands.ts';
-import { appendMessage, createConversation, findSimilarMessages } from '../src/api/chat.ts';
-import { registerEmbeddingSpace, tenantIndexName } from '../src/api/embedding-spaces.ts';
-import { ingestDocument } from '../src/api/ingest.ts';
+import { ReembeddingError, TenantScopeError } from '../src/base/errors.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createBrand, createBrandVoice, findSimilarBrandVoices } from '../src/domains/brands.ts';
+import { appendMessage, createConversation, findSimilarMessages } from '../src/domains/chat.ts';
+import { createLocalEmbedder } from '../src/rag/embedder.ts';
+import { registerEmbeddingSpace, tenantIndexName } from '../src/rag/embedding-spaces.ts';
+import { ingestDocument } from '../src/rag/ingest.ts';
+import { explainSearchChunks, searchChunks } from '../src/rag/search.ts';
 import {
   compareSpaces,
   dropOldVectors,
@@ -11,15 +16,10 @@ import {
   rollbackReembedding,
   startReembedding,
   switchReembedding,
-} from '../src/api/reembedding.ts';
-import { type ReembedEmbedder, reembed, reembedMany } from '../src/api/reembedding-run.ts';
-import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
-import { rowsOf } from '../src/client.ts';
-import { createLocalEmbedder } from '../src/embedder.ts';
-import { ReembeddingError, TenantScopeError } from '../src/errors.ts';
+} from '../src/reembedding/reembedding.ts';
+import { type ReembedEmbedder, reembed, reembedMany } from '../src/reembedding/reembedding-run.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder, NEXT_LOCAL_EMBEDDING_SPACE } from '../src/seed/brand.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 import { type CorpusTenant, loadCorpus, localSpace, queryTexts, rng } from './support/rag.ts';

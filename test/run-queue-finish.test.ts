@@ -1,20 +1,20 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../src/api/agents.ts';
-import { claimRuns, claimRunsAndNextDue, finishClaimedRuns, nextRunDueAt } from '../src/api/run-claims.ts';
+import { createAgent } from '../src/agents/agents.ts';
+import { claimRuns, claimRunsAndNextDue, finishClaimedRuns, nextRunDueAt } from '../src/agents/run-claims.ts';
 import {
   type AgentKind,
   type ClaimedRun,
   enqueueRun,
   enqueueRuns,
   finishRuns,
-} from '../src/api/run-queue.ts';
-import { runWorker } from '../src/api/run-worker.ts';
-import { TenantScopeError } from '../src/errors.ts';
-import { InputError } from '../src/input.ts';
+} from '../src/agents/run-queue.ts';
+import { runWorker } from '../src/agents/run-worker.ts';
+import { TenantScopeError } from '../src/base/errors.ts';
+import { InputError } from '../src/base/input.ts';
+import { runtimeOf } from '../src/client/scope-runtime.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { agentRuns } from '../src/schema/index.ts';
-import { runtimeOf } from '../src/scope-runtime.ts';
-import { withTenant } from '../src/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';

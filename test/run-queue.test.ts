@@ -1,8 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { finishRun } from '../src/api/agent-runs.ts';
-import { createAgent } from '../src/api/agents.ts';
-import { claimRuns, runQueueDepth } from '../src/api/run-claims.ts';
+import { finishRun } from '../src/agents/agent-runs.ts';
+import { createAgent } from '../src/agents/agents.ts';
+import { claimRuns, runQueueDepth } from '../src/agents/run-claims.ts';
 import {
   type AgentKind,
   cancelRun,
@@ -11,14 +11,14 @@ import {
   failRunAttempt,
   heartbeatRun,
   releaseRun,
-} from '../src/api/run-queue.ts';
-import { runWorker } from '../src/api/run-worker.ts';
-import { runCli } from '../src/cli.ts';
-import { rowsOf } from '../src/client.ts';
-import { DatabaseError, RunLeaseLostError, TenantScopeError } from '../src/errors.ts';
-import { InputError } from '../src/input.ts';
+} from '../src/agents/run-queue.ts';
+import { runWorker } from '../src/agents/run-worker.ts';
+import { DatabaseError, RunLeaseLostError, TenantScopeError } from '../src/base/errors.ts';
+import { InputError } from '../src/base/input.ts';
+import { runCli } from '../src/cli/cli.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import { agentKinds, agentRuns } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';

@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createOrganization, listUserOrganizations, rotateTenantKey } from '../src/api/organizations.ts';
-import { createDb, type DbHandle, rowsOf, type Transaction } from '../src/client.ts';
-import { createServiceLogin } from '../src/logins.ts';
+import { createDb, type DbHandle, rowsOf, type Transaction } from '../src/client/client.ts';
+import { OPEN_TENANT, registerScopeRuntime, runtimeOf } from '../src/client/scope-runtime.ts';
+import { withTenant, withUser } from '../src/client/tenant.ts';
+import { createOrganization, listUserOrganizations, rotateTenantKey } from '../src/identity/organizations.ts';
+import { createServiceLogin } from '../src/operator/logins.ts';
 import { brands, users } from '../src/schema/index.ts';
-import { OPEN_TENANT, registerScopeRuntime, runtimeOf } from '../src/scope-runtime.ts';
+import { tenantKey, tenantScopeProof } from '../src/security/tenant-keys.ts';
 import { seedTenant } from '../src/seed/index.ts';
-import { withTenant, withUser } from '../src/tenant.ts';
-import { tenantKey, tenantScopeProof } from '../src/tenant-keys.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { openingStatement, ticketOf } from './support/tickets.ts';
 
@@ -228,7 +228,7 @@ describe('a pooled connection keeps nothing one scope plants for the next', () =
           .from(brands)
           .where(eq(brands.organizationId, sql.placeholder('org')))
           .prepare('brands_by_tenant');
-        const { runPrepared } = await import('../src/tenant.ts');
+        const { runPrepared } = await import('../src/client/tenant.ts');
         const runVictim = () =>
           withTenant(login.db, victim.id, (tx) => runPrepared(tx, byTenant, { org: victim.id }));
         expect(await runVictim()).toHaveLength(3);

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDb, rowsOf } from '../src/client.ts';
-import { ConnectionError } from '../src/errors.ts';
+import { ConnectionError } from '../src/base/errors.ts';
+import { createDb, rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
 import type { SeedResult } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
 

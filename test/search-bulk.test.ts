@@ -5,18 +5,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BulkDocument, type BulkProgress, bulkIngest } from '../src/api/bulk-ingest.ts';
-import { type Embedder, tenantIndexName } from '../src/api/embedding-spaces.ts';
-import { ingestDocument } from '../src/api/ingest.ts';
-import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
-import { createDb, rowsOf } from '../src/client.ts';
-import { CopyRefused, copyBinary, type StagedRow, stageRows } from '../src/copy-staging.ts';
-import { BulkLoadError } from '../src/errors.ts';
-import { halfvecBinary, halfvecLiteral } from '../src/halfvec.ts';
-import { InputError } from '../src/input.ts';
+import { BulkLoadError } from '../src/base/errors.ts';
+import { InputError } from '../src/base/input.ts';
+import { createDb, rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { type BulkDocument, type BulkProgress, bulkIngest } from '../src/rag/bulk-ingest.ts';
+import { CopyRefused, copyBinary, type StagedRow, stageRows } from '../src/rag/copy-staging.ts';
+import { type Embedder, tenantIndexName } from '../src/rag/embedding-spaces.ts';
+import { halfvecBinary, halfvecLiteral } from '../src/rag/halfvec.ts';
+import { ingestDocument } from '../src/rag/ingest.ts';
+import { explainSearchChunks, searchChunks } from '../src/rag/search.ts';
 import { chunks, type EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
-import { withTenant } from '../src/tenant.ts';
 import { backend, onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 
@@ -322,7 +322,7 @@ describe('bulkIngest', () => {
       writeFileSync(file, `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`);
       const run = spawnSync(
         process.execPath,
-        ['--import', 'tsx', 'src/cli.ts', 'ingest', file, '--org', loader, '--dataset', datasetId],
+        ['--import', 'tsx', 'src/cli/cli.ts', 'ingest', file, '--org', loader, '--dataset', datasetId],
         { env: { ...process.env, DATABASE_URL: handle.url }, encoding: 'utf8', timeout: 15_000 },
       );
       console.log(run.stdout, run.stderr);
@@ -365,7 +365,7 @@ describe('bulkIngest', () => {
         writeFileSync(file, `${lines.join('\n')}\n`);
         const run = spawnSync(
           process.execPath,
-          ['--import', 'tsx', 'src/cli.ts', 'ingest', file, '--org', loader, '--dataset', datasetId],
+          ['--import', 'tsx', 'src/cli/cli.ts', 'ingest', file, '--org', loader, '--dataset', datasetId],
           { env: { ...process.env, DATABASE_URL: handle.url }, encoding: 'utf8' },
         );
         const message = run.stderr.trim().split('\n').at(-1) ?? '';

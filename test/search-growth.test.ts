@@ -1,19 +1,19 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDataset, deleteDataset } from '../src/api/datasets.ts';
-import { registerEmbeddingSpace, tenantIndexName, vectorLiteral } from '../src/api/embedding-spaces.ts';
-import { ingestDocument } from '../src/api/ingest.ts';
-import { searchChunks } from '../src/api/search.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createDataset, deleteDataset } from '../src/rag/datasets.ts';
+import { createLocalEmbedder } from '../src/rag/embedder.ts';
+import { registerEmbeddingSpace, tenantIndexName, vectorLiteral } from '../src/rag/embedding-spaces.ts';
+import { ingestDocument } from '../src/rag/ingest.ts';
+import { searchChunks } from '../src/rag/search.ts';
 import {
   defaultTenantIndexMinRows,
   maintainTenantIndexes,
   type WatchOptions,
   watchTenantIndexes,
-} from '../src/api/tenant-indexes.ts';
-import { rowsOf } from '../src/client.ts';
-import { createLocalEmbedder } from '../src/embedder.ts';
+} from '../src/rag/tenant-indexes.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { makeTenant, makeTopics, queryTexts, rng, topicText } from './support/rag.ts';
 

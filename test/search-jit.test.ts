@@ -1,13 +1,13 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createBrand, createBrandVoice, findSimilarBrandVoices } from '../src/api/brands.ts';
-import { appendMessage, createConversation, findSimilarMessages } from '../src/api/chat.ts';
-import { hybridSearch, searchChunks, searchDocumentTitles } from '../src/api/search.ts';
-import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
-import { createDb, type Database, rowsOf } from '../src/client.ts';
+import { createDb, type Database, rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createBrand, createBrandVoice, findSimilarBrandVoices } from '../src/domains/brands.ts';
+import { appendMessage, createConversation, findSimilarMessages } from '../src/domains/chat.ts';
+import { hybridSearch, searchChunks, searchDocumentTitles } from '../src/rag/search.ts';
+import { ensureTenantIndexes } from '../src/rag/tenant-indexes.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { type CorpusTenant, loadCorpus, localSpace, queryTexts } from './support/rag.ts';
 

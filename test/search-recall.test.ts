@@ -1,12 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tenantIndexName, vectorLiteral } from '../src/api/embedding-spaces.ts';
-import { explainSearchChunks, searchChunks } from '../src/api/search.ts';
-import { ensureTenantIndexes } from '../src/api/tenant-indexes.ts';
-import { rowsOf } from '../src/client.ts';
+import { rowsOf } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { tenantIndexName, vectorLiteral } from '../src/rag/embedding-spaces.ts';
+import { explainSearchChunks, searchChunks } from '../src/rag/search.ts';
+import { ensureTenantIndexes } from '../src/rag/tenant-indexes.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder } from '../src/seed/brand.ts';
-import { withTenant } from '../src/tenant.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { type CorpusTenant, loadCorpus, localSpace, queryTexts } from './support/rag.ts';
 

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toolExecutionsQuery } from '../src/api/agent-runs.ts';
-import { createBrand, getDefaultBrandVoice } from '../src/api/brands.ts';
+import { toolExecutionsQuery } from '../src/agents/agent-runs.ts';
+import { runPrepared, withTenant } from '../src/client/tenant.ts';
+import { createBrand, getDefaultBrandVoice } from '../src/domains/brands.ts';
 import { brands } from '../src/schema/index.ts';
-import { runPrepared, withTenant } from '../src/tenant.ts';
 import { onServer, openTestDatabase } from './support/database.ts';
 import { makeTenant } from './support/rag.ts';
 import {

@@ -2,9 +2,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rowsOf } from '../src/client.ts';
+import {
+  gateStudioOrigin,
+  STUDIO_ORIGIN,
+  scopedStudioClient,
+  studioRequestAllowed,
+} from '../src/cli/studio.ts';
+import { rowsOf } from '../src/client/client.ts';
 import type { SeedResult } from '../src/seed/index.ts';
-import { gateStudioOrigin, STUDIO_ORIGIN, scopedStudioClient, studioRequestAllowed } from '../src/studio.ts';
 import { useTestDatabase } from './support/database.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
 

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listMembers } from '../src/api/members.ts';
-import { rowsOf, type Transaction } from '../src/client.ts';
+import { rowsOf, type Transaction } from '../src/client/client.ts';
+import { APP_ROLE, withTenant } from '../src/client/tenant.ts';
+import { listMembers } from '../src/identity/members.ts';
 import type { SeedResult } from '../src/seed/index.ts';
-import { APP_ROLE, withTenant } from '../src/tenant.ts';
 import { definerOnlyTables, foreignKeys, insertableColumns, tenantTables } from './support/catalog.ts';
 import { useTestDatabase } from './support/database.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';

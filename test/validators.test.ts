@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createOrganization } from '../src/api/organizations.ts';
-import type { Transaction } from '../src/client.ts';
-import { InputError, parseInput } from '../src/input.ts';
+import { InputError, parseInput } from '../src/base/input.ts';
+import type { Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
 import { brands, campaigns, organizations, roles, users } from '../src/schema/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import {
   insertBrandSchema,
   insertCampaignSchema,

@@ -1,13 +1,13 @@
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { removeMember } from '../src/api/deletions.ts';
-import { acceptInvitation, inviteMember } from '../src/api/members.ts';
-import type { Transaction } from '../src/client.ts';
+import type { Transaction } from '../src/client/client.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { removeMember } from '../src/domains/deletions.ts';
+import { acceptInvitation, inviteMember } from '../src/identity/members.ts';
 import { feedback, memberships, tasks, users } from '../src/schema/index.ts';
 import { campaignSeedIds } from '../src/seed/campaigns.ts';
 import { stableId } from '../src/seed/context.ts';
 import { seedTenant } from '../src/seed/index.ts';
-import { withTenant } from '../src/tenant.ts';
 import { insertFeedbackSchema, insertTaskSchema } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';

@@ -45,7 +45,7 @@ const tenantRead = (table: string) =>
  *
  * Tamper evidence: each row carries a per-organization sequence number and
  * `hash = HMAC(key, prev_hash || row)` under a key-ring key the database never sees, so rewriting a
- * row needs the key (`src/api/audit.ts` seals and verifies; the database only links and stamps).
+ * row needs the key (`src/audit/audit.ts` seals and verifies; the database only links and stamps).
  */
 export const auditLogs = pgTable(
   'audit_logs',

@@ -315,7 +315,7 @@ export type CredentialMetadata = {
   accountLabel?: string;
 };
 
-/** Connector secrets, envelope-encrypted by the package (`src/crypto.ts`); no plaintext at rest. */
+/** Connector secrets, envelope-encrypted by the package (`src/security/crypto.ts`); no plaintext at rest. */
 export const credentials = tenantTable(
   'credentials',
   {

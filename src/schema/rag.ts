@@ -46,7 +46,7 @@ export const datasets = tenantTable(
     kind: datasetKind('kind').notNull().default('documents'),
     /**
      * The space searches read the dataset in. Its chunks' vectors are in it, in `chunks` or in
-     * `chunk_embeddings`; a re-embedding's switch changes it (`src/api/reembedding.ts`).
+     * `chunk_embeddings`; a re-embedding's switch changes it (`src/reembedding/reembedding.ts`).
      */
     embeddingSpaceId: uuid('embedding_space_id').notNull(),
     status: datasetStatus('status').notNull().default('empty'),
@@ -71,7 +71,7 @@ export type NewDataset = typeof datasets.$inferInsert;
 
 /**
  * The spaces a dataset's vectors may be in: the one it is searched in, and while a re-embedding
- * moves it (`src/api/reembedding.ts`) the other one too, until its old vectors are dropped.
+ * moves it (`src/reembedding/reembedding.ts`) the other one too, until its old vectors are dropped.
  * `createDataset` writes the first row; chunks and re-embedded vectors reference these rows, so
  * the database refuses a vector in any other space (`chunks_dataset_space_fkey`).
  */

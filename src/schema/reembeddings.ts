@@ -24,7 +24,7 @@ const sha256Hex = (column: string) => sql.raw(`${column} ~ '^[0-9a-f]{64}$'`);
 
 /**
  * A move of one dataset's chunks, one brand's voices or one tenant's messages from an embedding
- * space to another (`src/api/reembedding.ts`): its state, the first pass's cursor and the cost.
+ * space to another (`src/reembedding/reembedding.ts`): its state, the first pass's cursor and the cost.
  */
 export const reembeddings = tenantTable(
   'reembeddings',

@@ -1,6 +1,7 @@
 import { and, asc, eq, isNull } from 'drizzle-orm';
-import { runQueueWake } from '../api/agent-runs.ts';
-import type { Transaction } from '../client.ts';
+import { runQueueWake } from '../agents/agent-runs.ts';
+import type { Transaction } from '../client/client.ts';
+import { currentTenant } from '../client/tenant.ts';
 import {
   agentCapabilities,
   agentConfigs,
@@ -11,7 +12,6 @@ import {
   toolExecutions,
   tools,
 } from '../schema/index.ts';
-import { currentTenant } from '../tenant.ts';
 import { type DomainSeed, insertNew, type SeedContext } from './context.ts';
 
 const at = (iso: string) => new Date(iso);

@@ -1,11 +1,11 @@
-import { voiceText } from '../api/brands.ts';
-import { findEmbeddingSpace, registerEmbeddingSpace } from '../api/embedding-spaces.ts';
-import type { Database, Transaction } from '../client.ts';
-import { createLocalEmbedder } from '../embedder.ts';
+import type { Database, Transaction } from '../client/client.ts';
+import { voiceText } from '../domains/brands.ts';
+import { createLocalEmbedder } from '../rag/embedder.ts';
+import { findEmbeddingSpace, registerEmbeddingSpace } from '../rag/embedding-spaces.ts';
 import { brands, brandVoices, type EmbeddingSpace, type StyleRules } from '../schema/index.ts';
 import { type DomainSeed, insertNew, type SeedContext } from './context.ts';
 
-/** The space of the local embedder (src/embedder.ts): seeds and tests embed without a model download. */
+/** The space of the local embedder (src/rag/embedder.ts): seeds and tests embed without a model download. */
 export const LOCAL_EMBEDDING_SPACE = {
   provider: 'neonhub-local',
   model: 'feature-hash-v1',

@@ -1,6 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import { type MetricPoint, upsertMetricPoints } from '../api/metrics.ts';
-import { rowsOf } from '../client.ts';
+import { rowsOf } from '../client/client.ts';
+import { currentTenant } from '../client/tenant.ts';
+import { type MetricPoint, upsertMetricPoints } from '../domains/metrics.ts';
 import {
   abTests,
   abTestVariants,
@@ -13,7 +14,6 @@ import {
   emailSequences,
   socialPosts,
 } from '../schema/index.ts';
-import { currentTenant } from '../tenant.ts';
 import { brandSeedIds } from './brand.ts';
 import { type DomainSeed, insertNew, type SeedContext, type SeedCounts } from './context.ts';
 

@@ -1,4 +1,4 @@
-import { messagePlainText } from '../api/chat.ts';
+import { messagePlainText } from '../domains/chat.ts';
 import type { MessagePart } from '../schema/chat.ts';
 import { agentRuns, conversations, messages, toolExecutions } from '../schema/index.ts';
 import { agentSeedIds } from './agents.ts';

@@ -1,9 +1,9 @@
 import { getTableColumns } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
-import type { Database, Transaction } from '../client.ts';
-import { stableId } from '../ids.ts';
-import type { KeyRing } from '../key-ring.ts';
-import { currentTenant } from '../tenant.ts';
+import { stableId } from '../base/ids.ts';
+import type { Database, Transaction } from '../client/client.ts';
+import { currentTenant } from '../client/tenant.ts';
+import type { KeyRing } from '../security/key-ring.ts';
 
 export { stableId };
 

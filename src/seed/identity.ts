@@ -1,13 +1,13 @@
 import { and, eq } from 'drizzle-orm';
-import { recordAudit } from '../api/audit.ts';
-import { storeCredential } from '../api/credentials.ts';
-import { acceptInvitation, inviteMember } from '../api/members.ts';
-import { createOrganization, demoOrganizationId, organizationExists } from '../api/organizations.ts';
-import { asAuthRole } from '../api/users.ts';
-import { generateApiKey } from '../api-key-format.ts';
-import type { Database } from '../client.ts';
+import { recordAudit } from '../audit/audit.ts';
+import type { Database } from '../client/client.ts';
+import { withTenant } from '../client/tenant.ts';
+import { storeCredential } from '../identity/credentials.ts';
+import { acceptInvitation, inviteMember } from '../identity/members.ts';
+import { createOrganization, demoOrganizationId, organizationExists } from '../identity/organizations.ts';
+import { asAuthRole } from '../identity/users.ts';
 import { apiKeys, auditLogs, credentials, memberships, roles, users } from '../schema/index.ts';
-import { withTenant } from '../tenant.ts';
+import { generateApiKey } from '../security/api-key-format.ts';
 import { type DomainSeed, insertNew, type SeedContext, type SeedCounts, stableId } from './context.ts';
 
 export interface TenantSeedInput {

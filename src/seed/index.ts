@@ -1,8 +1,8 @@
-import type { Database } from '../client.ts';
-import { DEVELOPMENT_ENV, developmentTarget } from '../development.ts';
-import type { KeyRing } from '../key-ring.ts';
-import { runtimeOf } from '../scope-runtime.ts';
-import { withTenant } from '../tenant.ts';
+import type { Database } from '../client/client.ts';
+import { developmentTarget, runtimeOf } from '../client/scope-runtime.ts';
+import { withTenant } from '../client/tenant.ts';
+import { DEVELOPMENT_ENV } from '../security/development.ts';
+import type { KeyRing } from '../security/key-ring.ts';
 import { agentsSeed } from './agents.ts';
 import { billingSeed } from './billing.ts';
 import { brandSeed } from './brand.ts';

@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
-import { storeCredential } from '../api/credentials.ts';
+import { currentTenant } from '../client/tenant.ts';
+import { storeCredential } from '../identity/credentials.ts';
 import { connectors } from '../schema/index.ts';
-import { currentTenant } from '../tenant.ts';
 import type { DomainSeed } from './context.ts';
 
 export const integrationsSeed: DomainSeed = {

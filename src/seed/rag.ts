@@ -1,8 +1,8 @@
-import { findEmbeddingSpace } from '../api/embedding-spaces.ts';
-import { ingestDocument } from '../api/ingest.ts';
-import { startReembedding } from '../api/reembedding.ts';
-import { reembedWithin } from '../api/reembedding-run.ts';
-import type { Transaction } from '../client.ts';
+import type { Transaction } from '../client/client.ts';
+import { findEmbeddingSpace } from '../rag/embedding-spaces.ts';
+import { ingestDocument } from '../rag/ingest.ts';
+import { startReembedding } from '../reembedding/reembedding.ts';
+import { reembedWithin } from '../reembedding/reembedding-run.ts';
 import { datasetSpaces, datasets, inferenceEndpoints, modelVersions, trainingJobs } from '../schema/index.ts';
 import {
   brandSeedIds,

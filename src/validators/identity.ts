@@ -1,6 +1,5 @@
 import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
-import { permissionKeys } from '../permissions.ts';
 import {
   apiKeys,
   credentials,
@@ -12,6 +11,7 @@ import {
   roles,
   users,
 } from '../schema/identity.ts';
+import { permissionKeys } from '../security/permissions.ts';
 import { createInsertSchema, createUpdateSchema } from './storable.ts';
 
 // Shapes of the JSON columns; the tables' `$type<T>()` say the same in TypeScript.

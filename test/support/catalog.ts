@@ -1,4 +1,4 @@
-import type { RawSql } from '../../src/client.ts';
+import type { RawSql } from '../../src/client/client.ts';
 
 /** Tenant tables found from the catalog: an `organization_id` column, or the tenant root itself. */
 export async function tenantTables(sql: RawSql): Promise<string[]> {

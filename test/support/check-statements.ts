@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { sanctionedCrossTenantStatements } from '../../src/tenant-sanctioned.ts';
+import { sanctionedCrossTenantStatements } from '../../src/security/tenant-sanctioned.ts';
 import { captureFileSuffix, type StatementCapture, tenantTablesFile } from './statement-capture.ts';
 import { checkStatementText, loadParser, type StatementVerdict } from './tenant-statements.ts';
 
@@ -57,11 +57,11 @@ function exportedFunctions(): {
       .getTypeOfSymbol(target)
       .getCallSignatures()
       .map((signature) => checker.typeToString(signature.getReturnType()));
-    if (file === 'src/citus.ts')
+    if (file === 'src/operator/citus.ts')
       sendsNoneOfItsOwn.set(symbol.name, 'runs on a Citus coordinator only (the CITUS_URL suite)');
     else if (returns.every((type) => !type.startsWith('Promise<')))
       sendsNoneOfItsOwn.set(symbol.name, 'returns a statement or a value: the caller sends it');
-    else if (file === 'src/tenant.ts')
+    else if (file === 'src/client/tenant.ts')
       sendsNoneOfItsOwn.set(
         symbol.name,
         "the scope: it sends the caller's statements (counted under the caller), and of its own only BEGIN and settings",
@@ -105,7 +105,7 @@ function frameFunction(frame: string): { name: string; file: string } {
 }
 
 interface PackageStatement {
-  /** Origin functions that sent it, e.g. `createBrand (src/api/brands.ts)`. */
+  /** Origin functions that sent it, e.g. `createBrand (src/domains/brands.ts)`. */
   origins: Set<string>;
   verdict: StatementVerdict;
   sanctioned?: string;
@@ -117,7 +117,7 @@ const oneLine = (text: string, max = 600) => {
 };
 
 /**
- * Drizzle Studio's own statements, which src/studio.ts relays into a scope of one tenant: the
+ * Drizzle Studio's own statements, which src/cli/studio.ts relays into a scope of one tenant: the
  * scope names the tenant, not their text (the test shows they see that tenant only), and the driver
  * sends them where no stack shows who asked.
  */

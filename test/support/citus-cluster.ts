@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { SERVICE_ROLES } from '../../src/citus.ts';
-import { createDb, type DbHandle } from '../../src/client.ts';
+import { createDb, type DbHandle } from '../../src/client/client.ts';
+import { SERVICE_ROLES } from '../../src/operator/citus.ts';
 
 /** A Citus coordinator with workers, as `CITUS_URL` names it; unset: the Citus suite is skipped. */
 export const citusUrl = process.env.CITUS_URL;

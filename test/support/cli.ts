@@ -1,4 +1,4 @@
-import { runCli } from '../../src/cli.ts';
+import { runCli } from '../../src/cli/cli.ts';
 
 export interface CliRun {
   status: number;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
-import { createDb, type DbHandle, pgliteExtensions, pgliteStartParams } from '../../src/client.ts';
-import { memoryCopyOf } from '../../src/embedded-template.ts';
+import { createDb, type DbHandle, pgliteExtensions, pgliteStartParams } from '../../src/client/client.ts';
+import { memoryCopyOf } from '../../src/embedded/embedded-template.ts';
 import { adminUrlFor, type TestBackend } from './backend.ts';
 import { startStatementCapture, statementCaptureDir } from './statement-capture.ts';
 

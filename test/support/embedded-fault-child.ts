@@ -10,9 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { bulkIngest } from '../../src/api/bulk-ingest.ts';
-import { createDb, type DbHandle } from '../../src/client.ts';
-import { BulkLoadError, EmbeddedDatabaseError } from '../../src/errors.ts';
+import { BulkLoadError, EmbeddedDatabaseError } from '../../src/base/errors.ts';
+import { createDb, type DbHandle } from '../../src/client/client.ts';
+import { bulkIngest } from '../../src/rag/bulk-ingest.ts';
 import { localEmbedder } from '../../src/seed/brand.ts';
 
 export interface FaultPlan {

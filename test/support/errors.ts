@@ -1,5 +1,5 @@
-import { DatabaseError, toDatabaseError } from '../../src/errors.ts';
-import { InputError } from '../../src/input.ts';
+import { DatabaseError, toDatabaseError } from '../../src/base/errors.ts';
+import { InputError } from '../../src/base/input.ts';
 
 /** The typed refusal a piece of work ends with; anything else (or success) fails the test. */
 export async function failure(

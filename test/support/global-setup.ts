@@ -2,8 +2,8 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { createDb, openPglite, type RawSql } from '../../src/client.ts';
-import { migrate } from '../../src/migrate.ts';
+import { createDb, openPglite, type RawSql } from '../../src/client/client.ts';
+import { migrate } from '../../src/operator/migrate.ts';
 import { adminUrlFor, type TestBackend } from './backend.ts';
 import { captureFileSuffix, statementCaptureDir, tenantTablesFile } from './statement-capture.ts';
 import { readTenantTables } from './tenant-statements.ts';
@@ -71,7 +71,7 @@ export default async function setup(project: TestProject) {
     );
     project.provide('backend', { kind: 'server', url: server.url, template });
   } else {
-    // Migrated on disk, then closed: each file copies the directory into memory (src/embedded-template.ts).
+    // Migrated on disk, then closed: each file copies the directory into memory (src/embedded/embedded-template.ts).
     const dataDir = path.join(tmpdir(), `neonhub-test-${process.pid}`, 'pglite');
     await rm(path.dirname(dataDir), { recursive: true, force: true });
     const pglite = openPglite(dataDir);

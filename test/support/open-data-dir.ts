@@ -2,7 +2,7 @@
 // argument, opens it with PGlite (a new one copied from the initialised cluster, as the package
 // does), prints `open`, and stays up until killed. Exits 3 when refused, before loading PGlite.
 
-import { lockDataDir } from '../../src/data-dir-lock.ts';
+import { lockDataDir } from '../../src/embedded/data-dir-lock.ts';
 
 const dataDir = process.argv[2] ?? '';
 try {
@@ -13,7 +13,7 @@ try {
 }
 const [{ PGlite }, { pgliteStartParams, templatedFs }] = await Promise.all([
   import('@electric-sql/pglite'),
-  import('../../src/embedded-template.ts'),
+  import('../../src/embedded/embedded-template.ts'),
 ]);
 const db = new PGlite({ dataDir, fs: templatedFs(dataDir), startParams: pgliteStartParams });
 await db.query('select 1');

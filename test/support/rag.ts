@@ -2,14 +2,14 @@
 
 import { sql } from 'drizzle-orm';
 import { rng } from '../../bench/vectors.ts';
-import { createDataset } from '../../src/api/datasets.ts';
-import { registerEmbeddingSpace } from '../../src/api/embedding-spaces.ts';
-import { ingestDocument } from '../../src/api/ingest.ts';
-import { createOrganization } from '../../src/api/organizations.ts';
-import type { Database } from '../../src/client.ts';
+import type { Database } from '../../src/client/client.ts';
+import { withTenant } from '../../src/client/tenant.ts';
+import { createOrganization } from '../../src/identity/organizations.ts';
+import { createDataset } from '../../src/rag/datasets.ts';
+import { registerEmbeddingSpace } from '../../src/rag/embedding-spaces.ts';
+import { ingestDocument } from '../../src/rag/ingest.ts';
 import { users } from '../../src/schema/index.ts';
 import { LOCAL_EMBEDDING_SPACE, localEmbedder } from '../../src/seed/brand.ts';
-import { withTenant } from '../../src/tenant.ts';
 
 export { rng };
 

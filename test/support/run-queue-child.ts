@@ -1,7 +1,7 @@
 // A worker process of the run queue's exactly-once test: runs `custom` runs until SIGTERM, saying on
 // stdout (synchronous on a pipe) when a handler starts and once the database took its outcome.
-import { runWorker } from '../../src/api/run-worker.ts';
-import { createDb } from '../../src/client.ts';
+import { runWorker } from '../../src/agents/run-worker.ts';
+import { createDb } from '../../src/client/client.ts';
 
 const [url] = process.argv.slice(2);
 if (!url) throw new Error('usage: run-queue-child.ts <database url>');

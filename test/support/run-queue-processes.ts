@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import { expect } from 'vitest';
-import { enqueueRuns } from '../../src/api/run-queue.ts';
-import { type Database, rowsOf, type Transaction } from '../../src/client.ts';
+import { enqueueRuns } from '../../src/agents/run-queue.ts';
+import { type Database, rowsOf, type Transaction } from '../../src/client/client.ts';
+import { currentTenant, withTenant } from '../../src/client/tenant.ts';
 import { agentConfigs, agents } from '../../src/schema/index.ts';
-import { currentTenant, withTenant } from '../../src/tenant.ts';
 import { bundledScript } from './bundle.ts';
 
 // Worker processes of the run queue, 3 of them killed with SIGKILL while they hold runs: what

@@ -14,7 +14,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { PgCountBuilder } from 'drizzle-orm/pg-core/query-builders/count';
 import { PgRelationalQuery, RelationalQueryBuilder } from 'drizzle-orm/pg-core/query-builders/query';
-import type { DbHandle, RawSql } from '../../src/client.ts';
+import type { DbHandle, RawSql } from '../../src/client/client.ts';
 
 /**
  * Statement capture for the tenant check (`npm run check:statements`): with
@@ -51,7 +51,7 @@ const root = path.resolve(path.dirname(here), '../..');
 const srcDir = `${path.join(root, 'src')}${path.sep}`;
 const harness = new Set([here, path.join(path.dirname(here), 'database.ts')]);
 /** The driver hooks in createDb call onStatement: the statement's origin is below them, if anywhere. */
-const driverHooks = new Set([...harness, path.join(srcDir, 'client.ts')]);
+const driverHooks = new Set([...harness, path.join(srcDir, 'client', 'client.ts')]);
 
 interface Origin {
   origin: StatementOrigin;

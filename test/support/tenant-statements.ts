@@ -1,5 +1,5 @@
 import { fingerprintSync, loadModule, parseSync } from 'libpg-query';
-import type { RawSql } from '../../src/client.ts';
+import type { RawSql } from '../../src/client/client.ts';
 import { tenantTables } from './catalog.ts';
 
 /**

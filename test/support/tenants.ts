@@ -1,5 +1,5 @@
-import type { Database } from '../../src/client.ts';
-import type { KeyRing } from '../../src/key-ring.ts';
+import type { Database } from '../../src/client/client.ts';
+import type { KeyRing } from '../../src/security/key-ring.ts';
 import { type SeedResult, seedTenant } from '../../src/seed/index.ts';
 
 /** The two organizations most test files need: the one under test and another one. */

@@ -1,8 +1,8 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { type Database, rowsOf } from '../../src/client.ts';
-import { runtimeOf } from '../../src/scope-runtime.ts';
-import { withTenant } from '../../src/tenant.ts';
-import { tenantKey, tenantScopeProof } from '../../src/tenant-keys.ts';
+import { type Database, rowsOf } from '../../src/client/client.ts';
+import { runtimeOf } from '../../src/client/scope-runtime.ts';
+import { withTenant } from '../../src/client/tenant.ts';
+import { tenantKey, tenantScopeProof } from '../../src/security/tenant-keys.ts';
 
 /**
  * The statement that opens `organizationId`'s scope, with a fresh proof made from the key ring as

@@ -9,7 +9,7 @@ import {
   generateApiKey,
   hashApiKey,
   parseApiKey,
-} from '../../src/api-key-format.ts';
+} from '../../src/security/api-key-format.ts';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const sha256 = (text: string) => createHash('sha256').update(text).digest();

@@ -9,8 +9,8 @@ import {
   keyIdOf,
   rewrapSecret,
   type SecretContext,
-} from '../../src/crypto.ts';
-import { createKeyRing, DEV_KEY_ID, generateKeyRingEntry, loadKeyRing } from '../../src/key-ring.ts';
+} from '../../src/security/crypto.ts';
+import { createKeyRing, DEV_KEY_ID, generateKeyRingEntry, loadKeyRing } from '../../src/security/key-ring.ts';
 
 const SECRET = 'ya29.oauth-refresh-token-DO-NOT-LEAK-7f3a9c';
 const ctx: SecretContext = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cosineSimilarity, createLocalEmbedder, embedText, MAX_DIMENSIONS } from '../../src/embedder.ts';
+import { cosineSimilarity, createLocalEmbedder, embedText, MAX_DIMENSIONS } from '../../src/rag/embedder.ts';
 
 const norm = (v: number[]) => Math.sqrt(v.reduce((sum, x) => sum + x * x, 0));
 

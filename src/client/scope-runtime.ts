@@ -1,0 +1,608 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { type SQL, sql } from 'drizzle-orm';
+import type postgres from 'postgres';
+import { type ConnectionError, connectionFailure, hasCode, TenantScopeError } from '../base/errors.ts';
+import { DEVELOPMENT_ENV, developmentOptedIn } from '../security/development.ts';
+import { type KeyRing, loadKeyRing } from '../security/key-ring.ts';
+import {
+  type DerivedKey,
+  hmacPads,
+  runQueueProof,
+  serviceKey,
+  tenantKey,
+  tenantKeyChangeProof,
+  tenantScopeProof,
+  userScopeProof,
+} from '../security/tenant-keys.ts';
+import type { Database, DbTarget, Transaction } from './client.ts';
+import {
+  driverOf,
+  drizzleInternalsProblems,
+  drizzleVersion,
+  isPreparedQuery,
+  pgliteTransactionOf,
+  prepareOnSession,
+  rowsOf,
+  sessionOf,
+  transactionOn,
+} from './drizzle-internals.ts';
+
+/** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */
+export const APP_ROLE = 'neonhub_app';
+
+/** Whether development conveniences apply to this target. */
+export const developmentTarget = (target: DbTarget, env = process.env) =>
+  target.kind === 'embedded' || developmentOptedIn(env);
+
+/** What a scope is for: one tenant, or a signed-in person before a tenant is chosen. */
+export type Scope = { kind: 'tenant'; organizationId: string } | { kind: 'user'; userId: string };
+
+/** The scope each transaction's Drizzle session belongs to; its savepoints share the session. */
+const scopes = new WeakMap<object, Scope>();
+
+/** A statement as text run in a scope, its rows as objects or as arrays (tools such as Studio send these). */
+export type RawScopeQuery = (
+  text: string,
+  params: unknown[],
+  rowMode: 'array' | 'object',
+) => Promise<unknown[]>;
+
+const rawQueries = new WeakMap<object, RawScopeQuery>();
+
+/** Runs statements given as text in the scope of `tx`; throws `TenantScopeError` outside one. */
+export function rawScopeQuery(tx: Transaction): RawScopeQuery {
+  const raw = rawQueries.get(sessionOf(tx));
+  if (!raw)
+    throw new TenantScopeError('raw statements run inside a scope: pass the transaction withTenant gives fn');
+  return raw;
+}
+
+/** The scope `db` runs in, when it is a transaction a scope opened (or one of its savepoints). */
+export const scopeOf = (db: Database | Transaction): Scope | undefined => scopes.get(sessionOf(db));
+
+/**
+ * A query prepared on the database, made again on `tx`'s session: on a server it sends through the
+ * scope's reserved connection (refused once the scope ends), embedded through the scope's
+ * transaction. Remade from its text and fields rather than copied, so nothing that wraps the
+ * query can keep it on the pool.
+ */
+export function boundToScope<Q>(tx: Transaction, query: Q): Q {
+  if (!isPreparedQuery(query))
+    throw new TenantScopeError("runPrepared takes a query made with Drizzle's .prepare(name)");
+  return prepareOnSession(tx, query, 'neonhub_scoped');
+}
+
+export const describeScope = (scope: Scope) =>
+  scope.kind === 'tenant' ? `tenant ${scope.organizationId}` : `user ${scope.userId}`;
+
+/**
+ * How scopes reach the database for one `Database`: the driver, the key ring the scope keys are
+ * derived from, the keys already derived, and what the login role may do. `createDb` registers
+ * one; a Drizzle database made elsewhere gets one on first use.
+ */
+export interface ScopeRuntimeOptions {
+  target: DbTarget;
+  /** The ring scope keys are derived from. Default: `loadKeyRing()` on first use. */
+  keys?: KeyRing;
+}
+
+const runtimes = new WeakMap<object, ScopeRuntime>();
+
+export function registerScopeRuntime(db: Database, options: ScopeRuntimeOptions): void {
+  runtimes.set(db, new ScopeRuntime(db, options));
+}
+
+export function runtimeOf(db: Database): ScopeRuntime {
+  let runtime = runtimes.get(db);
+  if (!runtime) {
+    runtime = new ScopeRuntime(db, { target: targetOf(clientOf(db)) });
+    runtimes.set(db, runtime);
+  }
+  return runtime;
+}
+
+type Client = { kind: 'server'; sql: postgres.Sql } | { kind: 'embedded'; pglite: PGlite };
+
+function clientOf(db: Database): Client {
+  const client = driverOf(db);
+  if (typeof client === 'function' && 'reserve' in client)
+    return { kind: 'server', sql: client as postgres.Sql };
+  if (client && typeof client === 'object' && 'transaction' in client && 'exec' in client) {
+    return { kind: 'embedded', pglite: client as PGlite };
+  }
+  throw new TenantScopeError('scopes need a database from createDb() (postgres.js or PGlite)');
+}
+
+function targetOf(client: Client): DbTarget {
+  if (client.kind === 'embedded') return { kind: 'embedded', dataDir: client.pglite.dataDir ?? 'memory://' };
+  const { host, port, database } = client.sql.options as unknown as {
+    host: string[];
+    port: number[];
+    database: string;
+  };
+  return { kind: 'server', display: `${host[0] ?? 'localhost'}:${port[0] ?? 5432}/${database}` };
+}
+
+/** The login role, as the first scope finds it. */
+interface Login {
+  name: string;
+  /** Superuser, BYPASSRLS, or able to become the tables' owner: RESET ROLE would open every tenant. */
+  privileged: boolean;
+  /** A member of neonhub_app: what a scope switches to. */
+  member: boolean;
+}
+
+/** A tenant key the runtime derived, with the version the database knows it by. */
+interface TenantKey extends DerivedKey {
+  version: number;
+  /** When the version was read: after `KEY_RECHECK_MS` it is read again (a rotation may have retired it). */
+  readAt: number;
+}
+
+/**
+ * How long a tenant key version is used before the database is asked again: shorter than the
+ * default rotation grace (`rotateTenantKey`), so processes move to a new version before the old retires.
+ */
+export const KEY_RECHECK_MS = 5 * 60_000;
+
+/**
+ * Every statement of the scope's opening names the schema of what it calls. The role and
+ * `search_path` come first (left to right), then the proof; no value of the key ever leaves.
+ */
+export const OPEN_TENANT = `select pg_catalog.set_config('role', '${APP_ROLE}', true) as role,
+       pg_catalog.set_config('search_path', 'public, pg_temp', true) as path,
+       public.app_open_scope($1::uuid, $2::integer, $3::bigint, $4::bytea) as newest`;
+const OPEN_USER = `select pg_catalog.set_config('role', '${APP_ROLE}', true) as role,
+       pg_catalog.set_config('search_path', 'public, pg_temp', true) as path,
+       public.app_open_user_scope($1::uuid, $2::bigint, $3::bytea) as opened`;
+
+/**
+ * Clears what a scope may leave on its session for the next scope on the connection (settings,
+ * held cursors, listens, advisory locks, temp objects, sequence state, statements prepared with SQL
+ * PREPARE): `app_reset_session()` counts what it found, and a connection that had any is closed.
+ */
+export const SESSION_RESET = 'SELECT public.app_reset_session() AS residue';
+
+/** The statement that opens a scope, and its parameters, made at the moment it is sent. */
+interface Opening {
+  text: string;
+  params(): unknown[];
+  /** The tenant key version the scope opened with (tenant scopes). */
+  version?: number;
+}
+
+let warned = false;
+
+/** Said once per process; NEONHUB_QUIET_DEVELOPMENT_WARNINGS silences it (the test runner, where every file would repeat it). */
+function warnDevelopmentLogin(login: Login, target: DbTarget): void {
+  if (warned || process.env.NEONHUB_QUIET_DEVELOPMENT_WARNINGS) return;
+  warned = true;
+  process.emitWarning(
+    `tenant scopes run as "${login.name}", which can leave neonhub_app with RESET ROLE and see every tenant; ` +
+      `tolerated on ${target.kind === 'embedded' ? 'the embedded database' : `a server with ${DEVELOPMENT_ENV}=1`} for development only`,
+    { code: 'NEONHUB_DEVELOPMENT_LOGIN' },
+  );
+}
+
+export class ScopeRuntime {
+  private readonly client: Client;
+  private readonly tenantKeys = new Map<string, TenantKey>();
+  private service: DerivedKey | undefined;
+  private ring: KeyRing | undefined;
+  private login: Promise<Login> | undefined;
+  private checked: Login | undefined;
+
+  constructor(
+    db: Database,
+    private readonly options: ScopeRuntimeOptions,
+  ) {
+    this.client = clientOf(db);
+    // Scopes are built from Drizzle internals (src/client/drizzle-internals.ts): a release that changed one fails here, by name.
+    const problems = drizzleInternalsProblems(db);
+    if (problems.length > 0)
+      throw new TenantScopeError(
+        `drizzle-orm ${drizzleVersion} lacks what tenant scopes are built from (this package supports ^0.45): ${problems.join('; ')}`,
+      );
+    this.ring = options.keys;
+  }
+
+  /** Where this runtime's scopes go. */
+  get target(): DbTarget {
+    return this.options.target;
+  }
+
+  private display(): string {
+    const { target } = this.options;
+    return target.kind === 'server' ? target.display : target.dataDir;
+  }
+
+  /** The ring of `createDb({ keys })`, else the environment's; the public development ring only for a development target. */
+  keyRing(): KeyRing {
+    this.ring ??= loadKeyRing(process.env, {
+      developmentAllowed: developmentTarget(this.options.target),
+      ...(process.env.NEONHUB_QUIET_DEVELOPMENT_WARNINGS && { warn: () => {} }),
+    });
+    return this.ring;
+  }
+
+  /** Keeps the key of a version this process just registered (createOrganization, rotateTenantKey). */
+  rememberTenantKey(organizationId: string, version: number, keyId: string): void {
+    const key = tenantKey(this.keyRing(), keyId, organizationId, version);
+    this.tenantKeys.set(organizationId, { keyId, key, version, readAt: Date.now() });
+  }
+
+  async run<T>(db: Database, scope: Scope, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    // The login first: a refused login is the error to report, whatever else is missing.
+    // Known after the first scope, as are the keys: no await for them then.
+    try {
+      if (!this.checked) await this.checkLogin();
+      const opening =
+        scope.kind === 'tenant'
+          ? await this.tenantOpening(scope.organizationId)
+          : await this.userOpening(scope.userId);
+      return this.client.kind === 'server'
+        ? await this.runOnServer(this.client.sql, db, scope, opening, fn)
+        : await this.runEmbedded(db, scope, opening, fn);
+    } catch (error) {
+      // A retired or unknown key version: the next scope reads the organization's keys again.
+      if (scope.kind === 'tenant' && refusedOpening(error)) this.tenantKeys.delete(scope.organizationId);
+      // No connection, or a lost one, before the scope began or while it ran: one kind of error.
+      throw (this.client.kind === 'server' && connectionFailure(error, this.display())) || error;
+    }
+  }
+
+  private async tenantOpening(organizationId: string): Promise<Opening> {
+    const cached = this.tenantKeys.get(organizationId);
+    const { key, version } =
+      cached && Date.now() - cached.readAt < KEY_RECHECK_MS
+        ? cached
+        : await this.readTenantKey(organizationId);
+    return {
+      text: OPEN_TENANT,
+      version,
+      params: () => {
+        const issued = Date.now();
+        return [organizationId, version, issued, tenantScopeProof(key, organizationId, version, issued)];
+      },
+    };
+  }
+
+  private async userOpening(userId: string): Promise<Opening> {
+    const { key } = this.service ?? (await this.serviceKey());
+    return {
+      text: OPEN_USER,
+      params: () => {
+        const issued = Date.now();
+        return [userId, issued, userScopeProof(key, userId, issued)];
+      },
+    };
+  }
+
+  private query<T>(text: string, params: unknown[]): Promise<T[]> {
+    return this.client.kind === 'server'
+      ? (this.client.sql.unsafe(text, params as never[]) as unknown as Promise<T[]>)
+      : this.client.pglite.query<T>(text, params).then((result) => result.rows);
+  }
+
+  private checkLogin(): Promise<Login> {
+    this.login ??= this.query<Login>(
+      `select session_user as name,
+              r.rolsuper or r.rolbypassrls or pg_catalog.pg_has_role(session_user, c.relowner, 'MEMBER') as privileged,
+              pg_catalog.pg_has_role(session_user, '${APP_ROLE}', 'MEMBER') as member
+         from pg_catalog.pg_roles r, pg_catalog.pg_class c
+        where r.rolname = session_user and c.oid = 'public.organizations'::regclass`,
+      [],
+    ).then(([login]) => {
+      if (!login) throw new TenantScopeError('cannot read the login role: is the database migrated?');
+      if (!login.member) {
+        throw new TenantScopeError(
+          `tenant and user scopes run as ${APP_ROLE}, and the login "${login.name}" is not a member of it: ` +
+            'log in as a role made by `neonhub-db create-login <name>`',
+        );
+      }
+      if (login.privileged) {
+        if (!developmentTarget(this.options.target)) {
+          throw new TenantScopeError(
+            `tenant scopes refuse to run as "${login.name}": a superuser, BYPASSRLS or owner login sees every ` +
+              'tenant after RESET ROLE. Log in as a role that is only a member of neonhub_app ' +
+              `(\`neonhub-db create-login <name>\`), or set ${DEVELOPMENT_ENV}=1 on a development database`,
+          );
+        }
+        warnDevelopmentLogin(login, this.options.target);
+      }
+      this.checked = login;
+      return login;
+    });
+    this.login.catch(() => {
+      this.login = undefined;
+    });
+    return this.login;
+  }
+
+  /**
+   * The organization's newest key version, derived from the ring. An organization made before
+   * scope tickets has none yet: it gets version 1 here, signed by the service key.
+   */
+  private async readTenantKey(organizationId: string): Promise<TenantKey> {
+    const rows = await this.query<{ version: number | null; key_id: string | null }>(
+      'select version, key_id from public.app_tenant_key_version($1)',
+      [organizationId],
+    );
+    const [row] = rows;
+    if (!row) throw new TenantScopeError(`no organization ${organizationId}`);
+    if (row.version === null || row.key_id === null) {
+      await this.addTenantKey(organizationId, 1, 0);
+      return this.readTenantKey(organizationId);
+    }
+    const entry: TenantKey = {
+      version: row.version,
+      keyId: row.key_id,
+      key: tenantKey(this.keyRing(), row.key_id, organizationId, row.version),
+      readAt: Date.now(),
+    };
+    this.tenantKeys.set(organizationId, entry);
+    return entry;
+  }
+
+  /**
+   * Registers a new key version of an organization, derived from the ring's active key and signed
+   * by the service key; older versions stop opening the tenant `graceSeconds` from now.
+   */
+  async addTenantKey(organizationId: string, version: number, graceSeconds: number): Promise<void> {
+    const ring = this.keyRing();
+    const keyId = ring.activeKeyId;
+    const verifier = hmacPads(tenantKey(ring, keyId, organizationId, version));
+    const issued = Date.now();
+    const { key: service } = this.service ?? (await this.serviceKey());
+    const proof = tenantKeyChangeProof(
+      service,
+      { organizationId, version, keyId, verifier, graceSeconds },
+      issued,
+    );
+    await this.query('select public.app_add_tenant_key($1, $2, $3, $4, $5, $6, $7)', [
+      organizationId,
+      version,
+      keyId,
+      verifier,
+      graceSeconds,
+      issued,
+      proof,
+    ]);
+    this.tenantKeys.delete(organizationId);
+  }
+
+  /** What `createOrganization` sends for the first key version of a new organization. */
+  async firstTenantKey(
+    organizationId: string,
+  ): Promise<{ keyId: string; verifier: Buffer; issued: number; proof: Buffer }> {
+    const ring = this.keyRing();
+    const keyId = ring.activeKeyId;
+    const verifier = hmacPads(tenantKey(ring, keyId, organizationId, 1));
+    const issued = Date.now();
+    const { key: service } = this.service ?? (await this.serviceKey());
+    const proof = tenantKeyChangeProof(
+      service,
+      { organizationId, version: 1, keyId, verifier, graceSeconds: 0 },
+      issued,
+    );
+    return { keyId, verifier, issued, proof };
+  }
+
+  /** What a worker's cross-tenant call to the run queue carries: the issue time and the service key's proof of it. */
+  async runQueueProof(purpose: string): Promise<{ issued: number; proof: Buffer }> {
+    const { key } = this.service ?? (await this.serviceKey());
+    const issued = Date.now();
+    return { issued, proof: runQueueProof(key, purpose, issued) };
+  }
+
+  /** The service key, derived from the ring key the database registered it under (`neonhub-db migrate`). */
+  private async serviceKey(): Promise<DerivedKey> {
+    const [row] = await this.query<{ key_id: string | null }>(
+      'select public.app_service_key_id() as key_id',
+      [],
+    );
+    if (!row?.key_id) {
+      throw new TenantScopeError(
+        'no service key is registered in this database: run `neonhub-db migrate` with the key ring (NEONHUB_CREDENTIAL_KEYS) as the migrating role',
+      );
+    }
+    this.service = { keyId: row.key_id, key: serviceKey(this.keyRing(), row.key_id) };
+    return this.service;
+  }
+
+  /**
+   * A connection of the pool's own, for one scope. A connection that dies while the pool hands it
+   * over rejects the wait with the server's error; nothing was sent for the scope yet, so another try is safe.
+   */
+  private async reserve(client: postgres.Sql, attempts = 3): Promise<postgres.ReservedSql> {
+    try {
+      return await client.reserve();
+    } catch (error) {
+      const failure = connectionFailure(error, this.display());
+      if (!failure) throw error;
+      // A connection that died in the pool: another one may be fine. Refused or full: say so now.
+      if (attempts > 1 && failure.reason === 'the connection was lost')
+        return this.reserve(client, attempts - 1);
+      throw failure;
+    }
+  }
+
+  private async runOnServer<T>(
+    client: postgres.Sql,
+    db: Database,
+    scope: Scope,
+    opening: Opening,
+    fn: (tx: Transaction) => Promise<T>,
+  ): Promise<T> {
+    const connection = await this.reserve(client);
+    let lost: ConnectionError | undefined;
+    let endTransaction = () => {};
+    // Once the connection is gone, every error of this scope is that loss; nothing more is sent on it.
+    const noteLoss = (error: unknown) => {
+      lost ??= connectionFailure(error, this.display());
+      return lost ?? error;
+    };
+    const fail = (error: unknown): never => {
+      throw noteLoss(error);
+    };
+    const send = <R>(query: Promise<R>): Promise<R> => query.catch(fail);
+    try {
+      // BEGIN and the opening are handed to the connection before fn runs, so fn's statements leave
+      // behind them: the server reads a connection's messages in order, and a refused opening aborts
+      // the transaction, so none of fn's statements can run without its ticket.
+      const opened = Promise.all([
+        send(connection.unsafe('BEGIN').execute()),
+        // Unnamed: no statement a scope could DEALLOCATE and PREPARE again under the same name.
+        send(connection.unsafe(opening.text, opening.params() as never[], { prepare: false }).execute()),
+      ]);
+      opened.catch(() => {});
+      const scoped = scopedTransaction(db, connection);
+      endTransaction = scoped.end;
+      const { tx } = scoped;
+      scopes.set(sessionOf(tx), scope);
+      rawQueries.set(sessionOf(tx), scoped.raw);
+      let result: T;
+      try {
+        result = await fn(tx);
+        this.noteNewest(scope, opening, await opened);
+      } catch (error) {
+        // A refused opening makes fn's statements fail too ("transaction is aborted"): report the cause.
+        const reported = await opened.then(
+          () => noteLoss(error),
+          (refusal: unknown) => refusal,
+        );
+        if (!lost) await this.settle(connection, 'ROLLBACK', send).catch(() => {});
+        throw reported;
+      }
+      await this.settle(connection, 'COMMIT', send).catch(async (error: unknown) => {
+        // A refused COMMIT (a deferred constraint) skipped the session reset that follows it in the message.
+        if (!lost) await this.resetSession(connection, send).catch(() => {});
+        throw error;
+      });
+      return result;
+    } finally {
+      endTransaction();
+      // postgres.js closes a released connection that is gone or still inside a transaction.
+      connection.release();
+    }
+  }
+
+  /** After a rotation the opening reports a newer version: the next scope reads it. */
+  private noteNewest(scope: Scope, opening: Opening, answers: unknown): void {
+    if (scope.kind !== 'tenant' || opening.version === undefined) return;
+    const newest = (answers as [unknown, { newest?: number }[]])[1]?.[0]?.newest;
+    if (typeof newest === 'number' && newest > opening.version) this.tenantKeys.delete(scope.organizationId);
+  }
+
+  /** Ends the transaction and, in the same message, resets the session for the next scope. */
+  private async settle(
+    connection: postgres.ReservedSql,
+    command: 'COMMIT' | 'ROLLBACK',
+    send: <R>(query: Promise<R>) => Promise<R>,
+  ): Promise<void> {
+    const results = await send(connection.unsafe(`${command}; ${SESSION_RESET}`).simple());
+    await this.closeIfTampered(connection, results);
+    // A transaction fn left aborted (a refusal it caught without a savepoint) is rolled back by
+    // COMMIT: say so, as the embedded database does, rather than let the caller think it committed.
+    if (command === 'COMMIT' && (results as { command?: string }[])[0]?.command === 'ROLLBACK') {
+      throw Object.assign(
+        new Error('the transaction was rolled back instead of committed: a statement in it failed'),
+        {
+          code: '25P02',
+        },
+      );
+    }
+  }
+
+  private async resetSession(
+    connection: postgres.ReservedSql,
+    send: <R>(query: Promise<R>) => Promise<R>,
+  ): Promise<void> {
+    await this.closeIfTampered(connection, await send(connection.unsafe(SESSION_RESET).simple()));
+  }
+
+  /** A session that held statements prepared with SQL PREPARE is ended rather than pooled again. */
+  private async closeIfTampered(connection: postgres.ReservedSql, results: unknown): Promise<void> {
+    const last = (results as { residue?: number }[][]).at(-1)?.[0];
+    if ((last?.residue ?? 0) > 0) {
+      await connection
+        .unsafe('select pg_catalog.pg_terminate_backend(pg_catalog.pg_backend_pid())')
+        .catch(() => {});
+    }
+  }
+
+  private async runEmbedded<T>(
+    db: Database,
+    scope: Scope,
+    opening: Opening,
+    fn: (tx: Transaction) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await db.transaction(async (tx) => {
+        scopes.set(sessionOf(tx), scope);
+        const pgliteTx = pgliteTransactionOf(tx);
+        if (!pgliteTx)
+          throw new TenantScopeError(
+            `drizzle-orm ${drizzleVersion} keeps no PGlite transaction on its session`,
+          );
+        rawQueries.set(
+          sessionOf(tx),
+          async (text, params, rowMode) => (await pgliteTx.query(text, params, { rowMode })).rows,
+        );
+        // Awaited before fn runs: nothing of fn's can reach the database ahead of the ticket.
+        const answers = rowsOf<{ newest?: number }>(await tx.execute(bound(opening.text, opening.params())));
+        this.noteNewest(scope, opening, [[], answers]);
+        const result = await fn(tx);
+        // Deferred checks run now, while the ticket is in force: at COMMIT they would see no tenant.
+        // In a transaction fn left aborted they cannot: COMMIT reports the rollback below.
+        await tx.execute(sql`set constraints all immediate`).catch((error: unknown) => {
+          if (!inAbortedTransaction(error)) throw error;
+        });
+        return result;
+      });
+    } finally {
+      // The embedded database has one session for everyone, and a failed scope leaves state too.
+      if (this.client.kind === 'embedded') await this.client.pglite.exec(SESSION_RESET);
+    }
+  }
+}
+
+/** PostgreSQL refused a statement because an earlier one aborted the transaction (25P02). */
+const inAbortedTransaction = (error: unknown) => hasCode(error, '25P02');
+
+/** A statement with `$n` placeholders as a Drizzle query binding `params`. */
+function bound(text: string, params: unknown[]): SQL {
+  const parts = text.split(/\$(\d+)/);
+  return sql.join(
+    parts.map((part, index) => (index % 2 === 0 ? sql.raw(part) : sql`${params[Number(part) - 1]}`)),
+  );
+}
+
+/** The database refused the scope's proof (unknown organization, retired key version, wrong proof). */
+const refusedOpening = (error: unknown) => hasCode(error, '28000');
+
+/**
+ * A Drizzle transaction on a reserved connection whose BEGIN the scope sent itself. Once the scope
+ * ends (`end()`), its `tx` refuses every statement: the connection may already be serving another
+ * tenant's scope, and a `tx` kept past its scope must not reach it.
+ */
+function scopedTransaction(
+  db: Database,
+  connection: postgres.ReservedSql,
+): { tx: Transaction; raw: RawScopeQuery; end(): void } {
+  let ended = false;
+  const unsafe = (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) => {
+    if (ended) throw new TenantScopeError('this transaction belongs to a scope that has ended');
+    return connection.unsafe(query, params as never[], options);
+  };
+  return {
+    tx: transactionOn(db, { unsafe }),
+    raw: async (text, params, rowMode) => {
+      const query = unsafe(text, params, { prepare: false });
+      return rowMode === 'array' ? query.values() : query;
+    },
+    end: () => {
+      ended = true;
+    },
+  };
+}

@@ -1,0 +1,366 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../base/errors.ts';
+import type { DbHandle, RawSql } from '../client/client.ts';
+import { driverOf } from '../client/drizzle-internals.ts';
+import { runtimeOf } from '../client/scope-runtime.ts';
+import { insideTransactionOf } from '../embedded/embedded-guard.ts';
+import type { KeyRing } from '../security/key-ring.ts';
+import { hmacPads, padsMatch, serviceKey } from '../security/tenant-keys.ts';
+
+/** The `drizzle/` folder shipped with the package (one level up from both `src/` and `dist/`). */
+export const defaultMigrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+// Any fixed key works as long as every migrator of this schema uses the same one.
+const MIGRATION_LOCK_KEY = 7_232_114_001;
+
+export interface Migration {
+  tag: string;
+  /** The journal's `when`, which drizzle records as `created_at` in its ledger. */
+  createdAt: number;
+  /** sha256 of the file, as drizzle-kit computes it. */
+  hash: string;
+  statements: string[];
+}
+
+export interface MigrateProgress {
+  event: 'locked' | 'applying' | 'applied';
+  migration?: string;
+  index?: number;
+  total?: number;
+  ms?: number;
+}
+
+export interface MigrateOptions {
+  migrationsFolder?: string;
+  /**
+   * How long a migration statement may wait for a table lock before the migration fails (and is
+   * rolled back): waiting longer would queue every query behind it. Default 30 s.
+   */
+  lockTimeoutMs?: number;
+  onProgress?: (progress: MigrateProgress) => void;
+  /** The key ring the service key is derived from. Default: the handle's (`createDb({ keys })`, else the environment's). */
+  keys?: KeyRing;
+}
+
+export interface MigrateResult {
+  applied: string[];
+  alreadyApplied: number;
+  /**
+   * The service key person scopes and tenant key changes are proved with: `registered` by this run,
+   * already `present` for this ring, registered under an `other key ring`, or not registered for
+   * want of a key ring (`no key ring`: run migrate again with NEONHUB_CREDENTIAL_KEYS) or of the
+   * table that holds it (`no table yet`: a folder that stops before the scope_key_tables migration).
+   */
+  serviceKey: 'registered' | 'present' | 'other key ring' | 'no key ring' | 'no table yet';
+}
+
+/** The journal and SQL files of a migrations folder, split into statements. */
+export function readMigrations(folder = defaultMigrationsFolder): Migration[] {
+  const journalPath = path.join(folder, 'meta', '_journal.json');
+  let journal: { entries: { tag: string; when: number }[] };
+  try {
+    journal = JSON.parse(readFileSync(journalPath, 'utf8'));
+  } catch (error) {
+    throw new MigrationError(`cannot read the migration journal ${journalPath}`, undefined, undefined, error);
+  }
+  return journal.entries.map((entry) => {
+    const text = readFileSync(path.join(folder, `${entry.tag}.sql`), 'utf8');
+    return {
+      tag: entry.tag,
+      createdAt: entry.when,
+      hash: createHash('sha256').update(text).digest('hex'),
+      statements: text.split('--> statement-breakpoint').filter((statement) => statement.trim() !== ''),
+    };
+  });
+}
+
+type LedgerRow = { hash: string; created_at: string | number | null };
+
+/**
+ * Compares what the database has applied with the journal and returns what is pending, or refuses:
+ * an applied migration that was edited, one the journal does not know, or a pending one older than
+ * the newest applied one (drizzle-kit's migrator would skip it silently).
+ */
+export function planMigrations(journal: Migration[], ledger: LedgerRow[]): Migration[] {
+  const byCreatedAt = new Map(journal.map((migration) => [migration.createdAt, migration]));
+  const applied = new Set<number>();
+  for (const row of ledger) {
+    const createdAt = Number(row.created_at);
+    const known = byCreatedAt.get(createdAt);
+    if (applied.has(createdAt)) {
+      throw new MigrationLedgerError(
+        `the ledger (drizzle.__drizzle_migrations) lists migration ${known?.tag ?? createdAt} more than once; a migrator without a lock ran it twice: check the schema, then delete the extra row`,
+        known?.tag,
+      );
+    }
+    if (!known) {
+      throw new MigrationLedgerError(
+        `the database has a migration applied that this package does not know (created_at ${createdAt}); deploy the package version that wrote it, or newer`,
+      );
+    }
+    if (known.hash !== row.hash) {
+      throw new MigrationLedgerError(
+        `migration ${known.tag} was edited after it was applied (its hash differs from the ledger); shipped migrations are immutable: revert the edit and add a new migration`,
+        known.tag,
+      );
+    }
+    applied.add(createdAt);
+  }
+  const newestApplied = Math.max(0, ...applied);
+  const pending = journal.filter((migration) => !applied.has(migration.createdAt));
+  const outOfOrder = pending.find((migration) => migration.createdAt < newestApplied);
+  if (outOfOrder) {
+    const newest = journal.find((migration) => migration.createdAt === newestApplied);
+    throw new MigrationLedgerError(
+      `migration ${outOfOrder.tag} is older than the newest applied migration ${newest?.tag ?? newestApplied} and was never applied; regenerate it after the applied ones (drizzle-kit generate) instead of applying it out of order`,
+      outOfOrder.tag,
+    );
+  }
+  return pending;
+}
+
+const semver = (version: string) => version.split(/[.-]/).map((part) => Number.parseInt(part, 10) || 0);
+const atLeast = (version: string, minimum: number[]) => {
+  const parts = semver(version);
+  for (let i = 0; i < minimum.length; i++) {
+    const part = parts[i] ?? 0;
+    const floor = minimum[i] ?? 0;
+    if (part !== floor) return part > floor;
+  }
+  return true;
+};
+
+const PGVECTOR_HELP =
+  'use the pgvector/pgvector docker image (docker compose up -d), or install the distro package postgresql-<major>-pgvector, or unset DATABASE_URL to use the embedded database';
+
+/** Refuses, before anything is written, a server without pgvector >= 0.8 and pg_trgm, or older than PostgreSQL 15. */
+export async function checkServerRequirements(sql: RawSql): Promise<void> {
+  const [server] = await sql.query<{ version: number }>(
+    `select current_setting('server_version_num')::int as version`,
+  );
+  if (!server || server.version < 150000) {
+    throw new ServerRequirementError(
+      `PostgreSQL ${Math.floor((server?.version ?? 0) / 10000)} is too old: NeonHub needs PostgreSQL 15 or newer`,
+    );
+  }
+  const extensions = await sql.query<{
+    name: string;
+    default_version: string;
+    installed_version: string | null;
+  }>(
+    `select name, default_version, installed_version from pg_available_extensions where name in ('vector', 'pg_trgm')`,
+  );
+  const vector = extensions.find((extension) => extension.name === 'vector');
+  if (!vector) {
+    throw new ServerRequirementError(
+      `pgvector is not installed on this server; NeonHub needs pgvector >= 0.8: ${PGVECTOR_HELP}`,
+    );
+  }
+  const vectorVersion = vector.installed_version ?? vector.default_version;
+  if (!atLeast(vectorVersion, [0, 8])) {
+    throw new ServerRequirementError(
+      `pgvector ${vectorVersion} is too old; NeonHub needs pgvector >= 0.8 (iterative index scans): ${PGVECTOR_HELP}, then ALTER EXTENSION vector UPDATE`,
+    );
+  }
+  if (!extensions.some((extension) => extension.name === 'pg_trgm')) {
+    throw new ServerRequirementError(
+      'pg_trgm is not available on this server: install the PostgreSQL contrib package',
+    );
+  }
+  await checkExtensionPrivileges(sql);
+}
+
+/**
+ * A migrating role that cannot create a missing extension (pgvector is not trusted: only a
+ * superuser may) gets the one line a superuser must run once in this database.
+ */
+async function checkExtensionPrivileges(sql: RawSql): Promise<void> {
+  const [role] = await sql.query<{ role: string; database: string; uncreatable: string[] | string | null }>(
+    `select current_user as role, current_database() as database,
+            array(select e.name from pg_available_extensions e
+                   join pg_available_extension_versions v on v.name = e.name and v.version = e.default_version
+                  where e.name in ('vector', 'pg_trgm') and e.installed_version is null
+                    and not (select rolsuper from pg_roles where rolname = current_user)
+                    and (not v.trusted or not has_database_privilege(current_database(), 'CREATE'))
+                  order by e.name desc) as uncreatable`,
+  );
+  const uncreatable = Array.isArray(role?.uncreatable)
+    ? role.uncreatable
+    : (role?.uncreatable ?? '')
+        .replace(/^\{|\}$/g, '')
+        .split(',')
+        .filter(Boolean);
+  if (!role || uncreatable.length === 0) return;
+  throw new ServerRequirementError(
+    `role "${role.role}" cannot create the extension${uncreatable.length > 1 ? 's' : ''} ${uncreatable.join(' and ')} (pgvector is not a trusted extension: only a superuser can create it); have a superuser run once, in database "${role.database}": ${uncreatable.map((name) => `CREATE EXTENSION ${name};`).join(' ')}`,
+  );
+}
+
+/** Statements that end or split the transaction a migration runs in. */
+const TRANSACTION_CONTROL =
+  /^(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b/i;
+
+/** SQL with comments, string literals, quoted identifiers and dollar-quoted bodies blanked out. */
+function codeOnly(sql: string): string {
+  return sql.replace(
+    /--[^\n]*|\/\*[\s\S]*?\*\/|'(?:[^']|'')*'|"(?:[^"]|"")*"|(\$[A-Za-z_]*\$)[\s\S]*?\1/g,
+    (match) => (match.startsWith('--') || match.startsWith('/*') ? ' ' : "''"),
+  );
+}
+
+/**
+ * The first transaction-control statement (BEGIN, COMMIT, ROLLBACK, SAVEPOINT...) outside function
+ * bodies, or undefined. The migrator runs each migration in one transaction of its own: a COMMIT
+ * inside would make part of it permanent even when a later statement fails.
+ */
+export function findTransactionControl(sql: string): string | undefined {
+  let atomicBody = false;
+  for (const part of codeOnly(sql).split(';')) {
+    const statement = part.trim();
+    // A `BEGIN ATOMIC ... END` function body holds statements of its own.
+    if (/\bbegin\s+atomic\b/i.test(statement)) atomicBody = true;
+    else if (atomicBody && /^end\b/i.test(statement)) atomicBody = false;
+    else if (!atomicBody && TRANSACTION_CONTROL.test(statement))
+      return statement.split(/\s+/).slice(0, 2).join(' ');
+  }
+  return undefined;
+}
+
+const firstLine = (statement: string) =>
+  statement
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => line !== '' && !line.startsWith('--'))
+    ?.slice(0, 120) ?? '';
+
+/**
+ * Applies pending migrations under a PostgreSQL advisory lock, each in its own transaction, using
+ * drizzle's own ledger (`drizzle.__drizzle_migrations`) so `drizzle-kit migrate` stays usable.
+ * Concurrent callers wait for the lock and then find nothing left to do.
+ */
+export async function migrate(handle: DbHandle, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const journal = readMigrations(options.migrationsFolder);
+  // The embedded database serves one transaction at a time: called from inside one of them, the
+  // migrator would wait for it to end, and it waits for the migrator. Other transactions of the
+  // process end by themselves, and a slow start is only slow: both are waited for.
+  if (insideTransactionOf(driverOf(handle.db)))
+    throw new MigrationError(
+      'migrate was called inside a transaction of the same embedded database (withTenant or db.transaction), which it would wait for forever: call it outside; nothing was applied',
+    );
+  const session = await handle.dedicated();
+  try {
+    await checkServerRequirements(session);
+    await session.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    options.onProgress?.({ event: 'locked' });
+    try {
+      await session.exec(
+        'create schema if not exists drizzle; create table if not exists drizzle.__drizzle_migrations (id serial primary key, hash text not null, created_at bigint)',
+      );
+      const ledger = await session.query<LedgerRow>(
+        'select hash, created_at from drizzle.__drizzle_migrations order by created_at',
+      );
+      const pending = planMigrations(journal, ledger);
+      for (const migration of pending) {
+        const control = findTransactionControl(migration.statements.join(';\n'));
+        if (control) {
+          throw new MigrationError(
+            `migration ${migration.tag} contains transaction control (${control}); each migration runs in one transaction of its own, so nothing was applied: remove it (split the migration instead)`,
+            migration.tag,
+          );
+        }
+      }
+      const applied: string[] = [];
+      for (const [index, migration] of pending.entries()) {
+        const started = performance.now();
+        options.onProgress?.({ event: 'applying', migration: migration.tag, index, total: pending.length });
+        await applyOne(session, migration, options.lockTimeoutMs ?? 30_000);
+        applied.push(migration.tag);
+        options.onProgress?.({
+          event: 'applied',
+          migration: migration.tag,
+          index,
+          total: pending.length,
+          ms: performance.now() - started,
+        });
+      }
+      const serviceKey = await registerServiceKey(
+        session,
+        () => options.keys ?? runtimeOf(handle.db).keyRing(),
+      );
+      return { applied, alreadyApplied: ledger.length, serviceKey };
+    } finally {
+      await session.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+    }
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * The service key (person scopes, tenant key changes) is derived from the key ring, and only the
+ * migrating role may register what checks it: a statement in a scope can never choose it. Without a
+ * ring (a deploy that has no keys) nothing is registered, and person scopes say how to fix it.
+ */
+async function registerServiceKey(
+  session: RawSql,
+  ringOf: () => KeyRing,
+): Promise<MigrateResult['serviceKey']> {
+  let ring: KeyRing;
+  try {
+    ring = ringOf();
+  } catch {
+    return 'no key ring';
+  }
+  const [table] = await session.query<{ exists: boolean }>(
+    `select to_regclass('public.scope_secrets') is not null as exists`,
+  );
+  if (!table?.exists) return 'no table yet';
+  const keyId = ring.activeKeyId;
+  const added = await session.query(
+    `insert into public.scope_secrets (name, key_id, verifier) values ('service', $1, $2)
+     on conflict (name) do nothing returning name`,
+    [keyId, hmacPads(serviceKey(ring, keyId))],
+  );
+  if (added.length > 0) return 'registered';
+  const [registered] = await session.query<{ key_id: string; verifier: Uint8Array }>(
+    `select key_id, verifier from public.scope_secrets where name = 'service'`,
+  );
+  if (!registered || !ring.has(registered.key_id)) return 'other key ring';
+  return padsMatch(registered.verifier, serviceKey(ring, registered.key_id)) ? 'present' : 'other key ring';
+}
+
+async function applyOne(session: RawSql, migration: Migration, lockTimeoutMs: number): Promise<void> {
+  await session.exec(`begin; set local lock_timeout = ${Math.max(0, Math.floor(lockTimeoutMs))}`);
+  // On a distributed database one migration's DDL and grants reach many shards of several tables,
+  // which Citus refuses in parallel inside one transaction: run them one after the other.
+  const [citus] = await session.query<{ installed: boolean }>(
+    `select exists (select from pg_extension where extname = 'citus') as installed`,
+  );
+  if (citus?.installed) await session.exec(`set local citus.multi_shard_modify_mode = 'sequential'`);
+  let current = '';
+  try {
+    for (const statement of migration.statements) {
+      current = statement;
+      await session.exec(statement);
+    }
+    await session.query('insert into drizzle.__drizzle_migrations (hash, created_at) values ($1, $2)', [
+      migration.hash,
+      migration.createdAt,
+    ]);
+    await session.exec('commit');
+  } catch (error) {
+    await session.exec('rollback').catch(() => {});
+    // PostgreSQL's hint often says what to do (which privilege, which extension): keep it.
+    const hint = (error as { hint?: unknown }).hint;
+    const reason = `${error instanceof Error ? error.message : String(error)}${typeof hint === 'string' && hint ? ` (hint: ${hint})` : ''}`;
+    throw new MigrationError(
+      `migration ${migration.tag} failed and was rolled back, at: ${firstLine(current)}: ${reason}`,
+      migration.tag,
+      current,
+      error,
+    );
+  }
+}

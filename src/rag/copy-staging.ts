@@ -1,0 +1,183 @@
+import type { Transaction } from '../client/client.ts';
+import { transactionDriverOf } from '../client/drizzle-internals.ts';
+import type { LoadRow } from './ingest-rows.ts';
+
+// The bulk path's binary COPY staging: a batch's rows in PostgreSQL's binary COPY format, copied
+// into a temporary table of the batch's transaction (a server only). Bulk loads stage chunk rows,
+// re-embedding stages new vectors.
+
+/** A chunk row of a new document as the binary COPY stages it: the vector already in halfvec's binary form. */
+export type StagedRow = Omit<LoadRow, 'embedding'> & { document_id: string; embedding: Buffer };
+
+/** A re-embedded row as the binary COPY stages it: its id, the fingerprint it was embedded from, its new vector in halfvec's binary form. */
+export type StagedVector = { id: string; hash: string; embedding: Buffer };
+
+/** A staging table: lives in its batch's transaction only. */
+export interface Staging {
+  table: string;
+  columns: readonly (readonly [name: string, type: string])[];
+}
+
+/** The chunk rows of one bulk batch ({@link copyBinary}). */
+export const CHUNK_STAGING: Staging = {
+  table: 'neonhub_bulk_chunks',
+  columns: [
+    ['document_id', 'uuid'],
+    ['ordinal', 'int4'],
+    ['content', 'text'],
+    ['token_count', 'int4'],
+    ['content_hash', 'text'],
+    ['metadata', 'jsonb'],
+    ['embedding', 'halfvec'],
+  ],
+};
+
+/** The new vectors of one re-embedding batch ({@link copyVectors}). */
+export const VECTOR_STAGING: Staging = {
+  table: 'neonhub_reembed_vectors',
+  columns: [
+    ['id', 'uuid'],
+    ['content_hash', 'text'],
+    ['embedding', 'halfvec'],
+  ],
+};
+
+const uuidBytes = (id: string) => Buffer.from(id.replaceAll('-', ''), 'hex');
+
+/** Rows in PostgreSQL's binary COPY format for {@link CHUNK_STAGING}: no float is printed or parsed. */
+export function copyBinary(rows: StagedRow[]): Buffer {
+  const texts = rows.map((row) => ({
+    content: Buffer.from(row.content, 'utf8'),
+    hash: Buffer.from(row.content_hash, 'latin1'),
+    metadata: Buffer.from(JSON.stringify(row.metadata), 'utf8'),
+  }));
+  let size = 11 + 8 + 2;
+  for (const [i, row] of rows.entries()) {
+    const t = texts[i] as (typeof texts)[number];
+    size +=
+      2 +
+      7 * 4 +
+      16 +
+      4 +
+      t.content.length +
+      4 +
+      t.hash.length +
+      1 +
+      t.metadata.length +
+      row.embedding.length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write('PGCOPY\n\xff\r\n\0', 0, 'latin1');
+  at = out.writeInt32BE(0, at);
+  at = out.writeInt32BE(0, at);
+  const field = (bytes: Buffer) => {
+    at = out.writeInt32BE(bytes.length, at);
+    at += bytes.copy(out, at);
+  };
+  for (const [i, row] of rows.entries()) {
+    const t = texts[i] as (typeof texts)[number];
+    at = out.writeInt16BE(7, at);
+    field(uuidBytes(row.document_id));
+    at = out.writeInt32BE(4, at);
+    at = out.writeInt32BE(row.ordinal, at);
+    field(t.content);
+    at = out.writeInt32BE(4, at);
+    at = out.writeInt32BE(row.token_count, at);
+    field(t.hash);
+    // jsonb's binary form: a version byte, then the text.
+    at = out.writeInt32BE(1 + t.metadata.length, at);
+    at = out.writeUInt8(1, at);
+    at += t.metadata.copy(out, at);
+    field(row.embedding);
+  }
+  at = out.writeInt16BE(-1, at);
+  if (at !== size) throw new Error(`binary COPY buffer: wrote ${at} of ${size} bytes`);
+  return out;
+}
+
+/** Rows in PostgreSQL's binary COPY format for {@link VECTOR_STAGING}. */
+export function copyVectors(rows: StagedVector[]): Buffer {
+  const hashes = rows.map((row) => Buffer.from(row.hash, 'latin1'));
+  let size = 11 + 8 + 2;
+  for (const [i, row] of rows.entries())
+    size += 2 + 4 + 16 + 4 + (hashes[i] as Buffer).length + 4 + row.embedding.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write('PGCOPY\n\xff\r\n\0', 0, 'latin1');
+  at = out.writeInt32BE(0, at);
+  at = out.writeInt32BE(0, at);
+  const field = (bytes: Buffer) => {
+    at = out.writeInt32BE(bytes.length, at);
+    at += bytes.copy(out, at);
+  };
+  for (const [i, row] of rows.entries()) {
+    at = out.writeInt16BE(3, at);
+    field(uuidBytes(row.id));
+    field(hashes[i] as Buffer);
+    field(row.embedding);
+  }
+  at = out.writeInt16BE(-1, at);
+  if (at !== size) throw new Error(`binary COPY buffer: wrote ${at} of ${size} bytes`);
+  return out;
+}
+
+/**
+ * The server refused a binary COPY: the transaction is aborted; the same rows as bound JSON tell
+ * why. Not a database error itself (no `cause` with a SQLSTATE), so scopes pass it on as it is.
+ */
+export class CopyRefused extends Error {
+  constructor(readonly refusal: unknown) {
+    super(`the server refused the staged rows: ${(refusal as Error)?.message ?? String(refusal)}`);
+    this.name = 'CopyRefused';
+  }
+}
+
+interface CopyClient {
+  unsafe(text: string): Promise<unknown> & { writable(): Promise<NodeJS.WritableStream> };
+}
+
+/** The postgres.js transaction under a Drizzle transaction on a server, for COPY. */
+function copyClient(tx: Transaction): CopyClient {
+  const client = transactionDriverOf(tx) as Partial<CopyClient> | undefined;
+  if (typeof client?.unsafe !== 'function') throw new Error('binary COPY needs a postgres.js transaction');
+  return client as CopyClient;
+}
+
+/**
+ * Stages rows in a temporary table (default {@link CHUNK_STAGING}) by binary COPY (a server only)
+ * and returns its qualified name. One staging per transaction: the table is dropped at commit. postgres.js
+ * (3.4.9) never settles a `COPY FROM STDIN` the server refuses: the error arrives after its stream
+ * ended and is dropped, and the stream never finishes. So nothing here waits for the stream: the
+ * data is written, the stream ended, and a probe queued behind the COPY tells, failing on the
+ * aborted transaction, that the server refused it ({@link CopyRefused}). Every row is checked
+ * before, so a refusal is not expected; the caller then writes the batch again as bound JSON.
+ */
+export async function stageRows(
+  tx: Transaction,
+  data: Buffer,
+  staging: Staging = CHUNK_STAGING,
+): Promise<string> {
+  const client = copyClient(tx);
+  const name = `pg_temp.${staging.table}`;
+  try {
+    await client.unsafe(
+      `create temp table ${staging.table} (${staging.columns.map(([column, type]) => `${column} ${type}`).join(', ')}) on commit drop`,
+    );
+    const stream = await client
+      .unsafe(
+        `copy ${name} (${staging.columns.map(([column]) => column).join(', ')}) from stdin (format binary)`,
+      )
+      .writable();
+    // A refusal shows in the probe; an error event without a listener would end the process.
+    stream.on('error', () => {});
+    await new Promise<void>((resolve, reject) => {
+      stream.write(data, (error) => (error ? reject(error) : resolve()));
+    });
+    stream.end();
+    // Ending hands the COPY's end to the connection on the next turn; queries after that queue behind it.
+    await new Promise((resolve) => setImmediate(resolve));
+    await client.unsafe('select 1');
+  } catch (error) {
+    throw new CopyRefused(error);
+  }
+  return name;
+}

@@ -1,0 +1,356 @@
+import { invalidInput, isUuid } from '../base/input.ts';
+import type { DbHandle } from '../client/client.ts';
+import { driverOf } from '../client/drizzle-internals.ts';
+import type { EmbeddingSpace } from '../schema/index.ts';
+import {
+  type EmbeddingDistance,
+  embeddingIndexName,
+  getEmbeddingSpace,
+  tenantIndexName,
+  tenantIndexNamePattern,
+} from './embedding-spaces.ts';
+import { createIndex, dropIndex } from './search-indexes.ts';
+import {
+  defaultExactThreshold,
+  TENANT_INDEX_CHANNEL,
+  TENANT_INDEXED_TABLES,
+  type TenantIndexedTable,
+} from './vector-query.ts';
+
+// Chunks (and their re-embedded vectors) are searched through an HNSW index of their tenant's rows only (see TENANT_INDEXED_TABLES):
+// built once a tenant passes the exact threshold, dropped once it shrinks well under it.
+
+/**
+ * Rows of one tenant in a space from which it gets an HNSW index of its own: one more than the
+ * exact threshold, so a tenant is either searched exactly (at most that many candidates) or
+ * through an index that holds only its rows.
+ */
+export const defaultTenantIndexMinRows = (dimensions: number) => defaultExactThreshold(dimensions) + 1;
+
+/** pgvector's halfvec operator class of a distance (as `app_embedding_opclass` says in SQL). */
+const OPERATOR_CLASS: Record<EmbeddingDistance, string> = {
+  cosine: 'halfvec_cosine_ops',
+  l2: 'halfvec_l2_ops',
+  inner_product: 'halfvec_ip_ops',
+};
+
+/**
+ * A tenant's HNSW index: the expression and operator class searches use
+ * (`embedding::halfvec(D) <op> query`), partial on the space and the tenant, so a search naming
+ * both as literals (`nearestSql`) is served by it.
+ */
+export function tenantIndexDefinition(table: string, space: EmbeddingSpace, organizationId: string): string {
+  if (!isUuid(organizationId) || !isUuid(space.id) || !Number.isInteger(space.dimensions))
+    throw new Error(`refusing a tenant index for ${organizationId} in space ${space.id}`);
+  const name = tenantIndexName(table, space.id, organizationId);
+  const dims = space.dimensions;
+  return `CREATE INDEX ${name} ON public.${table} USING hnsw (((embedding)::halfvec(${dims})) ${OPERATOR_CLASS[space.distance]}) WHERE ((embedding_space_id = '${space.id}'::uuid) AND (embedding_dimensions = ${dims}) AND (organization_id = '${organizationId.toLowerCase()}'::uuid))`;
+}
+
+export interface TenantIndexOptions {
+  spaceId: string;
+  /** Default `chunks`; `chunk_embeddings` holds re-embedded vectors (`src/reembedding/reembedding.ts`). */
+  table?: TenantIndexedTable;
+  /** Live rows from which a tenant gets its own index (default {@link defaultTenantIndexMinRows}). */
+  minRows?: number;
+  /** Only these tenants (default: every tenant with rows in the space). */
+  organizationIds?: string[];
+  /**
+   * Parallel maintenance workers per build (default: all cores but one, at most 4); 0 keeps each
+   * build to its own backend, one core, for builds beside searching services.
+   */
+  workers?: number;
+  /** Called before each build, with the index name (progress). */
+  onBuild?: (name: string) => void;
+}
+
+export interface TenantIndexChanges {
+  built: string[];
+  dropped: string[];
+}
+
+/**
+ * Gives every tenant with at least `minRows` live rows (rows of datasets not deleted) in a space
+ * an HNSW index of its own on `table`: `<table>_<space tail>_<organization tail>_hnsw_idx`, which
+ * its searches use (see `planNearest`). Idempotent; builds CONCURRENTLY on a server, one at a
+ * time, so every tenant keeps searching and writing meanwhile, and a search uses an index only
+ * once it is valid. Waits for another maintainer of the table (another process's
+ * {@link maintainTenantIndexes}) to finish first. Run by the schema owner (index creation needs
+ * the table's owner). Returns the names of the indexes it built.
+ */
+export async function ensureTenantIndexes(handle: DbHandle, input: TenantIndexOptions): Promise<string[]> {
+  const changes = await reconcile(handle, input, { drop: false, wait: true });
+  return changes?.built ?? [];
+}
+
+/**
+ * {@link ensureTenantIndexes} for every space (or `spaceId`), and the other way too: drops the
+ * index of a tenant whose live rows fell under half of `minRows` (datasets deleted, documents
+ * removed, the organization gone), invalid leftovers of interrupted builds, and a space's shared
+ * index on a table searched through tenant indexes (databases made before tenant indexes), all
+ * CONCURRENTLY. `neonhub-db maintain` runs it; {@link watchTenantIndexes} runs it as searches ask.
+ * Skips a table another maintainer is working on (`busy`).
+ */
+export async function maintainTenantIndexes(
+  handle: DbHandle,
+  input: { spaceId?: string; minRows?: number } = {},
+): Promise<TenantIndexChanges & { busy: boolean }> {
+  const spaceIds = input.spaceId
+    ? [input.spaceId]
+    : (await handle.sql.query<{ id: string }>('select id from embedding_spaces order by created_at, id')).map(
+        (row) => row.id,
+      );
+  const total = { built: [] as string[], dropped: [] as string[], busy: false };
+  for (const spaceId of spaceIds)
+    for (const table of TENANT_INDEXED_TABLES) {
+      const changes = await reconcile(
+        handle,
+        { spaceId, table, minRows: input.minRows },
+        { drop: true, wait: false },
+      );
+      if (!changes) total.busy = true;
+      total.built.push(...(changes?.built ?? []));
+      total.dropped.push(...(changes?.dropped ?? []));
+    }
+  return total;
+}
+
+type TenantRows = { organization_id: string; n: number };
+type TenantIndexRow = { name: string; valid: boolean; definition: string; building: boolean };
+
+/** Builds (and with `drop`, drops) a space's tenant indexes on one table; undefined when another maintainer holds it and `wait` is false. */
+async function reconcile(
+  handle: DbHandle,
+  input: TenantIndexOptions,
+  how: { drop: boolean; wait: boolean },
+): Promise<TenantIndexChanges | undefined> {
+  const table = input.table ?? 'chunks';
+  if (!(TENANT_INDEXED_TABLES as readonly string[]).includes(table))
+    throw new Error(`${table} has no tenant indexes`);
+  const space = await getEmbeddingSpace(handle.db, input.spaceId, table);
+  const minRows = input.minRows ?? defaultTenantIndexMinRows(space.dimensions);
+  if (!Number.isInteger(minRows) || minRows < 1)
+    throw invalidInput(table, 'embedding', `minRows must be an integer >= 1, got ${String(minRows)}`);
+  for (const id of input.organizationIds ?? [])
+    if (!isUuid(id))
+      throw invalidInput(table, 'organization_id', `organization id must be a UUID, got ${id}`);
+  return exclusively(handle, table, how.wait, async () => {
+    // Live rows per tenant: chunks of deleted datasets stay in the table but are never searched.
+    const tenants = await handle.sql.query<TenantRows>(
+      `select c.organization_id, count(*)::int as n from public.${table} c
+       join public.datasets d on d.organization_id = c.organization_id and d.id = c.dataset_id and d.deleted_at is null
+       where c.embedding_space_id = $1 and c.embedding_dimensions = $2
+         and ($3::uuid[] is null or c.organization_id = any($3::uuid[]))
+       group by c.organization_id order by count(*) desc`,
+      [space.id, space.dimensions, input.organizationIds ?? null],
+    );
+    const indexes = await tenantIndexes(handle, table, space);
+    const changes: TenantIndexChanges = { built: [], dropped: [] };
+    if (how.drop) changes.dropped = await dropStale(handle, table, space, tenants, indexes, minRows);
+    const valid = new Set(indexes.filter((index) => index.valid).map((index) => index.name));
+    for (const tenant of tenants) {
+      const name = tenantIndexName(table, space.id, tenant.organization_id);
+      if (tenant.n < minRows || valid.has(name)) continue;
+      input.onBuild?.(name);
+      const definition = tenantIndexDefinition(table, space, tenant.organization_id);
+      const sizing = { rows: tenant.n, dimensions: space.dimensions, workers: input.workers };
+      if (await createIndex(handle, name, definition, sizing)) changes.built.push(name);
+    }
+    return changes;
+  });
+}
+
+/** The tenant indexes of a space on a table, with whether each is valid and whether a build of it is under way. */
+const tenantIndexes = (handle: DbHandle, table: string, space: EmbeddingSpace) =>
+  handle.sql.query<TenantIndexRow>(
+    `select c.relname as name, i.indisvalid as valid, pg_get_indexdef(i.indexrelid) as definition,
+            exists (select from pg_stat_progress_create_index p where p.index_relid = i.indexrelid) as building
+     from pg_index i join pg_class c on c.oid = i.indexrelid
+     where i.indrelid = to_regclass($1) and c.relname ~ $2`,
+    [`public.${table}`, tenantIndexNamePattern(table, space.id)],
+  );
+
+/** Drops what no search of the space should keep on `table` (see {@link maintainTenantIndexes}); returns the names. */
+async function dropStale(
+  handle: DbHandle,
+  table: string,
+  space: EmbeddingSpace,
+  tenants: TenantRows[],
+  indexes: TenantIndexRow[],
+  minRows: number,
+): Promise<string[]> {
+  const rows = new Map(tenants.map((tenant) => [tenant.organization_id, tenant.n]));
+  const stale = indexes.filter((index) => {
+    if (index.building) return false;
+    const tenant = /organization_id = '([0-9a-f-]{36})'::uuid/.exec(index.definition)?.[1];
+    // Under half the threshold: a tenant hovering around it keeps its index.
+    return !index.valid || !tenant || (rows.get(tenant) ?? 0) < minRows / 2;
+  });
+  const dropped: string[] = [];
+  for (const name of [embeddingIndexName(table, space.id), ...stale.map((index) => index.name)])
+    if (await dropIndex(handle, name)) dropped.push(name);
+  return dropped;
+}
+
+/** The maintenance of each handle's tenant indexes under way in this process (the embedded database has one connection). */
+const inProcess = new WeakMap<DbHandle, Promise<void>>();
+
+/**
+ * Runs `fn` as the only maintainer of the table's tenant indexes: one at a time in this process,
+ * and across processes under a session advisory lock. Taken with `pg_try_advisory_lock` and, to
+ * wait, tried again after a pause: a session blocked in `pg_advisory_lock` holds a snapshot that a
+ * concurrent index build would wait for, and the two would deadlock.
+ */
+async function exclusively<T>(
+  handle: DbHandle,
+  table: string,
+  wait: boolean,
+  fn: () => Promise<T>,
+): Promise<T | undefined> {
+  const before = inProcess.get(handle);
+  let done = () => {};
+  const mine = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  inProcess.set(handle, mine);
+  try {
+    await before;
+    const session = await handle.dedicated();
+    const key = `hashtext('neonhub_tenant_indexes'), hashtext($1)`;
+    try {
+      for (let pause = 100; ; pause = Math.min(2000, pause * 2)) {
+        const [row] = await session.query<{ locked: boolean }>(
+          `select pg_try_advisory_lock(${key}) as locked`,
+          [table],
+        );
+        if (row?.locked) break;
+        if (!wait) return undefined;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+      try {
+        return await fn();
+      } finally {
+        await session.query(`select pg_advisory_unlock(${key})`, [table]);
+      }
+    } finally {
+      await session.release();
+    }
+  } finally {
+    done();
+    if (inProcess.get(handle) === mine) inProcess.delete(handle);
+  }
+}
+
+export interface TenantIndexWatch {
+  /** Stops listening, after the maintenance in progress. */
+  stop(): Promise<void>;
+  /** Resolves once no maintenance is in progress or queued. */
+  idle(): Promise<void>;
+}
+
+export interface WatchOptions {
+  minRows?: number;
+  /** After each maintenance of a space (also when it changed nothing). */
+  onMaintained?: (event: TenantIndexChanges & { spaceId: string; busy: boolean }) => void;
+  /** A maintenance that failed; the watch goes on. Default: a process warning. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Keeps tenant indexes in step with growth without an operator: a search that finds a tenant past
+ * the exact threshold without its own index searches exactly and notifies
+ * `neonhub_tenant_indexes` with the space's id (at its commit; the payload names no tenant), and
+ * this watch runs {@link maintainTenantIndexes} for that space, one space at a time, notifications
+ * arriving meanwhile coalesced. Run it where the schema owner's login is (a worker process, or
+ * `neonhub-db maintain --watch`), beside the periodic `neonhub-db maintain` that catches what
+ * arrived while no watch ran.
+ */
+export async function watchTenantIndexes(
+  handle: DbHandle,
+  options: WatchOptions = {},
+): Promise<TenantIndexWatch> {
+  const pending = new Set<string>();
+  let running: Promise<void> | undefined;
+  const onError =
+    options.onError ??
+    ((error: unknown) =>
+      process.emitWarning(`tenant index maintenance failed: ${(error as Error)?.message ?? String(error)}`));
+  const drain = async () => {
+    for (const spaceId of pending) {
+      pending.delete(spaceId);
+      try {
+        const changes = await maintainTenantIndexes(handle, { spaceId, minRows: options.minRows });
+        options.onMaintained?.({ spaceId, ...changes });
+      } catch (error) {
+        onError(error);
+      }
+    }
+  };
+  const kick = () => {
+    running ??= drain().finally(() => {
+      running = undefined;
+      if (pending.size > 0) kick();
+    });
+  };
+  const unlisten =
+    handle.target.kind === 'server'
+      ? await listen(handle, TENANT_INDEX_CHANNEL, (payload) => {
+          if (!isUuid(payload)) return;
+          pending.add(payload.toLowerCase());
+          kick();
+        })
+      : pollSpaces(handle, (spaceIds) => {
+          for (const spaceId of spaceIds) pending.add(spaceId);
+          kick();
+        });
+  const idle = async () => {
+    while (running) await running;
+  };
+  return {
+    idle,
+    async stop() {
+      await unlisten();
+      await idle();
+    },
+  };
+}
+
+type Unlisten = () => Promise<void>;
+
+/** LISTEN on the server client's own connection, which postgres.js keeps for it. */
+async function listen(
+  handle: DbHandle,
+  channel: string,
+  onPayload: (payload: string) => void,
+): Promise<Unlisten> {
+  const sql = driverOf(handle.db) as {
+    listen(channel: string, fn: (payload: string) => void): Promise<{ unlisten: Unlisten }>;
+  };
+  const { unlisten } = await sql.listen(channel, onPayload);
+  return unlisten;
+}
+
+/** How often the embedded database's watch looks at every space. */
+const EMBEDDED_POLL_MS = 1000;
+
+/**
+ * The embedded database has one session, and every scope's reset (`app_reset_session`) ends its
+ * LISTENs there, before a search's notification would reach it: the watch looks at every space
+ * each second instead (a development database: a handful of spaces and tenants).
+ */
+function pollSpaces(handle: DbHandle, onSpaces: (spaceIds: string[]) => void): Unlisten {
+  let stopped = false;
+  const timer = setInterval(() => {
+    handle.sql
+      .query<{ id: string }>('select id from embedding_spaces')
+      .then((rows) => {
+        if (!stopped) onSpaces(rows.map((row) => row.id));
+      })
+      .catch(() => {});
+  }, EMBEDDED_POLL_MS);
+  timer.unref();
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}

@@ -1,0 +1,427 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { invalidInput, isUuid } from '../base/input.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
+import { currentTenant } from '../client/tenant.ts';
+import type { EmbeddingSpace } from '../schema/index.ts';
+import {
+  assertEmbedderFits,
+  distanceOperator,
+  type Embedder,
+  embeddingIndexName,
+  getEmbeddingSpace,
+  tenantIndexName,
+  toVector,
+  type VectorInput,
+  vectorLiteral,
+} from './embedding-spaces.ts';
+import { withSettings } from './search-statements.ts';
+
+/** Largest k a search accepts. */
+export const MAX_K = 1000;
+
+/**
+ * Filters leaving at most this many candidates are searched exactly (no index): an exact scan
+ * costs about 1.5 µs per candidate at 768 dimensions (`npm run bench`), so at this size it takes
+ * what a tenant's HNSW scan does, and loses nothing. Above it an HNSW index serves the query. The
+ * cost grows with the vector length, so the threshold shrinks with it: 6,000 candidates at 256
+ * dimensions, 2,000 at 768, 1,000 at 1,536 (at least 200).
+ */
+export function defaultExactThreshold(dimensions: number): number {
+  return Math.max(200, Math.round(1_536_000 / dimensions));
+}
+
+/**
+ * `hnsw.ef_search` unless told otherwise: ten times the rows wanted, at least 100. pgvector's
+ * default of 40 gave recall@10 of 0.89 to 0.92 on filters of 10% to 30% of 100k 768-dimension
+ * chunks (`npm run bench`); the larger list stays well inside the latency budget.
+ */
+export function defaultEfSearch(limit: number): number {
+  return Math.min(1000, Math.max(100, 10 * limit));
+}
+
+/** pgvector's own floor for `hnsw.max_scan_tuples`. */
+const MIN_SCAN_TUPLES = 20_000;
+const MAX_SCAN_TUPLES = 5_000_000;
+
+export type VectorStrategy = 'exact' | 'hnsw';
+
+export interface VectorSearchOptions {
+  /** `auto` (default) decides by a capped count of the candidates; the others force a path. */
+  strategy?: 'auto' | VectorStrategy;
+  /** Candidates at or under which `auto` searches exactly. Default {@link defaultExactThreshold}. */
+  exactThreshold?: number;
+  /** `hnsw.ef_search` for this query (1..1000). Default {@link defaultEfSearch}; iterative scans go further when the filter needs it. */
+  efSearch?: number;
+}
+
+/** The query vector: given, or the embedding of `text` by an embedder of the same space. */
+export type QueryVector = { vector: VectorInput; text?: undefined } | { text: string; embedder: Embedder };
+
+/** The HNSW index a plan searches: the tenant's own, or the space's shared one. */
+export type PlannedIndex = 'tenant' | 'space';
+
+export interface NearestPlan {
+  strategy: VectorStrategy;
+  /** What the caller's extra look-up returned (see {@link planNearest}). */
+  checked?: unknown;
+  /** Rows matching the filter, counted up to the exact threshold + 1. */
+  candidates: number;
+  efSearch?: number;
+  maxScanTuples?: number;
+  /** The index an `hnsw` plan searches. */
+  index?: PlannedIndex;
+  /**
+   * More candidates than the exact threshold, and the tenant's own index is not built yet: the
+   * search runs exactly meanwhile, and asks the tenant-index maintainer for it.
+   */
+  tenantIndexPending?: boolean;
+  /** `SET LOCAL` settings {@link withPlanSettings} sends with the plan's statements. */
+  settings: Record<string, string | number>;
+}
+
+export interface NearestQuery {
+  table: string;
+  space: EmbeddingSpace;
+  vector: number[];
+  /** The tenant every statement names; {@link planNearest} sets it from the scope when absent. */
+  organizationId?: string;
+  /** Extra conditions on the table (unqualified columns), already safe SQL. */
+  filter: SQL;
+  /** Rows wanted from the nearest-neighbour step. */
+  limit: number;
+  options: VectorSearchOptions;
+  /**
+   * A second table with the same id, filter and embedding columns holding more vectors of the
+   * space (`chunk_embeddings`, written by a re-embedding), searched beside `table` the same way
+   * (its own capped count, the tenant's own index there) in the same statement.
+   */
+  alsoFrom?: string;
+}
+
+/** Checks k: an integer from 1 to {@link MAX_K}. */
+export function assertK(k: unknown, table: string): asserts k is number {
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > MAX_K)
+    throw invalidInput(table, 'embedding', `k must be an integer from 1 to ${MAX_K}, got ${String(k)}`);
+}
+
+/** A list of UUIDs as a SQL array literal (each checked, so inlining is safe). */
+export function uuidArray(ids: readonly string[], table: string, column: string): SQL {
+  for (const id of ids)
+    if (!isUuid(id))
+      throw invalidInput(table, column, `${column} must hold UUIDs, got ${JSON.stringify(id)}`);
+  return sql.raw(`'{${ids.join(',')}}'::uuid[]`);
+}
+
+/** Loads the space, checks the query (vector or text + embedder) against it and returns the vector. */
+export async function resolveQueryVector(
+  tx: Transaction,
+  spaceId: string,
+  query: QueryVector,
+  table: string,
+): Promise<{ space: EmbeddingSpace; vector: number[] }> {
+  const space = await getEmbeddingSpace(tx, spaceId, table);
+  if (query.text !== undefined) {
+    if (typeof query.text !== 'string' || !/[\p{L}\p{N}]/u.test(query.text))
+      throw invalidInput(table, 'content', 'the query text is empty (it has no letters or digits)');
+    if (!query.embedder) throw invalidInput(table, 'embedding', 'a text query needs an embedder');
+    assertEmbedderFits(query.embedder, space, table);
+    const [vector] = await query.embedder.embedMany([query.text]);
+    return { space, vector: toVector(vector, space, table) };
+  }
+  if (query.vector === undefined) throw invalidInput(table, 'embedding', 'give a query vector or a text');
+  return { space, vector: toVector(query.vector, space, table) };
+}
+
+/**
+ * The per-space index's predicate, inlined as literals: a parameter would not let the planner
+ * prove the partial index applies (generic plans).
+ */
+const inSpace = (space: EmbeddingSpace) => {
+  if (!isUuid(space.id) || !Number.isInteger(space.dimensions))
+    throw new Error(`embedding space ${space.id} is malformed`);
+  return sql.raw(`embedding_space_id = '${space.id}'::uuid and embedding_dimensions = ${space.dimensions}`);
+};
+
+/**
+ * The capped count of a query's candidates, as a materialized CTE `counted (n)`. It names the space
+ * alone (its length follows from it: `<table>_embedding_space_fkey`), so the (tenant, dataset,
+ * space) B-tree answers it from the index, reading at most `cap` entries.
+ */
+function countedCandidates(q: NearestQuery, cap: number, name = 'counted'): SQL {
+  if (!isUuid(q.space.id)) throw new Error(`embedding space ${q.space.id} is malformed`);
+  return sql`${sql.identifier(name)} as materialized (
+    select count(*)::int as n from (
+      select 1 from ${sql.identifier(q.table)}
+      where ${tenantCondition(q)} and ${sql.raw(`embedding_space_id = '${q.space.id}'::uuid`)} and ${q.filter}
+      limit ${cap}) c
+  )`;
+}
+
+/** The tenant named in every statement (a bind parameter), plus, for a tenant's own index, its literal predicate. */
+function tenantCondition(q: NearestQuery, plan?: NearestPlan): SQL {
+  const org = q.organizationId;
+  if (!org) throw new Error('planNearest names the tenant of a nearest query before it runs');
+  if (plan?.index !== 'tenant') return sql`organization_id = ${org}`;
+  if (!isUuid(org)) throw new Error(`organization id ${org} is not a UUID`);
+  return sql`organization_id = ${org} and ${sql.raw(`organization_id = '${org}'::uuid`)}`;
+}
+
+/** Runs a plan's statements with its settings (see {@link withSettings}); a pending tenant index is asked for on the way. */
+export const withPlanSettings = <T>(
+  tx: Transaction,
+  q: NearestQuery,
+  plan: NearestPlan,
+  run: () => Promise<T>,
+) => withSettings(tx, plan.settings, run, plan.tenantIndexPending ? [requestTenantIndex(q.space)] : []);
+
+/**
+ * Runs a plan's nearest statement (`select`, with the plan's settings); when the index scan found
+ * fewer than the rows wanted while more match, runs it again on the exact path, so whenever at
+ * least `limit` rows match, `limit` come back.
+ */
+export async function runNearest<R>(
+  tx: Transaction,
+  q: NearestQuery,
+  plan: NearestPlan,
+  select: (plan: NearestPlan) => Promise<R[]>,
+): Promise<{ rows: R[]; strategy: VectorStrategy | 'hnsw_then_exact' }> {
+  const rows = await withPlanSettings(tx, q, plan, () => select(plan));
+  if (plan.strategy !== 'hnsw' || rows.length >= q.limit || plan.candidates <= rows.length)
+    return { rows, strategy: plan.strategy };
+  const exact: NearestPlan = { ...plan, strategy: 'exact', index: undefined, settings: {} };
+  return { rows: await withPlanSettings(tx, q, exact, () => select(exact)), strategy: 'hnsw_then_exact' };
+}
+
+/**
+ * Tables whose vectors are searched through indexes of one tenant each (see `ensureTenantIndexes`),
+ * never a shared one: every chunk search names one tenant, and a graph of all tenants serves such
+ * a search badly (recall@10 0.88 to 0.95 at `ef_search` 100 for tenants of 1% to 30% of 100k rows,
+ * against 1.000 on the tenant's own graph), while every row written would go into both. Chunks'
+ * re-embedded vectors (`chunk_embeddings`) are searched beside them, so they are indexed the same
+ * way. The other embedding tables keep the space's shared index.
+ */
+export const TENANT_INDEXED_TABLES = ['chunks', 'chunk_embeddings'] as const;
+
+export type TenantIndexedTable = (typeof TENANT_INDEXED_TABLES)[number];
+
+const tenantIndexed = (table: string): table is TenantIndexedTable =>
+  (TENANT_INDEXED_TABLES as readonly string[]).includes(table);
+
+/** The channel on which searches ask for a pending tenant index (payload: the space id); see `watchTenantIndexes`. */
+export const TENANT_INDEX_CHANNEL = 'neonhub_tenant_indexes';
+
+/** The notification asking the maintainer to index a space's tenants: sent at commit, names no tenant. */
+export const requestTenantIndex = (space: EmbeddingSpace) =>
+  sql`select pg_notify(${TENANT_INDEX_CHANNEL}, ${space.id})`;
+
+type PlanRow = {
+  candidates: number;
+  index_tuples: number | null;
+  checked: unknown;
+};
+
+/** The query's options, checked: the exact threshold, `ef_search` and the strategy wanted. */
+function nearestOptions(q: NearestQuery) {
+  const threshold = Math.max(q.options.exactThreshold ?? defaultExactThreshold(q.space.dimensions), q.limit);
+  if (!Number.isInteger(threshold) || threshold < 0)
+    throw invalidInput(q.table, 'embedding', `exactThreshold must be an integer >= 0, got ${threshold}`);
+  const efSearch = q.options.efSearch ?? defaultEfSearch(q.limit);
+  if (!Number.isInteger(efSearch) || efSearch < 1 || efSearch > 1000)
+    throw invalidInput(q.table, 'embedding', `efSearch must be an integer from 1 to 1000, got ${efSearch}`);
+  const wanted = q.options.strategy ?? 'auto';
+  if (!['auto', 'exact', 'hnsw'].includes(wanted))
+    throw invalidInput(q.table, 'embedding', `strategy must be auto, exact or hnsw, got ${String(wanted)}`);
+  return { threshold, efSearch, wanted };
+}
+
+/** The HNSW settings of a plan: relaxed iterative scans, and no planner sort to prefer over the index. */
+const hnswSettings = (efSearch: number, maxScanTuples?: number) => ({
+  'hnsw.iterative_scan': 'relaxed_order',
+  'hnsw.ef_search': efSearch,
+  ...(maxScanTuples === undefined ? {} : { 'hnsw.max_scan_tuples': maxScanTuples }),
+  enable_sort: 'off',
+});
+
+/**
+ * Chooses the path in one round trip (which also runs the caller's `check` look-up, if any): a
+ * count of the candidates capped at the exact threshold ({@link countedCandidates}), and whether the HNSW index the table is searched through exists and is valid: the tenant's own
+ * for {@link TENANT_INDEXED_TABLES}, else the space's. Exact when few rows match or no index is
+ * valid (a tenant past the threshold whose index is not built yet is `tenantIndexPending`);
+ * otherwise HNSW, with relaxed iterative scans, `ef_search`, `max_scan_tuples` sized for the
+ * filter's selectivity, and `enable_sort = off`: the planner's cost model otherwise prefers
+ * sorting every candidate of a broad filter, so the index is the only unpenalised path and the
+ * plan executed is the one chosen here. The settings go with the statements ({@link withPlanSettings}).
+ */
+export async function planNearest(tx: Transaction, q: NearestQuery, check?: SQL): Promise<NearestPlan> {
+  const { threshold, efSearch, wanted } = nearestOptions(q);
+  q.organizationId ??= currentTenant(tx);
+  const index: PlannedIndex = tenantIndexed(q.table) ? 'tenant' : 'space';
+  const indexName =
+    index === 'tenant'
+      ? tenantIndexName(q.table, q.space.id, q.organizationId)
+      : embeddingIndexName(q.table, q.space.id);
+  const [row] = rowsOf<PlanRow>(
+    await tx.execute(sql`
+      with ${countedCandidates(q, threshold + 1)}
+      select n as candidates, (select c.reltuples::float8 from pg_class c
+               join pg_index i on i.indexrelid = c.oid where c.oid = to_regclass(${`public.${indexName}`}) and i.indisvalid) as index_tuples,
+             ${check ?? sql`null`} as checked
+      from counted`),
+  );
+  const candidates = Number(row?.candidates ?? 0);
+  const checked = row?.checked;
+  const indexTuples = row?.index_tuples ?? null;
+  const exact = { strategy: 'exact' as const, candidates, checked, settings: {} };
+  if (wanted === 'exact' || (wanted === 'auto' && candidates <= threshold)) return exact;
+  // Mid-build, or a table added around registration: searched exactly until the index is valid.
+  if (indexTuples === null)
+    return { ...exact, tenantIndexPending: index === 'tenant' && candidates > threshold };
+  // reltuples is -1 before the first ANALYZE; the count is then the best estimate there is.
+  const indexed = Math.max(Number(indexTuples), candidates, 1);
+  const maxScanTuples = Math.min(
+    MAX_SCAN_TUPLES,
+    Math.max(MIN_SCAN_TUPLES, Math.ceil((8 * q.limit * indexed) / Math.max(candidates, 1))),
+  );
+  return {
+    strategy: 'hnsw',
+    candidates,
+    checked,
+    efSearch,
+    maxScanTuples,
+    index,
+    settings: hnswSettings(efSearch, maxScanTuples),
+  };
+}
+
+/** A search statement that chooses its path itself (see {@link oneStatementNearest}). */
+export interface OneStatementNearest {
+  /** `with` items ending in `nearest (id, distance)`: the candidate counts, the index checks, and every path. */
+  ctes: SQL;
+  /** The columns that say which path ran: `candidates` and `indexed`, and `also_candidates` and `also_indexed` for `alsoFrom`. */
+  meta: SQL;
+  settings: Record<string, string | number>;
+  /** The plan the statement followed, read from its {@link OneStatementMeta} columns. */
+  planOf(meta: OneStatementMeta): NearestPlan;
+}
+
+type Count = number | string | null;
+
+/** The columns of {@link OneStatementNearest.meta}. */
+export interface OneStatementMeta {
+  candidates?: Count;
+  indexed?: boolean | null;
+  also_candidates?: Count;
+  also_indexed?: boolean | null;
+}
+
+/**
+ * For {@link TENANT_INDEXED_TABLES}: the choice {@link planNearest} makes, made inside the search
+ * statement, so a search is one round trip. The capped count and the validity of the tenant's index
+ * are materialized CTEs; the exact and the HNSW selects are both planned, each under a condition on
+ * them alone, which PostgreSQL evaluates once before running the select (a one-time filter), so
+ * only one runs. The HNSW settings go with every such statement; `max_scan_tuples` stays at
+ * pgvector's default, never the limit here: a tenant's index is searched only for filters matching
+ * more than the exact threshold, a large share of the rows it holds. With `alsoFrom`, that table
+ * chooses its own path the same way, and the nearest rows of both are kept.
+ */
+export function oneStatementNearest(tx: Transaction, q: NearestQuery): OneStatementNearest {
+  const { threshold, efSearch, wanted } = nearestOptions(q);
+  q.organizationId ??= currentTenant(tx);
+  const organizationId = q.organizationId;
+  const exact: NearestPlan = { strategy: 'exact', candidates: 0, settings: {} };
+  const hnsw: NearestPlan = { strategy: 'hnsw', candidates: 0, index: 'tenant', settings: {} };
+  // Each table's CTEs and columns carry its prefix: none for `table`, `also_` for `alsoFrom`.
+  const side = (table: string, prefix: string) => {
+    const t = { ...q, table };
+    const counted = `${prefix}counted`;
+    const own = `${prefix}own`;
+    const indexName = `public.${tenantIndexName(table, q.space.id, organizationId)}`;
+    const valid = sql`(select valid from ${sql.identifier(own)})`;
+    const useIndex =
+      wanted === 'hnsw'
+        ? valid
+        : sql`((select n from ${sql.identifier(counted)}) > ${threshold} and ${valid})`;
+    return {
+      ctes: sql`
+      ${countedCandidates(t, threshold + 1, counted)},
+      ${sql.identifier(own)} as materialized (
+        select exists (select from pg_index i where i.indexrelid = to_regclass(${indexName}) and i.indisvalid) as valid
+      )`,
+      nearest:
+        wanted === 'exact'
+          ? sql`(${nearestSql(t, exact)})`
+          : sql`(${nearestSql(t, exact, sql`not ${useIndex}`)}) union all (${nearestSql(t, hnsw, useIndex)})`,
+      meta: sql`(select n from ${sql.identifier(counted)}) as ${sql.identifier(`${prefix}candidates`)},
+        ${valid} as ${sql.identifier(`${prefix}indexed`)}`,
+    };
+  };
+  const sides = [side(q.table, ''), ...(q.alsoFrom ? [side(q.alsoFrom, 'also_')] : [])];
+  const nearest =
+    sides.length === 1
+      ? sql.join(sides.map((s) => s.nearest))
+      : sql`select id, distance from (${sql.join(
+          sides.map((s) => s.nearest),
+          sql` union all `,
+        )}) both_tables order by distance limit ${q.limit}`;
+  const settings = wanted === 'exact' ? {} : hnswSettings(efSearch);
+  const sidePlan = (count: Count | undefined, indexed: boolean | null | undefined) => {
+    const candidates = Number(count ?? 0);
+    const useIndex = wanted !== 'exact' && indexed === true && (wanted === 'hnsw' || candidates > threshold);
+    return {
+      candidates,
+      useIndex,
+      pending: wanted !== 'exact' && candidates > threshold && indexed !== true,
+    };
+  };
+  return {
+    ctes: sql`${sql.join(
+      sides.map((s) => s.ctes),
+      sql`,`,
+    )},
+      nearest as materialized (${nearest})`,
+    meta: sql.join(
+      sides.map((s) => s.meta),
+      sql`, `,
+    ),
+    settings,
+    planOf: (meta) => {
+      const first = sidePlan(meta.candidates, meta.indexed);
+      const also = q.alsoFrom ? sidePlan(meta.also_candidates, meta.also_indexed) : undefined;
+      const candidates = first.candidates + (also?.candidates ?? 0);
+      // A table searched exactly for want of its index asks for it, whatever the other one did.
+      const pending = first.pending || also?.pending === true;
+      if (first.useIndex || also?.useIndex)
+        return {
+          strategy: 'hnsw',
+          candidates,
+          efSearch,
+          index: 'tenant',
+          tenantIndexPending: pending,
+          settings,
+        };
+      return { strategy: 'exact', candidates, tenantIndexPending: pending, settings: {} };
+    },
+  };
+}
+
+/**
+ * `select id, distance ... order by distance limit n` for a plan. HNSW: the indexed expression
+ * (`embedding::halfvec(D) <op> query`) under the partial index's predicate (the tenant's literal
+ * too when it has its own index), so the index serves it; with relaxed order the caller re-sorts.
+ * Exact: the uncast expression, which no index matches.
+ */
+export function nearestSql(q: NearestQuery, plan: NearestPlan, gate?: SQL): SQL {
+  const op = sql.raw(distanceOperator(q.space.distance));
+  const dims = sql.raw(String(q.space.dimensions));
+  const literal = vectorLiteral(q.vector);
+  const distance =
+    plan.strategy === 'hnsw'
+      ? sql`(embedding::halfvec(${dims}) ${op} ${literal}::halfvec(${dims}))`
+      : sql`(embedding ${op} ${literal}::halfvec)`;
+  return sql`
+    select id, ${distance} as distance
+    from ${sql.identifier(q.table)}
+    where ${tenantCondition(q, plan)} and ${inSpace(q.space)} and ${q.filter}${gate ? sql` and ${gate}` : sql``}
+    order by distance
+    limit ${q.limit}`;
+}
