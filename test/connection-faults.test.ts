@@ -310,7 +310,7 @@ describe.skipIf(!binaries)(
       );
       const stats = (handle.db as unknown as { $client: { stats?: { leased: number } } }).$client.stats;
       console.log(
-        `fast restart: ${counts.calls} scopes, ${counts.ok} ok, ${counts.typed} retryable connection errors, ${counts.other.length} other, ${counts.hung} hung, ${uncaught.length} uncaught; afterwards ${after.outcome}, ${stats?.leased ?? 0} connections leased`,
+        `fast restart: ${counts.calls} scopes, ${counts.ok} ok, ${counts.typed} retryable connection errors, ${counts.other.length} other, ${counts.hung} hung, ${uncaught.length} uncaught; afterwards ${after.outcome === 'failed' ? `failed (${String(after.error)})` : after.outcome}, ${stats?.leased ?? 0} connections leased`,
       );
       expect(counts.hung).toBe(0);
       expect(counts.other).toEqual([]);

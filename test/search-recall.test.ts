@@ -64,48 +64,55 @@ beforeAll(async () => {
   );
 });
 
+/** The plan of every filter, searched with each strategy, as EXPLAIN reports it. */
+async function plans() {
+  const { db } = database.current;
+  const vector = localEmbedder.embed(queryTexts(1, 5)[0] ?? 'x');
+  const found: { filter: string; strategy: string; index: string | undefined; pending: boolean }[] = [];
+  for (const filter of filters) {
+    const tenant = tenants[filter.tenant] as CorpusTenant;
+    const datasetIds = filter.datasets.map((i) => tenant.datasets[i]?.id ?? '');
+    for (const strategy of ['hnsw', 'exact'] as const) {
+      const query = {
+        spaceId: space.id,
+        vector,
+        k: K,
+        datasetIds,
+        strategy,
+        exactThreshold: EXACT_THRESHOLD,
+      };
+      const explained = await withTenant(db, tenant.organizationId, (tx) => explainSearchChunks(tx, query));
+      found.push({
+        filter: `tenant ${filter.tenant} datasets ${filter.datasets.join(',')}`,
+        strategy: explained.strategy,
+        index: explained.plan.match(/Index Scan using (\w+_hnsw_idx)/)?.[1],
+        pending: explained.tenantIndexPending,
+      });
+    }
+  }
+  return found;
+}
+
+/** The tenants above 10% of the rows: the ones with an index of their own once it is built. */
+const largeIndexes = () =>
+  tenants.slice(0, 3).map((t) => tenantIndexName('chunks', space.id, t.organizationId));
+
 describe('filtered retrieval recall', () => {
-  it("runs a tenant's own HNSW index whenever the plan says hnsw, and exactly until the tenant has one (EXPLAIN)", async () => {
-    const handle = database.current;
-    const vector = localEmbedder.embed(queryTexts(1, 5)[0] ?? 'x');
-    const plans = async () => {
-      const found: { filter: string; strategy: string; index: string | undefined; pending: boolean }[] = [];
-      for (const filter of filters) {
-        const tenant = tenants[filter.tenant] as CorpusTenant;
-        const datasetIds = filter.datasets.map((i) => tenant.datasets[i]?.id ?? '');
-        for (const strategy of ['hnsw', 'exact'] as const) {
-          const query = {
-            spaceId: space.id,
-            vector,
-            k: K,
-            datasetIds,
-            strategy,
-            exactThreshold: EXACT_THRESHOLD,
-          };
-          const explained = await withTenant(handle.db, tenant.organizationId, (tx) =>
-            explainSearchChunks(tx, query),
-          );
-          found.push({
-            filter: `tenant ${filter.tenant} datasets ${filter.datasets.join(',')}`,
-            strategy: explained.strategy,
-            index: explained.plan.match(/Index Scan using (\w+_hnsw_idx)/)?.[1],
-            pending: explained.tenantIndexPending,
-          });
-        }
-      }
-      return found;
-    };
-    // No tenant has an index yet: every filter is searched exactly, those past the threshold saying so.
+  it('searches every filter exactly while no tenant has an index of its own, those past the threshold saying so (EXPLAIN)', async () => {
     const before = await plans();
     console.table(before);
     for (const plan of before) expect(plan).toMatchObject({ strategy: 'exact', index: undefined });
     expect(before.filter((plan) => plan.pending).length).toBeGreaterThan(0);
+  });
 
-    // Tenants above 10% of the rows get their own index; their searches use it, recall holds.
-    const built = await ensureTenantIndexes(handle, { spaceId: space.id, minRows: N / 10 });
-    const large = tenants.slice(0, 3).map((t) => tenantIndexName('chunks', space.id, t.organizationId));
-    expect(built.sort()).toEqual([...large].sort());
-    expect(await ensureTenantIndexes(handle, { spaceId: space.id, minRows: N / 10 })).toEqual([]);
+  it('builds an index for each tenant above a tenth of the rows, and nothing on a second call', async () => {
+    const built = await ensureTenantIndexes(database.current, { spaceId: space.id, minRows: N / 10 });
+    expect(built.sort()).toEqual(largeIndexes().sort());
+    expect(await ensureTenantIndexes(database.current, { spaceId: space.id, minRows: N / 10 })).toEqual([]);
+  });
+
+  it("runs a tenant's own HNSW index whenever the plan says hnsw, and exactly where the tenant has none (EXPLAIN)", async () => {
+    const large = largeIndexes();
     const after = await plans();
     console.table(after);
     after.forEach((plan, i) => {
