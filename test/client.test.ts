@@ -67,8 +67,10 @@ describe('connecting', () => {
   const setupDir = path.join(mkdtempSync(path.join(tmpdir(), 'neonhub-setup-')), 'pglite');
   afterAll(() => rmSync(path.dirname(setupDir), { recursive: true, force: true }));
   // PGlite compiles its WebAssembly, and each extension's on its first CREATE EXTENSION, once per
-  // process: done first, so the cases time their commands.
+  // process, and the test runner transforms the seeds the CLI loads when it first needs them: done
+  // first, so the cases time their commands.
   beforeAll(async () => {
+    await import('../src/seed/index.ts');
     const warm = openPglite('memory://');
     await warm.exec('create extension vector; create extension pg_trgm');
     await warm.close();
