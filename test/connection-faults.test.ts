@@ -46,6 +46,24 @@ async function uncaughtDuring<T>(run: () => Promise<T>): Promise<{ result: T; un
   }
 }
 
+/**
+ * What a caller does with a retryable error: tries `call` again half a second later, up to 20 times,
+ * while it fails retryable (or hangs); the outcome of the last try, and how many there were.
+ */
+async function retriedAsACallerWould(call: () => Promise<unknown>) {
+  let tries = 0;
+  let outcome: Awaited<ReturnType<typeof settled>> = { outcome: 'hung' };
+  while (
+    tries < 20 &&
+    (outcome.outcome === 'hung' || (outcome.outcome === 'failed' && isRetryable(outcome.error)))
+  ) {
+    tries++;
+    outcome = await settled(call());
+    if (outcome.outcome !== 'ok') await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return { after: outcome, tries };
+}
+
 type Tally = { calls: number; ok: number; typed: number; other: string[]; hung: number };
 
 function tally(results: Awaited<ReturnType<typeof settled>>[]): Tally {
@@ -228,16 +246,9 @@ describe.skipIf(!onServer)(
           ),
         ];
         await holders.close();
-        // What a caller does with a retryable error: try again a little later.
-        let tries = 0;
-        let after: Awaited<ReturnType<typeof settled>> = { outcome: 'hung' };
-        while (after.outcome !== 'ok' && tries < 20) {
-          tries++;
-          after = await settled(
-            withTenant(bounded.db, organizationId, (tx) => shapes.select?.(tx) ?? Promise.resolve()),
-          );
-          if (after.outcome !== 'ok') await new Promise((resolve) => setTimeout(resolve, 500));
-        }
+        const { after, tries } = await retriedAsACallerWould(() =>
+          withTenant(bounded.db, organizationId, (tx) => shapes.select?.(tx) ?? Promise.resolve()),
+        );
         console.log(
           `slots exhausted: ${counts.calls} calls, ${counts.ok} ok, ${counts.typed} retryable ConnectionErrors (${reasons.join('; ')}) in ${seconds.toFixed(1)} s, ${counts.hung} hung, ${uncaught.length} uncaught; freed, the pool ${after.outcome} at try ${tries} ${after.outcome === 'failed' ? String(after.error).slice(0, 200) : ''}`,
         );
@@ -305,21 +316,11 @@ describe.skipIf(!binaries)(
         return settledRuns;
       });
       const counts = tally(results);
-      // What a caller does with a retryable error: try again a little later. The first call after
-      // the restart can meet a connection attempt the pool began while the server was starting.
-      let tries = 0;
-      let after: Awaited<ReturnType<typeof settled>> = { outcome: 'hung' };
-      while (
-        after.outcome !== 'ok' &&
-        (tries === 0 || (after.outcome === 'failed' && isRetryable(after.error))) &&
-        tries < 20
-      ) {
-        tries++;
-        after = await settled(
-          withTenant(handle.db, restarted, async (tx) => rowsOf(await tx.execute(sql`select 1 as one`))),
-        );
-        if (after.outcome !== 'ok') await new Promise((resolve) => setTimeout(resolve, 500));
-      }
+      // The first call after the restart can meet a connection attempt the pool began while the
+      // server was starting: a caller retries it.
+      const { after, tries } = await retriedAsACallerWould(async () =>
+        withTenant(handle.db, restarted, async (tx) => rowsOf(await tx.execute(sql`select 1 as one`))),
+      );
       const stats = (handle.db as unknown as { $client: { stats?: { leased: number } } }).$client.stats;
       console.log(
         `fast restart: ${counts.calls} scopes, ${counts.ok} ok, ${counts.typed} retryable connection errors, ${counts.other.length} other, ${counts.hung} hung, ${uncaught.length} uncaught; afterwards ${after.outcome === 'failed' ? `failed (${String(after.error)})` : after.outcome} at try ${tries}, ${stats?.leased ?? 0} connections leased`,

@@ -34,28 +34,21 @@ export type AgentKind = (typeof agentKinds)[number];
 /** The channel enqueues notify on commit: an idle worker listening on it claims at once. */
 export const RUN_QUEUE_CHANNEL = 'neonhub_agent_runs';
 
+/** What a caller may set on a run besides its agent; each is optional. */
+const enqueueOptions = {
+  input: true,
+  conversationId: true,
+  parentRunId: true,
+  idempotencyKey: true,
+  priority: true,
+  runAt: true,
+  maxAttempts: true,
+  backoffSeconds: true,
+} as const;
+
 const enqueueInputSchema = insertAgentRunBaseSchema
-  .pick({
-    agentId: true,
-    input: true,
-    conversationId: true,
-    parentRunId: true,
-    idempotencyKey: true,
-    priority: true,
-    runAt: true,
-    maxAttempts: true,
-    backoffSeconds: true,
-  })
-  .partial({
-    input: true,
-    conversationId: true,
-    parentRunId: true,
-    idempotencyKey: true,
-    priority: true,
-    runAt: true,
-    maxAttempts: true,
-    backoffSeconds: true,
-  })
+  .pick({ agentId: true, ...enqueueOptions })
+  .partial(enqueueOptions)
   .extend({
     /** Default: the agent's current config. */
     configId: z.uuid().optional(),
