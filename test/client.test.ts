@@ -63,6 +63,20 @@ describe('connecting', () => {
     );
   });
 
+  it('a command without what it needs prints the usage and exits 2, connecting to nothing', async () => {
+    const unreachable = { DATABASE_URL: 'postgres://neonhub:s3cret-pw@127.0.0.1:1/neonhub' };
+    for (const args of [
+      ['rotate-tenant-key', '--grace', '60'],
+      ['create-login'],
+      ['audit'],
+      ['no-such-command'],
+    ]) {
+      const run = await cliHere(args, unreachable);
+      expect({ args, status: run.status, stderr: run.stderr }).toEqual({ args, status: 2, stderr: '' });
+      expect(run.stdout).toMatch(/^neonhub-db <command>/);
+    }
+  });
+
   // One data dir for both: the first run creates it, the second finds everything there.
   const setupDir = path.join(mkdtempSync(path.join(tmpdir(), 'neonhub-setup-')), 'pglite');
   afterAll(() => rmSync(path.dirname(setupDir), { recursive: true, force: true }));
