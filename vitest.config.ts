@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { suiteNodeFlags } from './test/support/node-flags.ts';
 
 export default defineConfig({
   test: {
@@ -6,6 +7,8 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     // Each file opens its own migrated database; PGlite instances are memory-hungry, so cap them.
     maxWorkers: 2,
+    // Short-lived processes that open PGlite: baseline WebAssembly code only (see node-flags.ts).
+    execArgv: suiteNodeFlags,
     // Hang guards, not speed limits: on a loaded 2-core machine a test runs several times slower.
     testTimeout: 300_000,
     hookTimeout: 600_000,

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataDirLockedError, lockDataDir, lockFileOf } from '../src/embedded/data-dir-lock.ts';
+import { suiteNodeFlags } from './support/node-flags.ts';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'neonhub-lock-'));
 const children: ChildProcess[] = [];
@@ -22,7 +23,7 @@ const childScript = fileURLToPath(new URL('./support/open-data-dir.ts', import.m
 function openInChild(
   dataDir: string,
 ): Promise<{ child: ChildProcess; open: boolean; stderr: string; code?: number | null }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', childScript, dataDir], {
+  const child = spawn(process.execPath, [...suiteNodeFlags, '--import', 'tsx', childScript, dataDir], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

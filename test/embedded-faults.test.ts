@@ -25,6 +25,7 @@ import { migrate } from '../src/operator/migrate.ts';
 import { createDataset } from '../src/rag/datasets.ts';
 import { backend } from './support/database.ts';
 import type { CallReport, FaultPlan } from './support/embedded-fault-child.ts';
+import { suiteNodeFlags } from './support/node-flags.ts';
 import { localSpace, makeTenant } from './support/rag.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -141,7 +142,7 @@ let pending: { lines: Line[]; settle: () => void } | undefined;
 type Line = CallReport & { uncaught?: string; done?: boolean };
 
 function startChild(): ChildProcess {
-  const started = spawn(process.execPath, ['--import', 'tsx', childScript], {
+  const started = spawn(process.execPath, [...suiteNodeFlags, '--import', 'tsx', childScript], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -323,7 +323,7 @@ describe('bulkIngest', () => {
       const run = spawnSync(
         process.execPath,
         ['--import', 'tsx', 'src/cli/cli.ts', 'ingest', file, '--org', loader, '--dataset', datasetId],
-        { env: { ...process.env, DATABASE_URL: handle.url }, encoding: 'utf8', timeout: 15_000 },
+        { env: { ...process.env, DATABASE_URL: handle.url }, encoding: 'utf8' },
       );
       console.log(run.stdout, run.stderr);
       expect(run.status).toBe(0);

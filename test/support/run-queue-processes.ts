@@ -7,6 +7,7 @@ import { type Database, rowsOf, type Transaction } from '../../src/client/client
 import { currentTenant, withTenant } from '../../src/client/tenant.ts';
 import { agentConfigs, agents } from '../../src/schema/index.ts';
 import { bundledScript } from './bundle.ts';
+import { suiteNodeFlags } from './node-flags.ts';
 
 // Worker processes of the run queue, 3 of them killed with SIGKILL while they hold runs: what
 // became of every run. Shared by the one-server suite and the Citus cluster suite.
@@ -23,7 +24,7 @@ interface Child {
 }
 
 function startWorker(script: string, url: string, lines: string[]): Child {
-  const worker = spawn(process.execPath, [script, url], {
+  const worker = spawn(process.execPath, [...suiteNodeFlags, script, url], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: process.env,
   });
