@@ -14,6 +14,7 @@ export {
   verifyAllAuditChains,
   verifyAuditChain,
 } from './audit/audit.ts';
+export { toDatabaseError } from './base/database-errors.ts';
 export {
   type BulkCommitted,
   BulkLoadError,
@@ -30,7 +31,6 @@ export {
   RunLeaseLostError,
   ServerRequirementError,
   TenantScopeError,
-  toDatabaseError,
 } from './base/errors.ts';
 export { InputError } from './base/input.ts';
 export {

@@ -5,12 +5,12 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionError, DatabaseError } from '../src/base/errors.ts';
-import { createDb, openPglite } from '../src/client/client.ts';
+import { createDb } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { createOrganization } from '../src/identity/organizations.ts';
 import { roles, users } from '../src/schema/index.ts';
 import { cliHere } from './support/cli.ts';
-import { useTestDatabase } from './support/database.ts';
+import { useTestDatabase, warmEmbeddedEngine } from './support/database.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const database = useTestDatabase();
@@ -80,14 +80,11 @@ describe('connecting', () => {
   // One data dir for both: the first run creates it, the second finds everything there.
   const setupDir = path.join(mkdtempSync(path.join(tmpdir(), 'neonhub-setup-')), 'pglite');
   afterAll(() => rmSync(path.dirname(setupDir), { recursive: true, force: true }));
-  // PGlite compiles its WebAssembly, and each extension's on its first CREATE EXTENSION, once per
-  // process, and the test runner transforms the seeds the CLI loads when it first needs them: done
-  // first, so the cases time their commands.
+  // The test runner transforms the seeds the CLI loads when it first needs them: done first, with
+  // the engine's warm-up, so the cases time their commands.
   beforeAll(async () => {
     await import('../src/seed/index.ts');
-    const warm = openPglite('memory://');
-    await warm.exec('create extension vector; create extension pg_trgm');
-    await warm.close();
+    await warmEmbeddedEngine();
   });
 
   it('`setup` on a fresh embedded database migrates it and creates the demo data', async () => {

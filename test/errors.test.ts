@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DatabaseError, toDatabaseError } from '../src/base/errors.ts';
+import { toDatabaseError } from '../src/base/database-errors.ts';
+import { DatabaseError } from '../src/base/errors.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { registerEmbeddingSpace } from '../src/rag/embedding-spaces.ts';
 import {

@@ -5,7 +5,7 @@
 
 import { getTableName } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { toDatabaseError } from '../src/base/errors.ts';
+import { toDatabaseError } from '../src/base/database-errors.ts';
 import { InputError, parseInput } from '../src/base/input.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { btreeIndexBounds, oversizedIndexes } from '../src/operator/index-bounds.ts';

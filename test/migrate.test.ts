@@ -6,14 +6,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../src/base/errors.ts';
 import { createDb, type DbHandle, openPglite } from '../src/client/client.ts';
 import { templatedFs } from '../src/embedded/embedded-template.ts';
 import { createUser } from '../src/identity/users.ts';
 import { defaultMigrationsFolder, migrate, readMigrations } from '../src/operator/migrate.ts';
 import { adminUrlFor } from './support/backend.ts';
-import { backend, onServer, openEmptyServerDatabase, openTestDatabase } from './support/database.ts';
+import {
+  backend,
+  onServer,
+  openEmptyServerDatabase,
+  openTestDatabase,
+  warmEmbeddedEngine,
+} from './support/database.ts';
 
 const journal = readMigrations();
 const drizzleKitBin = path.join(
@@ -82,6 +88,10 @@ const ledger = (handle: DbHandle) =>
   );
 
 describe('migrator', () => {
+  // Every case opens an embedded database, the first an empty one to migrate (on PGlite, or without
+  // pgvector): the engine's one-time start-up is done before them.
+  beforeAll(warmEmbeddedEngine);
+
   it('applies every migration to an empty database, and a second run is a no-op', async () => {
     const { handle, drop } = await emptyDatabase();
     try {

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { TenantScopeError, toDatabaseError } from '../base/errors.ts';
+import { toDatabaseError } from '../base/database-errors.ts';
+import { TenantScopeError } from '../base/errors.ts';
 import { parseInput } from '../base/input.ts';
 import { type Database, rowsOf, type Transaction } from '../client/client.ts';
 import { runtimeOf, scopeOf } from '../client/scope-runtime.ts';

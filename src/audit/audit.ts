@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { toDatabaseError } from '../base/errors.ts';
+import { toDatabaseError } from '../base/database-errors.ts';
 import { parseInput } from '../base/input.ts';
 import { type Database, rowsOf, type Transaction } from '../client/client.ts';
 import { currentTenant, withTenant } from '../client/tenant.ts';

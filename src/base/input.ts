@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { toDatabaseError } from './errors.ts';
+import { toDatabaseError } from './database-errors.ts';
 
 export interface InputIssue {
   /** The column (snake_case) or nested path the issue is about, when there is one. */

@@ -1,5 +1,6 @@
 import { type PgPreparedQuery, PgTransaction, type PreparedQueryConfig } from 'drizzle-orm/pg-core';
-import { TenantScopeError, toDatabaseError } from '../base/errors.ts';
+import { toDatabaseError } from '../base/database-errors.ts';
+import { TenantScopeError } from '../base/errors.ts';
 import { isUuid } from '../base/input.ts';
 import type { Database, Transaction } from './client.ts';
 import { APP_ROLE, boundToScope, describeScope, runtimeOf, type Scope, scopeOf } from './scope-runtime.ts';

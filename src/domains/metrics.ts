@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { toDatabaseError } from '../base/errors.ts';
+import { toDatabaseError } from '../base/database-errors.ts';
 import { parseInput } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { currentTenant } from '../client/tenant.ts';

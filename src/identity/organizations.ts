@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { TenantScopeError, toDatabaseError } from '../base/errors.ts';
+import { toDatabaseError } from '../base/database-errors.ts';
+import { TenantScopeError } from '../base/errors.ts';
 import { stableId, uuidv7 } from '../base/ids.ts';
 import { isUuid, parseInput } from '../base/input.ts';
 import { type Database, rowsOf } from '../client/client.ts';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bytes, checkpointMessage } from '../audit/audit.ts';
-import { toDatabaseError } from '../base/errors.ts';
+import { toDatabaseError } from '../base/database-errors.ts';
 import { type Database, rowsOf } from '../client/client.ts';
 import { sealWithRing } from '../security/crypto.ts';
 import type { KeyRing } from '../security/key-ring.ts';

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { toDatabaseError } from '../base/errors.ts';
+import { toDatabaseError } from '../base/database-errors.ts';
 import { invalidInput, isUuid, parseInput } from '../base/input.ts';
 import { type Database, rowsOf, type Transaction } from '../client/client.ts';
 import type { embeddingDistances } from '../schema/enums.ts';

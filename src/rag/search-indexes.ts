@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { toDatabaseError } from '../base/errors.ts';
+import { toDatabaseError } from '../base/database-errors.ts';
 import type { DbHandle, DedicatedSession } from '../client/client.ts';
 
 // Index DDL that never blocks a tenant: builds and drops CONCURRENTLY on a server, on a connection

@@ -1,5 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { ReembeddingError, toDatabaseError } from '../base/errors.ts';
+import { toDatabaseError } from '../base/database-errors.ts';
+import { ReembeddingError } from '../base/errors.ts';
 import { InputError, invalidInput } from '../base/input.ts';
 import { type DbHandle, rowsOf, type Transaction } from '../client/client.ts';
 import { withTenant } from '../client/tenant.ts';

@@ -1,9 +1,29 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const bundles = new Map<string, Promise<string>>();
+const prefix = 'neonhub-test-bundle-';
+
+/** Whether process `pid` still runs (a signal 0 is only a check). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Bundles of test processes that ended without their exit handler (killed): removed by the next one. */
+function removeOrphans(cache: string): void {
+  for (const name of readdirSync(cache)) {
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (name.startsWith(prefix) && Number.isInteger(pid) && pid > 0 && !alive(pid))
+      rmSync(path.join(cache, name), { recursive: true, force: true });
+  }
+}
 
 /**
  * `entry`, the package sources and the libraries it imports, bundled once per test process into one
@@ -17,7 +37,8 @@ export function bundledScript(entry: string): Promise<string> {
     // Under node_modules, so the bundle's PGlite import resolves to this checkout's.
     const cache = path.join(root, 'node_modules', '.cache');
     mkdirSync(cache, { recursive: true });
-    const dir = mkdtempSync(path.join(cache, 'neonhub-test-bundle-'));
+    removeOrphans(cache);
+    const dir = mkdtempSync(path.join(cache, `${prefix}${process.pid}-`));
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const outfile = path.join(dir, `${path.parse(entry).name}.mjs`);
     bundle = build({

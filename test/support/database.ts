@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
-import { createDb, type DbHandle, pgliteExtensions, pgliteStartParams } from '../../src/client/client.ts';
+import {
+  createDb,
+  type DbHandle,
+  openPglite,
+  pgliteExtensions,
+  pgliteStartParams,
+} from '../../src/client/client.ts';
 import { memoryCopyOf } from '../../src/embedded/embedded-template.ts';
 import { adminUrlFor, type TestBackend } from './backend.ts';
 import { startStatementCapture, statementCaptureDir } from './statement-capture.ts';
@@ -93,4 +99,14 @@ export function useTestDatabase(): { readonly current: TestDatabase } {
       return holder.current;
     },
   };
+}
+
+/**
+ * PGlite compiles its WebAssembly once per process, and each extension's on its first CREATE
+ * EXTENSION: a file whose cases time embedded work (a migration, a command) does this first.
+ */
+export async function warmEmbeddedEngine(): Promise<void> {
+  const warm = openPglite('memory://');
+  await warm.exec('create extension vector; create extension pg_trgm');
+  await warm.close();
 }

@@ -1,4 +1,5 @@
-import { DatabaseError, toDatabaseError } from '../../src/base/errors.ts';
+import { toDatabaseError } from '../../src/base/database-errors.ts';
+import { DatabaseError } from '../../src/base/errors.ts';
 import { InputError } from '../../src/base/input.ts';
 
 /** The typed refusal a piece of work ends with; anything else (or success) fails the test. */
