@@ -1,6 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../src/agents/agents.ts';
 import { claimRuns, claimRunsAndNextDue, finishClaimedRuns, nextRunDueAt } from '../src/agents/run-claims.ts';
 import {
   type AgentKind,
@@ -17,7 +16,7 @@ import { withTenant } from '../src/client/tenant.ts';
 import { agentRuns } from '../src/schema/index.ts';
 import { useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
-import { seedAcmeAndGlobex } from './support/tenants.ts';
+import { type QueueTenants, seedQueueTenants } from './support/tenants.ts';
 
 // A worker finishes the runs it claimed through the queue's definer path (finishClaimedRuns), with
 // no tenant scope, and learns when the next run is due from its claim (claimRunsAndNextDue).
@@ -26,35 +25,20 @@ const database = useTestDatabase();
 
 let acme = '';
 let globex = '';
-const agentOf: Record<string, Partial<Record<AgentKind, string>>> = {};
-const kinds: AgentKind[] = ['copywriter', 'social', 'email', 'seo', 'research'];
+let queue: QueueTenants;
 
 beforeAll(async () => {
-  const { db } = database.current;
-  const seeded = await seedAcmeAndGlobex(db);
-  acme = seeded.acme.organizationId;
-  globex = seeded.globex.organizationId;
-  for (const org of [acme, globex]) {
-    agentOf[org] = {};
-    await withTenant(db, org, async (tx) => {
-      // The demo's runs (queued and running, made before the queue) are not this file's.
-      await tx.execute(sql`update agent_runs set status = 'cancelled', finished_at = greatest(now(), started_at)
-                           where organization_id = ${org}::uuid and status in ('queued', 'running')`);
-      for (const kind of kinds) {
-        const { agent } = await createAgent(tx, {
-          slug: `finish-${kind}`,
-          name: `Finish ${kind}`,
-          kind,
-          status: 'active',
-          config: { model: 'm', systemPrompt: 'p' },
-        });
-        (agentOf[org] as Record<string, string>)[kind] = agent.id;
-      }
-    });
-  }
+  queue = await seedQueueTenants(database.current.db, 'finish', [
+    'copywriter',
+    'social',
+    'email',
+    'seo',
+    'research',
+  ]);
+  ({ acme, globex } = queue);
 });
 
-const agent = (org: string, kind: AgentKind) => agentOf[org]?.[kind] ?? '';
+const agent = (org: string, kind: AgentKind) => queue.agent(org, kind);
 const scope = <T>(org: string, fn: Parameters<typeof withTenant<T>>[2]) =>
   withTenant(database.current.db, org, fn);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,7 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { finishRun } from '../src/agents/agent-runs.ts';
-import { createAgent } from '../src/agents/agents.ts';
 import { claimRuns, runQueueDepth } from '../src/agents/run-claims.ts';
 import {
   type AgentKind,
@@ -21,42 +20,20 @@ import { withTenant } from '../src/client/tenant.ts';
 import { agentKinds, agentRuns } from '../src/schema/index.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
-import { seedAcmeAndGlobex } from './support/tenants.ts';
+import { type QueueTenants, seedQueueTenants } from './support/tenants.ts';
 
 const database = useTestDatabase();
 
 let acme = '';
 let globex = '';
-/** One agent per kind in each tenant: each test claims its own kind, so runs of other tests stay out of its way. */
-const agentOf: Record<string, Record<string, string>> = {};
-const kinds: readonly AgentKind[] = agentKinds;
+let queue: QueueTenants;
 
 beforeAll(async () => {
-  const { db } = database.current;
-  const seeded = await seedAcmeAndGlobex(db);
-  acme = seeded.acme.organizationId;
-  globex = seeded.globex.organizationId;
-  for (const org of [acme, globex]) {
-    agentOf[org] = {};
-    await withTenant(db, org, async (tx) => {
-      // The demo's runs (queued and running, made before the queue) are not this file's.
-      await tx.execute(sql`update agent_runs set status = 'cancelled', finished_at = greatest(now(), started_at)
-                           where organization_id = ${org}::uuid and status in ('queued', 'running')`);
-      for (const kind of kinds) {
-        const { agent } = await createAgent(tx, {
-          slug: `queue-${kind.replace('_', '-')}`,
-          name: `Queue ${kind}`,
-          kind,
-          status: 'active',
-          config: { model: 'm', systemPrompt: 'p' },
-        });
-        (agentOf[org] as Record<string, string>)[kind] = agent.id;
-      }
-    });
-  }
+  queue = await seedQueueTenants(database.current.db, 'queue', agentKinds);
+  ({ acme, globex } = queue);
 });
 
-const agent = (org: string, kind: AgentKind) => agentOf[org]?.[kind] ?? '';
+const agent = (org: string, kind: AgentKind) => queue.agent(org, kind);
 const scope = <T>(org: string, fn: Parameters<typeof withTenant<T>>[2]) =>
   withTenant(database.current.db, org, fn);
 const claim = (kind: AgentKind, options: Omit<Parameters<typeof claimRuns>[1] & object, 'kinds'> = {}) =>
