@@ -4,7 +4,7 @@
 
 import { createDb, type DbHandle } from '../src/client/client.ts';
 import { createLocalEmbedder } from '../src/rag/embedder.ts';
-import { reembedMany } from '../src/reembedding/reembedding-run.ts';
+import { reembedMany } from '../src/reembedding/reembed-many.ts';
 
 export interface ReembedJob {
   url: string;

@@ -9,6 +9,7 @@ import { createLocalEmbedder } from '../src/rag/embedder.ts';
 import { registerEmbeddingSpace, tenantIndexName } from '../src/rag/embedding-spaces.ts';
 import { ingestDocument } from '../src/rag/ingest.ts';
 import { explainSearchChunks, searchChunks } from '../src/rag/search.ts';
+import { reembedMany } from '../src/reembedding/reembed-many.ts';
 import {
   compareSpaces,
   dropOldVectors,
@@ -17,7 +18,7 @@ import {
   startReembedding,
   switchReembedding,
 } from '../src/reembedding/reembedding.ts';
-import { type ReembedEmbedder, reembed, reembedMany } from '../src/reembedding/reembedding-run.ts';
+import { type ReembedEmbedder, reembed } from '../src/reembedding/reembedding-run.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder, NEXT_LOCAL_EMBEDDING_SPACE } from '../src/seed/brand.ts';
 import { onServer, useTestDatabase } from './support/database.ts';

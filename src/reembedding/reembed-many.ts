@@ -1,0 +1,95 @@
+import { sql } from 'drizzle-orm';
+import { invalidInput } from '../base/input.ts';
+import type { DbHandle } from '../client/client.ts';
+import { buildReembeddingIndex, REEMBED_BUILD_WORKERS } from './reembedding-index.ts';
+import type { Reembedding } from './reembedding-moves.ts';
+import { type ReembedEmbedder, reembed } from './reembedding-run.ts';
+
+// Many moves at once (every dataset of many tenants), with each tenant's index built as soon as its
+// moves are embedded, beside the moves still embedding.
+
+export interface ReembedManyInput {
+  /** The moves, each in its tenant; a tenant's moves are best given together, its largest first. */
+  moves: { organizationId: string; migrationId: string }[];
+  embedder: ReembedEmbedder;
+  /**
+   * Moves embedded at a time (default 2: one embeds while the other's batch is written). The
+   * handle needs `concurrency + 2` connections: a build holds two (its lock's and its own).
+   */
+  concurrency?: number;
+  batchSize?: number;
+  tenantIndexMinRows?: number;
+  /** After each move is embedded (awaited). */
+  onMoved?: (move: Reembedding) => void | Promise<void>;
+}
+
+/**
+ * Every move embedded, `concurrency` at a time (each as {@link reembed} with `index: 'deferred'`),
+ * and each tenant's index of its new space built once, as soon as the last of the tenant's moves
+ * is embedded: one build at a time on its own backend ({@link REEMBED_BUILD_WORKERS}), beside the
+ * moves still embedding, so the builds' CPU overlaps the embedding's instead of following it, and
+ * a core stays with the searches. `analyze chunk_embeddings` once at the end. Returns the moves.
+ */
+export async function reembedMany(handle: DbHandle, input: ReembedManyInput): Promise<Reembedding[]> {
+  const concurrency = input.concurrency ?? 2;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16)
+    throw invalidInput(
+      'reembeddings',
+      'id',
+      `concurrency must be an integer from 1 to 16, got ${concurrency}`,
+    );
+  const left = new Map<string, number>();
+  for (const move of input.moves) left.set(move.organizationId, (left.get(move.organizationId) ?? 0) + 1);
+  // The new spaces of each tenant's dataset moves, built once its last move is embedded.
+  const spaces = new Map<string, Set<string>>();
+  const queue = [...input.moves];
+  const done: Reembedding[] = [];
+  // One build at a time, in the order the tenants' moves finish.
+  let builds: Promise<unknown> = Promise.resolve();
+  let buildFailed: unknown;
+  let built = 0;
+  const build = (organizationId: string, spaceIds: Iterable<string>) => {
+    for (const spaceId of spaceIds)
+      builds = builds.then(async () => {
+        if (buildFailed) return;
+        try {
+          built += (
+            await buildReembeddingIndex(handle, spaceId, {
+              organizationIds: [organizationId],
+              minRows: input.tenantIndexMinRows,
+              analyze: false,
+            })
+          ).length;
+        } catch (error) {
+          buildFailed = error;
+        }
+      });
+  };
+  const mover = async () => {
+    for (let move = queue.shift(); move && !buildFailed; move = queue.shift()) {
+      const moved = await reembed(handle, {
+        organizationId: move.organizationId,
+        migrationId: move.migrationId,
+        embedder: input.embedder,
+        batchSize: input.batchSize,
+        index: 'deferred',
+      });
+      done.push(moved);
+      const tenantSpaces = spaces.get(move.organizationId) ?? new Set<string>();
+      if (moved.target === 'dataset') spaces.set(move.organizationId, tenantSpaces.add(moved.toSpaceId));
+      const rest = (left.get(move.organizationId) ?? 1) - 1;
+      left.set(move.organizationId, rest);
+      if (rest === 0) build(move.organizationId, tenantSpaces);
+      await input.onMoved?.(moved);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, mover));
+  } finally {
+    // A build under way finishes (or fails) before the call returns, even when a move failed.
+    await builds;
+  }
+  if (buildFailed) throw buildFailed;
+  if (built > 0) await handle.db.execute(sql`analyze chunk_embeddings`);
+  return done;
+}
