@@ -98,6 +98,7 @@ export {
 export * from './reembedding/reembed-many.ts';
 export * from './reembedding/reembedding.ts';
 export * from './reembedding/reembedding-index.ts';
+export * from './reembedding/reembedding-overlap.ts';
 export * from './reembedding/reembedding-run.ts';
 export * as schema from './schema/index.ts';
 export { API_KEY_PATTERN, parseApiKey } from './security/api-key-format.ts';

@@ -6,7 +6,6 @@ import { withTenant } from '../client/tenant.ts';
 import { createLocalEmbedder } from '../rag/embedder.ts';
 import { type Embedder, getEmbeddingSpace } from '../rag/embedding-spaces.ts';
 import {
-  compareSpaces,
   dropOldVectors,
   getReembedding,
   type Reembedding,
@@ -14,6 +13,7 @@ import {
   startReembedding,
   switchReembedding,
 } from '../reembedding/reembedding.ts';
+import { compareSpaces } from '../reembedding/reembedding-overlap.ts';
 import { DEFAULT_BATCH_SIZE, type ReembedProgress, reembed } from '../reembedding/reembedding-run.ts';
 import { LOCAL_EMBEDDING_SPACE } from '../seed/brand.ts';
 
