@@ -50,7 +50,8 @@ function readHolder(lockFile: string): { text: string; holder?: LockHolder } | u
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` still runs (signal 0 only checks). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

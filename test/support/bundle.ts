@@ -1,20 +1,11 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { alive } from '../../src/embedded/data-dir-lock.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const bundles = new Map<string, Promise<string>>();
 const prefix = 'neonhub-test-bundle-';
-
-/** Whether process `pid` still runs (a signal 0 is only a check). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Bundles of test processes that ended without their exit handler (killed): removed by the next one. */
 function removeOrphans(cache: string): void {
