@@ -2,13 +2,16 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MigrationError, MigrationLedgerError, ServerRequirementError } from '../base/errors.ts';
+import { MigrationError, MigrationLedgerError } from '../base/errors.ts';
 import type { DbHandle, RawSql } from '../client/client.ts';
 import { driverOf } from '../client/drizzle-internals.ts';
 import { runtimeOf } from '../client/scope-runtime.ts';
 import { insideTransactionOf } from '../embedded/embedded-guard.ts';
 import type { KeyRing } from '../security/key-ring.ts';
 import { hmacPads, padsMatch, serviceKey } from '../security/tenant-keys.ts';
+import { checkServerRequirements } from './server-requirements.ts';
+
+export { checkServerRequirements };
 
 /** The `drizzle/` folder shipped with the package (one level up from both `src/` and `dist/`). */
 export const defaultMigrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -120,83 +123,6 @@ export function planMigrations(journal: Migration[], ledger: LedgerRow[]): Migra
     );
   }
   return pending;
-}
-
-const semver = (version: string) => version.split(/[.-]/).map((part) => Number.parseInt(part, 10) || 0);
-const atLeast = (version: string, minimum: number[]) => {
-  const parts = semver(version);
-  for (let i = 0; i < minimum.length; i++) {
-    const part = parts[i] ?? 0;
-    const floor = minimum[i] ?? 0;
-    if (part !== floor) return part > floor;
-  }
-  return true;
-};
-
-const PGVECTOR_HELP =
-  'use the pgvector/pgvector docker image (docker compose up -d), or install the distro package postgresql-<major>-pgvector, or unset DATABASE_URL to use the embedded database';
-
-/** Refuses, before anything is written, a server without pgvector >= 0.8 and pg_trgm, or older than PostgreSQL 15. */
-export async function checkServerRequirements(sql: RawSql): Promise<void> {
-  const [server] = await sql.query<{ version: number }>(
-    `select current_setting('server_version_num')::int as version`,
-  );
-  if (!server || server.version < 150000) {
-    throw new ServerRequirementError(
-      `PostgreSQL ${Math.floor((server?.version ?? 0) / 10000)} is too old: NeonHub needs PostgreSQL 15 or newer`,
-    );
-  }
-  const extensions = await sql.query<{
-    name: string;
-    default_version: string;
-    installed_version: string | null;
-  }>(
-    `select name, default_version, installed_version from pg_available_extensions where name in ('vector', 'pg_trgm')`,
-  );
-  const vector = extensions.find((extension) => extension.name === 'vector');
-  if (!vector) {
-    throw new ServerRequirementError(
-      `pgvector is not installed on this server; NeonHub needs pgvector >= 0.8: ${PGVECTOR_HELP}`,
-    );
-  }
-  const vectorVersion = vector.installed_version ?? vector.default_version;
-  if (!atLeast(vectorVersion, [0, 8])) {
-    throw new ServerRequirementError(
-      `pgvector ${vectorVersion} is too old; NeonHub needs pgvector >= 0.8 (iterative index scans): ${PGVECTOR_HELP}, then ALTER EXTENSION vector UPDATE`,
-    );
-  }
-  if (!extensions.some((extension) => extension.name === 'pg_trgm')) {
-    throw new ServerRequirementError(
-      'pg_trgm is not available on this server: install the PostgreSQL contrib package',
-    );
-  }
-  await checkExtensionPrivileges(sql);
-}
-
-/**
- * A migrating role that cannot create a missing extension (pgvector is not trusted: only a
- * superuser may) gets the one line a superuser must run once in this database.
- */
-async function checkExtensionPrivileges(sql: RawSql): Promise<void> {
-  const [role] = await sql.query<{ role: string; database: string; uncreatable: string[] | string | null }>(
-    `select current_user as role, current_database() as database,
-            array(select e.name from pg_available_extensions e
-                   join pg_available_extension_versions v on v.name = e.name and v.version = e.default_version
-                  where e.name in ('vector', 'pg_trgm') and e.installed_version is null
-                    and not (select rolsuper from pg_roles where rolname = current_user)
-                    and (not v.trusted or not has_database_privilege(current_database(), 'CREATE'))
-                  order by e.name desc) as uncreatable`,
-  );
-  const uncreatable = Array.isArray(role?.uncreatable)
-    ? role.uncreatable
-    : (role?.uncreatable ?? '')
-        .replace(/^\{|\}$/g, '')
-        .split(',')
-        .filter(Boolean);
-  if (!role || uncreatable.length === 0) return;
-  throw new ServerRequirementError(
-    `role "${role.role}" cannot create the extension${uncreatable.length > 1 ? 's' : ''} ${uncreatable.join(' and ')} (pgvector is not a trusted extension: only a superuser can create it); have a superuser run once, in database "${role.database}": ${uncreatable.map((name) => `CREATE EXTENSION ${name};`).join(' ')}`,
-  );
 }
 
 /** Statements that end or split the transaction a migration runs in. */
