@@ -3,6 +3,7 @@
 export * from './agents/agent-runs.ts';
 export * from './agents/agents.ts';
 export * from './agents/run-claims.ts';
+export * from './agents/run-leases.ts';
 export * from './agents/run-queue.ts';
 export * from './agents/run-worker.ts';
 export {

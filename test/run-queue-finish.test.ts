@@ -1,13 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { claimRuns, claimRunsAndNextDue, finishClaimedRuns, nextRunDueAt } from '../src/agents/run-claims.ts';
-import {
-  type AgentKind,
-  type ClaimedRun,
-  enqueueRun,
-  enqueueRuns,
-  finishRuns,
-} from '../src/agents/run-queue.ts';
+import { type ClaimedRun, finishRuns } from '../src/agents/run-leases.ts';
+import { type AgentKind, enqueueRun, enqueueRuns } from '../src/agents/run-queue.ts';
 import { runWorker } from '../src/agents/run-worker.ts';
 import { TenantScopeError } from '../src/base/errors.ts';
 import { InputError } from '../src/base/input.ts';

@@ -2,15 +2,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { finishRun } from '../src/agents/agent-runs.ts';
 import { claimRuns, runQueueDepth } from '../src/agents/run-claims.ts';
-import {
-  type AgentKind,
-  cancelRun,
-  enqueueRun,
-  enqueueRuns,
-  failRunAttempt,
-  heartbeatRun,
-  releaseRun,
-} from '../src/agents/run-queue.ts';
+import { failRunAttempt, heartbeatRun, releaseRun } from '../src/agents/run-leases.ts';
+import { type AgentKind, cancelRun, enqueueRun, enqueueRuns } from '../src/agents/run-queue.ts';
 import { runWorker } from '../src/agents/run-worker.ts';
 import { DatabaseError, RunLeaseLostError, TenantScopeError } from '../src/base/errors.ts';
 import { InputError } from '../src/base/input.ts';

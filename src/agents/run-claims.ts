@@ -8,11 +8,12 @@ import { runtimeOf, scopeOf } from '../client/scope-runtime.ts';
 import { assertUuid } from '../client/tenant.ts';
 import { agentKinds, type JsonObject } from '../schema/index.ts';
 import type { FinishRunInput } from './agent-runs.ts';
-import { type AgentKind, type ClaimedRun, finishRow } from './run-queue.ts';
+import { type ClaimedRun, finishRow } from './run-leases.ts';
+import type { AgentKind } from './run-queue.ts';
 
 // A worker's calls across tenants, which it makes as no tenant: each goes through one of the
-// queue's definer functions with the service key's proof (src/agents/run-queue.ts has the tenant's
-// side: enqueue, and what a worker does in a run's own scope).
+// queue's definer functions with the service key's proof (run-queue.ts has the tenant's side,
+// enqueue and cancel; run-leases.ts what a worker does in a run's own scope).
 
 export interface ClaimRunsOptions {
   /** Only runs of agents of these kinds (default: any kind). */

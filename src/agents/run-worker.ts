@@ -5,14 +5,8 @@ import { withTenant } from '../client/tenant.ts';
 import type { ExecutionError, JsonObject } from '../schema/index.ts';
 import type { FinishRunInput } from './agent-runs.ts';
 import { claimRunsAndNextDue, finishClaimedRuns } from './run-claims.ts';
-import {
-  type AgentKind,
-  type ClaimedRun,
-  failRunAttempt,
-  heartbeatRun,
-  RUN_QUEUE_CHANNEL,
-  releaseRun,
-} from './run-queue.ts';
+import { type ClaimedRun, failRunAttempt, heartbeatRun, releaseRun } from './run-leases.ts';
+import { type AgentKind, RUN_QUEUE_CHANNEL } from './run-queue.ts';
 
 /** What a handler gets: the claimed run, and a signal that aborts when the run is cancelled, its lease is lost or the worker stops. */
 export interface RunContext extends ClaimedRun {
