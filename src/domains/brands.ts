@@ -11,13 +11,11 @@ import {
   getEmbeddingSpace,
   scoreSql,
 } from '../rag/embedding-spaces.ts';
+import { assertK, type QueryVector, resolveQueryVector } from '../rag/search-input.ts';
 import {
-  assertK,
   type NearestPlan,
   nearestSql,
   planNearest,
-  type QueryVector,
-  resolveQueryVector,
   runNearest,
   type VectorSearchOptions,
 } from '../rag/vector-query.ts';

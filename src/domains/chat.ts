@@ -4,13 +4,8 @@ import { guarded, InputError, parseInput } from '../base/input.ts';
 import { atMicros, type Cursor, keysetBefore, microsOf, pageOf } from '../base/keyset.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { assertUuid, currentTenant } from '../client/tenant.ts';
-import {
-  type NearestPlan,
-  nearestSql,
-  planNearest,
-  resolveQueryVector,
-  runNearest,
-} from '../rag/vector-query.ts';
+import { resolveQueryVector } from '../rag/search-input.ts';
+import { type NearestPlan, nearestSql, planNearest, runNearest } from '../rag/vector-query.ts';
 import {
   type Conversation,
   conversations,

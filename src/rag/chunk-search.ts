@@ -4,6 +4,7 @@ import { rowsOf, type Transaction } from '../client/client.ts';
 import { currentTenant } from '../client/tenant.ts';
 import { scoreSql } from './embedding-spaces.ts';
 import { CHUNK_KEY, type OpenChunkMetadata } from './ingest.ts';
+import { type QueryVector, resolveQueryVector, uuidArray } from './search-input.ts';
 import { withSettings, withValuesWrittenIn } from './search-statements.ts';
 import {
   defaultEfSearch,
@@ -13,10 +14,7 @@ import {
   type OneStatementNearest,
   oneStatementNearest,
   type PlannedIndex,
-  type QueryVector,
   requestTenantIndex,
-  resolveQueryVector,
-  uuidArray,
   type VectorSearchOptions,
 } from './vector-query.ts';
 

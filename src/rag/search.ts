@@ -17,23 +17,22 @@ import {
   toHit,
 } from './chunk-search.ts';
 import type { Embedder, VectorInput } from './embedding-spaces.ts';
+import { assertK, MAX_K, type QueryVector, uuidArray } from './search-input.ts';
 import { withSettings } from './search-statements.ts';
 import {
-  assertK,
-  MAX_K,
   type NearestPlan,
   type NearestQuery,
   nearestSql,
   planNearest,
-  type QueryVector,
-  uuidArray,
   type VectorSearchOptions,
   withPlanSettings,
 } from './vector-query.ts';
 
 export type { ChunkHit, SearchPath } from './chunk-search.ts';
-export type { QueryVector, VectorSearchOptions } from './vector-query.ts';
-export { defaultEfSearch, defaultExactThreshold, MAX_K } from './vector-query.ts';
+export type { QueryVector } from './search-input.ts';
+export { MAX_K } from './search-input.ts';
+export type { VectorSearchOptions } from './vector-query.ts';
+export { defaultEfSearch, defaultExactThreshold } from './vector-query.ts';
 
 export type ChunkSearchInput = QueryVector &
   VectorSearchOptions & {
