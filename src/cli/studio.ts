@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import type { PGlite } from '@electric-sql/pglite';
 import { describeServer } from '../base/errors.ts';
 import { createDb, type DbHandle, defaultDataDir, openPglite } from '../client/client.ts';
-import { rawScopeQuery } from '../client/scope-runtime.ts';
+import { rawScopeQuery } from '../client/scope-sessions.ts';
 import { withTenant } from '../client/tenant.ts';
 import { organizationIdOf } from '../identity/organizations.ts';
 import * as schema from '../schema/index.ts';

@@ -19,13 +19,11 @@ import {
   driverOf,
   drizzleInternalsProblems,
   drizzleVersion,
-  isPreparedQuery,
   pgliteTransactionOf,
-  prepareOnSession,
   rowsOf,
-  sessionOf,
   transactionOn,
 } from './drizzle-internals.ts';
+import { attachScope, type RawScopeQuery, type Scope } from './scope-sessions.ts';
 
 /** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */
 export const APP_ROLE = 'neonhub_app';
@@ -33,47 +31,6 @@ export const APP_ROLE = 'neonhub_app';
 /** Whether development conveniences apply to this target. */
 export const developmentTarget = (target: DbTarget, env = process.env) =>
   target.kind === 'embedded' || developmentOptedIn(env);
-
-/** What a scope is for: one tenant, or a signed-in person before a tenant is chosen. */
-export type Scope = { kind: 'tenant'; organizationId: string } | { kind: 'user'; userId: string };
-
-/** The scope each transaction's Drizzle session belongs to; its savepoints share the session. */
-const scopes = new WeakMap<object, Scope>();
-
-/** A statement as text run in a scope, its rows as objects or as arrays (tools such as Studio send these). */
-export type RawScopeQuery = (
-  text: string,
-  params: unknown[],
-  rowMode: 'array' | 'object',
-) => Promise<unknown[]>;
-
-const rawQueries = new WeakMap<object, RawScopeQuery>();
-
-/** Runs statements given as text in the scope of `tx`; throws `TenantScopeError` outside one. */
-export function rawScopeQuery(tx: Transaction): RawScopeQuery {
-  const raw = rawQueries.get(sessionOf(tx));
-  if (!raw)
-    throw new TenantScopeError('raw statements run inside a scope: pass the transaction withTenant gives fn');
-  return raw;
-}
-
-/** The scope `db` runs in, when it is a transaction a scope opened (or one of its savepoints). */
-export const scopeOf = (db: Database | Transaction): Scope | undefined => scopes.get(sessionOf(db));
-
-/**
- * A query prepared on the database, made again on `tx`'s session: on a server it sends through the
- * scope's reserved connection (refused once the scope ends), embedded through the scope's
- * transaction. Remade from its text and fields rather than copied, so nothing that wraps the
- * query can keep it on the pool.
- */
-export function boundToScope<Q>(tx: Transaction, query: Q): Q {
-  if (!isPreparedQuery(query))
-    throw new TenantScopeError("runPrepared takes a query made with Drizzle's .prepare(name)");
-  return prepareOnSession(tx, query, 'neonhub_scoped');
-}
-
-export const describeScope = (scope: Scope) =>
-  scope.kind === 'tenant' ? `tenant ${scope.organizationId}` : `user ${scope.userId}`;
 
 /**
  * How scopes reach the database for one `Database`: the driver, the key ring the scope keys are
@@ -459,8 +416,7 @@ export class ScopeRuntime {
       const scoped = scopedTransaction(db, connection);
       endTransaction = scoped.end;
       const { tx } = scoped;
-      scopes.set(sessionOf(tx), scope);
-      rawQueries.set(sessionOf(tx), scoped.raw);
+      attachScope(tx, scope, scoped.raw);
       let result: T;
       try {
         result = await fn(tx);
@@ -539,14 +495,14 @@ export class ScopeRuntime {
   ): Promise<T> {
     try {
       return await db.transaction(async (tx) => {
-        scopes.set(sessionOf(tx), scope);
         const pgliteTx = pgliteTransactionOf(tx);
         if (!pgliteTx)
           throw new TenantScopeError(
             `drizzle-orm ${drizzleVersion} keeps no PGlite transaction on its session`,
           );
-        rawQueries.set(
-          sessionOf(tx),
+        attachScope(
+          tx,
+          scope,
           async (text, params, rowMode) => (await pgliteTx.query(text, params, { rowMode })).rows,
         );
         // Awaited before fn runs: nothing of fn's can reach the database ahead of the ticket.

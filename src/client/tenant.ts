@@ -3,7 +3,8 @@ import { toDatabaseError } from '../base/database-errors.ts';
 import { TenantScopeError } from '../base/errors.ts';
 import { isUuid } from '../base/input.ts';
 import type { Database, Transaction } from './client.ts';
-import { APP_ROLE, boundToScope, describeScope, runtimeOf, type Scope, scopeOf } from './scope-runtime.ts';
+import { APP_ROLE, runtimeOf } from './scope-runtime.ts';
+import { boundToScope, describeScope, type Scope, scopeOf } from './scope-sessions.ts';
 
 export { APP_ROLE };
 
