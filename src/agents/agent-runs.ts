@@ -188,29 +188,21 @@ export const RUN_QUEUE_HOLD = sql`select public.app_run_queue_hold()`;
 /** A claimed run ended: `app_run_queue_slot_freed` makes a tenant that waited at its concurrency limit ready again. */
 export const RUN_SLOT_FREED = sql`select public.app_run_queue_slot_freed()`;
 
+/** What a caller may set on a tool execution besides its run and tool; each is optional. */
+const toolExecutionOptions = {
+  toolCallId: true,
+  status: true,
+  input: true,
+  output: true,
+  error: true,
+  latencyMs: true,
+  startedAt: true,
+  finishedAt: true,
+} as const;
+
 const toolExecutionInputSchema = insertToolExecutionBaseSchema
-  .pick({
-    runId: true,
-    toolId: true,
-    toolCallId: true,
-    status: true,
-    input: true,
-    output: true,
-    error: true,
-    latencyMs: true,
-    startedAt: true,
-    finishedAt: true,
-  })
-  .partial({
-    toolCallId: true,
-    status: true,
-    input: true,
-    output: true,
-    error: true,
-    latencyMs: true,
-    startedAt: true,
-    finishedAt: true,
-  });
+  .pick({ runId: true, toolId: true, ...toolExecutionOptions })
+  .partial(toolExecutionOptions);
 export type RecordToolExecutionInput = z.input<typeof toolExecutionInputSchema>;
 
 /**
