@@ -44,6 +44,47 @@ export const VECTOR_STAGING: Staging = {
 
 const uuidBytes = (id: string) => Buffer.from(id.replaceAll('-', ''), 'hex');
 
+interface CopyWriter {
+  int16(value: number): void;
+  int32(value: number): void;
+  /** A field: its length, then its bytes. */
+  field(bytes: Buffer): void;
+  /** A jsonb field in its binary form: a version byte, then the text. */
+  jsonb(text: Buffer): void;
+}
+
+/**
+ * PostgreSQL's binary COPY stream of rows whose bytes add up to `rowBytes`: the signature, flags
+ * and header extension, the rows `write` writes, then the trailer.
+ */
+function binaryCopy(rowBytes: number, write: (writer: CopyWriter) => void): Buffer {
+  const size = 11 + 8 + rowBytes + 2;
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write('PGCOPY\n\xff\r\n\0', 0, 'latin1');
+  at = out.writeInt32BE(0, at);
+  at = out.writeInt32BE(0, at);
+  write({
+    int16: (value) => {
+      at = out.writeInt16BE(value, at);
+    },
+    int32: (value) => {
+      at = out.writeInt32BE(value, at);
+    },
+    field: (bytes) => {
+      at = out.writeInt32BE(bytes.length, at);
+      at += bytes.copy(out, at);
+    },
+    jsonb: (text) => {
+      at = out.writeInt32BE(1 + text.length, at);
+      at = out.writeUInt8(1, at);
+      at += text.copy(out, at);
+    },
+  });
+  at = out.writeInt16BE(-1, at);
+  if (at !== size) throw new Error(`binary COPY buffer: wrote ${at} of ${size} bytes`);
+  return out;
+}
+
 /** Rows in PostgreSQL's binary COPY format for {@link CHUNK_STAGING}: no float is printed or parsed. */
 export function copyBinary(rows: StagedRow[]): Buffer {
   const texts = rows.map((row) => ({
@@ -51,10 +92,10 @@ export function copyBinary(rows: StagedRow[]): Buffer {
     hash: Buffer.from(row.content_hash, 'latin1'),
     metadata: Buffer.from(JSON.stringify(row.metadata), 'utf8'),
   }));
-  let size = 11 + 8 + 2;
+  let rowBytes = 0;
   for (const [i, row] of rows.entries()) {
     const t = texts[i] as (typeof texts)[number];
-    size +=
+    rowBytes +=
       2 +
       7 * 4 +
       16 +
@@ -66,58 +107,37 @@ export function copyBinary(rows: StagedRow[]): Buffer {
       t.metadata.length +
       row.embedding.length;
   }
-  const out = Buffer.allocUnsafe(size);
-  let at = out.write('PGCOPY\n\xff\r\n\0', 0, 'latin1');
-  at = out.writeInt32BE(0, at);
-  at = out.writeInt32BE(0, at);
-  const field = (bytes: Buffer) => {
-    at = out.writeInt32BE(bytes.length, at);
-    at += bytes.copy(out, at);
-  };
-  for (const [i, row] of rows.entries()) {
-    const t = texts[i] as (typeof texts)[number];
-    at = out.writeInt16BE(7, at);
-    field(uuidBytes(row.document_id));
-    at = out.writeInt32BE(4, at);
-    at = out.writeInt32BE(row.ordinal, at);
-    field(t.content);
-    at = out.writeInt32BE(4, at);
-    at = out.writeInt32BE(row.token_count, at);
-    field(t.hash);
-    // jsonb's binary form: a version byte, then the text.
-    at = out.writeInt32BE(1 + t.metadata.length, at);
-    at = out.writeUInt8(1, at);
-    at += t.metadata.copy(out, at);
-    field(row.embedding);
-  }
-  at = out.writeInt16BE(-1, at);
-  if (at !== size) throw new Error(`binary COPY buffer: wrote ${at} of ${size} bytes`);
-  return out;
+  return binaryCopy(rowBytes, (w) => {
+    for (const [i, row] of rows.entries()) {
+      const t = texts[i] as (typeof texts)[number];
+      w.int16(7);
+      w.field(uuidBytes(row.document_id));
+      w.int32(4);
+      w.int32(row.ordinal);
+      w.field(t.content);
+      w.int32(4);
+      w.int32(row.token_count);
+      w.field(t.hash);
+      w.jsonb(t.metadata);
+      w.field(row.embedding);
+    }
+  });
 }
 
 /** Rows in PostgreSQL's binary COPY format for {@link VECTOR_STAGING}. */
 export function copyVectors(rows: StagedVector[]): Buffer {
   const hashes = rows.map((row) => Buffer.from(row.hash, 'latin1'));
-  let size = 11 + 8 + 2;
+  let rowBytes = 0;
   for (const [i, row] of rows.entries())
-    size += 2 + 4 + 16 + 4 + (hashes[i] as Buffer).length + 4 + row.embedding.length;
-  const out = Buffer.allocUnsafe(size);
-  let at = out.write('PGCOPY\n\xff\r\n\0', 0, 'latin1');
-  at = out.writeInt32BE(0, at);
-  at = out.writeInt32BE(0, at);
-  const field = (bytes: Buffer) => {
-    at = out.writeInt32BE(bytes.length, at);
-    at += bytes.copy(out, at);
-  };
-  for (const [i, row] of rows.entries()) {
-    at = out.writeInt16BE(3, at);
-    field(uuidBytes(row.id));
-    field(hashes[i] as Buffer);
-    field(row.embedding);
-  }
-  at = out.writeInt16BE(-1, at);
-  if (at !== size) throw new Error(`binary COPY buffer: wrote ${at} of ${size} bytes`);
-  return out;
+    rowBytes += 2 + 4 + 16 + 4 + (hashes[i] as Buffer).length + 4 + row.embedding.length;
+  return binaryCopy(rowBytes, (w) => {
+    for (const [i, row] of rows.entries()) {
+      w.int16(3);
+      w.field(uuidBytes(row.id));
+      w.field(hashes[i] as Buffer);
+      w.field(row.embedding);
+    }
+  });
 }
 
 /**
