@@ -8,6 +8,8 @@ import { ConnectionError, DatabaseError } from '../src/base/errors.ts';
 import { createDb } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { createOrganization } from '../src/identity/organizations.ts';
+import { readMigrations } from '../src/operator/migrate.ts';
+import { migratedClusterDir } from '../src/operator/migrated-cluster.ts';
 import { roles, users } from '../src/schema/index.ts';
 import { cliHere } from './support/cli.ts';
 import { useTestDatabase, warmEmbeddedEngine } from './support/database.ts';
@@ -87,10 +89,12 @@ describe('connecting', () => {
     await warmEmbeddedEngine();
   });
 
-  it('`setup` on a fresh embedded database migrates it and creates the demo data', async () => {
+  it('`setup` on a fresh embedded database starts it from the migrated cluster, with its own secrets, and creates the demo data', async () => {
     const first = await cliHere(['setup'], { NEONHUB_DATA_DIR: setupDir });
     expect(first.status, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/applied, 0 already there/);
+    expect(first.stdout).toContain(`created as a copy of the migrated cluster in ${migratedClusterDir()}`);
+    expect(first.stdout).toContain(`up to date (${readMigrations().length} migrations applied earlier)`);
+    expect(first.stdout).toMatch(/service key registered/);
     expect(first.stdout).toMatch(/created .*1 organizations/);
   });
 

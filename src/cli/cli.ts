@@ -13,7 +13,7 @@ import {
   runsReport,
 } from './operator-commands.ts';
 import { io, say } from './output.ts';
-import { reset, runMigrate, runSeed, status } from './setup-commands.ts';
+import { reset, runSeed, setUp, status } from './setup-commands.ts';
 
 // Each command imports what it uses when it runs: studio, drizzle-kit, Citus, the seeds and the
 // domain APIs cost seconds of start-up on a busy machine, and most commands need none of them.
@@ -148,14 +148,11 @@ async function main(argv: string[]): Promise<void> {
     case 'maintain':
       return onDatabase((handle) => maintain(handle, rest.includes('--watch')));
     case 'migrate':
-      return onDatabase(runMigrate);
+      return setUp(false);
     case 'seed':
       return onDatabase((handle) => runSeed(handle, appSeed));
     case 'setup':
-      return onDatabase(async (handle) => {
-        await runMigrate(handle);
-        await runSeed(handle, appSeed);
-      });
+      return setUp({ appSeed });
     default:
       say(usage);
       if (command && command !== 'help' && command !== '--help') io.exitCode = 2;

@@ -2,15 +2,36 @@ import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createDb, type DbHandle, isLocalTarget } from '../client/client.ts';
+import { createDb, type DbHandle, defaultDataDir, isLocalTarget } from '../client/client.ts';
 import { describe, say, seconds } from './output.ts';
 
 // The commands that make a database ready to use: migrate, seed (the demo and an app's own), status, reset.
 
-export async function runMigrate(handle: DbHandle): Promise<void> {
+/**
+ * `migrate`, then `seed` when asked: on the database the environment names, where a new embedded
+ * data dir starts as a copy of the cached migrated cluster (src/operator/migrated-cluster.ts).
+ */
+export async function setUp(seed: false | { appSeed?: string }, dataDir?: string): Promise<void> {
+  const embedded = dataDir ?? (process.env.DATABASE_URL ? undefined : defaultDataDir());
+  let copiedFrom: string | undefined;
+  if (embedded) {
+    const { startFromMigratedCluster } = await import('../operator/migrated-cluster.ts');
+    copiedFrom = await startFromMigratedCluster(embedded);
+  }
+  const handle = createDb(embedded ? { dataDir: embedded } : {});
+  try {
+    await runMigrate(handle, copiedFrom);
+    if (seed) await runSeed(handle, seed.appSeed);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function runMigrate(handle: DbHandle, copiedFrom?: string): Promise<void> {
   const { migrate } = await import('../operator/migrate.ts');
   say(`migrating ${describe(handle)}`);
-  if (handle.target.kind === 'embedded' && !existsSync(path.join(handle.target.dataDir, 'PG_VERSION')))
+  if (copiedFrom) say(`  created as a copy of the migrated cluster in ${copiedFrom}`);
+  else if (handle.target.kind === 'embedded' && !existsSync(path.join(handle.target.dataDir, 'PG_VERSION')))
     say('  creating the embedded database (first run: a few seconds)');
   const result = await migrate(handle, {
     onProgress: (progress) => {
@@ -141,7 +162,7 @@ const FRESH_PUBLIC_SCHEMA = [
 ].join('; ');
 
 export async function reset(force: boolean, appSeed?: string): Promise<void> {
-  let handle = createDb();
+  const handle = createDb();
   if (!isLocalTarget(handle.target) && !force) {
     await handle.close();
     throw new Error(
@@ -153,14 +174,12 @@ export async function reset(force: boolean, appSeed?: string): Promise<void> {
     const { dataDir } = handle.target;
     await handle.close();
     rmSync(dataDir, { recursive: true, force: true });
-    handle = createDb({ dataDir });
-  } else {
-    await handle.sql.exec(FRESH_PUBLIC_SCHEMA);
+    return setUp({ appSeed }, dataDir);
   }
   try {
-    await runMigrate(handle);
-    await runSeed(handle, appSeed);
+    await handle.sql.exec(FRESH_PUBLIC_SCHEMA);
   } finally {
     await handle.close();
   }
+  return setUp({ appSeed });
 }

@@ -15,14 +15,16 @@ import { NodeFS } from '@electric-sql/pglite/nodefs';
 // ~/.cache/neonhub-db); without a writable one, a new database runs initdb as before.
 
 const require = createRequire(import.meta.url);
-const pgliteVersion = (
-  JSON.parse(
-    readFileSync(
-      path.join(path.dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json'),
-      'utf8',
-    ),
-  ) as { version: string }
-).version;
+
+/** The installed version of a package (its entry is in its `dist/`): what a cached cluster was made with. */
+export const installedVersion = (name: string): string =>
+  (
+    JSON.parse(
+      readFileSync(path.join(path.dirname(require.resolve(name)), '..', 'package.json'), 'utf8'),
+    ) as { version: string }
+  ).version;
+
+export const pgliteVersion = installedVersion('@electric-sql/pglite');
 
 /**
  * PostgreSQL's arguments for every embedded start: PGlite's, with 32 MB of shared buffers instead of
@@ -31,32 +33,47 @@ const pgliteVersion = (
  */
 export const pgliteStartParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
 
+/** The directory cached clusters are kept in: NEONHUB_CACHE_DIR, else the user's cache directory. */
+export function cacheDir(): string {
+  return (
+    process.env.NEONHUB_CACHE_DIR ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'neonhub-db')
+  );
+}
+
 /** Where the initialised cluster of this PGlite version is kept. */
 export function clusterTemplateDir(): string {
-  const cache =
-    process.env.NEONHUB_CACHE_DIR ??
-    path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'neonhub-db');
-  return path.join(cache, `pglite-${pgliteVersion}-cluster`);
+  return path.join(cacheDir(), `pglite-${pgliteVersion}-cluster`);
 }
 
-let making: Promise<string | undefined> | undefined;
+const making = new Map<string, Promise<string | undefined>>();
 
-/** The initialised cluster's directory, made first if need be; undefined when it cannot be kept. */
-export function clusterTemplate(): Promise<string | undefined> {
-  const dir = clusterTemplateDir();
+/**
+ * The cached cluster `dir`, made first by `build` (given a directory of its own) if need be:
+ * undefined when it cannot be kept. Concurrent callers in one process share one build.
+ */
+export function cachedCluster(
+  dir: string,
+  build: (partial: string) => Promise<void>,
+): Promise<string | undefined> {
   if (existsSync(path.join(dir, 'PG_VERSION'))) return Promise.resolve(dir);
-  making ??= makeTemplate(dir).finally(() => {
-    making = undefined;
-  });
-  return making;
+  let made = making.get(dir);
+  if (!made) {
+    made = makeCached(dir, build).finally(() => making.delete(dir));
+    making.set(dir, made);
+  }
+  return made;
 }
 
-/** initdb into a directory of its own, shut down cleanly, then renamed into place whole. */
-async function makeTemplate(dir: string): Promise<string | undefined> {
+/** Built in a directory of its own and shut down cleanly by `build`, then renamed into place whole. */
+async function makeCached(
+  dir: string,
+  build: (partial: string) => Promise<void>,
+): Promise<string | undefined> {
   const partial = `${dir}.${randomBytes(4).toString('hex')}.partial`;
   try {
     await mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
-    await (await PGlite.create({ dataDir: partial })).close();
+    await build(partial);
     // Another process may have put one there meanwhile: either is as good.
     await rename(partial, dir).catch(() => rm(partial, { recursive: true, force: true }));
     return existsSync(path.join(dir, 'PG_VERSION')) ? dir : undefined;
@@ -64,6 +81,13 @@ async function makeTemplate(dir: string): Promise<string | undefined> {
     await rm(partial, { recursive: true, force: true }).catch(() => {});
     return undefined;
   }
+}
+
+/** The initialised cluster's directory, made first (initdb) if need be; undefined when it cannot be kept. */
+export function clusterTemplate(): Promise<string | undefined> {
+  return cachedCluster(clusterTemplateDir(), async (partial) => {
+    await (await PGlite.create({ dataDir: partial })).close();
+  });
 }
 
 /** A data dir on disk that starts, when new, as a copy of the initialised cluster. */

@@ -165,9 +165,41 @@ const firstLine = (statement: string) =>
 /**
  * Applies pending migrations under a PostgreSQL advisory lock, each in its own transaction, using
  * drizzle's own ledger (`drizzle.__drizzle_migrations`) so `drizzle-kit migrate` stays usable.
- * Concurrent callers wait for the lock and then find nothing left to do.
+ * Concurrent callers wait for the lock and then find nothing left to do. Then the database's own
+ * secrets: the ticket secret if it has none, and the service key of the key ring.
  */
-export async function migrate(handle: DbHandle, options: MigrateOptions = {}): Promise<MigrateResult> {
+export function migrate(handle: DbHandle, options: MigrateOptions = {}): Promise<MigrateResult> {
+  return underMigrationLock(handle, options, async (session, applied) => {
+    await ensureTicketSecret(session);
+    const serviceKey = await registerServiceKey(
+      session,
+      () => options.keys ?? runtimeOf(handle.db).keyRing(),
+    );
+    return { ...applied, serviceKey };
+  });
+}
+
+/**
+ * The schema alone, without any secret of this database: what a cluster copied to many databases
+ * holds (src/operator/migrated-cluster.ts), each of which then gets its own from `migrate`.
+ */
+export function migrateSchema(
+  handle: DbHandle,
+  options: MigrateOptions = {},
+): Promise<Omit<MigrateResult, 'serviceKey'>> {
+  return underMigrationLock(handle, options, async (session, applied) => {
+    await session.exec(
+      `do $$ begin if to_regclass('public.scope_secrets') is not null then delete from public.scope_secrets; end if; end $$`,
+    );
+    return applied;
+  });
+}
+
+async function underMigrationLock<T>(
+  handle: DbHandle,
+  options: MigrateOptions,
+  then: (session: RawSql, applied: Omit<MigrateResult, 'serviceKey'>) => Promise<T>,
+): Promise<T> {
   const journal = readMigrations(options.migrationsFolder);
   // The embedded database serves one transaction at a time: called from inside one of them, the
   // migrator would wait for it to end, and it waits for the migrator. Other transactions of the
@@ -212,17 +244,30 @@ export async function migrate(handle: DbHandle, options: MigrateOptions = {}): P
           ms: performance.now() - started,
         });
       }
-      const serviceKey = await registerServiceKey(
-        session,
-        () => options.keys ?? runtimeOf(handle.db).keyRing(),
-      );
-      return { applied, alreadyApplied: ledger.length, serviceKey };
+      return await then(session, { applied, alreadyApplied: ledger.length });
     } finally {
       await session.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
     }
   } finally {
     await session.release();
   }
+}
+
+/**
+ * The secret scope tickets are sealed with, as the scope_tickets migration makes it (256 bits from
+ * the server's strong random source), for a database that has none: one copied from a cluster
+ * made without it. A database that has one keeps it, so tickets in flight stay valid.
+ */
+async function ensureTicketSecret(session: RawSql): Promise<void> {
+  await session.exec(`do $$ begin
+    if to_regclass('public.scope_secrets') is not null then
+      if not exists (select from public.scope_secrets where name = 'ticket') then
+        insert into public.scope_secrets (name, verifier)
+        select 'ticket', public.app_hmac_pads(sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text || gen_random_uuid()::text, 'UTF8')))
+        on conflict (name) do nothing;
+      end if;
+    end if;
+  end $$`);
 }
 
 /**

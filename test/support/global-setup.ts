@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { createDb, openPglite, type RawSql } from '../../src/client/client.ts';
 import { migrate } from '../../src/operator/migrate.ts';
+import { migratedCluster, startFromMigratedCluster } from '../../src/operator/migrated-cluster.ts';
 import { adminUrlFor, type TestBackend } from './backend.ts';
 import { captureFileSuffix, statementCaptureDir, tenantTablesFile } from './statement-capture.ts';
 import { readTenantTables } from './tenant-statements.ts';
@@ -49,6 +50,14 @@ export default async function setup(project: TestProject) {
   // The template is migrated here, outside the workers: the same development database they are told of.
   process.env.NEONHUB_DEVELOPMENT ??= '1';
   process.env.NEONHUB_QUIET_DEVELOPMENT_WARNINGS ??= '1';
+  // The cached migrated cluster every new embedded database is set up from, as on a machine that
+  // has run `db:setup` once (test/migrated-cluster.test.ts makes one in an empty cache).
+  const cluster = await migratedCluster();
+  console.log(
+    cluster
+      ? `[neonhub-db tests] new embedded databases start from the migrated cluster ${cluster}`
+      : '[neonhub-db tests] no writable cache directory: new embedded databases apply every migration',
+  );
   const server = await serverUrl();
   if (server) {
     const template = `neonhub_test_template_${process.pid}`;
@@ -74,6 +83,7 @@ export default async function setup(project: TestProject) {
     // Migrated on disk, then closed: each file copies the directory into memory (src/embedded/embedded-template.ts).
     const dataDir = path.join(tmpdir(), `neonhub-test-${process.pid}`, 'pglite');
     await rm(path.dirname(dataDir), { recursive: true, force: true });
+    await startFromMigratedCluster(dataDir);
     const pglite = openPglite(dataDir);
     const handle = createDb({ pglite });
     await migrate(handle);
