@@ -12,8 +12,8 @@ import { type CorpusTenant, loadCorpus, localSpace, queryTexts } from './support
 
 const database = useTestDatabase();
 
-// Corpus size: 1,000 chunks on PGlite (HNSW in WebAssembly builds about 100 rows a second), more on the server.
-const N = onServer ? 20_000 : 1_000;
+// Corpus size: 800 chunks on PGlite (HNSW in WebAssembly builds about 100 rows a second), more on the server.
+const N = onServer ? 20_000 : 800;
 const QUERIES = onServer ? 20 : 10;
 const K = 10;
 /**

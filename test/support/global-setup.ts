@@ -17,6 +17,7 @@ declare module 'vitest' {
 
 let stopContainer: (() => Promise<void>) | undefined;
 let dropTemplate: (() => Promise<void>) | undefined;
+let removeCache: (() => Promise<void>) | undefined;
 
 /** Where the suite runs: TEST_DATABASE_URL, else a pgvector container when Docker answers, else PGlite. */
 async function serverUrl(): Promise<{ url: string; source: string } | undefined> {
@@ -52,12 +53,15 @@ export default async function setup(project: TestProject) {
   process.env.NEONHUB_QUIET_DEVELOPMENT_WARNINGS ??= '1';
   // The cached migrated cluster every new embedded database is set up from, as on a machine that
   // has run `db:setup` once (test/migrated-cluster.test.ts makes one in an empty cache).
-  const cluster = await migratedCluster();
-  console.log(
-    cluster
-      ? `[neonhub-db tests] new embedded databases start from the migrated cluster ${cluster}`
-      : '[neonhub-db tests] no writable cache directory: new embedded databases apply every migration',
-  );
+  let cluster = await migratedCluster();
+  if (!cluster) {
+    // No writable cache directory (a read-only home): one of the run's own, removed at the end.
+    const cache = path.join(tmpdir(), `neonhub-test-cache-${process.pid}`);
+    process.env.NEONHUB_CACHE_DIR = cache;
+    removeCache = () => rm(cache, { recursive: true, force: true });
+    cluster = await migratedCluster();
+  }
+  console.log(`[neonhub-db tests] new embedded databases start from the migrated cluster ${cluster}`);
   const server = await serverUrl();
   if (server) {
     const template = `neonhub_test_template_${process.pid}`;
@@ -103,5 +107,6 @@ export default async function setup(project: TestProject) {
   return async () => {
     await dropTemplate?.();
     await stopContainer?.();
+    await removeCache?.();
   };
 }
