@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { cp, mkdir, rename, rm, utimes } from 'node:fs/promises';
+import { cp, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { createDb } from '../client/client.ts';
 import { takeDataDir } from '../embedded/embedded-guard.ts';
@@ -57,7 +57,7 @@ export async function startFromMigratedCluster(dataDir: string): Promise<string 
   if (dataDir.startsWith('memory://') || !isNew(dataDir)) return undefined;
   const cluster = await migratedCluster();
   if (!cluster) return undefined;
-  await mkdir(path.dirname(dataDir), { recursive: true });
+  // Creates the data dir (and its parents) empty, and takes its lock.
   const lock = takeDataDir(dataDir);
   const partial = `${dataDir}.${randomBytes(4).toString('hex')}.partial`;
   try {
