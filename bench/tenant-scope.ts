@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { OPEN_TENANT, runtimeOf, SESSION_RESET } from '../src/client/scope-runtime.ts';
+import { OPEN_TENANT, runtimeOf } from '../src/client/scope-runtime.ts';
+import { SESSION_RESET } from '../src/client/server-scope.ts';
 import { runPrepared, withTenant } from '../src/client/tenant.ts';
 import { createOrganization } from '../src/identity/organizations.ts';
 import { brands, users } from '../src/schema/index.ts';

@@ -1,7 +1,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
 import type postgres from 'postgres';
-import { type ConnectionError, connectionFailure, hasCode, TenantScopeError } from '../base/errors.ts';
+import { connectionFailure, hasCode, TenantScopeError } from '../base/errors.ts';
 import { DEVELOPMENT_ENV, developmentOptedIn } from '../security/development.ts';
 import { type KeyRing, loadKeyRing } from '../security/key-ring.ts';
 import {
@@ -21,9 +21,9 @@ import {
   drizzleVersion,
   pgliteTransactionOf,
   rowsOf,
-  transactionOn,
 } from './drizzle-internals.ts';
-import { attachScope, type RawScopeQuery, type Scope } from './scope-sessions.ts';
+import { attachScope, type Scope } from './scope-sessions.ts';
+import { runServerScope, type ScopeOpening, SESSION_RESET } from './server-scope.ts';
 
 /** The role tenant and user scopes run as: no ownership, no BYPASSRLS, DML grants only. */
 export const APP_ROLE = 'neonhub_app';
@@ -113,18 +113,8 @@ const OPEN_USER = `select pg_catalog.set_config('role', '${APP_ROLE}', true) as 
        pg_catalog.set_config('search_path', 'public, pg_temp', true) as path,
        public.app_open_user_scope($1::uuid, $2::bigint, $3::bytea) as opened`;
 
-/**
- * Clears what a scope may leave on its session for the next scope on the connection (settings,
- * held cursors, listens, advisory locks, temp objects, sequence state, statements prepared with SQL
- * PREPARE): `app_reset_session()` counts what it found, and a connection that had any is closed.
- */
-export const SESSION_RESET = 'SELECT public.app_reset_session() AS residue';
-
-/** The statement that opens a scope, and its parameters, made at the moment it is sent. */
-interface Opening {
-  text: string;
-  params(): unknown[];
-  /** The tenant key version the scope opened with (tenant scopes). */
+/** What opens a scope, with the tenant key version a tenant scope opened with. */
+interface Opening extends ScopeOpening {
   version?: number;
 }
 
@@ -198,7 +188,17 @@ export class ScopeRuntime {
           ? await this.tenantOpening(scope.organizationId)
           : await this.userOpening(scope.userId);
       return this.client.kind === 'server'
-        ? await this.runOnServer(this.client.sql, db, scope, opening, fn)
+        ? await runServerScope(
+            {
+              client: this.client.sql,
+              db,
+              scope,
+              opening,
+              display: this.display(),
+              onOpened: (answers) => this.noteNewest(scope, opening, answers),
+            },
+            fn,
+          )
         : await this.runEmbedded(db, scope, opening, fn);
     } catch (error) {
       // A retired or unknown key version: the next scope reads the organization's keys again.
@@ -367,124 +367,11 @@ export class ScopeRuntime {
     return this.service;
   }
 
-  /**
-   * A connection of the pool's own, for one scope. A connection that dies while the pool hands it
-   * over rejects the wait with the server's error; nothing was sent for the scope yet, so another try is safe.
-   */
-  private async reserve(client: postgres.Sql, attempts = 3): Promise<postgres.ReservedSql> {
-    try {
-      return await client.reserve();
-    } catch (error) {
-      const failure = connectionFailure(error, this.display());
-      if (!failure) throw error;
-      // A connection that died in the pool: another one may be fine. Refused or full: say so now.
-      if (attempts > 1 && failure.reason === 'the connection was lost')
-        return this.reserve(client, attempts - 1);
-      throw failure;
-    }
-  }
-
-  private async runOnServer<T>(
-    client: postgres.Sql,
-    db: Database,
-    scope: Scope,
-    opening: Opening,
-    fn: (tx: Transaction) => Promise<T>,
-  ): Promise<T> {
-    const connection = await this.reserve(client);
-    let lost: ConnectionError | undefined;
-    let endTransaction = () => {};
-    // Once the connection is gone, every error of this scope is that loss; nothing more is sent on it.
-    const noteLoss = (error: unknown) => {
-      lost ??= connectionFailure(error, this.display());
-      return lost ?? error;
-    };
-    const fail = (error: unknown): never => {
-      throw noteLoss(error);
-    };
-    const send = <R>(query: Promise<R>): Promise<R> => query.catch(fail);
-    try {
-      // BEGIN and the opening are handed to the connection before fn runs, so fn's statements leave
-      // behind them: the server reads a connection's messages in order, and a refused opening aborts
-      // the transaction, so none of fn's statements can run without its ticket.
-      const opened = Promise.all([
-        send(connection.unsafe('BEGIN').execute()),
-        // Unnamed: no statement a scope could DEALLOCATE and PREPARE again under the same name.
-        send(connection.unsafe(opening.text, opening.params() as never[], { prepare: false }).execute()),
-      ]);
-      opened.catch(() => {});
-      const scoped = scopedTransaction(db, connection);
-      endTransaction = scoped.end;
-      const { tx } = scoped;
-      attachScope(tx, scope, scoped.raw);
-      let result: T;
-      try {
-        result = await fn(tx);
-        this.noteNewest(scope, opening, await opened);
-      } catch (error) {
-        // A refused opening makes fn's statements fail too ("transaction is aborted"): report the cause.
-        const reported = await opened.then(
-          () => noteLoss(error),
-          (refusal: unknown) => refusal,
-        );
-        if (!lost) await this.settle(connection, 'ROLLBACK', send).catch(() => {});
-        throw reported;
-      }
-      await this.settle(connection, 'COMMIT', send).catch(async (error: unknown) => {
-        // A refused COMMIT (a deferred constraint) skipped the session reset that follows it in the message.
-        if (!lost) await this.resetSession(connection, send).catch(() => {});
-        throw error;
-      });
-      return result;
-    } finally {
-      endTransaction();
-      // postgres.js closes a released connection that is gone or still inside a transaction.
-      connection.release();
-    }
-  }
-
   /** After a rotation the opening reports a newer version: the next scope reads it. */
   private noteNewest(scope: Scope, opening: Opening, answers: unknown): void {
     if (scope.kind !== 'tenant' || opening.version === undefined) return;
     const newest = (answers as [unknown, { newest?: number }[]])[1]?.[0]?.newest;
     if (typeof newest === 'number' && newest > opening.version) this.tenantKeys.delete(scope.organizationId);
-  }
-
-  /** Ends the transaction and, in the same message, resets the session for the next scope. */
-  private async settle(
-    connection: postgres.ReservedSql,
-    command: 'COMMIT' | 'ROLLBACK',
-    send: <R>(query: Promise<R>) => Promise<R>,
-  ): Promise<void> {
-    const results = await send(connection.unsafe(`${command}; ${SESSION_RESET}`).simple());
-    await this.closeIfTampered(connection, results);
-    // A transaction fn left aborted (a refusal it caught without a savepoint) is rolled back by
-    // COMMIT: say so, as the embedded database does, rather than let the caller think it committed.
-    if (command === 'COMMIT' && (results as { command?: string }[])[0]?.command === 'ROLLBACK') {
-      throw Object.assign(
-        new Error('the transaction was rolled back instead of committed: a statement in it failed'),
-        {
-          code: '25P02',
-        },
-      );
-    }
-  }
-
-  private async resetSession(
-    connection: postgres.ReservedSql,
-    send: <R>(query: Promise<R>) => Promise<R>,
-  ): Promise<void> {
-    await this.closeIfTampered(connection, await send(connection.unsafe(SESSION_RESET).simple()));
-  }
-
-  /** A session that held statements prepared with SQL PREPARE is ended rather than pooled again. */
-  private async closeIfTampered(connection: postgres.ReservedSql, results: unknown): Promise<void> {
-    const last = (results as { residue?: number }[][]).at(-1)?.[0];
-    if ((last?.residue ?? 0) > 0) {
-      await connection
-        .unsafe('select pg_catalog.pg_terminate_backend(pg_catalog.pg_backend_pid())')
-        .catch(() => {});
-    }
   }
 
   private async runEmbedded<T>(
@@ -536,29 +423,3 @@ function bound(text: string, params: unknown[]): SQL {
 
 /** The database refused the scope's proof (unknown organization, retired key version, wrong proof). */
 const refusedOpening = (error: unknown) => hasCode(error, '28000');
-
-/**
- * A Drizzle transaction on a reserved connection whose BEGIN the scope sent itself. Once the scope
- * ends (`end()`), its `tx` refuses every statement: the connection may already be serving another
- * tenant's scope, and a `tx` kept past its scope must not reach it.
- */
-function scopedTransaction(
-  db: Database,
-  connection: postgres.ReservedSql,
-): { tx: Transaction; raw: RawScopeQuery; end(): void } {
-  let ended = false;
-  const unsafe = (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) => {
-    if (ended) throw new TenantScopeError('this transaction belongs to a scope that has ended');
-    return connection.unsafe(query, params as never[], options);
-  };
-  return {
-    tx: transactionOn(db, { unsafe }),
-    raw: async (text, params, rowMode) => {
-      const query = unsafe(text, params, { prepare: false });
-      return rowMode === 'array' ? query.values() : query;
-    },
-    end: () => {
-      ended = true;
-    },
-  };
-}
