@@ -10,7 +10,7 @@ import { InputError } from '../src/base/input.ts';
 import { runCli } from '../src/cli/cli.ts';
 import { rowsOf } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
-import { agentKinds, agentRuns } from '../src/schema/index.ts';
+import { agentKinds, agentRuns, agents } from '../src/schema/index.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
 import { type QueueTenants, seedQueueTenants } from './support/tenants.ts';
@@ -89,6 +89,41 @@ describe('enqueue', () => {
     );
     expect(unknown).toMatchObject({ table: 'agent_runs', column: 'agent_id' });
     expect(await claim('copywriter', { limit: 10 })).toEqual([]);
+  });
+
+  it("runs with the agent's config of the moment; another organization's agent leaves nothing, even to a caller that goes on", async () => {
+    const agentId = agent(acme, 'support');
+    const [current] = await scope(acme, (tx) =>
+      tx
+        .select({ configId: agents.currentConfigId })
+        .from(agents)
+        .where(and(eq(agents.organizationId, acme), eq(agents.id, agentId))),
+    );
+    const { run } = await scope(acme, (tx) => enqueueRun(tx, { agentId }));
+    expect(run.configId).toBe(current?.configId);
+    const refusal = await scope(acme, async (tx) => {
+      const error = await failure(() =>
+        enqueueRuns(tx, [{ agentId, input: { left: 'nothing' } }, { agentId: agent(globex, 'support') }]),
+      );
+      // The scope goes on and commits.
+      await tx.execute(sql`select 1`);
+      return error;
+    });
+    expect(refusal).toBeInstanceOf(InputError);
+    expect(refusal).toMatchObject({ table: 'agent_runs', column: 'agent_id' });
+    expect(refusal.message).toContain('runs[1]');
+    const left = await scope(acme, (tx) =>
+      tx
+        .select({ id: agentRuns.id })
+        .from(agentRuns)
+        .where(
+          and(eq(agentRuns.organizationId, acme), sql`${agentRuns.input} = '{"left": "nothing"}'::jsonb`),
+        ),
+    );
+    expect(left).toEqual([]);
+    const claimed = await claim('support', { limit: 10 });
+    expect(claimed.map((one) => one.runId)).toEqual([run.id]);
+    await scope(acme, (tx) => finishRun(tx, run.id, { status: 'succeeded', attempt: 1 }));
   });
 });
 

@@ -1,9 +1,10 @@
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { uuidv7 } from '../base/ids.ts';
-import { guarded, InputError, notFound, parseInput } from '../base/input.ts';
-import type { Transaction } from '../client/client.ts';
+import { guarded, InputError, type InputIssue, notFound, parseInput } from '../base/input.ts';
+import { rowsOf, type Transaction } from '../client/client.ts';
 import { assertUuid, currentTenant } from '../client/tenant.ts';
+import { rowFromDefiner } from '../identity/definer-rows.ts';
 import { type AgentRun, type agentKinds, agentRuns, agents } from '../schema/index.ts';
 import { insertAgentRunBaseSchema } from '../validators/agents.ts';
 import { runQueueWake } from './agent-runs.ts';
@@ -49,7 +50,10 @@ const MAX_ENQUEUE = 1000;
  * `configId` says otherwise, `priority` (higher first within the tenant), `runAt` (not claimed
  * before), `maxAttempts` and `backoffSeconds`. A run whose `idempotencyKey` the tenant used before
  * comes back as that first run, `created: false`. Listening workers are woken when the
- * transaction commits. Results are in the order of `inputs`.
+ * transaction commits. One round trip: the insert reads the agents itself, beside the queue's
+ * wake; a key used before, or an input refused (an agent not the tenant's, deleted or without a
+ * config), costs another, and a refusal leaves none of the call's runs. Results are in the order
+ * of `inputs`.
  */
 export async function enqueueRuns(
   tx: Transaction,
@@ -64,74 +68,156 @@ export async function enqueueRuns(
     parseInput(enqueueInputSchema, input, 'agent_runs', `runs[${index}]`),
   );
   const org = currentTenant(tx);
+  const rows = parsed.map(({ configId, trigger = 'api', ...values }) =>
+    definedOnly({
+      ...values,
+      id: uuidv7(),
+      organizationId: org,
+      // The agent's current config, read by the insert itself, unless the input names one.
+      configId: configId ?? null,
+      trigger,
+      status: 'queued' as const,
+    }),
+  );
   return guarded(async () => {
-    const agentIds = [...new Set(parsed.map((input) => input.agentId))];
-    const found = await tx
-      .select({ id: agents.id, currentConfigId: agents.currentConfigId })
-      .from(agents)
-      .where(and(eq(agents.organizationId, org), inArray(agents.id, agentIds), isNull(agents.deletedAt)));
-    const configs = new Map(found.map((agent) => [agent.id, agent.currentConfigId]));
-    const rows = parsed.map(({ configId, trigger = 'api', ...values }, index) => {
-      if (!configs.has(values.agentId)) {
-        throw new InputError('agent_runs', [
-          {
-            column: 'agent_id',
-            path: [`runs[${index}]`, 'agentId'],
-            message: 'no such agent in this organization',
-          },
-        ]);
-      }
-      const config = configId ?? configs.get(values.agentId);
-      if (!config) {
-        throw new InputError('agent_runs', [
-          {
-            column: 'config_id',
-            path: [`runs[${index}]`, 'configId'],
-            message: 'the agent has no current config; publish one first',
-          },
-        ]);
-      }
-      return {
-        ...values,
-        id: uuidv7(),
-        organizationId: org,
-        configId: config,
-        trigger,
-        status: 'queued' as const,
-      };
-    });
     // The queue hears of the runs in the same round trip as their insert (a refused insert aborts both).
     const scheduled = rows.every((row) => row.runAt);
-    const due = scheduled ? new Date(Math.min(...rows.map((row) => row.runAt?.getTime() ?? 0))) : undefined;
-    const [inserted] = await Promise.all([
-      tx
-        .insert(agentRuns)
-        .values(rows)
-        .onConflictDoNothing({ target: [agentRuns.organizationId, agentRuns.idempotencyKey] })
-        .returning(),
+    const due = scheduled
+      ? new Date(Math.min(...rows.map((row) => (row.runAt as Date | undefined)?.getTime() ?? 0)))
+      : undefined;
+    const [, ...inserts] = await Promise.all([
       tx.execute(runQueueWake(due)),
+      ...sameColumns(rows).map((group) => tx.execute(insertRunsOfAgents(org, group))),
     ]);
+    const inserted = inserts.flatMap((result) =>
+      rowsOf<Record<string, unknown>>(result).map((raw) => rowFromDefiner(agentRuns, raw)),
+    );
     const byId = new Map(inserted.map((run) => [run.id, run]));
-    const missingKeys = rows.filter((row) => !byId.has(row.id)).map((row) => row.idempotencyKey ?? '');
-    const earlier = missingKeys.length
-      ? await tx
-          .select()
-          .from(agentRuns)
-          .where(and(eq(agentRuns.organizationId, org), inArray(agentRuns.idempotencyKey, missingKeys)))
-      : [];
+    const missing = rows.filter((row) => !byId.has(row.id as string));
+    if (missing.length === 0)
+      return rows.map((row) => ({ run: byId.get(row.id as string) as AgentRun, created: true }));
+    // Not inserted: an idempotency key used before (or earlier in this call), or an agent that is
+    // not this organization's, or without a config. Both are read at once; the second is refused.
+    const keys = missing.flatMap((row) => (row.idempotencyKey ? [row.idempotencyKey as string] : []));
+    const [earlier, found] = await Promise.all([
+      keys.length
+        ? tx
+            .select()
+            .from(agentRuns)
+            .where(and(eq(agentRuns.organizationId, org), inArray(agentRuns.idempotencyKey, keys)))
+        : Promise.resolve([]),
+      tx
+        .select({ id: agents.id, currentConfigId: agents.currentConfigId })
+        .from(agents)
+        .where(
+          and(
+            eq(agents.organizationId, org),
+            inArray(agents.id, [...new Set(missing.map((row) => row.agentId as string))]),
+            isNull(agents.deletedAt),
+          ),
+        ),
+    ]);
     const byKey = new Map(earlier.map((run) => [run.idempotencyKey, run]));
-    return rows.map((row) => {
-      const run = byId.get(row.id);
+    const configs = new Map(found.map((agent) => [agent.id, agent.currentConfigId]));
+    const results = rows.map((row, index): { run: AgentRun; created: boolean } | { refusal: InputIssue } => {
+      const run = byId.get(row.id as string);
       if (run) return { run, created: true };
-      // A key repeated inside this batch: its first row was inserted by this very statement.
-      const first =
-        byKey.get(row.idempotencyKey ?? null) ??
-        inserted.find((r) => r.idempotencyKey === row.idempotencyKey);
-      if (!first)
-        throw new Error(`agent run with idempotency key ${row.idempotencyKey} vanished during enqueue`);
-      return { run: first, created: false };
+      const first = row.idempotencyKey ? byKey.get(row.idempotencyKey as string) : undefined;
+      if (first) return { run: first, created: false };
+      return { refusal: refusalOf(index, configs.has(row.agentId as string)) };
     });
+    const refusals = results.flatMap((result) => ('refusal' in result ? [result.refusal] : []));
+    if (refusals.length > 0) {
+      // Nothing of the call stays, even for a caller that catches the refusal and commits.
+      if (byId.size > 0)
+        await tx
+          .delete(agentRuns)
+          .where(and(eq(agentRuns.organizationId, org), inArray(agentRuns.id, [...byId.keys()])));
+      throw new InputError('agent_runs', refusals);
+    }
+    return results.flatMap((result) => ('run' in result ? [result] : []));
   });
+}
+
+/** Why input `index` was not queued: its agent is not the organization's (or deleted), or has no config. */
+function refusalOf(index: number, agentFound: boolean): InputIssue {
+  return agentFound
+    ? {
+        column: 'config_id',
+        path: [`runs[${index}]`, 'configId'],
+        message: 'the agent has no current config; publish one first',
+      }
+    : {
+        column: 'agent_id',
+        path: [`runs[${index}]`, 'agentId'],
+        message: 'no such agent in this organization',
+      };
+}
+
+type RunRow = Record<string, unknown>;
+
+/** The row without the keys its input left out, so the table's defaults fill them. */
+function definedOnly(row: RunRow): RunRow {
+  return Object.fromEntries(Object.entries(row).filter(([, value]) => value !== undefined));
+}
+
+/** Rows grouped by the columns they set, in order: one statement per group, each column set by every row of it. */
+function sameColumns(rows: RunRow[]): RunRow[][] {
+  const groups = new Map<string, RunRow[]>();
+  for (const row of rows) {
+    const key = Object.keys(row).join(',');
+    const group = groups.get(key);
+    if (group) group.push(row);
+    else groups.set(key, [row]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * `insert ... select` of `rows` (all setting the same columns) joined with their agents: a row
+ * whose agent is not the organization's, is deleted, or has no config to run is not inserted, and
+ * the agent's current config fills a row without one, in the one statement (on Citus, one shard).
+ * A repeated idempotency key is not inserted either. Returns the inserted rows.
+ */
+function insertRunsOfAgents(org: string, rows: RunRow[]) {
+  const columns = getTableColumns(agentRuns);
+  const keys = Object.keys(rows[0] ?? {}) as (keyof typeof columns)[];
+  const names = sql.join(
+    keys.map((key) => sql.identifier(columns[key].name)),
+    sql`, `,
+  );
+  const values = sql.join(
+    rows.map(
+      (row) =>
+        sql`(${sql.join(
+          keys.map((key) => {
+            const column = columns[key];
+            const value = row[key];
+            const typed = sql.raw(`::${column.getSQLType()}`);
+            return value === null ? sql`null${typed}` : sql`${column.mapToDriverValue(value)}${typed}`;
+          }),
+          sql`, `,
+        )})`,
+    ),
+    sql`, `,
+  );
+  const picked = sql.join(
+    keys.map((key) =>
+      key === 'organizationId'
+        ? sql`a.organization_id`
+        : key === 'configId'
+          ? sql`coalesce(v.config_id, a.current_config_id)`
+          : sql`v.${sql.identifier(columns[key].name)}`,
+    ),
+    sql`, `,
+  );
+  return sql`insert into agent_runs (${names})
+    select ${picked}
+    from (values ${values}) as v (${names})
+    join agents a on a.organization_id = ${org}::uuid and a.id = v.agent_id and a.deleted_at is null
+    where a.organization_id = ${org}::uuid and coalesce(v.config_id, a.current_config_id) is not null
+    on conflict (organization_id, idempotency_key) do nothing
+    returning *`;
 }
 
 /** One run: `enqueueRuns` with a single input. */
