@@ -4,7 +4,8 @@ import type { PgTable } from 'drizzle-orm/pg-core';
 /**
  * A row a SECURITY DEFINER function returned (column names, driver values), as a Drizzle select of
  * `table` gives it. On Citus a transaction cannot read, as neonhub_app, shards a definer function
- * wrote in it, so paths that write through a definer take its rows from the definer.
+ * wrote in it, so paths that write through a definer take its rows from the definer. Statements
+ * Drizzle cannot build (enqueueRuns' `insert ... select ... returning *`) map their rows with it too.
  */
 export function rowFromDefiner<T extends PgTable>(table: T, raw: Record<string, unknown>): T['$inferSelect'] {
   const row: Record<string, unknown> = {};
