@@ -68,23 +68,22 @@ export async function enqueueRuns(
     parseInput(enqueueInputSchema, input, 'agent_runs', `runs[${index}]`),
   );
   const org = currentTenant(tx);
-  const rows = parsed.map(({ configId, trigger = 'api', ...values }) =>
-    definedOnly({
-      ...values,
-      id: uuidv7(),
-      organizationId: org,
-      // The agent's current config, read by the insert itself, unless the input names one.
-      configId: configId ?? null,
-      trigger,
-      status: 'queued' as const,
-    }),
+  const rows = parsed.map(
+    ({ configId, trigger = 'api', ...values }): PendingRun =>
+      definedOnly({
+        ...values,
+        id: uuidv7(),
+        organizationId: org,
+        // The agent's current config, read by the insert itself, unless the input names one.
+        configId: configId ?? null,
+        trigger,
+        status: 'queued' as const,
+      }),
   );
   return guarded(async () => {
     // The queue hears of the runs in the same round trip as their insert (a refused insert aborts both).
     const scheduled = rows.every((row) => row.runAt);
-    const due = scheduled
-      ? new Date(Math.min(...rows.map((row) => (row.runAt as Date | undefined)?.getTime() ?? 0)))
-      : undefined;
+    const due = scheduled ? new Date(Math.min(...rows.map((row) => row.runAt?.getTime() ?? 0))) : undefined;
     const [, ...inserts] = await Promise.all([
       tx.execute(runQueueWake(due)),
       ...sameColumns(rows).map((group) => tx.execute(insertRunsOfAgents(org, group))),
@@ -93,12 +92,12 @@ export async function enqueueRuns(
       rowsOf<Record<string, unknown>>(result).map((raw) => rowFromDefiner(agentRuns, raw)),
     );
     const byId = new Map(inserted.map((run) => [run.id, run]));
-    const missing = rows.filter((row) => !byId.has(row.id as string));
+    const missing = rows.filter((row) => !byId.has(row.id));
     if (missing.length === 0)
-      return rows.map((row) => ({ run: byId.get(row.id as string) as AgentRun, created: true }));
+      return rows.map((row) => ({ run: byId.get(row.id) as AgentRun, created: true }));
     // Not inserted: an idempotency key used before (or earlier in this call), or an agent that is
     // not this organization's, or without a config. Both are read at once; the second is refused.
-    const keys = missing.flatMap((row) => (row.idempotencyKey ? [row.idempotencyKey as string] : []));
+    const keys = missing.flatMap((row) => (row.idempotencyKey ? [row.idempotencyKey] : []));
     const [earlier, found] = await Promise.all([
       keys.length
         ? tx
@@ -107,24 +106,24 @@ export async function enqueueRuns(
             .where(and(eq(agentRuns.organizationId, org), inArray(agentRuns.idempotencyKey, keys)))
         : Promise.resolve([]),
       tx
-        .select({ id: agents.id, currentConfigId: agents.currentConfigId })
+        .select({ id: agents.id })
         .from(agents)
         .where(
           and(
             eq(agents.organizationId, org),
-            inArray(agents.id, [...new Set(missing.map((row) => row.agentId as string))]),
+            inArray(agents.id, [...new Set(missing.map((row) => row.agentId))]),
             isNull(agents.deletedAt),
           ),
         ),
     ]);
     const byKey = new Map(earlier.map((run) => [run.idempotencyKey, run]));
-    const configs = new Map(found.map((agent) => [agent.id, agent.currentConfigId]));
+    const known = new Set(found.map((agent) => agent.id));
     const results = rows.map((row, index): { run: AgentRun; created: boolean } | { refusal: InputIssue } => {
-      const run = byId.get(row.id as string);
+      const run = byId.get(row.id);
       if (run) return { run, created: true };
-      const first = row.idempotencyKey ? byKey.get(row.idempotencyKey as string) : undefined;
+      const first = row.idempotencyKey ? byKey.get(row.idempotencyKey) : undefined;
       if (first) return { run: first, created: false };
-      return { refusal: refusalOf(index, configs.has(row.agentId as string)) };
+      return { refusal: refusalOf(index, known.has(row.agentId)) };
     });
     const refusals = results.flatMap((result) => ('refusal' in result ? [result.refusal] : []));
     if (refusals.length > 0) {
@@ -154,16 +153,20 @@ function refusalOf(index: number, agentFound: boolean): InputIssue {
       };
 }
 
-type RunRow = Record<string, unknown>;
+/** A run to insert: its config null when the insert is to read the agent's current one. */
+type PendingRun = Omit<typeof agentRuns.$inferInsert, 'id' | 'configId'> & {
+  id: string;
+  configId: string | null;
+};
 
 /** The row without the keys its input left out, so the table's defaults fill them. */
-function definedOnly(row: RunRow): RunRow {
-  return Object.fromEntries(Object.entries(row).filter(([, value]) => value !== undefined));
+function definedOnly<T extends object>(row: T): T {
+  return Object.fromEntries(Object.entries(row).filter(([, value]) => value !== undefined)) as T;
 }
 
 /** Rows grouped by the columns they set, in order: one statement per group, each column set by every row of it. */
-function sameColumns(rows: RunRow[]): RunRow[][] {
-  const groups = new Map<string, RunRow[]>();
+function sameColumns(rows: PendingRun[]): PendingRun[][] {
+  const groups = new Map<string, PendingRun[]>();
   for (const row of rows) {
     const key = Object.keys(row).join(',');
     const group = groups.get(key);
@@ -179,9 +182,9 @@ function sameColumns(rows: RunRow[]): RunRow[][] {
  * the agent's current config fills a row without one, in the one statement (on Citus, one shard).
  * A repeated idempotency key is not inserted either. Returns the inserted rows.
  */
-function insertRunsOfAgents(org: string, rows: RunRow[]) {
+function insertRunsOfAgents(org: string, rows: PendingRun[]) {
   const columns = getTableColumns(agentRuns);
-  const keys = Object.keys(rows[0] ?? {}) as (keyof typeof columns)[];
+  const keys = Object.keys(rows[0] ?? {}) as (keyof PendingRun & keyof typeof columns)[];
   const names = sql.join(
     keys.map((key) => sql.identifier(columns[key].name)),
     sql`, `,
