@@ -25,7 +25,7 @@ it('a claim walks the queue index behind a backlog the statistics have not seen,
   const { acme } = queue;
   const agentId = queue.agent(acme, 'brand_voice');
   // Past 10,000 runs the planner, blind to them, sorts them rather than walk the queue index.
-  const backlog = 20000;
+  const backlog = 14000;
   await scope(acme, async (tx) => {
     const { run } = await enqueueRun(tx, { agentId });
     // Its copies, in one statement: enqueueRuns would take seconds on the embedded database.
@@ -64,7 +64,8 @@ it('a claim walks the queue index behind a backlog the statistics have not seen,
     `claims of 8 behind ${backlog} queued runs read ${claims.map((c) => c.pages).join(', ')} pages`,
   );
   // Eight runs and the tenant's next due time each. After the first (which plans), a claim that
-  // walks the queue index reads about 250 pages; one that sorts the backlog about 750.
+  // walks the queue index reads about 250 pages, whatever the backlog; one that sorts this backlog
+  // about 600.
   expect(claims.every((c) => c.rows === 9)).toBe(true);
-  expect(Math.max(...claims.slice(1).map((c) => c.pages))).toBeLessThan(500);
+  expect(Math.max(...claims.slice(1).map((c) => c.pages))).toBeLessThan(400);
 });
