@@ -3,17 +3,8 @@ import { type SQL, sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import { connectionFailure, hasCode, TenantScopeError } from '../base/errors.ts';
 import { DEVELOPMENT_ENV, developmentOptedIn } from '../security/development.ts';
-import { type KeyRing, loadKeyRing } from '../security/key-ring.ts';
-import {
-  type DerivedKey,
-  hmacPads,
-  runQueueProof,
-  serviceKey,
-  tenantKey,
-  tenantKeyChangeProof,
-  tenantScopeProof,
-  userScopeProof,
-} from '../security/tenant-keys.ts';
+import type { KeyRing } from '../security/key-ring.ts';
+import { tenantScopeProof, userScopeProof } from '../security/tenant-keys.ts';
 import type { Database, DbTarget, Transaction } from './client.ts';
 import {
   driverOf,
@@ -22,6 +13,7 @@ import {
   pgliteTransactionOf,
   rowsOf,
 } from './drizzle-internals.ts';
+import { ScopeKeys } from './scope-keys.ts';
 import { attachScope, type Scope } from './scope-sessions.ts';
 import { runServerScope, type ScopeOpening, SESSION_RESET } from './server-scope.ts';
 
@@ -89,19 +81,6 @@ interface Login {
   member: boolean;
 }
 
-/** A tenant key the runtime derived, with the version the database knows it by. */
-interface TenantKey extends DerivedKey {
-  version: number;
-  /** When the version was read: after `KEY_RECHECK_MS` it is read again (a rotation may have retired it). */
-  readAt: number;
-}
-
-/**
- * How long a tenant key version is used before the database is asked again: shorter than the
- * default rotation grace (`rotateTenantKey`), so processes move to a new version before the old retires.
- */
-export const KEY_RECHECK_MS = 5 * 60_000;
-
 /**
  * Every statement of the scope's opening names the schema of what it calls. The role and
  * `search_path` come first (left to right), then the proof; no value of the key ever leaves.
@@ -133,9 +112,8 @@ function warnDevelopmentLogin(login: Login, target: DbTarget): void {
 
 export class ScopeRuntime {
   private readonly client: Client;
-  private readonly tenantKeys = new Map<string, TenantKey>();
-  private service: DerivedKey | undefined;
-  private ring: KeyRing | undefined;
+  /** The keys its scopes open with and its workers prove calls with. */
+  readonly keys: ScopeKeys;
   private login: Promise<Login> | undefined;
   private checked: Login | undefined;
 
@@ -150,7 +128,11 @@ export class ScopeRuntime {
       throw new TenantScopeError(
         `drizzle-orm ${drizzleVersion} lacks what tenant scopes are built from (this package supports ^0.45): ${problems.join('; ')}`,
       );
-    this.ring = options.keys;
+    this.keys = new ScopeKeys(
+      (text, params) => this.query(text, params),
+      () => developmentTarget(options.target),
+      options.keys,
+    );
   }
 
   /** Where this runtime's scopes go. */
@@ -163,19 +145,29 @@ export class ScopeRuntime {
     return target.kind === 'server' ? target.display : target.dataDir;
   }
 
-  /** The ring of `createDb({ keys })`, else the environment's; the public development ring only for a development target. */
+  /** The ring of `createDb({ keys })`, else the environment's (see {@link ScopeKeys}). */
   keyRing(): KeyRing {
-    this.ring ??= loadKeyRing(process.env, {
-      developmentAllowed: developmentTarget(this.options.target),
-      ...(process.env.NEONHUB_QUIET_DEVELOPMENT_WARNINGS && { warn: () => {} }),
-    });
-    return this.ring;
+    return this.keys.keyRing();
   }
 
   /** Keeps the key of a version this process just registered (createOrganization, rotateTenantKey). */
   rememberTenantKey(organizationId: string, version: number, keyId: string): void {
-    const key = tenantKey(this.keyRing(), keyId, organizationId, version);
-    this.tenantKeys.set(organizationId, { keyId, key, version, readAt: Date.now() });
+    this.keys.rememberTenantKey(organizationId, version, keyId);
+  }
+
+  /** Registers a new key version of an organization (rotateTenantKey). */
+  addTenantKey(organizationId: string, version: number, graceSeconds: number): Promise<void> {
+    return this.keys.addTenantKey(organizationId, version, graceSeconds);
+  }
+
+  /** What `createOrganization` sends for the first key version of a new organization. */
+  firstTenantKey(organizationId: string): ReturnType<ScopeKeys['firstTenantKey']> {
+    return this.keys.firstTenantKey(organizationId);
+  }
+
+  /** What a worker's cross-tenant call to the run queue carries: the issue time and the service key's proof of it. */
+  runQueueProof(purpose: string): Promise<{ issued: number; proof: Buffer }> {
+    return this.keys.runQueueProof(purpose);
   }
 
   async run<T>(db: Database, scope: Scope, fn: (tx: Transaction) => Promise<T>): Promise<T> {
@@ -202,18 +194,14 @@ export class ScopeRuntime {
         : await this.runEmbedded(db, scope, opening, fn);
     } catch (error) {
       // A retired or unknown key version: the next scope reads the organization's keys again.
-      if (scope.kind === 'tenant' && refusedOpening(error)) this.tenantKeys.delete(scope.organizationId);
+      if (scope.kind === 'tenant' && refusedOpening(error)) this.keys.forgetTenantKey(scope.organizationId);
       // No connection, or a lost one, before the scope began or while it ran: one kind of error.
       throw (this.client.kind === 'server' && connectionFailure(error, this.display())) || error;
     }
   }
 
   private async tenantOpening(organizationId: string): Promise<Opening> {
-    const cached = this.tenantKeys.get(organizationId);
-    const { key, version } =
-      cached && Date.now() - cached.readAt < KEY_RECHECK_MS
-        ? cached
-        : await this.readTenantKey(organizationId);
+    const { key, version } = await this.keys.tenantKey(organizationId);
     return {
       text: OPEN_TENANT,
       version,
@@ -225,7 +213,7 @@ export class ScopeRuntime {
   }
 
   private async userOpening(userId: string): Promise<Opening> {
-    const { key } = this.service ?? (await this.serviceKey());
+    const { key } = await this.keys.serviceKey();
     return {
       text: OPEN_USER,
       params: () => {
@@ -276,102 +264,12 @@ export class ScopeRuntime {
     return this.login;
   }
 
-  /**
-   * The organization's newest key version, derived from the ring. An organization made before
-   * scope tickets has none yet: it gets version 1 here, signed by the service key.
-   */
-  private async readTenantKey(organizationId: string): Promise<TenantKey> {
-    const rows = await this.query<{ version: number | null; key_id: string | null }>(
-      'select version, key_id from public.app_tenant_key_version($1)',
-      [organizationId],
-    );
-    const [row] = rows;
-    if (!row) throw new TenantScopeError(`no organization ${organizationId}`);
-    if (row.version === null || row.key_id === null) {
-      await this.addTenantKey(organizationId, 1, 0);
-      return this.readTenantKey(organizationId);
-    }
-    const entry: TenantKey = {
-      version: row.version,
-      keyId: row.key_id,
-      key: tenantKey(this.keyRing(), row.key_id, organizationId, row.version),
-      readAt: Date.now(),
-    };
-    this.tenantKeys.set(organizationId, entry);
-    return entry;
-  }
-
-  /**
-   * Registers a new key version of an organization, derived from the ring's active key and signed
-   * by the service key; older versions stop opening the tenant `graceSeconds` from now.
-   */
-  async addTenantKey(organizationId: string, version: number, graceSeconds: number): Promise<void> {
-    const ring = this.keyRing();
-    const keyId = ring.activeKeyId;
-    const verifier = hmacPads(tenantKey(ring, keyId, organizationId, version));
-    const issued = Date.now();
-    const { key: service } = this.service ?? (await this.serviceKey());
-    const proof = tenantKeyChangeProof(
-      service,
-      { organizationId, version, keyId, verifier, graceSeconds },
-      issued,
-    );
-    await this.query('select public.app_add_tenant_key($1, $2, $3, $4, $5, $6, $7)', [
-      organizationId,
-      version,
-      keyId,
-      verifier,
-      graceSeconds,
-      issued,
-      proof,
-    ]);
-    this.tenantKeys.delete(organizationId);
-  }
-
-  /** What `createOrganization` sends for the first key version of a new organization. */
-  async firstTenantKey(
-    organizationId: string,
-  ): Promise<{ keyId: string; verifier: Buffer; issued: number; proof: Buffer }> {
-    const ring = this.keyRing();
-    const keyId = ring.activeKeyId;
-    const verifier = hmacPads(tenantKey(ring, keyId, organizationId, 1));
-    const issued = Date.now();
-    const { key: service } = this.service ?? (await this.serviceKey());
-    const proof = tenantKeyChangeProof(
-      service,
-      { organizationId, version: 1, keyId, verifier, graceSeconds: 0 },
-      issued,
-    );
-    return { keyId, verifier, issued, proof };
-  }
-
-  /** What a worker's cross-tenant call to the run queue carries: the issue time and the service key's proof of it. */
-  async runQueueProof(purpose: string): Promise<{ issued: number; proof: Buffer }> {
-    const { key } = this.service ?? (await this.serviceKey());
-    const issued = Date.now();
-    return { issued, proof: runQueueProof(key, purpose, issued) };
-  }
-
-  /** The service key, derived from the ring key the database registered it under (`neonhub-db migrate`). */
-  private async serviceKey(): Promise<DerivedKey> {
-    const [row] = await this.query<{ key_id: string | null }>(
-      'select public.app_service_key_id() as key_id',
-      [],
-    );
-    if (!row?.key_id) {
-      throw new TenantScopeError(
-        'no service key is registered in this database: run `neonhub-db migrate` with the key ring (NEONHUB_CREDENTIAL_KEYS) as the migrating role',
-      );
-    }
-    this.service = { keyId: row.key_id, key: serviceKey(this.keyRing(), row.key_id) };
-    return this.service;
-  }
-
   /** After a rotation the opening reports a newer version: the next scope reads it. */
   private noteNewest(scope: Scope, opening: Opening, answers: unknown): void {
     if (scope.kind !== 'tenant' || opening.version === undefined) return;
     const newest = (answers as [unknown, { newest?: number }[]])[1]?.[0]?.newest;
-    if (typeof newest === 'number' && newest > opening.version) this.tenantKeys.delete(scope.organizationId);
+    if (typeof newest === 'number' && newest > opening.version)
+      this.keys.forgetTenantKey(scope.organizationId);
   }
 
   private async runEmbedded<T>(
