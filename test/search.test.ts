@@ -5,6 +5,7 @@ import { withTenant } from '../src/client/tenant.ts';
 import { createDataset, deleteDataset } from '../src/rag/datasets.ts';
 import { createLocalEmbedder } from '../src/rag/embedder.ts';
 import { registerEmbeddingSpace, tenantIndexName } from '../src/rag/embedding-spaces.ts';
+import { halfvecLiteral } from '../src/rag/halfvec.ts';
 import { ingestDocument } from '../src/rag/ingest.ts';
 import { explainSearchChunks, hybridSearch, searchChunks, searchDocumentTitles } from '../src/rag/search.ts';
 import { withValuesWrittenIn } from '../src/rag/search-statements.ts';
@@ -375,5 +376,37 @@ describe('values written into a search statement', () => {
     );
     const [row] = rowsOf<Record<string, string>>(await database.current.db.execute(written));
     expect(Object.values(row ?? {})).toEqual(values);
+  });
+
+  // The capture needs a connection of its own, with the statements' parameters: a server's.
+  it.runIf(onServer)('hold the query vector once, as the halves the column stores', async () => {
+    const sent: { text: string; parameters: unknown[] }[] = [];
+    const capturing = createDb({
+      url: database.current.url,
+      max: 1,
+      onStatement: (text, parameters) => sent.push({ text, parameters: parameters ?? [] }),
+    });
+    const [text] = queryTexts(1, 11);
+    const vector = localEmbedder.embed(text ?? '');
+    const halves = halfvecLiteral(vector);
+    const vectorsIn = (value: string) => value.match(/\[-?[0-9.]+,/g)?.length ?? 0;
+    try {
+      for (const search of [
+        (tx: Parameters<Parameters<typeof withTenant>[2]>[0]) =>
+          searchChunks(tx, { spaceId: space.id, vector }),
+        (tx: Parameters<Parameters<typeof withTenant>[2]>[0]) =>
+          hybridSearch(tx, { spaceId: space.id, text: text ?? '', vector }),
+      ]) {
+        sent.length = 0;
+        await withTenant(capturing.db, a.organizationId, search);
+        const statement = sent.find(({ text }) => /\bnearest\b/.test(text));
+        const everything = [statement?.text ?? '', ...(statement?.parameters ?? []).map(String)].join(' ');
+        // Four selects (exact and HNSW, chunks and re-embedded chunks) read it; it goes once.
+        expect(vectorsIn(everything)).toBe(1);
+        expect(everything).toContain(halves);
+      }
+    } finally {
+      await capturing.close();
+    }
   });
 });

@@ -3,7 +3,8 @@ import { invalidInput, isUuid } from '../base/input.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { currentTenant } from '../client/tenant.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
-import { distanceOperator, embeddingIndexName, tenantIndexName, vectorLiteral } from './embedding-spaces.ts';
+import { distanceOperator, embeddingIndexName, tenantIndexName } from './embedding-spaces.ts';
+import { halfvecLiteral } from './halfvec.ts';
 import { withSettings } from './search-statements.ts';
 
 /**
@@ -280,6 +281,8 @@ export function oneStatementNearest(tx: Transaction, q: NearestQuery): OneStatem
   const organizationId = q.organizationId;
   const exact: NearestPlan = { strategy: 'exact', candidates: 0, settings: {} };
   const hnsw: NearestPlan = { strategy: 'hnsw', candidates: 0, index: 'tenant', settings: {} };
+  // Written once, read by every select: a statement with two tables holds four.
+  const queryVector = sql`(select v from query_vector)`;
   // Each table's CTEs and columns carry its prefix: none for `table`, `also_` for `alsoFrom`.
   const side = (table: string, prefix: string) => {
     const t = { ...q, table };
@@ -299,8 +302,8 @@ export function oneStatementNearest(tx: Transaction, q: NearestQuery): OneStatem
       )`,
       nearest:
         wanted === 'exact'
-          ? sql`(${nearestSql(t, exact)})`
-          : sql`(${nearestSql(t, exact, sql`not ${useIndex}`)}) union all (${nearestSql(t, hnsw, useIndex)})`,
+          ? sql`(${nearestSql(t, exact, undefined, queryVector)})`
+          : sql`(${nearestSql(t, exact, sql`not ${useIndex}`, queryVector)}) union all (${nearestSql(t, hnsw, useIndex, queryVector)})`,
       meta: sql`(select n from ${sql.identifier(counted)}) as ${sql.identifier(`${prefix}candidates`)},
         ${valid} as ${sql.identifier(`${prefix}indexed`)}`,
     };
@@ -324,10 +327,11 @@ export function oneStatementNearest(tx: Transaction, q: NearestQuery): OneStatem
     };
   };
   return {
-    ctes: sql`${sql.join(
-      sides.map((s) => s.ctes),
-      sql`,`,
-    )},
+    ctes: sql`query_vector as materialized (select ${queryVectorLiteral(q)} as v),
+      ${sql.join(
+        sides.map((s) => s.ctes),
+        sql`,`,
+      )},
       nearest as materialized (${nearest})`,
     meta: sql.join(
       sides.map((s) => s.meta),
@@ -354,20 +358,25 @@ export function oneStatementNearest(tx: Transaction, q: NearestQuery): OneStatem
   };
 }
 
+/** The query vector as a halfvec literal: the column holds halves, and the shortest text of each keeps the result at a third of the bytes. */
+const queryVectorLiteral = (q: NearestQuery) =>
+  sql`${halfvecLiteral(q.vector)}::halfvec(${sql.raw(String(q.space.dimensions))})`;
+
 /**
  * `select id, distance ... order by distance limit n` for a plan. HNSW: the indexed expression
  * (`embedding::halfvec(D) <op> query`) under the partial index's predicate (the tenant's literal
  * too when it has its own index), so the index serves it; with relaxed order the caller re-sorts.
- * Exact: the uncast expression, which no index matches.
+ * Exact: the uncast expression, which no index matches. `queryVector` is the query's expression
+ * when the statement holds it once for several selects (default: its literal).
  */
-export function nearestSql(q: NearestQuery, plan: NearestPlan, gate?: SQL): SQL {
+export function nearestSql(q: NearestQuery, plan: NearestPlan, gate?: SQL, queryVector?: SQL): SQL {
   const op = sql.raw(distanceOperator(q.space.distance));
   const dims = sql.raw(String(q.space.dimensions));
-  const literal = vectorLiteral(q.vector);
+  const against = queryVector ?? queryVectorLiteral(q);
   const distance =
     plan.strategy === 'hnsw'
-      ? sql`(embedding::halfvec(${dims}) ${op} ${literal}::halfvec(${dims}))`
-      : sql`(embedding ${op} ${literal}::halfvec)`;
+      ? sql`(embedding::halfvec(${dims}) ${op} ${against})`
+      : sql`(embedding ${op} ${against})`;
   return sql`
     select id, ${distance} as distance
     from ${sql.identifier(q.table)}
