@@ -7,7 +7,14 @@ import { createLocalEmbedder } from '../src/rag/embedder.ts';
 import { registerEmbeddingSpace, tenantIndexName } from '../src/rag/embedding-spaces.ts';
 import { halfvecLiteral } from '../src/rag/halfvec.ts';
 import { ingestDocument } from '../src/rag/ingest.ts';
-import { explainSearchChunks, hybridSearch, searchChunks, searchDocumentTitles } from '../src/rag/search.ts';
+import {
+  defaultExactThreshold,
+  defaultWholeTenantThreshold,
+  explainSearchChunks,
+  hybridSearch,
+  searchChunks,
+  searchDocumentTitles,
+} from '../src/rag/search.ts';
 import { withValuesWrittenIn } from '../src/rag/search-statements.ts';
 import { ensureTenantIndexes } from '../src/rag/tenant-indexes.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
@@ -129,6 +136,25 @@ describe('searchChunks', () => {
     expect(after).toEqual({ scan: 'off', ef: '40', ...before });
     if (single !== database.current) await single.close();
   });
+
+  // The defaults at 256 dimensions (1,800 and 6,000) sit above PGlite's smaller corpus here.
+  it.runIf(onServer)(
+    "takes the tenant's own index for its whole space past the whole-tenant threshold, and stays exact for a dataset of that size",
+    async () => {
+      const { db } = database.current;
+      const vector = localEmbedder.embed(queryTexts(1, 4)[0] ?? '');
+      const largest = dataset(a, 0);
+      expect(largest.chunks).toBeGreaterThan(defaultWholeTenantThreshold(space.dimensions));
+      expect(largest.chunks).toBeLessThanOrEqual(defaultExactThreshold(space.dimensions));
+      await withTenant(db, a.organizationId, async (tx) => {
+        const whole = await searchChunks(tx, { spaceId: space.id, vector });
+        expect([whole.strategy, whole.index]).toEqual(['hnsw', 'tenant']);
+        const inDataset = await searchChunks(tx, { spaceId: space.id, vector, datasetIds: [largest.id] });
+        expect([inDataset.strategy, inDataset.index]).toEqual(['exact', null]);
+        expect(inDataset.candidates).toBe(largest.chunks);
+      });
+    },
+  );
 
   it('refuses bad input with an error naming what is wrong', async () => {
     const { db } = database.current;

@@ -31,7 +31,7 @@ const usage = `neonhub-db <command>
   check     drift check (drizzle-kit generate + check), then every tenant table of the migrations
             has forced RLS, its policy, its updated_at trigger and its neonhub_app grants, and every
             text column of a btree index a limit in bytes that keeps its entries within btree's
-  maintain  create monthly partitions ahead of time, give tenants past the exact-search threshold
+  maintain  create monthly partitions ahead of time, give tenants past the whole-tenant threshold
             their own vector index and drop those of tenants that shrank (run daily, or hourly);
             --watch then keeps running and builds them as searches ask (Ctrl-C stops)
   citus     print the SQL that distributes this schema on Citus by organization (dry run of distribute)

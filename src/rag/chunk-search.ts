@@ -8,6 +8,7 @@ import { type QueryVector, resolveQueryVector, uuidArray } from './search-input.
 import { withSettings, withValuesWrittenIn } from './search-statements.ts';
 import {
   defaultEfSearch,
+  defaultWholeTenantThreshold,
   type NearestPlan,
   type NearestQuery,
   type OneStatementMeta,
@@ -162,7 +163,14 @@ export async function chunkQuery(
     vector,
     filter: scope.filter,
     limit: sizes.limit,
-    options: { ...input, efSearch },
+    // A search of the whole space reads the tenant's own graph, which holds just its candidates.
+    options: {
+      ...input,
+      efSearch,
+      exactThreshold:
+        input.exactThreshold ??
+        (input.datasetIds === undefined ? defaultWholeTenantThreshold(space.dimensions) : undefined),
+    },
     organizationId,
   };
   return { q, scope };

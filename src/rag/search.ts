@@ -32,7 +32,7 @@ export type { ChunkHit, SearchPath } from './chunk-search.ts';
 export type { QueryVector } from './search-input.ts';
 export { MAX_K } from './search-input.ts';
 export type { VectorSearchOptions } from './vector-query.ts';
-export { defaultEfSearch, defaultExactThreshold } from './vector-query.ts';
+export { defaultEfSearch, defaultExactThreshold, defaultWholeTenantThreshold } from './vector-query.ts';
 
 export type ChunkSearchInput = QueryVector &
   VectorSearchOptions & {

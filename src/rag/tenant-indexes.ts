@@ -11,21 +11,21 @@ import {
 } from './embedding-spaces.ts';
 import { createIndex, dropIndex } from './search-indexes.ts';
 import {
-  defaultExactThreshold,
+  defaultWholeTenantThreshold,
   TENANT_INDEX_CHANNEL,
   TENANT_INDEXED_TABLES,
   type TenantIndexedTable,
 } from './vector-query.ts';
 
 // Chunks (and their re-embedded vectors) are searched through an HNSW index of their tenant's rows only (see TENANT_INDEXED_TABLES):
-// built once a tenant passes the exact threshold, dropped once it shrinks well under it.
+// built once a tenant passes the whole-tenant threshold, dropped once it shrinks well under it.
 
 /**
  * Rows of one tenant in a space from which it gets an HNSW index of its own: one more than the
- * exact threshold, so a tenant is either searched exactly (at most that many candidates) or
- * through an index that holds only its rows.
+ * whole-tenant threshold, so a search of the tenant's space runs either exactly (at most that many
+ * candidates) or through an index that holds only its rows.
  */
-export const defaultTenantIndexMinRows = (dimensions: number) => defaultExactThreshold(dimensions) + 1;
+export const defaultTenantIndexMinRows = (dimensions: number) => defaultWholeTenantThreshold(dimensions) + 1;
 
 /** pgvector's halfvec operator class of a distance (as `app_embedding_opclass` says in SQL). */
 const OPERATOR_CLASS: Record<EmbeddingDistance, string> = {
