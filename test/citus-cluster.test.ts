@@ -607,6 +607,39 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
     expect(after.intact).toBe(true);
   });
 
+  it('a scope ingests a document and finds it with hybridSearch in the same transaction, as on one server', async () => {
+    const org = tenants.acme.organizationId;
+    const shape = async (db: Database) => {
+      const space = await localEmbeddingSpace(db);
+      return withTenant(db, org, async (tx) => {
+        const [dataset] = rowsOf<{ id: string }>(
+          await tx.execute(sql`select id from datasets where organization_id = ${org} order by slug limit 1`),
+        );
+        await ingestDocument(tx, {
+          datasetId: dataset?.id ?? '',
+          document: { title: 'Same transaction' },
+          chunks: [{ content: 'the quazzle rollout ships inside one transaction' }],
+          embedder: localEmbedder,
+        });
+        const { hits } = await hybridSearch(tx, {
+          spaceId: space.id,
+          text: 'quazzle rollout',
+          embedder: localEmbedder,
+          k: 3,
+        });
+        return hits.map((hit) => ({ content: hit.content, lexicalRank: hit.lexicalRank }));
+      });
+    };
+    const onCluster = await shape(cluster.handle.db);
+    const onServer = await shape(plain.current.db);
+    say(`ingest then hybridSearch in one scope: ${JSON.stringify(onCluster[0])}`);
+    expect(onCluster[0]).toEqual({
+      content: 'the quazzle rollout ships inside one transaction',
+      lexicalRank: 1,
+    });
+    expect(onCluster).toEqual(onServer);
+  });
+
   it('an agent is created, publishes configs, runs and records its tool calls through the API, as on one server, each statement on one shard', async () => {
     const org = tenants.acme.organizationId;
     // Citus refuses any statement that would run on more than one shard in this handle.

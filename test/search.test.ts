@@ -236,6 +236,43 @@ describe('searchChunks', () => {
 });
 
 describe('hybridSearch and title search', () => {
+  it("reads full-text matches through a definer function that answers only for the scope's tenant", async () => {
+    const { db } = database.current;
+    for (const [tenant, word] of [
+      [a, 'vorplex alpha'],
+      [b, 'vorplex beta'],
+    ] as const)
+      await withTenant(db, tenant.organizationId, (tx) =>
+        ingestDocument(tx, {
+          datasetId: dataset(tenant, 0).id,
+          document: { title: `Text matches ${word}` },
+          chunks: [{ content: `the ${word} rollout` }],
+          embedder: localEmbedder,
+        }),
+      );
+    const matches = (tx: Parameters<Parameters<typeof withTenant>[2]>[0], org: string, datasetId: string) =>
+      tx
+        .execute(
+          sql`select id from app_chunk_text_matches(${org}::uuid, 'vorplex'::tsquery, ${`{${datasetId}}`}::uuid[], 10)`,
+        )
+        .then((result) => rowsOf<{ id: string }>(result).length);
+    // Control: each tenant finds its own chunk with the word.
+    for (const tenant of [a, b])
+      expect(
+        await withTenant(db, tenant.organizationId, (tx) =>
+          matches(tx, tenant.organizationId, dataset(tenant, 0).id),
+        ),
+      ).toBe(1);
+    // From a's scope: b's id is refused, and b's dataset under a's id gives nothing.
+    const refused = await failure(
+      withTenant(db, a.organizationId, (tx) => matches(tx, b.organizationId, dataset(b, 0).id)),
+    );
+    expect(refused.message).toMatch(/current tenant only/);
+    expect(
+      await withTenant(db, a.organizationId, (tx) => matches(tx, a.organizationId, dataset(b, 0).id)),
+    ).toBe(0);
+  });
+
   it('fuses full-text and vector ranks in one statement', async () => {
     const { db } = database.current;
     await withTenant(db, a.organizationId, async (tx) => {

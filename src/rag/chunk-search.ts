@@ -92,30 +92,30 @@ export const toHit = (row: HitRow): ChunkHit => ({
 });
 
 /**
- * The datasets a search covers, as a filter on chunks: the given ones, or all the tenant's live
- * datasets in the space. For given ones it also returns the look-up that {@link checkDatasets}
- * validates; both run inside the plan's statement, saving a round trip.
+ * The datasets a search covers, as an array (`datasets`) and a filter on chunks: the given ones,
+ * or all the tenant's live datasets in the space. For given ones it also returns the look-up that
+ * {@link checkDatasets} validates; both run inside the plan's statement, saving a round trip.
  */
 export function datasetScope(
   organizationId: string,
   spaceId: string,
   datasetIds: readonly string[] | undefined,
-): { filter: SQL; check?: SQL; wanted?: string[] } {
+): { datasets: SQL; filter: SQL; check?: SQL; wanted?: string[] } {
   if (datasetIds !== undefined && !Array.isArray(datasetIds))
     throw invalidInput('chunks', 'dataset_id', 'datasetIds must be an array of dataset ids');
   if (datasetIds === undefined) {
     if (!isUuid(spaceId)) throw new Error(`embedding space id ${spaceId} is not a UUID`);
-    return {
-      // An array computed once (an InitPlan), not a join: the index scan checks each row against it.
-      filter: sql`dataset_id = any(array(select id from datasets where organization_id = ${organizationId}
-        and deleted_at is null and ${sql.raw(`embedding_space_id = '${spaceId}'::uuid`)}))`,
-    };
+    // An array computed once (an InitPlan), not a join: the index scan checks each row against it.
+    const datasets = sql`array(select id from datasets where organization_id = ${organizationId}
+        and deleted_at is null and ${sql.raw(`embedding_space_id = '${spaceId}'::uuid`)})`;
+    return { datasets, filter: sql`dataset_id = any(${datasets})` };
   }
   const wanted = [...new Set(datasetIds.map((id) => (typeof id === 'string' ? id.toLowerCase() : id)))];
   if (wanted.length === 0) throw invalidInput('chunks', 'dataset_id', 'datasetIds is empty');
   const ids = uuidArray(wanted, 'chunks', 'dataset_id');
   return {
     wanted,
+    datasets: ids,
     filter: sql`dataset_id = any(${ids})`,
     check: sql`(select coalesce(json_agg(json_build_object('id', id, 'space', embedding_space_id, 'deleted', deleted_at is not null)), '[]'::json)
                 from datasets where organization_id = ${organizationId} and id = any(${ids}))`,

@@ -137,11 +137,12 @@ export interface HybridHit extends ChunkHit {
  * Full-text and vector results fused by reciprocal rank in one SQL statement. The full-text side
  * matches any of the text's words (its lexemes OR-ed, so a chunk need not contain them all) in the
  * generated `search_vector`, ranked by `ts_rank` (12,000 matches of a tenant ranked in about 2 ms,
- * where `ts_rank_cd`, which weighs proximity, takes 25 to 35). Under the tenant's row-level security
- * it reads every chunk of the filter: PostgreSQL runs no index condition that is not leakproof (`@@` is not)
- * ahead of a policy, so the GIN index serves only logins that bypass row-level security. The vector
- * side follows the plan of {@link searchChunks}, for `pool` rows. Give `text` plus either
- * `embedder` or a precomputed `vector`.
+ * where `ts_rank_cd`, which weighs proximity, takes 25 to 35). It runs in `app_chunk_text_matches`,
+ * a definer function that checks its tenant is the scope's: under the tenant's row-level security
+ * PostgreSQL runs no index condition that is not leakproof (`@@` is not) ahead of the policy, so a
+ * scope's own query would read every chunk of the filter, where the GIN index gives the matches.
+ * The vector side follows the plan of {@link searchChunks}, for `pool` rows. Give `text` plus
+ * either `embedder` or a precomputed `vector`.
  */
 export async function hybridSearch(
   tx: Transaction,
@@ -169,7 +170,8 @@ export async function hybridSearch(
     // when the statement is planned.
     const anyWord = sql`replace(plainto_tsquery(${config}, ${input.text})::text, ' & ', ' | ')::tsquery`;
     type HybridRow = HitRow & { semantic_rank: number | null; lexical_rank: number | null };
-    // The caller's words stay a bind parameter, out of the statement's text.
+    // The caller's words stay a bind parameter, out of the statement's text. The full-text side
+    // is a definer function's, so the GIN index answers `@@` (see drizzle/0034).
     const { rows, plan } = await runChunkSearch<Partial<HybridRow>>(
       tx,
       q,
@@ -181,11 +183,7 @@ export async function hybridSearch(
           select id, row_number() over (order by distance, id) as rank from nearest
         ),
         lexical as materialized (
-          select id, row_number() over (order by ts_rank(search_vector, ${anyWord}) desc, id) as rank
-          from chunks
-          where chunks.organization_id = ${org} and search_vector @@ ${anyWord} and ${q.filter}
-          order by rank
-          limit ${pool}
+          select id, rank from app_chunk_text_matches(${org}, ${anyWord}, ${scope.datasets}, ${pool})
         ),
         fused as (
           select coalesce(s.id, l.id) as id, s.rank as semantic_rank, l.rank as lexical_rank,

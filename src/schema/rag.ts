@@ -14,7 +14,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { lengthCheck, liveRows, softDelete, tenantPolicy, timestamps } from './columns.ts';
+import { definerAccess, lengthCheck, liveRows, softDelete, tenantPolicy, timestamps } from './columns.ts';
 import { embeddingColumns, embeddingConstraints, embeddingSpaces } from './embeddings.ts';
 import {
   datasetKind,
@@ -205,8 +205,10 @@ export const chunks = tenantTable(
       t.documentId,
       t.ordinal,
     ),
-    // Full-text half of hybrid search (`@@` on websearch_to_tsquery).
+    // Full-text half of hybrid search, read through app_chunk_text_matches: under the tenant's
+    // policy no index condition that is not leakproof (`@@` is not) runs ahead of it.
     index('chunks_search_vector_idx').using('gin', t.searchVector),
+    definerAccess('chunks'),
     check('chunks_ordinal_check', sql`${t.ordinal} >= 0`),
     check('chunks_token_count_check', sql`${t.tokenCount} >= 0`),
     check('chunks_content_check', sql`length(${t.content}) > 0`),
