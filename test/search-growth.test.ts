@@ -19,7 +19,7 @@ import { makeTenant, makeTopics, queryTexts, rng, topicText } from './support/ra
 
 const database = useTestDatabase();
 
-// The server grows a tenant past the default threshold of a 1,536-dimension space (1,000 chunks);
+// The server grows a tenant past the default threshold of a 1,536-dimension space (300 chunks);
 // PGlite (HNSW in WebAssembly) past 150, a threshold its searches and its maintainer are given alike.
 const DIMS = onServer ? 1536 : 256;
 const embedder = createLocalEmbedder(DIMS);
