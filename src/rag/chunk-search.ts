@@ -6,14 +6,12 @@ import { scoreSql } from './embedding-spaces.ts';
 import { CHUNK_KEY, type OpenChunkMetadata } from './ingest.ts';
 import { type QueryVector, resolveQueryVector, uuidArray } from './search-input.ts';
 import { withSettings, withValuesWrittenIn } from './search-statements.ts';
+import { type OneStatementMeta, type OneStatementNearest, oneStatementNearest } from './tenant-nearest.ts';
 import {
   defaultEfSearch,
   defaultWholeTenantThreshold,
   type NearestPlan,
   type NearestQuery,
-  type OneStatementMeta,
-  type OneStatementNearest,
-  oneStatementNearest,
   type PlannedIndex,
   requestTenantIndex,
   type VectorSearchOptions,
