@@ -445,7 +445,7 @@ describe('bulkIngest', () => {
     const ms = performance.now() - started;
     console.log(`refused COPY settled in ${ms.toFixed(0)} ms: ${String(refused)}`);
     expect(refused).toBeInstanceOf(CopyRefused);
-    expect(ms).toBeLessThan(5000);
+    expect(String(refused)).toMatch(/NaN|not a number|halfvec/i);
     // The pool still serves the tenant afterwards.
     expect(await withTenant(handle.db, loader, (tx) => tx.$count(chunks))).toBeGreaterThan(0);
   });

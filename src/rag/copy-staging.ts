@@ -164,12 +164,11 @@ function copyClient(tx: Transaction): CopyClient {
 
 /**
  * Stages rows in a temporary table (default {@link CHUNK_STAGING}) by binary COPY (a server only)
- * and returns its qualified name. One staging per transaction: the table is dropped at commit. postgres.js
- * (3.4.9) never settles a `COPY FROM STDIN` the server refuses: the error arrives after its stream
- * ended and is dropped, and the stream never finishes. So nothing here waits for the stream: the
- * data is written, the stream ended, and a probe queued behind the COPY tells, failing on the
- * aborted transaction, that the server refused it ({@link CopyRefused}). Every row is checked
- * before, so a refusal is not expected; the caller then writes the batch again as bound JSON.
+ * and returns its qualified name. One staging per transaction: the table is dropped at commit. The
+ * COPY's stream finishes once the server took the rows and fails with its refusal (postgres.js 4;
+ * 3.4.9 settled neither, and a probe queued behind the COPY told instead, a round trip a batch).
+ * Every row is checked before, so a refusal ({@link CopyRefused}) is not expected; the caller then
+ * writes the batch again as bound JSON.
  */
 export async function stageRows(
   tx: Transaction,
@@ -187,15 +186,11 @@ export async function stageRows(
         `copy ${name} (${staging.columns.map(([column]) => column).join(', ')}) from stdin (format binary)`,
       )
       .writable();
-    // A refusal shows in the probe; an error event without a listener would end the process.
-    stream.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
-      stream.write(data, (error) => (error ? reject(error) : resolve()));
+      stream.once('finish', resolve);
+      stream.once('error', reject);
+      stream.end(data);
     });
-    stream.end();
-    // Ending hands the COPY's end to the connection on the next turn; queries after that queue behind it.
-    await new Promise((resolve) => setImmediate(resolve));
-    await client.unsafe('select 1');
   } catch (error) {
     throw new CopyRefused(error);
   }
