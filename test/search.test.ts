@@ -236,6 +236,28 @@ describe('searchChunks', () => {
 });
 
 describe('hybridSearch and title search', () => {
+  it('refuse text PostgreSQL cannot hold before sending it, and the scope goes on', async () => {
+    const { db } = database.current;
+    const vector = localEmbedder.embed('hello');
+    const found = await withTenant(db, a.organizationId, async (tx) => {
+      for (const [text, reason] of [
+        ['a\u0000b plan', /query text contains a NUL byte/],
+        ['plan \ud800 x', /query text contains a lone surrogate/],
+      ] as const) {
+        const hybrid = await failure(hybridSearch(tx, { spaceId: space.id, text, vector }));
+        expect([hybrid.message, (hybrid as { table?: string }).table]).toEqual([
+          expect.stringMatching(reason),
+          'chunks',
+        ]);
+        const titles = await failure(searchDocumentTitles(tx, { query: text }));
+        expect((titles as { table?: string }).table).toBe('documents');
+      }
+      // The refusals sent nothing: the same transaction still searches.
+      return (await hybridSearch(tx, { spaceId: space.id, text: 'plan', vector, k: 3 })).hits.length;
+    });
+    expect(found).toBe(3);
+  });
+
   it("reads full-text matches through a definer function that answers only for the scope's tenant", async () => {
     const { db } = database.current;
     for (const [tenant, word] of [

@@ -17,6 +17,7 @@ import {
   toHit,
 } from './chunk-search.ts';
 import type { Embedder, VectorInput } from './embedding-spaces.ts';
+import { checkText } from './ingest-rows.ts';
 import { assertK, MAX_K, type QueryVector, uuidArray } from './search-input.ts';
 import { withSettings } from './search-statements.ts';
 import {
@@ -152,6 +153,8 @@ export async function hybridSearch(
   assertK(k, 'chunks');
   if (typeof input.text !== 'string' || !/[\p{L}\p{N}]/u.test(input.text))
     throw invalidInput('chunks', 'content', 'the query text is empty (it has no letters or digits)');
+  // Refused here, not by the server: a refused statement would leave the caller's transaction aborted.
+  checkText('chunks', 'content', input.text, 'the query text');
   const rrfK = input.rrfK ?? 60;
   if (!Number.isFinite(rrfK) || rrfK < 0) throw invalidInput('chunks', 'embedding', 'rrfK must be >= 0');
   const pool = input.pool ?? Math.min(MAX_K, Math.max(40, 4 * k));
@@ -243,6 +246,7 @@ export async function searchDocumentTitles(tx: Transaction, input: TitleSearchIn
   assertK(limit, 'documents');
   if (typeof input.query !== 'string' || input.query.trim() === '')
     throw invalidInput('documents', 'title', 'the title query is empty');
+  checkText('documents', 'title', input.query, 'the title query');
   const minSimilarity = input.minSimilarity ?? 0.3;
   if (!(minSimilarity >= 0 && minSimilarity <= 1))
     throw invalidInput('documents', 'title', 'minSimilarity must be between 0 and 1');
