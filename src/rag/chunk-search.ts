@@ -99,25 +99,27 @@ export function datasetScope(
   spaceId: string,
   datasetIds: readonly string[] | undefined,
 ): { datasets: SQL; filter: SQL; check?: SQL; wanted?: string[] } {
+  const scope = (datasets: SQL, given?: { check: SQL; wanted: string[] }) => ({
+    datasets,
+    filter: sql`dataset_id = any(${datasets})`,
+    ...given,
+  });
   if (datasetIds !== undefined && !Array.isArray(datasetIds))
     throw invalidInput('chunks', 'dataset_id', 'datasetIds must be an array of dataset ids');
   if (datasetIds === undefined) {
     if (!isUuid(spaceId)) throw new Error(`embedding space id ${spaceId} is not a UUID`);
     // An array computed once (an InitPlan), not a join: the index scan checks each row against it.
-    const datasets = sql`array(select id from datasets where organization_id = ${organizationId}
-        and deleted_at is null and ${sql.raw(`embedding_space_id = '${spaceId}'::uuid`)})`;
-    return { datasets, filter: sql`dataset_id = any(${datasets})` };
+    return scope(sql`array(select id from datasets where organization_id = ${organizationId}
+        and deleted_at is null and ${sql.raw(`embedding_space_id = '${spaceId}'::uuid`)})`);
   }
   const wanted = [...new Set(datasetIds.map((id) => (typeof id === 'string' ? id.toLowerCase() : id)))];
   if (wanted.length === 0) throw invalidInput('chunks', 'dataset_id', 'datasetIds is empty');
   const ids = uuidArray(wanted, 'chunks', 'dataset_id');
-  return {
+  return scope(ids, {
     wanted,
-    datasets: ids,
-    filter: sql`dataset_id = any(${ids})`,
     check: sql`(select coalesce(json_agg(json_build_object('id', id, 'space', embedding_space_id, 'deleted', deleted_at is not null)), '[]'::json)
                 from datasets where organization_id = ${organizationId} and id = any(${ids}))`,
-  };
+  });
 }
 
 /** Each given dataset must be a live dataset of the current tenant in the space searched. */
