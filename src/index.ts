@@ -101,6 +101,7 @@ export * from './reembedding/reembedding.ts';
 export * from './reembedding/reembedding-index.ts';
 export * from './reembedding/reembedding-overlap.ts';
 export * from './reembedding/reembedding-run.ts';
+export * from './reembedding/reembedding-switch.ts';
 export * as schema from './schema/index.ts';
 export { API_KEY_PATTERN, parseApiKey } from './security/api-key-format.ts';
 export { CredentialDecryptError } from './security/crypto.ts';

@@ -37,8 +37,9 @@ import { registerEmbeddingSpace } from '../src/rag/embedding-spaces.ts';
 import { ingestDocument } from '../src/rag/ingest.ts';
 import { hybridSearch, searchChunks } from '../src/rag/search.ts';
 import { ensureTenantIndexes } from '../src/rag/tenant-indexes.ts';
-import { rollbackReembedding, startReembedding, switchReembedding } from '../src/reembedding/reembedding.ts';
+import { startReembedding } from '../src/reembedding/reembedding.ts';
 import { reembed } from '../src/reembedding/reembedding-run.ts';
+import { rollbackReembedding, switchReembedding } from '../src/reembedding/reembedding-switch.ts';
 import { agentConfigs, agents, brands, brandVoices } from '../src/schema/index.ts';
 import {
   localEmbedder,

@@ -10,15 +10,14 @@ import { registerEmbeddingSpace, tenantIndexName } from '../src/rag/embedding-sp
 import { ingestDocument } from '../src/rag/ingest.ts';
 import { explainSearchChunks, searchChunks } from '../src/rag/search.ts';
 import { reembedMany } from '../src/reembedding/reembed-many.ts';
-import {
-  dropOldVectors,
-  getReembedding,
-  rollbackReembedding,
-  startReembedding,
-  switchReembedding,
-} from '../src/reembedding/reembedding.ts';
+import { getReembedding, startReembedding } from '../src/reembedding/reembedding.ts';
 import { compareSpaces } from '../src/reembedding/reembedding-overlap.ts';
 import { type ReembedEmbedder, reembed } from '../src/reembedding/reembedding-run.ts';
+import {
+  dropOldVectors,
+  rollbackReembedding,
+  switchReembedding,
+} from '../src/reembedding/reembedding-switch.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder, NEXT_LOCAL_EMBEDDING_SPACE } from '../src/seed/brand.ts';
 import { onServer, useTestDatabase } from './support/database.ts';

@@ -5,16 +5,10 @@ import { type DbHandle, rowsOf } from '../client/client.ts';
 import { withTenant } from '../client/tenant.ts';
 import { createLocalEmbedder } from '../rag/embedder.ts';
 import { type Embedder, getEmbeddingSpace } from '../rag/embedding-spaces.ts';
-import {
-  dropOldVectors,
-  getReembedding,
-  type Reembedding,
-  rollbackReembedding,
-  startReembedding,
-  switchReembedding,
-} from '../reembedding/reembedding.ts';
+import { getReembedding, type Reembedding, startReembedding } from '../reembedding/reembedding.ts';
 import { compareSpaces } from '../reembedding/reembedding-overlap.ts';
 import { DEFAULT_BATCH_SIZE, type ReembedProgress, reembed } from '../reembedding/reembedding-run.ts';
+import { dropOldVectors, rollbackReembedding, switchReembedding } from '../reembedding/reembedding-switch.ts';
 import { LOCAL_EMBEDDING_SPACE } from '../seed/brand.ts';
 
 export const reembedUsage = `neonhub-db reembed <step> --org <organization id> ...
