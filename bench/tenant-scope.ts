@@ -24,7 +24,7 @@ export const tenantScopeBench: Bench = {
         ownerUserId: owner?.id ?? '',
       });
       // The tenant key a hand-written service would derive from the same ring.
-      const ring = runtimeOf(db).keyRing();
+      const ring = runtimeOf(db).keys.keyRing();
       const [version] = await database.handle.sql.query<{ version: number; key_id: string }>(
         'select version, key_id from app_tenant_key_version($1)',
         [organization.id],

@@ -21,7 +21,7 @@ describe('the demo seed and the admin paths, as a service or an operator calls t
     expect(again.organizationId).toBe(first.organizationId);
     expect(Object.values(again.created).every((n) => n === 0)).toBe(true);
 
-    const trails = await verifyAllAuditChains(db, runtimeOf(db).keyRing());
+    const trails = await verifyAllAuditChains(db, runtimeOf(db).keys.keyRing());
     expect(trails.map(({ organizationId }) => organizationId)).toContain(first.organizationId);
     expect(trails.every(({ report }) => report.intact)).toBe(true);
 

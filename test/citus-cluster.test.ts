@@ -136,7 +136,7 @@ async function apiPaths(
   const onPath = options.onPath ?? (() => {});
   const org = tenants.acme.organizationId;
   const owner = tenants.acme.ownerUserId;
-  const ring = runtimeOf(db).keyRing();
+  const ring = runtimeOf(db).keys.keyRing();
   const space = await localEmbeddingSpace(db);
   const inAcme = <T>(fn: (tx: Transaction) => Promise<T>) => withTenant(db, org, fn);
   const out: Record<string, unknown> = {};
@@ -554,7 +554,7 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
   });
 
   it('a scope writes tenant rows before and after recordAudit; only reading the trail after it is refused', async () => {
-    const ring = runtimeOf(cluster.handle.db).keyRing();
+    const ring = runtimeOf(cluster.handle.db).keys.keyRing();
     const org = tenants.acme.organizationId;
     const entry = { actorType: 'system', action: 'brand.updated', targetType: 'brand' } as const;
     const touch = (tx: Transaction) =>
@@ -1375,7 +1375,7 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
         );
         // The commands Citus sends to the workers for one claim, with the shards they name.
         await raw.unsafe('set citus.log_remote_commands = on; set client_min_messages = log');
-        const { issued, proof } = await runtimeOf(cluster.handle.db).runQueueProof('claim');
+        const { issued, proof } = await runtimeOf(cluster.handle.db).keys.runQueueProof('claim');
         const claimed = await raw.unsafe(
           'select organization_id, run_id, attempt from public.app_claim_runs($1::agent_kind[], 10, 60, null, $2::bigint, $3::bytea)',
           ['{orchestrator}', issued, proof],

@@ -196,7 +196,7 @@ describe('finishClaimedRuns', () => {
     );
     expect(forged).toMatchObject({ code: '28000', table: 'agent_run_queues' });
     // The service key's proof signs the tenant: globex's proof does not finish acme's runs.
-    const { issued, proof } = await runtimeOf(db).runQueueProof(`finish:${globex}`);
+    const { issued, proof } = await runtimeOf(db).keys.runQueueProof(`finish:${globex}`);
     const crossed = await failure(() =>
       db.execute(
         sql`select * from public.app_finish_runs(${acme}::uuid, ${runs}::jsonb, ${issued}::bigint, ${proof}::bytea)`,
@@ -207,7 +207,7 @@ describe('finishClaimedRuns', () => {
     const undo = await failure(() => finishClaimedRuns(db, [{ run, result: { status: 'queued' as never } }]));
     expect(undo).toBeInstanceOf(InputError);
     expect(undo).toMatchObject({ table: 'agent_runs', column: 'status' });
-    const own = await runtimeOf(db).runQueueProof(`finish:${acme}`);
+    const own = await runtimeOf(db).keys.runQueueProof(`finish:${acme}`);
     const queuedAgain = JSON.stringify([{ id: run.runId, attempt: run.attempt, status: 'queued' }]);
     const direct = await failure(() =>
       db.execute(

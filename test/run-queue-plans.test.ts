@@ -40,7 +40,7 @@ it('a claim walks the queue index behind a backlog the statistics have not seen,
   // after a few calls; the buffers of the whole call count in the function scan's node.
   const session = await database.current.dedicated();
   const claimBuffers = async () => {
-    const { issued, proof } = await runtimeOf(db).runQueueProof('claim');
+    const { issued, proof } = await runtimeOf(db).keys.runQueueProof('claim');
     const [row] = await session.query<{ 'QUERY PLAN': unknown }>(
       `explain (analyze, buffers, format json) select * from public.app_claim_runs_next(
          '{brand_voice}'::agent_kind[], 8, 60, null, $1::bigint, $2::bytea)`,

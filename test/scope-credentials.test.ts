@@ -119,7 +119,7 @@ describe('what a scope can read of its credential, and for how long it opens any
 
   it('nothing a scope can read holds the tenant key, its verifier or the opening proof', async () => {
     const { db } = database.current;
-    const ring = runtimeOf(db).keyRing();
+    const ring = runtimeOf(db).keys.keyRing();
     const [version] = await database.current.sql.query<{ version: number; key_id: string }>(
       'select version, key_id from app_tenant_key_version($1)',
       [victim.id],
@@ -159,7 +159,7 @@ describe('what a scope can read of its credential, and for how long it opens any
         [tenant.id],
       );
       const version = row?.version ?? 1;
-      return { version, key: tenantKey(runtimeOf(db).keyRing(), row?.key_id ?? '', tenant.id, version) };
+      return { version, key: tenantKey(runtimeOf(db).keys.keyRing(), row?.key_id ?? '', tenant.id, version) };
     };
     const own = await keyOf(attacker);
     const victims = await keyOf(victim);
@@ -334,7 +334,7 @@ describe('rotation', () => {
       'select version, key_id from app_tenant_key_version($1)',
       [rotated.id],
     );
-    const oldKey = tenantKey(runtimeOf(db).keyRing(), old?.key_id ?? '', rotated.id, old?.version ?? 1);
+    const oldKey = tenantKey(runtimeOf(db).keys.keyRing(), old?.key_id ?? '', rotated.id, old?.version ?? 1);
     const withOldKey = () => {
       const issued = Date.now();
       return sql`select app_open_scope(${rotated.id}::uuid, ${old?.version}::integer, ${issued}::bigint, ${tenantScopeProof(oldKey, rotated.id, old?.version ?? 1, issued)}::bytea)`;
@@ -379,7 +379,7 @@ describe('rotation', () => {
     const other = database.current.url ? createDb({ url: database.current.url, max: 1 }) : undefined;
     if (other) {
       try {
-        runtimeOf(other.db).rememberTenantKey(rotated.id, 2, old?.key_id ?? '');
+        runtimeOf(other.db).keys.rememberTenantKey(rotated.id, 2, old?.key_id ?? '');
         await expect(withTenant(other.db, rotated.id, async () => 1)).rejects.toThrow(/retired key/);
         expect(await withTenant(other.db, rotated.id, (tx) => brandsSeen(tx))).toEqual({ other: 3 });
       } finally {
@@ -488,7 +488,7 @@ describe.skipIf(!onServer)(
           [victim.id],
         );
         const key = tenantKey(
-          runtimeOf(database.current.db).keyRing(),
+          runtimeOf(database.current.db).keys.keyRing(),
           row?.key_id ?? '',
           victim.id,
           row?.version ?? 1,

@@ -71,7 +71,7 @@ export async function claimRunsAndNextDue(
     options,
     'agent_runs',
   );
-  const { issued, proof } = await runtimeOf(worker).runQueueProof('claim');
+  const { issued, proof } = await runtimeOf(worker).keys.runQueueProof('claim');
   const kindList = kinds ? `{${kinds.join(',')}}` : null;
   const rows = await queueCall<Record<string, unknown>>(
     worker,
@@ -108,7 +108,7 @@ async function queueCall<T>(db: Database, query: ReturnType<typeof sql>): Promis
 /** When the next run of any tenant may be due (null: none queued or running); idle workers sleep until then. */
 export async function nextRunDueAt(db: Database): Promise<Date | null> {
   const worker = workerDatabase(db, 'nextRunDueAt');
-  const { issued, proof } = await runtimeOf(worker).runQueueProof('next');
+  const { issued, proof } = await runtimeOf(worker).keys.runQueueProof('next');
   const [row] = await queueCall<{ next: string | Date | null }>(
     worker,
     sql`select public.app_run_queue_next_ready(${issued}::bigint, ${proof}::bytea) as next`,
@@ -136,7 +136,7 @@ export interface RunQueueDepth {
 /** The queue per tenant and agent, across tenants (a worker's or operator's call: needs the key ring). */
 export async function runQueueDepth(db: Database): Promise<RunQueueDepth[]> {
   const worker = workerDatabase(db, 'runQueueDepth');
-  const { issued, proof } = await runtimeOf(worker).runQueueProof('stats');
+  const { issued, proof } = await runtimeOf(worker).keys.runQueueProof('stats');
   const rows = await queueCall<Record<string, unknown>>(
     worker,
     sql`select * from public.app_run_queue_stats(${issued}::bigint, ${proof}::bytea)`,
@@ -185,7 +185,7 @@ export async function finishClaimedRuns(
   const runtime = runtimeOf(worker);
   const calls = [...byTenant].flatMap(([org, rows]) =>
     Array.from({ length: Math.ceil(rows.length / MAX_FINISH) }, async (_, part) => {
-      const { issued, proof } = await runtime.runQueueProof(`finish:${org}`);
+      const { issued, proof } = await runtime.keys.runQueueProof(`finish:${org}`);
       const chunk = rows.slice(part * MAX_FINISH, (part + 1) * MAX_FINISH);
       return queueCall<{ run_id: string }>(
         worker,

@@ -11,7 +11,7 @@ export async function auditVerify(handle: DbHandle): Promise<void> {
     import('../audit/audit.ts'),
   ]);
   // The ring every scope of this handle uses: the development ring only for a local target.
-  const ring = runtimeOf(handle.db).keyRing();
+  const ring = runtimeOf(handle.db).keys.keyRing();
   say(`verifying audit trails in ${describe(handle)} with key ring ${ring}`);
   const results = await verifyAllAuditChains(handle.db, ring);
   for (const { organizationId, report } of results) {

@@ -145,31 +145,6 @@ export class ScopeRuntime {
     return target.kind === 'server' ? target.display : target.dataDir;
   }
 
-  /** The ring of `createDb({ keys })`, else the environment's (see {@link ScopeKeys}). */
-  keyRing(): KeyRing {
-    return this.keys.keyRing();
-  }
-
-  /** Keeps the key of a version this process just registered (createOrganization, rotateTenantKey). */
-  rememberTenantKey(organizationId: string, version: number, keyId: string): void {
-    this.keys.rememberTenantKey(organizationId, version, keyId);
-  }
-
-  /** Registers a new key version of an organization (rotateTenantKey). */
-  addTenantKey(organizationId: string, version: number, graceSeconds: number): Promise<void> {
-    return this.keys.addTenantKey(organizationId, version, graceSeconds);
-  }
-
-  /** What `createOrganization` sends for the first key version of a new organization. */
-  firstTenantKey(organizationId: string): ReturnType<ScopeKeys['firstTenantKey']> {
-    return this.keys.firstTenantKey(organizationId);
-  }
-
-  /** What a worker's cross-tenant call to the run queue carries: the issue time and the service key's proof of it. */
-  runQueueProof(purpose: string): Promise<{ issued: number; proof: Buffer }> {
-    return this.keys.runQueueProof(purpose);
-  }
-
   async run<T>(db: Database, scope: Scope, fn: (tx: Transaction) => Promise<T>): Promise<T> {
     // The login first: a refused login is the error to report, whatever else is missing.
     // Known after the first scope, as are the keys: no await for them then.

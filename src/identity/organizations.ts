@@ -66,7 +66,7 @@ export async function createOrganization(
     description: systemRoles[key].description,
     permissions: systemRoles[key].permissions,
   }));
-  const key = await runtime.firstTenantKey(id);
+  const key = await runtime.keys.firstTenantKey(id);
   // Every founding row in one definer call whose rows are returned: on Citus a scope cannot touch, as
   // neonhub_app, shards a definer function wrote in the same transaction.
   const created = await withUser(db, input.ownerUserId, async (tx) => {
@@ -81,7 +81,7 @@ export async function createOrganization(
     if (!row) throw new Error('app_create_organization returned no row');
     return row;
   });
-  runtime.rememberTenantKey(id, 1, key.keyId);
+  runtime.keys.rememberTenantKey(id, 1, key.keyId);
   const createdRoles = (
     typeof created.roles === 'string' ? JSON.parse(created.roles) : created.roles
   ) as unknown[];
@@ -150,7 +150,7 @@ export async function rotateTenantKey(
   if (!row) throw new TenantScopeError(`no organization ${organizationId}`);
   const version = (row.version ?? 0) + 1;
   try {
-    await runtimeOf(db).addTenantKey(organizationId, version, graceSeconds);
+    await runtimeOf(db).keys.addTenantKey(organizationId, version, graceSeconds);
   } catch (error) {
     throw toDatabaseError(error);
   }

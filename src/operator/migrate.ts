@@ -173,7 +173,7 @@ export function migrate(handle: DbHandle, options: MigrateOptions = {}): Promise
     await ensureTicketSecret(session);
     const serviceKey = await registerServiceKey(
       session,
-      () => options.keys ?? runtimeOf(handle.db).keyRing(),
+      () => options.keys ?? runtimeOf(handle.db).keys.keyRing(),
     );
     return { ...applied, serviceKey };
   });

@@ -73,7 +73,7 @@ export async function seedTenant(
     );
   }
   const created = await seedGlobal(db);
-  const { ctx, counts } = await seedOrganization(db, input, options.ring ?? runtimeOf(db).keyRing());
+  const { ctx, counts } = await seedOrganization(db, input, options.ring ?? runtimeOf(db).keys.keyRing());
   addCounts(created, counts);
   for (const domain of domainSeeds) {
     options.onDomain?.(domain.name);

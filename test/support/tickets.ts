@@ -13,7 +13,7 @@ export async function openingStatement(db: Database, organizationId: string): Pr
     await db.execute(sql`select version, key_id from app_tenant_key_version(${organizationId})`),
   );
   if (!row) throw new Error(`no organization ${organizationId}`);
-  const key = tenantKey(runtimeOf(db).keyRing(), row.key_id, organizationId, row.version);
+  const key = tenantKey(runtimeOf(db).keys.keyRing(), row.key_id, organizationId, row.version);
   const issued = Date.now();
   const proof = tenantScopeProof(key, organizationId, row.version, issued);
   return sql`select app_open_scope(${organizationId}::uuid, ${row.version}::integer, ${issued}::bigint, ${proof}::bytea)`;
