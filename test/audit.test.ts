@@ -279,7 +279,7 @@ describe('the sealed message', () => {
                                target_type, target_id, request_id, ip, user_agent, changes)
        select r.organization_id, r.id, r.seq, r.created_at, r.actor_type::audit_actor_type, r.actor_id, r.actor_label,
               r.action, r.target_type, r.target_id, r.request_id, r.ip, r.user_agent, r.changes::jsonb
-       from jsonb_to_recordset($1::jsonb) as r(organization_id uuid, id uuid, seq bigint, created_at timestamptz,
+       from jsonb_to_recordset($1::text::jsonb) as r(organization_id uuid, id uuid, seq bigint, created_at timestamptz,
          actor_type text, actor_id uuid, actor_label text, action text, target_type text, target_id text,
          request_id text, ip inet, user_agent text, changes text)`,
       [JSON.stringify(rows)],

@@ -25,6 +25,7 @@ import {
   runningAbTestWeightsSchema,
 } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
+import { whereEquals } from './support/drizzle-line.ts';
 import { failure } from './support/errors.ts';
 
 const database = useTestDatabase();
@@ -158,7 +159,7 @@ describe('content versions', () => {
   it('traces a version back to the brand voice that wrote it', async () => {
     const version = await withTenant(database.current.db, orgId, (tx) =>
       tx.query.contentVersions.findFirst({
-        where: eq(contentVersions.id, ids.version(ids.content.welcome, 2)),
+        where: whereEquals(contentVersions, 'id', ids.version(ids.content.welcome, 2)),
         with: { brandVoice: true, contentItem: true, feedback: true },
       }),
     );
@@ -167,7 +168,7 @@ describe('content versions', () => {
     expect(version?.feedback).toHaveLength(1);
     const item = await withTenant(database.current.db, orgId, (tx) =>
       tx.query.contentItems.findFirst({
-        where: eq(contentItems.id, ids.content.blog),
+        where: whereEquals(contentItems, 'id', ids.content.blog),
         with: { currentVersion: true, versions: true, brand: true },
       }),
     );

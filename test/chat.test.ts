@@ -130,7 +130,7 @@ describe('conversations and messages', () => {
         tenant(async (tx) => {
           const conversation = await createConversation(tx, {});
           await tx.execute(
-            sql`insert into messages (conversation_id, role, content) values (${conversation.id}, 'user', ${JSON.stringify(content)}::jsonb)`,
+            sql`insert into messages (conversation_id, role, content) values (${conversation.id}, 'user', ${JSON.stringify(content)}::text::jsonb)`,
           );
         }),
       );

@@ -9,6 +9,7 @@ import { createServiceLogin } from '../src/operator/logins.ts';
 import { migrate } from '../src/operator/migrate.ts';
 import { brands, users } from '../src/schema/index.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
+import { whereEquals } from './support/drizzle-line.ts';
 import { type PrivateServer, serverBinaries, startPrivateServer } from './support/private-server.ts';
 
 // What an operator's bad day does to scopes: backends ended while a scope waits between two
@@ -141,7 +142,8 @@ const shapes: Record<string, (tx: Transaction) => Promise<unknown>> = {
   insert: (tx) =>
     tx.insert(brands).values({ organizationId, slug: `b-${randomBytes(4).toString('hex')}`, name: 'B' }),
   'raw sql': (tx) => tx.execute(sql`select count(*) from brands where organization_id = ${organizationId}`),
-  relational: (tx) => tx.query.brands.findMany({ where: eq(brands.organizationId, organizationId) }),
+  relational: (tx) =>
+    tx.query.brands.findMany({ where: whereEquals(brands, 'organizationId', organizationId) }),
 };
 
 describe.skipIf(!onServer)(

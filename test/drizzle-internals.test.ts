@@ -1,8 +1,12 @@
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import type { Database } from '../src/client/client.ts';
+import { createAgent } from '../src/agents/agents.ts';
+import { enqueueRuns } from '../src/agents/run-queue.ts';
+import { jsonParam } from '../src/base/json-param.ts';
+import { type Database, rowsOf } from '../src/client/client.ts';
 import {
   drizzleInternalsProblems,
+  drizzleLine,
   drizzleVersion,
   transactionDriverOf,
 } from '../src/client/drizzle-internals.ts';
@@ -10,8 +14,8 @@ import { registerScopeRuntime } from '../src/client/scope-runtime.ts';
 import { runPrepared, withTenant } from '../src/client/tenant.ts';
 import { createOrganization } from '../src/identity/organizations.ts';
 import { createUser } from '../src/identity/users.ts';
-import { organizations } from '../src/schema/index.ts';
-import { useTestDatabase } from './support/database.ts';
+import { agentRuns, organizations } from '../src/schema/index.ts';
+import { onServer, useTestDatabase } from './support/database.ts';
 
 // The contract with Drizzle's non-public API (src/client/drizzle-internals.ts): each shape the scopes are
 // built from holds on the installed drizzle-orm, and a release that changed one is named.
@@ -70,11 +74,49 @@ describe(`Drizzle internals (drizzle-orm ${drizzleVersion})`, () => {
         `drizzle-orm ${drizzleVersion.replaceAll('.', '\\.')} lacks what tenant scopes are built from.*session\\.prepareQuery`,
       ),
     );
-    const withoutSchema = withSession(database.current.db, (session) => {
-      session.schema = undefined;
+    const relational = drizzleLine === '1.0' ? 'relations' : 'schema';
+    const withoutRelational = withSession(database.current.db, (session) => {
+      session[relational] = undefined;
     });
-    expect(drizzleInternalsProblems(withoutSchema)).toEqual([
-      'db.session.schema holds fullSchema and tableNamesMap',
+    expect(drizzleInternalsProblems(withoutRelational)).toEqual([
+      drizzleLine === '1.0'
+        ? 'db.session.relations holds the relations'
+        : 'db.session.schema holds fullSchema and tableNamesMap',
     ]);
   });
+
+  it('rows a statement Drizzle did not build returns come back as a select of the same rows gives them', async () => {
+    const { db } = database.current;
+    const owner = await createUser(db, { email: 'bo@globex.example', name: 'Bo' });
+    const org = (await createOrganization(db, { slug: 'globex', name: 'Globex', ownerUserId: owner.id }))
+      .organization.id;
+    const { enqueued, selected } = await withTenant(db, org, async (tx) => {
+      const { agent } = await createAgent(tx, {
+        slug: 'writer',
+        name: 'Writer',
+        kind: 'copywriter',
+        config: { model: 'gpt-4o-mini', systemPrompt: 'Write.', createdByUserId: owner.id },
+      });
+      const [first] = await enqueueRuns(tx, [{ agentId: agent.id, input: { topic: 'launch' } }]);
+      const [row] = await tx
+        .select()
+        .from(agentRuns)
+        .where(eq(agentRuns.id, first?.run.id ?? ''));
+      return { enqueued: first?.run, selected: row };
+    });
+    expect(enqueued?.createdAt).toBeInstanceOf(Date);
+    expect(enqueued).toEqual(selected);
+  });
+
+  it.skipIf(!onServer)(
+    'a JSON text for a jsonb parameter is stored as an object on 0.45 and as a string on 1.0; jsonParam stores the object on both (server only: postgres.js serializes it)',
+    async () => {
+      const [stored] = rowsOf<{ text: string; param: string }>(
+        await database.current.db.execute(
+          sql`select jsonb_typeof(${'{"a":1}'}::jsonb) as text, jsonb_typeof(${jsonParam({ a: 1 })}) as param`,
+        ),
+      );
+      expect(stored).toEqual({ text: drizzleLine === '1.0' ? 'string' : 'object', param: 'object' });
+    },
+  );
 });

@@ -196,7 +196,7 @@ describe('database refusals', () => {
       ),
     );
     expect(nul.kind).toBe('invalid_text');
-    expect((await refusal(sql`select ${'"\\ud800"'}::jsonb`)).kind).toBe('invalid_text');
+    expect((await refusal(sql`select ${'"\\ud800"'}::text::jsonb`)).kind).toBe('invalid_text');
     expect((await refusal(sql`select ${'1e-50'}::real`)).kind).toBe('out_of_range');
     expect((await refusal(sql`select ${'294277-01-01'}::timestamptz`)).kind).toBe('out_of_range');
     expect((await refusal(sql`select ${'not a uuid'}::uuid`)).kind).toBe('invalid_input');

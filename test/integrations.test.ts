@@ -9,6 +9,7 @@ import { loadKeyRing } from '../src/security/key-ring.ts';
 import { stableId } from '../src/seed/context.ts';
 import { insertConnectorSchema, selectConnectorSchema } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
+import { whereEquals } from './support/drizzle-line.ts';
 import { failure } from './support/errors.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
 
@@ -28,7 +29,7 @@ describe('connectors', () => {
   it('seeds a connected connector whose credential is encrypted at rest and decrypts in its tenant', async () => {
     const connector = await inOrg((tx) =>
       tx.query.connectors.findFirst({
-        where: eq(connectors.id, stableId('acme', 'connector', 'hubspot')),
+        where: whereEquals(connectors, 'id', stableId('acme', 'connector', 'hubspot')),
         with: { credential: true },
       }),
     );

@@ -190,7 +190,7 @@ describe('finishClaimedRuns', () => {
     const forged = await failure(() =>
       scope(acme, (tx) =>
         tx.execute(
-          sql`select * from public.app_finish_runs(${acme}::uuid, ${runs}::jsonb, ${Date.now()}::bigint, ${Buffer.alloc(32)}::bytea)`,
+          sql`select * from public.app_finish_runs(${acme}::uuid, ${runs}::text::jsonb, ${Date.now()}::bigint, ${Buffer.alloc(32)}::bytea)`,
         ),
       ),
     );
@@ -199,7 +199,7 @@ describe('finishClaimedRuns', () => {
     const { issued, proof } = await runtimeOf(db).keys.runQueueProof(`finish:${globex}`);
     const crossed = await failure(() =>
       db.execute(
-        sql`select * from public.app_finish_runs(${acme}::uuid, ${runs}::jsonb, ${issued}::bigint, ${proof}::bytea)`,
+        sql`select * from public.app_finish_runs(${acme}::uuid, ${runs}::text::jsonb, ${issued}::bigint, ${proof}::bytea)`,
       ),
     );
     expect(crossed).toMatchObject({ code: '28000' });
@@ -211,7 +211,7 @@ describe('finishClaimedRuns', () => {
     const queuedAgain = JSON.stringify([{ id: run.runId, attempt: run.attempt, status: 'queued' }]);
     const direct = await failure(() =>
       db.execute(
-        sql`select * from public.app_finish_runs(${acme}::uuid, ${queuedAgain}::jsonb, ${own.issued}::bigint, ${own.proof}::bytea)`,
+        sql`select * from public.app_finish_runs(${acme}::uuid, ${queuedAgain}::text::jsonb, ${own.issued}::bigint, ${own.proof}::bytea)`,
       ),
     );
     expect(direct).toMatchObject({ code: '22023', table: 'agent_runs', column: 'status' });

@@ -491,7 +491,7 @@ describe('bulkIngest', () => {
       await database.current.db.execute(sql`
         select count(*) filter (where full_text::halfvec::text <> short_text::halfvec::text)::int as differ,
                count(*)::int as n, sum(length(full_text))::int as full, sum(length(short_text))::int as short
-        from json_to_recordset(${JSON.stringify(rows.map((r) => ({ full_text: r.full, short_text: r.short })))}::json)
+        from json_to_recordset(${JSON.stringify(rows.map((r) => ({ full_text: r.full, short_text: r.short })))}::text::json)
           as s(full_text text, short_text text)`),
     );
     console.log(`halfvec text: ${diff?.n} vectors, ${diff?.short} characters instead of ${diff?.full}`);

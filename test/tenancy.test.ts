@@ -110,7 +110,7 @@ describe('cross-tenant attack matrix', () => {
           insert: async (tx) =>
             affectedRows(
               await tx.execute(
-                sql`insert into ${sql.raw(table)} (${sql.raw(columns)}) select ${sql.raw(columns)} from jsonb_populate_record(null::${sql.raw(table)}, ${JSON.stringify(copy)}::jsonb)`,
+                sql`insert into ${sql.raw(table)} (${sql.raw(columns)}) select ${sql.raw(columns)} from jsonb_populate_record(null::${sql.raw(table)}, ${JSON.stringify(copy)}::text::jsonb)`,
               ),
             ),
           update: async (tx) =>

@@ -10,6 +10,7 @@ import { stableId } from '../src/seed/context.ts';
 import { seedTenant } from '../src/seed/index.ts';
 import { insertFeedbackSchema, insertTaskSchema } from '../src/validators/index.ts';
 import { useTestDatabase } from './support/database.ts';
+import { orderByField } from './support/drizzle-line.ts';
 import { failure } from './support/errors.ts';
 
 const database = useTestDatabase();
@@ -42,7 +43,7 @@ describe('tasks', () => {
     const rows = await inOrg((tx) =>
       tx.query.tasks.findMany({
         with: { assignee: true, campaign: true, contentItem: true },
-        orderBy: tasks.title,
+        orderBy: orderByField(tasks, 'title'),
       }),
     );
     expect(rows.map((t) => t.title)).toEqual([

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { toDatabaseError } from '../base/database-errors.ts';
 import { TenantScopeError } from '../base/errors.ts';
 import { parseInput } from '../base/input.ts';
+import { jsonParam } from '../base/json-param.ts';
 import { type Database, rowsOf, type Transaction } from '../client/client.ts';
 import { runtimeOf } from '../client/scope-runtime.ts';
 import { scopeOf } from '../client/scope-sessions.ts';
@@ -189,7 +190,7 @@ export async function finishClaimedRuns(
       const chunk = rows.slice(part * MAX_FINISH, (part + 1) * MAX_FINISH);
       return queueCall<{ run_id: string }>(
         worker,
-        sql`select run_id from public.app_finish_runs(${org}::uuid, ${JSON.stringify(chunk)}::jsonb,
+        sql`select run_id from public.app_finish_runs(${org}::uuid, ${jsonParam(chunk)},
               ${issued}::bigint, ${proof}::bytea)`,
       );
     }),

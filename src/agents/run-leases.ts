@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { RunLeaseLostError, TenantScopeError } from '../base/errors.ts';
 import { guarded, parseInput } from '../base/input.ts';
+import { jsonParam } from '../base/json-param.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { assertUuid, currentTenant } from '../client/tenant.ts';
 import { type AgentRun, agentRuns, type ExecutionError, type JsonObject } from '../schema/index.ts';
@@ -14,7 +15,6 @@ import {
   runQueueWake,
   updateRun,
 } from './agent-runs.ts';
-
 import type { AgentKind } from './run-queue.ts';
 
 // What a worker does with a run it claimed, in the run's tenant scope: heartbeat, finish, fail an
@@ -101,7 +101,7 @@ export async function finishRuns(
           cost_amount = coalesce(v.cost_amount, r.cost_amount), currency = coalesce(v.currency, r.currency),
           time_to_first_token_ms = coalesce(v.time_to_first_token_ms, r.time_to_first_token_ms),
           lease_expires_at = null, finished_at = greatest(now(), r.started_at), latency_ms = ${latency}
-        from jsonb_to_recordset(${JSON.stringify(subset)}::jsonb) as v(
+        from jsonb_to_recordset(${jsonParam(subset)}) as v(
           id uuid, attempt integer, status agent_run_status, output jsonb, error jsonb, model text,
           prompt_tokens integer, completion_tokens integer, cost_amount numeric, currency text,
           latency_ms integer, time_to_first_token_ms integer)

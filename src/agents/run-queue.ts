@@ -89,7 +89,7 @@ export async function enqueueRuns(
       ...sameColumns(rows).map((group) => tx.execute(insertRunsOfAgents(org, group))),
     ]);
     const inserted = inserts.flatMap((result) =>
-      rowsOf<Record<string, unknown>>(result).map((raw) => rowFromDefiner(agentRuns, raw)),
+      rowsOf<Record<string, unknown>>(result).map((raw) => rowFromDefiner(tx, agentRuns, raw)),
     );
     const byId = new Map(inserted.map((run) => [run.id, run]));
     const missing = rows.filter((row) => !byId.has(row.id));

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/database-errors.ts';
 import { parseInput } from '../base/input.ts';
+import { jsonParam } from '../base/json-param.ts';
 import { type Database, rowsOf, type Transaction } from '../client/client.ts';
 import { currentTenant, withTenant } from '../client/tenant.ts';
 import { rowFromDefiner } from '../identity/definer-rows.ts';
@@ -44,12 +45,12 @@ export async function recordAudit(tx: Transaction, ring: KeyRing, entry: AuditEn
     requestId: input.requestId ?? null,
     ip: input.ip ?? null,
     userAgent: input.userAgent ?? null,
-    changes: JSON.stringify(input.changes ?? {}),
+    changes: jsonParam(input.changes ?? {}),
   };
   const values = sql`${fields.actorType}::public.audit_actor_type, ${fields.actorId}::pg_catalog.uuid,
     ${fields.actorLabel}::pg_catalog.text, ${fields.action}::pg_catalog.text, ${fields.targetType}::pg_catalog.text,
     ${fields.targetId}::pg_catalog.text, ${fields.requestId}::pg_catalog.text, ${fields.ip}::pg_catalog.inet,
-    ${fields.userAgent}::pg_catalog.text, ${fields.changes}::pg_catalog.jsonb`;
+    ${fields.userAgent}::pg_catalog.text, ${fields.changes}`;
   try {
     // The link, and each value cast as the append will store it and printed as the verifier reads it.
     const [link] = rowsOf<AuditSealedColumns & { prev_hash: string | null }>(
@@ -67,7 +68,7 @@ export async function recordAudit(tx: Transaction, ring: KeyRing, entry: AuditEn
                ${utf8Hex(sql`${fields.requestId}`)} as request_id,
                ${fields.ip}::pg_catalog.inet::pg_catalog.text as ip,
                ${utf8Hex(sql`${fields.userAgent}`)} as user_agent,
-               ${utf8Hex(sql`${fields.changes}::pg_catalog.jsonb`)} as changes
+               ${utf8Hex(fields.changes)} as changes
         from public.app_audit_prepare(${organizationId}::pg_catalog.uuid) p`),
     );
     if (!link) throw new Error('app_audit_prepare returned no link');
@@ -79,7 +80,7 @@ export async function recordAudit(tx: Transaction, ring: KeyRing, entry: AuditEn
         ${mac}::pg_catalog.bytea, ${keyId}::pg_catalog.text, ${values})`),
     );
     if (!row) throw new Error('app_audit_append returned no row');
-    return rowFromDefiner(auditLogs, row);
+    return rowFromDefiner(tx, auditLogs, row);
   } catch (error) {
     throw toDatabaseError(error);
   }

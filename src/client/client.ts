@@ -11,7 +11,9 @@ import { connectionFailure as connectionFailureOf, describeServer } from '../bas
 import { EmbeddedLog, guardEmbedded, takeDataDir } from '../embedded/embedded-guard.ts';
 import { pgliteStartParams, templatedFs } from '../embedded/embedded-template.ts';
 import * as schema from '../schema/index.ts';
+import { relationsForDrizzle1 } from '../schema/relations/define.ts';
 import type { KeyRing } from '../security/key-ring.ts';
+import { drizzleLine } from './drizzle-internals.ts';
 import { registerScopeRuntime } from './scope-runtime.ts';
 
 export type Schema = typeof schema;
@@ -19,6 +21,11 @@ type Relations = ExtractTablesWithRelations<Schema>;
 /** A typed Drizzle database over either target (server or embedded). */
 export type Database = PgDatabase<PgQueryResultHKT, Schema, Relations>;
 export type Transaction = PgTransaction<PgQueryResultHKT, Schema, Relations>;
+
+/** What drizzle() reads the relational queries (`db.query`) from: 0.45 the schema, 1.0 its relations. */
+const relationalOptions = (
+  drizzleLine === '1.0' ? { relations: relationsForDrizzle1(schema) } : { schema }
+) as { schema: Schema };
 
 /** Plain SQL on the same target, for what Drizzle does not model (migrations, catalog checks). */
 export interface RawSql {
@@ -158,7 +165,7 @@ function serverHandle(url: string, options: CreateDbOptions): DbHandle {
     }),
     connection: { application_name: 'neonhub-db' },
   });
-  const db = drizzlePostgres(client, { schema }) as unknown as Database;
+  const db = drizzlePostgres({ client, ...relationalOptions }) as unknown as Database;
   const rawOf = (session: postgres.Sql | postgres.ReservedSql): RawSql => ({
     query: async <T>(text: string, params: unknown[] = []) =>
       (await session
@@ -184,7 +191,7 @@ function serverHandle(url: string, options: CreateDbOptions): DbHandle {
 function embeddedHandle(pglite: PGlite, dataDir: string, onStatement?: (text: string) => void): DbHandle {
   guardEmbedded(pglite, dataDir);
   if (onStatement) observeStatements(pglite, onStatement);
-  const db = drizzlePglite(pglite, { schema }) as unknown as Database;
+  const db = drizzlePglite({ client: pglite, ...relationalOptions }) as unknown as Database;
   const raw: RawSql = {
     query: async <T>(text: string, params: unknown[] = []) => (await pglite.query(text, params)).rows as T[],
     exec: async (text: string) => {

@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
-import { PgDatabase, type PgDialect } from 'drizzle-orm/pg-core';
+import type { PgColumn, PgDialect } from 'drizzle-orm/pg-core';
+import * as pgCore from 'drizzle-orm/pg-core';
 import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
+import { drizzleLine } from '../schema/drizzle-line.ts';
 import type { Database, Transaction } from './client.ts';
 
 // Every use of Drizzle's non-public API, in one file: the scope runtime builds its own transactions
@@ -11,14 +15,28 @@ import type { Database, Transaction } from './client.ts';
 // for. `drizzleInternalsProblems` checks each shape relied on here; createDb runs it, and the
 // contract test (test/drizzle-internals.test.ts) runs it on the installed Drizzle.
 
-/** The installed drizzle-orm's version, for messages. */
+/** The installed drizzle-orm's version, for messages (1.0 does not export its package.json). */
 export const drizzleVersion: string = (() => {
   try {
-    return (createRequire(import.meta.url)('drizzle-orm/package.json') as { version: string }).version;
+    const entry = createRequire(import.meta.url).resolve('drizzle-orm');
+    const manifest = JSON.parse(readFileSync(path.join(path.dirname(entry), 'package.json'), 'utf8'));
+    return (manifest as { version: string }).version;
   } catch {
     return 'unknown';
   }
 })();
+
+export { drizzleLine };
+
+/** The class every Drizzle transaction (a scope's, a savepoint's) is an instance of. */
+const transactionClass = (
+  drizzleLine === '1.0' ? (pgCore as Record<string, unknown>).PgAsyncTransaction : pgCore.PgTransaction
+) as abstract new (
+  ...args: never[]
+) => object;
+
+/** Whether `db` is a transaction (or savepoint) rather than the database. */
+export const isTransaction = (db: unknown): boolean => db instanceof transactionClass;
 
 /** The driver under a database made by drizzle(): postgres.js's `Sql`, or a PGlite. */
 export const driverOf = (db: Database | Transaction): unknown =>
@@ -42,6 +60,9 @@ type PreparedInternals = {
   queryMetadata?: unknown;
   cacheConfig?: unknown;
   authToken?: unknown;
+  /** 1.0: how rows come back ('arrays', 'objects', 'raw') and what maps them. */
+  mode?: string;
+  mapper?: unknown;
 };
 
 export const isPreparedQuery = (query: unknown): boolean =>
@@ -52,6 +73,15 @@ export function prepareOnSession<Q>(tx: Transaction, query: Q, name: string): Q 
   const prepared = query as unknown as PreparedInternals;
   const session = (tx as unknown as { session: { prepareQuery(...args: unknown[]): PreparedInternals } })
     .session;
+  if (drizzleLine === '1.0')
+    return session.prepareQuery(
+      prepared.getQuery(),
+      prepared.mode,
+      name,
+      prepared.mapper,
+      prepared.queryMetadata,
+      prepared.cacheConfig,
+    ) as unknown as Q;
   const bound = session.prepareQuery(
     prepared.getQuery(),
     prepared.fields,
@@ -66,11 +96,20 @@ export function prepareOnSession<Q>(tx: Transaction, query: Q, name: string): Q 
   return bound as unknown as Q;
 }
 
-/** What a scoped transaction is built from: the database's dialect and session (schema, options). */
+/**
+ * What a scoped transaction is built from: the database's dialect and session, and what its
+ * relational queries read (0.45: the session's `schema`; 1.0: the session's `relations`).
+ */
 type DrizzleInternals = {
   dialect: PgDialect;
-  session: { schema: ConstructorParameters<typeof PostgresJsTransaction>[2]; options: object };
+  session: { schema?: RelationalConfig; relations?: RelationalConfig; options: object };
 };
+
+/** 0.45's `{ schema, fullSchema, tableNamesMap }` or 1.0's relations: passed through, never read here. */
+type RelationalConfig = Record<string, unknown>;
+
+const relationalConfigOf = (session: DrizzleInternals['session']): RelationalConfig | undefined =>
+  drizzleLine === '1.0' ? session.relations : session.schema;
 
 /**
  * A Drizzle transaction over `client`, a connection on which the caller sent BEGIN itself: every
@@ -81,44 +120,61 @@ export function transactionOn(
   client: { unsafe: (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) => unknown },
 ): Transaction {
   const { dialect, session } = db as unknown as DrizzleInternals;
-  const scopedSession = new PostgresJsSession(client as never, dialect, session.schema, session.options);
-  return new SavepointTransaction(
-    dialect,
-    scopedSession as never,
-    session.schema as never,
-  ) as unknown as Transaction;
+  const relational = relationalConfigOf(session);
+  const scopedSession = new PostgresJsSession(client as never, dialect, relational as never, session.options);
+  return new SavepointTransaction(dialect, scopedSession, relational) as unknown as Transaction;
 }
 
-/** What a nested savepoint is built from (PgTransaction's protected fields). */
-type TransactionInternals = {
-  dialect: PgDialect;
-  session: { execute(query: SQL): Promise<unknown> };
-  schema: DrizzleInternals['session']['schema'];
-  nestedIndex: number;
-};
+/** The relational query builders of a database over `session` (`tx.query`). */
+function relationalQueries(dialect: PgDialect, session: object, relational: RelationalConfig): unknown {
+  const DatabaseClass = (drizzleLine === '1.0'
+    ? (pgCore as Record<string, unknown>).PgAsyncDatabase
+    : pgCore.PgDatabase) as unknown as new (
+    dialect: PgDialect,
+    session: object,
+    relational: RelationalConfig,
+  ) => { query: unknown };
+  return new DatabaseClass(dialect, session, relational).query;
+}
 
 type TransactionArgs = ConstructorParameters<typeof PostgresJsTransaction<Record<string, unknown>, never>>;
 
 /** Savepoints written out: a reserved connection has no postgres.js `savepoint()` helper. */
 class SavepointTransaction extends PostgresJsTransaction<Record<string, unknown>, never> {
-  constructor(dialect: PgDialect, session: TransactionArgs[1], schema: TransactionArgs[2], nestedIndex = 0) {
-    // Built without the schema, the base skips one relational query builder per table on every
-    // scope; `tx.query` builds them on first use.
-    super(dialect, session, undefined, nestedIndex);
-    const self = this as unknown as { schema: TransactionArgs[2]; _: object };
-    self.schema = schema;
-    if (!schema) return;
-    self._ = {
-      ...self._,
-      schema: schema.schema,
-      fullSchema: schema.fullSchema,
-      tableNamesMap: schema.tableNamesMap,
-    };
+  readonly #relational: RelationalConfig | undefined;
+
+  constructor(
+    dialect: PgDialect,
+    session: object,
+    relational: RelationalConfig | undefined,
+    nestedIndex = 0,
+  ) {
+    // Built without its relational config, the base skips one relational query builder per table on
+    // every scope; `tx.query` builds them on first use.
+    super(
+      dialect,
+      session as TransactionArgs[1],
+      (drizzleLine === '1.0' ? {} : undefined) as TransactionArgs[2],
+      nestedIndex,
+    );
+    this.#relational = relational;
+    if (!relational) return;
+    const self = this as unknown as { schema: unknown; _: object };
+    if (drizzleLine === '1.0') self._ = { ...self._, relations: relational };
+    else {
+      self.schema = relational;
+      self._ = {
+        ...self._,
+        schema: relational.schema,
+        fullSchema: relational.fullSchema,
+        tableNamesMap: relational.tableNamesMap,
+      };
+    }
     Object.defineProperty(this, 'query', {
       configurable: true,
       enumerable: true,
       get: () => {
-        const { query } = new PgDatabase(dialect, session, schema);
+        const query = relationalQueries(dialect, session, relational);
         Object.defineProperty(this, 'query', { value: query, enumerable: true });
         return query;
       },
@@ -128,9 +184,13 @@ class SavepointTransaction extends PostgresJsTransaction<Record<string, unknown>
   override async transaction<T>(
     fn: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => Promise<T>,
   ): Promise<T> {
-    const { dialect, session, schema, nestedIndex } = this as unknown as TransactionInternals;
+    const { dialect, session, nestedIndex } = this as unknown as {
+      dialect: PgDialect;
+      session: { execute(query: SQL): Promise<unknown> };
+      nestedIndex: number;
+    };
     const name = sql.raw(`neonhub_sp${nestedIndex + 1}`);
-    const nested = new SavepointTransaction(dialect, session as never, schema as never, nestedIndex + 1);
+    const nested = new SavepointTransaction(dialect, session, this.#relational, nestedIndex + 1);
     await session.execute(sql`savepoint ${name}`);
     try {
       const result = await fn(nested);
@@ -163,40 +223,54 @@ export function drizzleInternalsProblems(db: Database): string[] {
   const session = internals.session as
     | (DrizzleInternals['session'] & { prepareQuery?: (...args: unknown[]) => unknown })
     | undefined;
-  expect(
-    typeof session?.schema?.tableNamesMap === 'object' && typeof session?.schema?.fullSchema === 'object',
-    'db.session.schema holds fullSchema and tableNamesMap',
-  );
+  if (drizzleLine === '1.0')
+    expect(typeof session?.relations === 'object', 'db.session.relations holds the relations');
+  else
+    expect(
+      typeof session?.schema?.tableNamesMap === 'object' && typeof session?.schema?.fullSchema === 'object',
+      'db.session.schema holds fullSchema and tableNamesMap',
+    );
   expect(typeof session?.options === 'object', 'db.session.options is an object');
   expect(
     typeof session?.prepareQuery === 'function' && session.prepareQuery.length >= 4,
-    'session.prepareQuery(query, fields, name, isResponseInArrayMode, customResultMapper, queryMetadata, cacheConfig)',
+    drizzleLine === '1.0'
+      ? 'session.prepareQuery(query, mode, name, mapper, queryMetadata, cacheConfig)'
+      : 'session.prepareQuery(query, fields, name, isResponseInArrayMode, customResultMapper, queryMetadata, cacheConfig)',
   );
-  expect(PostgresJsSession.length >= 3, 'new PostgresJsSession(client, dialect, schema, options)');
+  const relational = drizzleLine === '1.0' ? 'relations' : 'schema';
+  expect(PostgresJsSession.length >= 3, `new PostgresJsSession(client, dialect, ${relational}, options)`);
   expect(
     PostgresJsTransaction.length >= 3,
-    'new PostgresJsTransaction(dialect, session, schema, nestedIndex)',
+    `new PostgresJsTransaction(dialect, session, ${relational}, nestedIndex)`,
   );
   expect(
     typeof (PostgresJsTransaction.prototype as { transaction?: unknown }).transaction === 'function',
     'PostgresJsTransaction.prototype.transaction (savepoints)',
   );
+  expect(typeof transactionClass === 'function', 'pg-core exports the transaction class');
   if (typeof session?.prepareQuery === 'function' && typeof internals.dialect?.sqlToQuery === 'function') {
-    const prepared = session.prepareQuery(
-      internals.dialect.sqlToQuery(sql`select 1`),
-      undefined,
-      'neonhub_contract',
-      true,
-    ) as Partial<PreparedInternals> | undefined;
-    expect(typeof prepared?.getQuery === 'function', 'a prepared query has getQuery()');
-    expect(
-      typeof prepared?._isResponseInArrayMode === 'boolean',
-      'a prepared query has _isResponseInArrayMode',
-    );
-    expect(
-      prepared !== undefined && 'joinsNotNullableMap' in prepared,
-      'a prepared query has joinsNotNullableMap',
-    );
+    const query = internals.dialect.sqlToQuery(sql`select 1`);
+    if (drizzleLine === '1.0') {
+      const prepared = session.prepareQuery(query, 'arrays', 'neonhub_contract', undefined) as
+        | Partial<PreparedInternals>
+        | undefined;
+      expect(typeof prepared?.getQuery === 'function', 'a prepared query has getQuery()');
+      expect(prepared?.mode === 'arrays', 'a prepared query has mode');
+      expect(prepared !== undefined && 'mapper' in prepared, 'a prepared query has mapper');
+    } else {
+      const prepared = session.prepareQuery(query, undefined, 'neonhub_contract', true) as
+        | Partial<PreparedInternals>
+        | undefined;
+      expect(typeof prepared?.getQuery === 'function', 'a prepared query has getQuery()');
+      expect(
+        typeof prepared?._isResponseInArrayMode === 'boolean',
+        'a prepared query has _isResponseInArrayMode',
+      );
+      expect(
+        prepared !== undefined && 'joinsNotNullableMap' in prepared,
+        'a prepared query has joinsNotNullableMap',
+      );
+    }
   }
   return problems;
 }
@@ -210,4 +284,28 @@ export const pgliteTransactionOf = (tx: Transaction): Pick<PGlite, 'query'> | un
 /** Rows of `db.execute(...)`, which postgres.js returns as an array and PGlite as `{ rows }`. */
 export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/** drizzle-orm 1.0's per-type codecs on its dialect (0.45 has none: columns map their driver values). */
+type Codecs = {
+  get(
+    column: object,
+    kind: 'normalize' | 'normalizeInJson',
+  ): ((value: unknown, dims?: number) => unknown) | undefined;
+};
+
+/**
+ * A column's value as the driver (`source: 'row'`) or `to_jsonb` (`'json'`) gave it, as a Drizzle
+ * select of the column gives it: 1.0 normalizes through the dialect's codecs before the column maps.
+ */
+export function decodeColumn(
+  db: Database | Transaction,
+  column: Pick<PgColumn, 'mapFromDriverValue'>,
+  value: unknown,
+  source: 'row' | 'json',
+): unknown {
+  const codecs = (db as unknown as { dialect?: { codecs?: Codecs } }).dialect?.codecs;
+  const normalize = codecs?.get(column, source === 'json' ? 'normalizeInJson' : 'normalize');
+  const dimensions = (column as { dimensions?: number }).dimensions;
+  return column.mapFromDriverValue(normalize ? normalize(value, dimensions) : value);
 }

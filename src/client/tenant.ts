@@ -1,8 +1,9 @@
-import { type PgPreparedQuery, PgTransaction, type PreparedQueryConfig } from 'drizzle-orm/pg-core';
+import type { PgPreparedQuery, PreparedQueryConfig } from 'drizzle-orm/pg-core';
 import { toDatabaseError } from '../base/database-errors.ts';
 import { TenantScopeError } from '../base/errors.ts';
 import { isUuid } from '../base/input.ts';
 import type { Database, Transaction } from './client.ts';
+import { isTransaction } from './drizzle-internals.ts';
 import { APP_ROLE, runtimeOf } from './scope-runtime.ts';
 import { boundToScope, describeScope, type Scope, scopeOf } from './scope-sessions.ts';
 
@@ -48,7 +49,7 @@ async function enter<T>(
         'finish the outer scope first (scopes do not nest across tenants or users)',
     );
   }
-  if (db instanceof PgTransaction) {
+  if (isTransaction(db)) {
     throw new TenantScopeError(
       'withTenant and withUser take the database, not a transaction: a scope is its own transaction',
     );

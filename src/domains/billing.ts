@@ -2,6 +2,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { toDatabaseError } from '../base/database-errors.ts';
 import { parseInput } from '../base/input.ts';
+import { jsonParam } from '../base/json-param.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { assertUuid, currentTenant } from '../client/tenant.ts';
 import { type Subscription, subscriptions } from '../schema/index.ts';
@@ -50,7 +51,7 @@ export async function recordUsage(
       await tx.execute(sql`
         insert into usage_records (organization_id, meter, quantity, recorded_at, idempotency_key, metadata)
         select ${org}::uuid, e.meter, e.quantity, e.recorded_at, e.idempotency_key, e.metadata
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        from jsonb_to_recordset(${jsonParam(rows)})
           as e(meter text, quantity numeric, recorded_at timestamptz, idempotency_key text, metadata jsonb)
         on conflict (organization_id, idempotency_key) do nothing
         returning id`),

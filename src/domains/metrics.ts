@@ -2,6 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { toDatabaseError } from '../base/database-errors.ts';
 import { parseInput } from '../base/input.ts';
+import { jsonParam } from '../base/json-param.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { currentTenant } from '../client/tenant.ts';
 import { channels } from '../schema/enums.ts';
@@ -59,7 +60,7 @@ export async function upsertMetricPoints(
       const [counts] = rowsOf<{ existing: number; written: number }>(
         await tx.execute(sql`
           with p as (
-            select * from jsonb_to_recordset(${JSON.stringify(batch)}::jsonb) as p(
+            select * from jsonb_to_recordset(${jsonParam(batch)}) as p(
               campaign_id uuid, content_item_id uuid, channel channel, metric text, bucket timestamptz,
               value numeric, dimensions jsonb)
           ), existing as (

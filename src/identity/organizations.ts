@@ -3,6 +3,7 @@ import { toDatabaseError } from '../base/database-errors.ts';
 import { TenantScopeError } from '../base/errors.ts';
 import { stableId, uuidv7 } from '../base/ids.ts';
 import { isUuid, parseInput } from '../base/input.ts';
+import { jsonParam } from '../base/json-param.ts';
 import { type Database, rowsOf } from '../client/client.ts';
 import { runtimeOf } from '../client/scope-runtime.ts';
 import { assertUuid, withUser } from '../client/tenant.ts';
@@ -74,8 +75,8 @@ export async function createOrganization(
       await tx.execute(sql`select organization, roles, membership from app_create_organization(
         ${id}::uuid, ${values.slug}::text, ${values.name}::text,
         ${values.plan ?? organizations.plan.default}::organization_plan,
-        ${values.dataRegion ?? organizations.dataRegion.default}::text, ${JSON.stringify(values.settings ?? {})}::jsonb,
-        ${JSON.stringify(systemRoleSpecs)}::jsonb, ${key.keyId}::text, ${key.verifier}::bytea,
+        ${values.dataRegion ?? organizations.dataRegion.default}::text, ${jsonParam(values.settings ?? {})},
+        ${jsonParam(systemRoleSpecs)}, ${key.keyId}::text, ${key.verifier}::bytea,
         ${key.issued}::bigint, ${key.proof}::bytea)`),
     );
     if (!row) throw new Error('app_create_organization returned no row');
@@ -86,12 +87,12 @@ export async function createOrganization(
     typeof created.roles === 'string' ? JSON.parse(created.roles) : created.roles
   ) as unknown[];
   const byKey = Object.fromEntries(
-    createdRoles.map((json) => rowFromDefinerJson(roles, json)).map((role) => [role.key, role]),
+    createdRoles.map((json) => rowFromDefinerJson(db, roles, json)).map((role) => [role.key, role]),
   ) as CreatedOrganization['roles'];
   return {
-    organization: rowFromDefinerJson(organizations, created.organization),
+    organization: rowFromDefinerJson(db, organizations, created.organization),
     roles: byKey,
-    ownerMembership: rowFromDefinerJson(memberships, created.membership),
+    ownerMembership: rowFromDefinerJson(db, memberships, created.membership),
   };
 }
 

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/database-errors.ts';
 import { uuidv7 } from '../base/ids.ts';
 import { invalidInput, labelled } from '../base/input.ts';
+import { jsonParam } from '../base/json-param.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
 import { CopyRefused, copyBinary, stageRows } from './copy-staging.ts';
@@ -93,9 +94,9 @@ export async function writeBatch(
       await tx.execute(sql`
         select id, source_uri from documents
         where organization_id = ${org}
-          and (id in (select value::uuid from json_array_elements_text(${JSON.stringify(ids)}::json))
+          and (id in (select value::uuid from json_array_elements_text(${jsonParam(ids, 'json')}))
                or (dataset_id = ${dataset.id}
-                   and source_uri in (select value from json_array_elements_text(${JSON.stringify(uris)}::json))))`),
+                   and source_uri in (select value from json_array_elements_text(${jsonParam(uris, 'json')}))))`),
     );
     const exists = (document: BulkDocument) =>
       known.some(
@@ -133,7 +134,7 @@ export async function writeBatch(
       await tx.execute(sql`
         insert into documents (organization_id, id, dataset_id, source_uri, title, mime_type, content_hash, metadata, status)
         select ${org}::uuid, d.id, ${dataset.id}::uuid, d.source_uri, d.title, d.mime_type, d.content_hash, d.metadata, 'ready'
-        from json_to_recordset(${JSON.stringify(documents)}::json)
+        from json_to_recordset(${jsonParam(documents, 'json')})
           as d(id uuid, source_uri text, title text, mime_type text, content_hash text, metadata jsonb)
         returning id`);
       const source = copy

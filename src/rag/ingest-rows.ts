@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
 import { invalidInput, isUuid, labelled, parseInput } from '../base/input.ts';
+import { jsonParam } from '../base/json-param.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { currentTenant } from '../client/tenant.ts';
 import type { ChunkMetadata, Dataset, DocumentMetadata, EmbeddingSpace } from '../schema/index.ts';
@@ -257,7 +258,7 @@ export async function embedRows(
  * INSERT from it did.
  */
 export const recordset = (rows: LoadRow[], extraColumns: SQL = sql``) =>
-  sql`json_to_recordset(${JSON.stringify(rows)}::json)
+  sql`json_to_recordset(${jsonParam(rows, 'json')})
     as s(ordinal int, content text, token_count int, content_hash text, metadata jsonb, embedding halfvec${extraColumns})`;
 
 /**

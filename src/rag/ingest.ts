@@ -26,6 +26,8 @@ export {
   type OpenChunkMetadata,
 } from './ingest-rows.ts';
 
+import { jsonParam } from '../base/json-param.ts';
+
 export interface IngestResult {
   documentId: string;
   /** The document did not exist before this call. */
@@ -191,7 +193,7 @@ async function upsertDocument(
   doc: IngestDocumentInput['document'],
   contentHash: string,
 ): Promise<{ id: string; changed: boolean }> {
-  const values = sql`${doc.title.trim()}, ${doc.mimeType ?? 'text/plain'}, ${contentHash}, ${JSON.stringify(doc.metadata ?? {})}::jsonb`;
+  const values = sql`${doc.title.trim()}, ${doc.mimeType ?? 'text/plain'}, ${contentHash}, ${jsonParam(doc.metadata ?? {})}`;
   if (existing) {
     const sourceUri = sql`coalesce(${doc.sourceUri ?? null}, source_uri)`;
     const [row] = rowsOf<{ id: string }>(

@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { ReembeddingError } from '../base/errors.ts';
 import { InputError } from '../base/input.ts';
+import { jsonParam } from '../base/json-param.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { copyVectors, stageRows, VECTOR_STAGING } from '../rag/copy-staging.ts';
 import { type Embedder, toVector, type VectorInput } from '../rag/embedding-spaces.ts';
@@ -106,13 +107,14 @@ async function writeBatch(
           VECTOR_STAGING,
         )} s`,
       )
-    : sql`json_to_recordset(${JSON.stringify(
+    : sql`json_to_recordset(${jsonParam(
         rows.map((row, i) => ({
           id: row.id,
           content_hash: row.hash,
           embedding: halfvecLiteral(vectors[i] ?? []),
         })),
-      )}::json) as s(id uuid, content_hash text, embedding halfvec)`;
+        'json',
+      )}) as s(id uuid, content_hash text, embedding halfvec)`;
   // RETURNING keeps it an ordinary routed insert on Citus (not a COPY into the shards).
   if (m.target === 'dataset')
     await tx.execute(sql`

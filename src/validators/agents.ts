@@ -1,4 +1,3 @@
-import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { agentRuns, toolExecutions } from '../schema/agent-runs.ts';
 import {
@@ -10,6 +9,7 @@ import {
   type JsonValue,
   tools,
 } from '../schema/agents.ts';
+import { createSelectSchema } from './drizzle-zod.ts';
 import { slugPattern } from './identity.ts';
 import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
 

@@ -1,6 +1,6 @@
-import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { auditLogs } from '../schema/audit.ts';
+import { createSelectSchema } from './drizzle-zod.ts';
 import { createInsertSchema } from './storable.ts';
 
 export const auditChangesSchema = z

@@ -1,6 +1,6 @@
-import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { invoices, meterPattern, subscriptions, usageRecords } from '../schema/billing.ts';
+import { createSelectSchema } from './drizzle-zod.ts';
 import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
 
 // Money and decimal quantities (numeric columns come back as strings), shared with the campaign validators.

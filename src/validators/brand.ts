@@ -1,6 +1,6 @@
-import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { brands, brandVoices, readingLevels } from '../schema/brand.ts';
+import { createSelectSchema } from './drizzle-zod.ts';
 import { checkEmbeddingFields, embeddingRefinements } from './embeddings.ts';
 import { slugPattern } from './identity.ts';
 import { createInsertSchema, createUpdateSchema, nameText } from './storable.ts';

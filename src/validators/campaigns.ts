@@ -1,4 +1,3 @@
-import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import {
   abTests,
@@ -10,6 +9,7 @@ import {
 } from '../schema/campaigns.ts';
 import { channels } from '../schema/enums.ts';
 import { currencySchema, moneyMessage, moneyPattern } from './billing.ts';
+import { createSelectSchema } from './drizzle-zod.ts';
 import { slugPattern } from './identity.ts';
 import { createInsertSchema, createUpdateSchema, nameText, rule, withRules } from './storable.ts';
 

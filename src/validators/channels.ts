@@ -1,6 +1,6 @@
-import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { emailSequenceSteps, emailSequences, socialPosts } from '../schema/channels.ts';
+import { createSelectSchema } from './drizzle-zod.ts';
 import { createInsertSchema, createUpdateSchema, nameText, rule, titleText, withRules } from './storable.ts';
 
 // Shape of the JSON column; the table's `$type<T>()` says the same in TypeScript.

@@ -1,7 +1,7 @@
-import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { conversations, type MessagePart, messages } from '../schema/chat.ts';
 import { jsonObjectSchema, jsonValueSchema } from './agents.ts';
+import { createSelectSchema } from './drizzle-zod.ts';
 import { checkEmbeddingFields, embeddingRefinements } from './embeddings.ts';
 import { createInsertSchema, createUpdateSchema, rule, withRules } from './storable.ts';
 

@@ -1,6 +1,6 @@
-import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { contentItems, contentVersions } from '../schema/content.ts';
+import { createSelectSchema } from './drizzle-zod.ts';
 import { createInsertSchema, createUpdateSchema, rule, titleText, withRules } from './storable.ts';
 
 // Shape of the JSON column; the table's `$type<T>()` says the same in TypeScript.

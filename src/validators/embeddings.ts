@@ -1,6 +1,6 @@
-import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { embeddingSpaces } from '../schema/embeddings.ts';
+import { createSelectSchema } from './drizzle-zod.ts';
 import { createInsertSchema } from './storable.ts';
 
 /** Largest finite half-precision float: halfvec cannot store a component beyond it. */

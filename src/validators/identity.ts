@@ -1,4 +1,3 @@
-import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import {
   apiKeys,
@@ -12,6 +11,7 @@ import {
   users,
 } from '../schema/identity.ts';
 import { permissionKeys } from '../security/permissions.ts';
+import { createSelectSchema } from './drizzle-zod.ts';
 import { createInsertSchema, createUpdateSchema } from './storable.ts';
 
 // Shapes of the JSON columns; the tables' `$type<T>()` say the same in TypeScript.

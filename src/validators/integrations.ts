@@ -1,6 +1,6 @@
-import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import { connectors, providerPattern } from '../schema/integrations.ts';
+import { createSelectSchema } from './drizzle-zod.ts';
 import { createInsertSchema, createUpdateSchema, nameText, rule, withRules } from './storable.ts';
 
 export const connectorConfigSchema = z

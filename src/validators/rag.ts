@@ -1,4 +1,3 @@
-import { createSelectSchema } from 'drizzle-zod';
 import { z } from 'zod';
 import {
   chunks,
@@ -8,6 +7,7 @@ import {
   modelVersions,
   trainingJobs,
 } from '../schema/rag.ts';
+import { createSelectSchema } from './drizzle-zod.ts';
 import { checkEmbeddingFields, embeddingRefinements } from './embeddings.ts';
 import { slugPattern } from './identity.ts';
 import { createInsertSchema, createUpdateSchema, nameText, rule, withRules } from './storable.ts';

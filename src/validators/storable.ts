@@ -1,11 +1,11 @@
 import { getTableColumns, type Table } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
+import { z } from 'zod';
+import { textByteLimits, textBytesCheckName } from '../schema/byte-limits.ts';
 import {
   createInsertSchema as drizzleInsertSchema,
   createUpdateSchema as drizzleUpdateSchema,
-} from 'drizzle-zod';
-import { z } from 'zod';
-import { textByteLimits, textBytesCheckName } from '../schema/byte-limits.ts';
+} from './drizzle-zod.ts';
 
 // What PostgreSQL (and the drivers between it and us) refuse or change, checked per column type so
 // every insert and update validator refuses it before the database does.

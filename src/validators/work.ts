@@ -1,6 +1,6 @@
-import { createSelectSchema } from 'drizzle-zod';
 import type { z } from 'zod';
 import { feedback, tasks } from '../schema/work.ts';
+import { createSelectSchema } from './drizzle-zod.ts';
 import { createInsertSchema, createUpdateSchema, rule, titleText, withRules } from './storable.ts';
 
 const taskRefinements = {

@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QueryPromise } from 'drizzle-orm';
+import * as pgCore from 'drizzle-orm/pg-core';
 import {
-  PgDatabase,
   PgDeleteBase,
   PgInsertBase,
   PgInsertBuilder,
@@ -146,6 +146,10 @@ function running<T>(origin: Origin, call: () => T): T {
 
 function noteOrigins(): void {
   if (Object.hasOwn(QueryPromise.prototype, patched)) return;
+  // The builders patched here are drizzle-orm 0.45's (1.0 renamed them: PgAsyncDatabase, PgAsyncSelectBase...).
+  const { PgDatabase } = pgCore as Partial<typeof pgCore>;
+  if (!PgDatabase)
+    throw new Error('statement capture follows drizzle-orm 0.45 builders; run it on that line');
   Object.defineProperty(QueryPromise.prototype, patched, { value: true });
   const builders: [object, string[]][] = [
     [PgDatabase.prototype, ['delete', 'execute', '$count']],

@@ -1,9 +1,9 @@
-import { relations } from 'drizzle-orm';
 import { agentRuns, toolExecutions } from '../agent-runs.ts';
 import { agentCapabilities, agentConfigs, agents, agentTools, tools } from '../agents.ts';
 import { brands } from '../brand.ts';
 import { conversations, messages } from '../chat.ts';
 import { users } from '../identity.ts';
+import { relations } from './define.ts';
 
 // Agents: configurations, capabilities, tools, runs and tool executions.
 

@@ -1,5 +1,5 @@
-import { relations } from 'drizzle-orm';
 import { invoices, subscriptions } from '../billing.ts';
+import { relations } from './define.ts';
 
 // Billing: subscriptions and invoices.
 

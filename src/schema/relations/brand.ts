@@ -1,7 +1,7 @@
-import { relations } from 'drizzle-orm';
 import { brands, brandVoices } from '../brand.ts';
 import { embeddingSpaces } from '../embeddings.ts';
 import { organizations } from '../identity.ts';
+import { relations } from './define.ts';
 
 // Brands and their voices.
 

@@ -1,9 +1,9 @@
-import { relations } from 'drizzle-orm';
 import { brands } from '../brand.ts';
 import { abTests, abTestVariants, campaignContents, campaignMetrics, campaigns } from '../campaigns.ts';
 import { emailSequences, socialPosts } from '../channels.ts';
 import { contentItems, contentVersions } from '../content.ts';
 import { tasks } from '../work.ts';
+import { relations } from './define.ts';
 
 // Campaigns: content used, metrics, A/B tests and their variants.
 

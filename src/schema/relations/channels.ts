@@ -1,7 +1,7 @@
-import { relations } from 'drizzle-orm';
 import { campaigns } from '../campaigns.ts';
 import { emailSequenceSteps, emailSequences, socialPosts } from '../channels.ts';
 import { contentItems } from '../content.ts';
+import { relations } from './define.ts';
 
 // Channels: email sequences and their steps, social posts.
 

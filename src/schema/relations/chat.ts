@@ -1,9 +1,9 @@
-import { relations } from 'drizzle-orm';
 import { agentRuns } from '../agent-runs.ts';
 import { agents } from '../agents.ts';
 import { brands } from '../brand.ts';
 import { conversations, messages } from '../chat.ts';
 import { users } from '../identity.ts';
+import { relations } from './define.ts';
 
 // Chat: conversations and messages.
 

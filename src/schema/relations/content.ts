@@ -1,9 +1,9 @@
-import { relations } from 'drizzle-orm';
 import { agentRuns } from '../agent-runs.ts';
 import { brands, brandVoices } from '../brand.ts';
 import { campaignContents } from '../campaigns.ts';
 import { contentItems, contentVersions } from '../content.ts';
 import { feedback, tasks } from '../work.ts';
+import { relations } from './define.ts';
 
 // Content: items and their immutable versions.
 

@@ -1,7 +1,7 @@
-import { relations } from 'drizzle-orm';
 import { brandVoices } from '../brand.ts';
 import { embeddingSpaces } from '../embeddings.ts';
 import { chunks, datasets } from '../rag.ts';
+import { relations } from './define.ts';
 
 // Embedding spaces: the vectors of brand voices, datasets and chunks.
 

@@ -1,4 +1,3 @@
-import { relations } from 'drizzle-orm';
 import {
   accounts,
   apiKeys,
@@ -12,6 +11,7 @@ import {
   sessions,
   users,
 } from '../identity.ts';
+import { relations } from './define.ts';
 
 // Identity: organizations, users and their Auth.js rows, roles, memberships, invitations, keys.
 

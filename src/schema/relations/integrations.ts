@@ -1,6 +1,6 @@
-import { relations } from 'drizzle-orm';
 import { credentials } from '../identity.ts';
 import { connectors } from '../integrations.ts';
+import { relations } from './define.ts';
 
 // Integrations: connectors.
 

@@ -1,7 +1,7 @@
-import { relations } from 'drizzle-orm';
 import { embeddingSpaces } from '../embeddings.ts';
 import { organizations } from '../identity.ts';
 import { chunks, datasets, documents, inferenceEndpoints, modelVersions, trainingJobs } from '../rag.ts';
+import { relations } from './define.ts';
 
 // RAG: datasets, documents, chunks; models, training and inference.
 

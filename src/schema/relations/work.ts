@@ -1,10 +1,10 @@
-import { relations } from 'drizzle-orm';
 import { agentRuns } from '../agent-runs.ts';
 import { campaigns } from '../campaigns.ts';
 import { messages } from '../chat.ts';
 import { contentItems, contentVersions } from '../content.ts';
 import { memberships, users } from '../identity.ts';
 import { feedback, tasks } from '../work.ts';
+import { relations } from './define.ts';
 
 // Work: tasks and feedback.
 
