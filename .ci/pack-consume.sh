@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Pack-and-consume: what a service installing @neonhub/db gets. Packs the package (prepack builds
-# it), installs the tarball from the npm registry into two temporary ESM TypeScript consumers, and
+# it), installs the tarball from the npm registry into temporary ESM TypeScript consumers, and
 # in each: type-checks a small service, runs it on the embedded database (migrate, seed, one
 # scoped read), runs the `neonhub-db` bin, and checks there is one drizzle-orm and one PGlite.
 # First, `npx neonhub-db` inside the project itself.
 #   consumer "nodenext": moduleResolution nodenext, the lowest peer versions of the ranges
 #   consumer "bundler":  moduleResolution bundler, the peers npm picks (newest in range)
 #   consumer "pnpm":     pnpm with strict peer dependencies, the peers pnpm picks; no warning allowed
+#   consumer "drizzle1": moduleResolution bundler, drizzle-orm 1.0 (the lowest of the range's second line),
+#                        installed with --legacy-peer-deps: drizzle-zod's peer range leaves out prereleases
 # Usage: bash .ci/pack-consume.sh [--keep]   (--keep leaves the temporary directory for a look)
 set -euo pipefail
 
@@ -20,8 +22,11 @@ fail() { echo "pack-consume: FAILED: $*" >&2; exit 1; }
 
 # Versions the consumer's own tooling uses: the package's pinned dev versions.
 dev_version() { node -p "require('$ROOT/package.json').devDependencies['$1']"; }
-# Lowest version a peer range allows ("^0.45.0" -> 0.45.0, "0.0.15" -> 0.0.15).
-peer_floor() { node -p "require('$ROOT/package.json').peerDependencies['$1'].replace(/^[\^~>=]+/, '')"; }
+# Lowest version of a peer range's first alternative ("^0.45.0 || ^1.0.0-rc.5" -> 0.45.0, "0.0.15" -> 0.0.15),
+# or of its second with `peer_floor NAME 1` (-> 1.0.0-rc.5).
+peer_floor() {
+  node -p "require('$ROOT/package.json').peerDependencies['$1'].split('||')[${2:-0}].trim().replace(/^[\^~>=]+/, '')"
+}
 
 # Inside the project, without a build: npx finds the project's own bin, which runs the source.
 help="$(npx --yes neonhub-db help)" || fail "npx neonhub-db help in the project"
@@ -157,5 +162,7 @@ JSON
 
 consumer nodenext NodeNext NodeNext "drizzle-orm@$(peer_floor drizzle-orm)" "zod@$(peer_floor zod)"
 consumer bundler ESNext Bundler
+consumer drizzle1 ESNext Bundler --legacy-peer-deps "drizzle-orm@$(peer_floor drizzle-orm 1)" "zod@$(peer_floor zod)" \
+  "@electric-sql/pglite@$(peer_floor @electric-sql/pglite)" "@electric-sql/pglite-pgvector@$(peer_floor @electric-sql/pglite-pgvector)"
 pnpm_consumer
 log "ok"
