@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BulkLoadError } from '../src/base/errors.ts';
@@ -41,6 +42,7 @@ import {
 } from './support/rag.ts';
 
 const database = useTestDatabase();
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 // HNSW in WebAssembly is slow: a smaller load on PGlite.
 const DOCUMENTS = onServer ? 12 : 3;
@@ -303,6 +305,63 @@ describe('bulkIngest', () => {
         ),
       );
       expect(after).toEqual([{ documents: DOCUMENTS, chunks: ROWS }]);
+    },
+  );
+
+  it.runIf(onServer)(
+    'a backend ended as its COPY begins, while the process is busy, stops the load retryably: nothing thrown elsewhere, nothing left waiting',
+    async () => {
+      const handle = database.current;
+      const [{ name }] = rowsOf<{ name: string }>(
+        await handle.db.execute(sql`select current_database() as name`),
+      ) as [{ name: string }];
+      // Run right after the first COPY is written, before its answer is read: another process ends
+      // every backend of the database and waits until they are gone, so the COPY's start and the
+      // FATAL that follows it are read off the socket together.
+      const endBackends = `import postgres from 'postgres';
+        const admin = postgres(process.env.ADMIN_URL, { max: 1, onnotice: () => {} });
+        await admin\`select pg_terminate_backend(pid, 60000) from pg_stat_activity
+                     where datname = \${process.env.DATABASE} and pid <> pg_backend_pid()\`;
+        await admin.end();`;
+      let ended = 0;
+      const busy = createDb({
+        url: handle.url,
+        max: 2,
+        onStatement: (text) => {
+          if (!/^copy /i.test(text) || ended++ > 0) return;
+          setImmediate(() => {
+            const run = spawnSync(process.execPath, ['--input-type=module', '-e', endBackends], {
+              cwd: root,
+              env: {
+                ...process.env,
+                ADMIN_URL: backend.kind === 'server' ? backend.url : '',
+                DATABASE: name,
+              },
+              encoding: 'utf8',
+            });
+            if (run.status !== 0) console.log(run.stderr);
+          });
+        },
+      });
+      try {
+        const error = await stopped(
+          bulkIngest(busy, {
+            organizationId: loader,
+            datasetId,
+            documents: documents(31).map((document, d) => ({
+              ...document,
+              sourceUri: `https://busy.example/${d}`,
+            })),
+            embedder: localEmbedder,
+            index: 'incremental',
+            batchRows: 200,
+          }),
+        );
+        expect(ended).toBe(1);
+        expect(error.retryable).toBe(true);
+      } finally {
+        await busy.close();
+      }
     },
   );
 

@@ -151,8 +151,37 @@ export class CopyRefused extends Error {
   }
 }
 
+/** A postgres.js query: a promise, with the method that settles it with the COPY stream. */
+type CopyQuery = Promise<unknown> & {
+  writable(): Promise<NodeJS.WritableStream>;
+  resolve?: (value: unknown) => void;
+};
+
 interface CopyClient {
-  unsafe(text: string): Promise<unknown> & { writable(): Promise<NodeJS.WritableStream> };
+  unsafe(text: string): CopyQuery;
+}
+
+/**
+ * The writable stream of a `COPY ... FROM STDIN` query, listened to from the moment it exists.
+ * postgres.js makes the stream and resolves the query with it in one step; when the same read off
+ * the socket also brings an error (a backend ended just as the COPY began), it destroys the stream
+ * before an awaiting caller can listen, and Node throws the unheard 'error' as an uncaught
+ * exception. Settles with the stream, or fails with the error that ended it.
+ */
+async function copyStream(query: CopyQuery): Promise<NodeJS.WritableStream> {
+  const resolve = query.resolve;
+  if (typeof resolve !== 'function')
+    throw new Error('postgres.js changed: a COPY query has no resolve() to hand its stream through');
+  let failure: unknown;
+  query.resolve = (value: unknown) => {
+    (value as NodeJS.WritableStream).on('error', (error) => {
+      failure ??= error;
+    });
+    resolve.call(query, value);
+  };
+  const stream = (await query.writable()) as NodeJS.WritableStream & { destroyed?: boolean };
+  if (stream.destroyed) throw failure ?? new Error('the COPY stream closed before any row was sent');
+  return stream;
 }
 
 /** The postgres.js transaction under a Drizzle transaction on a server, for COPY. */
@@ -181,11 +210,11 @@ export async function stageRows(
     await client.unsafe(
       `create temp table ${staging.table} (${staging.columns.map(([column, type]) => `${column} ${type}`).join(', ')}) on commit drop`,
     );
-    const stream = await client
-      .unsafe(
+    const stream = await copyStream(
+      client.unsafe(
         `copy ${name} (${staging.columns.map(([column]) => column).join(', ')}) from stdin (format binary)`,
-      )
-      .writable();
+      ),
+    );
     await new Promise<void>((resolve, reject) => {
       stream.once('finish', resolve);
       stream.once('error', reject);
