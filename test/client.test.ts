@@ -13,6 +13,7 @@ import { migratedClusterDir } from '../src/operator/migrated-cluster.ts';
 import { roles, users } from '../src/schema/index.ts';
 import { cliHere } from './support/cli.ts';
 import { useTestDatabase, warmEmbeddedEngine } from './support/database.ts';
+import { drizzleKitRuns } from './support/drizzle-line.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const database = useTestDatabase();
@@ -129,6 +130,21 @@ describe('connecting', () => {
       rmSync(cwd, { recursive: true, force: true });
     }
   });
+});
+
+describe('the commands that drive drizzle-kit', () => {
+  it.skipIf(drizzleKitRuns)(
+    'on drizzle-orm 1.0, generate, check and studio refuse, naming the line, before drizzle-kit starts (1.0 only)',
+    async () => {
+      for (const command of [['generate', '--name', 'probe'], ['check'], ['studio']]) {
+        const run = await cliHere(command, { NEONHUB_DATA_DIR: 'memory://' });
+        expect(run.status).not.toBe(0);
+        expect(run.stderr).toContain(
+          `${command[0]} drives drizzle-kit 0.31, which runs with drizzle-orm 0.45 only, and drizzle-orm 1.0`,
+        );
+      }
+    },
+  );
 });
 
 describe('bad input', () => {

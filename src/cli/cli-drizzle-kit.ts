@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDb } from '../client/client.ts';
+import { drizzleLine, drizzleVersion } from '../client/drizzle-internals.ts';
 import { btreeIndexBounds, oversizedIndexes } from '../operator/index-bounds.ts';
 import { defaultMigrationsFolder, migrate } from '../operator/migrate.ts';
 import {
@@ -20,6 +21,19 @@ import {
 const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+
+/**
+ * Refuses `command` when drizzle-orm 1.0 is installed: the package's drizzle-kit (0.31) runs with
+ * drizzle-orm 0.45 only, and refuses 1.0 with a message that asks for a newer drizzle-kit (or, in
+ * Studio, fails reading a missing class).
+ */
+export function assertDrizzleKitLine(command: string): void {
+  if (drizzleLine === '1.0')
+    throw new Error(
+      `${command} drives drizzle-kit 0.31, which runs with drizzle-orm 0.45 only, and drizzle-orm ${drizzleVersion} is installed; ` +
+        'migrate and setup work on both (README: "drizzle-orm 0.45 and 1.0")',
+    );
+}
 
 // drizzle-kit exports no bin subpath: find bin.cjs beside its main entry.
 const require = createRequire(import.meta.url);
@@ -38,6 +52,7 @@ const migrationFiles = () =>
  * `SELECT app_install_table_hooks();`, which forces RLS and adds the trigger and grants.
  */
 export function generate(args: string[], name: string | undefined): void {
+  assertDrizzleKitLine('generate');
   const before = migrationFiles();
   const result = spawnSync(process.execPath, [drizzleKitBin(), 'generate', ...args], {
     cwd: packageRoot,
@@ -66,6 +81,7 @@ export function generate(args: string[], name: string | undefined): void {
 
 /** Generates into a copy of drizzle/: a clean checkout must produce no new migration. */
 export function check(): void {
+  assertDrizzleKitLine('check');
   const scratch = mkdtempSync(path.join(tmpdir(), 'neonhub-drift-'));
   try {
     const out = path.join(scratch, 'drizzle');

@@ -9,6 +9,7 @@ import { rawScopeQuery } from '../client/scope-sessions.ts';
 import { withTenant } from '../client/tenant.ts';
 import { organizationIdOf } from '../identity/organizations.ts';
 import * as schema from '../schema/index.ts';
+import { assertDrizzleKitLine } from './cli-drizzle-kit.ts';
 
 // Drizzle Studio for the neonhub-db studio command: the whole database as the login sees it, or
 // with --org one tenant as its scope sees it. Studio's local server answers any web page (CORS
@@ -87,6 +88,7 @@ export function scopedStudioClient(handle: DbHandle, organizationId: string) {
  * superuser or not; without it, what the login itself may see.
  */
 export async function studio(port: number, org: string | undefined): Promise<void> {
+  assertDrizzleKitLine('studio');
   const url = process.env.DATABASE_URL;
   const { startStudioPostgresServer } = require('drizzle-kit/api') as typeof import('drizzle-kit/api');
   if (org) {
