@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BulkLoadError } from '../src/base/errors.ts';
+import { BulkLoadError, ConnectionError } from '../src/base/errors.ts';
 import { InputError } from '../src/base/input.ts';
 import { createDb, rowsOf } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
@@ -358,6 +358,7 @@ describe('bulkIngest', () => {
           }),
         );
         expect(ended).toBe(1);
+        expect(error.cause).toBeInstanceOf(ConnectionError);
         expect(error.retryable).toBe(true);
       } finally {
         await busy.close();

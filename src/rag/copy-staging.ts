@@ -1,3 +1,4 @@
+import { connectionFailure } from '../base/errors.ts';
 import type { Transaction } from '../client/client.ts';
 import { transactionDriverOf } from '../client/drizzle-internals.ts';
 import type { LoadRow } from './ingest-rows.ts';
@@ -221,6 +222,9 @@ export async function stageRows(
       stream.end(data);
     });
   } catch (error) {
+    // A lost connection is not a refusal of the rows: it goes up as it is, for the scope to report
+    // (retryable), and no batch is written again as bound JSON on a connection that is gone.
+    if (connectionFailure(error, '') !== undefined) throw error;
     throw new CopyRefused(error);
   }
   return name;
