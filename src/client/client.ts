@@ -2,8 +2,6 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { vector } from '@electric-sql/pglite-pgvector';
-import type { ExtractTablesWithRelations } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
@@ -14,13 +12,13 @@ import * as schema from '../schema/index.ts';
 import { relationsForDrizzle1 } from '../schema/relations/define.ts';
 import type { KeyRing } from '../security/key-ring.ts';
 import { drizzleLine } from './drizzle-internals.ts';
+import type { LineDatabase, LineTransaction } from './drizzle-types.ts';
 import { registerScopeRuntime } from './scope-runtime.ts';
 
 export type Schema = typeof schema;
-type Relations = ExtractTablesWithRelations<Schema>;
-/** A typed Drizzle database over either target (server or embedded). */
-export type Database = PgDatabase<PgQueryResultHKT, Schema, Relations>;
-export type Transaction = PgTransaction<PgQueryResultHKT, Schema, Relations>;
+/** A typed Drizzle database over either target (server or embedded), of the installed Drizzle line. */
+export type Database = LineDatabase;
+export type Transaction = LineTransaction;
 
 /** What drizzle() reads the relational queries (`db.query`) from: 0.45 the schema, 1.0 its relations. */
 const relationalOptions = (

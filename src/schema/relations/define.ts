@@ -15,11 +15,13 @@ type Declared = {
 };
 type Helpers = {
   one: (
-    table: object,
+    table: orm.Table,
     config?: { fields: Column[]; references: Column[]; relationName?: string },
   ) => Declared;
-  many: (table: object, config?: { relationName?: string }) => Declared;
+  many: (table: orm.Table, config?: { relationName?: string }) => Declared;
 };
+/** `relations()` as this module gives it on 1.0: it records a table's declarations. */
+type DeclareRelations = (table: orm.Table, declare: (helpers: Helpers) => Record<string, Declared>) => object;
 
 /** What `relations()` gives on 1.0: the table and its declarations, read by `relationsForDrizzle1`. */
 class RelationsDeclaration {
@@ -39,11 +41,12 @@ const declarationHelpers: Helpers = {
   many: (referencedTable, config) => ({ kind: 'many', referencedTable, relationName: config?.relationName }),
 };
 
-export const relations: typeof orm.relations =
+/** 0.45's `relations()` (typed as 0.45 types it, for its `db.query`), or the recording one on 1.0. */
+export const relations = (
   drizzleLine === '0.45'
-    ? orm.relations
-    : (((table: object, declare: (helpers: Helpers) => Record<string, Declared>) =>
-        new RelationsDeclaration(table, declare)) as unknown as typeof orm.relations);
+    ? (orm as { relations?: unknown }).relations
+    : (((table, declare) => new RelationsDeclaration(table, declare)) satisfies DeclareRelations)
+) as typeof orm extends { relations: infer Relations } ? Relations : DeclareRelations;
 
 type BuilderTable = Record<string, unknown>;
 type RelationsBuilder = Record<string, BuilderTable> & {
