@@ -173,7 +173,7 @@ describe('content versions', () => {
       }),
     );
     expect(item?.currentVersion?.version).toBe(2);
-    expect(item?.versions.map((v) => v.version).sort()).toEqual([1, 2]);
+    expect(item?.versions.map((v: { version: number }) => v.version).sort()).toEqual([1, 2]);
     expect(item?.status).toBe('published');
   });
 });

@@ -4,19 +4,9 @@ import { DatabaseError } from '../src/base/errors.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { acceptInvitation, inviteMember, memberPermissions } from '../src/identity/members.ts';
 import { createOrganization, listUserOrganizations } from '../src/identity/organizations.ts';
-import {
-  accounts,
-  authenticators,
-  memberships,
-  organizations,
-  roles,
-  sessions,
-  users,
-  verificationTokens,
-} from '../src/schema/index.ts';
+import { memberships, organizations, roles, users } from '../src/schema/index.ts';
 import { systemRoles } from '../src/security/permissions.ts';
 import { useTestDatabase } from './support/database.ts';
-import { authAdapterLoads } from './support/drizzle-line.ts';
 
 const database = useTestDatabase();
 let ownerId: string;
@@ -165,63 +155,3 @@ describe('invitations', () => {
     await expect(acceptInvitation(db, guest?.id ?? '', token)).rejects.toThrow(unknown);
   });
 });
-
-describe.skipIf(!authAdapterLoads)(
-  'Auth.js adapter on our tables (drizzle-orm 0.45 only: @auth/drizzle-adapter 1.11 does not load with 1.0)',
-  () => {
-    it('creates a user, links an account, round-trips a session and uses a verification token', async () => {
-      const { DrizzleAdapter } = await import('@auth/drizzle-adapter');
-      const { db } = database.current;
-      const adapter = DrizzleAdapter(db, {
-        usersTable: users,
-        accountsTable: accounts,
-        sessionsTable: sessions,
-        verificationTokensTable: verificationTokens,
-        authenticatorsTable: authenticators,
-      });
-      const created = await adapter.createUser?.({
-        id: 'ignored',
-        email: 'new@example.com',
-        emailVerified: null,
-        name: 'New',
-      });
-      expect(created?.id).toMatch(/^[0-9a-f-]{36}$/);
-      expect((await adapter.getUserByEmail?.('new@example.com'))?.id).toBe(created?.id);
-      await adapter.linkAccount?.({
-        userId: created?.id ?? '',
-        type: 'oauth',
-        provider: 'github',
-        providerAccountId: 'gh-42',
-        access_token: 'gho_token',
-        expires_at: 1_900_000_000,
-      });
-      expect(
-        (await adapter.getUserByAccount?.({ provider: 'github', providerAccountId: 'gh-42' }))?.email,
-      ).toBe('new@example.com');
-      const expires = new Date(Date.now() + 86_400_000);
-      await adapter.createSession?.({ sessionToken: 'tok-1', userId: created?.id ?? '', expires });
-      const found = await adapter.getSessionAndUser?.('tok-1');
-      expect(found?.user.email).toBe('new@example.com');
-      expect(found?.session.expires.getTime()).toBe(expires.getTime());
-      await adapter.deleteSession?.('tok-1');
-      expect(await adapter.getSessionAndUser?.('tok-1')).toBeNull();
-      await adapter.createVerificationToken?.({ identifier: 'new@example.com', token: 'v-1', expires });
-      expect(
-        (await adapter.useVerificationToken?.({ identifier: 'new@example.com', token: 'v-1' }))?.token,
-      ).toBe('v-1');
-      expect(
-        await adapter.useVerificationToken?.({ identifier: 'new@example.com', token: 'v-1' }),
-      ).toBeNull();
-      await adapter.createAuthenticator?.({
-        credentialID: 'cred-1',
-        userId: created?.id ?? '',
-        providerAccountId: 'gh-42',
-        credentialPublicKey: 'pk',
-        counter: 0,
-        credentialDeviceType: 'singleDevice',
-        credentialBackedUp: false,
-      });
-      expect((await adapter.getAuthenticator?.('cred-1'))?.counter).toBe(0);
-    });
-  },
-);

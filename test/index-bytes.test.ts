@@ -3,7 +3,7 @@
 // bytes that keeps the whole entry within btree's. The computation is checked against PostgreSQL at
 // the boundary, and the issue's case (1,990 CJK characters in a source URI) is refused whole.
 
-import { getTableName } from 'drizzle-orm';
+import { getTableName, type Table } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toDatabaseError } from '../src/base/database-errors.ts';
 import { InputError, parseInput } from '../src/base/input.ts';
@@ -76,7 +76,9 @@ describe('btree entries fit in bytes', () => {
       })
       .map(([column]) => textBytesCheckName(column));
     const limited = new Set(
-      [...textByteLimits.keys()].map((column) => `${getTableName(column.table)}.${column.name}`),
+      [...textByteLimits.keys()].map(
+        (column) => `${getTableName((column as unknown as { table: Table }).table)}.${column.name}`,
+      ),
     );
     const textColumns = (await btreeIndexBounds(sql)).flatMap((bound) =>
       bound.columns

@@ -29,9 +29,9 @@ export const drizzleVersion: string = (() => {
 export { drizzleLine };
 
 /** The class every Drizzle transaction (a scope's, a savepoint's) is an instance of. */
-const transactionClass = (
-  drizzleLine === '1.0' ? (pgCore as Record<string, unknown>).PgAsyncTransaction : pgCore.PgTransaction
-) as abstract new (
+const transactionClass = (pgCore as Record<string, unknown>)[
+  drizzleLine === '1.0' ? 'PgAsyncTransaction' : 'PgTransaction'
+] as abstract new (
   ...args: never[]
 ) => object;
 
@@ -127,9 +127,9 @@ export function transactionOn(
 
 /** The relational query builders of a database over `session` (`tx.query`). */
 function relationalQueries(dialect: PgDialect, session: object, relational: RelationalConfig): unknown {
-  const DatabaseClass = (drizzleLine === '1.0'
-    ? (pgCore as Record<string, unknown>).PgAsyncDatabase
-    : pgCore.PgDatabase) as unknown as new (
+  const DatabaseClass = (pgCore as Record<string, unknown>)[
+    drizzleLine === '1.0' ? 'PgAsyncDatabase' : 'PgDatabase'
+  ] as new (
     dialect: PgDialect,
     session: object,
     relational: RelationalConfig,
@@ -137,10 +137,19 @@ function relationalQueries(dialect: PgDialect, session: object, relational: Rela
   return new DatabaseClass(dialect, session, relational).query;
 }
 
-type TransactionArgs = ConstructorParameters<typeof PostgresJsTransaction<Record<string, unknown>, never>>;
+/**
+ * postgres.js's Drizzle transaction, as both lines construct it: (dialect, session, the relational
+ * config, nesting depth). Its type arguments differ between the lines; nothing here reads them.
+ */
+const PostgresTransaction = PostgresJsTransaction as unknown as abstract new (
+  dialect: PgDialect,
+  session: object,
+  relational: unknown,
+  nestedIndex?: number,
+) => { transaction<T>(fn: (tx: object) => Promise<T>): Promise<T> };
 
 /** Savepoints written out: a reserved connection has no postgres.js `savepoint()` helper. */
-class SavepointTransaction extends PostgresJsTransaction<Record<string, unknown>, never> {
+class SavepointTransaction extends PostgresTransaction {
   readonly #relational: RelationalConfig | undefined;
 
   constructor(
@@ -151,12 +160,7 @@ class SavepointTransaction extends PostgresJsTransaction<Record<string, unknown>
   ) {
     // Built without its relational config, the base skips one relational query builder per table on
     // every scope; `tx.query` builds them on first use.
-    super(
-      dialect,
-      session as TransactionArgs[1],
-      (drizzleLine === '1.0' ? {} : undefined) as TransactionArgs[2],
-      nestedIndex,
-    );
+    super(dialect, session, drizzleLine === '1.0' ? {} : undefined, nestedIndex);
     this.#relational = relational;
     if (!relational) return;
     const self = this as unknown as { schema: unknown; _: object };
@@ -181,9 +185,7 @@ class SavepointTransaction extends PostgresJsTransaction<Record<string, unknown>
     });
   }
 
-  override async transaction<T>(
-    fn: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => Promise<T>,
-  ): Promise<T> {
+  override async transaction<T>(fn: (tx: SavepointTransaction) => Promise<T>): Promise<T> {
     const { dialect, session, nestedIndex } = this as unknown as {
       dialect: PgDialect;
       session: { execute(query: SQL): Promise<unknown> };

@@ -1,5 +1,6 @@
 import type * as orm from 'drizzle-orm';
 import type * as pgCore from 'drizzle-orm/pg-core';
+import type { OnDrizzle1 } from '../schema/drizzle-line.ts';
 import type * as schema from '../schema/index.ts';
 
 // The database and transaction types of the installed drizzle-orm line: 0.45's classes, typed by the
@@ -7,11 +8,12 @@ import type * as schema from '../schema/index.ts';
 // Each line lacks the other's names: those aliases are unresolved there (the @ts-ignore above each)
 // and never chosen.
 
-type OnDrizzle1 = typeof pgCore extends { PgAsyncDatabase: unknown } ? true : false;
 type S = typeof schema;
 type H = pgCore.PgQueryResultHKT;
+/** The schema's tables: 1.0's `db.query` has a builder for each. */
+type TableKeys = { [K in keyof S]: S[K] extends pgCore.PgTable ? K : never }[keyof S];
 // biome-ignore lint/suspicious/noExplicitAny: 1.0's relations are made at run time (relationsForDrizzle1)
-type RuntimeRelations = any;
+type RuntimeRelations = { [K in TableKeys]: any };
 
 // @ts-ignore: drizzle-orm 0.45 only
 type Database045 = pgCore.PgDatabase<H, S, orm.ExtractTablesWithRelations<S>>;
@@ -24,3 +26,13 @@ type Transaction1 = pgCore.PgAsyncTransaction<H, RuntimeRelations>;
 
 export type LineDatabase = OnDrizzle1 extends true ? Database1 : Database045;
 export type LineTransaction = OnDrizzle1 extends true ? Transaction1 : Transaction045;
+
+// @ts-ignore: drizzle-orm 0.45 only
+type Prepared045<C extends pgCore.PreparedQueryConfig> = pgCore.PgPreparedQuery<C>;
+// @ts-ignore: drizzle-orm 1.0 only
+type Prepared1<C extends pgCore.PreparedQueryConfig> = pgCore.PgAsyncPreparedQuery<C>;
+
+/** A query made with `.prepare(name)`, on the installed line. */
+export type LinePreparedQuery<C extends pgCore.PreparedQueryConfig> = OnDrizzle1 extends true
+  ? Prepared1<C>
+  : Prepared045<C>;

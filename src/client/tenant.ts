@@ -1,9 +1,10 @@
-import type { PgPreparedQuery, PreparedQueryConfig } from 'drizzle-orm/pg-core';
+import type { PreparedQueryConfig } from 'drizzle-orm/pg-core';
 import { toDatabaseError } from '../base/database-errors.ts';
 import { TenantScopeError } from '../base/errors.ts';
 import { isUuid } from '../base/input.ts';
 import type { Database, Transaction } from './client.ts';
 import { isTransaction } from './drizzle-internals.ts';
+import type { LinePreparedQuery } from './drizzle-types.ts';
 import { APP_ROLE, runtimeOf } from './scope-runtime.ts';
 import { boundToScope, describeScope, type Scope, scopeOf } from './scope-sessions.ts';
 
@@ -87,7 +88,7 @@ export async function withTenant<T>(
  */
 export function runPrepared<C extends PreparedQueryConfig>(
   tx: Transaction,
-  query: PgPreparedQuery<C>,
+  query: LinePreparedQuery<C>,
   values?: Record<string, unknown>,
 ): Promise<C['execute']> {
   if (!scopeOf(tx)) {

@@ -1,4 +1,4 @@
-import { getTableColumns } from 'drizzle-orm';
+import { getTableColumns, type InferSelectModel } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Database, Transaction } from '../client/client.ts';
 import { decodeColumn } from '../client/drizzle-internals.ts';
@@ -14,13 +14,13 @@ export function rowFromDefiner<T extends PgTable>(
   db: Database | Transaction,
   table: T,
   raw: Record<string, unknown>,
-): T['$inferSelect'] {
+): InferSelectModel<T> {
   const row: Record<string, unknown> = {};
   for (const [key, column] of Object.entries(getTableColumns(table))) {
     const value = raw[column.name];
     row[key] = value === null || value === undefined ? null : decodeColumn(db, column, value, 'row');
   }
-  return row as T['$inferSelect'];
+  return row as InferSelectModel<T>;
 }
 
 /** The same, from a row the definer returned as `to_jsonb(row)` (timestamps as ISO text, bytea as `\x` hex). */
@@ -28,7 +28,7 @@ export function rowFromDefinerJson<T extends PgTable>(
   db: Database | Transaction,
   table: T,
   json: unknown,
-): T['$inferSelect'] {
+): InferSelectModel<T> {
   const source = (typeof json === 'string' ? JSON.parse(json) : json) as Record<string, unknown>;
   const row: Record<string, unknown> = {};
   for (const [key, column] of Object.entries(getTableColumns(table))) {
@@ -43,5 +43,5 @@ export function rowFromDefinerJson<T extends PgTable>(
             ? Buffer.from(value.replace(/^\\x/, ''), 'hex')
             : decodeColumn(db, column, value, 'json');
   }
-  return row as T['$inferSelect'];
+  return row as InferSelectModel<T>;
 }

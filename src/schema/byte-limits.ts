@@ -1,4 +1,4 @@
-import { getTableName } from 'drizzle-orm';
+import { getTableName, type Table } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import { agentRuns } from './agent-runs.ts';
 import { agentCapabilities, agents, tools } from './agents.ts';
@@ -92,6 +92,9 @@ export const textByteLimits: ReadonlyMap<PgColumn, number> = new Map<PgColumn, n
   [invitations.email, 320],
 ]);
 
+/** The table a column belongs to (both Drizzle lines keep it on the column; 1.0's type does not say so). */
+const tableOfColumn = (column: PgColumn): Table => (column as unknown as { table: Table }).table;
+
 /** The CHECK that holds `column` to its byte limit: `<table>_<column>_bytes_check`. */
 export const textBytesCheckName = (column: PgColumn) =>
-  `${getTableName(column.table)}_${column.name}_bytes_check`;
+  `${getTableName(tableOfColumn(column))}_${column.name}_bytes_check`;

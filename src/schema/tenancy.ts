@@ -4,13 +4,13 @@ import {
   type AnyPgColumn,
   foreignKey,
   index,
-  type PgColumnBuilderBase,
   type PgTableExtraConfigValue,
   pgTable,
   primaryKey,
   uuid,
 } from 'drizzle-orm/pg-core';
 import { id, tenantPolicy } from './columns.ts';
+import type { LineColumnBuilder } from './drizzle-line.ts';
 import { organizations } from './organizations.ts';
 
 const tenantColumns = () => ({
@@ -26,7 +26,7 @@ type TenantColumns = ReturnType<typeof tenantColumns>;
  * the cascade to its organization and the isolation policy, so a domain file declares only its own
  * columns. RLS is FORCED by the `app_install_table_hooks()` migration step (drizzle-kit cannot).
  */
-export function tenantTable<TName extends string, TColumns extends Record<string, PgColumnBuilderBase>>(
+export function tenantTable<TName extends string, TColumns extends Record<string, LineColumnBuilder>>(
   name: TName,
   columns: TColumns,
   extraConfig?: (

@@ -1,4 +1,4 @@
-import { getTableColumns } from 'drizzle-orm';
+import { getTableColumns, type InferInsertModel } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { stableId } from '../base/ids.ts';
 import type { Database, Transaction } from '../client/client.ts';
@@ -39,12 +39,17 @@ export interface DomainSeed {
 export async function insertNew<TTable extends PgTable>(
   tx: Database | Transaction,
   table: TTable,
-  rows: TTable['$inferInsert'][],
+  rows: InferInsertModel<TTable>[],
 ): Promise<number> {
   if (rows.length === 0) return 0;
   const organizationId = 'organizationId' in getTableColumns(table) ? currentTenant(tx) : undefined;
   const values = organizationId ? rows.map((row) => ({ ...row, organizationId })) : rows;
-  const inserted = await tx.insert(table).values(values).onConflictDoNothing().returning();
+  // Typed per table by the caller; generic over the table, Drizzle 1.0's insert types cannot follow.
+  const inserted = (await tx
+    .insert(table)
+    .values(values as never)
+    .onConflictDoNothing()
+    .returning()) as unknown[];
   return inserted.length;
 }
 

@@ -1,4 +1,4 @@
-import { type Column, eq, type Table } from 'drizzle-orm';
+import { type Column, eq, type InferSelectModel, type Table } from 'drizzle-orm';
 import { drizzleLine } from '../../src/client/drizzle-internals.ts';
 
 // What differs for the tests between the Drizzle lines the package runs on (0.45 and 1.0).
@@ -18,7 +18,7 @@ export const drizzleKitRuns = drizzleLine === '0.45';
 // Relational queries (`tx.query.x.findMany`) filter and order in each line's own syntax: 0.45 takes
 // SQL (`eq(column, value)`, a column), 1.0 objects keyed by field (`{ id: value }`).
 
-type Field<T extends Table> = keyof T['$inferSelect'] & string;
+type Field<T extends Table> = keyof InferSelectModel<T> & string;
 
 const columnOf = <T extends Table>(table: T, field: Field<T>) =>
   (table as unknown as Record<string, Column>)[field] as Column;

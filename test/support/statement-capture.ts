@@ -147,7 +147,7 @@ function running<T>(origin: Origin, call: () => T): T {
 function noteOrigins(): void {
   if (Object.hasOwn(QueryPromise.prototype, patched)) return;
   // The builders patched here are drizzle-orm 0.45's (1.0 renamed them: PgAsyncDatabase, PgAsyncSelectBase...).
-  const { PgDatabase } = pgCore as Partial<typeof pgCore>;
+  const { PgDatabase } = pgCore as { PgDatabase?: { prototype: object } };
   if (!PgDatabase)
     throw new Error('statement capture follows drizzle-orm 0.45 builders; run it on that line');
   Object.defineProperty(QueryPromise.prototype, patched, { value: true });
@@ -161,7 +161,7 @@ function noteOrigins(): void {
   for (const [prototype, names] of builders) for (const name of names) patch(prototype, name, noteBuilder);
   // PgSelectBase and PgCountBuilder carry their own copies of `then`.
   for (const prototype of [QueryPromise.prototype, PgSelectBase.prototype, PgCountBuilder.prototype]) {
-    const then = prototype.then as Method;
+    const then = (prototype as { then: Method }).then;
     Object.defineProperty(prototype, 'then', {
       configurable: true,
       get(this: object) {
