@@ -323,12 +323,13 @@ describe('bulkIngest', () => {
         await admin\`select pg_terminate_backend(pid, 60000) from pg_stat_activity
                      where datname = \${process.env.DATABASE} and pid <> pg_backend_pid()\`;
         await admin.end();`;
-      let ended = 0;
+      let ended = false;
       const busy = createDb({
         url: handle.url,
         max: 2,
         onStatement: (text) => {
-          if (!/^copy /i.test(text) || ended++ > 0) return;
+          if (!/^copy /i.test(text) || ended) return;
+          ended = true;
           setImmediate(() => {
             const run = spawnSync(process.execPath, ['--input-type=module', '-e', endBackends], {
               cwd: root,
@@ -357,7 +358,7 @@ describe('bulkIngest', () => {
             batchRows: 200,
           }),
         );
-        expect(ended).toBe(1);
+        expect(ended).toBe(true);
         expect(error.cause).toBeInstanceOf(ConnectionError);
         expect(error.retryable).toBe(true);
       } finally {
