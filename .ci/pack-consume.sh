@@ -6,9 +6,10 @@
 # First, `npx neonhub-db` inside the project itself.
 #   consumer "nodenext": moduleResolution nodenext, the lowest peer versions of the ranges
 #   consumer "bundler":  moduleResolution bundler, the peers npm picks (newest in range)
-#   consumer "pnpm":     pnpm with strict peer dependencies, the peers pnpm picks; no warning allowed
 #   consumer "drizzle1": moduleResolution bundler, drizzle-orm 1.0 (the lowest of the range's second line),
 #                        installed with --legacy-peer-deps: drizzle-zod's peer range leaves out prereleases
+#   consumer "pnpm":     pnpm with strict peer dependencies, the peers pnpm picks; no warning allowed
+#   consumer "pnpm-drizzle1": the same with drizzle-orm 1.0 (pnpm accepts the prerelease for drizzle-zod)
 # Usage: bash .ci/pack-consume.sh [--keep]   (--keep leaves the temporary directory for a look)
 set -euo pipefail
 
@@ -138,31 +139,33 @@ JSON
 }
 
 # A pnpm consumer with strict peers: any peer warning fails it (pglite-pgvector pins its PGlite).
+# pnpm_consumer NAME DRIZZLE_ORM_SPEC
 pnpm_consumer() {
-  local dir="$WORK/pnpm" output
-  log "consumer pnpm: strict peer dependencies, peers as pnpm picks"
+  local name="$1" drizzle="$2" dir="$WORK/$1" output
+  log "consumer $name: pnpm, strict peer dependencies, $drizzle, the other peers as pnpm picks"
   mkdir -p "$dir"
   cat >"$dir/package.json" <<JSON
-{ "name": "consumer-pnpm", "private": true, "type": "module" }
+{ "name": "consumer-$name", "private": true, "type": "module" }
 JSON
   # drizzle-kit's esbuild runs its install script; pnpm asks for that to be said.
   printf 'packages: []\nstrictPeerDependencies: true\nallowBuilds:\n  esbuild: true\n' >"$dir/pnpm-workspace.yaml"
   cp "$WORK/bundler/tsconfig.json" "$dir/tsconfig.json"
   write_service "$dir"
-  output="$(cd "$dir" && npx --yes "pnpm@$PNPM_VERSION" add "$TARBALL" drizzle-orm zod \
+  output="$(cd "$dir" && npx --yes "pnpm@$PNPM_VERSION" add "$TARBALL" "$drizzle" zod \
     "typescript@$(dev_version typescript)" "tsx@$(dev_version tsx)" "@types/node@$(dev_version @types/node)" 2>&1)" ||
-    fail "pnpm: pnpm add: $output"
-  if grep -qiE 'peer|WARN' <<<"$output"; then fail "pnpm: warnings: $output"; fi
+    fail "$name: pnpm add: $output"
+  if grep -qiE 'peer|WARN' <<<"$output"; then fail "$name: warnings: $output"; fi
   # pnpm keeps peers it installed itself out of the top level: their versions are in its store's names.
-  log "pnpm: installed without a warning: $(cd "$dir/node_modules/.pnpm" && ls -d @electric-sql+pglite@* @electric-sql+pglite-pgvector@* | tr '\n' ' ')"
-  (cd "$dir" && npx --no-install tsc -p tsconfig.json) || fail "pnpm: the service does not type-check"
-  (cd "$dir" && npx --no-install tsx src/service.ts) || fail "pnpm: the service failed"
-  log "pnpm: the service type-checks and runs"
+  log "$name: installed without a warning: $(cd "$dir/node_modules/.pnpm" && ls -d drizzle-orm@* @electric-sql+pglite@* @electric-sql+pglite-pgvector@* | tr '\n' ' ')"
+  (cd "$dir" && npx --no-install tsc -p tsconfig.json) || fail "$name: the service does not type-check"
+  (cd "$dir" && npx --no-install tsx src/service.ts) || fail "$name: the service failed"
+  log "$name: the service type-checks and runs"
 }
 
 consumer nodenext NodeNext NodeNext "drizzle-orm@$(peer_floor drizzle-orm)" "zod@$(peer_floor zod)"
 consumer bundler ESNext Bundler
 consumer drizzle1 ESNext Bundler --legacy-peer-deps "drizzle-orm@$(peer_floor drizzle-orm 1)" "zod@$(peer_floor zod)" \
   "@electric-sql/pglite@$(peer_floor @electric-sql/pglite)" "@electric-sql/pglite-pgvector@$(peer_floor @electric-sql/pglite-pgvector)"
-pnpm_consumer
+pnpm_consumer pnpm drizzle-orm
+pnpm_consumer pnpm-drizzle1 "drizzle-orm@$(peer_floor drizzle-orm 1)"
 log "ok"

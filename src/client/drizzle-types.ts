@@ -24,8 +24,26 @@ type Database1 = pgCore.PgAsyncDatabase<H, RuntimeRelations>;
 // @ts-ignore: drizzle-orm 1.0 only
 type Transaction1 = pgCore.PgAsyncTransaction<H, RuntimeRelations>;
 
-export type LineDatabase = OnDrizzle1 extends true ? Database1 : Database045;
-export type LineTransaction = OnDrizzle1 extends true ? Transaction1 : Transaction045;
+/**
+ * Whether the schema's tables carry the installed line's types. The published declarations are the
+ * 0.45 build's: a service on 1.0 reads 0.45-shaped tables, which 1.0's query builders refuse, so
+ * there the database and transaction stay untyped rather than reject every query. (Checking the
+ * source against 1.0 infers the tables with 1.0 and gets its classes.)
+ */
+type TablesFitLine = S['organizations'] extends pgCore.PgTable ? true : false;
+// biome-ignore lint/suspicious/noExplicitAny: a database typed for tables of another Drizzle line
+type Untyped = any;
+
+export type LineDatabase = OnDrizzle1 extends true
+  ? TablesFitLine extends true
+    ? Database1
+    : Untyped
+  : Database045;
+export type LineTransaction = OnDrizzle1 extends true
+  ? TablesFitLine extends true
+    ? Transaction1
+    : Untyped
+  : Transaction045;
 
 // @ts-ignore: drizzle-orm 0.45 only
 type Prepared045<C extends pgCore.PreparedQueryConfig> = pgCore.PgPreparedQuery<C>;
