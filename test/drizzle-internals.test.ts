@@ -2,8 +2,10 @@ import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createAgent } from '../src/agents/agents.ts';
 import { enqueueRuns } from '../src/agents/run-queue.ts';
+import { toDatabaseError } from '../src/base/database-errors.ts';
+import { DatabaseError } from '../src/base/errors.ts';
 import { jsonParam } from '../src/base/json-param.ts';
-import { type Database, rowsOf } from '../src/client/client.ts';
+import { type Database, rowsOf, type Transaction } from '../src/client/client.ts';
 import {
   drizzleInternalsProblems,
   drizzleLine,
@@ -14,7 +16,10 @@ import { registerScopeRuntime } from '../src/client/scope-runtime.ts';
 import { runPrepared, withTenant } from '../src/client/tenant.ts';
 import { createOrganization } from '../src/identity/organizations.ts';
 import { createUser } from '../src/identity/users.ts';
+import * as schema from '../src/schema/index.ts';
 import { agentRuns, organizations } from '../src/schema/index.ts';
+import { declaredRelationNames } from '../src/schema/relations/define.ts';
+import { seedTenant } from '../src/seed/index.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 
 // The contract with Drizzle's non-public API (src/client/drizzle-internals.ts): each shape the scopes are
@@ -62,6 +67,56 @@ describe(`Drizzle internals (drizzle-orm ${drizzleVersion})`, () => {
     expect(seen.prepared).toEqual([{ slug: 'acme' }]);
     expect(seen.rolledBack).toBe('undo');
     expect(seen.relational).toEqual({ slug: 'acme' });
+  });
+
+  it('every relation the schema declares loads through tx.query, with a relation it does not declare refused', async () => {
+    const { db } = database.current;
+    const seeded = await seedTenant(db, {
+      slug: 'relational',
+      name: 'Relational',
+      ownerEmail: 'rel@relational.example',
+      ownerName: 'Rel',
+    });
+    const declared = declaredRelationNames(schema);
+    // Each in a savepoint: a relation reaching a table the tenant's role may not read (users) is
+    // refused by the database, which is not the relation's doing.
+    const outcome = (tx: Transaction, table: string, relation: string) =>
+      tx
+        .transaction(async (sp) => {
+          const queries = sp.query as unknown as Record<
+            string,
+            { findFirst(config: object): Promise<unknown> }
+          >;
+          await queries[table]?.findFirst({ with: { [relation]: true } });
+        })
+        .then(
+          () => 'loaded' as const,
+          (error: unknown) => {
+            const typed = toDatabaseError(error);
+            if (typed instanceof DatabaseError && typed.kind === 'permission_denied')
+              return 'denied' as const;
+            if (relation === 'noSuchRelation') return 'refused' as const;
+            throw error;
+          },
+        );
+    const seen = await withTenant(db, seeded.organizationId, async (tx) => {
+      const loaded: string[] = [];
+      const denied: string[] = [];
+      for (const [table, relations] of declared)
+        for (const relation of relations)
+          ((await outcome(tx, table, relation)) === 'loaded' ? loaded : denied).push(`${table}.${relation}`);
+      return { loaded, denied, undeclared: await outcome(tx, 'brands', 'noSuchRelation') };
+    });
+    console.log(
+      `${seen.loaded.length} relations loaded through tx.query, ${seen.denied.length} denied to the tenant's role (${seen.denied.join(', ')})`,
+    );
+    expect(seen.loaded.length + seen.denied.length).toBe([...declared.values()].flat().length);
+    expect(seen.loaded.length).toBeGreaterThan(seen.denied.length);
+    // Only the global Auth.js tables are closed to it: users, and accounts and sessions, which join them.
+    expect(seen.denied.filter((name) => !/^(users|accounts|sessions)\.|\.\w*[uU]ser$/.test(name))).toEqual(
+      [],
+    );
+    expect(seen.undeclared).toBe('refused');
   });
 
   it('a release without one of them is refused when scopes are set up, naming what changed', () => {

@@ -107,3 +107,27 @@ export function relationsForDrizzle1(schema: Record<string, unknown>): unknown {
     return config;
   });
 }
+
+/** The relation names `schema` declares with `relations()`, per table key, on either line. */
+export function declaredRelationNames(schema: Record<string, unknown>): Map<string, string[]> {
+  const tableKeys = new Map<unknown, string>(
+    Object.entries(schema)
+      .filter(([, value]) => orm.is(value, orm.Table))
+      .map(([key, value]) => [value, key]),
+  );
+  const { Relations, createTableRelationsHelpers } = orm as unknown as {
+    Relations?: new (...args: never[]) => { table: orm.Table; config: (helpers: unknown) => object };
+    createTableRelationsHelpers?: (table: orm.Table) => unknown;
+  };
+  const names = new Map<string, string[]>();
+  for (const value of Object.values(schema)) {
+    const declared =
+      value instanceof RelationsDeclaration
+        ? { table: value.table, relations: value.declare(declarationHelpers) }
+        : Relations && createTableRelationsHelpers && value instanceof Relations
+          ? { table: value.table, relations: value.config(createTableRelationsHelpers(value.table)) }
+          : undefined;
+    if (declared) names.set(tableKeys.get(declared.table) as string, Object.keys(declared.relations));
+  }
+  return names;
+}
