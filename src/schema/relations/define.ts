@@ -54,6 +54,10 @@ type RelationsBuilder = Record<string, BuilderTable> & {
   many: Record<string, (config?: object) => unknown>;
 };
 
+/** The schema's tables by the key it exports each under. */
+const tablesOf = (schema: Record<string, unknown>): [key: string, table: orm.Table][] =>
+  Object.entries(schema).filter((entry): entry is [string, orm.Table] => orm.is(entry[1], orm.Table));
+
 /**
  * drizzle-orm 1.0's relations for `schema` (its `drizzle({ relations })`): each relation declared
  * with `relations()` made again with `defineRelations`, under the same name, between the same columns.
@@ -63,58 +67,47 @@ export function relationsForDrizzle1(schema: Record<string, unknown>): unknown {
     defineRelations?: (tables: object, build: (r: RelationsBuilder) => object) => unknown;
   };
   if (!defineRelations) throw new Error('relationsForDrizzle1 needs drizzle-orm 1.0 (defineRelations)');
-  const tables: Record<string, object> = {};
-  const tableKeys = new Map<object, string>();
+  const tables = tablesOf(schema);
+  const tableKeys = new Map<object, string>(tables.map(([key, table]) => [table, key]));
   const columnKeys = new Map<unknown, [table: string, column: string]>();
-  const declarations: RelationsDeclaration[] = [];
-  for (const [key, value] of Object.entries(schema)) {
-    if (value instanceof RelationsDeclaration) declarations.push(value);
-    else if (orm.is(value, orm.Table)) {
-      tables[key] = value;
-      tableKeys.set(value, key);
-      for (const [columnKey, column] of Object.entries(value))
-        if (orm.is(column, orm.Column)) columnKeys.set(column, [key, columnKey]);
-    }
-  }
-  return defineRelations(tables, (r) => {
+  for (const [key, table] of tables)
+    for (const [columnKey, column] of Object.entries(table))
+      if (orm.is(column, orm.Column)) columnKeys.set(column, [key, columnKey]);
+  const declarations = Object.values(schema).filter((value) => value instanceof RelationsDeclaration);
+  return defineRelations(Object.fromEntries(tables), (r) => {
     const builderColumn = (column: unknown) => {
       const at = columnKeys.get(column);
       if (!at) throw new Error('a relation names a column of a table outside the schema');
       return (r[at[0]] as BuilderTable)[at[1]];
     };
-    const config: Record<string, Record<string, unknown>> = {};
-    for (const { table, declare } of declarations) {
-      const own: Record<string, unknown> = {};
-      for (const [name, declared] of Object.entries(declare(declarationHelpers))) {
-        const target = tableKeys.get(declared.referencedTable) as string;
-        const alias = declared.relationName === undefined ? {} : { alias: declared.relationName };
-        own[name] =
-          declared.kind === 'many'
-            ? (r.many[target] as (config?: object) => unknown)(alias)
-            : (r.one[target] as (config?: object) => unknown)(
-                declared.config
-                  ? {
-                      from: declared.config.fields.map(builderColumn),
-                      to: declared.config.references.map(builderColumn),
-                      optional: !declared.config.fields.every((field) => field.notNull),
-                      ...alias,
-                    }
-                  : alias,
-              );
-      }
-      config[tableKeys.get(table) as string] = own;
-    }
-    return config;
+    /** One declaration of the first API, as 1.0's builder makes it. */
+    const remade = (declared: Declared) => {
+      const target = tableKeys.get(declared.referencedTable) as string;
+      const alias = declared.relationName === undefined ? {} : { alias: declared.relationName };
+      if (declared.kind === 'many') return (r.many[target] as (config?: object) => unknown)(alias);
+      const one = r.one[target] as (config?: object) => unknown;
+      if (!declared.config) return one(alias);
+      return one({
+        from: declared.config.fields.map(builderColumn),
+        to: declared.config.references.map(builderColumn),
+        optional: !declared.config.fields.every((field) => field.notNull),
+        ...alias,
+      });
+    };
+    return Object.fromEntries(
+      declarations.map(({ table, declare }) => [
+        tableKeys.get(table) as string,
+        Object.fromEntries(
+          Object.entries(declare(declarationHelpers)).map(([name, declared]) => [name, remade(declared)]),
+        ),
+      ]),
+    );
   });
 }
 
 /** The relation names `schema` declares with `relations()`, per table key, on either line. */
 export function declaredRelationNames(schema: Record<string, unknown>): Map<string, string[]> {
-  const tableKeys = new Map<unknown, string>(
-    Object.entries(schema)
-      .filter(([, value]) => orm.is(value, orm.Table))
-      .map(([key, value]) => [value, key]),
-  );
+  const tableKeys = new Map<unknown, string>(tablesOf(schema).map(([key, table]) => [table, key]));
   const { Relations, createTableRelationsHelpers } = orm as unknown as {
     Relations?: new (...args: never[]) => { table: orm.Table; config: (helpers: unknown) => object };
     createTableRelationsHelpers?: (table: orm.Table) => unknown;
