@@ -6,11 +6,14 @@
 # First, `npx neonhub-db` inside the project itself.
 #   consumer "nodenext": moduleResolution nodenext, the lowest peer versions of the ranges
 #   consumer "bundler":  moduleResolution bundler, the peers npm picks (newest in range)
-#   consumer "drizzle1": moduleResolution bundler, drizzle-orm 1.0 (the lowest of the range's second line),
-#                        installed with --legacy-peer-deps: drizzle-zod's peer range leaves out prereleases
+#   consumer "drizzle1": moduleResolution bundler, drizzle-orm 1.0 (the lowest of the range's second line) and
+#                        the drizzle-kit of its version, installed with --legacy-peer-deps: drizzle-zod's peer
+#                        range leaves out prereleases
+# The bundler (drizzle-kit 0.31) and drizzle1 (drizzle-kit 1.0) consumers also deploy with `drizzle-kit migrate`
+# and the package's drizzle.config.ts, on the server in PACK_DATABASE_URL when there is one.
 #   consumer "pnpm":     pnpm with strict peer dependencies, the peers pnpm picks; no warning allowed
 #   consumer "pnpm-drizzle1": the same with drizzle-orm 1.0 (pnpm accepts the prerelease for drizzle-zod)
-# Usage: bash .ci/pack-consume.sh [--keep]   (--keep leaves the temporary directory for a look)
+# Usage: [PACK_DATABASE_URL=postgres://…] bash .ci/pack-consume.sh [--keep]   (--keep leaves the temporary directory for a look)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -138,6 +141,47 @@ JSON
   log "$name: neonhub-db setup --seed ran the app's seed"
 }
 
+# A deploy from the consumer's folder: drizzle-kit migrate with the package's drizzle.config.ts, on a new
+# database of the server in PACK_DATABASE_URL (skipped, and said, without one); then neonhub-db status.
+# kit_migrate NAME
+kit_migrate() {
+  local name="$1" dir="$WORK/$1" database="pack_consume_$1_$$" kit status
+  if [[ -z ${PACK_DATABASE_URL:-} ]]; then log "$name: drizzle-kit migrate not run: no server (PACK_DATABASE_URL)"; return; fi
+  local url="${PACK_DATABASE_URL%/*}/$database"
+  admin() { (cd "$dir" && node --input-type=module -e "
+    const sql = (await import('postgres')).default(process.argv[1], { max: 1, onnotice: () => {} });
+    try { await sql.unsafe(process.argv[2]); } finally { await sql.end(); }" "$PACK_DATABASE_URL" "$1"); }
+  admin "drop database if exists $database" && admin "create database $database" || fail "$name: create database"
+  kit="$(node -p "require('$dir/node_modules/drizzle-kit/package.json').version")"
+  (cd "$dir" && DATABASE_URL="$url" node node_modules/drizzle-kit/bin.cjs migrate \
+    --config node_modules/@neonhub/db/drizzle.config.ts) || fail "$name: drizzle-kit $kit migrate"
+  status="$(cd "$dir" && DATABASE_URL="$url" npx --no-install neonhub-db status)" || fail "$name: neonhub-db status after drizzle-kit"
+  grep -q ", 0 pending" <<<"$status" || fail "$name: drizzle-kit $kit left migrations pending: $status"
+  log "$name: drizzle-kit $kit migrate with the package's config: $(grep -o 'migrations: .*' <<<"$status")"
+  # Studio from the drizzle-kit the consumer pairs with drizzle-orm: its API answers with the relations.
+  studio="$(cd "$dir" && DATABASE_URL="$url" node --input-type=module -e "
+    import { spawn } from 'node:child_process';
+    const port = 4900 + (process.pid % 90);
+    const child = spawn('node_modules/.bin/neonhub-db', ['studio', '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.on('exit', (code) => { console.log('studio exited ' + code); process.exit(1); });
+    let out = '';
+    let asked = false;
+    child.stdout.on('data', async (chunk) => {
+      out += chunk;
+      if (asked || !out.includes('Studio is running at')) return;
+      asked = true;
+      child.removeAllListeners('exit');
+      try {
+        const response = await fetch('http://127.0.0.1:' + port + '/', { method: 'POST',
+          headers: { origin: 'https://local.drizzle.studio', 'content-type': 'application/json' }, body: '{\"type\":\"init\"}' });
+        console.log('relations ' + (await response.json()).relations.length);
+      } finally { child.kill(); process.exit(0); }
+    });")" || fail "$name: neonhub-db studio: $studio"
+  admin "drop database $database with (force)"
+  grep -qE '^relations [1-9]' <<<"$studio" || fail "$name: neonhub-db studio answered: $studio"
+  log "$name: neonhub-db studio with drizzle-kit $kit: $studio"
+}
+
 # A pnpm consumer with strict peers: any peer warning fails it (pglite-pgvector pins its PGlite).
 # pnpm_consumer NAME DRIZZLE_ORM_SPEC
 pnpm_consumer() {
@@ -164,8 +208,11 @@ JSON
 
 consumer nodenext NodeNext NodeNext "drizzle-orm@$(peer_floor drizzle-orm)" "zod@$(peer_floor zod)"
 consumer bundler ESNext Bundler
-consumer drizzle1 ESNext Bundler --legacy-peer-deps "drizzle-orm@$(peer_floor drizzle-orm 1)" "zod@$(peer_floor zod)" \
-  "@electric-sql/pglite@$(peer_floor @electric-sql/pglite)" "@electric-sql/pglite-pgvector@$(peer_floor @electric-sql/pglite-pgvector)"
+kit_migrate bundler
+consumer drizzle1 ESNext Bundler --legacy-peer-deps "drizzle-orm@$(peer_floor drizzle-orm 1)" "drizzle-kit@$(peer_floor drizzle-orm 1)" \
+  "zod@$(peer_floor zod)" "@electric-sql/pglite@$(peer_floor @electric-sql/pglite)" \
+  "@electric-sql/pglite-pgvector@$(peer_floor @electric-sql/pglite-pgvector)"
+kit_migrate drizzle1
 pnpm_consumer pnpm drizzle-orm
 pnpm_consumer pnpm-drizzle1 "drizzle-orm@$(peer_floor drizzle-orm 1)"
 log "ok"

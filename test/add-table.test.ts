@@ -15,7 +15,7 @@ import { timestamps } from '../src/schema/columns.ts';
 import { users } from '../src/schema/index.ts';
 import { tenantTable } from '../src/schema/tenancy.ts';
 import { useTestDatabase } from './support/database.ts';
-import { drizzleKitRuns } from './support/drizzle-line.ts';
+import { drizzleKitGenerates } from './support/drizzle-line.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
@@ -45,7 +45,7 @@ let scratch = '';
 let generated: { stdout: string; stderr: string; status: number | null };
 let addedTags: string[] = [];
 
-describe.skipIf(!drizzleKitRuns)(
+describe.skipIf(!drizzleKitGenerates)(
   'adding a tenant table (drizzle-orm 0.45 only: drizzle-kit 1.0 reads another migrations folder format)',
   () => {
     // The scratch copy lives under .scratch/ in the project, so it resolves the project's node_modules.

@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -11,7 +10,13 @@ import { MigrationError, MigrationLedgerError, ServerRequirementError } from '..
 import { createDb, type DbHandle, openPglite } from '../src/client/client.ts';
 import { templatedFs } from '../src/embedded/embedded-template.ts';
 import { createUser } from '../src/identity/users.ts';
-import { defaultMigrationsFolder, migrate, readMigrations } from '../src/operator/migrate.ts';
+import {
+  defaultMigrationsFolder,
+  migrate,
+  planMigrations,
+  readMigrations,
+  writeDrizzleKit1Migrations,
+} from '../src/operator/migrate.ts';
 import { adminUrlFor } from './support/backend.ts';
 import {
   backend,
@@ -20,19 +25,19 @@ import {
   openTestDatabase,
   warmEmbeddedEngine,
 } from './support/database.ts';
-import { drizzleKitRuns } from './support/drizzle-line.ts';
+import { drizzleKitEntry, drizzleKitPaired, drizzleKitVersion } from './support/drizzle-line.ts';
 
 const journal = readMigrations();
-const drizzleKitBin = path.join(
-  path.dirname(createRequire(import.meta.url).resolve('drizzle-kit')),
-  'bin.cjs',
-);
-const runDrizzleKitMigrate = (url: string) =>
-  spawnSync(process.execPath, [drizzleKitBin, 'migrate'], {
-    cwd: path.join(defaultMigrationsFolder, '..'),
+const drizzleKitBin = path.join(path.dirname(drizzleKitEntry), 'bin.cjs');
+const packageRoot = path.join(defaultMigrationsFolder, '..');
+/** drizzle-kit with the package's drizzle.config.ts (or `config`), in the package's folder. */
+const runDrizzleKit = (args: string[], url: string, config = path.join(packageRoot, 'drizzle.config.ts')) =>
+  spawnSync(process.execPath, [drizzleKitBin, ...args, '--config', config], {
+    cwd: packageRoot,
     env: { ...process.env, DATABASE_URL: url },
     encoding: 'utf8',
   });
+const runDrizzleKitMigrate = (url: string, config?: string) => runDrizzleKit(['migrate'], url, config);
 const scratch = mkdtempSync(path.join(tmpdir(), 'neonhub-migrations-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -441,28 +446,132 @@ describe('migrator', () => {
     },
   );
 
-  // drizzle-kit's own migrator talks to servers only, and drizzle-kit 0.31 refuses drizzle-orm 1.0.
-  it.skipIf(!onServer || !drizzleKitRuns)(
-    'shares its ledger with `drizzle-kit migrate`, which deploys may run instead (server, drizzle-orm 0.45)',
+  // drizzle-kit's own migrator talks to servers only, and each drizzle-kit refuses the other line's drizzle-orm.
+  it.skipIf(!onServer || !drizzleKitPaired)(
+    `shares its ledger with \`drizzle-kit migrate\` (${drizzleKitVersion}), which deploys may run instead, both ways (server, the drizzle-kit paired with the drizzle-orm installed)`,
     async () => {
       const empty = await openEmptyServerDatabase();
       const handle = createDb({ url: empty.url, max: 1 });
       try {
+        // The package's migrator first, up to five migrations before the end; drizzle-kit the rest.
+        const earlier = migrationsCopy('earlier');
+        const journalPath = path.join(earlier, 'meta', '_journal.json');
+        const data = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: unknown[] };
+        writeFileSync(journalPath, JSON.stringify({ ...data, entries: data.entries.slice(0, -5) }));
+        expect((await migrate(handle, { migrationsFolder: earlier })).applied).toHaveLength(
+          journal.length - 5,
+        );
         const kit = runDrizzleKitMigrate(empty.url);
         expect(kit.status, kit.stderr || kit.stdout).toBe(0);
-        // drizzle-kit registers no service key: the package's migrator does, once it has the ring.
+        expect(await ledger(handle)).toHaveLength(journal.length);
         expect(await migrate(handle)).toEqual({
           applied: [],
           alreadyApplied: journal.length,
-          serviceKey: 'registered',
+          serviceKey: 'present',
         });
-        const again = runDrizzleKitMigrate(empty.url);
-        expect(again.status).toBe(0);
-        expect(await ledger(handle)).toHaveLength(journal.length);
+        // A migration the package's migrator applies after drizzle-kit's: drizzle-kit must not run it again.
+        const later = migrationsCopy('later');
+        addMigration(later, '0999_kit_probe', 'CREATE TABLE kit_probe (id int);', 60_000);
+        expect((await migrate(handle, { migrationsFolder: later })).applied).toEqual(['0999_kit_probe']);
+        const out = drizzleKitVersion.startsWith('0.') ? later : path.join(scratch, 'later-kit-1');
+        if (out !== later) writeDrizzleKit1Migrations(out, later);
+        const config = path.join(scratch, 'later.config.mjs');
+        writeFileSync(
+          config,
+          `export default ${JSON.stringify({
+            dialect: 'postgresql',
+            out,
+            dbCredentials: { url: empty.url },
+            migrations: { table: '__drizzle_migrations', schema: 'drizzle' },
+          })};`,
+        );
+        const again = runDrizzleKitMigrate(empty.url, config);
+        expect(again.status, again.stderr || again.stdout).toBe(0);
+        expect(await ledger(handle)).toHaveLength(journal.length + 1);
       } finally {
         await handle.close();
         await empty.drop();
       }
+    },
+  );
+
+  it("names the rows a ledger with drizzle-orm 1.0's `name` column holds without one (drizzle-kit 0.31 adds them so), which drizzle-kit 1.0 would run again", async () => {
+    const { handle, drop } = await migratedDatabase();
+    try {
+      // What drizzle-orm 1.0's migrator adds to the ledger, before it fills the names.
+      await handle.sql.exec('alter table drizzle.__drizzle_migrations add column name text');
+      const before = await handle.sql.query<{ named: number }>(
+        'select count(name)::int as named from drizzle.__drizzle_migrations',
+      );
+      expect((await migrate(handle)).applied).toEqual([]);
+      const names = await handle.sql.query<{ name: string }>(
+        'select name from drizzle.__drizzle_migrations order by id',
+      );
+      expect(before).toEqual([{ named: 0 }]);
+      expect(names.map((row) => row.name)).toEqual(journal.map((migration) => migration.name));
+    } finally {
+      await drop();
+    }
+  });
+
+  it("reads a ledger drizzle-orm 1.0's migrator wrote (created_at to the second, identified by name); without the name such rows are unknown (the control)", () => {
+    const wholeSecond = (ms: number) => Math.floor(ms / 1000) * 1000;
+    const byName = journal.map((migration) => ({
+      hash: migration.hash,
+      created_at: wholeSecond(migration.createdAt),
+      name: migration.name,
+    }));
+    expect(planMigrations(journal, byName)).toEqual([]);
+    expect(planMigrations(journal, byName.slice(0, -2))).toEqual(journal.slice(-2));
+    const unnamed = byName.map(({ name: _name, ...row }) => row);
+    const subSecond = journal.find((migration) => migration.createdAt % 1000 !== 0);
+    expect(subSecond).toBeDefined();
+    expect(() => planMigrations(journal, unnamed)).toThrow(/does not know \(created_at \d+\)/);
+    expect(() =>
+      planMigrations(journal, [{ hash: 'x', created_at: 0, name: '20990101000000_elsewhere' }]),
+    ).toThrow('does not know (name 20990101000000_elsewhere)');
+  });
+});
+
+describe('drizzle/ as drizzle-kit 1.0 reads it', () => {
+  it("is one folder per migration, in the journal's order, each migration.sql the same bytes (the ledger's hashes agree)", () => {
+    const out = path.join(scratch, 'kit-1');
+    const names = writeDrizzleKit1Migrations(out);
+    expect(names).toEqual(journal.map((migration) => migration.name));
+    expect([...names].sort()).toEqual(names);
+    for (const [index, migration] of journal.entries()) {
+      const text = readFileSync(path.join(out, names[index] ?? '', 'migration.sql'), 'utf8');
+      expect(createHash('sha256').update(text).digest('hex')).toBe(migration.hash);
+    }
+  });
+
+  it('refuses a journal whose migrations drizzle-kit 1.0 would apply in another order (it orders by folder name)', () => {
+    const folder = migrationsCopy('reordered');
+    addMigration(folder, '0999_back_in_time', 'select 1;', -86_400_000);
+    expect(() => writeDrizzleKit1Migrations(path.join(scratch, 'reordered-kit-1'), folder)).toThrow(
+      'migration 0999_back_in_time would run out of order under drizzle-kit 1.0, which orders by folder name',
+    );
+  });
+
+  it.skipIf(drizzleKitVersion.startsWith('0.'))(
+    `names each folder as \`drizzle-kit up\` (${drizzleKitVersion}) does when it converts drizzle/ (drizzle-kit 1.0 only)`,
+    () => {
+      const converted = migrationsCopy('up');
+      const up = spawnSync(
+        process.execPath,
+        [drizzleKitBin, 'up', '--dialect', 'postgresql', '--out', converted],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(up.status, up.stderr || up.stdout).toBe(0);
+      const ours = path.join(scratch, 'ours-kit-1');
+      const names = writeDrizzleKit1Migrations(ours);
+      expect(readdirSync(converted).sort()).toEqual(names);
+      for (const name of names)
+        expect(readFileSync(path.join(ours, name, 'migration.sql'))).toEqual(
+          readFileSync(path.join(converted, name, 'migration.sql')),
+        );
     },
   );
 });

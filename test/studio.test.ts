@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,9 +12,48 @@ import {
   studioRequestAllowed,
 } from '../src/cli/studio.ts';
 import { rowsOf } from '../src/client/client.ts';
+import { drizzleLine } from '../src/schema/drizzle-line.ts';
+import * as schema from '../src/schema/index.ts';
+import { declaredRelationNames } from '../src/schema/relations/define.ts';
 import type { SeedResult } from '../src/seed/index.ts';
-import { useTestDatabase } from './support/database.ts';
+import { onServer, useTestDatabase } from './support/database.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsxLoader = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+/** A TCP port nothing listens on now. */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+
+/** POSTs `body` to Studio's API as Studio's page does; the JSON answer. */
+const askStudio = (port: number, body: object) =>
+  new Promise<unknown>((resolve, reject) => {
+    http
+      .request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/',
+          headers: { origin: STUDIO_ORIGIN, 'content-type': 'application/json' },
+        },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8').on('data', (chunk) => {
+            text += chunk;
+          });
+          response.on('end', () => resolve(JSON.parse(text)));
+        },
+      )
+      .on('error', reject)
+      .end(JSON.stringify(body));
+  });
 
 const database = useTestDatabase();
 let acme: SeedResult;
@@ -81,4 +123,73 @@ describe('db:studio', () => {
     expect(replayed).toBe(0);
     expect(globex.organizationId).not.toBe(acme.organizationId);
   });
+
+  // The server and the process it runs in are Studio's own; a server reaches a child process, PGlite
+  // in memory does not.
+  it.skipIf(!onServer)(
+    `starts Studio from the drizzle-kit paired with drizzle-orm ${drizzleLine}: it lists the relations, and with --org answers with that tenant's rows only (server)`,
+    async () => {
+      const port = await freePort();
+      const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...env } = process.env;
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          tsxLoader,
+          path.join(root, 'src', 'cli', 'cli.ts'),
+          'studio',
+          '--org',
+          acme.organizationId,
+          '--port',
+          String(port),
+        ],
+        { cwd: root, env: { ...env, DATABASE_URL: database.current.url, NEONHUB_DEVELOPMENT: '1' } },
+      );
+      let output = '';
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const read = (chunk: Buffer) => {
+            output += chunk.toString();
+            // drizzle-kit says so once its server listens (the CLI's own line comes before).
+            if (
+              output.includes('Drizzle Studio scoped to organization') &&
+              output.includes('Studio is running at')
+            )
+              resolve();
+          };
+          child.stdout.on('data', read);
+          child.stderr.on('data', read);
+          child.on('exit', (code) =>
+            reject(new Error(`studio exited (${code}) before it started: ${output}`)),
+          );
+        });
+        const init = (await askStudio(port, { type: 'init' })) as {
+          relations: { name: string; table: string }[];
+        };
+        const proxy = (statement: string) =>
+          askStudio(port, {
+            type: 'proxy',
+            data: { sql: statement, params: [], mode: 'object', method: 'all' },
+          });
+        const seen = await proxy('select distinct organization_id from brands');
+        const [all] = rowsOf<{ n: number }>(
+          await database.current.db.execute(
+            sql`select count(distinct organization_id)::int as n from brands`,
+          ),
+        );
+        console.log(
+          `studio on drizzle-orm ${drizzleLine}: ${init.relations.length} relations, --org sees ${JSON.stringify(seen)} of ${all?.n} organizations with brands`,
+        );
+        const declared = [...declaredRelationNames(schema).values()].flat().length;
+        expect(init.relations).toHaveLength(declared);
+        expect(init.relations.map((relation) => `${relation.table}.${relation.name}`)).toEqual(
+          expect.arrayContaining(['content_items.versions', 'ab_test_variants.abTest']),
+        );
+        expect(seen).toEqual([{ organization_id: acme.organizationId }]);
+        expect(all?.n).toBeGreaterThanOrEqual(2);
+      } finally {
+        child.kill();
+      }
+    },
+  );
 });

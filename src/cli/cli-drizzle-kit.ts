@@ -23,15 +23,15 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
 /**
- * Refuses `command` when drizzle-orm 1.0 is installed: the package's drizzle-kit (0.31) runs with
- * drizzle-orm 0.45 only, and refuses 1.0 with a message that asks for a newer drizzle-kit (or, in
- * Studio, fails reading a missing class).
+ * Refuses `command` when drizzle-orm 1.0 is installed: drizzle/ is written by drizzle-kit 0.31 (its
+ * snapshots are in 0.31's format), which runs with drizzle-orm 0.45 only and refuses 1.0 with a
+ * message that asks for a newer drizzle-kit.
  */
 export function assertDrizzleKitLine(command: string): void {
   if (drizzleLine === '1.0')
     throw new Error(
       `${command} drives drizzle-kit 0.31, which runs with drizzle-orm 0.45 only, and drizzle-orm ${drizzleVersion} is installed; ` +
-        'migrate and setup work on both (README: "drizzle-orm 0.45 and 1.0")',
+        'migrate, setup, studio and drizzle-kit 1.0\'s migrate work on both (README: "drizzle-orm 0.45 and 1.0")',
     );
 }
 

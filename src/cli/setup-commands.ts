@@ -132,21 +132,14 @@ async function importAppModule(file: string): Promise<unknown> {
 }
 
 export async function status(handle: DbHandle): Promise<void> {
-  const { planMigrations, readMigrations } = await import('../operator/migrate.ts');
+  const { planMigrations, readLedger, readMigrations } = await import('../operator/migrate.ts');
   const [versions] = await handle.sql.query<{ server: string; vector: string | null }>(
     `select current_setting('server_version') as server, (select extversion from pg_extension where extname = 'vector') as vector`,
   );
   say(describe(handle));
   say(`  server ${versions?.server}, pgvector ${versions?.vector ?? 'not installed'}`);
   const journal = readMigrations();
-  const [ledgerTable] = await handle.sql.query<{ exists: boolean }>(
-    `select to_regclass('drizzle.__drizzle_migrations') is not null as exists`,
-  );
-  const ledger = ledgerTable?.exists
-    ? await handle.sql.query<{ hash: string; created_at: string }>(
-        'select hash, created_at from drizzle.__drizzle_migrations order by created_at',
-      )
-    : [];
+  const { rows: ledger } = await readLedger(handle.sql);
   const pending = planMigrations(journal, ledger);
   say(`  migrations: ${ledger.length} applied, ${pending.length} pending`);
   for (const migration of pending) say(`    pending ${migration.tag}`);

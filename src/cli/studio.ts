@@ -2,14 +2,17 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import { describeServer } from '../base/errors.ts';
 import { createDb, type DbHandle, defaultDataDir, openPglite } from '../client/client.ts';
 import { rawScopeQuery } from '../client/scope-sessions.ts';
 import { withTenant } from '../client/tenant.ts';
 import { organizationIdOf } from '../identity/organizations.ts';
+import { drizzleLine } from '../schema/drizzle-line.ts';
 import * as schema from '../schema/index.ts';
-import { assertDrizzleKitLine } from './cli-drizzle-kit.ts';
+import { withFirstApiRelations } from '../schema/relations/define.ts';
 
 // Drizzle Studio for the neonhub-db studio command: the whole database as the login sees it, or
 // with --org one tenant as its scope sees it. Studio's local server answers any web page (CORS
@@ -82,25 +85,62 @@ export function scopedStudioClient(handle: DbHandle, organizationId: string) {
   };
 }
 
+type StartStudio = (
+  imports: Record<string, unknown>,
+  credentials: object,
+  options: { port: number },
+) => Promise<void>;
+
+/**
+ * Studio's server from the drizzle-kit paired with the installed drizzle-orm, and the schema as it
+ * reads it: on 0.45 the package's own drizzle-kit 0.31; on 1.0 drizzle-kit 1.0 from the service (the
+ * package cannot depend on both), which reads relations made by the first API's `relations()`.
+ */
+async function studioServer(): Promise<{ start: StartStudio; imports: Record<string, unknown> }> {
+  if (drizzleLine === '0.45') {
+    const { startStudioPostgresServer } = require('drizzle-kit/api') as {
+      startStudioPostgresServer: StartStudio;
+    };
+    return { start: startStudioPostgresServer, imports: schema };
+  }
+  const entry = [path.join(process.cwd(), 'package.json'), import.meta.url]
+    .map((from) => {
+      try {
+        return createRequire(from).resolve('drizzle-kit/api-postgres');
+      } catch {
+        return undefined;
+      }
+    })
+    .find((found) => found !== undefined);
+  if (!entry)
+    throw new Error(
+      'studio on drizzle-orm 1.0 runs drizzle-kit 1.0, which is not installed: `npm install -D drizzle-kit@1` beside drizzle-orm (the package brings drizzle-kit 0.31, which runs with drizzle-orm 0.45 only)',
+    );
+  // Its ES module build: the CommonJS one reads a default export that pg's CommonJS build lacks.
+  const kit = (await import(pathToFileURL(entry.replace(/\.js$/, '.mjs')).href)) as {
+    startStudioServer: StartStudio;
+  };
+  const firstApi = 'drizzle-orm/_relations';
+  const { relations } = (await import(firstApi)) as {
+    relations: Parameters<typeof withFirstApiRelations>[1];
+  };
+  return { start: kit.startStudioServer, imports: withFirstApiRelations(schema, relations) };
+}
+
 /**
  * Drizzle Studio on the embedded database or `DATABASE_URL`. With `--org`, everything Studio sends
  * runs as neonhub_app in that tenant's scope, so it shows what the tenant sees to any login,
  * superuser or not; without it, what the login itself may see.
  */
 export async function studio(port: number, org: string | undefined): Promise<void> {
-  assertDrizzleKitLine('studio');
   const url = process.env.DATABASE_URL;
-  const { startStudioPostgresServer } = require('drizzle-kit/api') as typeof import('drizzle-kit/api');
+  const { start: startStudio, imports } = await studioServer();
   if (org) {
     const handle = createDb();
     const organizationId = await organizationIdOf(handle.db, org);
     gateStudioOrigin();
     const client = scopedStudioClient(handle, organizationId);
-    await startStudioPostgresServer(
-      schema,
-      { driver: 'pglite', client: client as unknown as PGlite },
-      { port },
-    );
+    await startStudio(imports, { driver: 'pglite', client: client as unknown as PGlite }, { port });
     say(
       `Drizzle Studio scoped to organization ${organizationId}: ${STUDIO_ORIGIN}?port=${port} (Ctrl-C to stop)`,
     );
@@ -108,7 +148,7 @@ export async function studio(port: number, org: string | undefined): Promise<voi
   }
   gateStudioOrigin();
   if (url) {
-    await startStudioPostgresServer(schema, { url }, { port });
+    await startStudio(imports, { url }, { port });
     say(`Drizzle Studio on ${describeServer(url)}: ${STUDIO_ORIGIN}?port=${port} (Ctrl-C to stop)`);
     return;
   }
@@ -116,6 +156,6 @@ export async function studio(port: number, org: string | undefined): Promise<voi
   const dataDir = defaultDataDir();
   if (!existsSync(dataDir))
     throw new Error(`no embedded database in ${dataDir}: run \`npm run db:setup\` first`);
-  await startStudioPostgresServer(schema, { driver: 'pglite', client: openPglite(dataDir) }, { port });
+  await startStudio(imports, { driver: 'pglite', client: openPglite(dataDir) }, { port });
   say(`Drizzle Studio on the embedded database: ${STUDIO_ORIGIN}?port=${port} (Ctrl-C to stop)`);
 }

@@ -1,7 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MigrationError, MigrationLedgerError } from '../base/errors.ts';
 import type { DbHandle, RawSql } from '../client/client.ts';
 import { driverOf } from '../client/drizzle-internals.ts';
@@ -9,24 +5,24 @@ import { runtimeOf } from '../client/scope-runtime.ts';
 import { insideTransactionOf } from '../embedded/embedded-guard.ts';
 import type { KeyRing } from '../security/key-ring.ts';
 import { hmacPads, padsMatch, serviceKey } from '../security/tenant-keys.ts';
+import {
+  defaultMigrationsFolder,
+  type Migration,
+  readMigrations,
+  writeDrizzleKit1Migrations,
+} from './migration-files.ts';
 import { checkServerRequirements } from './server-requirements.ts';
 
-export { checkServerRequirements };
-
-/** The `drizzle/` folder shipped with the package (one level up from both `src/` and `dist/`). */
-export const defaultMigrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+export {
+  checkServerRequirements,
+  defaultMigrationsFolder,
+  type Migration,
+  readMigrations,
+  writeDrizzleKit1Migrations,
+};
 
 // Any fixed key works as long as every migrator of this schema uses the same one.
 const MIGRATION_LOCK_KEY = 7_232_114_001;
-
-export interface Migration {
-  tag: string;
-  /** The journal's `when`, which drizzle records as `created_at` in its ledger. */
-  createdAt: number;
-  /** sha256 of the file, as drizzle-kit computes it. */
-  hash: string;
-  statements: string[];
-}
 
 export interface MigrateProgress {
   event: 'locked' | 'applying' | 'applied';
@@ -60,48 +56,32 @@ export interface MigrateResult {
   serviceKey: 'registered' | 'present' | 'other key ring' | 'no key ring' | 'no table yet';
 }
 
-/** The journal and SQL files of a migrations folder, split into statements. */
-export function readMigrations(folder = defaultMigrationsFolder): Migration[] {
-  const journalPath = path.join(folder, 'meta', '_journal.json');
-  let journal: { entries: { tag: string; when: number }[] };
-  try {
-    journal = JSON.parse(readFileSync(journalPath, 'utf8'));
-  } catch (error) {
-    throw new MigrationError(`cannot read the migration journal ${journalPath}`, undefined, undefined, error);
-  }
-  return journal.entries.map((entry) => {
-    const text = readFileSync(path.join(folder, `${entry.tag}.sql`), 'utf8');
-    return {
-      tag: entry.tag,
-      createdAt: entry.when,
-      hash: createHash('sha256').update(text).digest('hex'),
-      statements: text.split('--> statement-breakpoint').filter((statement) => statement.trim() !== ''),
-    };
-  });
-}
-
-type LedgerRow = { hash: string; created_at: string | number | null };
+/** A ledger row; `name` exists once drizzle-orm 1.0's migrator has upgraded the ledger. */
+export type LedgerRow = { hash: string; created_at: string | number | null; name?: string | null };
 
 /**
  * Compares what the database has applied with the journal and returns what is pending, or refuses:
  * an applied migration that was edited, one the journal does not know, or a pending one older than
- * the newest applied one (drizzle-kit's migrator would skip it silently).
+ * the newest applied one (drizzle-kit's migrator would skip it silently). A row is matched by its
+ * `name` when it has one (drizzle-orm 1.0 records `created_at` to the second only), else by
+ * `created_at` (drizzle-orm 0.45 and this migrator record the journal's `when`).
  */
 export function planMigrations(journal: Migration[], ledger: LedgerRow[]): Migration[] {
   const byCreatedAt = new Map(journal.map((migration) => [migration.createdAt, migration]));
+  const byName = new Map(journal.map((migration) => [migration.name, migration]));
   const applied = new Set<number>();
   for (const row of ledger) {
-    const createdAt = Number(row.created_at);
-    const known = byCreatedAt.get(createdAt);
-    if (applied.has(createdAt)) {
-      throw new MigrationLedgerError(
-        `the ledger (drizzle.__drizzle_migrations) lists migration ${known?.tag ?? createdAt} more than once; a migrator without a lock ran it twice: check the schema, then delete the extra row`,
-        known?.tag,
-      );
-    }
+    const known = row.name ? byName.get(row.name) : byCreatedAt.get(Number(row.created_at));
     if (!known) {
       throw new MigrationLedgerError(
-        `the database has a migration applied that this package does not know (created_at ${createdAt}); deploy the package version that wrote it, or newer`,
+        `the database has a migration applied that this package does not know (${row.name ? `name ${row.name}` : `created_at ${row.created_at}`}); deploy the package version that wrote it, or newer`,
+      );
+    }
+    const createdAt = known.createdAt;
+    if (applied.has(createdAt)) {
+      throw new MigrationLedgerError(
+        `the ledger (drizzle.__drizzle_migrations) lists migration ${known.tag} more than once; a migrator without a lock ran it twice: check the schema, then delete the extra row`,
+        known.tag,
       );
     }
     if (known.hash !== row.hash) {
@@ -123,6 +103,41 @@ export function planMigrations(journal: Migration[], ledger: LedgerRow[]): Migra
     );
   }
   return pending;
+}
+
+/**
+ * The ledger's rows, with `name` once drizzle-orm 1.0's migrator has added that column (`named`);
+ * none when there is no ledger yet.
+ */
+export async function readLedger(
+  session: Pick<RawSql, 'query'>,
+): Promise<{ rows: (LedgerRow & { id: number })[]; named: boolean }> {
+  const [shape] = await session.query<{ exists: boolean; named: boolean }>(
+    `select to_regclass('drizzle.__drizzle_migrations') is not null as exists,
+       exists (select from pg_attribute where attrelid = to_regclass('drizzle.__drizzle_migrations')
+               and attname = 'name' and not attisdropped) as named`,
+  );
+  if (!shape?.exists) return { rows: [], named: false };
+  const rows = await session.query<LedgerRow & { id: number }>(
+    `select id, hash, created_at${shape.named ? ', name' : ''} from drizzle.__drizzle_migrations order by created_at`,
+  );
+  return { rows, named: shape.named };
+}
+
+/**
+ * Names the rows of a named ledger that a migrator of drizzle-orm 0.45 added without one, which
+ * drizzle-orm 1.0's migrator would otherwise run again (it identifies applied migrations by name only).
+ */
+async function nameUnnamedRows(session: RawSql, journal: Migration[], rows: (LedgerRow & { id: number })[]) {
+  const byCreatedAt = new Map(journal.map((migration) => [migration.createdAt, migration]));
+  for (const row of rows) {
+    const known = row.name ? undefined : byCreatedAt.get(Number(row.created_at));
+    if (known)
+      await session.query('update drizzle.__drizzle_migrations set name = $1 where id = $2', [
+        known.name,
+        row.id,
+      ]);
+  }
 }
 
 /** Statements that end or split the transaction a migration runs in. */
@@ -217,10 +232,9 @@ async function underMigrationLock<T>(
       await session.exec(
         'create schema if not exists drizzle; create table if not exists drizzle.__drizzle_migrations (id serial primary key, hash text not null, created_at bigint)',
       );
-      const ledger = await session.query<LedgerRow>(
-        'select hash, created_at from drizzle.__drizzle_migrations order by created_at',
-      );
+      const { rows: ledger, named } = await readLedger(session);
       const pending = planMigrations(journal, ledger);
+      if (named) await nameUnnamedRows(session, journal, ledger);
       for (const migration of pending) {
         const control = findTransactionControl(migration.statements.join(';\n'));
         if (control) {
@@ -234,7 +248,7 @@ async function underMigrationLock<T>(
       for (const [index, migration] of pending.entries()) {
         const started = performance.now();
         options.onProgress?.({ event: 'applying', migration: migration.tag, index, total: pending.length });
-        await applyOne(session, migration, options.lockTimeoutMs ?? 30_000);
+        await applyOne(session, migration, named, options.lockTimeoutMs ?? 30_000);
         applied.push(migration.tag);
         options.onProgress?.({
           event: 'applied',
@@ -303,7 +317,12 @@ async function registerServiceKey(
   return padsMatch(registered.verifier, serviceKey(ring, registered.key_id)) ? 'present' : 'other key ring';
 }
 
-async function applyOne(session: RawSql, migration: Migration, lockTimeoutMs: number): Promise<void> {
+async function applyOne(
+  session: RawSql,
+  migration: Migration,
+  named: boolean,
+  lockTimeoutMs: number,
+): Promise<void> {
   await session.exec(`begin; set local lock_timeout = ${Math.max(0, Math.floor(lockTimeoutMs))}`);
   // On a distributed database one migration's DDL and grants reach many shards of several tables,
   // which Citus refuses in parallel inside one transaction: run them one after the other.
@@ -317,10 +336,15 @@ async function applyOne(session: RawSql, migration: Migration, lockTimeoutMs: nu
       current = statement;
       await session.exec(statement);
     }
-    await session.query('insert into drizzle.__drizzle_migrations (hash, created_at) values ($1, $2)', [
-      migration.hash,
-      migration.createdAt,
-    ]);
+    await (named
+      ? session.query(
+          'insert into drizzle.__drizzle_migrations (hash, created_at, name) values ($1, $2, $3)',
+          [migration.hash, migration.createdAt, migration.name],
+        )
+      : session.query('insert into drizzle.__drizzle_migrations (hash, created_at) values ($1, $2)', [
+          migration.hash,
+          migration.createdAt,
+        ]));
     await session.exec('commit');
   } catch (error) {
     await session.exec('rollback').catch(() => {});

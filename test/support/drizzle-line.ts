@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { type Column, eq, type InferSelectModel, type Table } from 'drizzle-orm';
 import { drizzleLine } from '../../src/client/drizzle-internals.ts';
 
@@ -9,11 +12,17 @@ export const authAdapterLoads = drizzleLine === '0.45';
 /** Statement capture (the tenant check) patches drizzle-orm 0.45's query builders; 1.0 renamed them. */
 export const statementCaptureRuns = drizzleLine === '0.45';
 
-/**
- * drizzle-kit 0.31 (generate, check, Studio) runs with drizzle-orm 0.45 only; drizzle-kit 1.0 refuses
- * this package's migrations folder until it is converted to its own format.
- */
-export const drizzleKitRuns = drizzleLine === '0.45';
+/** drizzle/ is written by drizzle-kit 0.31 (generate, check), which runs with drizzle-orm 0.45 only. */
+export const drizzleKitGenerates = drizzleLine === '0.45';
+
+/** The drizzle-kit installed where the tests run (package.json beside its main entry, which 1.0 does not export). */
+export const drizzleKitEntry = createRequire(import.meta.url).resolve('drizzle-kit');
+export const drizzleKitVersion: string = JSON.parse(
+  readFileSync(path.join(path.dirname(drizzleKitEntry), 'package.json'), 'utf8'),
+).version;
+
+/** drizzle-kit pairs with one drizzle-orm line: 0.31 with 0.45, 1.0 with 1.0 (each refuses the other). */
+export const drizzleKitPaired = drizzleKitVersion.startsWith('0.') === (drizzleLine === '0.45');
 
 // Relational queries (`tx.query.x.findMany`) filter and order in each line's own syntax: 0.45 takes
 // SQL (`eq(column, value)`, a column), 1.0 objects keyed by field (`{ id: value }`).

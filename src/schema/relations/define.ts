@@ -124,3 +124,21 @@ export function declaredRelationNames(schema: Record<string, unknown>): Map<stri
   }
   return names;
 }
+
+/**
+ * `schema` with each declaration recorded on 1.0 made by the first API's `relations()` (drizzle-orm 1.0
+ * keeps it in drizzle-orm/_relations), which drizzle-kit 1.0's Studio reads; on 0.45 `schema` as it is.
+ */
+export function withFirstApiRelations(
+  schema: Record<string, unknown>,
+  firstApiRelations: (table: orm.Table, declare: RelationsDeclaration['declare']) => unknown,
+): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(schema).map(([key, value]) => [
+      key,
+      value instanceof RelationsDeclaration
+        ? firstApiRelations(value.table as orm.Table, value.declare)
+        : value,
+    ]),
+  );
+}
