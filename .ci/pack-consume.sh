@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Pack-and-consume: what a service installing @neonhub/db gets. Packs the package (prepack builds
 # it), installs the tarball from the npm registry into temporary ESM TypeScript consumers, and
-# in each: type-checks a small service, runs it on the embedded database (migrate, seed, one
-# scoped read), runs the `neonhub-db` bin, and checks there is one drizzle-orm and one PGlite.
+# in each: type-checks a small service, runs it on the embedded database (migrate, an organization,
+# an API key, a document ingested and searched in its scope, the demo seed, one scoped read), runs the
+# `neonhub-db` bin, and checks there is one drizzle-orm and one PGlite.
 # First, `npx neonhub-db` inside the project itself.
 #   consumer "nodenext": moduleResolution nodenext, the lowest peer versions of the ranges
 #   consumer "bundler":  moduleResolution bundler, the peers npm picks (newest in range)
@@ -56,9 +57,25 @@ log "$(basename "$TARBALL"): $(wc -l <<<"$FILES") files"
 write_service() {
   mkdir -p "$1/src"
   cat >"$1/src/service.ts" <<'TS'
-// A service as the README shows it: the package's client, tenant scope, schema and validators,
-// queried with the consumer's own drizzle-orm.
-import { createDb, currentTenant, schema, seed, withTenant } from '@neonhub/db';
+// A service as the README shows it: an organization with its owner, an API key, a document ingested
+// and searched in the tenant's scope, the demo seed and a validator, queried with the consumer's own
+// drizzle-orm.
+import {
+  createApiKey,
+  createDataset,
+  createDb,
+  createLocalEmbedder,
+  createOrganization,
+  createUser,
+  currentTenant,
+  ingestDocument,
+  registerEmbeddingSpace,
+  schema,
+  searchChunks,
+  seed,
+  verifyApiKey,
+  withTenant,
+} from '@neonhub/db';
 import { migrate } from '@neonhub/db/migrate';
 import { insertBrandSchema } from '@neonhub/db/validators';
 import { and, eq } from 'drizzle-orm';
@@ -66,6 +83,37 @@ import { and, eq } from 'drizzle-orm';
 const handle = createDb({ dataDir: 'memory://' });
 try {
   await migrate(handle);
+  const owner = await createUser(handle.db, { email: 'owner@consumer.example', name: 'Owner' });
+  const { organization } = await createOrganization(handle.db, {
+    slug: 'consumer',
+    name: 'Consumer',
+    ownerUserId: owner.id,
+  });
+  const embedder = createLocalEmbedder(64);
+  const space = await registerEmbeddingSpace(handle.db, {
+    provider: embedder.provider,
+    model: embedder.model,
+    dimensions: embedder.dimensions,
+  });
+  const { key, hits } = await withTenant(handle.db, organization.id, async (tx) => {
+    const { key } = await createApiKey(tx, { name: 'consumer', scopes: [], createdByUserId: owner.id });
+    const dataset = await createDataset(tx, { slug: 'docs', name: 'Docs', embeddingSpaceId: space.id });
+    await ingestDocument(tx, {
+      datasetId: dataset.id,
+      document: { title: 'Guide' },
+      chunks: [{ content: 'neon signs glow all night downtown' }, { content: 'tax forms are due in april' }],
+      embedder,
+    });
+    const { hits } = await searchChunks(tx, { spaceId: space.id, text: 'neon signs glow', embedder, k: 1 });
+    return { key, hits };
+  });
+  const verified = await verifyApiKey(handle.db, key);
+  if (!verified.ok || verified.organizationId !== organization.id)
+    throw new Error(`the API key did not verify: ${JSON.stringify(verified)}`);
+  if (hits[0]?.content !== 'neon signs glow all night downtown')
+    throw new Error(`search found ${JSON.stringify(hits.map((hit) => hit.content))}`);
+  console.log(`organization ${organization.slug}: API key verified, search found "${hits[0]?.content}"`);
+
   const { organizationId } = await seed(handle.db);
   const draft = insertBrandSchema.safeParse({ name: 'Consumer brand', slug: 'consumer-brand' });
   if (!draft.success) throw new Error(`validator refused a valid brand: ${draft.error.message}`);
