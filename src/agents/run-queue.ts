@@ -2,6 +2,7 @@ import { and, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { uuidv7 } from '../base/ids.ts';
 import { guarded, InputError, type InputIssue, notFound, parseInput } from '../base/input.ts';
+import { jsonParam } from '../base/json-param.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { assertUuid, currentTenant } from '../client/tenant.ts';
 import { rowFromDefiner } from '../identity/definer-rows.ts';
@@ -189,21 +190,13 @@ function insertRunsOfAgents(org: string, rows: PendingRun[]) {
     keys.map((key) => sql.identifier(columns[key].name)),
     sql`, `,
   );
-  const values = sql.join(
-    rows.map(
-      (row) =>
-        sql`(${sql.join(
-          keys.map((key) => {
-            const column = columns[key];
-            const value = row[key];
-            const typed = sql.raw(`::${column.getSQLType()}`);
-            return value === null ? sql`null${typed}` : sql`${column.mapToDriverValue(value)}${typed}`;
-          }),
-          sql`, `,
-        )})`,
-    ),
+  // The rows as one JSON parameter that json_to_recordset reads with the columns' types: a thousand
+  // runs as seven thousand bound values cost more to build and bind than the insert itself.
+  const typedNames = sql.join(
+    keys.map((key) => sql`${sql.identifier(columns[key].name)} ${sql.raw(columns[key].getSQLType())}`),
     sql`, `,
   );
+  const records = rows.map((row) => Object.fromEntries(keys.map((key) => [columns[key].name, row[key]])));
   const picked = sql.join(
     keys.map((key) =>
       key === 'organizationId'
@@ -216,7 +209,7 @@ function insertRunsOfAgents(org: string, rows: PendingRun[]) {
   );
   return sql`insert into agent_runs (${names})
     select ${picked}
-    from (values ${values}) as v (${names})
+    from json_to_recordset(${jsonParam(records, 'json')}) as v (${typedNames})
     join agents a on a.organization_id = ${org}::uuid and a.id = v.agent_id and a.deleted_at is null
     where a.organization_id = ${org}::uuid and coalesce(v.config_id, a.current_config_id) is not null
     on conflict (organization_id, idempotency_key) do nothing
