@@ -25,19 +25,14 @@ import {
   openTestDatabase,
   warmEmbeddedEngine,
 } from './support/database.ts';
-import { drizzleKitEntry, drizzleKitPaired, drizzleKitVersion } from './support/drizzle-line.ts';
+import {
+  drizzleKitBin,
+  drizzleKitPaired,
+  drizzleKitVersion,
+  runDrizzleKitMigrate,
+} from './support/drizzle-line.ts';
 
 const journal = readMigrations();
-const drizzleKitBin = path.join(path.dirname(drizzleKitEntry), 'bin.cjs');
-const packageRoot = path.join(defaultMigrationsFolder, '..');
-/** drizzle-kit with the package's drizzle.config.ts (or `config`), in the package's folder. */
-const runDrizzleKit = (args: string[], url: string, config = path.join(packageRoot, 'drizzle.config.ts')) =>
-  spawnSync(process.execPath, [drizzleKitBin, ...args, '--config', config], {
-    cwd: packageRoot,
-    env: { ...process.env, DATABASE_URL: url },
-    encoding: 'utf8',
-  });
-const runDrizzleKitMigrate = (url: string, config?: string) => runDrizzleKit(['migrate'], url, config);
 const scratch = mkdtempSync(path.join(tmpdir(), 'neonhub-migrations-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Column, eq, type InferSelectModel, type Table } from 'drizzle-orm';
 import { drizzleLine } from '../../src/client/drizzle-internals.ts';
 
@@ -23,6 +25,17 @@ export const drizzleKitVersion: string = JSON.parse(
 
 /** drizzle-kit pairs with one drizzle-orm line: 0.31 with 0.45, 1.0 with 1.0 (each refuses the other). */
 export const drizzleKitPaired = drizzleKitVersion.startsWith('0.') === (drizzleLine === '0.45');
+
+export const drizzleKitBin = path.join(path.dirname(drizzleKitEntry), 'bin.cjs');
+const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** `drizzle-kit migrate` on `url` with the package's drizzle.config.ts (or `config`), as a deploy runs it. */
+export const runDrizzleKitMigrate = (url: string, config = path.join(packageRoot, 'drizzle.config.ts')) =>
+  spawnSync(process.execPath, [drizzleKitBin, 'migrate', '--config', config], {
+    cwd: packageRoot,
+    env: { ...process.env, DATABASE_URL: url },
+    encoding: 'utf8',
+  });
 
 // Relational queries (`tx.query.x.findMany`) filter and order in each line's own syntax: 0.45 takes
 // SQL (`eq(column, value)`, a column), 1.0 objects keyed by field (`{ id: value }`).
