@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import { describeServer } from '../base/errors.ts';
 import { createDb, type DbHandle, defaultDataDir, openPglite } from '../client/client.ts';
+import { drizzleVersion } from '../client/drizzle-internals.ts';
 import { rawScopeQuery } from '../client/scope-sessions.ts';
 import { withTenant } from '../client/tenant.ts';
 import { organizationIdOf } from '../identity/organizations.ts';
@@ -114,7 +115,7 @@ async function studioServer(): Promise<{ start: StartStudio; imports: Record<str
     .find((found) => found !== undefined);
   if (!entry)
     throw new Error(
-      'studio on drizzle-orm 1.0 runs drizzle-kit 1.0, which is not installed: `npm install -D drizzle-kit@1` beside drizzle-orm (the package brings drizzle-kit 0.31, which runs with drizzle-orm 0.45 only)',
+      `studio on drizzle-orm ${drizzleVersion} runs the drizzle-kit of that version, which is not installed: \`npm install -D drizzle-kit@${drizzleVersion}\` (the package brings drizzle-kit 0.31, which runs with drizzle-orm 0.45 only)`,
     );
   // Its ES module build: the CommonJS one reads a default export that pg's CommonJS build lacks.
   const kit = (await import(pathToFileURL(entry.replace(/\.js$/, '.mjs')).href)) as {
