@@ -251,11 +251,9 @@ export async function embedRows(
 }
 
 /**
- * The rows as a recordset an INSERT reads, bound as one JSON parameter. Not COPY: postgres.js
- * (3.4.9) never settles a `COPY FROM STDIN` the server refuses (its ErrorResponse arrives after
- * CopyDone and is dropped), which held the connection forever; a bound parameter fails like any
- * statement, and one statement per batch costs about what COPY into a temporary table and an
- * INSERT from it did.
+ * The rows as a recordset an INSERT reads, bound as one JSON parameter: for one document's rows, one
+ * statement costs about what COPY into a temporary table and an INSERT from it do (the bulk path
+ * copies: src/rag/copy-staging.ts).
  */
 export const recordset = (rows: LoadRow[], extraColumns: SQL = sql``) =>
   sql`json_to_recordset(${jsonParam(rows, 'json')})
