@@ -14,7 +14,7 @@ const composeUrl = 'postgres://neonhub:neonhub@localhost:5432/neonhub';
  * migrates in one), so one shard after the other, as `neonhub-db migrate` runs them. Elsewhere the
  * setting is an unused placeholder.
  */
-function sequentialOnCitus(url: string): string {
+export function sequentialOnCitus(url: string): string {
   try {
     const parsed = new URL(url);
     const options = parsed.searchParams.get('options');

@@ -176,10 +176,27 @@ describe('drizzle.config.ts', () => {
       const { default: config } = (await import('../drizzle.config.ts')) as {
         default: { dbCredentials: { url: string } };
       };
-      expect(config.dbCredentials.url).toBe(composeUrl);
+      const url = new URL(config.dbCredentials.url);
+      expect(`${url.protocol}//${url.username}:${url.password}@${url.host}${url.pathname}`).toBe(composeUrl);
+      expect(url.searchParams.get('options')).toBe('-c citus.multi_shard_modify_mode=sequential');
     } finally {
       if (saved !== undefined) process.env.DATABASE_URL = saved;
     }
+  });
+
+  it("starts drizzle-kit's sessions sequential on Citus, keeping the options a URL has; a URL it cannot parse passes as it is", async () => {
+    const { sequentialOnCitus } = await import('../drizzle.config.ts');
+    const kept = new URL(
+      sequentialOnCitus(
+        'postgres://u:p%23w@db.example:6432/app?options=-c%20statement_timeout%3D0&sslmode=require',
+      ),
+    );
+    expect(kept.searchParams.get('options')).toBe(
+      '-c statement_timeout=0 -c citus.multi_shard_modify_mode=sequential',
+    );
+    expect(kept.searchParams.get('sslmode')).toBe('require');
+    expect(kept.password).toBe('p%23w');
+    expect(sequentialOnCitus('not a url')).toBe('not a url');
   });
 });
 
