@@ -221,7 +221,14 @@ kit_migrate() {
   # Studio from the drizzle-kit the consumer pairs with drizzle-orm: its API answers with the relations.
   studio="$(cd "$dir" && DATABASE_URL="$url" node --input-type=module -e "
     import { spawn } from 'node:child_process';
-    const port = 4900 + (process.pid % 90);
+    import net from 'node:net';
+    // A port nothing listens on now.
+    const port = await new Promise((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address();
+        probe.close(() => resolve(port));
+      });
+    });
     const child = spawn('node_modules/.bin/neonhub-db', ['studio', '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
     child.on('exit', (code) => { console.log('studio exited ' + code); process.exit(1); });
     let out = '';
