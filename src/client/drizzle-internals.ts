@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
 import type { PgColumn, PgDialect } from 'drizzle-orm/pg-core';
 import * as pgCore from 'drizzle-orm/pg-core';
 import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
+import { installedVersion } from '../base/packages.ts';
 import { drizzleLine } from '../schema/drizzle-line.ts';
 import type { Database, Transaction } from './client.ts';
 
@@ -15,12 +13,10 @@ import type { Database, Transaction } from './client.ts';
 // for. `drizzleInternalsProblems` checks each shape relied on here; createDb runs it, and the
 // contract test (test/drizzle-internals.test.ts) runs it on the installed Drizzle.
 
-/** The installed drizzle-orm's version, for messages (1.0 does not export its package.json). */
+/** The installed drizzle-orm's version, for messages. */
 export const drizzleVersion: string = (() => {
   try {
-    const entry = createRequire(import.meta.url).resolve('drizzle-orm');
-    const manifest = JSON.parse(readFileSync(path.join(path.dirname(entry), 'package.json'), 'utf8'));
-    return (manifest as { version: string }).version;
+    return installedVersion('drizzle-orm');
   } catch {
     return 'unknown';
   }

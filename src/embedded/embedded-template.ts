@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdir, rename, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { MemoryFS, PGlite } from '@electric-sql/pglite';
 import type { Filesystem } from '@electric-sql/pglite/basefs';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
+import { installedVersion } from '../base/packages.ts';
 
 // A new embedded database starts as a copy of an initialised, empty cluster (what initdb writes)
 // instead of running initdb: initdb takes 3 to 20 seconds and more on a busy machine, a copy well
@@ -14,16 +14,7 @@ import { NodeFS } from '@electric-sql/pglite/nodefs';
 // the user's cache directory (NEONHUB_CACHE_DIR, else $XDG_CACHE_HOME/neonhub-db or
 // ~/.cache/neonhub-db); without a writable one, a new database runs initdb as before.
 
-const require = createRequire(import.meta.url);
-
-/** The installed version of a package (its entry is in its `dist/`): what a cached cluster was made with. */
-export const installedVersion = (name: string): string =>
-  (
-    JSON.parse(
-      readFileSync(path.join(path.dirname(require.resolve(name)), '..', 'package.json'), 'utf8'),
-    ) as { version: string }
-  ).version;
-
+/** What a cached cluster was made with. */
 export const pgliteVersion = installedVersion('@electric-sql/pglite');
 
 /**

@@ -2,9 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { cp, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
+import { installedVersion } from '../base/packages.ts';
 import { createDb } from '../client/client.ts';
 import { takeDataDir } from '../embedded/embedded-guard.ts';
-import { cacheDir, cachedCluster, installedVersion, pgliteVersion } from '../embedded/embedded-template.ts';
+import { cacheDir, cachedCluster, pgliteVersion } from '../embedded/embedded-template.ts';
 import { type Migration, migrateSchema, readMigrations } from './migrate.ts';
 
 // A new embedded database about to be migrated starts as a copy of the cluster these migrations

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Column, eq, type InferSelectModel, type Table } from 'drizzle-orm';
+import { installedVersion } from '../../src/base/packages.ts';
 import { drizzleLine } from '../../src/client/drizzle-internals.ts';
 
 // What differs for the tests between the Drizzle lines the package runs on (0.45 and 1.0).
@@ -17,11 +17,9 @@ export const statementCaptureRuns = drizzleLine === '0.45';
 /** drizzle/ is written by drizzle-kit 0.31 (generate, check), which runs with drizzle-orm 0.45 only. */
 export const drizzleKitGenerates = drizzleLine === '0.45';
 
-/** The drizzle-kit installed where the tests run (package.json beside its main entry, which 1.0 does not export). */
+/** The drizzle-kit installed where the tests run. */
 export const drizzleKitEntry = createRequire(import.meta.url).resolve('drizzle-kit');
-export const drizzleKitVersion: string = JSON.parse(
-  readFileSync(path.join(path.dirname(drizzleKitEntry), 'package.json'), 'utf8'),
-).version;
+export const drizzleKitVersion = installedVersion('drizzle-kit', import.meta.url);
 
 /** drizzle-kit pairs with one drizzle-orm line: 0.31 with 0.45, 1.0 with 1.0 (each refuses the other). */
 export const drizzleKitPaired = drizzleKitVersion.startsWith('0.') === (drizzleLine === '0.45');
