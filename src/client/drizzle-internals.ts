@@ -24,12 +24,24 @@ export const drizzleVersion: string = (() => {
 
 export { drizzleLine };
 
+/** A pg-core class each line names its own way (0.45's name, 1.0's). */
+const lineClass = <C>(name045: string, name1: string): C =>
+  (pgCore as Record<string, unknown>)[drizzleLine === '1.0' ? name1 : name045] as C;
+
 /** The class every Drizzle transaction (a scope's, a savepoint's) is an instance of. */
-const transactionClass = (pgCore as Record<string, unknown>)[
-  drizzleLine === '1.0' ? 'PgAsyncTransaction' : 'PgTransaction'
-] as abstract new (
-  ...args: never[]
-) => object;
+const transactionClass = lineClass<abstract new (...args: never[]) => object>(
+  'PgTransaction',
+  'PgAsyncTransaction',
+);
+
+/** The database class, whose instances carry the relational query builders (`db.query`). */
+const databaseClass = lineClass<
+  new (
+    dialect: PgDialect,
+    session: object,
+    relational: RelationalConfig,
+  ) => { query: unknown }
+>('PgDatabase', 'PgAsyncDatabase');
 
 /** Whether `db` is a transaction (or savepoint) rather than the database. */
 export const isTransaction = (db: unknown): boolean => db instanceof transactionClass;
@@ -121,18 +133,6 @@ export function transactionOn(
   return new SavepointTransaction(dialect, scopedSession, relational) as unknown as Transaction;
 }
 
-/** The relational query builders of a database over `session` (`tx.query`). */
-function relationalQueries(dialect: PgDialect, session: object, relational: RelationalConfig): unknown {
-  const DatabaseClass = (pgCore as Record<string, unknown>)[
-    drizzleLine === '1.0' ? 'PgAsyncDatabase' : 'PgDatabase'
-  ] as new (
-    dialect: PgDialect,
-    session: object,
-    relational: RelationalConfig,
-  ) => { query: unknown };
-  return new DatabaseClass(dialect, session, relational).query;
-}
-
 /**
  * postgres.js's Drizzle transaction, as both lines construct it: (dialect, session, the relational
  * config, nesting depth). Its type arguments differ between the lines; nothing here reads them.
@@ -174,7 +174,7 @@ class SavepointTransaction extends PostgresTransaction {
       configurable: true,
       enumerable: true,
       get: () => {
-        const query = relationalQueries(dialect, session, relational);
+        const { query } = new databaseClass(dialect, session, relational);
         Object.defineProperty(this, 'query', { value: query, enumerable: true });
         return query;
       },
@@ -246,6 +246,7 @@ export function drizzleInternalsProblems(db: Database): string[] {
     'PostgresJsTransaction.prototype.transaction (savepoints)',
   );
   expect(typeof transactionClass === 'function', 'pg-core exports the transaction class');
+  expect(typeof databaseClass === 'function', 'pg-core exports the database class');
   if (typeof session?.prepareQuery === 'function' && typeof internals.dialect?.sqlToQuery === 'function') {
     const query = internals.dialect.sqlToQuery(sql`select 1`);
     if (drizzleLine === '1.0') {
