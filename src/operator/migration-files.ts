@@ -62,18 +62,19 @@ export function readMigrations(folder = defaultMigrationsFolder): Migration[] {
  * drizzle-kit 1.0 migrates from such a folder; it generates only beside snapshots, which stay in drizzle/.
  */
 export function writeDrizzleKit1Migrations(out: string, from = defaultMigrationsFolder): string[] {
-  const migrations = readMigrations(from);
-  const names = migrations.map((migration) => migration.name);
+  const entries = journalEntries(from);
+  const names = entries.map((entry) => drizzleKit1Name(entry.tag, entry.when));
   // drizzle-orm 1.0 applies the folders in name order: it must be the journal's.
   const misplaced = names.findIndex((name, index) => index > 0 && name <= (names[index - 1] as string));
   if (misplaced >= 0)
     throw new MigrationError(
-      `migration ${migrations[misplaced]?.tag} would run out of order under drizzle-kit 1.0, which orders by folder name`,
-      migrations[misplaced]?.tag,
+      `migration ${entries[misplaced]?.tag} would run out of order under drizzle-kit 1.0, which orders by folder name`,
+      entries[misplaced]?.tag,
     );
-  for (const migration of migrations) {
-    mkdirSync(path.join(out, migration.name), { recursive: true });
-    writeFileSync(path.join(out, migration.name, 'migration.sql'), sqlOf(from, migration.tag));
+  for (const [index, entry] of entries.entries()) {
+    const folder = path.join(out, names[index] as string);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, 'migration.sql'), sqlOf(from, entry.tag));
   }
   return names;
 }

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/database-errors.ts';
 import { invalidInput } from '../base/input.ts';
+import { jsonParam } from '../base/json-param.ts';
 import { rowsOf, type Transaction } from '../client/client.ts';
 import { currentTenant } from '../client/tenant.ts';
 import { assertEmbedderFits, getEmbeddingSpace } from './embedding-spaces.ts';
@@ -25,8 +26,6 @@ export {
   MAX_METADATA_DEPTH,
   type OpenChunkMetadata,
 } from './ingest-rows.ts';
-
-import { jsonParam } from '../base/json-param.ts';
 
 export interface IngestResult {
   documentId: string;
