@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionError, DatabaseError } from '../src/base/errors.ts';
 import { createDb } from '../src/client/client.ts';
@@ -11,28 +11,15 @@ import { createOrganization } from '../src/identity/organizations.ts';
 import { readMigrations } from '../src/operator/migrate.ts';
 import { migratedClusterDir } from '../src/operator/migrated-cluster.ts';
 import { roles, users } from '../src/schema/index.ts';
-import { cliHere } from './support/cli.ts';
+import { cliHere, cliProcessArgs, cliProcessEnv, tsxLoader } from './support/cli.ts';
 import { useTestDatabase, warmEmbeddedEngine } from './support/database.ts';
 import { drizzleKitGenerates } from './support/drizzle-line.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const database = useTestDatabase();
-// tsx's loader by path, so a process started in another directory finds it.
-const tsxLoader = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-
-/** The CLI as its own process (node with tsx's loader: one process, where the tsx bin starts two). */
-function cli(args: string[], env: Record<string, string>, cwd = root) {
-  const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...rest } = process.env;
-  return spawnSync(
-    process.execPath,
-    ['--import', tsxLoader, path.join(root, 'src', 'cli', 'cli.ts'), ...args],
-    {
-      cwd,
-      env: { ...rest, ...env },
-      encoding: 'utf8',
-    },
-  );
-}
+/** The CLI as its own process. */
+const cli = (args: string[], env: Record<string, string>, cwd = root) =>
+  spawnSync(process.execPath, cliProcessArgs(args), { cwd, env: cliProcessEnv(env), encoding: 'utf8' });
 
 describe('connecting', () => {
   it('names the host, never the password, when the server is unreachable', async () => {

@@ -1,8 +1,6 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,20 +14,10 @@ import { drizzleLine } from '../src/schema/drizzle-line.ts';
 import * as schema from '../src/schema/index.ts';
 import { declaredRelationNames } from '../src/schema/relations/define.ts';
 import type { SeedResult } from '../src/seed/index.ts';
+import { cliProcessArgs, cliProcessEnv } from './support/cli.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
+import { freePort } from './support/private-server.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const tsxLoader = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-
-/** A TCP port nothing listens on now. */
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 
 /** POSTs `body` to Studio's API as Studio's page does; the JSON answer. */
 const askStudio = (port: number, body: object) =>
@@ -130,20 +118,10 @@ describe('db:studio', () => {
     `starts Studio from the drizzle-kit paired with drizzle-orm ${drizzleLine}: it lists the relations, and with --org answers with that tenant's rows only (server)`,
     async () => {
       const port = await freePort();
-      const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...env } = process.env;
       const child = spawn(
         process.execPath,
-        [
-          '--import',
-          tsxLoader,
-          path.join(root, 'src', 'cli', 'cli.ts'),
-          'studio',
-          '--org',
-          acme.organizationId,
-          '--port',
-          String(port),
-        ],
-        { cwd: root, env: { ...env, DATABASE_URL: database.current.url, NEONHUB_DEVELOPMENT: '1' } },
+        cliProcessArgs(['studio', '--org', acme.organizationId, '--port', String(port)]),
+        { env: cliProcessEnv({ DATABASE_URL: database.current.url ?? '', NEONHUB_DEVELOPMENT: '1' }) },
       );
       let output = '';
       try {

@@ -1,4 +1,27 @@
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runCli } from '../../src/cli/cli.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+// tsx's loader by path, so a process started in another directory finds it.
+export const tsxLoader = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+/**
+ * node's arguments that run `neonhub-db args` from source as a process of its own (node with tsx's
+ * loader: one process, where the tsx bin starts two).
+ */
+export const cliProcessArgs = (args: string[]): string[] => [
+  '--import',
+  tsxLoader,
+  path.join(root, 'src', 'cli', 'cli.ts'),
+  ...args,
+];
+
+/** The environment of such a process: this one's, without its database URLs, and `env`. */
+export function cliProcessEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _url, TEST_DATABASE_URL: _test, ...rest } = process.env;
+  return { ...rest, ...env };
+}
 
 export interface CliRun {
   status: number;

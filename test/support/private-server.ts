@@ -26,7 +26,8 @@ export function serverBinaries(): string | undefined {
   return majors[0] ? path.join(root, majors[0], 'bin') : undefined;
 }
 
-const freePort = () =>
+/** A TCP port nothing listens on now. */
+export const freePort = (): Promise<number> =>
   new Promise<number>((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
