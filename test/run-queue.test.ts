@@ -3,7 +3,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { finishRun } from '../src/agents/agent-runs.ts';
 import { claimRuns, runQueueDepth } from '../src/agents/run-claims.ts';
 import { failRunAttempt, heartbeatRun, releaseRun } from '../src/agents/run-leases.ts';
-import { type AgentKind, cancelRun, enqueueRun, enqueueRuns } from '../src/agents/run-queue.ts';
+import {
+  type AgentKind,
+  cancelRun,
+  type EnqueueRunInput,
+  enqueueRun,
+  enqueueRuns,
+} from '../src/agents/run-queue.ts';
 import { runWorker } from '../src/agents/run-worker.ts';
 import { DatabaseError, RunLeaseLostError, TenantScopeError } from '../src/base/errors.ts';
 import { InputError } from '../src/base/input.ts';
@@ -89,6 +95,32 @@ describe('enqueue', () => {
     );
     expect(unknown).toMatchObject({ table: 'agent_runs', column: 'agent_id' });
     expect(await claim('copywriter', { limit: 10 })).toEqual([]);
+  });
+
+  it('refuses NUL, a lone surrogate and year 0 with an InputError naming the column; a scope that catches the refusal goes on and queues (the control)', async () => {
+    const agentId = agent(acme, 'copywriter');
+    const hostile: [string, EnqueueRunInput][] = [
+      ['input', { agentId, input: { note: 'a\u0000b' } }],
+      ['input', { agentId, input: { note: 'a\ud800b' } }],
+      ['idempotency_key', { agentId, idempotencyKey: 'k\u0000' }],
+      ['idempotency_key', { agentId, idempotencyKey: '\udfff' }],
+      ['run_at', { agentId, runAt: new Date('0000-06-01T00:00:00Z') }],
+    ];
+    const { refused, queued } = await scope(acme, async (tx) => {
+      const refused: unknown[] = [];
+      for (const [, input] of hostile)
+        refused.push(await enqueueRuns(tx, [{ agentId }, input]).catch((e) => e));
+      const [control] = await enqueueRuns(tx, [{ agentId, input: { note: 'after the refusals' } }]);
+      return { refused, queued: control?.run };
+    });
+    expect(refused.map((error) => (error as InputError).column)).toEqual(hostile.map(([column]) => column));
+    for (const error of refused) expect(error).toBeInstanceOf(InputError);
+    const claimed = await claim('copywriter', { limit: 10 });
+    expect(claimed.map((run) => run.runId)).toEqual([queued?.id]);
+    expect(claimed[0]?.input).toEqual({ note: 'after the refusals' });
+    // Clean up: the tenant's running runs count against its limit in the tests below.
+    for (const run of claimed)
+      await scope(acme, (tx) => finishRun(tx, run.runId, { status: 'succeeded', attempt: run.attempt }));
   });
 
   it("runs with the agent's config of the moment; another organization's agent leaves nothing, even to a caller that goes on", async () => {
