@@ -54,6 +54,7 @@ import {
   type ClusterDatabase,
   citusUrl,
   createClusterDatabase,
+  holdClusterTurn,
   setUpWorkerLogins,
   shardPlacement,
   WORKER_LOGIN_PASSWORD,
@@ -305,9 +306,11 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
   let firstRun: DistributionReport;
   let secondRun: DistributionReport;
   let keysBefore: number;
+  let turn: Awaited<ReturnType<typeof holdClusterTurn>> | undefined;
 
   beforeAll(async () => {
     if (!citusUrl) return;
+    turn = await holdClusterTurn();
     cluster = await createClusterDatabase(citusUrl);
     say(`fresh database ${cluster.name} on the coordinator and ${cluster.workers.length} workers`);
     const { handle } = cluster;
@@ -328,6 +331,7 @@ describe.skipIf(!citusUrl)('on a Citus cluster (CITUS_URL)', () => {
 
   afterAll(async () => {
     await cluster?.drop();
+    await turn?.release();
   });
 
   it('places every table, keeps every foreign key, and a second run does nothing', async () => {

@@ -11,80 +11,81 @@ import {
   type ClusterDatabase,
   citusUrl,
   createClusterDatabase,
+  holdClusterTurn,
   setUpWorkerLogins,
 } from './support/citus-cluster.ts';
 import { drizzleKitPaired, drizzleKitVersion, runDrizzleKitMigrate } from './support/drizzle-line.ts';
 import { queueAgent } from './support/run-queue-processes.ts';
 import { seedAcmeAndGlobex } from './support/tenants.ts';
 
-// A deploy migrates a database that is already distributed: the newest migration must apply there,
-// not only to a new database distributed afterwards (what citus-cluster.test.ts sets up).
+// A deploy migrates a database that is already distributed: the newest migrations must apply there,
+// not only to a new database distributed afterwards (what citus-cluster.test.ts sets up), with the
+// package's migrator and with drizzle-kit's, in the cluster's turn (holdClusterTurn).
 
 if (!citusUrl)
   console.log('[citus-upgrade] skipped: CITUS_URL is not set (a Citus coordinator with workers added)');
 
 const migrations = readMigrations();
-const newest = migrations.at(-1)?.tag ?? '';
+const [nextToNewest, newest] = migrations.slice(-2).map((migration) => migration.tag) as [string, string];
 
-describe.skipIf(!citusUrl)(`the newest migration (${newest}) on a distributed database (CITUS_URL)`, () => {
-  let cluster: ClusterDatabase;
-  let folder = '';
+/** A copy of drizzle/ whose journal stops `dropped` migrations before the end. */
+function migrationsBefore(dropped: number): string {
+  const folder = mkdtempSync(path.join(tmpdir(), 'neonhub-citus-upgrade-'));
+  cpSync(defaultMigrationsFolder, folder, { recursive: true });
+  const journalFile = path.join(folder, 'meta', '_journal.json');
+  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: unknown[] };
+  journal.entries = journal.entries.slice(0, -dropped);
+  writeFileSync(journalFile, JSON.stringify(journal));
+  return folder;
+}
 
-  beforeAll(async () => {
-    // The migrations before the newest: the journal without its last entry.
-    folder = mkdtempSync(path.join(tmpdir(), 'neonhub-citus-upgrade-'));
-    cpSync(defaultMigrationsFolder, folder, { recursive: true });
-    const journalFile = path.join(folder, 'meta', '_journal.json');
-    const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: { tag: string }[] };
-    journal.entries = journal.entries.filter((entry) => entry.tag !== newest);
-    writeFileSync(journalFile, JSON.stringify(journal));
-    cluster = await createClusterDatabase(citusUrl ?? '');
-  }, 600_000);
+describe.skipIf(!citusUrl)(
+  `the newest migrations (${nextToNewest}, ${newest}) on a distributed database (CITUS_URL)`,
+  () => {
+    let cluster: ClusterDatabase;
+    let turn: Awaited<ReturnType<typeof holdClusterTurn>> | undefined;
+    const folders: string[] = [];
 
-  afterAll(async () => {
-    await cluster?.drop();
-    if (folder) rmSync(folder, { recursive: true, force: true });
-  });
+    beforeAll(async () => {
+      folders.push(migrationsBefore(2), migrationsBefore(1));
+      turn = await holdClusterTurn();
+      cluster = await createClusterDatabase(citusUrl ?? '');
+    }, 600_000);
 
-  it('applies after distribute, and a tenant enqueues and a worker claims on it', async () => {
-    const { handle } = cluster;
-    expect((await migrate(handle, { migrationsFolder: folder })).applied).toHaveLength(migrations.length - 1);
-    await setUpWorkerLogins(cluster);
-    const tenants = await seedAcmeAndGlobex(handle.db);
-    await distribute(handle);
-    expect((await migrate(handle)).applied).toEqual([newest]);
-    const org = tenants.acme.organizationId;
-    await withTenant(handle.db, org, async (tx) => {
-      const agent = await queueAgent(tx, 'upgrade-probe', 'custom');
-      await enqueueRuns(
-        tx,
-        Array.from({ length: 5 }, (_, n) => ({ agentId: agent.id, input: { n } })),
-      );
+    afterAll(async () => {
+      await cluster?.drop();
+      await turn?.release();
+      for (const folder of folders) rmSync(folder, { recursive: true, force: true });
     });
-    const claimed = await claimRuns(handle.db, { kinds: ['custom'], limit: 10 });
-    expect(claimed.map((run) => run.organizationId)).toEqual(Array(5).fill(org));
-  }, 600_000);
 
-  // drizzle-kit's migrator runs the pending migrations in one transaction with no setting of its
-  // own: in parallel mode Citus refuses the newest one there ("a parallel operation on a distributed
-  // table in the transaction"); the package's drizzle.config.ts starts its sessions sequential.
-  it.skipIf(!drizzleKitPaired)(
-    `applies after distribute with \`drizzle-kit migrate\` (${drizzleKitVersion}) and the package's config`,
-    async () => {
-      const kitCluster = await createClusterDatabase(citusUrl ?? '');
-      try {
-        const { handle } = kitCluster;
-        await migrate(handle, { migrationsFolder: folder });
-        await setUpWorkerLogins(kitCluster);
-        await seedAcmeAndGlobex(handle.db);
-        await distribute(handle);
-        const kit = runDrizzleKitMigrate(kitCluster.url);
+    // drizzle-kit's migrator runs the pending migrations in one transaction with no setting of its
+    // own: in parallel mode Citus refuses the newest one there ("a parallel operation on a distributed
+    // table in the transaction"); the package's drizzle.config.ts starts its sessions sequential.
+    it(`apply after distribute, ${nextToNewest} with neonhub-db migrate and ${newest} with ${drizzleKitPaired ? `\`drizzle-kit migrate\` (${drizzleKitVersion}) and the package's config` : 'neonhub-db migrate (no paired drizzle-kit)'}; a tenant enqueues and a worker claims on it`, async () => {
+      const { handle } = cluster;
+      const [beforeTwo, beforeOne] = folders as [string, string];
+      expect((await migrate(handle, { migrationsFolder: beforeTwo })).applied).toHaveLength(
+        migrations.length - 2,
+      );
+      await setUpWorkerLogins(cluster);
+      const tenants = await seedAcmeAndGlobex(handle.db);
+      await distribute(handle);
+      expect((await migrate(handle, { migrationsFolder: beforeOne })).applied).toEqual([nextToNewest]);
+      if (drizzleKitPaired) {
+        const kit = runDrizzleKitMigrate(cluster.url);
         expect(kit.status, kit.stderr || kit.stdout).toBe(0);
         expect(await migrate(handle)).toMatchObject({ applied: [], alreadyApplied: migrations.length });
-      } finally {
-        await kitCluster.drop();
-      }
-    },
-    600_000,
-  );
-});
+      } else expect((await migrate(handle)).applied).toEqual([newest]);
+      const org = tenants.acme.organizationId;
+      await withTenant(handle.db, org, async (tx) => {
+        const agent = await queueAgent(tx, 'upgrade-probe', 'custom');
+        await enqueueRuns(
+          tx,
+          Array.from({ length: 5 }, (_, n) => ({ agentId: agent.id, input: { n } })),
+        );
+      });
+      const claimed = await claimRuns(handle.db, { kinds: ['custom'], limit: 10 });
+      expect(claimed.map((run) => run.organizationId)).toEqual(Array(5).fill(org));
+    }, 600_000);
+  },
+);

@@ -122,6 +122,27 @@ export async function createClusterDatabase(base: string): Promise<ClusterDataba
 }
 
 /**
+ * Waits for, and holds until `release()`, the cluster's one turn among the suite's Citus files (they
+ * run in parallel, each with databases of its own): two databases migrated or distributed at once
+ * collide in what the workers share, their roles ("tuple concurrently updated" on a GRANT to
+ * neonhub_app). The lock is taken in CITUS_URL's database, which every file reaches.
+ */
+export async function holdClusterTurn(): Promise<{ release(): Promise<void> }> {
+  const admin = createDb({ url: citusUrl ?? '', max: 1 });
+  const session = await admin.dedicated();
+  await session.query('select pg_advisory_lock($1)', [CLUSTER_TURN_KEY]);
+  return {
+    release: async () => {
+      await session.query('select pg_advisory_unlock($1)', [CLUSTER_TURN_KEY]).catch(() => {});
+      await session.release();
+      await admin.close();
+    },
+  };
+}
+
+const CLUSTER_TURN_KEY = 7_232_114_077;
+
+/**
  * The DBA's part, as the README says: each service role may log in (ALTER ROLE on the
  * coordinator, which Citus copies to every worker, and copies again whenever it propagates the
  * role), and the coordinator finds its password in pg_dist_authinfo (nodeid 0: every node).
