@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ReembeddingError, TenantScopeError } from '../src/base/errors.ts';
-import { rowsOf } from '../src/client/client.ts';
+import { createDb, rowsOf } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { createBrand, createBrandVoice, findSimilarBrandVoices } from '../src/domains/brands.ts';
 import { appendMessage, createConversation, findSimilarMessages } from '../src/domains/chat.ts';
@@ -244,6 +244,40 @@ describe('re-embedding a dataset', () => {
     expect(changed.hits[0]?.distance).toBeLessThan(0.01);
     const newResults = await searchAll(newSpace, newEmbedder);
     expect(newResults).not.toEqual(oldResults);
+    if (onServer) {
+      // The search statements each search sends, seen through a handle of their own: a tenant's
+      // vectors in chunk_embeddings are read with its chunks (after one look, for a tenant not yet
+      // known to have them); a tenant without any reads chunks alone, in one statement.
+      const sent: string[] = [];
+      const watching = createDb({ url: handle.url, max: 2, onStatement: (text) => sent.push(text) });
+      const searches: { statements: number; readsMoved: boolean; hits: number }[] = [];
+      try {
+        const cases: [string, EmbeddingSpace, typeof localEmbedder][] = [
+          [org(), newSpace, newEmbedder],
+          [org(), newSpace, newEmbedder],
+          [other.organizationId, oldSpace, localEmbedder],
+        ];
+        for (const [organizationId, space, embedder] of cases) {
+          sent.length = 0;
+          const { hits } = await withTenant(watching.db, organizationId, (tx) =>
+            searchChunks(tx, { spaceId: space.id, text: queries[1] ?? '', embedder, k: 5 }),
+          );
+          const statements = sent.filter((text) => text.includes('nearest as materialized'));
+          searches.push({
+            statements: statements.length,
+            readsMoved: statements.at(-1)?.includes('also_counted') ?? false,
+            hits: hits.length,
+          });
+        }
+      } finally {
+        await watching.close();
+      }
+      console.log('search statements after the switch, and of a tenant without moved vectors:', searches);
+      expect(searches[0]?.statements).toBeLessThanOrEqual(2);
+      expect(searches[0]).toMatchObject({ readsMoved: true, hits: 5 });
+      expect(searches[1]).toEqual({ statements: 1, readsMoved: true, hits: 5 });
+      expect(searches[2]).toEqual({ statements: 1, readsMoved: false, hits: 5 });
+    }
     // The dataset is no longer read in the old space; the tenant's other dataset still is.
     const refused = await withTenant(handle.db, org(), (tx) =>
       searchChunks(tx, {
