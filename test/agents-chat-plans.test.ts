@@ -24,7 +24,7 @@ const hotPathIndexes: Record<string, { table: string; columns: string[] }> = {
   },
   agent_runs_agent_id_created_at_idx: {
     table: 'agent_runs',
-    columns: ['organization_id', 'agent_id', 'created_at', 'id'],
+    columns: ['agent_id', 'organization_id', 'created_at', 'id'],
   },
   tool_executions_organization_id_run_id_sequence_key: {
     table: 'tool_executions',

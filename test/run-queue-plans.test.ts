@@ -1,8 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, expect, it } from 'vitest';
+import { createAgent } from '../src/agents/agents.ts';
 import { enqueueRun } from '../src/agents/run-queue.ts';
 import { runtimeOf } from '../src/client/scope-runtime.ts';
 import { withTenant } from '../src/client/tenant.ts';
+import { createOrganization } from '../src/identity/organizations.ts';
+import { createUser } from '../src/identity/users.ts';
 import { useTestDatabase } from './support/database.ts';
 import { type QueueTenants, seedQueueTenants } from './support/tenants.ts';
 
@@ -14,11 +17,31 @@ const database = useTestDatabase();
 let queue: QueueTenants;
 
 beforeAll(async () => {
-  queue = await seedQueueTenants(database.current.db, 'plans', ['brand_voice']);
+  queue = await seedQueueTenants(database.current.db, 'plans', ['brand_voice', 'custom']);
 });
 
 const scope = <T>(org: string, fn: Parameters<typeof withTenant<T>>[2]) =>
   withTenant(database.current.db, org, fn);
+
+type PlanNode = {
+  'Actual Rows'?: number;
+  'Shared Hit Blocks': number;
+  'Shared Read Blocks': number;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+};
+
+/** The plan of an EXPLAIN (format json) row, as the server or the embedded database returns it. */
+function planOf(row: { 'QUERY PLAN': unknown } | undefined): PlanNode {
+  const raw = row?.['QUERY PLAN'];
+  return ((typeof raw === 'string' ? JSON.parse(raw) : raw) as [{ Plan: PlanNode }])[0].Plan;
+}
+
+const pagesOf = (plan: PlanNode) => plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
+const indexesOf = (plan: PlanNode): string[] => [
+  ...(plan['Index Name'] ? [plan['Index Name']] : []),
+  ...(plan.Plans ?? []).flatMap(indexesOf),
+];
 
 it('a claim walks the queue index behind a backlog the statistics have not seen, where a sort would read it all', async () => {
   const { db } = database.current;
@@ -46,11 +69,8 @@ it('a claim walks the queue index behind a backlog the statistics have not seen,
          '{brand_voice}'::agent_kind[], 8, 60, null, $1::bigint, $2::bytea)`,
       [issued, proof],
     );
-    const raw = row?.['QUERY PLAN'];
-    const [{ Plan: plan }] = (typeof raw === 'string' ? JSON.parse(raw) : raw) as [
-      { Plan: { 'Actual Rows': number; 'Shared Hit Blocks': number; 'Shared Read Blocks': number } },
-    ];
-    return { rows: plan['Actual Rows'], pages: plan['Shared Hit Blocks'] + plan['Shared Read Blocks'] };
+    const plan = planOf(row);
+    return { rows: plan['Actual Rows'], pages: pagesOf(plan) };
   };
   const claims = [];
   try {
@@ -68,4 +88,141 @@ it('a claim walks the queue index behind a backlog the statistics have not seen,
   // about 600.
   expect(claims.every((c) => c.rows === 9)).toBe(true);
   expect(Math.max(...claims.slice(1).map((c) => c.pages))).toBeLessThan(400);
+});
+
+it('claims, finishes and key lookups of a tenant new since the last ANALYZE read its runs by key, not all of them', async () => {
+  const { db, sql: raw } = database.current;
+  const { acme } = queue;
+  // Acme's backlog of the test above is no concern of this one.
+  await raw.query(
+    `update agent_runs set status = 'cancelled', finished_at = now() where organization_id = $1 and status = 'queued'`,
+    [acme],
+  );
+  await raw.exec('vacuum agent_runs');
+  // The statistics see every tenant there is; then a new one queues its first burst, and nothing
+  // analyzes again (autovacuum is off here). The planner estimates one run for the new tenant.
+  const server = database.current.url !== undefined;
+  await raw.exec('analyze agent_runs');
+  if (server) await raw.exec('alter table agent_runs set (autovacuum_enabled = off)');
+  const owner = await createUser(db, { email: 'owner@initech.example' });
+  const { organization } = await createOrganization(db, {
+    slug: 'initech',
+    name: 'Initech',
+    ownerUserId: owner.id,
+  });
+  const initech = organization.id;
+  const history = 6000;
+  const queued = 400;
+  try {
+    await scope(initech, async (tx) => {
+      const { agent } = await createAgent(tx, {
+        slug: 'worker',
+        name: 'Worker',
+        kind: 'custom',
+        config: { model: 'm', systemPrompt: 'p' },
+      });
+      const { run } = await enqueueRun(tx, { agentId: agent.id });
+      // Its history and backlog, in one statement: enqueueRuns would take seconds on the embedded database.
+      await tx.execute(
+        sql`insert into agent_runs (id, organization_id, agent_id, config_id, trigger, input, status, started_at, finished_at)
+            select gen_random_uuid(), r.organization_id, r.agent_id, r.config_id, r.trigger, jsonb_build_object('i', i),
+                   case when i <= ${history} then 'succeeded' else 'queued' end::agent_run_status,
+                   case when i <= ${history} then now() end, case when i <= ${history} then now() end
+            from agent_runs r, generate_series(1, ${history + queued - 1}) i
+            where r.organization_id = ${initech}::uuid and r.id = ${run.id}::uuid`,
+      );
+    });
+    const session = await database.current.dedicated();
+    const keys = runtimeOf(db).keys;
+    // Rows of agent_runs a call reads (fetched through indexes, or scanned), as this transaction's
+    // statistics count them: the function's own statements included.
+    const rowsRead = async () => {
+      const [row] = await session.query<{ n: number | string }>(
+        `select coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) as n
+         from pg_stat_xact_user_tables where relid = 'agent_runs'::regclass`,
+      );
+      return Number(row?.n ?? 0);
+    };
+    const counted = async <T>(call: () => Promise<T>): Promise<{ result: T; read: number }> => {
+      await session.exec('begin');
+      try {
+        const before = await rowsRead();
+        const result = await call();
+        return { result, read: (await rowsRead()) - before };
+      } finally {
+        await session.exec('commit');
+      }
+    };
+    const rounds: {
+      mode: string;
+      claimed: number;
+      claimRead: number;
+      finished: number;
+      finishRead: number;
+    }[] = [];
+    try {
+      // Planned for these values (as each first calls are) and for any values (as after a few calls).
+      for (const mode of ['force_custom_plan', 'force_generic_plan']) {
+        await session.exec(`set plan_cache_mode = ${mode}`);
+        for (let i = 0; i < 3; i++) {
+          const proof = await keys.runQueueProof('claim');
+          const claim = await counted(() =>
+            session.query<{ run_id: string | null; attempt: number | null }>(
+              `select run_id, attempt from public.app_claim_runs_next('{custom}'::agent_kind[], 8, 60, null, $1::bigint, $2::bytea)`,
+              [proof.issued, proof.proof],
+            ),
+          );
+          const runs = claim.result.filter((r) => r.run_id !== null);
+          const finishProof = await keys.runQueueProof(`finish:${initech}`);
+          const finish = await counted(() =>
+            session.query<{ run_id: string }>(
+              'select run_id from public.app_finish_runs($1::uuid, $2::jsonb, $3::bigint, $4::bytea)',
+              [
+                initech,
+                JSON.stringify(runs.map((r) => ({ id: r.run_id, attempt: r.attempt, status: 'succeeded' }))),
+                finishProof.issued,
+                finishProof.proof,
+              ],
+            ),
+          );
+          rounds.push({
+            mode,
+            claimed: runs.length,
+            claimRead: claim.read,
+            finished: finish.result.length,
+            finishRead: finish.read,
+          });
+        }
+      }
+      // A key lookup in the tenant's scope (a heartbeat, a foreign-key check) takes the primary key.
+      const [anyRun] = await session.query<{ id: string }>(
+        'select id from agent_runs where organization_id = $1 limit 1',
+        [initech],
+      );
+      await session.exec('set plan_cache_mode = force_custom_plan');
+      const [row] = await session.query<{ 'QUERY PLAN': unknown }>(
+        `explain (format json) select status from agent_runs
+         where organization_id = '${initech}'::uuid and id = '${anyRun?.id}'::uuid`,
+      );
+      const lookup = indexesOf(planOf(row));
+      console.log(
+        `a tenant new since ANALYZE, ${history + queued} runs: ${rounds
+          .map(
+            (r) =>
+              `${r.mode}: claim of ${r.claimed} read ${r.claimRead} runs, finish of ${r.finished} ${r.finishRead}`,
+          )
+          .join('; ')}; a key lookup through ${lookup.join(', ')}`,
+      );
+      // Read by key, a claim or a finish of 8 runs reads a few dozen runs; through an index on the
+      // tenant alone it read every one of its 6,400 runs.
+      expect(rounds.every((r) => r.claimed > 0 && r.finished === r.claimed)).toBe(true);
+      expect(Math.max(...rounds.map((r) => Math.max(r.claimRead, r.finishRead)))).toBeLessThan(200);
+      expect(lookup).toEqual(['agent_runs_pkey']);
+    } finally {
+      await session.exec('reset plan_cache_mode');
+      await session.release();
+    }
+  } finally {
+    if (server) await raw.exec('alter table agent_runs reset (autovacuum_enabled)');
+  }
 });

@@ -92,14 +92,24 @@ export const agentRuns = tenantTable(
       columns: [t.organizationId, t.configId, t.agentId],
       foreignColumns: [agentConfigs.organizationId, agentConfigs.id, agentConfigs.agentId],
     }).onDelete('cascade'),
+    // Only the primary key and the queue's partial indexes lead with organization_id. A tenant the
+    // statistics have not seen yet is estimated at one row, and a key lookup (a claim, a finish, a
+    // heartbeat, a foreign-key check from tool_executions) then took any smaller index that leads
+    // with it and read every run of the tenant through it; the indexes below lead with their own
+    // column, so such a lookup has the primary key alone.
     // An agent's runs over a time window (listAgentRuns, agentRunStats); also serves the agent FK.
-    index('agent_runs_agent_id_created_at_idx').on(t.organizationId, t.agentId, t.createdAt, t.id),
+    index('agent_runs_agent_id_created_at_idx').on(t.agentId, t.organizationId, t.createdAt, t.id),
     // Serves the config FK and "runs of this config version" when comparing versions.
-    index('agent_runs_config_id_idx').on(t.organizationId, t.configId, t.agentId),
+    index('agent_runs_config_id_idx').on(t.configId, t.organizationId, t.agentId),
     // Serves the conversation FK (cleared by deleteConversation) and "runs answering in this conversation".
-    index('agent_runs_conversation_id_idx').on(t.organizationId, t.conversationId),
-    ...tenantReference('agent_runs', t, t.parentRunId, t),
-    unique('agent_runs_organization_id_idempotency_key_key').on(t.organizationId, t.idempotencyKey),
+    index('agent_runs_conversation_id_idx').on(t.conversationId, t.organizationId),
+    foreignKey({
+      name: 'agent_runs_parent_run_id_fkey',
+      columns: [t.organizationId, t.parentRunId],
+      foreignColumns: [t.organizationId, t.id],
+    }).onDelete('cascade'),
+    index('agent_runs_parent_run_id_idx').on(t.parentRunId, t.organizationId),
+    unique('agent_runs_organization_id_idempotency_key_key').on(t.idempotencyKey, t.organizationId),
     check('agent_runs_tokens_check', sql`${t.promptTokens} >= 0 and ${t.completionTokens} >= 0`),
     check('agent_runs_cost_check', sql`${t.costAmount} >= 0`),
     check('agent_runs_currency_check', sql`${t.currency} ~ '^[A-Z]{3}$'`),
