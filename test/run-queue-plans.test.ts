@@ -176,7 +176,7 @@ it('claims, finishes and key lookups of a tenant new since the last ANALYZE read
           const finishProof = await keys.runQueueProof(`finish:${initech}`);
           const finish = await counted(() =>
             session.query<{ run_id: string }>(
-              'select run_id from public.app_finish_runs($1::uuid, $2::jsonb, $3::bigint, $4::bytea)',
+              'select run_id from public.app_finish_runs($1::uuid, $2::text::jsonb, $3::bigint, $4::bytea)',
               [
                 initech,
                 JSON.stringify(runs.map((r) => ({ id: r.run_id, attempt: r.attempt, status: 'succeeded' }))),
