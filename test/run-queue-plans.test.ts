@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, expect, it } from 'vitest';
 import { createAgent } from '../src/agents/agents.ts';
-import { enqueueRun } from '../src/agents/run-queue.ts';
+import { enqueueRun, enqueueRuns } from '../src/agents/run-queue.ts';
 import { runtimeOf } from '../src/client/scope-runtime.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { createOrganization } from '../src/identity/organizations.ts';
@@ -88,6 +88,48 @@ it('a claim walks the queue index behind a backlog the statistics have not seen,
   // about 600.
   expect(claims.every((c) => c.rows === 9)).toBe(true);
   expect(Math.max(...claims.slice(1).map((c) => c.pages))).toBeLessThan(400);
+});
+
+it('a claim for another agent kind reads none of the backlog of the kind above', async () => {
+  const { db } = database.current;
+  const { acme } = queue;
+  const agentId = queue.agent(acme, 'custom');
+  // Acme still has the first test's backlog of brand_voice runs; five custom runs join it.
+  await scope(acme, (tx) =>
+    enqueueRuns(
+      tx,
+      Array.from({ length: 5 }, (_, n) => ({ agentId, input: { n } })),
+    ),
+  );
+  const [{ backlog } = { backlog: 0 }] = await database.current.sql.query<{ backlog: number }>(
+    `select count(*)::int as backlog from agent_runs where organization_id = $1 and status = 'queued'`,
+    [acme],
+  );
+  const session = await database.current.dedicated();
+  const claims: { runs: number; pages: number }[] = [];
+  try {
+    await session.exec('set plan_cache_mode = force_generic_plan');
+    for (let i = 0; i < 3; i++) {
+      const { issued, proof } = await runtimeOf(db).keys.runQueueProof('claim');
+      const [row] = await session.query<{ 'QUERY PLAN': unknown }>(
+        `explain (analyze, buffers, format json) select * from public.app_claim_runs_next(
+           '{custom}'::agent_kind[], 2, 60, null, $1::bigint, $2::bytea)`,
+        [issued, proof],
+      );
+      const plan = planOf(row);
+      claims.push({ runs: (plan['Actual Rows'] ?? 0) - 1, pages: pagesOf(plan) });
+    }
+  } finally {
+    await session.exec('reset plan_cache_mode');
+    await session.release();
+  }
+  console.log(
+    `claims of custom runs beside ${backlog} queued runs of the tenant: ${claims.map((c) => `${c.runs} runs, ${c.pages} pages`).join('; ')}`,
+  );
+  // Two, two and one custom run; through the tenant's whole queue a claim read its 14,000 other runs.
+  expect(backlog).toBeGreaterThan(13_000);
+  expect(claims.map((c) => c.runs)).toEqual([2, 2, 1]);
+  expect(Math.max(...claims.map((c) => c.pages))).toBeLessThan(1000);
 });
 
 it('claims, finishes and key lookups of a tenant new since the last ANALYZE read its runs by key, not all of them', async () => {

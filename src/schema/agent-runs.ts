@@ -133,6 +133,11 @@ export const agentRuns = tenantTable(
     index('agent_runs_queue_idx')
       .on(t.organizationId, t.priority.desc(), t.runAt, t.id)
       .where(sql`${t.status} = 'queued'`),
+    // The same pick for workers of some agent kinds only, agent by agent: a claim for one kind then
+    // reads none of the tenant's backlog of other kinds.
+    index('agent_runs_agent_queue_idx')
+      .on(t.organizationId, t.agentId, t.priority.desc(), t.runAt, t.id)
+      .where(sql`${t.status} = 'queued'`),
     // A tenant's next due run (claims set its ready_at from it) and the oldest due run (neonhub-db runs).
     index('agent_runs_due_idx').on(t.organizationId, t.runAt).where(sql`${t.status} = 'queued'`),
     // Running runs of a tenant: the per-tenant limit counts them, claims take back expired leases.
