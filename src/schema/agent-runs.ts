@@ -103,12 +103,7 @@ export const agentRuns = tenantTable(
     index('agent_runs_config_id_idx').on(t.configId, t.organizationId, t.agentId),
     // Serves the conversation FK (cleared by deleteConversation) and "runs answering in this conversation".
     index('agent_runs_conversation_id_idx').on(t.conversationId, t.organizationId),
-    foreignKey({
-      name: 'agent_runs_parent_run_id_fkey',
-      columns: [t.organizationId, t.parentRunId],
-      foreignColumns: [t.organizationId, t.id],
-    }).onDelete('cascade'),
-    index('agent_runs_parent_run_id_idx').on(t.parentRunId, t.organizationId),
+    ...tenantReference('agent_runs', t, t.parentRunId, t, 'cascade', { columnFirst: true }),
     unique('agent_runs_organization_id_idempotency_key_key').on(t.idempotencyKey, t.organizationId),
     check('agent_runs_tokens_check', sql`${t.promptTokens} >= 0 and ${t.completionTokens} >= 0`),
     check('agent_runs_cost_check', sql`${t.costAmount} >= 0`),

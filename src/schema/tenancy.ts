@@ -52,7 +52,9 @@ type TenantOwned = { organizationId: AnyPgColumn; id: AnyPgColumn };
 
 /**
  * A composite reference to another tenant table, `(organization_id, <column>) -> target(organization_id, id)`,
- * so a row can never point at another tenant's row, plus the index that starts with its columns.
+ * so a row can never point at another tenant's row, plus the index that starts with its columns:
+ * the tenant first, or with `columnFirst` the column (for a table whose key lookups must find only
+ * the primary key leading with the tenant; see agent_runs).
  */
 export function tenantReference(
   table: string,
@@ -60,6 +62,7 @@ export function tenantReference(
   column: AnyPgColumn,
   target: TenantOwned,
   onDelete: 'cascade' | 'restrict' | 'no action' = 'cascade',
+  { columnFirst = false }: { columnFirst?: boolean } = {},
 ): PgTableExtraConfigValue[] {
   const name = `${table}_${column.name}`;
   return [
@@ -68,6 +71,8 @@ export function tenantReference(
       columns: [self.organizationId, column],
       foreignColumns: [target.organizationId, target.id],
     }).onDelete(onDelete),
-    index(`${name}_idx`).on(self.organizationId, column),
+    columnFirst
+      ? index(`${name}_idx`).on(column, self.organizationId)
+      : index(`${name}_idx`).on(self.organizationId, column),
   ];
 }
