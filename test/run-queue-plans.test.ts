@@ -43,8 +43,35 @@ const indexesOf = (plan: PlanNode): string[] => [
   ...(plan.Plans ?? []).flatMap(indexesOf),
 ];
 
+/**
+ * `times` claims of `limit` runs of one kind, each explained (EXPLAIN ANALYZE, buffers) in one
+ * session planning every statement for any parameters, as a busy worker's session does after a few
+ * calls: the runs each claimed and the pages the whole call read (its function scan's buffers).
+ */
+async function explainedClaims(kind: string, limit: number, times: number) {
+  const session = await database.current.dedicated();
+  const claims: { runs: number; pages: number }[] = [];
+  try {
+    await session.exec('set plan_cache_mode = force_generic_plan');
+    for (let i = 0; i < times; i++) {
+      const { issued, proof } = await runtimeOf(database.current.db).keys.runQueueProof('claim');
+      const [row] = await session.query<{ 'QUERY PLAN': unknown }>(
+        `explain (analyze, buffers, format json) select * from public.app_claim_runs_next(
+           $1::agent_kind[], $2::integer, 60, null, $3::bigint, $4::bytea)`,
+        [`{${kind}}`, limit, issued, proof],
+      );
+      const plan = planOf(row);
+      // The claimed runs, then one row that says when the next is due.
+      claims.push({ runs: (plan['Actual Rows'] ?? 0) - 1, pages: pagesOf(plan) });
+    }
+  } finally {
+    await session.exec('reset plan_cache_mode');
+    await session.release();
+  }
+  return claims;
+}
+
 it('a claim walks the queue index behind a backlog the statistics have not seen, where a sort would read it all', async () => {
-  const { db } = database.current;
   const { acme } = queue;
   const agentId = queue.agent(acme, 'brand_voice');
   // Past 10,000 runs the planner, blind to them, sorts them rather than walk the queue index.
@@ -59,39 +86,18 @@ it('a claim walks the queue index behind a backlog the statistics have not seen,
           where r.organization_id = ${acme}::uuid and r.id = ${run.id}::uuid`,
     );
   });
-  // One session, planning every statement for any parameters, as a busy worker's session does
-  // after a few calls; the buffers of the whole call count in the function scan's node.
-  const session = await database.current.dedicated();
-  const claimBuffers = async () => {
-    const { issued, proof } = await runtimeOf(db).keys.runQueueProof('claim');
-    const [row] = await session.query<{ 'QUERY PLAN': unknown }>(
-      `explain (analyze, buffers, format json) select * from public.app_claim_runs_next(
-         '{brand_voice}'::agent_kind[], 8, 60, null, $1::bigint, $2::bytea)`,
-      [issued, proof],
-    );
-    const plan = planOf(row);
-    return { rows: plan['Actual Rows'], pages: pagesOf(plan) };
-  };
-  const claims = [];
-  try {
-    await session.exec('set plan_cache_mode = force_generic_plan');
-    for (let i = 0; i < 6; i++) claims.push(await claimBuffers());
-  } finally {
-    await session.exec('reset plan_cache_mode');
-    await session.release();
-  }
+  const claims = await explainedClaims('brand_voice', 8, 6);
   console.log(
     `claims of 8 behind ${backlog} queued runs read ${claims.map((c) => c.pages).join(', ')} pages`,
   );
   // Eight runs and the tenant's next due time each. After the first (which plans), a claim that
   // walks the queue index reads about 250 pages, whatever the backlog; one that sorts this backlog
   // about 600.
-  expect(claims.every((c) => c.rows === 9)).toBe(true);
+  expect(claims.every((c) => c.runs === 8)).toBe(true);
   expect(Math.max(...claims.slice(1).map((c) => c.pages))).toBeLessThan(400);
 });
 
 it('a claim for another agent kind reads none of the backlog of the kind above', async () => {
-  const { db } = database.current;
   const { acme } = queue;
   const agentId = queue.agent(acme, 'custom');
   // Acme still has the first test's backlog of brand_voice runs; five custom runs join it.
@@ -105,24 +111,7 @@ it('a claim for another agent kind reads none of the backlog of the kind above',
     `select count(*)::int as backlog from agent_runs where organization_id = $1 and status = 'queued'`,
     [acme],
   );
-  const session = await database.current.dedicated();
-  const claims: { runs: number; pages: number }[] = [];
-  try {
-    await session.exec('set plan_cache_mode = force_generic_plan');
-    for (let i = 0; i < 3; i++) {
-      const { issued, proof } = await runtimeOf(db).keys.runQueueProof('claim');
-      const [row] = await session.query<{ 'QUERY PLAN': unknown }>(
-        `explain (analyze, buffers, format json) select * from public.app_claim_runs_next(
-           '{custom}'::agent_kind[], 2, 60, null, $1::bigint, $2::bytea)`,
-        [issued, proof],
-      );
-      const plan = planOf(row);
-      claims.push({ runs: (plan['Actual Rows'] ?? 0) - 1, pages: pagesOf(plan) });
-    }
-  } finally {
-    await session.exec('reset plan_cache_mode');
-    await session.release();
-  }
+  const claims = await explainedClaims('custom', 2, 3);
   console.log(
     `claims of custom runs beside ${backlog} queued runs of the tenant: ${claims.map((c) => `${c.runs} runs, ${c.pages} pages`).join('; ')}`,
   );
