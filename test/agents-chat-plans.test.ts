@@ -16,7 +16,7 @@ const database = useTestDatabase();
 const hotPathIndexes: Record<string, { table: string; columns: string[] }> = {
   messages_conversation_id_created_at_idx: {
     table: 'messages',
-    columns: ['organization_id', 'conversation_id', 'created_at', 'id'],
+    columns: ['conversation_id', 'organization_id', 'created_at', 'id'],
   },
   conversations_created_by_user_id_last_message_at_idx: {
     table: 'conversations',
@@ -28,7 +28,7 @@ const hotPathIndexes: Record<string, { table: string; columns: string[] }> = {
   },
   tool_executions_organization_id_run_id_sequence_key: {
     table: 'tool_executions',
-    columns: ['organization_id', 'run_id', 'sequence'],
+    columns: ['run_id', 'organization_id', 'sequence'],
   },
 };
 

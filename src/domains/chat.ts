@@ -298,6 +298,7 @@ export async function findSimilarMessages(
       query.excludeConversationId ? sql` and conversation_id <> ${query.excludeConversationId}::uuid` : sql``
     }`;
     const q = { table: 'messages', space, vector, filter, limit, options: { efSearch: query.efSearch } };
+    // Each hit's message looked up by its key after the hits, as chunks are (see `chunksOfHits`).
     const nearest = async (plan: NearestPlan) =>
       rowsOf<{
         id: string;
@@ -311,7 +312,11 @@ export async function findSimilarMessages(
           with nearest as materialized (${nearestSql(q, plan)})
           select m.id, m.conversation_id, m.role, m.text, n.distance,
                  to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
-          from nearest n join messages m on m.organization_id = ${org}::uuid and m.id = n.id
+          from nearest n
+          cross join lateral (
+            select m.id, m.conversation_id, m.role, m.text, m.created_at from messages m
+            where m.organization_id = ${org}::uuid and m.id = n.id limit 1
+          ) m
           order by n.distance, m.id`),
       );
     const { rows } = await runNearest(tx, q, await planNearest(tx, q), nearest);

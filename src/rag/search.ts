@@ -9,6 +9,7 @@ import {
   checkDatasets,
   chunkHits,
   chunkQuery,
+  chunksOfHits,
   type HitRow,
   type PathColumns,
   pathOf,
@@ -201,8 +202,7 @@ export async function hybridSearch(
                  c.token_count, c.metadata, n.distance, f.score::float8 as score,
                  f.semantic_rank::int as semantic_rank, f.lexical_rank::int as lexical_rank
           from fused f
-          join chunks c on c.organization_id = ${org} and c.id = f.id
-          join documents d on d.organization_id = ${org} and d.organization_id = c.organization_id and d.id = c.document_id
+          ${chunksOfHits(org, sql`f.id`)}
           left join nearest n on n.id = f.id
         ) h on true
         order by h.score desc, h.id`,

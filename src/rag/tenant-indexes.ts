@@ -76,7 +76,8 @@ export interface TenantIndexChanges {
  * time, so every tenant keeps searching and writing meanwhile, and a search uses an index only
  * once it is valid. Waits for another maintainer of the table (another process's
  * {@link maintainTenantIndexes}) to finish first. Run by the schema owner (index creation needs
- * the table's owner). Returns the names of the indexes it built.
+ * the table's owner). Analyzes the table after building any, so the planner knows the tenants
+ * that grew. Returns the names of the indexes it built.
  */
 export async function ensureTenantIndexes(handle: DbHandle, input: TenantIndexOptions): Promise<string[]> {
   const changes = await reconcile(handle, input, { drop: false, wait: true });
@@ -156,6 +157,9 @@ async function reconcile(
       const sizing = { rows: tenant.n, dimensions: space.dimensions, workers: input.workers };
       if (await createIndex(handle, name, definition, sizing)) changes.built.push(name);
     }
+    // A tenant that just grew past the threshold may be one the statistics have not seen: the
+    // planner would expect one row of it, and match all of its chunks' text rather than ask the GIN index.
+    if (changes.built.length > 0) await handle.sql.query(`analyze public.${table}`);
     return changes;
   });
 }

@@ -90,6 +90,14 @@ export interface NearestQuery {
   limit: number;
   options: VectorSearchOptions;
   /**
+   * The columns of the index that finds the candidates, in its order (chunks: `dataset_id,
+   * embedding_space_id`): the candidate count and the exact scan ask for their rows in that order,
+   * so the planner takes that index. For a tenant and datasets the statistics have not seen, it
+   * expects one row through that index or through the primary key on the tenant alone, and took
+   * the primary key, reading every row of the tenant.
+   */
+  candidateOrder?: SQL;
+  /**
    * A second table with the same id, filter and embedding columns holding more vectors of the
    * space (`chunk_embeddings`, written by a re-embedding), searched beside `table` the same way
    * (its own capped count, the tenant's own index there) in the same statement.
@@ -118,6 +126,7 @@ export function countedCandidates(q: NearestQuery, cap: number, name = 'counted'
     select count(*)::int as n from (
       select 1 from ${sql.identifier(q.table)}
       where ${tenantCondition(q)} and ${sql.raw(`embedding_space_id = '${q.space.id}'::uuid`)} and ${q.filter}
+      ${q.candidateOrder ? sql`order by ${q.candidateOrder}` : sql``}
       limit ${cap}) c
   )`;
 }
@@ -273,14 +282,21 @@ export function nearestSql(q: NearestQuery, plan: NearestPlan, gate?: SQL, query
   const op = sql.raw(distanceOperator(q.space.distance));
   const dims = sql.raw(String(q.space.dimensions));
   const against = queryVector ?? queryVectorLiteral(q);
-  const distance =
-    plan.strategy === 'hnsw'
-      ? sql`(embedding::halfvec(${dims}) ${op} ${against})`
-      : sql`(embedding ${op} ${against})`;
+  const where = sql`${tenantCondition(q, plan)} and ${inSpace(q.space)} and ${q.filter}${gate ? sql` and ${gate}` : sql``}`;
+  if (plan.strategy === 'hnsw')
+    return sql`
+      select id, (embedding::halfvec(${dims}) ${op} ${against}) as distance
+      from ${sql.identifier(q.table)}
+      where ${where}
+      order by distance
+      limit ${q.limit}`;
+  // The candidates in their index's order (see NearestQuery.candidateOrder), ranked outside.
+  const from = q.candidateOrder
+    ? sql`(select id, embedding from ${sql.identifier(q.table)} where ${where} order by ${q.candidateOrder}) candidates`
+    : sql`${sql.identifier(q.table)} where ${where}`;
   return sql`
-    select id, ${distance} as distance
-    from ${sql.identifier(q.table)}
-    where ${tenantCondition(q, plan)} and ${inSpace(q.space)} and ${q.filter}${gate ? sql` and ${gate}` : sql``}
+    select id, (embedding ${op} ${against}) as distance
+    from ${from}
     order by distance
     limit ${q.limit}`;
 }

@@ -214,8 +214,8 @@ export const toolExecutions = tenantTable(
       foreignColumns: [agentRuns.organizationId, agentRuns.id],
     }).onDelete('cascade'),
     // A run's tool executions in order (listToolExecutions); also serves the run FK.
-    unique('tool_executions_organization_id_run_id_sequence_key').on(t.organizationId, t.runId, t.sequence),
-    ...tenantReference('tool_executions', t, t.toolId, tools, 'restrict'),
+    unique('tool_executions_organization_id_run_id_sequence_key').on(t.runId, t.organizationId, t.sequence),
+    ...tenantReference('tool_executions', t, t.toolId, tools, 'restrict', { columnFirst: true }),
     check('tool_executions_sequence_check', sql`${t.sequence} >= 1`),
     check('tool_executions_latency_check', sql`${t.latencyMs} is null or ${t.latencyMs} >= 0`),
     check('tool_executions_finished_after_started_check', sql`${t.finishedAt} >= ${t.startedAt}`),

@@ -52,8 +52,8 @@ export const conversations = tenantTable(
       t.lastMessageAt,
       t.id,
     ),
-    index('conversations_brand_id_idx').on(t.organizationId, t.brandId),
-    index('conversations_agent_id_idx').on(t.organizationId, t.agentId),
+    index('conversations_brand_id_idx').on(t.brandId, t.organizationId),
+    index('conversations_agent_id_idx').on(t.agentId, t.organizationId),
     check('conversations_title_check', sql`${t.title} is null or length(${t.title}) between 1 and 500`),
   ],
 );
@@ -112,13 +112,13 @@ export const messages = tenantTable(
     // A conversation's timeline newest first, keyset on (created_at, id), and the last N messages
     // of a context window (listMessages, contextWindow); also serves the conversation FK.
     index('messages_conversation_id_created_at_idx').on(
-      t.organizationId,
       t.conversationId,
+      t.organizationId,
       t.createdAt,
       t.id,
     ),
-    index('messages_run_id_idx').on(t.organizationId, t.runId),
-    ...tenantReference('messages', t, t.parentMessageId, t),
+    index('messages_run_id_idx').on(t.runId, t.organizationId),
+    ...tenantReference('messages', t, t.parentMessageId, t, 'cascade', { columnFirst: true }),
     ...embeddingConstraints('messages', t),
     check(
       'messages_content_check',

@@ -134,14 +134,20 @@ export const documents = tenantTable(
   (t) => [
     // Characters for people; the bytes its index holds are bounded in byte-limits.ts.
     lengthCheck('documents', t.sourceUri, 2000),
-    ...tenantReference('documents', t, t.datasetId, datasets),
-    // Target of chunks' (dataset, document) reference, so a chunk's dataset is its document's.
-    unique('documents_organization_id_dataset_id_id_key').on(t.organizationId, t.datasetId, t.id),
+    ...tenantReference('documents', t, t.datasetId, datasets, 'cascade', {
+      servedBy: 'documents_organization_id_dataset_id_id_key',
+    }),
+    // Target of chunks' (dataset, document) reference, so a chunk's dataset is its document's; and
+    // the index of the dataset reference. No index but the primary key leads with the tenant or
+    // the dataset alone: for a tenant or dataset the statistics have not seen, the planner expects
+    // one row there and would read all of them to find a document by its key (each chunk written
+    // checks its document so).
+    unique('documents_organization_id_dataset_id_id_key').on(t.datasetId, t.organizationId, t.id),
     // Re-ingesting the same source updates the document instead of adding a copy.
     unique('documents_organization_id_dataset_id_source_uri_key').on(
-      t.organizationId,
-      t.datasetId,
       t.sourceUri,
+      t.datasetId,
+      t.organizationId,
     ),
     // Fuzzy title search (`searchDocumentTitles`, pg_trgm `%` and `<->`).
     index('documents_title_trgm_idx').using('gin', t.title.op('gin_trgm_ops')),
@@ -190,7 +196,7 @@ export const chunks = tenantTable(
       columns: [t.organizationId, t.datasetId, t.documentId],
       foreignColumns: [documents.organizationId, documents.datasetId, documents.id],
     }).onDelete('cascade'),
-    index('chunks_dataset_id_document_id_idx').on(t.organizationId, t.datasetId, t.documentId),
+    index('chunks_dataset_id_document_id_idx').on(t.datasetId, t.documentId, t.organizationId),
     // A chunk's vector is in a space of its dataset (MATCH SIMPLE: a chunk not embedded yet is not
     // checked); a space is let go only once no chunk holds a vector in it.
     foreignKey({
@@ -199,11 +205,11 @@ export const chunks = tenantTable(
       foreignColumns: [datasetSpaces.organizationId, datasetSpaces.datasetId, datasetSpaces.embeddingSpaceId],
     }).onDelete('no action'),
     // Also the candidate count and exact path of filtered search (tenant, datasets, space).
-    index('chunks_dataset_id_embedding_space_id_idx').on(t.organizationId, t.datasetId, t.embeddingSpaceId),
+    index('chunks_dataset_id_embedding_space_id_idx').on(t.datasetId, t.embeddingSpaceId, t.organizationId),
     uniqueIndex('chunks_organization_id_document_id_ordinal_key').on(
-      t.organizationId,
       t.documentId,
       t.ordinal,
+      t.organizationId,
     ),
     // Full-text half of hybrid search, read through app_chunk_text_matches: under the tenant's
     // policy no index condition that is not leakproof (`@@` is not) runs ahead of it.

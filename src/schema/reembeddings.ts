@@ -120,9 +120,9 @@ export const chunkEmbeddings = pgTable(
     }).onDelete('no action'),
     // The candidate count and exact path of filtered search, as on chunks.
     index('chunk_embeddings_dataset_id_embedding_space_id_idx').on(
-      t.organizationId,
       t.datasetId,
       t.embeddingSpaceId,
+      t.organizationId,
     ),
     check('chunk_embeddings_content_hash_check', sha256Hex('content_hash')),
     ...embeddingConstraints('chunk_embeddings', t),

@@ -54,7 +54,8 @@ type TenantOwned = { organizationId: AnyPgColumn; id: AnyPgColumn };
  * A composite reference to another tenant table, `(organization_id, <column>) -> target(organization_id, id)`,
  * so a row can never point at another tenant's row, plus the index that starts with its columns:
  * the tenant first, or with `columnFirst` the column (for a table whose key lookups must find only
- * the primary key leading with the tenant; see agent_runs).
+ * the primary key leading with the tenant; see agent_runs), or none where `servedBy` names another
+ * index of the table that starts with them.
  */
 export function tenantReference(
   table: string,
@@ -62,15 +63,17 @@ export function tenantReference(
   column: AnyPgColumn,
   target: TenantOwned,
   onDelete: 'cascade' | 'restrict' | 'no action' = 'cascade',
-  { columnFirst = false }: { columnFirst?: boolean } = {},
+  { columnFirst = false, servedBy }: { columnFirst?: boolean; servedBy?: string } = {},
 ): PgTableExtraConfigValue[] {
   const name = `${table}_${column.name}`;
+  const reference = foreignKey({
+    name: `${name}_fkey`,
+    columns: [self.organizationId, column],
+    foreignColumns: [target.organizationId, target.id],
+  }).onDelete(onDelete);
+  if (servedBy) return [reference];
   return [
-    foreignKey({
-      name: `${name}_fkey`,
-      columns: [self.organizationId, column],
-      foreignColumns: [target.organizationId, target.id],
-    }).onDelete(onDelete),
+    reference,
     columnFirst
       ? index(`${name}_idx`).on(column, self.organizationId)
       : index(`${name}_idx`).on(self.organizationId, column),

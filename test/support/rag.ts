@@ -86,7 +86,7 @@ export async function loadCorpus(
   db: Database,
   spaceId: string,
   plan: { slug: string; datasets: number[] }[],
-  options: { seed?: number; topics?: number } = {},
+  options: { seed?: number; topics?: number; analyze?: boolean } = {},
 ): Promise<CorpusTenant[]> {
   const random = rng(options.seed ?? 42);
   const topics = makeTopics(options.topics ?? 40);
@@ -120,7 +120,7 @@ export async function loadCorpus(
     });
     tenants.push({ organizationId, datasets });
   }
-  await db.execute(sql`analyze chunks`);
+  if (options.analyze !== false) await db.execute(sql`analyze chunks`);
   return tenants;
 }
 
