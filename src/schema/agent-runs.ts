@@ -103,7 +103,7 @@ export const agentRuns = tenantTable(
     index('agent_runs_config_id_idx').on(t.configId, t.organizationId, t.agentId),
     // Serves the conversation FK (cleared by deleteConversation) and "runs answering in this conversation".
     index('agent_runs_conversation_id_idx').on(t.conversationId, t.organizationId),
-    ...tenantReference('agent_runs', t, t.parentRunId, t, 'cascade', { columnFirst: true }),
+    ...tenantReference('agent_runs', t, t.parentRunId, t),
     unique('agent_runs_organization_id_idempotency_key_key').on(t.idempotencyKey, t.organizationId),
     check('agent_runs_tokens_check', sql`${t.promptTokens} >= 0 and ${t.completionTokens} >= 0`),
     check('agent_runs_cost_check', sql`${t.costAmount} >= 0`),
@@ -215,7 +215,7 @@ export const toolExecutions = tenantTable(
     }).onDelete('cascade'),
     // A run's tool executions in order (listToolExecutions); also serves the run FK.
     unique('tool_executions_organization_id_run_id_sequence_key').on(t.runId, t.organizationId, t.sequence),
-    ...tenantReference('tool_executions', t, t.toolId, tools, 'restrict', { columnFirst: true }),
+    ...tenantReference('tool_executions', t, t.toolId, tools, 'restrict'),
     check('tool_executions_sequence_check', sql`${t.sequence} >= 1`),
     check('tool_executions_latency_check', sql`${t.latencyMs} is null or ${t.latencyMs} >= 0`),
     check('tool_executions_finished_after_started_check', sql`${t.finishedAt} >= ${t.startedAt}`),

@@ -55,9 +55,9 @@ export const agents = tenantTable(
     uniqueIndex('agents_organization_id_slug_key').on(t.organizationId, t.slug).where(liveRows),
     check('agents_slug_format_check', sql`${t.slug} ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'`),
     // Serves the brand FK (cleared by deleteBrand) and "this brand's agents".
-    index('agents_brand_id_idx').on(t.organizationId, t.brandId),
+    index('agents_brand_id_idx').on(t.brandId, t.organizationId),
     // Serves the deferred current-config FK.
-    index('agents_current_config_id_idx').on(t.organizationId, t.currentConfigId, t.id),
+    index('agents_current_config_id_idx').on(t.currentConfigId, t.organizationId, t.id),
     // Claims for some agent kinds only, and the queue's depth per agent, read the agent of a run.
     definerAccess('agents'),
   ],

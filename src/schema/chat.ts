@@ -118,7 +118,7 @@ export const messages = tenantTable(
       t.id,
     ),
     index('messages_run_id_idx').on(t.runId, t.organizationId),
-    ...tenantReference('messages', t, t.parentMessageId, t, 'cascade', { columnFirst: true }),
+    ...tenantReference('messages', t, t.parentMessageId, t),
     ...embeddingConstraints('messages', t),
     check(
       'messages_content_check',

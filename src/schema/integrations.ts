@@ -36,7 +36,7 @@ export const connectors = tenantTable(
     ...timestamps(),
   },
   (t) => [
-    index('connectors_credential_id_idx').on(t.organizationId, t.credentialId),
+    index('connectors_credential_id_idx').on(t.credentialId, t.organizationId),
     unique('connectors_organization_id_provider_name_key').on(t.organizationId, t.provider, t.name),
     // The sync scheduler walks connected connectors, least recently synced first.
     index('connectors_last_synced_at_idx')

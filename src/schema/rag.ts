@@ -287,7 +287,7 @@ export const trainingJobs = tenantTable(
   (t) => [
     ...tenantReference('training_jobs', t, t.datasetId, datasets),
     // Serves the reference to model_versions (cleared by deleteModelVersion).
-    index('training_jobs_output_model_version_id_idx').on(t.organizationId, t.outputModelVersionId),
+    index('training_jobs_output_model_version_id_idx').on(t.outputModelVersionId, t.organizationId),
     // The job queue: the oldest queued jobs of a tenant first.
     index('training_jobs_organization_id_status_queued_at_idx').on(t.organizationId, t.status, t.queuedAt),
     check('training_jobs_started_check', sql`${t.startedAt} is null or ${t.startedAt} >= ${t.queuedAt}`),

@@ -52,10 +52,11 @@ type TenantOwned = { organizationId: AnyPgColumn; id: AnyPgColumn };
 
 /**
  * A composite reference to another tenant table, `(organization_id, <column>) -> target(organization_id, id)`,
- * so a row can never point at another tenant's row, plus the index that starts with its columns:
- * the tenant first, or with `columnFirst` the column (for a table whose key lookups must find only
- * the primary key leading with the tenant; see agent_runs), or none where `servedBy` names another
- * index of the table that starts with them.
+ * so a row can never point at another tenant's row, plus the index that starts with its columns,
+ * the column first (or none, where `servedBy` names another index of the table that starts with
+ * them). Only a table's primary key leads with the tenant: for a tenant the statistics have not
+ * seen (new since the last ANALYZE) the planner expects one row, and would take any smaller index
+ * led by the tenant to find a row by its id, reading every row of the tenant.
  */
 export function tenantReference(
   table: string,
@@ -63,7 +64,7 @@ export function tenantReference(
   column: AnyPgColumn,
   target: TenantOwned,
   onDelete: 'cascade' | 'restrict' | 'no action' = 'cascade',
-  { columnFirst = false, servedBy }: { columnFirst?: boolean; servedBy?: string } = {},
+  { servedBy }: { servedBy?: string } = {},
 ): PgTableExtraConfigValue[] {
   const name = `${table}_${column.name}`;
   const reference = foreignKey({
@@ -71,11 +72,5 @@ export function tenantReference(
     columns: [self.organizationId, column],
     foreignColumns: [target.organizationId, target.id],
   }).onDelete(onDelete);
-  if (servedBy) return [reference];
-  return [
-    reference,
-    columnFirst
-      ? index(`${name}_idx`).on(column, self.organizationId)
-      : index(`${name}_idx`).on(self.organizationId, column),
-  ];
+  return servedBy ? [reference] : [reference, index(`${name}_idx`).on(column, self.organizationId)];
 }

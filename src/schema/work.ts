@@ -35,7 +35,7 @@ export const tasks = tenantTable(
     ...tenantReference('tasks', t, t.campaignId, campaigns),
     ...tenantReference('tasks', t, t.contentItemId, contentItems),
     // "My open tasks by due date" (also indexes the assignee reference).
-    index('tasks_assignee_membership_id_idx').on(t.organizationId, t.assigneeMembershipId, t.status, t.dueAt),
+    index('tasks_assignee_membership_id_idx').on(t.assigneeMembershipId, t.organizationId, t.status, t.dueAt),
     index('tasks_created_by_user_id_idx').on(t.createdByUserId),
     check('tasks_title_check', sql`length(btrim(${t.title})) between 1 and 300`),
     check('tasks_done_check', sql`(${t.status} = 'done') = (${t.completedAt} is not null)`),
