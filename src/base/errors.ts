@@ -39,7 +39,9 @@ const lastingReasons = new Set(['authentication failed', 'database does not exis
 /**
  * The connection failed or was lost: refused, reset, timed out, too many clients, the server
  * restarting or ending the session. `retryable` says whether trying again later can succeed (not
- * for a wrong URL, login or database name). A scope that loses its connection rolls back whole.
+ * for a wrong URL, login or database name). A scope that loses its connection rolls back whole,
+ * unless it was lost while its COMMIT was on its way (`duringCommit`): the server may have
+ * committed before the connection went, and only the server can say (`pg_xact_status`).
  */
 export class ConnectionError extends Error {
   override readonly name = 'ConnectionError';
@@ -48,10 +50,17 @@ export class ConnectionError extends Error {
     readonly server: string,
     readonly reason: string,
     cause?: unknown,
+    readonly duringCommit = false,
   ) {
     const hint = hints[reason];
-    super(`cannot use PostgreSQL at ${server}: ${reason}${hint ? ` (${hint})` : ''}`, { cause });
+    const outcome = duringCommit ? '; lost while committing, the transaction may have committed' : '';
+    super(`cannot use PostgreSQL at ${server}: ${reason}${hint ? ` (${hint})` : ''}${outcome}`, { cause });
     this.retryable = !lastingReasons.has(reason) && !/malformed URL|unsupported scheme/.test(reason);
+  }
+
+  /** The same loss, noticed on the way of a COMMIT. */
+  whileCommitting(): ConnectionError {
+    return new ConnectionError(this.server, this.reason, this.cause, true);
   }
 }
 

@@ -76,10 +76,12 @@ export async function runServerScope<T>(
       if (!lost) await settle(connection, 'ROLLBACK', send).catch(() => {});
       throw reported;
     }
+    const lostBefore = lost;
     await settle(connection, 'COMMIT', send).catch(async (error: unknown) => {
       // A refused COMMIT (a deferred constraint) skipped the session reset that follows it in the message.
       if (!lost) await resetSession(connection, send).catch(() => {});
-      throw error;
+      // Lost with the COMMIT on its way: the server may have committed before the connection went.
+      throw lost && !lostBefore ? lost.whileCommitting() : error;
     });
     return result;
   } finally {

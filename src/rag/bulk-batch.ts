@@ -1,9 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { toDatabaseError } from '../base/database-errors.ts';
+import { ConnectionError } from '../base/errors.ts';
 import { uuidv7 } from '../base/ids.ts';
 import { invalidInput, labelled } from '../base/input.ts';
 import { jsonParam } from '../base/json-param.ts';
-import { rowsOf, type Transaction } from '../client/client.ts';
+import { type DbHandle, rowsOf, type Transaction } from '../client/client.ts';
 import type { EmbeddingSpace } from '../schema/index.ts';
 import { CopyRefused, copyBinary, stageRows } from './copy-staging.ts';
 import { type Embedder, toVector } from './embedding-spaces.ts';
@@ -82,7 +83,7 @@ export async function writeBatch(
   input: BatchTarget,
   prepared: PreparedBatch,
   copy: boolean,
-): Promise<{ rows: number; updatedDocuments: number }> {
+): Promise<{ rows: number; updatedDocuments: number; xid?: string }> {
   try {
     const org = input.organizationId;
     const dataset = await liveDataset(tx, input.datasetId);
@@ -164,11 +165,46 @@ export async function writeBatch(
         chunks: document.chunks,
         embedder: input.embedder,
       });
+    // The transaction's id, to ask the server whether it committed if the connection goes with the COMMIT.
+    const [transaction] = rowsOf<{ xid: string }>(
+      await tx.execute(sql`select pg_current_xact_id()::text as xid`),
+    );
     return {
       rows: rows.length + again.reduce((n, { rows: r }) => n + r.length, 0),
       updatedDocuments: again.length,
+      xid: transaction?.xid,
     };
   } catch (error) {
     throw error instanceof CopyRefused ? error : toDatabaseError(error);
   }
+}
+
+/**
+ * Whether a batch whose scope failed committed all the same: its connection was lost with the
+ * COMMIT on its way (`ConnectionError.duringCommit`), and the server says its transaction
+ * committed (asked on another connection). An ended backend rolling back shows the transaction in
+ * progress for a moment; one whose client vanished (a network cut) holds it open until the
+ * server notices, so after a few seconds that backend is ended, and the answer is final.
+ */
+export async function committedAnyway(
+  handle: DbHandle,
+  error: unknown,
+  xid: string | undefined,
+): Promise<boolean> {
+  if (!(error instanceof ConnectionError && error.duringCommit) || xid === undefined) return false;
+  const ask = (text: string) =>
+    handle.sql.query<{ status: string | null }>(text, [xid]).then(
+      ([row]) => row?.status ?? null,
+      () => null,
+    );
+  for (let attempt = 0, pause = 10; attempt < 40; attempt++, pause = Math.min(250, pause * 2)) {
+    if (attempt === 20)
+      await ask(
+        `select pg_terminate_backend(pid)::text as status from pg_stat_activity where backend_xid = xid($1::xid8)`,
+      );
+    const status = await ask('select pg_xact_status($1::xid8) as status');
+    if (status !== 'in progress') return status === 'committed';
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+  return false;
 }

@@ -3,7 +3,7 @@ import { BulkLoadError } from '../base/errors.ts';
 import { guarded, invalidInput } from '../base/input.ts';
 import type { DbHandle } from '../client/client.ts';
 import { withTenant } from '../client/tenant.ts';
-import { type BulkDocument, prepareBatch, writeBatch } from './bulk-batch.ts';
+import { type BulkDocument, committedAnyway, prepareBatch, writeBatch } from './bulk-batch.ts';
 import { CopyRefused } from './copy-staging.ts';
 import { assertEmbedderFits, type Embedder, getEmbeddingSpace, tenantIndexName } from './embedding-spaces.ts';
 import { liveDataset } from './ingest-rows.ts';
@@ -208,8 +208,23 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
         const keys = new Set(documents.flatMap(documentKeys));
         const clash = [...inFlight.values()].some((held) => [...keys].some((key) => held.has(key)));
         await settle(clash);
+        // What the batch wrote, once its statements are done: its COMMIT may still be lost on the way.
+        let done: Awaited<ReturnType<typeof writeBatch>> | undefined;
         const write = (copy: boolean) =>
-          withTenant(handle.db, input.organizationId, (tx) => writeBatch(tx, space, input, prepared, copy));
+          withTenant(handle.db, input.organizationId, async (tx) => {
+            done = await writeBatch(tx, space, input, prepared, copy);
+            return done;
+          });
+        const committed = (written: { rows: number; updatedDocuments: number }) => {
+          inFlight.delete(writing);
+          pending.delete(first);
+          result.documents += documents.length;
+          result.updatedDocuments += written.updatedDocuments;
+          result.rows += written.rows;
+          rows += written.rows;
+          totalDocuments += documents.length;
+          report('load');
+        };
         pending.add(first);
         const writing: Promise<void> = write(useCopy)
           .catch((error: unknown) => {
@@ -218,22 +233,11 @@ export async function openBulkLoad(handle: DbHandle, options: BulkLoadOptions): 
             useCopy = false;
             return write(false);
           })
-          .then(
-            (written) => {
-              inFlight.delete(writing);
-              pending.delete(first);
-              result.documents += documents.length;
-              result.updatedDocuments += written.updatedDocuments;
-              result.rows += written.rows;
-              rows += written.rows;
-              totalDocuments += documents.length;
-              report('load');
-            },
-            (error: unknown) => {
-              inFlight.delete(writing);
-              fail(error, first);
-            },
-          );
+          .then(committed, async (error: unknown) => {
+            if (done && (await committedAnyway(handle, error, done.xid))) return committed(done);
+            inFlight.delete(writing);
+            fail(error, first);
+          });
         inFlight.set(writing, keys);
       };
       try {

@@ -1,0 +1,93 @@
+import net from 'node:net';
+
+// A TCP proxy in front of the server that cuts a connection at the worst moment for its client:
+// when the server says COMMIT. The server has committed; the client never hears it.
+
+export interface CommitCutProxy {
+  /** The server's URL, through the proxy. */
+  url: string;
+  /** Connections cut so far. */
+  cuts(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * Proxies `serverUrl` and cuts the first `times` connections that send a statement containing
+ * `trigger`: at `commit` (default), when the server's CommandComplete of a COMMIT comes back, both
+ * sockets are destroyed before that message (and what follows it) reaches the client, messages
+ * before it delivered; at `statement`, before the statement reaches the server (the positive
+ * control: nothing commits). The client must not ask for TLS (the proxy reads the server's messages).
+ */
+export async function commitCutProxy(
+  serverUrl: string,
+  trigger: string,
+  { times = 1, at = 'commit' }: { times?: number; at?: 'commit' | 'statement' } = {},
+): Promise<CommitCutProxy> {
+  const target = new URL(serverUrl);
+  const sockets = new Set<net.Socket>();
+  let cut = 0;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    sockets.add(client).add(upstream);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    let armed = false;
+    let sent = '';
+    client.on('data', (chunk: Buffer) => {
+      // The statement may straddle two reads: keep a tail as long as the trigger.
+      sent = (sent + chunk.toString('latin1')).slice(-(chunk.length + trigger.length));
+      if (!armed && cut < times && sent.includes(trigger)) {
+        if (at === 'statement') {
+          cut++;
+          end();
+          return;
+        }
+        armed = true;
+      }
+      upstream.write(chunk);
+    });
+    let pending = Buffer.alloc(0);
+    upstream.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      let offset = 0;
+      // Whole messages only: a type byte, then a length that counts itself.
+      while (pending.length - offset >= 5) {
+        const length = pending.readInt32BE(offset + 1);
+        if (pending.length - offset < 1 + length) break;
+        const commit =
+          armed &&
+          pending[offset] === 0x43 &&
+          pending.toString('latin1', offset + 5, offset + 1 + length) === 'COMMIT\0';
+        if (commit) armed = false;
+        // Two connections may arm at once; only the first `times` COMMITs are cut.
+        if (commit && cut < times) {
+          client.write(pending.subarray(0, offset));
+          cut++;
+          end();
+          return;
+        }
+        offset += 1 + length;
+      }
+      client.write(pending.subarray(0, offset));
+      pending = pending.subarray(offset);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const url = new URL(serverUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  url.searchParams.set('sslmode', 'disable');
+  return {
+    url: url.toString(),
+    cuts: () => cut,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
