@@ -282,20 +282,18 @@ export function nearestSql(q: NearestQuery, plan: NearestPlan, gate?: SQL, query
   const op = sql.raw(distanceOperator(q.space.distance));
   const dims = sql.raw(String(q.space.dimensions));
   const against = queryVector ?? queryVectorLiteral(q);
+  const distance =
+    plan.strategy === 'hnsw'
+      ? sql`(embedding::halfvec(${dims}) ${op} ${against})`
+      : sql`(embedding ${op} ${against})`;
   const where = sql`${tenantCondition(q, plan)} and ${inSpace(q.space)} and ${q.filter}${gate ? sql` and ${gate}` : sql``}`;
-  if (plan.strategy === 'hnsw')
-    return sql`
-      select id, (embedding::halfvec(${dims}) ${op} ${against}) as distance
-      from ${sql.identifier(q.table)}
-      where ${where}
-      order by distance
-      limit ${q.limit}`;
-  // The candidates in their index's order (see NearestQuery.candidateOrder), ranked outside.
-  const from = q.candidateOrder
-    ? sql`(select id, embedding from ${sql.identifier(q.table)} where ${where} order by ${q.candidateOrder}) candidates`
-    : sql`${sql.identifier(q.table)} where ${where}`;
+  // An exact scan reads the candidates in their index's order (see NearestQuery.candidateOrder).
+  const from =
+    plan.strategy !== 'hnsw' && q.candidateOrder
+      ? sql`(select id, embedding from ${sql.identifier(q.table)} where ${where} order by ${q.candidateOrder}) candidates`
+      : sql`${sql.identifier(q.table)} where ${where}`;
   return sql`
-    select id, (embedding ${op} ${against}) as distance
+    select id, ${distance} as distance
     from ${from}
     order by distance
     limit ${q.limit}`;
