@@ -1,5 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent } from '../src/agents/agents.ts';
+import { enqueueRuns } from '../src/agents/run-queue.ts';
+import { runWorker } from '../src/agents/run-worker.ts';
 import { BulkLoadError, ConnectionError } from '../src/base/errors.ts';
 import { createDb, type DbHandle, rowsOf } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
@@ -32,7 +35,7 @@ afterEach(async () => {
 /** The test database's URL through a proxy that cuts a connection once it sends `trigger`. */
 async function cutting(
   trigger: string,
-  at: 'commit' | 'statement' = 'commit',
+  at: 'commit' | 'result' | 'statement' = 'commit',
 ): Promise<DbHandle & { cuts(): number }> {
   const url = database.current.url;
   if (!url) throw new Error('a server test');
@@ -116,5 +119,61 @@ describe.runIf(onServer)('a connection lost with the COMMIT on its way', () => {
     expect(handle.cuts()).toBe(1);
     expect(result).toMatchObject({ documents: 6, rows: 300 });
     expect(stored).toEqual({ documents: 6, chunks: 300 });
+  });
+
+  /** Three runs of a new agent, worked by a worker on `handle` until each is settled or lost. */
+  async function workThrough(handle: DbHandle, slug: string) {
+    const agentId = await withTenant(database.current.db, organizationId, async (tx) => {
+      const { agent } = await createAgent(tx, {
+        slug,
+        name: slug,
+        kind: 'custom',
+        config: { model: 'm', systemPrompt: 'p' },
+      });
+      return agent.id;
+    });
+    const queued = await withTenant(database.current.db, organizationId, (tx) =>
+      enqueueRuns(
+        tx,
+        Array.from({ length: 3 }, () => ({ agentId })),
+      ),
+    );
+    const settled: string[] = [];
+    const worker = runWorker(
+      handle.db,
+      { custom: async () => ({ output: { done: true } }) },
+      { concurrency: 3, pollIntervalMs: 50, onSettled: (_run, outcome) => settled.push(outcome) },
+    );
+    const { stats } = worker;
+    while (stats.succeeded + stats.lost + stats.failed < 3)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    await worker.stop();
+    const stored = await withTenant(database.current.db, organizationId, (tx) =>
+      tx.execute(sql`select status, attempts from agent_runs where organization_id = ${organizationId}
+                     and id in (${sql.join(
+                       queued.map(({ run }) => sql`${run.id}`),
+                       sql`, `,
+                     )})`),
+    );
+    return { stats, settled, stored: rowsOf<{ status: string; attempts: number }>(stored) };
+  }
+
+  it("a worker's finish, lost once it committed, counts its runs as succeeded", async () => {
+    // One call finishes the three runs (they end in the same turn); it commits on its own.
+    const handle = await cutting('app_finish_runs', 'result');
+    const { stats, settled, stored } = await workThrough(handle, 'finish-cut');
+    expect(handle.cuts()).toBe(1);
+    // Before the worker asked, a retry one by one found them finished and counted all three lost.
+    expect(stats).toMatchObject({ claimed: 3, succeeded: 3, lost: 0 });
+    expect(settled).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(stored).toEqual(Array.from({ length: 3 }, () => ({ status: 'succeeded', attempts: 1 })));
+  });
+
+  it("a worker's finish lost before it reached the server is sent again (control)", async () => {
+    const handle = await cutting('app_finish_runs', 'statement');
+    const { stats, stored } = await workThrough(handle, 'finish-cut-before');
+    expect(handle.cuts()).toBe(1);
+    expect(stats).toMatchObject({ claimed: 3, succeeded: 3, lost: 0 });
+    expect(stored).toEqual(Array.from({ length: 3 }, () => ({ status: 'succeeded', attempts: 1 })));
   });
 });

@@ -1,8 +1,9 @@
+import { and, eq, inArray } from 'drizzle-orm';
 import type postgres from 'postgres';
-import { RunLeaseLostError } from '../base/errors.ts';
+import { connectionFailure, RunLeaseLostError } from '../base/errors.ts';
 import type { Database, Transaction } from '../client/client.ts';
 import { withTenant } from '../client/tenant.ts';
-import type { ExecutionError, JsonObject } from '../schema/index.ts';
+import { agentRuns, type ExecutionError, type JsonObject } from '../schema/index.ts';
 import type { FinishRunInput } from './agent-runs.ts';
 import { claimRunsAndNextDue, finishClaimedRuns } from './run-claims.ts';
 import { type ClaimedRun, failRunAttempt, heartbeatRun, releaseRun } from './run-leases.ts';
@@ -137,13 +138,47 @@ export function runWorker(
       else items[i]?.reject(result.reason);
     });
   };
+  /**
+   * A finish is one statement that commits on its own: lost with its connection, it may have
+   * committed. The runs the database shows finished under their attempt, with the status sent, are
+   * settled; the others come back (all of them when the database cannot be asked either).
+   */
+  const unfinished = async (items: Pending[]): Promise<Pending[]> => {
+    const organizationId = items[0]?.run.organizationId;
+    if (!organizationId) return items;
+    const rows = await withTenant(db, organizationId, (tx) =>
+      tx
+        .select({ id: agentRuns.id, status: agentRuns.status, attempts: agentRuns.attempts })
+        .from(agentRuns)
+        .where(
+          and(
+            eq(agentRuns.organizationId, organizationId),
+            inArray(
+              agentRuns.id,
+              items.map((item) => item.run.runId),
+            ),
+          ),
+        ),
+    ).catch(() => undefined);
+    if (!rows) return items;
+    const found = new Map(rows.map((row) => [row.id.toLowerCase(), row]));
+    return items.filter((item) => {
+      const row = found.get(item.run.runId.toLowerCase());
+      const finished =
+        row?.attempts === item.run.attempt && row.status === (item.result?.status ?? 'succeeded');
+      if (finished) item.resolve();
+      return !finished;
+    });
+  };
   /** A call for many runs failed as a whole (one refusal fails it): each alone, so one bad run takes no other down. */
   const eachAlone = async (items: Pending[], call: (items: Pending[]) => Promise<void>) => {
     try {
       await call(items);
     } catch (error) {
-      if (items.length === 1) items[0]?.reject(error);
-      else await Promise.all(items.map((item) => call([item]).catch(item.reject)));
+      const lost = !items[0]?.apply && connectionFailure(error, '') !== undefined;
+      const rest = lost ? await unfinished(items) : items;
+      if (items.length === 1) rest[0]?.reject(error);
+      else await Promise.all(rest.map((item) => call([item]).catch(item.reject)));
     }
   };
   const flush = async () => {
@@ -272,8 +307,12 @@ export function runWorker(
           const abort = new AbortController();
           inFlight.set(run.runId, { run, abort, done: execute(run, abort) });
         }
-        // A full batch: there may be more due right now.
-        if (claimed.length > 0 && claimed.length === slots) continue;
+        if (claimed.length > 0 && claimed.length === slots) {
+          // A full batch: there may be more due right now. Handlers that end at once end first, so
+          // the next claim takes their slots too (claiming at once took 4 and 4 where 8 were free).
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
       }
       if (stopped) break;
       if (notified && free() > 0) continue;

@@ -1,7 +1,8 @@
 import net from 'node:net';
 
 // A TCP proxy in front of the server that cuts a connection at the worst moment for its client:
-// when the server says COMMIT. The server has committed; the client never hears it.
+// when the server says COMMIT, or gives the result of a statement that commits on its own. The
+// server has committed; the client never hears it.
 
 export interface CommitCutProxy {
   /** The server's URL, through the proxy. */
@@ -15,13 +16,15 @@ export interface CommitCutProxy {
  * Proxies `serverUrl` and cuts the first `times` connections that send a statement containing
  * `trigger`: at `commit` (default), when the server's CommandComplete of a COMMIT comes back, both
  * sockets are destroyed before that message (and what follows it) reaches the client, messages
- * before it delivered; at `statement`, before the statement reaches the server (the positive
+ * before it delivered; at `result`, when the statement's own CommandComplete comes back (a
+ * statement outside a transaction: the server sends its results once it reaches the Sync behind
+ * it, which commits); at `statement`, before the statement reaches the server (the positive
  * control: nothing commits). The client must not ask for TLS (the proxy reads the server's messages).
  */
 export async function commitCutProxy(
   serverUrl: string,
   trigger: string,
-  { times = 1, at = 'commit' }: { times?: number; at?: 'commit' | 'statement' } = {},
+  { times = 1, at = 'commit' }: { times?: number; at?: 'commit' | 'result' | 'statement' } = {},
 ): Promise<CommitCutProxy> {
   const target = new URL(serverUrl);
   const sockets = new Set<net.Socket>();
@@ -61,7 +64,7 @@ export async function commitCutProxy(
         const commit =
           armed &&
           pending[offset] === 0x43 &&
-          pending.toString('latin1', offset + 5, offset + 1 + length) === 'COMMIT\0';
+          (at === 'result' || pending.toString('latin1', offset + 5, offset + 1 + length) === 'COMMIT\0');
         if (commit) armed = false;
         // Two connections may arm at once; only the first `times` COMMITs are cut.
         if (commit && cut < times) {
