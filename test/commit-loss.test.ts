@@ -121,8 +121,8 @@ describe.runIf(onServer)('a connection lost with the COMMIT on its way', () => {
     expect(stored).toEqual({ documents: 6, chunks: 300 });
   });
 
-  /** Three runs of a new agent, worked by a worker on `handle` until each is settled or lost. */
-  async function workThrough(handle: DbHandle, slug: string) {
+  /** `count` runs of a new agent, worked by a worker on `handle` until each is settled or lost. */
+  async function workThrough(handle: DbHandle, slug: string, count = 3) {
     const agentId = await withTenant(database.current.db, organizationId, async (tx) => {
       const { agent } = await createAgent(tx, {
         slug,
@@ -135,17 +135,17 @@ describe.runIf(onServer)('a connection lost with the COMMIT on its way', () => {
     const queued = await withTenant(database.current.db, organizationId, (tx) =>
       enqueueRuns(
         tx,
-        Array.from({ length: 3 }, () => ({ agentId })),
+        Array.from({ length: count }, () => ({ agentId })),
       ),
     );
     const settled: string[] = [];
     const worker = runWorker(
       handle.db,
       { custom: async () => ({ output: { done: true } }) },
-      { concurrency: 3, pollIntervalMs: 50, onSettled: (_run, outcome) => settled.push(outcome) },
+      { concurrency: count, pollIntervalMs: 50, onSettled: (_run, outcome) => settled.push(outcome) },
     );
     const { stats } = worker;
-    while (stats.succeeded + stats.lost + stats.failed < 3)
+    while (stats.succeeded + stats.lost + stats.failed < count)
       await new Promise((resolve) => setTimeout(resolve, 10));
     await worker.stop();
     const stored = await withTenant(database.current.db, organizationId, (tx) =>
@@ -175,5 +175,14 @@ describe.runIf(onServer)('a connection lost with the COMMIT on its way', () => {
     expect(handle.cuts()).toBe(1);
     expect(stats).toMatchObject({ claimed: 3, succeeded: 3, lost: 0 });
     expect(stored).toEqual(Array.from({ length: 3 }, () => ({ status: 'succeeded', attempts: 1 })));
+  });
+
+  it("a worker's finish of one run, lost on its way, is sent again", async () => {
+    // Before, a lost finish of one run was reported and left running until its lease expired.
+    const handle = await cutting('app_finish_runs', 'statement');
+    const { stats, stored } = await workThrough(handle, 'finish-cut-one', 1);
+    expect(handle.cuts()).toBe(1);
+    expect(stats).toMatchObject({ claimed: 1, succeeded: 1, lost: 0 });
+    expect(stored).toEqual([{ status: 'succeeded', attempts: 1 }]);
   });
 });

@@ -177,7 +177,8 @@ export function runWorker(
     } catch (error) {
       const lost = !items[0]?.apply && connectionFailure(error, '') !== undefined;
       const rest = lost ? await unfinished(items) : items;
-      if (items.length === 1) rest[0]?.reject(error);
+      // A refusal of one run is its own; a lost finish is sent again, also for one run.
+      if (items.length === 1 && !lost) items[0]?.reject(error);
       else await Promise.all(rest.map((item) => call([item]).catch(item.reject)));
     }
   };
