@@ -122,7 +122,11 @@ describe.runIf(onServer)('a connection lost with the COMMIT on its way', () => {
   });
 
   /** `count` runs of a new agent, worked by a worker on `handle` until each is settled or lost. */
-  async function workThrough(handle: DbHandle, slug: string, count = 3) {
+  async function workThrough(
+    handle: DbHandle,
+    slug: string,
+    { count = 3, fails = false }: { count?: number; fails?: boolean } = {},
+  ) {
     const agentId = await withTenant(database.current.db, organizationId, async (tx) => {
       const { agent } = await createAgent(tx, {
         slug,
@@ -135,13 +139,18 @@ describe.runIf(onServer)('a connection lost with the COMMIT on its way', () => {
     const queued = await withTenant(database.current.db, organizationId, (tx) =>
       enqueueRuns(
         tx,
-        Array.from({ length: count }, () => ({ agentId })),
+        Array.from({ length: count }, () => ({ agentId, maxAttempts: 1 })),
       ),
     );
     const settled: string[] = [];
     const worker = runWorker(
       handle.db,
-      { custom: async () => ({ output: { done: true } }) },
+      {
+        custom: async () => {
+          if (fails) throw Object.assign(new Error('the model refused'), { code: 'model_refused' });
+          return { output: { done: true } };
+        },
+      },
       { concurrency: count, pollIntervalMs: 50, onSettled: (_run, outcome) => settled.push(outcome) },
     );
     const { stats } = worker;
@@ -180,9 +189,20 @@ describe.runIf(onServer)('a connection lost with the COMMIT on its way', () => {
   it("a worker's finish of one run, lost on its way, is sent again", async () => {
     // Before, a lost finish of one run was reported and left running until its lease expired.
     const handle = await cutting('app_finish_runs', 'statement');
-    const { stats, stored } = await workThrough(handle, 'finish-cut-one', 1);
+    const { stats, stored } = await workThrough(handle, 'finish-cut-one', { count: 1 });
     expect(handle.cuts()).toBe(1);
     expect(stats).toMatchObject({ claimed: 1, succeeded: 1, lost: 0 });
     expect(stored).toEqual([{ status: 'succeeded', attempts: 1 }]);
+  });
+
+  it("a worker's failed attempt, its scope's COMMIT lost as the server committed it, counts as failed", async () => {
+    // A failure is written in the run's tenant scope, which holds the queue row first.
+    const handle = await cutting('app_run_queue_hold');
+    const { stats, settled, stored } = await workThrough(handle, 'fail-cut', { count: 1, fails: true });
+    expect(handle.cuts()).toBe(1);
+    // Before the worker asked, the retry found the run failed already and counted it lost.
+    expect(stats).toMatchObject({ claimed: 1, failed: 1, lost: 0 });
+    expect(settled).toEqual(['failed']);
+    expect(stored).toEqual([{ status: 'failed', attempts: 1 }]);
   });
 });

@@ -3,7 +3,7 @@ import type postgres from 'postgres';
 import { connectionFailure, RunLeaseLostError } from '../base/errors.ts';
 import type { Database, Transaction } from '../client/client.ts';
 import { withTenant } from '../client/tenant.ts';
-import { agentRuns, type ExecutionError, type JsonObject } from '../schema/index.ts';
+import { type AgentRun, agentRuns, type ExecutionError, type JsonObject } from '../schema/index.ts';
 import type { FinishRunInput } from './agent-runs.ts';
 import { claimRunsAndNextDue, finishClaimedRuns } from './run-claims.ts';
 import { type ClaimedRun, failRunAttempt, heartbeatRun, releaseRun } from './run-leases.ts';
@@ -114,6 +114,8 @@ export function runWorker(
     result?: FinishRunInput;
     /** Else the outcome, in the tenant's scope, alone or among others. */
     apply?: (tx: Transaction) => Promise<unknown>;
+    /** Whether the run as the database has it shows this outcome written (asked after a lost connection). */
+    written: (row: RunState) => boolean;
     resolve: () => void;
     reject: (e: unknown) => void;
   };
@@ -139,16 +141,21 @@ export function runWorker(
     });
   };
   /**
-   * A finish is one statement that commits on its own: lost with its connection, it may have
-   * committed. The runs the database shows finished under their attempt, with the status sent, are
-   * settled; the others come back (all of them when the database cannot be asked either).
+   * An outcome whose connection was lost on its way may have been written: a finish commits on its
+   * own, and a scope's COMMIT may have been processed. The runs the database shows with their
+   * outcome written are settled; the others come back (all of them when it cannot be asked either).
    */
-  const unfinished = async (items: Pending[]): Promise<Pending[]> => {
+  const unwritten = async (items: Pending[]): Promise<Pending[]> => {
     const organizationId = items[0]?.run.organizationId;
     if (!organizationId) return items;
     const rows = await withTenant(db, organizationId, (tx) =>
       tx
-        .select({ id: agentRuns.id, status: agentRuns.status, attempts: agentRuns.attempts })
+        .select({
+          id: agentRuns.id,
+          status: agentRuns.status,
+          attempts: agentRuns.attempts,
+          error: agentRuns.error,
+        })
         .from(agentRuns)
         .where(
           and(
@@ -164,10 +171,9 @@ export function runWorker(
     const found = new Map(rows.map((row) => [row.id.toLowerCase(), row]));
     return items.filter((item) => {
       const row = found.get(item.run.runId.toLowerCase());
-      const finished =
-        row?.attempts === item.run.attempt && row.status === (item.result?.status ?? 'succeeded');
-      if (finished) item.resolve();
-      return !finished;
+      const written = row !== undefined && item.written(row);
+      if (written) item.resolve();
+      return !written;
     });
   };
   /** A call for many runs failed as a whole (one refusal fails it): each alone, so one bad run takes no other down. */
@@ -175,9 +181,9 @@ export function runWorker(
     try {
       await call(items);
     } catch (error) {
-      const lost = !items[0]?.apply && connectionFailure(error, '') !== undefined;
-      const rest = lost ? await unfinished(items) : items;
-      // A refusal of one run is its own; a lost finish is sent again, also for one run.
+      const lost = connectionFailure(error, '') !== undefined;
+      const rest = lost ? await unwritten(items) : items;
+      // A refusal of one run is its own; a lost outcome is sent again, also for one run.
       if (items.length === 1 && !lost) items[0]?.reject(error);
       else await Promise.all(rest.map((item) => call([item]).catch(item.reject)));
     }
@@ -200,7 +206,7 @@ export function runWorker(
       ),
     );
   };
-  const settle = (run: ClaimedRun, outcome: Pick<Pending, 'result' | 'apply'>) =>
+  const settle = (run: ClaimedRun, outcome: Pick<Pending, 'result' | 'apply' | 'written'>) =>
     new Promise<void>((resolve, reject) => {
       if (pending.length === 0) setImmediate(() => flush().catch(report));
       pending.push({ run, ...outcome, resolve, reject });
@@ -243,20 +249,37 @@ export function runWorker(
         return;
       }
       if (reason === stopping && 'error' in outcome) {
-        await settle(run, { apply: (tx) => releaseRun(tx, run) });
+        await settle(run, {
+          apply: (tx) => releaseRun(tx, run),
+          // Queued again with the attempt given back.
+          written: (row) => row.status === 'queued' && row.attempts === run.attempt - 1,
+        });
         stats.released++;
         options.onSettled?.(run, 'released');
       } else if (reason === cancelled) {
-        await settle(run, { result: { status: 'cancelled' } });
+        await settle(run, { result: { status: 'cancelled' }, written: finished(run, 'cancelled') });
         stats.cancelled++;
         options.onSettled?.(run, 'cancelled');
       } else if ('error' in outcome) {
         report(outcome.error, run);
-        await settle(run, { apply: (tx) => failRunAttempt(tx, run, executionError(outcome.error)) });
+        const failure = executionError(outcome.error);
+        await settle(run, {
+          apply: (tx) => failRunAttempt(tx, run, failure),
+          // Queued for its retry, failed or cancelled, under this attempt and with this error (an
+          // expired lease taken back says lease_expired).
+          written: (row) =>
+            row.attempts === run.attempt &&
+            row.status !== 'running' &&
+            row.error?.code === failure.code &&
+            row.error.message === failure.message,
+        });
         stats.failed++;
         options.onSettled?.(run, 'failed');
       } else {
-        await settle(run, { result: { ...outcome.result, status: 'succeeded' } });
+        await settle(run, {
+          result: { ...outcome.result, status: 'succeeded' },
+          written: finished(run, 'succeeded'),
+        });
         stats.succeeded++;
         options.onSettled?.(run, 'succeeded');
       }
@@ -347,6 +370,15 @@ export function runWorker(
     },
   };
 }
+
+/** What the worker reads of a run to tell whether an outcome sent on a lost connection was written. */
+type RunState = Pick<AgentRun, 'status' | 'attempts' | 'error'>;
+
+/** A finish was written: the run has the status sent, under the attempt the worker held. */
+const finished =
+  (run: ClaimedRun, status: AgentRun['status']) =>
+  (row: RunState): boolean =>
+    row.status === status && row.attempts === run.attempt;
 
 /** A handler's failure as the run records it: its message, never its stack. */
 function executionError(error: unknown): ExecutionError {
