@@ -477,7 +477,15 @@ describe.skipIf(!onServer)(
         const plainPid = await pidOf(plain.db);
         expect(await withTenant(hidden.db, victim.id, (tx) => brandsSeen(tx))).toEqual({ victim: 3 });
         expect(await withTenant(plain.db, victim.id, (tx) => brandsSeen(tx))).toEqual({ victim: 3 });
-        const log = (await serverLog()) ?? '';
+        // The log collector writes what backends send it in its own time: once the control login's
+        // marker statement is in the file, everything it logged before is too.
+        const marker = `log-marker-${randomBytes(6).toString('hex')}`;
+        await plain.db.execute(sql.raw(`select '${marker}' as marker`));
+        let log = (await serverLog()) ?? '';
+        while (!log.includes(marker)) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          log = (await serverLog()) ?? '';
+        }
         // One entry per log line prefix (its timestamp); a statement's later lines belong to it.
         const entries = log.split(/\n(?=\d{4}-\d\d-\d\d )/);
         const linesOf = (pid: number | undefined) => entries.filter((entry) => entry.includes(`[${pid}]`));
