@@ -7,6 +7,7 @@ import { withTenant } from '../src/client/tenant.ts';
 import { createOrganization } from '../src/identity/organizations.ts';
 import { createUser } from '../src/identity/users.ts';
 import { useTestDatabase } from './support/database.ts';
+import { indexesOf, pagesOf, planOf } from './support/plans.ts';
 import { type QueueTenants, seedQueueTenants } from './support/tenants.ts';
 
 // How a claim reads the queue, in a database of its own: plans follow what the tables hold and
@@ -22,26 +23,6 @@ beforeAll(async () => {
 
 const scope = <T>(org: string, fn: Parameters<typeof withTenant<T>>[2]) =>
   withTenant(database.current.db, org, fn);
-
-type PlanNode = {
-  'Actual Rows'?: number;
-  'Shared Hit Blocks': number;
-  'Shared Read Blocks': number;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-};
-
-/** The plan of an EXPLAIN (format json) row, as the server or the embedded database returns it. */
-function planOf(row: { 'QUERY PLAN': unknown } | undefined): PlanNode {
-  const raw = row?.['QUERY PLAN'];
-  return ((typeof raw === 'string' ? JSON.parse(raw) : raw) as [{ Plan: PlanNode }])[0].Plan;
-}
-
-const pagesOf = (plan: PlanNode) => plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
-const indexesOf = (plan: PlanNode): string[] => [
-  ...(plan['Index Name'] ? [plan['Index Name']] : []),
-  ...(plan.Plans ?? []).flatMap(indexesOf),
-];
 
 /**
  * `times` claims of `limit` runs of one kind, each explained (EXPLAIN ANALYZE, buffers) in one
