@@ -1,12 +1,11 @@
-import { and, eq, inArray } from 'drizzle-orm';
 import type postgres from 'postgres';
-import { connectionFailure, RunLeaseLostError } from '../base/errors.ts';
-import type { Database, Transaction } from '../client/client.ts';
+import { RunLeaseLostError } from '../base/errors.ts';
+import type { Database } from '../client/client.ts';
 import { withTenant } from '../client/tenant.ts';
-import { type AgentRun, agentRuns, type ExecutionError, type JsonObject } from '../schema/index.ts';
 import type { FinishRunInput } from './agent-runs.ts';
-import { claimRunsAndNextDue, finishClaimedRuns } from './run-claims.ts';
-import { type ClaimedRun, failRunAttempt, heartbeatRun, releaseRun } from './run-leases.ts';
+import { claimRunsAndNextDue } from './run-claims.ts';
+import { type ClaimedRun, heartbeatRun } from './run-leases.ts';
+import { failureOutcome, finishOutcome, outcomeWriter, releaseOutcome } from './run-outcomes.ts';
 import { type AgentKind, RUN_QUEUE_CHANNEL } from './run-queue.ts';
 
 /** What a handler gets: the claimed run, and a signal that aborts when the run is cancelled, its lease is lost or the worker stops. */
@@ -105,112 +104,7 @@ export function runWorker(
 
   const listening = embedded ? undefined : listen(client as postgres.Sql, nudge).catch(report);
 
-  // Outcomes that ended in the same turn of the event loop leave together: a tenant's successes and
-  // cancellations in one finishClaimedRuns call (no tenant scope to open), its failures and releases
-  // in one scope.
-  type Pending = {
-    run: ClaimedRun;
-    /** A finish with a terminal status, which shares one call with the tenant's other finishes. */
-    result?: FinishRunInput;
-    /** Else the outcome, in the tenant's scope, alone or among others. */
-    apply?: (tx: Transaction) => Promise<unknown>;
-    /** Whether the run as the database has it shows this outcome written (asked after a lost connection). */
-    written: (row: RunState) => boolean;
-    resolve: () => void;
-    reject: (e: unknown) => void;
-  };
-  let pending: Pending[] = [];
-  const finishAll = async (items: Pending[]) => {
-    const { lost } = await finishClaimedRuns(
-      db,
-      items.map((item) => ({ run: item.run, result: item.result ?? { status: 'succeeded' } })),
-    );
-    const refused = new Set(lost);
-    for (const item of items) {
-      if (refused.has(item.run.runId)) item.reject(new RunLeaseLostError(item.run.runId, item.run.attempt));
-      else item.resolve();
-    }
-  };
-  const applyAll = async (organizationId: string, items: Pending[]) => {
-    const settled = await withTenant(db, organizationId, (tx) =>
-      Promise.allSettled(items.map((item) => item.apply?.(tx))),
-    );
-    settled.forEach((result, i) => {
-      if (result.status === 'fulfilled') items[i]?.resolve();
-      else items[i]?.reject(result.reason);
-    });
-  };
-  /**
-   * An outcome whose connection was lost on its way may have been written: a finish commits on its
-   * own, and a scope's COMMIT may have been processed. The runs the database shows with their
-   * outcome written are settled; the others come back (all of them when it cannot be asked either).
-   */
-  const unwritten = async (items: Pending[]): Promise<Pending[]> => {
-    const organizationId = items[0]?.run.organizationId;
-    if (!organizationId) return items;
-    const rows = await withTenant(db, organizationId, (tx) =>
-      tx
-        .select({
-          id: agentRuns.id,
-          status: agentRuns.status,
-          attempts: agentRuns.attempts,
-          error: agentRuns.error,
-        })
-        .from(agentRuns)
-        .where(
-          and(
-            eq(agentRuns.organizationId, organizationId),
-            inArray(
-              agentRuns.id,
-              items.map((item) => item.run.runId),
-            ),
-          ),
-        ),
-    ).catch(() => undefined);
-    if (!rows) return items;
-    const found = new Map(rows.map((row) => [row.id.toLowerCase(), row]));
-    return items.filter((item) => {
-      const row = found.get(item.run.runId.toLowerCase());
-      const written = row !== undefined && item.written(row);
-      if (written) item.resolve();
-      return !written;
-    });
-  };
-  /** A call for many runs failed as a whole (one refusal fails it): each alone, so one bad run takes no other down. */
-  const eachAlone = async (items: Pending[], call: (items: Pending[]) => Promise<void>) => {
-    try {
-      await call(items);
-    } catch (error) {
-      const lost = connectionFailure(error, '') !== undefined;
-      const rest = lost ? await unwritten(items) : items;
-      // A refusal of one run is its own; a lost outcome is sent again, also for one run.
-      if (items.length === 1 && !lost) items[0]?.reject(error);
-      else await Promise.all(rest.map((item) => call([item]).catch(item.reject)));
-    }
-  };
-  const flush = async () => {
-    const items = pending;
-    pending = [];
-    const groups = new Map<string, Pending[]>();
-    for (const item of items) {
-      const key = `${item.apply ? 'scope' : 'finish'}:${item.run.organizationId}`;
-      const group = groups.get(key);
-      if (group) group.push(item);
-      else groups.set(key, [item]);
-    }
-    await Promise.all(
-      [...groups.values()].map((group) =>
-        eachAlone(group, (some) =>
-          some[0]?.apply ? applyAll(some[0].run.organizationId, some) : finishAll(some),
-        ),
-      ),
-    );
-  };
-  const settle = (run: ClaimedRun, outcome: Pick<Pending, 'result' | 'apply' | 'written'>) =>
-    new Promise<void>((resolve, reject) => {
-      if (pending.length === 0) setImmediate(() => flush().catch(report));
-      pending.push({ run, ...outcome, resolve, reject });
-    });
+  const settle = outcomeWriter(db, report);
 
   const execute = async (run: ClaimedRun, abort: AbortController) => {
     const scope = <T>(fn: Parameters<typeof withTenant<T>>[2]) => withTenant(db, run.organizationId, fn);
@@ -249,37 +143,20 @@ export function runWorker(
         return;
       }
       if (reason === stopping && 'error' in outcome) {
-        await settle(run, {
-          apply: (tx) => releaseRun(tx, run),
-          // Queued again with the attempt given back.
-          written: (row) => row.status === 'queued' && row.attempts === run.attempt - 1,
-        });
+        await settle(run, releaseOutcome(run));
         stats.released++;
         options.onSettled?.(run, 'released');
       } else if (reason === cancelled) {
-        await settle(run, { result: { status: 'cancelled' }, written: finished(run, 'cancelled') });
+        await settle(run, finishOutcome(run, { status: 'cancelled' }));
         stats.cancelled++;
         options.onSettled?.(run, 'cancelled');
       } else if ('error' in outcome) {
         report(outcome.error, run);
-        const failure = executionError(outcome.error);
-        await settle(run, {
-          apply: (tx) => failRunAttempt(tx, run, failure),
-          // Queued for its retry, failed or cancelled, under this attempt and with this error (an
-          // expired lease taken back says lease_expired).
-          written: (row) =>
-            row.attempts === run.attempt &&
-            row.status !== 'running' &&
-            row.error?.code === failure.code &&
-            row.error.message === failure.message,
-        });
+        await settle(run, failureOutcome(run, outcome.error));
         stats.failed++;
         options.onSettled?.(run, 'failed');
       } else {
-        await settle(run, {
-          result: { ...outcome.result, status: 'succeeded' },
-          written: finished(run, 'succeeded'),
-        });
+        await settle(run, finishOutcome(run, { ...outcome.result, status: 'succeeded' }));
         stats.succeeded++;
         options.onSettled?.(run, 'succeeded');
       }
@@ -369,25 +246,6 @@ export function runWorker(
       if (unlisten) await unlisten().catch(() => {});
     },
   };
-}
-
-/** What the worker reads of a run to tell whether an outcome sent on a lost connection was written. */
-type RunState = Pick<AgentRun, 'status' | 'attempts' | 'error'>;
-
-/** A finish was written: the run has the status sent, under the attempt the worker held. */
-const finished =
-  (run: ClaimedRun, status: AgentRun['status']) =>
-  (row: RunState): boolean =>
-    row.status === status && row.attempts === run.attempt;
-
-/** A handler's failure as the run records it: its message, never its stack. */
-function executionError(error: unknown): ExecutionError {
-  const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: unknown })?.code;
-  return {
-    code: typeof code === 'string' && code.length > 0 ? code.slice(0, 100) : 'handler_error',
-    message: message.slice(0, 2000) || 'the handler failed',
-  } satisfies ExecutionError & JsonObject;
 }
 
 /** LISTEN on its own connection (postgres.js keeps one for listeners); returns how to stop. */
