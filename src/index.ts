@@ -90,9 +90,11 @@ export * from './rag/embedding-spaces.ts';
 export * from './rag/ingest.ts';
 export * from './rag/search.ts';
 export {
+  defaultMaxTenantIndexes,
   defaultTenantIndexMinRows,
   ensureTenantIndexes,
   maintainTenantIndexes,
+  type TenantIndexChanges,
   type TenantIndexWatch,
   watchTenantIndexes,
 } from './rag/tenant-indexes.ts';

@@ -123,6 +123,7 @@ describe('tenant indexes follow growth', () => {
     expect(await maintainTenantIndexes(handle, { spaceId: space.id, ...watchOptions })).toEqual({
       built: [],
       dropped: [],
+      capped: 0,
       busy: false,
     });
   });

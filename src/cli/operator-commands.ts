@@ -156,5 +156,9 @@ export async function maintain(handle: DbHandle, watch: boolean): Promise<void> 
   say(
     `  tenant vector indexes: ${indexes.built.length} built, ${indexes.dropped.length} dropped${indexes.busy ? ' (another maintainer was at work on some)' : ''}`,
   );
+  if (indexes.capped > 0)
+    say(
+      `  ${indexes.capped} tenants past the threshold are searched exactly: the tables hold the most tenant indexes max_locks_per_transaction allows (README, Vectors)`,
+    );
   if (watch) await watchUntilStopped(handle);
 }

@@ -18,7 +18,8 @@ import {
 } from './vector-query.ts';
 
 // Chunks (and their re-embedded vectors) are searched through an HNSW index of their tenant's rows only (see TENANT_INDEXED_TABLES):
-// built once a tenant passes the whole-tenant threshold, dropped once it shrinks well under it.
+// built once a tenant passes the whole-tenant threshold, dropped once it shrinks well under it, and
+// no more of them than a search can lock (defaultMaxTenantIndexes).
 
 /**
  * Rows of one tenant in a space from which it gets an HNSW index of its own: one more than the
@@ -26,6 +27,29 @@ import {
  * candidates) or through an index that holds only its rows.
  */
 export const defaultTenantIndexMinRows = (dimensions: number) => defaultWholeTenantThreshold(dimensions) + 1;
+
+/**
+ * Relation locks a search takes besides the tenant indexes (its tables, their other indexes, the
+ * catalogs it reads): 36 measured for hybridSearch, with room (`test/tenant-index-cap.test.ts`).
+ */
+export const SEARCH_LOCKS_BESIDE_TENANT_INDEXES = 40;
+
+/**
+ * The most tenant indexes each of `chunks` and `chunk_embeddings` holds, every space's counted:
+ * `max_locks_per_transaction` less the other locks of a search (24 at PostgreSQL's default of 64).
+ * The planner opens and locks every index of each table a statement names, the tenant indexes of
+ * every other tenant included, and the server's lock table holds `max_locks_per_transaction` per
+ * connection on average: with 2,026 tenant indexes on `chunks` a statement naming it planned in 21
+ * ms instead of 0.1 and held 2,035 locks, and 40 sessions doing so at once failed with "out of
+ * shared memory". Raising the setting (a restart) raises the cap; the tenants past the threshold
+ * beyond it, the smallest, are searched exactly.
+ */
+export async function defaultMaxTenantIndexes(handle: DbHandle): Promise<number> {
+  const [row] = await handle.sql.query<{ locks: string }>(
+    `select current_setting('max_locks_per_transaction') as locks`,
+  );
+  return Math.max(0, Number(row?.locks ?? 64) - SEARCH_LOCKS_BESIDE_TENANT_INDEXES);
+}
 
 /** pgvector's halfvec operator class of a distance (as `app_embedding_opclass` says in SQL). */
 const OPERATOR_CLASS: Record<EmbeddingDistance, string> = {
@@ -56,6 +80,11 @@ export interface TenantIndexOptions {
   /** Only these tenants (default: every tenant with rows in the space). */
   organizationIds?: string[];
   /**
+   * The most tenant indexes `table` holds, every space's counted (default
+   * {@link defaultMaxTenantIndexes}); the largest tenants get them first.
+   */
+  maxIndexes?: number;
+  /**
    * Parallel maintenance workers per build (default: all cores but one, at most 4); 0 keeps each
    * build to its own backend, one core, for builds beside searching services.
    */
@@ -67,14 +96,17 @@ export interface TenantIndexOptions {
 export interface TenantIndexChanges {
   built: string[];
   dropped: string[];
+  /** Tenants past the threshold left without an index of their own by the cap (`maxIndexes`): searched exactly. */
+  capped: number;
 }
 
 /**
  * Gives every tenant with at least `minRows` live rows (rows of datasets not deleted) in a space
  * an HNSW index of its own on `table`: `<table>_<space tail>_<organization tail>_hnsw_idx`, which
- * its searches use (see `planNearest`). Idempotent; builds CONCURRENTLY on a server, one at a
- * time, so every tenant keeps searching and writing meanwhile, and a search uses an index only
- * once it is valid. Waits for another maintainer of the table (another process's
+ * its searches use (see `planNearest`), the largest tenants first while the table holds fewer than
+ * `maxIndexes` (it drops none to make room: {@link maintainTenantIndexes} does). Idempotent;
+ * builds CONCURRENTLY on a server, one at a time, so every tenant keeps searching and writing
+ * meanwhile, and a search uses an index only once it is valid. Waits for another maintainer of the table (another process's
  * {@link maintainTenantIndexes}) to finish first. Run by the schema owner (index creation needs
  * the table's owner). Analyzes the table after building any, so the planner knows the tenants
  * that grew. Returns the names of the indexes it built.
@@ -87,31 +119,32 @@ export async function ensureTenantIndexes(handle: DbHandle, input: TenantIndexOp
 /**
  * {@link ensureTenantIndexes} for every space (or `spaceId`), and the other way too: drops the
  * index of a tenant whose live rows fell under half of `minRows` (datasets deleted, documents
- * removed, the organization gone), invalid leftovers of interrupted builds, and a space's shared
- * index on a table searched through tenant indexes (databases made before tenant indexes), all
- * CONCURRENTLY. `neonhub-db maintain` runs it; {@link watchTenantIndexes} runs it as searches ask.
+ * removed, the organization gone) or whose place under the cap a larger tenant takes, invalid
+ * leftovers of interrupted builds, and a space's shared index on a table searched through tenant
+ * indexes (databases made before tenant indexes), all CONCURRENTLY. `neonhub-db maintain` runs it; {@link watchTenantIndexes} runs it as searches ask.
  * Skips a table another maintainer is working on (`busy`).
  */
 export async function maintainTenantIndexes(
   handle: DbHandle,
-  input: { spaceId?: string; minRows?: number } = {},
+  input: { spaceId?: string; minRows?: number; maxIndexes?: number } = {},
 ): Promise<TenantIndexChanges & { busy: boolean }> {
   const spaceIds = input.spaceId
     ? [input.spaceId]
     : (await handle.sql.query<{ id: string }>('select id from embedding_spaces order by created_at, id')).map(
         (row) => row.id,
       );
-  const total = { built: [] as string[], dropped: [] as string[], busy: false };
+  const total = { built: [] as string[], dropped: [] as string[], capped: 0, busy: false };
   for (const spaceId of spaceIds)
     for (const table of TENANT_INDEXED_TABLES) {
       const changes = await reconcile(
         handle,
-        { spaceId, table, minRows: input.minRows },
+        { spaceId, table, minRows: input.minRows, maxIndexes: input.maxIndexes },
         { drop: true, wait: false },
       );
       if (!changes) total.busy = true;
       total.built.push(...(changes?.built ?? []));
       total.dropped.push(...(changes?.dropped ?? []));
+      total.capped += changes?.capped ?? 0;
     }
   return total;
 }
@@ -135,6 +168,9 @@ async function reconcile(
   for (const id of input.organizationIds ?? [])
     if (!isUuid(id))
       throw invalidInput(table, 'organization_id', `organization id must be a UUID, got ${id}`);
+  const maxIndexes = input.maxIndexes ?? (await defaultMaxTenantIndexes(handle));
+  if (!Number.isInteger(maxIndexes) || maxIndexes < 0)
+    throw invalidInput(table, 'embedding', `maxIndexes must be an integer >= 0, got ${String(maxIndexes)}`);
   return exclusively(handle, table, how.wait, async () => {
     // Live rows per tenant: chunks of deleted datasets stay in the table but are never searched.
     const tenants = await handle.sql.query<TenantRows>(
@@ -142,16 +178,21 @@ async function reconcile(
        join public.datasets d on d.organization_id = c.organization_id and d.id = c.dataset_id and d.deleted_at is null
        where c.embedding_space_id = $1 and c.embedding_dimensions = $2
          and ($3::uuid[] is null or c.organization_id = any($3::uuid[]))
-       group by c.organization_id order by count(*) desc`,
+       group by c.organization_id order by count(*) desc, c.organization_id`,
       [space.id, space.dimensions, input.organizationIds ?? null],
     );
-    const indexes = await tenantIndexes(handle, table, space);
-    const changes: TenantIndexChanges = { built: [], dropped: [] };
-    if (how.drop) changes.dropped = await dropStale(handle, table, space, tenants, indexes, minRows);
-    const valid = new Set(indexes.filter((index) => index.valid).map((index) => index.name));
+    const every = await tenantIndexes(handle, table);
+    const pattern = new RegExp(tenantIndexNamePattern(table, space.id));
+    const ours = every.filter((index) => pattern.test(index.name));
+    // Other spaces' indexes on the table count against the cap as they stand.
+    const theirs = every.filter((index) => !ours.includes(index) && (index.valid || index.building)).length;
+    const wanted = chooseIndexed(tenants, ours, minRows, Math.max(0, maxIndexes - theirs), how.drop);
+    const changes: TenantIndexChanges = { built: [], dropped: [], capped: wanted.capped };
+    if (how.drop) changes.dropped = await dropStale(handle, table, space, ours, wanted.tenants);
+    const valid = new Set(ours.filter((index) => index.valid).map((index) => index.name));
     for (const tenant of tenants) {
       const name = tenantIndexName(table, space.id, tenant.organization_id);
-      if (tenant.n < minRows || valid.has(name)) continue;
+      if (!wanted.tenants.has(tenant.organization_id) || valid.has(name)) continue;
       input.onBuild?.(name);
       const definition = tenantIndexDefinition(table, space, tenant.organization_id);
       const sizing = { rows: tenant.n, dimensions: space.dimensions, workers: input.workers };
@@ -164,14 +205,51 @@ async function reconcile(
   });
 }
 
-/** The tenant indexes of a space on a table, with whether each is valid and whether a build of it is under way. */
-const tenantIndexes = (handle: DbHandle, table: string, space: EmbeddingSpace) =>
+const tenantOf = (index: TenantIndexRow) =>
+  /organization_id = '([0-9a-f-]{36})'::uuid/.exec(index.definition)?.[1];
+
+/**
+ * The tenants that should have an index of their own, the largest first, at most `room`: those
+ * past `minRows`, and those holding one that have not shrunk under half of it (a tenant hovering
+ * around the threshold keeps its index). Without `replace` (ensure), held indexes stay and only
+ * the room they leave is given.
+ */
+function chooseIndexed(
+  tenants: TenantRows[],
+  ours: TenantIndexRow[],
+  minRows: number,
+  room: number,
+  replace: boolean,
+): { tenants: Set<string>; capped: number } {
+  const held = new Set(ours.filter((index) => index.valid).map(tenantOf));
+  const eligible = tenants.filter(
+    (tenant) => tenant.n >= minRows || (held.has(tenant.organization_id) && tenant.n >= minRows / 2),
+  );
+  const chosen = new Set<string>();
+  if (!replace) {
+    for (const index of ours) if (index.valid || index.building) chosen.add(tenantOf(index) ?? '');
+    room -= chosen.size;
+  }
+  for (const tenant of eligible) {
+    if (chosen.has(tenant.organization_id)) continue;
+    if (room <= 0) break;
+    chosen.add(tenant.organization_id);
+    room -= 1;
+  }
+  const capped = tenants.filter(
+    (tenant) => tenant.n >= minRows && !chosen.has(tenant.organization_id),
+  ).length;
+  return { tenants: chosen, capped };
+}
+
+/** The tenant indexes of every space on a table, with whether each is valid and whether a build of it is under way. */
+const tenantIndexes = (handle: DbHandle, table: string) =>
   handle.sql.query<TenantIndexRow>(
     `select c.relname as name, i.indisvalid as valid, pg_get_indexdef(i.indexrelid) as definition,
             exists (select from pg_stat_progress_create_index p where p.index_relid = i.indexrelid) as building
      from pg_index i join pg_class c on c.oid = i.indexrelid
      where i.indrelid = to_regclass($1) and c.relname ~ $2`,
-    [`public.${table}`, tenantIndexNamePattern(table, space.id)],
+    [`public.${table}`, `^${table}_[0-9a-f]{12}_[0-9a-f]{12}_hnsw_idx$`],
   );
 
 /** Drops what no search of the space should keep on `table` (see {@link maintainTenantIndexes}); returns the names. */
@@ -179,16 +257,13 @@ async function dropStale(
   handle: DbHandle,
   table: string,
   space: EmbeddingSpace,
-  tenants: TenantRows[],
-  indexes: TenantIndexRow[],
-  minRows: number,
+  ours: TenantIndexRow[],
+  wanted: Set<string>,
 ): Promise<string[]> {
-  const rows = new Map(tenants.map((tenant) => [tenant.organization_id, tenant.n]));
-  const stale = indexes.filter((index) => {
+  const stale = ours.filter((index) => {
     if (index.building) return false;
-    const tenant = /organization_id = '([0-9a-f-]{36})'::uuid/.exec(index.definition)?.[1];
-    // Under half the threshold: a tenant hovering around it keeps its index.
-    return !index.valid || !tenant || (rows.get(tenant) ?? 0) < minRows / 2;
+    const tenant = tenantOf(index);
+    return !index.valid || !tenant || !wanted.has(tenant);
   });
   const dropped: string[] = [];
   for (const name of [embeddingIndexName(table, space.id), ...stale.map((index) => index.name)])
@@ -254,6 +329,13 @@ export interface TenantIndexWatch {
 
 export interface WatchOptions {
   minRows?: number;
+  maxIndexes?: number;
+  /**
+   * After a maintenance of a space that changed nothing, how long its next notifications wait
+   * before another (default 60 s): a tenant the cap leaves without an index notifies at every
+   * search. The embedded database's watch, which looks every second, is not held.
+   */
+  quietMs?: number;
   /** After each maintenance of a space (also when it changed nothing). */
   onMaintained?: (event: TenantIndexChanges & { spaceId: string; busy: boolean }) => void;
   /** A maintenance that failed; the watch goes on. Default: a process warning. */
@@ -265,7 +347,8 @@ export interface WatchOptions {
  * the exact threshold without its own index searches exactly and notifies
  * `neonhub_tenant_indexes` with the space's id (at its commit; the payload names no tenant), and
  * this watch runs {@link maintainTenantIndexes} for that space, one space at a time, notifications
- * arriving meanwhile coalesced. Run it where the schema owner's login is (a worker process, or
+ * arriving meanwhile coalesced, and those arriving within `quietMs` of a maintenance of the space
+ * that changed nothing held until that time is up. Run it where the schema owner's login is (a worker process, or
  * `neonhub-db maintain --watch`), beside the periodic `neonhub-db maintain` that catches what
  * arrived while no watch ran.
  */
@@ -274,6 +357,10 @@ export async function watchTenantIndexes(
   options: WatchOptions = {},
 ): Promise<TenantIndexWatch> {
   const pending = new Set<string>();
+  const quietMs = options.quietMs ?? 60_000;
+  /** Spaces whose last maintenance changed nothing, with when they may be maintained again. */
+  const quietUntil = new Map<string, number>();
+  const held = new Map<string, NodeJS.Timeout>();
   let running: Promise<void> | undefined;
   const onError =
     options.onError ??
@@ -283,7 +370,14 @@ export async function watchTenantIndexes(
     for (const spaceId of pending) {
       pending.delete(spaceId);
       try {
-        const changes = await maintainTenantIndexes(handle, { spaceId, minRows: options.minRows });
+        const changes = await maintainTenantIndexes(handle, {
+          spaceId,
+          minRows: options.minRows,
+          maxIndexes: options.maxIndexes,
+        });
+        const unchanged = changes.built.length === 0 && changes.dropped.length === 0 && !changes.busy;
+        if (unchanged) quietUntil.set(spaceId, Date.now() + quietMs);
+        else quietUntil.delete(spaceId);
         options.onMaintained?.({ spaceId, ...changes });
       } catch (error) {
         onError(error);
@@ -296,14 +390,28 @@ export async function watchTenantIndexes(
       if (pending.size > 0) kick();
     });
   };
+  const ask = (spaceId: string) => {
+    const wait = (quietUntil.get(spaceId) ?? 0) - Date.now();
+    if (wait <= 0) {
+      pending.add(spaceId);
+      kick();
+    } else if (!held.has(spaceId)) {
+      const timer = setTimeout(() => {
+        held.delete(spaceId);
+        quietUntil.delete(spaceId);
+        ask(spaceId);
+      }, wait);
+      timer.unref();
+      held.set(spaceId, timer);
+    }
+  };
   const unlisten =
     handle.target.kind === 'server'
       ? await listen(handle, TENANT_INDEX_CHANNEL, (payload) => {
-          if (!isUuid(payload)) return;
-          pending.add(payload.toLowerCase());
-          kick();
+          if (isUuid(payload)) ask(payload.toLowerCase());
         })
-      : pollSpaces(handle, (spaceIds) => {
+      : // Polling is its own pace: no notifications to hold.
+        pollSpaces(handle, (spaceIds) => {
           for (const spaceId of spaceIds) pending.add(spaceId);
           kick();
         });
@@ -314,6 +422,8 @@ export async function watchTenantIndexes(
     idle,
     async stop() {
       await unlisten();
+      for (const timer of held.values()) clearTimeout(timer);
+      held.clear();
       await idle();
     },
   };
