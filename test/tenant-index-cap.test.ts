@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
+import type postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../src/client/client.ts';
+import { driverOf } from '../src/client/drizzle-internals.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { createDataset } from '../src/rag/datasets.ts';
 import { createLocalEmbedder } from '../src/rag/embedder.ts';
@@ -15,6 +17,7 @@ import {
   type TenantIndexChanges,
   watchTenantIndexes,
 } from '../src/rag/tenant-indexes.ts';
+import { TENANT_INDEX_CHANNEL } from '../src/rag/vector-query.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { makeTenant } from './support/rag.ts';
@@ -174,33 +177,71 @@ describe('the cap on tenant indexes', () => {
   });
 
   // Searches notify the watch on a server; the embedded database's watch looks every second instead.
-  it.runIf(onServer)(
-    'holds the notifications of a space whose last maintenance changed nothing, where a watch without the pause maintains it again',
-    async () => {
-      const handle = database.current;
-      // A second space, whose notification comes after the first's and whose maintenance the test waits for.
-      const other = await registerEmbeddingSpace(handle.db, {
+  describe.runIf(onServer)('notifications of tenants the cap leaves without an index', () => {
+    let other: EmbeddingSpace;
+    beforeAll(async () => {
+      // A second space, whose notifications come after the first's and are waited for.
+      other = await registerEmbeddingSpace(database.current.db, {
         provider: embedder.provider,
         model: embedder.model,
         dimensions: 8,
       });
-      const capped = await tenantWith(5);
-      const otherTenant = await tenantWith(5, other);
-      const notify = (organizationId: string, inSpace: EmbeddingSpace) =>
-        withTenant(handle.db, organizationId, (tx) =>
-          searchChunks(tx, {
-            spaceId: inSpace.id,
-            vector: createLocalEmbedder(inSpace.dimensions).embed('launch plan'),
-            k: 3,
-            ...searchOptions,
-          }),
-        );
+    });
+    /** A search of a tenant past the threshold; with no room under the cap, pending. */
+    const searchPending = (organizationId: string, inSpace: EmbeddingSpace) =>
+      withTenant(database.current.db, organizationId, (tx) =>
+        searchChunks(tx, {
+          spaceId: inSpace.id,
+          vector: createLocalEmbedder(inSpace.dimensions).embed('launch plan'),
+          k: 3,
+          ...searchOptions,
+        }),
+      );
+
+    it('a process asks once a minute for one tenant, where each other tenant asks at its first search', async () => {
+      const received: string[] = [];
+      const arrived: (() => void)[] = [];
+      const server = driverOf(database.current.db) as postgres.Sql;
+      const listener = await server.listen(TENANT_INDEX_CHANNEL, (payload) => {
+        received.push(payload);
+        arrived.shift()?.();
+      });
+      const next = () => new Promise<void>((resolve) => arrived.push(resolve));
+      try {
+        await maintainTenantIndexes(database.current, {
+          spaceId: space.id,
+          minRows: MIN_ROWS,
+          maxIndexes: 0,
+        });
+        const [repeated, control] = [await tenantWith(5), await tenantWith(5)];
+        const first = next();
+        expect((await searchPending(repeated.organizationId, space)).tenantIndexPending).toBe(true);
+        await first;
+        expect((await searchPending(repeated.organizationId, space)).tenantIndexPending).toBe(true);
+        // Notifications arrive in commit order: once the control's is here, a second one would be too.
+        const controlArrived = next();
+        await searchPending(control.organizationId, space);
+        await controlArrived;
+        expect(received).toEqual([space.id, space.id]);
+      } finally {
+        await listener.unlisten();
+      }
+    });
+
+    it('the watch holds the notifications of a space whose last maintenance changed nothing, where a watch without the pause maintains it again', async () => {
+      const handle = database.current;
       const passes = async (quietMs: number) => {
+        // Tenants of their own: a process asks for each tenant's index once a minute.
+        const [first, second, otherTenant] = [
+          await tenantWith(5),
+          await tenantWith(5),
+          await tenantWith(5, other),
+        ];
         const seen: string[] = [];
         const waiters: { spaceId: string; resolve: () => void }[] = [];
         const watch = await watchTenantIndexes(handle, {
           minRows: MIN_ROWS,
-          // No room: every search of these tenants is pending, and notifies.
+          // No room: every search of these tenants is pending.
           maxIndexes: 0,
           quietMs,
           onMaintained: (event: TenantIndexChanges & { spaceId: string }) => {
@@ -211,14 +252,14 @@ describe('the cap on tenant indexes', () => {
         const maintained = (spaceId: string) =>
           new Promise<void>((resolve) => waiters.push({ spaceId, resolve }));
         try {
-          const first = maintained(space.id);
-          expect((await notify(capped.organizationId, space)).tenantIndexPending).toBe(true);
-          await first;
-          // Notified again, then the other space: its maintenance comes after this one's would.
-          const next = maintained(other.id);
-          await notify(capped.organizationId, space);
-          await notify(otherTenant.organizationId, other);
-          await next;
+          const once = maintained(space.id);
+          expect((await searchPending(first.organizationId, space)).tenantIndexPending).toBe(true);
+          await once;
+          // Asked again, then for the other space: its maintenance comes after this one's would.
+          const then = maintained(other.id);
+          await searchPending(second.organizationId, space);
+          await searchPending(otherTenant.organizationId, other);
+          await then;
           return seen.filter((spaceId) => spaceId === space.id).length;
         } finally {
           await watch.stop();
@@ -226,8 +267,8 @@ describe('the cap on tenant indexes', () => {
       };
       expect(await passes(0)).toBe(2);
       expect(await passes(60_000)).toBe(1);
-    },
-  );
+    });
+  });
 });
 
 async function tenantIndexCount(): Promise<number> {

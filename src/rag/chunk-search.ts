@@ -13,7 +13,7 @@ import {
   type NearestPlan,
   type NearestQuery,
   type PlannedIndex,
-  requestTenantIndex,
+  tenantIndexRequests,
   type VectorSearchOptions,
 } from './vector-query.ts';
 
@@ -248,7 +248,8 @@ export async function runChunkSearch<R>(
     ({ rows, plan } = await run({ ...q, organizationId }));
   } else if (both && Number(rows[0]?.also_candidates ?? 0) === 0) hintMovedVectors(hint, false);
   checkDatasets(scope.wanted, rows[0]?.checked, q.space.id);
-  if (plan.tenantIndexPending) await tx.execute(requestTenantIndex(q.space));
+  if (plan.tenantIndexPending)
+    for (const request of tenantIndexRequests(q.space, organizationId)) await tx.execute(request);
   return { rows, plan };
 }
 

@@ -140,13 +140,19 @@ function tenantCondition(q: NearestQuery, plan?: NearestPlan): SQL {
   return sql`organization_id = ${org} and ${sql.raw(`organization_id = '${org}'::uuid`)}`;
 }
 
-/** Runs a plan's statements with its settings (see {@link withSettings}); a pending tenant index is asked for on the way. */
+/** Runs a plan's statements with its settings (see {@link withSettings}); a pending tenant index is asked for on the way ({@link tenantIndexRequests}). */
 export const withPlanSettings = <T>(
   tx: Transaction,
   q: NearestQuery,
   plan: NearestPlan,
   run: () => Promise<T>,
-) => withSettings(tx, plan.settings, run, plan.tenantIndexPending ? [requestTenantIndex(q.space)] : []);
+) =>
+  withSettings(
+    tx,
+    plan.settings,
+    run,
+    plan.tenantIndexPending ? tenantIndexRequests(q.space, q.organizationId ?? currentTenant(tx)) : [],
+  );
 
 /**
  * Runs a plan's nearest statement (`select`, with the plan's settings); when the index scan found
@@ -187,6 +193,29 @@ export const TENANT_INDEX_CHANNEL = 'neonhub_tenant_indexes';
 /** The notification asking the maintainer to index a space's tenants: sent at commit, names no tenant. */
 export const requestTenantIndex = (space: EmbeddingSpace) =>
   sql`select pg_notify(${TENANT_INDEX_CHANNEL}, ${space.id})`;
+
+/** When this process last asked for each tenant's index of a space. */
+const tenantIndexAsked = new Map<string, number>();
+/** How long a tenant's next pending searches in this process leave the asking to the first. */
+const TENANT_INDEX_ASK_MS = 60_000;
+const TENANT_INDEX_ASKS = 10_000;
+
+/**
+ * The statements a search of a pending tenant index sends with it: {@link requestTenantIndex},
+ * unless this process asked for the same tenant and space within the last minute. A NOTIFY takes,
+ * at commit, a lock every other notifying commit on the server waits for (the run queue's enqueues
+ * too), and a tenant the cap on tenant indexes leaves without one would send one at every search.
+ */
+export function tenantIndexRequests(space: EmbeddingSpace, organizationId: string): SQL[] {
+  const key = `${space.id}:${organizationId}`;
+  const now = Date.now();
+  if (now - (tenantIndexAsked.get(key) ?? Number.NEGATIVE_INFINITY) < TENANT_INDEX_ASK_MS) return [];
+  tenantIndexAsked.delete(key);
+  tenantIndexAsked.set(key, now);
+  if (tenantIndexAsked.size > TENANT_INDEX_ASKS)
+    tenantIndexAsked.delete(tenantIndexAsked.keys().next().value as string);
+  return [requestTenantIndex(space)];
+}
 
 type PlanRow = {
   candidates: number;
