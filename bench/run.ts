@@ -4,6 +4,7 @@ import { queueBench } from './queue.ts';
 import { reembedBench } from './reembed.ts';
 import { retrievalBench } from './retrieval.ts';
 import { type Bench, type BenchRow, benchTarget } from './support.ts';
+import { tenantIndexBench } from './tenant-indexes.ts';
 import { tenantScopeBench } from './tenant-scope.ts';
 
 // Each bench prints its paths side by side with their baselines, measured in the same run.
@@ -11,6 +12,7 @@ const benches: Bench[] = [
   tenantScopeBench,
   migrateBench,
   retrievalBench,
+  tenantIndexBench,
   reembedBench,
   halfvecBench,
   queueBench,
