@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rowsOf } from '../src/client/client.ts';
+import { createDb, rowsOf } from '../src/client/client.ts';
 import { driverOf } from '../src/client/drizzle-internals.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { createDataset } from '../src/rag/datasets.ts';
@@ -175,6 +175,27 @@ describe('the cap on tenant indexes', () => {
     expect(back.dropped).toHaveLength(20);
     expect(await tenantIndexCount()).toBe(cap);
   });
+
+  // A pool of one connection is a server's: the embedded database has one session for everything.
+  it.runIf(onServer)(
+    'refuses a pool of one connection, where it would wait for itself, and runs on a pool of two',
+    async () => {
+      const url = database.current.url as string;
+      const single = createDb({ url, max: 1 });
+      const pair = createDb({ url, max: 2 });
+      try {
+        await expect(maintainTenantIndexes(single, { spaceId: space.id, minRows: MIN_ROWS })).rejects.toThrow(
+          /holds two connections at once .* this handle's pool has 1/,
+        );
+        expect(await maintainTenantIndexes(pair, { spaceId: space.id, minRows: MIN_ROWS })).toMatchObject({
+          busy: false,
+        });
+      } finally {
+        await single.close();
+        await pair.close();
+      }
+    },
+  );
 
   // Searches notify the watch on a server; the embedded database's watch looks every second instead.
   describe.runIf(onServer)('notifications of tenants the cap leaves without an index', () => {

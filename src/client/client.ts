@@ -41,7 +41,13 @@ export interface DedicatedSession extends RawSql {
 }
 
 export type DbTarget =
-  | { kind: 'server' /** host:port/database, never the password */; display: string }
+  | {
+      kind: 'server';
+      /** host:port/database, never the password */
+      display: string;
+      /** The pool's size, where `createDb` made the pool. */
+      connections?: number;
+    }
   | { kind: 'embedded'; dataDir: string };
 
 /** The embedded database, or a loopback or socket server: where development shortcuts are tolerated. */
@@ -147,11 +153,13 @@ function openHandle(options: CreateDbOptions): DbHandle {
   return embeddedHandle(openPglite(dataDir), dataDir, onStatement);
 }
 
+const DEFAULT_POOL_SIZE = 10;
+
 function serverHandle(url: string, options: CreateDbOptions): DbHandle {
   const { onStatement } = options;
   const display = describeServer(url);
   const client = postgres(url, {
-    max: options.max ?? 10,
+    max: options.max ?? DEFAULT_POOL_SIZE,
     connect_timeout: options.connectTimeout ?? 30,
     // After failed connects postgres.js refuses calls until its next attempt, by default up to 20 s
     // later: retry within 2 s, so the pool is back soon after the server is.
@@ -175,7 +183,7 @@ function serverHandle(url: string, options: CreateDbOptions): DbHandle {
   });
   return {
     db,
-    target: { kind: 'server', display },
+    target: { kind: 'server', display, connections: options.max ?? DEFAULT_POOL_SIZE },
     sql: rawOf(client),
     dedicated: async () => {
       const reserved = await client.reserve().catch(connectionFailure(display));

@@ -286,6 +286,12 @@ async function exclusively<T>(
   wait: boolean,
   fn: () => Promise<T>,
 ): Promise<T | undefined> {
+  // The lock's session stays reserved while the maintainer reads through the pool and builds on a session of its own.
+  const connections = handle.target.kind === 'server' ? handle.target.connections : undefined;
+  if (connections !== undefined && connections < 2)
+    throw new Error(
+      `tenant index maintenance holds two connections at once (its lock's session and its reads or its build), and this handle's pool has ${connections}: createDb({ max: 2 }) or more`,
+    );
   const before = inProcess.get(handle);
   let done = () => {};
   const mine = new Promise<void>((resolve) => {
