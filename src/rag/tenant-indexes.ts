@@ -30,7 +30,7 @@ export const defaultTenantIndexMinRows = (dimensions: number) => defaultWholeTen
 
 /**
  * Relation locks a search takes besides the tenant indexes (its tables, their other indexes, the
- * catalogs it reads): 36 measured for hybridSearch, with room (`test/tenant-index-cap.test.ts`).
+ * catalogs it reads): 28 to 36 measured, with room (`test/tenant-index-cap.test.ts`).
  */
 export const SEARCH_LOCKS_BESIDE_TENANT_INDEXES = 40;
 
@@ -106,9 +106,9 @@ export interface TenantIndexChanges {
  * its searches use (see `planNearest`), the largest tenants first while the table holds fewer than
  * `maxIndexes` (it drops none to make room: {@link maintainTenantIndexes} does). Idempotent;
  * builds CONCURRENTLY on a server, one at a time, so every tenant keeps searching and writing
- * meanwhile, and a search uses an index only once it is valid. Waits for another maintainer of the table (another process's
- * {@link maintainTenantIndexes}) to finish first. Run by the schema owner (index creation needs
- * the table's owner). Analyzes the table after building any, so the planner knows the tenants
+ * meanwhile, and a search uses an index only once it is valid. Waits for another maintainer of
+ * the table (another process's {@link maintainTenantIndexes}) to finish first. Run by the schema
+ * owner (index creation needs the table's owner). Analyzes the table after building any, so the planner knows the tenants
  * that grew. Returns the names of the indexes it built.
  */
 export async function ensureTenantIndexes(handle: DbHandle, input: TenantIndexOptions): Promise<string[]> {
@@ -121,8 +121,9 @@ export async function ensureTenantIndexes(handle: DbHandle, input: TenantIndexOp
  * index of a tenant whose live rows fell under half of `minRows` (datasets deleted, documents
  * removed, the organization gone) or whose place under the cap a larger tenant takes, invalid
  * leftovers of interrupted builds, and a space's shared index on a table searched through tenant
- * indexes (databases made before tenant indexes), all CONCURRENTLY. `neonhub-db maintain` runs it; {@link watchTenantIndexes} runs it as searches ask.
- * Skips a table another maintainer is working on (`busy`).
+ * indexes (databases made before tenant indexes), all CONCURRENTLY. `neonhub-db maintain` runs
+ * it; {@link watchTenantIndexes} runs it as searches ask. Skips a table another maintainer is
+ * working on (`busy`).
  */
 export async function maintainTenantIndexes(
   handle: DbHandle,
@@ -354,9 +355,9 @@ export interface WatchOptions {
  * `neonhub_tenant_indexes` with the space's id (at its commit; the payload names no tenant), and
  * this watch runs {@link maintainTenantIndexes} for that space, one space at a time, notifications
  * arriving meanwhile coalesced, and those arriving within `quietMs` of a maintenance of the space
- * that changed nothing held until that time is up. Run it where the schema owner's login is (a worker process, or
- * `neonhub-db maintain --watch`), beside the periodic `neonhub-db maintain` that catches what
- * arrived while no watch ran.
+ * that changed nothing held until that time is up. Run it where the schema owner's login is (a
+ * worker process, or `neonhub-db maintain --watch`), beside the periodic `neonhub-db maintain`
+ * that catches what arrived while no watch ran.
  */
 export async function watchTenantIndexes(
   handle: DbHandle,
