@@ -89,14 +89,13 @@ export { createLocalEmbedder, embedText } from './rag/embedder.ts';
 export * from './rag/embedding-spaces.ts';
 export * from './rag/ingest.ts';
 export * from './rag/search.ts';
+export { type TenantIndexWatch, watchTenantIndexes } from './rag/tenant-index-watch.ts';
 export {
   defaultMaxTenantIndexes,
   defaultTenantIndexMinRows,
   ensureTenantIndexes,
   maintainTenantIndexes,
   type TenantIndexChanges,
-  type TenantIndexWatch,
-  watchTenantIndexes,
 } from './rag/tenant-indexes.ts';
 export * from './reembedding/reembed-many.ts';
 export * from './reembedding/reembedding.ts';

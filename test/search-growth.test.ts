@@ -7,12 +7,8 @@ import { createLocalEmbedder } from '../src/rag/embedder.ts';
 import { registerEmbeddingSpace, tenantIndexName, vectorLiteral } from '../src/rag/embedding-spaces.ts';
 import { ingestDocument } from '../src/rag/ingest.ts';
 import { searchChunks } from '../src/rag/search.ts';
-import {
-  defaultTenantIndexMinRows,
-  maintainTenantIndexes,
-  type WatchOptions,
-  watchTenantIndexes,
-} from '../src/rag/tenant-indexes.ts';
+import { type WatchOptions, watchTenantIndexes } from '../src/rag/tenant-index-watch.ts';
+import { defaultTenantIndexMinRows, maintainTenantIndexes } from '../src/rag/tenant-indexes.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { makeTenant, makeTopics, queryTexts, rng, topicText } from './support/rag.ts';

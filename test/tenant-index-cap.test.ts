@@ -9,13 +9,13 @@ import { createLocalEmbedder } from '../src/rag/embedder.ts';
 import { registerEmbeddingSpace, tenantIndexName, vectorLiteral } from '../src/rag/embedding-spaces.ts';
 import { ingestDocument } from '../src/rag/ingest.ts';
 import { hybridSearch, searchChunks } from '../src/rag/search.ts';
+import { watchTenantIndexes } from '../src/rag/tenant-index-watch.ts';
 import {
   defaultMaxTenantIndexes,
   ensureTenantIndexes,
   maintainTenantIndexes,
   SEARCH_LOCKS_BESIDE_TENANT_INDEXES,
   type TenantIndexChanges,
-  watchTenantIndexes,
 } from '../src/rag/tenant-indexes.ts';
 import { TENANT_INDEX_CHANNEL } from '../src/rag/vector-query.ts';
 import type { EmbeddingSpace } from '../src/schema/index.ts';
@@ -119,6 +119,19 @@ describe('the cap on tenant indexes', () => {
     });
     expect(await searchOf(small.organizationId)).toEqual({ path: 'hnsw/tenant', exact: true });
     expect(await searchOf(middle.organizationId)).toEqual({ path: 'exact/no index/pending', exact: true });
+  });
+
+  it('refuses a cap that is not a whole number of indexes, naming the table, and changes nothing', async () => {
+    const before = await tenantIndexCount();
+    for (const maxIndexes of [-1, 2.5, Number.NaN])
+      await expect(
+        maintainTenantIndexes(database.current, { spaceId: space.id, minRows: MIN_ROWS, maxIndexes }),
+      ).rejects.toMatchObject({
+        name: 'InputError',
+        table: 'chunks',
+        message: expect.stringMatching(/maxIndexes must be an integer >= 0/),
+      });
+    expect(await tenantIndexCount()).toBe(before);
   });
 
   it('keeps the relation locks of a search within max_locks_per_transaction, where more tenant indexes would not', async () => {

@@ -59,7 +59,7 @@ export async function runDistribute(handle: DbHandle): Promise<void> {
 
 /** `maintain --watch`: tenant indexes built as searches ask, until SIGINT or SIGTERM. */
 async function watchUntilStopped(handle: DbHandle): Promise<void> {
-  const { watchTenantIndexes } = await import('../rag/tenant-indexes.ts');
+  const { watchTenantIndexes } = await import('../rag/tenant-index-watch.ts');
   const watch = await watchTenantIndexes(handle, {
     onMaintained: ({ spaceId, built, dropped }) => {
       if (built.length + dropped.length > 0)

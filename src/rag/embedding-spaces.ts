@@ -140,9 +140,9 @@ export function tenantIndexName(table: string, spaceId: string, organizationId: 
   return `${table}_${idTail(spaceId)}_${idTail(organizationId)}_hnsw_idx`;
 }
 
-/** A regular expression matching the names of every tenant's index of a space on a table. */
-export const tenantIndexNamePattern = (table: string, spaceId: string) =>
-  `^${table}_${idTail(spaceId)}_[0-9a-f]{12}_hnsw_idx$`;
+/** A regular expression matching the names of every tenant's index of a space (of any space without one) on a table. */
+export const tenantIndexNamePattern = (table: string, spaceId?: string) =>
+  `^${table}_${spaceId ? idTail(spaceId) : '[0-9a-f]{12}'}_[0-9a-f]{12}_hnsw_idx$`;
 
 const idTail = (id: string) => id.replaceAll('-', '').slice(-12).toLowerCase();
 

@@ -191,7 +191,7 @@ const tenantIndexed = (table: string): table is TenantIndexedTable =>
 export const TENANT_INDEX_CHANNEL = 'neonhub_tenant_indexes';
 
 /** The notification asking the maintainer to index a space's tenants: sent at commit, names no tenant. */
-export const requestTenantIndex = (space: EmbeddingSpace) =>
+const requestTenantIndex = (space: EmbeddingSpace) =>
   sql`select pg_notify(${TENANT_INDEX_CHANNEL}, ${space.id})`;
 
 /** When this process last asked for each tenant's index of a space. */
