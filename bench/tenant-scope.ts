@@ -135,8 +135,7 @@ export const tenantScopeBench: Bench = {
           measured: `withTenant + Drizzle query ${ms(unprepared.p50)} (p95 ${ms(unprepared.p95)})`,
           baseline: byHandLine(byHandAgain),
           ratio: unprepared.p50 / byHandAgain.p50,
-          target:
-            'contrast: unprepared, each call is described first (one round trip more) and planned again',
+          target: 'contrast: unprepared, each call planned again with its policy',
           ok: true,
         },
         {

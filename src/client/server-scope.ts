@@ -3,6 +3,7 @@ import { type ConnectionError, connectionFailure, TenantScopeError } from '../ba
 import type { Database, Transaction } from './client.ts';
 import { transactionOn } from './drizzle-internals.ts';
 import { attachScope, type RawScopeQuery, type Scope } from './scope-sessions.ts';
+import { wireTyped } from './wire-types.ts';
 
 // A scope on a server: a connection of its own for the scope, BEGIN and the opening sent ahead of
 // fn's statements, COMMIT with the session reset in one message, and a connection that was
@@ -56,7 +57,11 @@ export async function runServerScope<T>(
     const opened = Promise.all([
       send(connection.unsafe('BEGIN').execute()),
       // Unnamed: no statement a scope could DEALLOCATE and PREPARE again under the same name.
-      send(connection.unsafe(opening.text, opening.params() as never[], { prepare: false }).execute()),
+      send(
+        connection
+          .unsafe(opening.text, wireTyped(connection, opening.params()) as never[], { prepare: false })
+          .execute(),
+      ),
     ]);
     opened.catch(() => {});
     const scoped = scopedTransaction(db, connection);
@@ -157,7 +162,7 @@ function scopedTransaction(
   let ended = false;
   const unsafe = (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) => {
     if (ended) throw new TenantScopeError('this transaction belongs to a scope that has ended');
-    return connection.unsafe(query, params as never[], options);
+    return connection.unsafe(query, wireTyped(connection, params) as never[], options);
   };
   return {
     tx: transactionOn(db, { unsafe }),

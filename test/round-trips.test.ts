@@ -1,0 +1,102 @@
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimRuns, finishClaimedRuns } from '../src/agents/run-claims.ts';
+import { enqueueRun } from '../src/agents/run-queue.ts';
+import { createDb, type DbHandle, rowsOf } from '../src/client/client.ts';
+import { rawScopeQuery } from '../src/client/scope-sessions.ts';
+import { withTenant } from '../src/client/tenant.ts';
+import { agentRuns } from '../src/schema/index.ts';
+import { onServer, useTestDatabase, withCapture } from './support/database.ts';
+import { type QueueTenants, seedQueueTenants } from './support/tenants.ts';
+import { type WireProxy, wireProxy } from './support/wire-proxy.ts';
+
+// The package's statements are unnamed, and postgres.js describes an unnamed statement before it
+// runs when its parameters have no type: a Parse, then a Flush that waits for the server's answer,
+// a round trip of its own before the Bind. Each statement here must go out whole, Bind included.
+// Server only: PGlite runs in the process and has no wire between them.
+
+const database = useTestDatabase();
+let proxy: WireProxy;
+let handle: DbHandle;
+let queue: QueueTenants;
+
+beforeAll(async () => {
+  if (!onServer) return;
+  queue = await seedQueueTenants(database.current.db, 'wire', ['custom']);
+  proxy = await wireProxy(database.current.url ?? '');
+  handle = withCapture((onStatement) => createDb({ url: proxy.url, max: 4, onStatement }));
+});
+
+afterAll(async () => {
+  await handle?.close();
+  await proxy?.close();
+});
+
+/** Statements sent (Parse messages), and how many of them waited for a description (Flush). */
+async function sentBy(fn: () => Promise<unknown>) {
+  await fn(); // connections opened and their types loaded before counting
+  proxy.reset();
+  await fn();
+  const sent = proxy.sent();
+  return {
+    statements: sent.filter((type) => type === 'P').length,
+    described: sent.filter((type) => type === 'H').length,
+  };
+}
+
+describe.runIf(onServer)('statements on the wire', () => {
+  it('a scope sends its opening and its statements with their values, none described first', async () => {
+    const org = queue.acme;
+    const agentId = queue.agent(org, 'custom');
+    const scope = () =>
+      withTenant(handle.db, org, async (tx) => {
+        const { run } = await enqueueRun(tx, { agentId, input: { wire: true }, priority: 3 });
+        const [read] = await tx.select().from(agentRuns).where(eq(agentRuns.id, run.id));
+        const values = rowsOf<{ b: boolean; i: string; y: Buffer; n: string | null; t: string }>(
+          await tx.execute(
+            sql`select ${true}::boolean as b, ${12_345_678_901n}::int8 as i, ${Buffer.from([1, 255])}::bytea as y,
+                       ${null}::text as n, ${"it's"}::text as t`,
+          ),
+        );
+        return { run, read, values };
+      });
+    const { statements, described } = await sentBy(scope);
+    expect(statements).toBeGreaterThanOrEqual(4);
+    expect(described).toBe(0);
+    // The values arrive as they were given.
+    const { run, read, values } = await scope();
+    expect(read).toMatchObject({ id: run.id, priority: 3, input: { wire: true }, status: 'queued' });
+    expect(values).toEqual([{ b: true, i: '12345678901', y: Buffer.from([1, 255]), n: null, t: "it's" }]);
+  });
+
+  it('a worker claims and finishes in one message each', async () => {
+    const org = queue.globex;
+    const agentId = queue.agent(org, 'custom');
+    const cycle = async () => {
+      await withTenant(handle.db, org, (tx) => enqueueRun(tx, { agentId }));
+      const [claimed] = await claimRuns(handle.db, { kinds: ['custom'] });
+      if (!claimed) throw new Error('nothing claimed');
+      return finishClaimedRuns(handle.db, [{ run: claimed, result: { status: 'succeeded' } }]);
+    };
+    await cycle();
+    proxy.reset();
+    const { finished, lost } = await cycle();
+    expect(finished).toHaveLength(1);
+    expect(lost).toEqual([]);
+    const sent = proxy.sent();
+    expect(sent.filter((type) => type === 'H')).toEqual([]);
+    expect(sent.filter((type) => type === 'P').length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a value whose text depends on its column is still described first (the control)', async () => {
+    // An array is written as the parameter's type wants it (a PostgreSQL array, or JSON), which
+    // only the description tells.
+    const select = () =>
+      withTenant(handle.db, queue.acme, (tx) =>
+        rawScopeQuery(tx)('select $1::int4[] as xs', [[1, 2]], 'object'),
+      );
+    const { described } = await sentBy(select);
+    expect(described).toBe(1);
+    expect(await select()).toEqual([{ xs: [1, 2] }]);
+  });
+});

@@ -1,0 +1,68 @@
+import net from 'node:net';
+
+// A TCP proxy in front of the server that reads what its clients send, message by message: which
+// statements went out and how (a Parse, a Bind, a Flush that waits for the server's answer).
+
+const SSL_REQUEST = 80877103;
+
+export interface WireProxy {
+  /** The server's URL, through the proxy. */
+  url: string;
+  /** Type bytes of the messages clients sent since the last `reset()`, in order, all connections. */
+  sent(): string[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** Proxies `serverUrl`; the client must not ask for TLS (the proxy reads its messages). */
+export async function wireProxy(serverUrl: string): Promise<WireProxy> {
+  const target = new URL(serverUrl);
+  const sockets = new Set<net.Socket>();
+  let sent: string[] = [];
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    sockets.add(client).add(upstream);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    // The startup message (and an SSL request before it) has no type byte; every later one has.
+    let typed = false;
+    let pending = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      pending = Buffer.concat([pending, chunk]);
+      let offset = 0;
+      for (;;) {
+        const header = typed ? 5 : 8;
+        if (pending.length - offset < header) break;
+        const length = pending.readInt32BE(offset + (typed ? 1 : 0));
+        const size = typed ? 1 + length : length;
+        if (pending.length - offset < size) break;
+        if (typed) sent.push(String.fromCharCode(pending[offset] as number));
+        else if (pending.readInt32BE(offset + 4) !== SSL_REQUEST) typed = true;
+        offset += size;
+      }
+      pending = pending.subarray(offset);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const url = new URL(serverUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return {
+    url: url.toString(),
+    sent: () => [...sent],
+    reset: () => {
+      sent = [];
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
