@@ -1,9 +1,9 @@
 import type postgres from 'postgres';
 
 // postgres.js describes an unnamed statement before it runs when a parameter has no type (every
-// string and number), a round trip of its own. The package's statements are unnamed (a scope
-// prepares nothing a later scope could find), so each one paid two round trips. Typed as
-// `unknown`, a value is still typed by the server from the statement, as before, and the
+// string and number), a round trip of its own. A scope's statements and Drizzle's on the pool are
+// unnamed (a scope prepares nothing a later scope could find), so each one paid two round trips.
+// Typed as `unknown`, a value is still typed by the server from the statement, as before, and the
 // statement goes out with its Bind in one message.
 
 /** `unknown`: the server types the parameter from the statement, as for a parameter sent without a type. */
