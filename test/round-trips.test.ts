@@ -5,7 +5,7 @@ import { enqueueRun } from '../src/agents/run-queue.ts';
 import { createDb, type DbHandle, rowsOf } from '../src/client/client.ts';
 import { rawScopeQuery } from '../src/client/scope-sessions.ts';
 import { withTenant } from '../src/client/tenant.ts';
-import { agentRuns } from '../src/schema/index.ts';
+import { agentRuns, organizations } from '../src/schema/index.ts';
 import { onServer, useTestDatabase, withCapture } from './support/database.ts';
 import { type QueueTenants, seedQueueTenants } from './support/tenants.ts';
 import { type WireProxy, wireProxy } from './support/wire-proxy.ts';
@@ -86,6 +86,28 @@ describe.runIf(onServer)('statements on the wire', () => {
     const sent = proxy.sent();
     expect(sent.filter((type) => type === 'H')).toEqual([]);
     expect(sent.filter((type) => type === 'P').length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("a Drizzle transaction on the pool, its savepoints and the raw handle's statements go out whole too", async () => {
+    const org = queue.acme;
+    const { statements, described } = await sentBy(async () => {
+      const names = await handle.db.transaction(async (tx) => {
+        const [outer] = await tx
+          .select({ slug: organizations.slug })
+          .from(organizations)
+          .where(eq(organizations.id, org));
+        const inner = await tx.transaction((savepoint) =>
+          savepoint.select({ slug: organizations.slug }).from(organizations).where(eq(organizations.id, org)),
+        );
+        return [outer?.slug, inner[0]?.slug];
+      });
+      const raw = await handle.sql.query<{ slug: string }>('select slug from organizations where id = $1', [
+        org,
+      ]);
+      expect([...names, raw[0]?.slug]).toEqual(['acme', 'acme', 'acme']);
+    });
+    expect(statements).toBeGreaterThanOrEqual(3);
+    expect(described).toBe(0);
   });
 
   it('a value whose text depends on its column is still described first (the control)', async () => {

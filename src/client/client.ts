@@ -14,7 +14,7 @@ import type { KeyRing } from '../security/key-ring.ts';
 import { drizzleLine } from './drizzle-internals.ts';
 import type { LineDatabase, LineTransaction } from './drizzle-types.ts';
 import { registerScopeRuntime } from './scope-runtime.ts';
-import { wireTyped } from './wire-types.ts';
+import { wireTyped, wireTypedClient } from './wire-types.ts';
 
 export type Schema = typeof schema;
 /** A typed Drizzle database over either target (server or embedded), of the installed Drizzle line. */
@@ -179,7 +179,7 @@ function serverHandle(url: string, options: CreateDbOptions): DbHandle {
   const rawOf = (session: postgres.Sql | postgres.ReservedSql): RawSql => ({
     query: async <T>(text: string, params: unknown[] = []) =>
       (await session
-        .unsafe(text, params as postgres.ParameterOrJSON<never>[])
+        .unsafe(text, wireTyped(session, params) as postgres.ParameterOrJSON<never>[])
         .catch(connectionFailure(display))) as unknown as T[],
     exec: async (text: string) => {
       await session.unsafe(text).simple().catch(connectionFailure(display));
@@ -196,15 +196,6 @@ function serverHandle(url: string, options: CreateDbOptions): DbHandle {
     },
     close: () => client.end({ timeout: 5 }),
   };
-}
-
-/** The pool as Drizzle's client, its statements sent in one round trip each ({@link wireTyped}). */
-function wireTypedClient(client: postgres.Sql): postgres.Sql {
-  const unsafe = (text: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) =>
-    client.unsafe(text, wireTyped(client, params) as never[], options);
-  return new Proxy(client, {
-    get: (target, key) => (key === 'unsafe' ? unsafe : Reflect.get(target, key, target)),
-  });
 }
 
 function embeddedHandle(pglite: PGlite, dataDir: string, onStatement?: (text: string) => void): DbHandle {

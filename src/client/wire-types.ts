@@ -1,9 +1,9 @@
 import type postgres from 'postgres';
 
 // postgres.js describes an unnamed statement before it runs when a parameter has no type (every
-// string and number), a round trip of its own. A scope's statements and Drizzle's on the pool are
-// unnamed (a scope prepares nothing a later scope could find), so each one paid two round trips.
-// Typed as `unknown`, a value is still typed by the server from the statement, as before, and the
+// string and number), a round trip of its own. The package's statements are unnamed (a scope
+// prepares nothing a later scope could find), so each one paid two round trips. Typed as
+// `unknown`, a value is still typed by the server from the statement, as before, and the
 // statement goes out with its Bind in one message.
 
 /** `unknown`: the server types the parameter from the statement, as for a parameter sent without a type. */
@@ -29,4 +29,29 @@ export function wireTyped(sql: Pick<postgres.Sql, 'typed'>, params: readonly unk
         ? sql.typed(value, BYTEA)
         : value,
   );
+}
+
+/**
+ * `client` with its parameters typed ({@link wireTyped}): its `unsafe`, and the clients its
+ * transactions and savepoints hand their callbacks (Drizzle's transactions run on those).
+ */
+export function wireTypedClient<S extends postgres.Sql>(client: S): S {
+  const unsafe = (text: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) =>
+    client.unsafe(text, wireTyped(client, params) as never[], options);
+  // begin(fn), begin(options, fn), savepoint(fn), savepoint(name, fn): the callback comes last.
+  const wrapCallback =
+    (method: 'begin' | 'savepoint') =>
+    (...args: unknown[]) => {
+      const fn = args.at(-1) as (sql: postgres.Sql) => unknown;
+      const call = (client as unknown as Record<string, (...a: unknown[]) => unknown>)[method];
+      return call?.(...args.slice(0, -1), (sql: postgres.Sql) => fn(wireTypedClient(sql)));
+    };
+  const own: Record<PropertyKey, unknown> = {
+    unsafe,
+    begin: wrapCallback('begin'),
+    savepoint: wrapCallback('savepoint'),
+  };
+  return new Proxy(client, {
+    get: (target, key) => (key in own ? own[key] : Reflect.get(target, key, target)),
+  });
 }
