@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { tcpProxy } from './tcp-proxy.ts';
 
 // A TCP proxy in front of the server that cuts a connection at the worst moment for its client:
 // when the server says COMMIT, or gives the result of a statement that commits on its own. The
@@ -26,18 +26,8 @@ export async function commitCutProxy(
   trigger: string,
   { times = 1, at = 'commit' }: { times?: number; at?: 'commit' | 'result' | 'statement' } = {},
 ): Promise<CommitCutProxy> {
-  const target = new URL(serverUrl);
-  const sockets = new Set<net.Socket>();
   let cut = 0;
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    sockets.add(client).add(upstream);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
+  const proxy = await tcpProxy(serverUrl, (client, upstream, end) => {
     let armed = false;
     let sent = '';
     client.on('data', (chunk: Buffer) => {
@@ -79,18 +69,9 @@ export async function commitCutProxy(
       pending = pending.subarray(offset);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  const url = new URL(serverUrl);
-  url.hostname = '127.0.0.1';
-  url.port = String(port);
-  url.searchParams.set('sslmode', 'disable');
   return {
-    url: url.toString(),
+    url: proxy.url,
     cuts: () => cut,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => proxy.close(),
   };
 }

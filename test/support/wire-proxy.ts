@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { tcpProxy } from './tcp-proxy.ts';
 
 // A TCP proxy in front of the server that reads what its clients send, message by message: which
 // statements went out and how (a Parse, a Bind, a Flush that waits for the server's answer).
@@ -14,20 +14,10 @@ export interface WireProxy {
   close(): Promise<void>;
 }
 
-/** Proxies `serverUrl`; the client must not ask for TLS (the proxy reads its messages). */
+/** Proxies `serverUrl`, reading the type of each message its clients send. */
 export async function wireProxy(serverUrl: string): Promise<WireProxy> {
-  const target = new URL(serverUrl);
-  const sockets = new Set<net.Socket>();
   let sent: string[] = [];
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    sockets.add(client).add(upstream);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
+  const proxy = await tcpProxy(serverUrl, (client, upstream) => {
     upstream.on('data', (chunk: Buffer) => client.write(chunk));
     // The startup message (and an SSL request before it) has no type byte; every later one has.
     let typed = false;
@@ -49,20 +39,12 @@ export async function wireProxy(serverUrl: string): Promise<WireProxy> {
       pending = pending.subarray(offset);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  const url = new URL(serverUrl);
-  url.hostname = '127.0.0.1';
-  url.port = String(port);
   return {
-    url: url.toString(),
+    url: proxy.url,
     sent: () => [...sent],
     reset: () => {
       sent = [];
     },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => proxy.close(),
   };
 }
