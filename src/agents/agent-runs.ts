@@ -129,6 +129,9 @@ export function updateRun(
   });
 }
 
+/** The attempt a worker holds a run under (1 to 100), as `claimRuns` gave it. */
+export const runAttemptSchema = z.int().min(1).max(100);
+
 export const finishRunInputSchema = updateAgentRunBaseSchema
   .pick({
     output: true,
@@ -145,7 +148,7 @@ export const finishRunInputSchema = updateAgentRunBaseSchema
   .extend({
     status: z.enum(terminalRunStatuses),
     /** The attempt a worker claimed (`claimRuns`): the finish is refused once another claim took the run over. */
-    attempt: z.int().min(1).max(100).optional(),
+    attempt: runAttemptSchema.optional(),
   });
 export type FinishRunInput = z.input<typeof finishRunInputSchema>;
 

@@ -9,7 +9,7 @@ import { runtimeOf } from '../client/scope-runtime.ts';
 import { scopeOf } from '../client/scope-sessions.ts';
 import { assertUuid } from '../client/tenant.ts';
 import { agentKinds, type JsonObject } from '../schema/index.ts';
-import type { FinishRunInput } from './agent-runs.ts';
+import { type FinishRunInput, runAttemptSchema } from './agent-runs.ts';
 import { type ClaimedRun, finishRow } from './run-leases.ts';
 import type { AgentKind } from './run-queue.ts';
 
@@ -175,7 +175,7 @@ export async function finishClaimedRuns(
   items.forEach(({ run, result }, index) => {
     assertUuid(run.organizationId, 'organizationId');
     assertUuid(run.runId, 'runId');
-    const attempt = parseInput(z.int().min(1).max(100), run.attempt, 'agent_runs', 'attempt');
+    const attempt = parseInput(runAttemptSchema, run.attempt, 'agent_runs', 'attempt');
     const row = finishRow(attempt, run.runId, result, index);
     // As the database spells the tenant in the message the proof signs.
     const org = run.organizationId.toLowerCase();

@@ -7,11 +7,12 @@ import { rowsOf, type Transaction } from '../client/client.ts';
 import { assertUuid, currentTenant } from '../client/tenant.ts';
 import { type AgentRun, agentRuns, type ExecutionError, type JsonObject } from '../schema/index.ts';
 import { executionErrorSchema } from '../validators/agents.ts';
-import type { FinishRunInput } from './agent-runs.ts';
 import {
+  type FinishRunInput,
   finishRunInputSchema,
   RUN_QUEUE_HOLD,
   RUN_SLOT_FREED,
+  runAttemptSchema,
   runQueueWake,
   updateRun,
 } from './agent-runs.ts';
@@ -35,6 +36,8 @@ export interface ClaimedRun {
   leaseExpiresAt: Date;
 }
 
+const leaseSecondsSchema = z.int().min(1).max(86_400);
+
 /** A claimed run named in its tenant's scope; the scope must be the run's tenant. */
 function heldRun(tx: Transaction, claim: Pick<ClaimedRun, 'organizationId' | 'runId' | 'attempt'>) {
   assertUuid(claim.runId, 'runId');
@@ -43,7 +46,7 @@ function heldRun(tx: Transaction, claim: Pick<ClaimedRun, 'organizationId' | 'ru
       `run ${claim.runId} belongs to organization ${claim.organizationId}: open its scope (withTenant(db, run.organizationId, fn))`,
     );
   }
-  return parseInput(z.int().min(1).max(100), claim.attempt, 'agent_runs', 'attempt');
+  return parseInput(runAttemptSchema, claim.attempt, 'agent_runs', 'attempt');
 }
 
 /**
@@ -58,7 +61,7 @@ export async function heartbeatRun(
 ): Promise<{ leaseExpiresAt: Date; cancelRequested: boolean }> {
   const attempt = heldRun(tx, claim);
   const leaseSeconds = parseInput(
-    z.int().min(1).max(86_400),
+    leaseSecondsSchema,
     options.leaseSeconds ?? 60,
     'agent_runs',
     'leaseSeconds',
