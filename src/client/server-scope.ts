@@ -59,7 +59,9 @@ export async function runServerScope<T>(
       // Unnamed: no statement a scope could DEALLOCATE and PREPARE again under the same name.
       send(
         connection
-          .unsafe(opening.text, wireTyped(connection, opening.params()) as never[], { prepare: false })
+          .unsafe(opening.text, wireTyped(connection, opening.params(), { strings: true }) as never[], {
+            prepare: false,
+          })
           .execute(),
       ),
     ]);

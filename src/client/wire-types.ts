@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { drizzleLine } from '../schema/drizzle-line.ts';
 
 // postgres.js describes an unnamed statement before it runs when a parameter has no type (every
 // string and number), a round trip of its own. The package's statements are unnamed (a scope
@@ -11,16 +12,29 @@ const UNKNOWN = 705;
 const BYTEA = 17;
 
 /**
+ * Drizzle 1.0 hands a json column's value to postgres.js as it is, and postgres.js writes a string
+ * as a JSON string only once the description says json: there a string keeps no type (and its
+ * statement is described), so `"plain"` stays a JSON string rather than invalid JSON text. Drizzle
+ * 0.45 writes JSON text itself.
+ */
+const STRINGS_TYPED = drizzleLine === '0.45';
+
+/**
  * The parameters with the types that let postgres.js send their statement without describing it
  * first: text-like values as `unknown`, bytes as `bytea`. Dates, arrays and objects keep no type:
  * their text depends on the column (a JSON array and a PostgreSQL array are written differently),
- * which only the description tells.
+ * which only the description tells; so do strings on Drizzle 1.0 ({@link STRINGS_TYPED}) unless
+ * `strings` says the statement has no json parameter.
  */
-export function wireTyped(sql: Pick<postgres.Sql, 'typed'>, params: readonly unknown[] | undefined) {
+export function wireTyped(
+  sql: Pick<postgres.Sql, 'typed'>,
+  params: readonly unknown[] | undefined,
+  { strings = STRINGS_TYPED }: { strings?: boolean } = {},
+) {
   if (!params || params.length === 0) return params as unknown[] | undefined;
   return params.map((value) =>
     value === null ||
-    typeof value === 'string' ||
+    (strings && typeof value === 'string') ||
     typeof value === 'number' ||
     typeof value === 'bigint' ||
     typeof value === 'boolean'
