@@ -10,7 +10,7 @@ import { scopeOf } from '../client/scope-sessions.ts';
 import { assertUuid } from '../client/tenant.ts';
 import { agentKinds, type JsonObject } from '../schema/index.ts';
 import { type FinishRunInput, runAttemptSchema } from './agent-runs.ts';
-import { type ClaimedRun, finishRow } from './run-leases.ts';
+import { type ClaimedRun, finishRow, leaseSecondsSchema } from './run-leases.ts';
 import type { AgentKind } from './run-queue.ts';
 
 // A worker's calls across tenants, which it makes as no tenant: each goes through one of the
@@ -31,7 +31,7 @@ export interface ClaimRunsOptions {
 const claimOptionsSchema = z.object({
   kinds: z.array(z.enum(agentKinds)).min(1).optional(),
   limit: z.int().min(1).max(1000).default(1),
-  leaseSeconds: z.int().min(1).max(86_400).default(60),
+  leaseSeconds: leaseSecondsSchema.default(60),
   perTenantLimit: z.int().min(1).optional(),
 });
 

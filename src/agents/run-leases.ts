@@ -36,7 +36,8 @@ export interface ClaimedRun {
   leaseExpiresAt: Date;
 }
 
-const leaseSecondsSchema = z.int().min(1).max(86_400);
+/** How long a worker holds a run before another claim may take it back (1 s to a day). */
+export const leaseSecondsSchema = z.int().min(1).max(86_400);
 
 /** A claimed run named in its tenant's scope; the scope must be the run's tenant. */
 function heldRun(tx: Transaction, claim: Pick<ClaimedRun, 'organizationId' | 'runId' | 'attempt'>) {

@@ -14,7 +14,7 @@ import type { KeyRing } from '../security/key-ring.ts';
 import { drizzleLine } from './drizzle-internals.ts';
 import type { LineDatabase, LineTransaction } from './drizzle-types.ts';
 import { registerScopeRuntime } from './scope-runtime.ts';
-import { wireTyped, wireTypedClient } from './wire-types.ts';
+import { wireTypedClient } from './wire-types.ts';
 
 export type Schema = typeof schema;
 /** A typed Drizzle database over either target (server or embedded), of the installed Drizzle line. */
@@ -159,27 +159,27 @@ const DEFAULT_POOL_SIZE = 10;
 function serverHandle(url: string, options: CreateDbOptions): DbHandle {
   const { onStatement } = options;
   const display = describeServer(url);
-  const client = postgres(url, {
-    max: options.max ?? DEFAULT_POOL_SIZE,
-    connect_timeout: options.connectTimeout ?? 30,
-    // After failed connects postgres.js refuses calls until its next attempt, by default up to 20 s
-    // later: retry within 2 s, so the pool is back soon after the server is.
-    backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 2),
-    ...(options.queryTimeout && { query_timeout: options.queryTimeout }),
-    onnotice: () => {},
-    ...(onStatement && {
-      debug: (_connection: number, text: string, parameters: unknown[]) => onStatement(text, parameters),
+  // Typed once here: Drizzle, the raw handle and scopes' reserved connections all send through it.
+  const client = wireTypedClient(
+    postgres(url, {
+      max: options.max ?? DEFAULT_POOL_SIZE,
+      connect_timeout: options.connectTimeout ?? 30,
+      // After failed connects postgres.js refuses calls until its next attempt, by default up to 20 s
+      // later: retry within 2 s, so the pool is back soon after the server is.
+      backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 2),
+      ...(options.queryTimeout && { query_timeout: options.queryTimeout }),
+      onnotice: () => {},
+      ...(onStatement && {
+        debug: (_connection: number, text: string, parameters: unknown[]) => onStatement(text, parameters),
+      }),
+      connection: { application_name: 'neonhub-db' },
     }),
-    connection: { application_name: 'neonhub-db' },
-  });
-  const db = drizzlePostgres({
-    client: wireTypedClient(client),
-    ...relationalOptions,
-  }) as unknown as Database;
+  );
+  const db = drizzlePostgres({ client, ...relationalOptions }) as unknown as Database;
   const rawOf = (session: postgres.Sql | postgres.ReservedSql): RawSql => ({
     query: async <T>(text: string, params: unknown[] = []) =>
       (await session
-        .unsafe(text, wireTyped(session, params) as postgres.ParameterOrJSON<never>[])
+        .unsafe(text, params as postgres.ParameterOrJSON<never>[])
         .catch(connectionFailure(display))) as unknown as T[],
     exec: async (text: string) => {
       await session.unsafe(text).simple().catch(connectionFailure(display));

@@ -56,7 +56,8 @@ export async function runServerScope<T>(
     // the transaction, so none of fn's statements can run without its ticket.
     const opened = Promise.all([
       send(connection.unsafe('BEGIN').execute()),
-      // Unnamed: no statement a scope could DEALLOCATE and PREPARE again under the same name.
+      // Unnamed: no statement a scope could DEALLOCATE and PREPARE again under the same name. Its
+      // values are the package's own, never JSON: typed on either Drizzle line (src/client/wire-types.ts).
       send(
         connection
           .unsafe(opening.text, wireTyped(connection, opening.params(), { strings: true }) as never[], {
@@ -164,7 +165,7 @@ function scopedTransaction(
   let ended = false;
   const unsafe = (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) => {
     if (ended) throw new TenantScopeError('this transaction belongs to a scope that has ended');
-    return connection.unsafe(query, wireTyped(connection, params) as never[], options);
+    return connection.unsafe(query, params as never[], options);
   };
   return {
     tx: transactionOn(db, { unsafe }),

@@ -45,26 +45,29 @@ export function wireTyped(
   );
 }
 
+type WireClient = Pick<postgres.Sql, 'unsafe' | 'typed'>;
+
 /**
- * `client` with its parameters typed ({@link wireTyped}): its `unsafe`, and the clients its
- * transactions and savepoints hand their callbacks (Drizzle's transactions run on those).
+ * `client` with its parameters typed ({@link wireTyped}): its `unsafe`, the connections it
+ * reserves, and the clients its transactions and savepoints hand their callbacks (Drizzle's
+ * transactions run on those). `createDb` wraps its pool once, so every statement of the handle
+ * (Drizzle's, the raw handle's, a scope's on its reserved connection) goes out this way.
  */
-export function wireTypedClient<S extends postgres.Sql>(client: S): S {
-  const unsafe = (text: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) =>
-    client.unsafe(text, wireTyped(client, params) as never[], options);
-  // begin(fn), begin(options, fn), savepoint(fn), savepoint(name, fn): the callback comes last.
-  const wrapCallback =
-    (method: 'begin' | 'savepoint') =>
-    (...args: unknown[]) => {
-      const fn = args.at(-1) as (sql: postgres.Sql) => unknown;
-      const call = (client as unknown as Record<string, (...a: unknown[]) => unknown>)[method];
-      return call?.(...args.slice(0, -1), (sql: postgres.Sql) => fn(wireTypedClient(sql)));
-    };
+export function wireTypedClient<S extends WireClient>(client: S): S {
+  const methods = client as unknown as Record<string, (...args: unknown[]) => unknown>;
   const own: Record<PropertyKey, unknown> = {
-    unsafe,
-    begin: wrapCallback('begin'),
-    savepoint: wrapCallback('savepoint'),
+    unsafe: (text: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) =>
+      client.unsafe(text, wireTyped(client, params) as never[], options),
   };
+  // begin(fn), begin(options, fn), savepoint(fn), savepoint(name, fn): the callback comes last.
+  for (const method of ['begin', 'savepoint'])
+    if (typeof methods[method] === 'function')
+      own[method] = (...args: unknown[]) => {
+        const fn = args.at(-1) as (sql: WireClient) => unknown;
+        return methods[method]?.(...args.slice(0, -1), (sql: WireClient) => fn(wireTypedClient(sql)));
+      };
+  if (typeof methods.reserve === 'function')
+    own.reserve = async () => wireTypedClient((await methods.reserve?.()) as WireClient);
   return new Proxy(client, {
     get: (target, key) => (key in own ? own[key] : Reflect.get(target, key, target)),
   });
