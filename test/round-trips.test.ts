@@ -33,13 +33,17 @@ afterAll(async () => {
   await proxy?.close();
 });
 
-/** Statements sent (Parse messages), and how many of them waited for a description (Flush). */
-async function sentBy(fn: () => Promise<unknown>) {
+/**
+ * What `fn`'s second call sent: its statements (Parse messages) and how many of them waited for a
+ * description (Flush); and what it returned.
+ */
+async function sentBy<T>(fn: () => Promise<T>) {
   await fn(); // connections opened and their types loaded before counting
   proxy.reset();
-  await fn();
+  const result = await fn();
   const sent = proxy.sent();
   return {
+    result,
     statements: sent.filter((type) => type === 'P').length,
     described: sent.filter((type) => type === 'H').length,
   };
@@ -75,11 +79,11 @@ describe.runIf(onServer && drizzleLine === '0.45')('statements on the wire, Driz
         );
         return { run, read, values };
       });
-    const { statements, described } = await sentBy(scope);
+    const { result, statements, described } = await sentBy(scope);
     expect(statements).toBeGreaterThanOrEqual(4);
     expect(described).toBe(0);
     // The values arrive as they were given.
-    const { run, read, values } = await scope();
+    const { run, read, values } = result;
     expect(read).toMatchObject({ id: run.id, priority: 3, input: { wire: true }, status: 'queued' });
     expect(values).toEqual([{ b: true, i: '12345678901', y: Buffer.from([1, 255]), n: null, t: "it's" }]);
   });
@@ -93,14 +97,35 @@ describe.runIf(onServer && drizzleLine === '0.45')('statements on the wire, Driz
       if (!claimed) throw new Error('nothing claimed');
       return finishClaimedRuns(handle.db, [{ run: claimed, result: { status: 'succeeded' } }]);
     };
-    await cycle();
-    proxy.reset();
-    const { finished, lost } = await cycle();
-    expect(finished).toHaveLength(1);
-    expect(lost).toEqual([]);
-    const sent = proxy.sent();
-    expect(sent.filter((type) => type === 'H')).toEqual([]);
-    expect(sent.filter((type) => type === 'P').length).toBeGreaterThanOrEqual(4);
+    const { result, statements, described } = await sentBy(cycle);
+    expect(result.finished).toHaveLength(1);
+    expect(result.lost).toEqual([]);
+    expect(statements).toBeGreaterThanOrEqual(4);
+    expect(described).toBe(0);
+  });
+
+  it('a value the server refuses fails its statement alone: the scope goes on past a savepoint', async () => {
+    // Typed values reach the server as they are: a NUL and year 0 are refused there, by name, as
+    // before; a lone surrogate is written as U+FFFD, as postgres.js writes every string.
+    const { result, described } = await sentBy(() =>
+      withTenant(handle.db, queue.acme, async (tx) => {
+        const refusals: string[] = [];
+        for (const bad of [sql`select ${'a\u0000b'}::text`, sql`select ${'0000-01-01'}::date`])
+          await tx
+            .transaction((savepoint) => savepoint.execute(bad))
+            // Drizzle wraps the server's error: its cause says what was refused.
+            .catch((error: Error) => refusals.push(String((error.cause as Error | undefined)?.message)));
+        const after = rowsOf<{ s: string; n: number }>(
+          await tx.execute(sql`select ${'x\ud800y'}::text as s, ${7}::int as n`),
+        );
+        return { refusals, after };
+      }),
+    );
+    expect(result.refusals).toHaveLength(2);
+    expect(result.refusals[0]).toMatch(/0x00/);
+    expect(result.refusals[1]).toMatch(/out of range|0000-01-01/);
+    expect(result.after).toEqual([{ s: 'x\ufffdy', n: 7 }]);
+    expect(described).toBe(0);
   });
 
   it("a Drizzle transaction on the pool, its savepoints and the raw handle's statements go out whole too", async () => {
