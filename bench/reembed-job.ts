@@ -22,9 +22,10 @@ const send = (message: ReembedJobMessage) =>
   new Promise<void>((resolve) => (process.send ? process.send(message, () => resolve()) : resolve()));
 
 /**
- * Every move embedded, two at a time (as the bulk path keeps two batches in flight on a server),
- * each tenant's index of the new space built as soon as its moves are embedded (`reembedMany`);
- * `report` hears progress.
+ * Every move embedded, one at a time, each tenant's index of the new space built as soon as its
+ * moves are embedded (`reembedMany`); `report` hears progress. One move, not two: the embedder
+ * here runs on the server's own two cores, and a second move only took CPU from the builds (the
+ * longer path) and from the searches.
  */
 export async function moveEverything(
   handle: DbHandle,
@@ -39,7 +40,7 @@ export async function moveEverything(
   await reembedMany(handle, {
     moves: job.moves.map((move) => ({ organizationId: move.organizationId, migrationId: move.id })),
     embedder,
-    concurrency: 2,
+    concurrency: 1,
     batchSize: 1000,
     onMoved: async (done) => {
       moved += done.embeddedRows;
@@ -56,8 +57,8 @@ export async function moveEverything(
 // Forked: the moves come as the first message, the outcome goes back before the process ends.
 if (process.send)
   process.once('message', (job: ReembedJob) => {
-    // Two moves and a build's two sessions (its lock's and its own).
-    const handle = createDb({ url: job.url, max: 4 });
+    // A move and a build's two sessions (its lock's and its own).
+    const handle = createDb({ url: job.url, max: 3 });
     moveEverything(handle, job, (moved, ms) => send({ kind: 'progress', moved, ms }))
       .then((done) => send({ kind: 'done', ...done }))
       .catch((error: unknown) =>

@@ -89,6 +89,11 @@ export interface TenantIndexOptions {
   workers?: number;
   /** Called before each build, with the index name (progress). */
   onBuild?: (name: string) => void;
+  /**
+   * Analyze the table once something was built (default true); false for a caller that builds
+   * many tenants' indexes one call at a time and analyzes once at the end.
+   */
+  analyze?: boolean;
 }
 
 export interface TenantIndexChanges {
@@ -200,7 +205,8 @@ async function reconcile(
     }
     // A tenant that just grew past the threshold may be one the statistics have not seen: the
     // planner would expect one row of it, and match all of its chunks' text rather than ask the GIN index.
-    if (changes.built.length > 0) await handle.sql.query(`analyze public.${table}`);
+    if (changes.built.length > 0 && input.analyze !== false)
+      await handle.sql.query(`analyze public.${table}`);
     return changes;
   });
 }

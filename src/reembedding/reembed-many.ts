@@ -13,8 +13,10 @@ export interface ReembedManyInput {
   moves: { organizationId: string; migrationId: string }[];
   embedder: ReembedEmbedder;
   /**
-   * Moves embedded at a time (default 2: one embeds while the other's batch is written). The
-   * handle needs `concurrency + 2` connections: a build holds two (its lock's and its own).
+   * Moves embedded at a time (default 2: one waits on the embedder while the other's batch is
+   * written); 1 when the embedder computes on the database's own cores, where a second move only
+   * takes CPU from the builds and the searches. The handle needs `concurrency + 2` connections: a
+   * build holds two (its lock's and its own).
    */
   concurrency?: number;
   batchSize?: number;
@@ -28,7 +30,8 @@ export interface ReembedManyInput {
  * and each tenant's index of its new space built once, as soon as the last of the tenant's moves
  * is embedded: one build at a time on its own backend ({@link REEMBED_BUILD_WORKERS}), beside the
  * moves still embedding, so the builds' CPU overlaps the embedding's instead of following it, and
- * a core stays with the searches. `analyze chunk_embeddings` once at the end. Returns the moves.
+ * a core stays with the searches. No build analyzes the table; `analyze chunk_embeddings` runs once
+ * at the end. Returns the moves.
  */
 export async function reembedMany(handle: DbHandle, input: ReembedManyInput): Promise<Reembedding[]> {
   const concurrency = input.concurrency ?? 2;

@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import type { DbHandle } from '../client/client.ts';
 import { ensureTenantIndexes } from '../rag/tenant-indexes.ts';
 
@@ -33,8 +32,6 @@ export async function buildReembeddingIndex(
   spaceId: string,
   options: ReembeddingIndexOptions = {},
 ): Promise<string[]> {
-  const { analyze = true, workers = REEMBED_BUILD_WORKERS, ...rest } = options;
-  const built = await ensureTenantIndexes(handle, { spaceId, table: 'chunk_embeddings', workers, ...rest });
-  if (built.length > 0 && analyze) await handle.db.execute(sql`analyze chunk_embeddings`);
-  return built;
+  const { workers = REEMBED_BUILD_WORKERS, ...rest } = options;
+  return ensureTenantIndexes(handle, { spaceId, table: 'chunk_embeddings', workers, ...rest });
 }
