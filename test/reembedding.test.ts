@@ -640,4 +640,35 @@ describe('re-embedding many moves', () => {
     // Two builds, one analyze at the end: a build's own analyze reads the whole table each time.
     expect((await analyzed()) ?? 0).toBe((analyzedBefore ?? 0) + 1);
   });
+
+  it('gives a tenant its index once its rows in the new space pass the threshold across calls, and none before', async () => {
+    const handle = database.current;
+    const [split] = (await loadCorpus(handle.db, oldSpace.id, [{ slug: 'split', datasets: [80, 60] }])) as [
+      CorpusTenant,
+    ];
+    const ownIndex = tenantIndexName('chunk_embeddings', newSpace.id, split.organizationId);
+    const indexed = async () =>
+      rowsOf<{ valid: boolean }>(
+        await handle.db.execute(
+          sql`select indisvalid as valid from pg_index where indexrelid = to_regclass(${`public.${ownIndex}`})`,
+        ),
+      );
+    const moveOne = async (datasetId: string) => {
+      const move = await withTenant(handle.db, split.organizationId, (tx) =>
+        startReembedding(tx, { datasetId, toSpaceId: newSpace.id }),
+      );
+      return reembedMany(handle, {
+        moves: [{ organizationId: split.organizationId, migrationId: move.id }],
+        embedder: newEmbedder,
+        tenantIndexMinRows: 100,
+      });
+    };
+    const [first, second] = split.datasets;
+    // 80 rows: under the threshold, searched exactly.
+    expect((await moveOne(first?.id ?? '')).map((move) => move.embeddedRows)).toEqual([80]);
+    expect(await indexed()).toEqual([]);
+    // 60 more in another call: this call's moves alone are under it, the tenant's 140 rows are not.
+    expect((await moveOne(second?.id ?? '')).map((move) => move.embeddedRows)).toEqual([60]);
+    expect(await indexed()).toEqual([{ valid: true }]);
+  });
 });
