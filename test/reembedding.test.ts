@@ -11,6 +11,8 @@ import { ingestDocument } from '../src/rag/ingest.ts';
 import { explainSearchChunks, searchChunks } from '../src/rag/search.ts';
 import { reembedMany } from '../src/reembedding/reembed-many.ts';
 import { getReembedding, startReembedding } from '../src/reembedding/reembedding.ts';
+import { nextRows } from '../src/reembedding/reembedding-batch.ts';
+import { loadMove } from '../src/reembedding/reembedding-moves.ts';
 import { compareSpaces } from '../src/reembedding/reembedding-overlap.ts';
 import { type ReembedEmbedder, reembed } from '../src/reembedding/reembedding-run.ts';
 import {
@@ -22,6 +24,7 @@ import type { EmbeddingSpace } from '../src/schema/index.ts';
 import { localEmbedder, NEXT_LOCAL_EMBEDDING_SPACE } from '../src/seed/brand.ts';
 import { onServer, useTestDatabase } from './support/database.ts';
 import { failure } from './support/errors.ts';
+import { nodesOf, planOf } from './support/plans.ts';
 import { type CorpusTenant, loadCorpus, localSpace, queryTexts, rng } from './support/rag.ts';
 
 const database = useTestDatabase();
@@ -670,5 +673,65 @@ describe('re-embedding many moves', () => {
     // 60 more in another call: this call's moves alone are under it, the tenant's 140 rows are not.
     expect((await moveOne(second?.id ?? '')).map((move) => move.embeddedRows)).toEqual([60]);
     expect(await indexed()).toEqual([{ valid: true }]);
+  });
+});
+
+describe('re-embedding a large dataset', () => {
+  it('reads one batch of chunks per batch wherever its cursor stands, each checked by one primary-key probe', async () => {
+    const handle = database.current;
+    const { db } = handle;
+    const [walk] = (await loadCorpus(db, oldSpace.id, [{ slug: 'walk', datasets: [1200, 300] }])) as [
+      CorpusTenant,
+    ];
+    const [large, small] = walk.datasets.map((d) => d.id);
+    // The chunks' statistics current; a space those of chunk_embeddings may not have seen yet,
+    // holding the small dataset's 300 vectors.
+    await db.execute(sql`analyze chunks`);
+    const dimensions = NEXT_LOCAL_EMBEDDING_SPACE.dimensions;
+    const walkSpace = await registerEmbeddingSpace(db, { provider: 'walk', model: 'walk-v1', dimensions });
+    const walkEmbedder = { ...createLocalEmbedder(dimensions), provider: 'walk', model: 'walk-v1' };
+    await db.execute(sql`analyze chunk_embeddings`);
+    const first = await withTenant(db, walk.organizationId, (tx) =>
+      startReembedding(tx, { datasetId: small ?? '', toSpaceId: walkSpace.id }),
+    );
+    await reembed(handle, {
+      organizationId: walk.organizationId,
+      migrationId: first.id,
+      embedder: walkEmbedder,
+      index: 'incremental',
+    });
+    const plan = await withTenant(db, walk.organizationId, async (tx) => {
+      const { id } = await startReembedding(tx, { datasetId: large ?? '', toSpaceId: walkSpace.id });
+      const ids = rowsOf<{ id: string }>(
+        await tx.execute(
+          sql`select id from chunks where organization_id = ${walk.organizationId} and dataset_id = ${large} order by id`,
+        ),
+      ).map((row) => row.id);
+      // A tenth into the dataset: 1,100 rows after the cursor, a batch of 50 taken.
+      const m = { ...(await loadMove(tx, id)), cursor: ids[99] ?? null };
+      const [row] = rowsOf<{ 'QUERY PLAN': unknown }>(
+        await tx.execute(
+          sql`explain (analyze, buffers, format json) ${nextRows(m, sql`x.id > ${m.cursor}::uuid`, 50)}`,
+        ),
+      );
+      return planOf(row);
+    });
+    const nodes = nodesOf(plan);
+    const scans = (table: string) => nodes.filter((node) => node['Relation Name'] === table);
+    const [chunkScan, ...moreChunkScans] = scans('chunks');
+    const read = (chunkScan?.['Actual Rows'] ?? 0) + (chunkScan?.['Rows Removed by Filter'] ?? 0);
+    // About one batch of chunks read, not the 1,100 after the cursor (each batch reading all of
+    // them made a move of n chunks read n²/2)...
+    expect(moreChunkScans).toEqual([]);
+    expect(read).toBeGreaterThanOrEqual(50);
+    expect(read).toBeLessThanOrEqual(100);
+    // ...and each checked by one probe of the primary key, none reading the tenant's vectors of the space.
+    expect(
+      scans('chunk_embeddings').map((node) => [
+        node['Index Name'],
+        node['Actual Rows'],
+        node['Actual Loops'],
+      ]),
+    ).toEqual([['chunk_embeddings_pkey', 0, read]]);
   });
 });

@@ -142,6 +142,21 @@ async function writeBatch(
 const sameRows = (a: SourceRow[], b: SourceRow[]) =>
   a.length === b.length && a.every((row, i) => row.id === b[i]?.id && row.hash === b[i]?.hash);
 
+/**
+ * The next `batchSize` rows of a move in `range` (SQL over the row alias `x`) without a current
+ * vector in the new space, in id order: for a dataset, a walk of its chunks from the cursor that
+ * stops at the batch's last row (`chunks_dataset_id_id_idx`), one probe each.
+ */
+export const nextRows = (m: Move, range: SQL, batchSize: number): SQL => {
+  const source = sourceOf(m);
+  return sql`
+    select x.id, ${source.fingerprint} as hash, ${source.columns}
+    from ${sql.identifier(source.table)} x
+    where ${source.rows(m)} and ${range} and not ${source.fresh(m)}
+    order by x.id
+    limit ${batchSize}`;
+};
+
 /** Below every id: where a move's first pass starts. */
 const NO_ROW = '00000000-0000-0000-0000-000000000000';
 
@@ -170,12 +185,7 @@ export async function step(
   const source = sourceOf(m);
   const pick = async (range: SQL) =>
     rowsOf<Record<string, unknown> & { id: string; hash: string }>(
-      await tx.execute(sql`
-        select x.id, ${source.fingerprint} as hash, ${source.columns}
-        from ${sql.identifier(source.table)} x
-        where ${source.rows(m)} and ${range} and not ${source.fresh(m)}
-        order by x.id
-        limit ${batchSize}`),
+      await tx.execute(nextRows(m, range, batchSize)),
     );
   const cursor = m.cursor ?? NO_ROW;
   let picked = await pick(sql`x.id > ${cursor}::uuid`);

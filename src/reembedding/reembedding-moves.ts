@@ -52,7 +52,7 @@ export interface Source {
   /** The columns {@link text} reads. */
   columns: SQL;
   text(row: Record<string, unknown>): string;
-  /** The row has a current vector in the new space. */
+  /** The row has a current vector in the new space (a boolean, never null). */
   fresh(m: Move): SQL;
 }
 
@@ -64,9 +64,13 @@ export const datasetSource: Source = {
   fingerprint: sql`x.content_hash`,
   columns: sql`x.content, x.token_count`,
   text: (row) => String(row.content),
-  fresh: (m) => sql`exists (select 1 from chunk_embeddings e where e.organization_id = ${org(m)}
+  // One primary-key probe per row, whatever the statistics say: a scalar subquery stays a per-row
+  // subplan (an EXISTS became a hash join over all the tenant's vectors of the space, every batch,
+  // while the statistics had not seen the space), and the space, compared as text, leaves the
+  // probe no index but (organization_id, id) (a space index scan per row, once they had).
+  fresh: (m) => sql`(select e.content_hash from chunk_embeddings e where e.organization_id = ${org(m)}
     and e.organization_id = x.organization_id and e.id = x.id
-    and e.embedding_space_id = ${m.toSpaceId}::uuid and e.content_hash = x.content_hash)`,
+    and e.embedding_space_id::text = ${m.toSpaceId}::uuid::text) is not distinct from x.content_hash`,
 };
 
 const staged = (fingerprint: SQL) => (m: Move) =>
@@ -187,9 +191,7 @@ export async function counts(
   remaining?: number,
 ): Promise<{ total: number; remaining: number }> {
   const source = sourceOf(m);
-  // The rows without a current vector counted in a WHERE of their own, which the planner turns
-  // into an anti join; as an aggregate's FILTER the check ran as a subplan per row, whose index a
-  // table's statistics changed by a move's index builds could turn into a scan per row.
+  // The rows without a current vector counted in a WHERE of their own, the check a probe per row.
   const left =
     remaining === undefined
       ? sql`(select count(*) from ${sql.identifier(source.table)} x where ${source.rows(m)} and not ${source.fresh(m)})::int`

@@ -206,6 +206,10 @@ export const chunks = tenantTable(
     }).onDelete('no action'),
     // Also the candidate count and exact path of filtered search (tenant, datasets, space).
     index('chunks_dataset_id_embedding_space_id_idx').on(t.datasetId, t.embeddingSpaceId, t.organizationId),
+    // A re-embedding's walk through one dataset in id order from its cursor, a batch at a time
+    // (without it each batch read every row of the dataset after the cursor); led by the dataset,
+    // as every index but the primary key is (drizzle/0038), so no lookup by id takes it.
+    index('chunks_dataset_id_id_idx').on(t.datasetId, t.organizationId, t.id),
     uniqueIndex('chunks_organization_id_document_id_ordinal_key').on(
       t.documentId,
       t.ordinal,

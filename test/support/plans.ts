@@ -1,7 +1,11 @@
 // Reading EXPLAIN (analyze, buffers, format json) output: what a statement read and through which indexes.
 
 export type PlanNode = {
+  'Node Type'?: string;
+  'Relation Name'?: string;
   'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
   'Shared Hit Blocks': number;
   'Shared Read Blocks': number;
   'Index Name'?: string;
@@ -22,3 +26,6 @@ export const indexesOf = (plan: PlanNode): string[] => [
   ...(plan['Index Name'] ? [plan['Index Name']] : []),
   ...(plan.Plans ?? []).flatMap(indexesOf),
 ];
+
+/** Every node of the plan, top down (subplans included). */
+export const nodesOf = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
