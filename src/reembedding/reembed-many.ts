@@ -30,10 +30,10 @@ export interface ReembedManyInput {
  * Every move embedded, `concurrency` at a time (each as {@link reembed} with `index: 'deferred'`),
  * and each tenant's index of its new space built once, as soon as the last of the tenant's moves
  * is embedded (tenants whose moves cover fewer than `tenantIndexMinRows` rows are checked together
- * after the last move, since rows moved before may still give them one): one build at a time on its own backend ({@link REEMBED_BUILD_WORKERS}), beside the
- * moves still embedding, so the builds' CPU overlaps the embedding's instead of following it, and
- * a core stays with the searches. No build analyzes the table; `analyze chunk_embeddings` runs once
- * at the end. Returns the moves.
+ * after the last move, since rows moved before may still give them one): one build at a time on
+ * its own backend ({@link REEMBED_BUILD_WORKERS}), beside the moves still embedding, so the builds'
+ * CPU overlaps the embedding's instead of following it, and a core stays with the searches. No
+ * build analyzes the table; `analyze chunk_embeddings` runs once at the end. Returns the moves.
  */
 export async function reembedMany(handle: DbHandle, input: ReembedManyInput): Promise<Reembedding[]> {
   const concurrency = input.concurrency ?? 2;

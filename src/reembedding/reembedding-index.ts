@@ -33,5 +33,7 @@ export async function buildReembeddingIndex(
   options: ReembeddingIndexOptions = {},
 ): Promise<string[]> {
   const { workers = REEMBED_BUILD_WORKERS, ...rest } = options;
-  return ensureTenantIndexes(handle, { spaceId, table: 'chunk_embeddings', workers, ...rest });
+  // Awaited, not returned: the statements it causes then show this function in their async stack.
+  const built = await ensureTenantIndexes(handle, { spaceId, table: 'chunk_embeddings', workers, ...rest });
+  return built;
 }
