@@ -1,5 +1,5 @@
 import type { DbHandle } from '../client/client.ts';
-import { ensureTenantIndexes } from '../rag/tenant-indexes.ts';
+import { ensureTenantIndexes, type TenantIndexOptions } from '../rag/tenant-indexes.ts';
 
 // The tenant indexes of a move's new space, built once its rows are embedded.
 
@@ -11,14 +11,10 @@ import { ensureTenantIndexes } from '../rag/tenant-indexes.ts';
  */
 export const REEMBED_BUILD_WORKERS = 0;
 
-export interface ReembeddingIndexOptions {
-  organizationIds?: string[];
-  minRows?: number;
+export type ReembeddingIndexOptions = Pick<TenantIndexOptions, 'organizationIds' | 'minRows' | 'analyze'> & {
   /** Parallel maintenance workers per build (default {@link REEMBED_BUILD_WORKERS}). */
   workers?: number;
-  /** Run `analyze chunk_embeddings` once something was built (default true). */
-  analyze?: boolean;
-}
+};
 
 /**
  * Gives every tenant (or the given ones) with at least `minRows` vectors of the space in
