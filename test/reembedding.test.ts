@@ -644,6 +644,30 @@ describe('re-embedding many moves', () => {
     expect((await analyzed()) ?? 0).toBe((analyzedBefore ?? 0) + 1);
   });
 
+  it('refuses a bad threshold before any move embeds', async () => {
+    const handle = database.current;
+    const [few] = (await loadCorpus(handle.db, oldSpace.id, [{ slug: 'few', datasets: [30] }])) as [
+      CorpusTenant,
+    ];
+    const move = await withTenant(handle.db, few.organizationId, (tx) =>
+      startReembedding(tx, { datasetId: few.datasets[0]?.id ?? '', toSpaceId: newSpace.id }),
+    );
+    for (const tenantIndexMinRows of [0, 1.5]) {
+      const error = await failure(
+        reembedMany(handle, {
+          moves: [{ organizationId: few.organizationId, migrationId: move.id }],
+          embedder: newEmbedder,
+          tenantIndexMinRows,
+        }),
+      );
+      expect(error.message).toContain(
+        `tenantIndexMinRows must be an integer >= 1, got ${tenantIndexMinRows}`,
+      );
+    }
+    const after = await withTenant(handle.db, few.organizationId, (tx) => getReembedding(tx, move.id));
+    expect([after.embeddedRows, after.remaining]).toEqual([0, 30]);
+  });
+
   it('gives a tenant its index once its rows in the new space pass the threshold across calls, and none before', async () => {
     const handle = database.current;
     const [split] = (await loadCorpus(handle.db, oldSpace.id, [{ slug: 'split', datasets: [80, 60] }])) as [

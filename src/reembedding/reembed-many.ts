@@ -46,6 +46,13 @@ export async function reembedMany(handle: DbHandle, input: ReembedManyInput): Pr
   const left = new Map<string, number>();
   for (const move of input.moves) left.set(move.organizationId, (left.get(move.organizationId) ?? 0) + 1);
   const minRows = input.tenantIndexMinRows ?? defaultTenantIndexMinRows(input.embedder.dimensions);
+  // Refused before any move embeds, not at the first build.
+  if (!Number.isInteger(minRows) || minRows < 1)
+    throw invalidInput(
+      'chunk_embeddings',
+      'embedding',
+      `tenantIndexMinRows must be an integer >= 1, got ${String(minRows)}`,
+    );
   // Each tenant's dataset moves: their new spaces, and the rows they cover.
   const spaces = new Map<string, Set<string>>();
   const rows = new Map<string, number>();
