@@ -9,6 +9,7 @@ import { createLocalEmbedder } from '../src/rag/embedder.ts';
 import { registerEmbeddingSpace, tenantIndexName } from '../src/rag/embedding-spaces.ts';
 import { ingestDocument } from '../src/rag/ingest.ts';
 import { explainSearchChunks, searchChunks } from '../src/rag/search.ts';
+import { tenantIndexRoom } from '../src/rag/tenant-indexes.ts';
 import { reembedMany } from '../src/reembedding/reembed-many.ts';
 import { getReembedding, startReembedding } from '../src/reembedding/reembedding.ts';
 import { nextRows } from '../src/reembedding/reembedding-batch.ts';
@@ -50,6 +51,15 @@ beforeAll(async () => {
 });
 
 const org = () => tenant.organizationId;
+
+/** A tenant's index of the new space on chunk_embeddings: none, or one row saying whether it is valid. */
+const newSpaceIndex = async (organizationId: string) =>
+  rowsOf<{ valid: boolean }>(
+    await database.current.db.execute(
+      sql`select indisvalid as valid from pg_index
+          where indexrelid = to_regclass(${`public.${tenantIndexName('chunk_embeddings', newSpace.id, organizationId)}`})`,
+    ),
+  );
 const dataset = () => tenant.datasets[0]?.id ?? '';
 const queries = queryTexts(6, 501);
 
@@ -321,13 +331,7 @@ describe('re-embedding a dataset', () => {
       batchSize: 500,
       tenantIndexMinRows: 100,
     });
-    const ownIndex = tenantIndexName('chunk_embeddings', newSpace.id, org());
-    const [index] = rowsOf<{ valid: boolean }>(
-      await handle.db.execute(
-        sql`select indisvalid as valid from pg_index where indexrelid = to_regclass(${`public.${ownIndex}`})`,
-      ),
-    );
-    expect(index).toEqual({ valid: true });
+    expect(await newSpaceIndex(org())).toEqual([{ valid: true }]);
     await withTenant(handle.db, org(), (tx) => switchReembedding(tx, move.id));
 
     // The database refuses a vector outside the dataset's spaces: with the move switched, the old
@@ -420,7 +424,9 @@ describe('re-embedding a dataset', () => {
       }),
     );
     expect(explained.strategy).toBe('hnsw');
-    expect(explained.plan).toContain(`Index Scan using ${ownIndex}`);
+    expect(explained.plan).toContain(
+      `Index Scan using ${tenantIndexName('chunk_embeddings', newSpace.id, org())}`,
+    );
     expect(explained.plan).toMatch(/on chunks\b/);
     const changed = await search('obsidian marmalade tandem glacier changed after the switch');
     expect(changed.hits[0]?.content).toBe('obsidian marmalade tandem glacier changed after the switch');
@@ -631,20 +637,62 @@ describe('re-embedding many moves', () => {
     expect(done.map((move) => move.remaining)).toEqual([0, 0, 0]);
     expect(done.map((move) => move.embeddedRows).sort()).toEqual([110, 120, 150]);
     expect(seen.sort()).toEqual(moves.map((move) => move.migrationId).sort());
-    for (const tenant of tenants) {
-      const ownIndex = tenantIndexName('chunk_embeddings', newSpace.id, tenant.organizationId);
-      const [index] = rowsOf<{ valid: boolean }>(
-        await handle.db.execute(
-          sql`select indisvalid as valid from pg_index where indexrelid = to_regclass(${`public.${ownIndex}`})`,
-        ),
-      );
-      expect(index, ownIndex).toEqual({ valid: true });
-    }
+    for (const tenant of tenants)
+      expect(await newSpaceIndex(tenant.organizationId), tenant.organizationId).toEqual([{ valid: true }]);
     // Two builds, one analyze at the end: a build's own analyze reads the whole table each time.
     expect((await analyzed()) ?? 0).toBe((analyzedBefore ?? 0) + 1);
   });
 
-  it('refuses a bad threshold before any move embeds', async () => {
+  it('gives the largest tenants the indexes the cap leaves room for, whatever order the moves come in, and moves them first, the largest first', async () => {
+    const handle = database.current;
+    const plan = [
+      { slug: 'capped-110', datasets: [110] },
+      { slug: 'capped-120', datasets: [120] },
+      { slug: 'capped-150', datasets: [90, 60] },
+      { slug: 'capped-30', datasets: [30] },
+    ];
+    const tenants = (await loadCorpus(handle.db, oldSpace.id, plan)).map((tenant, i) => ({
+      ...tenant,
+      slug: plan[i]?.slug ?? '',
+    }));
+    const moves: { organizationId: string; migrationId: string }[] = [];
+    const tenantOf = new Map<string, string>();
+    for (const tenant of tenants)
+      await withTenant(handle.db, tenant.organizationId, async (tx) => {
+        for (const d of tenant.datasets) {
+          const move = await startReembedding(tx, { datasetId: d.id, toSpaceId: newSpace.id });
+          moves.push({ organizationId: tenant.organizationId, migrationId: move.id });
+          tenantOf.set(move.id, tenant.slug);
+        }
+      });
+    // Room for two more tenant indexes on chunk_embeddings, beside those other tests left.
+    const held = 1000 - (await tenantIndexRoom(handle, 'chunk_embeddings', { maxIndexes: 1000 }));
+    const order: string[] = [];
+    await reembedMany(handle, {
+      moves,
+      embedder: newEmbedder,
+      concurrency: 1,
+      batchSize: 50,
+      tenantIndexMinRows: 100,
+      maxTenantIndexes: held + 2,
+      onMoved: (move) => {
+        order.push(tenantOf.get(move.id) ?? move.id);
+      },
+    });
+    const indexed: Record<string, boolean> = {};
+    for (const tenant of tenants)
+      indexed[tenant.slug] = (await newSpaceIndex(tenant.organizationId))[0]?.valid === true;
+    // Given smallest first, built in that order, the cap went to 110 and 120 and left 150 searched exactly.
+    expect(indexed).toEqual({
+      'capped-110': false,
+      'capped-120': true,
+      'capped-150': true,
+      'capped-30': false,
+    });
+    expect(order).toEqual(['capped-150', 'capped-150', 'capped-120', 'capped-110', 'capped-30']);
+  });
+
+  it('refuses a bad threshold or cap before any move embeds', async () => {
     const handle = database.current;
     const [few] = (await loadCorpus(handle.db, oldSpace.id, [{ slug: 'few', datasets: [30] }])) as [
       CorpusTenant,
@@ -664,6 +712,16 @@ describe('re-embedding many moves', () => {
         `tenantIndexMinRows must be an integer >= 1, got ${tenantIndexMinRows}`,
       );
     }
+    for (const maxTenantIndexes of [-1, 2.5]) {
+      const error = await failure(
+        reembedMany(handle, {
+          moves: [{ organizationId: few.organizationId, migrationId: move.id }],
+          embedder: newEmbedder,
+          maxTenantIndexes,
+        }),
+      );
+      expect(error.message).toContain(`maxTenantIndexes must be an integer >= 0, got ${maxTenantIndexes}`);
+    }
     const after = await withTenant(handle.db, few.organizationId, (tx) => getReembedding(tx, move.id));
     expect([after.embeddedRows, after.remaining]).toEqual([0, 30]);
   });
@@ -673,13 +731,7 @@ describe('re-embedding many moves', () => {
     const [split] = (await loadCorpus(handle.db, oldSpace.id, [{ slug: 'split', datasets: [80, 60] }])) as [
       CorpusTenant,
     ];
-    const ownIndex = tenantIndexName('chunk_embeddings', newSpace.id, split.organizationId);
-    const indexed = async () =>
-      rowsOf<{ valid: boolean }>(
-        await handle.db.execute(
-          sql`select indisvalid as valid from pg_index where indexrelid = to_regclass(${`public.${ownIndex}`})`,
-        ),
-      );
+    const indexed = () => newSpaceIndex(split.organizationId);
     const moveOne = async (datasetId: string) => {
       const move = await withTenant(handle.db, split.organizationId, (tx) =>
         startReembedding(tx, { datasetId, toSpaceId: newSpace.id }),

@@ -154,6 +154,24 @@ export async function maintainTenantIndexes(
   return total;
 }
 
+/**
+ * How many more tenant indexes `table` can hold under the cap (`maxIndexes`, default
+ * {@link defaultMaxTenantIndexes}), every space's counted, leaving out `rebuilt`: indexes the
+ * caller drops and builds again (a re-embedding's moves drop their tenants' indexes of the new space).
+ */
+export async function tenantIndexRoom(
+  handle: DbHandle,
+  table: TenantIndexedTable,
+  options: { maxIndexes?: number; rebuilt?: string[] } = {},
+): Promise<number> {
+  const maxIndexes = options.maxIndexes ?? (await defaultMaxTenantIndexes(handle));
+  const rebuilt = new Set(options.rebuilt ?? []);
+  const held = (await tenantIndexes(handle, table)).filter(
+    (index) => (index.valid || index.building) && !rebuilt.has(index.name),
+  );
+  return Math.max(0, maxIndexes - held.length);
+}
+
 type TenantRows = { organization_id: string; n: number };
 type TenantIndexRow = { name: string; valid: boolean; definition: string; building: boolean };
 

@@ -1,7 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { invalidInput } from '../base/input.ts';
-import type { DbHandle } from '../client/client.ts';
-import { defaultTenantIndexMinRows } from '../rag/tenant-indexes.ts';
+import { type DbHandle, rowsOf } from '../client/client.ts';
+import { withTenant } from '../client/tenant.ts';
+import { tenantIndexName } from '../rag/embedding-spaces.ts';
+import { uuidArray } from '../rag/search-input.ts';
+import { defaultTenantIndexMinRows, tenantIndexRoom } from '../rag/tenant-indexes.ts';
 import { buildReembeddingIndex, REEMBED_BUILD_WORKERS } from './reembedding-index.ts';
 import type { Reembedding } from './reembedding-moves.ts';
 import { type ReembedEmbedder, reembed } from './reembedding-run.ts';
@@ -9,9 +12,11 @@ import { type ReembedEmbedder, reembed } from './reembedding-run.ts';
 // Many moves at once (every dataset of many tenants), with each tenant's index built as soon as its
 // moves are embedded, beside the moves still embedding.
 
+export type ReembedManyMove = { organizationId: string; migrationId: string };
+
 export interface ReembedManyInput {
-  /** The moves, each in its tenant; a tenant's moves are best given together, its largest first. */
-  moves: { organizationId: string; migrationId: string }[];
+  /** The moves, each in its tenant (embedded in the order {@link reembedMany} chooses, not as given). */
+  moves: ReembedManyMove[];
   embedder: ReembedEmbedder;
   /**
    * Moves embedded at a time (default 2: one waits on the embedder while the other's batch is
@@ -22,18 +27,22 @@ export interface ReembedManyInput {
   concurrency?: number;
   batchSize?: number;
   tenantIndexMinRows?: number;
+  /** The most tenant indexes `chunk_embeddings` holds, every space's counted (default `defaultMaxTenantIndexes`). */
+  maxTenantIndexes?: number;
   /** After each move is embedded (awaited). */
   onMoved?: (move: Reembedding) => void | Promise<void>;
 }
 
 /**
  * Every move embedded, `concurrency` at a time (each as {@link reembed} with `index: 'deferred'`),
- * and each tenant's index of its new space built once, as soon as the last of the tenant's moves
- * is embedded (tenants whose moves cover fewer than `tenantIndexMinRows` rows are checked together
- * after the last move, since rows moved before may still give them one): one build at a time on
- * its own backend ({@link REEMBED_BUILD_WORKERS}), beside the moves still embedding, so the builds'
- * CPU overlaps the embedding's instead of following it, and a core stays with the searches. No
- * build analyzes the table; `analyze chunk_embeddings` runs once at the end. Returns the moves.
+ * a tenant's moves together in the order {@link planMoves} gives, and each tenant's index of its
+ * new space built once, as soon as the last of the tenant's moves is embedded: one build at a time
+ * on its own backend ({@link REEMBED_BUILD_WORKERS}), beside the moves still embedding, so the
+ * builds' CPU overlaps the embedding's instead of following it, and a core stays with the
+ * searches. Tenants left without a build of their own (under `tenantIndexMinRows`, or past
+ * the room under the cap) are checked together after the last move, since rows moved before may
+ * still give them one. No build analyzes the table; `analyze chunk_embeddings` runs once at the
+ * end. Returns the moves.
  */
 export async function reembedMany(handle: DbHandle, input: ReembedManyInput): Promise<Reembedding[]> {
   const concurrency = input.concurrency ?? 2;
@@ -43,8 +52,6 @@ export async function reembedMany(handle: DbHandle, input: ReembedManyInput): Pr
       'id',
       `concurrency must be an integer from 1 to 16, got ${concurrency}`,
     );
-  const left = new Map<string, number>();
-  for (const move of input.moves) left.set(move.organizationId, (left.get(move.organizationId) ?? 0) + 1);
   const minRows = input.tenantIndexMinRows ?? defaultTenantIndexMinRows(input.embedder.dimensions);
   // Refused before any move embeds, not at the first build.
   if (!Number.isInteger(minRows) || minRows < 1)
@@ -53,14 +60,23 @@ export async function reembedMany(handle: DbHandle, input: ReembedManyInput): Pr
       'embedding',
       `tenantIndexMinRows must be an integer >= 1, got ${String(minRows)}`,
     );
-  // Each tenant's dataset moves: their new spaces, and the rows they cover.
+  const maxIndexes = input.maxTenantIndexes;
+  if (maxIndexes !== undefined && (!Number.isInteger(maxIndexes) || maxIndexes < 0))
+    throw invalidInput(
+      'chunk_embeddings',
+      'embedding',
+      `maxTenantIndexes must be an integer >= 0, got ${String(maxIndexes)}`,
+    );
+  const plan = await planMoves(handle, input.moves, minRows, maxIndexes);
+  const queue = [...plan.queue];
+  const left = new Map<string, number>();
+  for (const move of queue) left.set(move.organizationId, (left.get(move.organizationId) ?? 0) + 1);
+  // Each tenant's new spaces, from its dataset moves.
   const spaces = new Map<string, Set<string>>();
-  const rows = new Map<string, number>();
-  // Tenants whose moves stayed under minRows, by space: asked about together, once, at the end
-  // (rows moved before this call could still take one past it), not one build call each.
-  const under = new Map<string, string[]>();
-  const queue = [...input.moves];
+  // Tenants without a build of their own, by space: asked about together, once, at the end.
+  const later = new Map<string, string[]>();
   const done: Reembedding[] = [];
+
   // One build at a time, in the order the tenants' moves finish.
   let builds: Promise<unknown> = Promise.resolve();
   let buildFailed: unknown;
@@ -69,8 +85,14 @@ export async function reembedMany(handle: DbHandle, input: ReembedManyInput): Pr
     builds = builds.then(async () => {
       if (buildFailed) return;
       try {
-        built += (await buildReembeddingIndex(handle, spaceId, { organizationIds, minRows, analyze: false }))
-          .length;
+        built += (
+          await buildReembeddingIndex(handle, spaceId, {
+            organizationIds,
+            minRows,
+            maxIndexes,
+            analyze: false,
+          })
+        ).length;
       } catch (error) {
         buildFailed = error;
       }
@@ -88,22 +110,19 @@ export async function reembedMany(handle: DbHandle, input: ReembedManyInput): Pr
       });
       done.push(moved);
       const tenantSpaces = spaces.get(tenant) ?? new Set<string>();
-      if (moved.target === 'dataset') {
-        spaces.set(tenant, tenantSpaces.add(moved.toSpaceId));
-        rows.set(tenant, (rows.get(tenant) ?? 0) + moved.total);
-      }
+      if (moved.target === 'dataset') spaces.set(tenant, tenantSpaces.add(moved.toSpaceId));
       const rest = (left.get(tenant) ?? 1) - 1;
       left.set(tenant, rest);
       if (rest === 0)
         for (const spaceId of tenantSpaces)
-          if ((rows.get(tenant) ?? 0) >= minRows) build(spaceId, [tenant]);
-          else under.set(spaceId, [...(under.get(spaceId) ?? []), tenant]);
+          if (plan.indexed.has(tenant)) build(spaceId, [tenant]);
+          else later.set(spaceId, [...(later.get(spaceId) ?? []), tenant]);
       await input.onMoved?.(moved);
     }
   };
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, mover));
-    for (const [spaceId, tenants] of under) build(spaceId, tenants);
+    for (const [spaceId, tenants] of later) build(spaceId, tenants);
   } finally {
     // A build under way finishes (or fails) before the call returns, even when a move failed.
     await builds;
@@ -111,4 +130,55 @@ export async function reembedMany(handle: DbHandle, input: ReembedManyInput): Pr
   if (buildFailed) throw buildFailed;
   if (built > 0) await handle.db.execute(sql`analyze chunk_embeddings`);
   return done;
+}
+
+/**
+ * The moves, a tenant's together, and the tenants that get a build of their own: those with at
+ * least `minRows` rows to move, the largest first while the cap leaves room (as
+ * `ensureTenantIndexes` chooses, whatever order the moves come in: one build call per tenant in
+ * the given order gave the room to whichever came first). Those tenants' moves go first, the
+ * largest first, so the longest build starts early and the last builds are short; the rest
+ * follow as given. Each tenant's rows are counted in its own scope.
+ */
+async function planMoves(
+  handle: DbHandle,
+  moves: ReembedManyMove[],
+  minRows: number,
+  maxIndexes: number | undefined,
+): Promise<{ queue: ReembedManyMove[]; indexed: Set<string> }> {
+  const byTenant = new Map<string, ReembedManyMove[]>();
+  for (const move of moves)
+    byTenant.set(move.organizationId, [...(byTenant.get(move.organizationId) ?? []), move]);
+  const tenants: { organizationId: string; moves: ReembedManyMove[]; rows: number }[] = [];
+  // The tenants' indexes of their new spaces: each move drops its tenant's and the builds make it again.
+  const rebuilt: string[] = [];
+  for (const [organizationId, own] of byTenant) {
+    const spaces = await withTenant(handle.db, organizationId, async (tx) =>
+      rowsOf<{ space_id: string; n: number }>(
+        await tx.execute(sql`
+          select r.to_space_id as space_id, sum((select count(*) from chunks x
+            where x.organization_id = ${organizationId}::uuid and x.organization_id = r.organization_id
+              and x.dataset_id = r.dataset_id))::int as n
+          from reembeddings r
+          where r.organization_id = ${organizationId}::uuid and r.target = 'dataset'
+            and r.id = any(${uuidArray(
+              own.map((move) => move.migrationId),
+              'reembeddings',
+              'id',
+            )})
+          group by r.to_space_id`),
+      ),
+    );
+    for (const space of spaces)
+      rebuilt.push(tenantIndexName('chunk_embeddings', space.space_id, organizationId));
+    tenants.push({ organizationId, moves: own, rows: spaces.reduce((n, space) => n + Number(space.n), 0) });
+  }
+  const room = await tenantIndexRoom(handle, 'chunk_embeddings', { maxIndexes, rebuilt });
+  const chosen = tenants
+    .filter((tenant) => tenant.rows >= minRows)
+    .sort((a, b) => b.rows - a.rows)
+    .slice(0, room);
+  const indexed = new Set(chosen.map((tenant) => tenant.organizationId));
+  const rest = tenants.filter((tenant) => !indexed.has(tenant.organizationId));
+  return { queue: [...chosen, ...rest].flatMap((tenant) => tenant.moves), indexed };
 }

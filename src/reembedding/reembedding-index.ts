@@ -11,7 +11,10 @@ import { ensureTenantIndexes, type TenantIndexOptions } from '../rag/tenant-inde
  */
 export const REEMBED_BUILD_WORKERS = 0;
 
-export type ReembeddingIndexOptions = Pick<TenantIndexOptions, 'organizationIds' | 'minRows' | 'analyze'> & {
+export type ReembeddingIndexOptions = Pick<
+  TenantIndexOptions,
+  'organizationIds' | 'minRows' | 'analyze' | 'maxIndexes'
+> & {
   /** Parallel maintenance workers per build (default {@link REEMBED_BUILD_WORKERS}). */
   workers?: number;
 };
