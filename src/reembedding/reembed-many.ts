@@ -71,8 +71,6 @@ export async function reembedMany(handle: DbHandle, input: ReembedManyInput): Pr
   const queue = [...plan.queue];
   const left = new Map<string, number>();
   for (const move of queue) left.set(move.organizationId, (left.get(move.organizationId) ?? 0) + 1);
-  // Each tenant's new spaces, from its dataset moves.
-  const spaces = new Map<string, Set<string>>();
   // Tenants without a build of their own, by space: asked about together, once, at the end.
   const later = new Map<string, string[]>();
   const done: Reembedding[] = [];
@@ -109,12 +107,10 @@ export async function reembedMany(handle: DbHandle, input: ReembedManyInput): Pr
         index: 'deferred',
       });
       done.push(moved);
-      const tenantSpaces = spaces.get(tenant) ?? new Set<string>();
-      if (moved.target === 'dataset') spaces.set(tenant, tenantSpaces.add(moved.toSpaceId));
       const rest = (left.get(tenant) ?? 1) - 1;
       left.set(tenant, rest);
       if (rest === 0)
-        for (const spaceId of tenantSpaces)
+        for (const spaceId of plan.spaces.get(tenant) ?? [])
           if (plan.indexed.has(tenant)) build(spaceId, [tenant]);
           else later.set(spaceId, [...(later.get(spaceId) ?? []), tenant]);
       await input.onMoved?.(moved);
@@ -133,10 +129,10 @@ export async function reembedMany(handle: DbHandle, input: ReembedManyInput): Pr
 }
 
 /**
- * The moves, a tenant's together, and the tenants that get a build of their own: those with at
- * least `minRows` rows to move, the largest first while the cap leaves room (as
- * `ensureTenantIndexes` chooses, whatever order the moves come in: one build call per tenant in
- * the given order gave the room to whichever came first). Those tenants' moves go first, the
+ * The moves, a tenant's together, each tenant's new spaces, and the tenants that get a build of
+ * their own: those with at least `minRows` rows to move, the largest first while the cap leaves
+ * room (as `ensureTenantIndexes` chooses, whatever order the moves come in: one build call per
+ * tenant in the given order gave the room to whichever came first). Those tenants' moves go first, the
  * largest first, so the longest build starts early and the last builds are short; the rest
  * follow as given. Each tenant's rows are counted in its own scope.
  */
@@ -145,15 +141,17 @@ async function planMoves(
   moves: ReembedManyMove[],
   minRows: number,
   maxIndexes: number | undefined,
-): Promise<{ queue: ReembedManyMove[]; indexed: Set<string> }> {
+): Promise<{ queue: ReembedManyMove[]; indexed: Set<string>; spaces: Map<string, string[]> }> {
   const byTenant = new Map<string, ReembedManyMove[]>();
   for (const move of moves)
     byTenant.set(move.organizationId, [...(byTenant.get(move.organizationId) ?? []), move]);
   const tenants: { organizationId: string; moves: ReembedManyMove[]; rows: number }[] = [];
+  // Each tenant's new spaces of its dataset moves, where its builds go.
+  const spaces = new Map<string, string[]>();
   // The tenants' indexes of their new spaces: each move drops its tenant's and the builds make it again.
   const rebuilt: string[] = [];
   for (const [organizationId, own] of byTenant) {
-    const spaces = await withTenant(handle.db, organizationId, async (tx) =>
+    const counted = await withTenant(handle.db, organizationId, async (tx) =>
       rowsOf<{ space_id: string; n: number }>(
         await tx.execute(sql`
           select r.to_space_id as space_id, sum((select count(*) from chunks x
@@ -169,9 +167,10 @@ async function planMoves(
           group by r.to_space_id`),
       ),
     );
-    for (const space of spaces)
+    for (const space of counted)
       rebuilt.push(tenantIndexName('chunk_embeddings', space.space_id, organizationId));
-    tenants.push({ organizationId, moves: own, rows: spaces.reduce((n, space) => n + Number(space.n), 0) });
+    spaces.set(organizationId, counted.map((space) => space.space_id));
+    tenants.push({ organizationId, moves: own, rows: counted.reduce((n, space) => n + Number(space.n), 0) });
   }
   const room = await tenantIndexRoom(handle, 'chunk_embeddings', { maxIndexes, rebuilt });
   const chosen = tenants
@@ -180,5 +179,5 @@ async function planMoves(
     .slice(0, room);
   const indexed = new Set(chosen.map((tenant) => tenant.organizationId));
   const rest = tenants.filter((tenant) => !indexed.has(tenant.organizationId));
-  return { queue: [...chosen, ...rest].flatMap((tenant) => tenant.moves), indexed };
+  return { queue: [...chosen, ...rest].flatMap((tenant) => tenant.moves), indexed, spaces };
 }
