@@ -169,7 +169,10 @@ async function planMoves(
     );
     for (const space of counted)
       rebuilt.push(tenantIndexName('chunk_embeddings', space.space_id, organizationId));
-    spaces.set(organizationId, counted.map((space) => space.space_id));
+    spaces.set(
+      organizationId,
+      counted.map((space) => space.space_id),
+    );
     tenants.push({ organizationId, moves: own, rows: counted.reduce((n, space) => n + Number(space.n), 0) });
   }
   const room = await tenantIndexRoom(handle, 'chunk_embeddings', { maxIndexes, rebuilt });
