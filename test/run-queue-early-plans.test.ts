@@ -4,6 +4,7 @@ import { enqueueRun } from '../src/agents/run-queue.ts';
 import { runtimeOf } from '../src/client/scope-runtime.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
+import { withPagesRead } from './support/plans.ts';
 import { type QueueTenants, seedQueueTenants } from './support/tenants.ts';
 
 // A worker that starts before any run is queued makes its first claims on a table of a few rows,
@@ -24,35 +25,16 @@ it('a worker that claimed on a queue of no runs reads a few hundred pages a clai
   const agentId = queue.agent(globex, 'research');
   const session = await database.current.dedicated();
   const keys = runtimeOf(database.current.db).keys;
-  // Pages of agent_runs and its indexes, as this session has counted them: the claim's own reads,
-  // without the catalog pages a backend reloads when other databases' DDL resets its caches (under
-  // CI's other files that added about 2,300 pages to one claim in a few dozen).
-  const runPagesRead = async () => {
-    const [row] = await session.query<{ pages: string }>(
-      `select sum(pg_stat_get_xact_blocks_fetched(c.oid))::text as pages from pg_class c
-       where c.oid = 'agent_runs'::regclass
-          or c.oid in (select i.indexrelid from pg_index i where i.indrelid = 'agent_runs'::regclass)`,
-    );
-    return Number(row?.pages);
-  };
+  // The claimed runs (the last row says when the next is due) and the pages of agent_runs they read.
   const claim = async () => {
     const { issued, proof } = await keys.runQueueProof('claim');
-    // One transaction, so the counts are this session's pending ones: none is flushed in between.
-    await session.query('begin');
-    try {
-      const before = await runPagesRead();
-      const rows = await session.query<{ run_id: string | null }>(
+    const { result: rows, pages } = await withPagesRead(session, 'agent_runs', () =>
+      session.query<{ run_id: string | null }>(
         `select run_id from public.app_claim_runs_next('{research}'::agent_kind[], 8, 60, null, $1::bigint, $2::bytea)`,
         [issued, proof],
-      );
-      const pages = (await runPagesRead()) - before;
-      await session.query('commit');
-      // The claimed runs, then one row that says when the next is due.
-      return { runs: rows.filter((row) => row.run_id !== null).length, pages };
-    } catch (error) {
-      await session.query('rollback');
-      throw error;
-    }
+      ),
+    );
+    return { runs: rows.filter((row) => row.run_id !== null).length, pages };
   };
   const burst = 14000;
   try {

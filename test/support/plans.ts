@@ -1,4 +1,7 @@
-// Reading EXPLAIN (analyze, buffers, format json) output: what a statement read and through which indexes.
+// What a statement read and through which indexes: EXPLAIN (analyze, buffers, format json) output,
+// and the session's own counts of a table's pages.
+
+import type { RawSql } from '../../src/client/client.ts';
 
 export type PlanNode = {
   'Node Type'?: string;
@@ -29,3 +32,34 @@ export const indexesOf = (plan: PlanNode): string[] => [
 
 /** Every node of the plan, top down (subplans included). */
 export const nodesOf = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
+
+/**
+ * What `call` returns and the pages of `table` and its indexes it read, from the session's own
+ * pending statistics in one transaction: not the catalog pages a backend reloads inside a call when
+ * other databases' DDL resets its caches (about 2,300 at once, which a whole call's buffers count).
+ */
+export async function withPagesRead<T>(
+  session: RawSql,
+  table: string,
+  call: () => Promise<T>,
+): Promise<{ result: T; pages: number }> {
+  const pagesRead = async () => {
+    const [row] = await session.query<{ pages: string }>(
+      `select sum(pg_stat_get_xact_blocks_fetched(c.oid))::text as pages from pg_class c
+       where c.oid = $1::regclass or c.oid in (select i.indexrelid from pg_index i where i.indrelid = $1::regclass)`,
+      [table],
+    );
+    return Number(row?.pages);
+  };
+  await session.query('begin');
+  try {
+    const before = await pagesRead();
+    const result = await call();
+    const pages = (await pagesRead()) - before;
+    await session.query('commit');
+    return { result, pages };
+  } catch (error) {
+    await session.query('rollback');
+    throw error;
+  }
+}
