@@ -117,6 +117,53 @@ describe('what a scope can read of its credential, and for how long it opens any
     expect(opened).toBe(3);
   });
 
+  it("a policy checks its own transaction's ticket without the full check's steps; a replayed ticket takes them, refused", async () => {
+    const { db } = database.current;
+    const replayedTicket = await ticketOf(db, victim.id);
+    const opening = await openingStatement(db, victim.id);
+    // Calls of the check and of the full check's steps, as this transaction has counted them.
+    const calls = async (tx: Transaction) => {
+      const rows = rowsOf<{ funcname: string; calls: number }>(
+        await tx.execute(sql`select funcname, calls::int as calls from pg_stat_xact_user_functions
+          where funcname in ('app_scope_subject', 'app_hmac', 'app_scope_binding')`),
+      );
+      return (name: string) => rows.find((row) => row.funcname === name)?.calls ?? 0;
+    };
+    const counted = await db.transaction(async (tx) => {
+      await tx.execute(sql`set local track_functions = 'all'`);
+      await tx.execute(sql`select set_config('role', 'neonhub_app', true)`);
+      await tx.execute(opening);
+      const before = await calls(tx);
+      const seen = (await brandsSeen(tx)).victim ?? 0;
+      const after = await calls(tx);
+      // Control: the ticket of another transaction goes through app_hmac, and is refused.
+      const refused = await tx
+        .transaction(async (sp) => {
+          await sp.execute(sql`select set_config('app.scope', ${replayedTicket}, true)`);
+          return brandsSeen(sp);
+        })
+        .then(() => false)
+        .catch(() => true);
+      const replayed = await calls(tx);
+      return {
+        seen,
+        checks: after('app_scope_subject') - before('app_scope_subject'),
+        fullSteps:
+          after('app_hmac') - before('app_hmac') + after('app_scope_binding') - before('app_scope_binding'),
+        refused,
+        replayedHmac: replayed('app_hmac') - after('app_hmac'),
+      };
+    });
+    console.log(
+      `scope checks of a read of 3 brands: ${counted.checks}, full-check steps ${counted.fullSteps}; replayed ticket: refused ${counted.refused}, app_hmac ${counted.replayedHmac}`,
+    );
+    expect(counted.seen).toBe(3);
+    expect(counted.checks).toBeGreaterThan(0);
+    expect(counted.fullSteps).toBe(0);
+    expect(counted.refused).toBe(true);
+    expect(counted.replayedHmac).toBeGreaterThan(0);
+  });
+
   it('nothing a scope can read holds the tenant key, its verifier or the opening proof', async () => {
     const { db } = database.current;
     const ring = runtimeOf(db).keys.keyRing();
