@@ -218,15 +218,18 @@ it('writes of the new tenant check their references by key', async () => {
   expect(appended.read.conversations).toBeLessThan(20);
 });
 
-it('no index of a tenant table but its keys and its listing indexes leads with the tenant', async () => {
+it('no btree index of a tenant table but its keys and its listing indexes leads with the tenant', async () => {
   const { sql: raw } = database.current;
   const tenant = await tenantTables(raw);
+  // Btree only: the full-text GIN index of chunks holds the tenant beside the words, and a GIN scan
+  // costs the planner more than the primary key for the tenant alone (the lookups above take the key).
   const leading = await raw.query<{ table: string; index: string; unique: boolean }>(
     `select t.relname as table, c.relname as index, i.indisunique as unique
      from pg_index i join pg_class c on c.oid = i.indexrelid join pg_class t on t.oid = i.indrelid
      join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+     join pg_am am on am.oid = c.relam
      where t.relnamespace = 'public'::regnamespace and t.relkind in ('r', 'p') and t.relname = any($1)
-       and a.attname = 'organization_id' and not i.indisprimary and i.indpred is null`,
+       and a.attname = 'organization_id' and not i.indisprimary and i.indpred is null and am.amname = 'btree'`,
     [tenant],
   );
   // On the tables that grow with their tenants, none at all (partial indexes, the run queue's,

@@ -133,9 +133,9 @@ describe('what a scope can read of its credential, and for how long it opens any
       await tx.execute(sql`set local track_functions = 'all'`);
       await tx.execute(sql`select set_config('role', 'neonhub_app', true)`);
       await tx.execute(opening);
-      const before = await calls(tx);
+      const atOpening = await calls(tx);
       const seen = (await brandsSeen(tx)).victim ?? 0;
-      const after = await calls(tx);
+      const afterRead = await calls(tx);
       // Control: the ticket of another transaction goes through app_hmac, and is refused.
       const refused = await tx
         .transaction(async (sp) => {
@@ -144,14 +144,17 @@ describe('what a scope can read of its credential, and for how long it opens any
         })
         .then(() => false)
         .catch(() => true);
-      const replayed = await calls(tx);
+      const afterReplay = await calls(tx);
       return {
         seen,
-        checks: after('app_scope_subject') - before('app_scope_subject'),
+        checks: afterRead('app_scope_subject') - atOpening('app_scope_subject'),
         fullSteps:
-          after('app_hmac') - before('app_hmac') + after('app_scope_binding') - before('app_scope_binding'),
+          afterRead('app_hmac') -
+          atOpening('app_hmac') +
+          afterRead('app_scope_binding') -
+          atOpening('app_scope_binding'),
         refused,
-        replayedHmac: replayed('app_hmac') - after('app_hmac'),
+        replayedHmac: afterReplay('app_hmac') - afterRead('app_hmac'),
       };
     });
     console.log(

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDb, rowsOf } from '../src/client/client.ts';
 import { withTenant } from '../src/client/tenant.ts';
@@ -293,6 +293,61 @@ describe('hybridSearch and title search', () => {
     expect(
       await withTenant(db, a.organizationId, (tx) => matches(tx, a.organizationId, dataset(b, 0).id)),
     ).toBe(0);
+  });
+
+  it("reads a tenant's full-text matches through the index of the tenant and its words, and no other index of chunks", async () => {
+    const { db } = database.current;
+    // A word in one chunk of a (thousands of chunks) and one of b.
+    for (const tenant of [a, b])
+      await withTenant(db, tenant.organizationId, (tx) =>
+        ingestDocument(tx, {
+          datasetId: dataset(tenant, 0).id,
+          document: { title: 'Quenzil' },
+          chunks: [{ content: 'the quenzil launch' }],
+          embedder: localEmbedder,
+        }),
+      );
+    // As a service's tables are once autovacuum has been by: analyzed, and the GIN index's pending
+    // list of new entries merged (a long pending list makes the planner read the tenant's rows).
+    await database.current.sql.exec('vacuum analyze chunks');
+    const datasetIds = `{${a.datasets.map((d) => d.id).join(',')}}`;
+    type Tx = Parameters<Parameters<typeof withTenant>[2]>[0];
+    // Scans of each index of chunks so far, as this transaction has counted them.
+    const indexScans = async (tx: Tx) =>
+      new Map(
+        rowsOf<{ index: string; scans: number }>(
+          await tx.execute(sql`select c.relname as index, pg_stat_get_xact_numscans(c.oid)::int as scans
+                               from pg_index i join pg_class c on c.oid = i.indexrelid
+                               where i.indrelid = 'chunks'::regclass`),
+        ).map((row) => [row.index, row.scans]),
+      );
+    // A statement's rows and the indexes of chunks it scanned.
+    const scansAround = async (tx: Tx, statement: SQL) => {
+      const before = await indexScans(tx);
+      const rows = rowsOf<{ id?: string; n?: number }>(await tx.execute(statement));
+      const scanned = [...(await indexScans(tx))]
+        .filter(([index, scans]) => scans > (before.get(index) ?? 0))
+        .map(([index]) => index);
+      return { rows, scanned };
+    };
+    const { matched, listed } = await withTenant(db, a.organizationId, async (tx) => ({
+      matched: await scansAround(
+        tx,
+        sql`select id from app_chunk_text_matches(${a.organizationId}::uuid, 'quenzil'::tsquery, ${datasetIds}::uuid[], 10)`,
+      ),
+      // Control: a read of the tenant's chunks by dataset shows up as a scan of another index.
+      listed: await scansAround(
+        tx,
+        sql`select count(*)::int as n from chunks where organization_id = ${a.organizationId}::uuid and dataset_id = ${dataset(a, 2).id}::uuid`,
+      ),
+    }));
+    console.log(
+      `full-text matches of a rare word in a's ${a.datasets.reduce((n, d) => n + d.chunks, 0)} chunks: ${matched.rows.length}, through ${matched.scanned.join(', ')}; control: ${listed.scanned.join(', ')}`,
+    );
+    expect(matched.rows).toHaveLength(1);
+    expect(matched.scanned).toEqual(['chunks_organization_id_search_vector_idx']);
+    expect(listed.scanned.length).toBeGreaterThan(0);
+    expect(listed.scanned).not.toContain('chunks_organization_id_search_vector_idx');
   });
 
   it('fuses full-text and vector ranks in one statement', async () => {

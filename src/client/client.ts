@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -94,7 +95,7 @@ export const defaultDataDir = () =>
   process.env.NEONHUB_DATA_DIR ?? path.join(process.cwd(), '.data', 'pglite');
 
 /** The extensions every embedded database is opened with: a data dir using vector cannot be read without it. */
-export const pgliteExtensions = { vector, pg_trgm };
+export const pgliteExtensions = { vector, pg_trgm, btree_gin };
 
 // The scope runtime reads results too, and the client registers it: the helper lives below both.
 export { rowsOf } from './drizzle-internals.ts';

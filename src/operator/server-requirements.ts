@@ -2,7 +2,7 @@ import { ServerRequirementError } from '../base/errors.ts';
 import type { RawSql } from '../client/client.ts';
 
 // What a server must offer before the migrator writes anything: PostgreSQL 15+, pgvector 0.8+,
-// pg_trgm, and a migrating role that may create what is missing.
+// pg_trgm and btree_gin, and a migrating role that may create what is missing.
 
 const semver = (version: string) => version.split(/[.-]/).map((part) => Number.parseInt(part, 10) || 0);
 const atLeast = (version: string, minimum: number[]) => {
@@ -15,10 +15,15 @@ const atLeast = (version: string, minimum: number[]) => {
   return true;
 };
 
+/** The extensions the migrations create. */
+const EXTENSIONS = `('vector', 'pg_trgm', 'btree_gin')`;
+/** Those of them the PostgreSQL contrib package brings. */
+const CONTRIB_EXTENSIONS = ['pg_trgm', 'btree_gin'];
+
 const PGVECTOR_HELP =
   'use the pgvector/pgvector docker image (docker compose up -d), or install the distro package postgresql-<major>-pgvector, or unset DATABASE_URL to use the embedded database';
 
-/** Refuses, before anything is written, a server without pgvector >= 0.8 and pg_trgm, or older than PostgreSQL 15. */
+/** Refuses, before anything is written, a server without pgvector >= 0.8, pg_trgm and btree_gin, or older than PostgreSQL 15. */
 export async function checkServerRequirements(sql: RawSql): Promise<void> {
   const [server] = await sql.query<{ version: number }>(
     `select current_setting('server_version_num')::int as version`,
@@ -33,7 +38,7 @@ export async function checkServerRequirements(sql: RawSql): Promise<void> {
     default_version: string;
     installed_version: string | null;
   }>(
-    `select name, default_version, installed_version from pg_available_extensions where name in ('vector', 'pg_trgm')`,
+    `select name, default_version, installed_version from pg_available_extensions where name in ${EXTENSIONS}`,
   );
   const vector = extensions.find((extension) => extension.name === 'vector');
   if (!vector) {
@@ -47,9 +52,12 @@ export async function checkServerRequirements(sql: RawSql): Promise<void> {
       `pgvector ${vectorVersion} is too old; NeonHub needs pgvector >= 0.8 (iterative index scans): ${PGVECTOR_HELP}, then ALTER EXTENSION vector UPDATE`,
     );
   }
-  if (!extensions.some((extension) => extension.name === 'pg_trgm')) {
+  const missing = CONTRIB_EXTENSIONS.filter(
+    (name) => !extensions.some((extension) => extension.name === name),
+  );
+  if (missing.length > 0) {
     throw new ServerRequirementError(
-      'pg_trgm is not available on this server: install the PostgreSQL contrib package',
+      `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not available on this server: install the PostgreSQL contrib package`,
     );
   }
   await checkExtensionPrivileges(sql);
@@ -64,7 +72,7 @@ async function checkExtensionPrivileges(sql: RawSql): Promise<void> {
     `select current_user as role, current_database() as database,
             array(select e.name from pg_available_extensions e
                    join pg_available_extension_versions v on v.name = e.name and v.version = e.default_version
-                  where e.name in ('vector', 'pg_trgm') and e.installed_version is null
+                  where e.name in ${EXTENSIONS} and e.installed_version is null
                     and not (select rolsuper from pg_roles where rolname = current_user)
                     and (not v.trusted or not has_database_privilege(current_database(), 'CREATE'))
                   order by e.name desc) as uncreatable`,

@@ -216,8 +216,9 @@ export const chunks = tenantTable(
       t.organizationId,
     ),
     // Full-text half of hybrid search, read through app_chunk_text_matches: under the tenant's
-    // policy no index condition that is not leakproof (`@@` is not) runs ahead of it.
-    index('chunks_search_vector_idx').using('gin', t.searchVector),
+    // policy no index condition that is not leakproof (`@@` is not) runs ahead of it. The tenant
+    // beside the words (btree_gin), so a search reads its own tenant's matches (drizzle/0044).
+    index('chunks_organization_id_search_vector_idx').using('gin', t.organizationId, t.searchVector),
     definerAccess('chunks'),
     check('chunks_ordinal_check', sql`${t.ordinal} >= 0`),
     check('chunks_token_count_check', sql`${t.tokenCount} >= 0`),

@@ -66,7 +66,7 @@ export interface ClusterDatabase {
 
 /**
  * A fresh database on every node of the cluster `CITUS_URL` names, as a DBA makes one: created on
- * each node, extensions citus, vector and pg_trgm on each, then the coordinator's host and the
+ * each node, extensions citus, vector, pg_trgm and btree_gin on each, then the coordinator's host and the
  * workers registered on the coordinator.
  */
 export async function createClusterDatabase(base: string): Promise<ClusterDatabase> {
@@ -101,6 +101,7 @@ export async function createClusterDatabase(base: string): Promise<ClusterDataba
       'CREATE EXTENSION citus',
       'CREATE EXTENSION vector',
       'CREATE EXTENSION pg_trgm',
+      'CREATE EXTENSION btree_gin',
     ]);
   await onNode(base, coordinator, name, [
     `SELECT citus_set_coordinator_host('${coordinator.host}', ${coordinator.port})`,

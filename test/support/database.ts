@@ -107,6 +107,6 @@ export function useTestDatabase(): { readonly current: TestDatabase } {
  */
 export async function warmEmbeddedEngine(): Promise<void> {
   const warm = openPglite('memory://');
-  await warm.exec('create extension vector; create extension pg_trgm');
+  await warm.exec('create extension vector; create extension pg_trgm; create extension btree_gin');
   await warm.close();
 }
