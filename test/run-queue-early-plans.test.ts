@@ -1,10 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, expect, it } from 'vitest';
 import { enqueueRun } from '../src/agents/run-queue.ts';
-import { runtimeOf } from '../src/client/scope-runtime.ts';
 import { withTenant } from '../src/client/tenant.ts';
 import { useTestDatabase } from './support/database.ts';
-import { withPagesRead } from './support/plans.ts';
+import { countedClaim } from './support/plans.ts';
 import { type QueueTenants, seedQueueTenants } from './support/tenants.ts';
 
 // A worker that starts before any run is queued makes its first claims on a table of a few rows,
@@ -24,18 +23,7 @@ it('a worker that claimed on a queue of no runs reads a few hundred pages a clai
   const { globex } = queue;
   const agentId = queue.agent(globex, 'research');
   const session = await database.current.dedicated();
-  const keys = runtimeOf(database.current.db).keys;
-  // The claimed runs (the last row says when the next is due) and the pages of agent_runs they read.
-  const claim = async () => {
-    const { issued, proof } = await keys.runQueueProof('claim');
-    const { result: rows, pages } = await withPagesRead(session, 'agent_runs', () =>
-      session.query<{ run_id: string | null }>(
-        `select run_id from public.app_claim_runs_next('{research}'::agent_kind[], 8, 60, null, $1::bigint, $2::bytea)`,
-        [issued, proof],
-      ),
-    );
-    return { runs: rows.filter((row) => row.run_id !== null).length, pages };
-  };
+  const claim = () => countedClaim(database.current.db, session, 'research', 8);
   const burst = 14000;
   try {
     // An idle worker's polls, more than the five after which a session may keep a plan made once.

@@ -7,7 +7,7 @@ import { withTenant } from '../src/client/tenant.ts';
 import { createOrganization } from '../src/identity/organizations.ts';
 import { createUser } from '../src/identity/users.ts';
 import { useTestDatabase } from './support/database.ts';
-import { indexesOf, planOf, withPagesRead } from './support/plans.ts';
+import { countedClaim, indexesOf, planOf } from './support/plans.ts';
 import { type QueueTenants, seedQueueTenants } from './support/tenants.ts';
 
 // How a claim reads the queue, in a database of its own: plans follow what the tables hold and
@@ -35,16 +35,7 @@ async function countedClaims(kind: string, limit: number, times: number) {
   try {
     await session.exec('set plan_cache_mode = force_generic_plan');
     for (let i = 0; i < times; i++) {
-      const { issued, proof } = await runtimeOf(database.current.db).keys.runQueueProof('claim');
-      const { result: rows, pages } = await withPagesRead(session, 'agent_runs', () =>
-        session.query<{ run_id: string | null }>(
-          `select run_id from public.app_claim_runs_next(
-             $1::agent_kind[], $2::integer, 60, null, $3::bigint, $4::bytea)`,
-          [`{${kind}}`, limit, issued, proof],
-        ),
-      );
-      // The claimed runs, then one row that says when the next is due.
-      claims.push({ runs: rows.filter((row) => row.run_id !== null).length, pages });
+      claims.push(await countedClaim(database.current.db, session, kind, limit));
     }
   } finally {
     await session.exec('reset plan_cache_mode');

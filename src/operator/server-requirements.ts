@@ -15,10 +15,9 @@ const atLeast = (version: string, minimum: number[]) => {
   return true;
 };
 
-/** The extensions the migrations create. */
-const EXTENSIONS = `('vector', 'pg_trgm', 'btree_gin')`;
-/** Those of them the PostgreSQL contrib package brings. */
+/** The extensions the migrations create besides pgvector: the PostgreSQL contrib package brings them. */
 const CONTRIB_EXTENSIONS = ['pg_trgm', 'btree_gin'];
+const EXTENSIONS = ['vector', ...CONTRIB_EXTENSIONS];
 
 const PGVECTOR_HELP =
   'use the pgvector/pgvector docker image (docker compose up -d), or install the distro package postgresql-<major>-pgvector, or unset DATABASE_URL to use the embedded database';
@@ -37,9 +36,9 @@ export async function checkServerRequirements(sql: RawSql): Promise<void> {
     name: string;
     default_version: string;
     installed_version: string | null;
-  }>(
-    `select name, default_version, installed_version from pg_available_extensions where name in ${EXTENSIONS}`,
-  );
+  }>('select name, default_version, installed_version from pg_available_extensions where name = any($1)', [
+    EXTENSIONS,
+  ]);
   const vector = extensions.find((extension) => extension.name === 'vector');
   if (!vector) {
     throw new ServerRequirementError(
@@ -72,10 +71,11 @@ async function checkExtensionPrivileges(sql: RawSql): Promise<void> {
     `select current_user as role, current_database() as database,
             array(select e.name from pg_available_extensions e
                    join pg_available_extension_versions v on v.name = e.name and v.version = e.default_version
-                  where e.name in ${EXTENSIONS} and e.installed_version is null
+                  where e.name = any($1) and e.installed_version is null
                     and not (select rolsuper from pg_roles where rolname = current_user)
                     and (not v.trusted or not has_database_privilege(current_database(), 'CREATE'))
                   order by e.name desc) as uncreatable`,
+    [EXTENSIONS],
   );
   const uncreatable = Array.isArray(role?.uncreatable)
     ? role.uncreatable

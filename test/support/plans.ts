@@ -1,7 +1,8 @@
 // What a statement read and through which indexes: EXPLAIN (analyze, buffers, format json) output,
 // and the session's own counts of a table's pages.
 
-import type { RawSql } from '../../src/client/client.ts';
+import type { Database, RawSql } from '../../src/client/client.ts';
+import { runtimeOf } from '../../src/client/scope-runtime.ts';
 
 export type PlanNode = {
   'Node Type'?: string;
@@ -62,4 +63,17 @@ export async function withPagesRead<T>(
     await session.query('rollback');
     throw error;
   }
+}
+
+/** A worker's claim of up to `limit` runs of `kind` in `session`: the runs it claimed and the pages of agent_runs it read. */
+export async function countedClaim(db: Database, session: RawSql, kind: string, limit: number) {
+  const { issued, proof } = await runtimeOf(db).keys.runQueueProof('claim');
+  const { result: rows, pages } = await withPagesRead(session, 'agent_runs', () =>
+    session.query<{ run_id: string | null }>(
+      'select run_id from public.app_claim_runs_next($1::agent_kind[], $2::integer, 60, null, $3::bigint, $4::bytea)',
+      [`{${kind}}`, limit, issued, proof],
+    ),
+  );
+  // The claimed runs, then one row that says when the next is due.
+  return { runs: rows.filter((row) => row.run_id !== null).length, pages };
 }
